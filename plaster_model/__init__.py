@@ -1,0 +1,66 @@
+"""plaster_model: predict deep-learning training and inference performance before running it.
+
+Everything public is importable from the top level (``import plaster_model as pm``).
+Submodules load on first use, so ``import plaster_model`` stays light (no scipy, sympy,
+matplotlib or pint at import time).
+"""
+from __future__ import annotations
+
+import importlib
+
+__version__ = "0.1.0"
+
+# public name -> submodule that defines it (PEP 562 lazy attributes)
+_EXPORTS = {
+    # catalogs
+    "Device": "catalog.objects", "Interconnect": "catalog.objects", "System": "catalog.objects",
+    "Model": "catalog.objects", "Dataset": "catalog.objects", "PRECISIONS": "catalog.objects",
+    "BYTES_PER_ELEMENT": "catalog.objects", "normalize_precision": "catalog.objects",
+    "list_devices": "catalog.loader", "list_models": "catalog.loader",
+    "list_interconnects": "catalog.loader", "list_systems": "catalog.loader",
+    "list_datasets": "catalog.loader", "load_device": "catalog.loader",
+    "load_model": "catalog.loader", "load_interconnect": "catalog.loader",
+    "load_system": "catalog.loader", "load_dataset": "catalog.loader",
+    "load_catalog": "catalog.loader", "reset_catalog": "catalog.loader",
+    "find_name": "catalog.loader", "CatalogError": "catalog.loader",
+    # units
+    "to_si": "units", "format_si": "units", "UnitError": "units",
+    # estimators
+    "training_flops": "estimators.data_parallel",
+    "data_parallel_compute_time": "estimators.data_parallel",
+    "tree_allreduce_time": "estimators.data_parallel",
+    "tree_crossover_devices": "estimators.data_parallel",
+    "required_bandwidth": "estimators.data_parallel",
+    "allreduce_time": "estimators.collectives",
+    "training_memory_bytes": "estimators.memory",
+    "summa_compute_time": "estimators.summa", "summa_data_read_time": "estimators.summa",
+    "summa_bandwidth_bound": "estimators.summa",
+    # clusters and predictions
+    "Cluster": "cluster",
+    "predict_training": "training", "predict_epoch_time": "training",
+    "is_bandwidth_bound": "training", "TrainingPrediction": "training",
+    "EpochPrediction": "training", "BandwidthVerdict": "training", "MemoryWarning": "training",
+}
+
+# Subpackages reachable as attributes (pm.measure.trtexec, pm.formulas, pm.plotting).
+_SUBMODULES = {"formulas", "plotting", "measure", "estimators", "catalog", "units", "measurements",
+               "calibration", "inference", "sweeps", "onnx_import", "onnx_builders", "cli"}
+
+__all__ = sorted(_EXPORTS) + ["__version__"]
+
+
+def __getattr__(name: str):
+    if name in _EXPORTS:
+        module = importlib.import_module(f".{_EXPORTS[name]}", __name__)
+        value = getattr(module, name)
+        globals()[name] = value  # cache: the next access skips __getattr__
+        return value
+    if name in _SUBMODULES:
+        module = importlib.import_module(f".{name}", __name__)
+        globals()[name] = module
+        return module
+    raise AttributeError(f"module 'plaster_model' has no attribute {name!r}")
+
+
+def __dir__():
+    return sorted(set(globals()) | set(_EXPORTS) | _SUBMODULES)

@@ -1,0 +1,413 @@
+"""Load, validate, merge and look up the YAML catalogs.
+
+The bundled catalogs (``hardware_catalog/*.yaml`` and ``model_zoo.yaml``) ship inside the
+wheel as package data (``plaster_model/_data``); in a source checkout they are read from
+the repository root beside the package. They are parsed once per process and cached.
+:func:`load_catalog` merges a user's YAML files over them.
+
+Name look-ups are case-insensitive and accept aliases; an unknown name raises ``KeyError``
+listing the closest catalog names (never a silent default).
+"""
+from __future__ import annotations
+
+import difflib
+import functools
+import os
+from dataclasses import dataclass, field
+from importlib import resources
+from pathlib import Path
+from typing import Any, Iterable, Mapping
+
+from .objects import Dataset, Device, Interconnect, Model, System, field_names
+
+__all__ = [
+    "Catalog", "bundled_catalog", "load_catalog", "active_catalog", "reset_catalog",
+    "load_device", "load_model", "load_interconnect", "load_system", "load_dataset",
+    "list_devices", "list_models", "list_interconnects", "list_systems", "list_datasets",
+    "find_name", "CatalogError",
+]
+
+
+class CatalogError(ValueError):
+    """A catalog file is malformed: a missing field, a wrong unit, a negative value."""
+
+
+# YAML key -> constructor field, where the YAML reads better with the unit-free name.
+_RENAMES = {
+    "device": {"memory": "memory_bytes", "power": "power_w"},
+    "interconnect": {"latency": "latency_s"},
+    "system": {},
+    "model": {"activation_memory_per_sample": "activation_bytes_per_sample"},
+    "dataset": {},
+}
+# Fields computed on construction, never read from YAML.
+_DERIVED = {"layers", "accuracy_records", "reported_flops"}
+_CLASSES = {"device": Device, "interconnect": Interconnect, "system": System,
+            "model": Model, "dataset": Dataset}
+_SECTIONS = {"devices": "device", "interconnects": "interconnect", "systems": "system",
+             "models": "model", "datasets": "dataset"}
+
+
+def _data_root() -> Path:
+    """Folder holding ``hardware_catalog/`` and ``model_zoo.yaml``.
+
+    Installed wheel: ``plaster_model/_data``. Source checkout or editable install: the
+    repository root, i.e. the parent of the package folder (never the current directory).
+    """
+    override = os.environ.get("PLASTER_MODEL_DATA")
+    if override:
+        return Path(override)
+    packaged = resources.files("plaster_model").joinpath("_data")
+    if packaged.is_dir():
+        return Path(str(packaged))
+    return Path(__file__).resolve().parents[2]
+
+
+def _bundled_files() -> list[Path]:
+    root = _data_root()
+    files = sorted((root / "hardware_catalog").glob("*.yaml")) + [root / "model_zoo.yaml"]
+    missing = [str(p) for p in files if not p.is_file()]
+    if missing or not files:
+        raise FileNotFoundError(f"bundled catalog files not found under {root}: {missing}")
+    return files
+
+
+def _build(kind: str, name: str, entry: Mapping[str, Any], origin: str):
+    cls = _CLASSES[kind]
+    if not isinstance(entry, Mapping):
+        raise CatalogError(f"{origin}: {kind} {name!r} must be a mapping, got {type(entry).__name__}")
+    kwargs = {}
+    allowed = field_names(cls)
+    renames = _RENAMES[kind]
+    for key, value in entry.items():
+        target = renames.get(key, key)
+        if target not in allowed or target in _DERIVED:
+            raise CatalogError(
+                f"{origin}: {kind} {name!r} has unknown field {key!r}; known fields: "
+                f"{sorted(set(allowed) - set(renames.values()) - _DERIVED - {'name'} | set(renames))}"
+            )
+        kwargs[target] = value
+    if kind == "model":
+        records = kwargs.pop("accuracy", None) or []
+        if isinstance(records, Mapping):  # {precision: {metric: value}} shorthand
+            records = [{"precision": p, "metric": m, "value": v}
+                       for p, d in records.items() for m, v in d.items()]
+        acc: dict[str, dict[str, float]] = {}
+        for rec in records:
+            for req in ("precision", "metric", "value"):
+                if req not in rec:
+                    raise CatalogError(f"{origin}: model {name!r} accuracy record {rec!r} lacks {req!r}")
+            value = rec["value"]
+            if not isinstance(value, (int, float)) or not 0 < value <= 100:
+                raise CatalogError(f"{origin}: model {name!r} accuracy {rec!r}: value must be a percentage in (0, 100]")
+            acc.setdefault(rec["precision"], {}).setdefault(rec["metric"], float(value))
+        kwargs["accuracy"] = acc
+        kwargs["accuracy_records"] = tuple(records)
+        if "input_shape" in kwargs and kwargs["input_shape"] is not None:
+            kwargs["input_shape"] = tuple(kwargs["input_shape"])
+    try:
+        return cls(name=name, **kwargs)
+    except TypeError as exc:  # missing required field
+        raise CatalogError(f"{origin}: {kind} {name!r}: {exc}") from None
+    except ValueError as exc:
+        raise CatalogError(f"{origin}: {exc}") from None
+
+
+@dataclass
+class Catalog:
+    """All catalog entries by kind, plus a case-insensitive alias index."""
+
+    entries: dict[str, dict[str, Any]] = field(default_factory=lambda: {k: {} for k in _CLASSES})
+    origins: dict[tuple[str, str], str] = field(default_factory=dict)
+
+    def merge_file(self, path: Path | str, data: Mapping | None = None) -> None:
+        import yaml
+
+        path = Path(path)
+        if data is None:
+            try:
+                data = yaml.safe_load(path.read_text())
+            except yaml.YAMLError as exc:
+                raise CatalogError(f"{path}: not valid YAML: {exc}") from None
+        if not isinstance(data, Mapping):
+            raise CatalogError(f"{path}: expected a mapping with sections {sorted(_SECTIONS)}")
+        unknown = set(data) - set(_SECTIONS) - {"schema_version"}
+        if unknown:
+            raise CatalogError(f"{path}: unknown top-level section(s) {sorted(unknown)}; expected {sorted(_SECTIONS)}")
+        for section, kind in _SECTIONS.items():
+            for name, entry in (data.get(section) or {}).items():
+                obj = _build(kind, str(name), entry, str(path))
+                self.entries[kind][obj.name] = obj
+                self.origins[(kind, obj.name)] = str(path)
+        self._check_references(path)
+
+    def _check_references(self, origin) -> None:
+        for sysobj in self.entries["system"].values():
+            self.get("device", sysobj.device)
+            for link in (sysobj.intra_node, sysobj.interconnect):
+                if link is not None:
+                    self.get("interconnect", link)
+        for dev in self.entries["device"].values():
+            if dev.host_link is not None:
+                self.get("interconnect", dev.host_link)
+            if dev.board is not None:
+                self.get("device", dev.board)
+
+    def _alias_map(self, kind: str) -> dict[str, str]:
+        out: dict[str, str] = {}
+        for name, obj in self.entries[kind].items():
+            for alias in obj.aliases:
+                out[_key(alias)] = name
+        for name in self.entries[kind]:  # canonical names win over aliases
+            out[_key(name)] = name
+        return out
+
+    def find(self, kind: str, text: str) -> str | None:
+        """Canonical name for ``text`` (a name or alias, case-insensitive), or None."""
+        if kind not in _CLASSES:
+            raise ValueError(f"unknown catalog kind {kind!r}; expected one of {sorted(_CLASSES)}")
+        if not isinstance(text, str):
+            return None
+        return self._alias_map(kind).get(_key(text))
+
+    def get(self, kind: str, name):
+        """The entry called ``name``; ``KeyError`` listing close matches when unknown."""
+        if isinstance(name, _CLASSES[kind]):
+            return name
+        if not isinstance(name, str):
+            raise TypeError(f"{kind} must be a name (str) or a {_CLASSES[kind].__name__}, got {name!r}")
+        canonical = self.find(kind, name)
+        if canonical is None:
+            choices = list(self.entries[kind]) + [a for o in self.entries[kind].values() for a in o.aliases]
+            close = difflib.get_close_matches(name, choices, n=5, cutoff=0.4)
+            low = {c.lower(): c for c in choices}
+            close += [low[c] for c in difflib.get_close_matches(_key(name), list(low), n=5, cutoff=0.4)]
+            close = [self.find(kind, c) or c for c in close]
+            close = list(dict.fromkeys(close))[:5]
+            hint = f"; did you mean {', '.join(repr(c) for c in close)}?" if close else ""
+            raise KeyError(
+                f"unknown {kind} {name!r}{hint} (see plaster_model.list_{kind}s() for all "
+                f"{len(self.entries[kind])} names)"
+            )
+        return self.entries[kind][canonical]
+
+
+def _key(text: str) -> str:
+    return " ".join(text.lower().replace("_", " ").split())
+
+
+@functools.lru_cache(maxsize=1)
+def bundled_catalog() -> Catalog:
+    """The catalogs shipped with the package (parsed once, cached)."""
+    cat = Catalog()
+    import yaml
+
+    datas = []
+    for path in _bundled_files():
+        try:
+            datas.append((path, yaml.safe_load(path.read_text())))
+        except yaml.YAMLError as exc:
+            raise CatalogError(f"{path}: not valid YAML: {exc}") from None
+    # Build entries first, check cross-references once every file is in.
+    for path, data in datas:
+        if not isinstance(data, Mapping):
+            raise CatalogError(f"{path}: expected a mapping")
+        for section, kind in _SECTIONS.items():
+            for name, entry in (data.get(section) or {}).items():
+                obj = _build(kind, str(name), entry, str(path))
+                cat.entries[kind][obj.name] = obj
+                cat.origins[(kind, obj.name)] = str(path)
+    cat._check_references("bundled catalog")
+    return cat
+
+
+_ACTIVE: Catalog | None = None
+
+
+def active_catalog() -> Catalog:
+    """The catalog used by name look-ups: the bundled one, or the last :func:`load_catalog`."""
+    return _ACTIVE if _ACTIVE is not None else bundled_catalog()
+
+
+def reset_catalog() -> None:
+    """Forget user catalogs merged by :func:`load_catalog`; back to the bundled one."""
+    global _ACTIVE
+    _ACTIVE = None
+
+
+def load_catalog(paths: str | os.PathLike | Iterable[str | os.PathLike] = (), *,
+                 include_bundled: bool = True, activate: bool = True) -> Catalog:
+    """Merge user YAML catalogs over the bundled ones.
+
+    Each file may hold any of the sections ``devices``, ``interconnects``, ``systems``,
+    ``models`` and ``datasets`` in the bundled schema (see ``hardware_catalog/README.md``).
+    An entry with the name of a bundled one replaces it.
+
+    Parameters
+    ----------
+    paths : path or list of paths
+        YAML files to merge, in order (later files win).
+    include_bundled : bool
+        Start from the bundled catalogs (default) or from nothing.
+    activate : bool
+        Make the merged catalog the one every ``load_*``/``list_*`` call and every
+        predictor uses by name (default). Call :func:`reset_catalog` to undo.
+
+    Returns
+    -------
+    Catalog
+
+    Examples
+    --------
+    >>> import plaster_model as pm, tempfile, pathlib
+    >>> p = pathlib.Path(tempfile.mkdtemp()) / "mine.yaml"
+    >>> _ = p.write_text('''
+    ... devices:
+    ...   MyGPU:
+    ...     peak_flops: {fp32: "20 TFLOPS"}
+    ...     memory: "24 GB"
+    ...     memory_bandwidth: "1 TB/s"
+    ...     power: "250 W"
+    ...     source: "vendor datasheet"
+    ... ''')
+    >>> cat = pm.load_catalog([p])
+    >>> pm.load_device("mygpu").peak("fp32")
+    20000000000000.0
+    >>> pm.reset_catalog()
+    """
+    global _ACTIVE
+    if isinstance(paths, (str, os.PathLike)):
+        paths = [paths]
+    cat = Catalog()
+    if include_bundled:
+        base = bundled_catalog()
+        cat.entries = {k: dict(v) for k, v in base.entries.items()}
+        cat.origins = dict(base.origins)
+    for path in paths:
+        cat.merge_file(path)
+    if activate:
+        _ACTIVE = cat
+    return cat
+
+
+def find_name(kind: str, text: str) -> str | None:
+    """Canonical catalog name for a name or alias (case-insensitive), or None if unknown.
+
+    Parameters
+    ----------
+    kind : {"device", "interconnect", "system", "model", "dataset"}
+    text : str
+
+    Examples
+    --------
+    >>> find_name("interconnect", "ib fdr")
+    'InfiniBand FDR'
+    """
+    return active_catalog().find(kind, text)
+
+
+def _loader(kind: str):
+    def load(name):
+        return active_catalog().get(kind, name)
+
+    load.__name__ = f"load_{kind}"
+    cls = _CLASSES[kind].__name__
+    load.__doc__ = f"""Load the {kind} called ``name`` from the active catalog.
+
+    Parameters
+    ----------
+    name : str or {cls}
+        Catalog name or alias (case-insensitive). A {cls} object is returned unchanged,
+        so every function that takes a name also takes a user-built object.
+
+    Returns
+    -------
+    {cls}
+        A frozen object with quantities in SI units.
+
+    Raises
+    ------
+    KeyError
+        For an unknown name; the message lists the closest catalog names.
+    """
+    return load
+
+
+load_device = _loader("device")
+load_model = _loader("model")
+load_interconnect = _loader("interconnect")
+load_system = _loader("system")
+load_dataset = _loader("dataset")
+
+
+def list_devices():
+    """Devices in the active catalog as a DataFrame, one row per device.
+
+    Columns: ``name``, ``kind``, ``form_factor``, peak rates per precision key
+    (``fp64_flops`` … ``fp8_flops``) [FLOP/s], ``memory_bytes`` [B], ``memory_bandwidth_Bps``
+    [B/s], ``power_w`` [W], ``frameworks``, ``source``, ``notes``.
+    """
+    import pandas as pd
+    from .objects import PEAK_KEYS
+
+    rows = []
+    for d in active_catalog().entries["device"].values():
+        row = {"name": d.name, "full_name": d.full_name, "kind": d.kind, "form_factor": d.form_factor}
+        row.update({f"{k}_flops": d.peak_flops.get(k) for k in PEAK_KEYS})
+        row.update({"memory_bytes": d.memory_bytes, "memory_bandwidth_Bps": d.memory_bandwidth,
+                    "power_w": d.power_w, "frameworks": ", ".join(d.frameworks),
+                    "source": d.source, "notes": d.notes})
+        rows.append(row)
+    df = pd.DataFrame(rows)
+    return df.dropna(axis=1, how="all") if not df.empty else df
+
+
+def list_interconnects():
+    """Interconnects as a DataFrame: ``name``, ``scope``, ``bandwidth_Bps`` (effective, per
+    direction) [B/s], ``signalling_rate_Bps`` [B/s], ``encoding``, ``links``,
+    ``latency_s`` [s], ``source``, ``notes``."""
+    import pandas as pd
+
+    rows = [{"name": i.name, "scope": i.scope, "bandwidth_Bps": i.bandwidth,
+             "link_bandwidth_Bps": i.link_bandwidth, "links": i.links,
+             "signalling_rate_Bps": i.signalling_rate, "encoding": i.encoding,
+             "latency_s": i.latency_s, "source": i.source, "notes": i.notes}
+            for i in active_catalog().entries["interconnect"].values()]
+    return pd.DataFrame(rows)
+
+
+def list_systems():
+    """Systems as a DataFrame: ``name``, ``device``, ``devices_per_node``, ``intra_node``,
+    ``interconnect``, ``nics_per_node``, ``source``."""
+    import pandas as pd
+
+    rows = [{"name": s.name, "device": s.device, "devices_per_node": s.devices_per_node,
+             "intra_node": s.intra_node, "interconnect": s.interconnect,
+             "nics_per_node": s.nics_per_node, "source": s.source, "notes": s.notes}
+            for s in active_catalog().entries["system"].values()]
+    return pd.DataFrame(rows)
+
+
+def list_models():
+    """Models as a DataFrame: ``name``, ``task``, ``params``, ``fwd_flops`` (2 × MACs per
+    sample) [FLOP], ``fwd_macs`` [MAC], ``reported_flops`` (as printed by the source) and
+    ``flop_convention``, ``size_fp32_bytes`` [B], ``input_shape``, ``source``."""
+    import pandas as pd
+
+    rows = [{"name": m.name, "task": m.task, "params": m.params, "fwd_flops": m.fwd_flops,
+             "fwd_macs": m.fwd_macs, "reported_flops": m.reported_flops,
+             "flop_convention": m.flop_convention, "size_fp32_bytes": m.size_bytes("fp32"),
+             "input_shape": "x".join(map(str, m.input_shape)),
+             "activation_bytes_per_sample": m.activation_bytes_per_sample,
+             "source": m.source, "notes": m.notes}
+            for m in active_catalog().entries["model"].values()]
+    return pd.DataFrame(rows)
+
+
+def list_datasets():
+    """Datasets as a DataFrame: ``name``, ``train_samples``, ``source``."""
+    import pandas as pd
+
+    rows = [{"name": d.name, "train_samples": d.train_samples, "source": d.source, "notes": d.notes}
+            for d in active_catalog().entries["dataset"].values()]
+    return pd.DataFrame(rows)

@@ -1,0 +1,483 @@
+"""Frozen catalog objects: :class:`Device`, :class:`Interconnect`, :class:`System`,
+:class:`Model` and :class:`Dataset`.
+
+Users build them directly (``pm.Device(name=..., peak_flops={"fp32": "20 TFLOPS"}, ...)``)
+or load them from the bundled YAML catalogs (:func:`plaster_model.load_device`). Every
+quantity is converted to an SI float on construction, and validated once, here, so the
+estimators never see a unit string or a negative bandwidth.
+"""
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field, fields
+from types import MappingProxyType
+from typing import Any, Mapping
+
+from ..units import to_si
+
+__all__ = [
+    "Device", "Interconnect", "System", "Model", "Dataset",
+    "PRECISIONS", "BYTES_PER_ELEMENT", "PEAK_KEYS", "ENCODINGS",
+]
+
+#: Precisions a user may ask for, and the order of catalog peak keys each one uses.
+#: "fp16"/"bf16"/"mixed" use tensor-core (matrix-unit) peaks where the device has them:
+#: that is what cuDNN/cuBLAS run half-precision training and inference on.
+PRECISIONS: dict[str, tuple[str, ...]] = {
+    "fp64": ("fp64",),
+    "fp32": ("fp32",),
+    "tf32": ("tf32",),
+    "fp16": ("fp16_tensor", "fp16"),
+    "bf16": ("bf16_tensor", "bf16"),
+    "mixed": ("fp16_tensor", "bf16_tensor", "fp16", "bf16"),
+    "int8": ("int8",),
+    "fp8": ("fp8",),
+}
+
+#: Catalog keys of ``peak_flops``.
+PEAK_KEYS = ("fp64", "fp32", "tf32", "fp16", "fp16_tensor", "bf16", "bf16_tensor", "int8", "fp8")
+
+#: Bytes per element of weights/gradients/activations for each precision. "mixed" keeps
+#: fp16 activations and exchanges fp16 gradients (the default of NVIDIA AMP / Apex O1).
+BYTES_PER_ELEMENT: dict[str, int] = {
+    "fp64": 8, "fp32": 4, "tf32": 4, "fp16": 2, "bf16": 2, "mixed": 2, "int8": 1, "fp8": 1,
+}
+
+#: Line encodings and their payload fraction (data bits / signalled bits).
+ENCODINGS: dict[str, float] = {
+    "none": 1.0,
+    "8b/10b": 8 / 10,
+    "64b/66b": 64 / 66,
+    "128b/130b": 128 / 130,
+    "128b/132b": 128 / 132,
+    "242b/256b": 242 / 256,
+}
+
+
+def _positive(value: float, name: str, owner: str, allow_zero: bool = False) -> float:
+    bad = (value < 0) if allow_zero else (value <= 0)
+    if not math.isfinite(value) or bad:
+        cond = "non-negative" if allow_zero else "positive"
+        raise ValueError(f"{owner}: {name} must be a finite, {cond} number, got {value!r}")
+    return value
+
+
+def _set(obj, name: str, value: Any) -> None:
+    object.__setattr__(obj, name, value)
+
+
+def _as_tuple(value) -> tuple:
+    if value is None:
+        return ()
+    if isinstance(value, str):
+        return (value,)
+    return tuple(value)
+
+
+def normalize_precision(precision: str) -> str:
+    """Return the canonical precision name for ``precision`` (case-insensitive).
+
+    Accepts the names of :data:`PRECISIONS` and common spellings: ``"FP16"``,
+    ``"float16"``, ``"half"``, ``"amp"``, ``"mixed (fp16)"``, ``"bfloat16"``, ``"float32"``.
+
+    Raises
+    ------
+    ValueError
+        For an unknown precision, listing the known ones.
+    """
+    if not isinstance(precision, str):
+        raise ValueError(f"precision must be a string such as 'fp32', got {precision!r}")
+    key = precision.strip().lower()
+    aliases = {
+        "float64": "fp64", "double": "fp64", "float32": "fp32", "single": "fp32",
+        "float16": "fp16", "half": "fp16", "bfloat16": "bf16", "amp": "mixed",
+        "mixed (fp16)": "mixed", "mixed precision": "mixed", "mixed-fp16": "mixed",
+        "fp16 mixed": "mixed", "mixed_fp16": "mixed", "tensorfloat32": "tf32",
+        "tensorfloat-32": "tf32",
+    }
+    key = aliases.get(key, key)
+    if key not in PRECISIONS:
+        raise ValueError(
+            f"precision: unknown precision {precision!r}; expected one of {sorted(PRECISIONS)}"
+        )
+    return key
+
+
+@dataclass(frozen=True, eq=True)
+class Device:
+    """A compute device: a GPU die, a TPU device, a CPU socket.
+
+    Parameters
+    ----------
+    name : str
+        Catalog name, e.g. ``"V100"``.
+    peak_flops : mapping of str to float or str
+        Peak rates by catalog key (:data:`PEAK_KEYS`: ``fp64``, ``fp32``, ``tf32``, ``fp16``,
+        ``fp16_tensor``, ``bf16``, ``bf16_tensor``, ``int8``, ``fp8``) [FLOP/s] or strings such
+        as ``"15.7 TFLOPS"``. Integer ops (``"130 TOPS"``) count as FLOP/s.
+    memory_bytes : float or str
+        Device memory [B], e.g. ``"16 GB"``.
+    memory_bandwidth : float or str
+        Device memory bandwidth [B/s], e.g. ``"900 GB/s"``.
+    power_w : float or str
+        Board power (TDP) [W].
+    source : str
+        Where the figures come from (datasheet, paper, measurement). Required.
+
+    Other Parameters
+    ----------------
+    full_name, vendor, kind, form_factor, host_link, frameworks, notes, aliases,
+    dies_per_board, board, sources :
+        Descriptive fields; ``kind`` is ``"gpu"``, ``"tpu"``, ``"cpu"`` or ``"manycore"``;
+        ``host_link`` names the interconnect to the host (for input transfers);
+        ``sources`` maps a field name to a source that overrides ``source`` for it.
+
+    Examples
+    --------
+    >>> import plaster_model as pm
+    >>> gpu = pm.Device(name="MyGPU", peak_flops={"fp32": "20 TFLOPS"},
+    ...                 memory_bytes="24 GB", memory_bandwidth="1 TB/s", power_w="250 W",
+    ...                 source="vendor datasheet")
+    >>> gpu.peak("fp32")
+    20000000000000.0
+    """
+
+    name: str
+    peak_flops: Mapping[str, float]
+    memory_bytes: float
+    memory_bandwidth: float
+    power_w: float
+    source: str
+    full_name: str = ""
+    vendor: str = ""
+    kind: str = "gpu"
+    form_factor: str = ""
+    host_link: str | None = None
+    frameworks: tuple[str, ...] = ()
+    notes: str = ""
+    aliases: tuple[str, ...] = ()
+    dies_per_board: int = 1
+    board: str | None = None
+    sources: Mapping[str, str] = field(default_factory=dict)
+
+    def __post_init__(self):
+        owner = f"device {self.name!r}"
+        if not self.name or not isinstance(self.name, str):
+            raise ValueError(f"device: name must be a non-empty string, got {self.name!r}")
+        if not self.source or not isinstance(self.source, str):
+            raise ValueError(f"{owner}: source is required (datasheet, paper or measurement)")
+        peaks = {}
+        if not isinstance(self.peak_flops, Mapping) or not self.peak_flops:
+            raise ValueError(f"{owner}: peak_flops must be a non-empty mapping, got {self.peak_flops!r}")
+        for key, val in self.peak_flops.items():
+            if key not in PEAK_KEYS:
+                raise ValueError(
+                    f"{owner}: peak_flops key {key!r} is unknown; expected one of {list(PEAK_KEYS)}"
+                )
+            peaks[key] = _positive(to_si(val, "flop_rate", name=f"{owner} peak_flops.{key}"),
+                                   f"peak_flops.{key}", owner)
+        _set(self, "peak_flops", MappingProxyType(peaks))
+        _set(self, "memory_bytes", _positive(to_si(self.memory_bytes, "bytes", name=f"{owner} memory_bytes"), "memory_bytes", owner))
+        _set(self, "memory_bandwidth", _positive(to_si(self.memory_bandwidth, "bandwidth", name=f"{owner} memory_bandwidth"), "memory_bandwidth", owner))
+        _set(self, "power_w", _positive(to_si(self.power_w, "power", name=f"{owner} power_w"), "power_w", owner))
+        if self.kind not in ("gpu", "tpu", "cpu", "manycore", "accelerator"):
+            raise ValueError(f"{owner}: kind must be gpu, tpu, cpu, manycore or accelerator, got {self.kind!r}")
+        if int(self.dies_per_board) < 1:
+            raise ValueError(f"{owner}: dies_per_board must be >= 1, got {self.dies_per_board!r}")
+        _set(self, "frameworks", _as_tuple(self.frameworks))
+        _set(self, "aliases", _as_tuple(self.aliases))
+        _set(self, "sources", MappingProxyType(dict(self.sources or {})))
+
+    def __hash__(self):
+        return hash((self.name, tuple(sorted(self.peak_flops.items())), self.memory_bytes))
+
+    # -- precision handling: the one place that maps a precision to a peak --------------
+    @property
+    def precisions(self) -> tuple[str, ...]:
+        """Precisions this device has a peak for (names of :data:`PRECISIONS`)."""
+        return tuple(p for p, keys in PRECISIONS.items() if any(k in self.peak_flops for k in keys))
+
+    def peak_key(self, precision: str) -> str:
+        """The ``peak_flops`` key used for ``precision`` (e.g. ``"fp16_tensor"`` for fp16 on V100).
+
+        Raises
+        ------
+        ValueError
+            When the device publishes no peak for that precision; the message lists the
+            precisions it does support.
+        """
+        prec = normalize_precision(precision)
+        for key in PRECISIONS[prec]:
+            if key in self.peak_flops:
+                return key
+        raise ValueError(
+            f"precision: device {self.name!r} has no published {prec} peak; it supports "
+            f"{list(self.precisions)}"
+        )
+
+    def peak(self, precision: str = "fp32") -> float:
+        """Peak compute rate [FLOP/s] for ``precision`` (see :meth:`peak_key`)."""
+        return self.peak_flops[self.peak_key(precision)]
+
+
+@dataclass(frozen=True, eq=True)
+class Interconnect:
+    """A link between devices or nodes.
+
+    Bandwidths are per direction, per device port. The effective (payload) bandwidth is
+    ``links × link_bandwidth``; where a link is described by its signalling rate, the
+    payload rate is ``signalling_rate × encoding efficiency`` (e.g. InfiniBand FDR:
+    56 Gb/s × 64/66 = 54.3 Gb/s = 6.79 GB/s).
+
+    Parameters
+    ----------
+    name : str
+        Catalog name, e.g. ``"InfiniBand FDR"``.
+    bandwidth : float or str, optional
+        Effective per-direction bandwidth of the whole port [B/s]. Computed from
+        ``link_bandwidth`` or ``signalling_rate`` and ``encoding`` when omitted.
+    latency_s : float or str
+        One-way small-message latency α [s], e.g. ``"1.3 us"``.
+    source : str
+        Where the figures come from. Required.
+    signalling_rate : float or str, optional
+        Raw per-direction line rate of one link [B/s] (``"56 Gb/s"``).
+    encoding : str
+        Line encoding (:data:`ENCODINGS`), default ``"none"``.
+    link_bandwidth : float or str, optional
+        Payload bandwidth of one link per direction [B/s].
+    links : int
+        Number of links aggregated per device (NVLink 2 on V100: 6).
+    scope : str
+        ``"intra_node"``, ``"inter_node"`` or ``"host"``.
+
+    Examples
+    --------
+    >>> import plaster_model as pm
+    >>> ib = pm.Interconnect(name="my IB", signalling_rate="56 Gb/s", encoding="64b/66b",
+    ...                      latency_s="1 us", source="example")
+    >>> round(ib.bandwidth / 1e9, 3)   # GB/s
+    6.788
+    """
+
+    name: str
+    latency_s: float
+    source: str
+    bandwidth: float | None = None
+    signalling_rate: float | None = None
+    encoding: str = "none"
+    link_bandwidth: float | None = None
+    links: int = 1
+    scope: str = "inter_node"
+    full_name: str = ""
+    notes: str = ""
+    aliases: tuple[str, ...] = ()
+    sources: Mapping[str, str] = field(default_factory=dict)
+
+    def __post_init__(self):
+        owner = f"interconnect {self.name!r}"
+        if not self.name or not isinstance(self.name, str):
+            raise ValueError(f"interconnect: name must be a non-empty string, got {self.name!r}")
+        if not self.source:
+            raise ValueError(f"{owner}: source is required")
+        if self.encoding not in ENCODINGS:
+            raise ValueError(f"{owner}: encoding {self.encoding!r} is unknown; expected one of {list(ENCODINGS)}")
+        if not isinstance(self.links, int) or self.links < 1:
+            raise ValueError(f"{owner}: links must be a positive integer, got {self.links!r}")
+        if self.scope not in ("intra_node", "inter_node", "host"):
+            raise ValueError(f"{owner}: scope must be intra_node, inter_node or host, got {self.scope!r}")
+        sig = link = bw = None
+        if self.signalling_rate is not None:
+            sig = _positive(to_si(self.signalling_rate, "bandwidth", name=f"{owner} signalling_rate"), "signalling_rate", owner)
+        if self.link_bandwidth is not None:
+            link = _positive(to_si(self.link_bandwidth, "bandwidth", name=f"{owner} link_bandwidth"), "link_bandwidth", owner)
+        elif sig is not None:
+            link = sig * ENCODINGS[self.encoding]
+        if self.bandwidth is not None:
+            bw = _positive(to_si(self.bandwidth, "bandwidth", name=f"{owner} bandwidth"), "bandwidth", owner)
+        elif link is not None:
+            bw = link * self.links
+        else:
+            raise ValueError(f"{owner}: give bandwidth, link_bandwidth or signalling_rate")
+        if link is None:
+            link = bw / self.links
+        if sig is not None and link > sig * (1 + 1e-9):
+            raise ValueError(
+                f"{owner}: link_bandwidth {link:.4g} B/s exceeds the signalling rate {sig:.4g} B/s"
+            )
+        _set(self, "signalling_rate", sig)
+        _set(self, "link_bandwidth", link)
+        _set(self, "bandwidth", bw)
+        _set(self, "latency_s", _positive(to_si(self.latency_s, "time", name=f"{owner} latency_s"), "latency_s", owner, allow_zero=True))
+        _set(self, "aliases", _as_tuple(self.aliases))
+        _set(self, "sources", MappingProxyType(dict(self.sources or {})))
+
+    def __hash__(self):
+        return hash((self.name, self.bandwidth, self.latency_s))
+
+
+@dataclass(frozen=True, eq=True)
+class System:
+    """A server design: devices per node, the intra-node link and the network card(s).
+
+    Parameters
+    ----------
+    name : str
+        e.g. ``"DGX-1 (V100)"``.
+    device : str
+        Catalog name of the device.
+    devices_per_node : int
+        Devices in one server.
+    intra_node : str
+        Interconnect between devices of a node (``"NVLink 2"``).
+    interconnect : str or None
+        Network between nodes (``"InfiniBand EDR"``), or None for a single box.
+    nics_per_node : int
+        Network ports per node sharing the inter-node traffic.
+    source : str
+        Where the description comes from.
+    """
+
+    name: str
+    device: str
+    devices_per_node: int
+    intra_node: str | None
+    interconnect: str | None
+    source: str
+    nics_per_node: int = 1
+    full_name: str = ""
+    notes: str = ""
+    aliases: tuple[str, ...] = ()
+
+    def __post_init__(self):
+        owner = f"system {self.name!r}"
+        if not self.source:
+            raise ValueError(f"{owner}: source is required")
+        for attr in ("devices_per_node", "nics_per_node"):
+            v = getattr(self, attr)
+            if not isinstance(v, int) or v < 1:
+                raise ValueError(f"{owner}: {attr} must be a positive integer, got {v!r}")
+        _set(self, "aliases", _as_tuple(self.aliases))
+
+
+@dataclass(frozen=True, eq=True)
+class Model:
+    """A neural network's workload figures.
+
+    ``fwd_flops`` always counts a multiply-add as **two** FLOPs (FLOPs = 2 × MACs), the
+    convention of device peak FLOP/s. Many papers (ResNet, VGG, the HPE slides) print
+    multiply-adds and call them FLOPs; give such figures with ``flop_convention="macs"``
+    and they are doubled here. ``fwd_macs`` is then the printed figure.
+
+    Parameters
+    ----------
+    name : str
+        Model name.
+    params : int
+        Number of trainable parameters.
+    fwd_flops : float or str
+        Forward-pass work per sample at batch 1 [FLOP], in the convention given by
+        ``flop_convention``.
+    flop_convention : {"flops", "macs"}
+        ``"flops"``: ``fwd_flops`` already counts 2 FLOPs per multiply-add.
+        ``"macs"``: ``fwd_flops`` counts multiply-adds; it is doubled on construction.
+    source : str
+        Where the figures come from.
+    input_shape : tuple of int
+        Shape of one sample (without the batch dimension).
+    activation_bytes_per_sample : float or str, optional
+        Training activation memory per sample at fp32 [B] (for memory-fit checks).
+    accuracy : mapping, optional
+        ``{precision: {metric: value}}``, e.g. ``{"fp32": {"top1": 73.11}}``.
+
+    Examples
+    --------
+    >>> import plaster_model as pm
+    >>> m = pm.Model(name="toy", params=1_000_000, fwd_flops="0.5 GFLOP",
+    ...              flop_convention="macs", source="hand count")
+    >>> m.fwd_flops, m.fwd_macs
+    (1000000000.0, 500000000.0)
+    """
+
+    name: str
+    params: int
+    fwd_flops: float
+    source: str
+    flop_convention: str = "flops"
+    full_name: str = ""
+    task: str = ""
+    input_shape: tuple[int, ...] = ()
+    activation_bytes_per_sample: float | None = None
+    accuracy: Mapping[str, Mapping[str, float]] = field(default_factory=dict)
+    accuracy_records: tuple[Mapping[str, Any], ...] = ()
+    reported_flops: float | None = None
+    notes: str = ""
+    aliases: tuple[str, ...] = ()
+    layers: Any = field(default=None, compare=False, repr=False)
+    sources: Mapping[str, str] = field(default_factory=dict)
+
+    def __post_init__(self):
+        owner = f"model {self.name!r}"
+        if not self.source:
+            raise ValueError(f"{owner}: source is required")
+        if isinstance(self.params, bool) or not isinstance(self.params, (int, float)) or self.params <= 0 \
+                or float(self.params) != int(self.params):
+            raise ValueError(f"{owner}: params must be a positive integer count, got {self.params!r}")
+        _set(self, "params", int(self.params))
+        if self.flop_convention not in ("flops", "macs"):
+            raise ValueError(
+                f"{owner}: flop_convention must be 'flops' (2 per multiply-add) or 'macs' "
+                f"(1 per multiply-add), got {self.flop_convention!r}"
+            )
+        reported = _positive(to_si(self.fwd_flops, "flops", name=f"{owner} fwd_flops"), "fwd_flops", owner)
+        _set(self, "reported_flops", reported)
+        _set(self, "fwd_flops", reported * (2.0 if self.flop_convention == "macs" else 1.0))
+        if self.activation_bytes_per_sample is not None:
+            _set(self, "activation_bytes_per_sample", _positive(
+                to_si(self.activation_bytes_per_sample, "bytes", name=f"{owner} activation_bytes_per_sample"),
+                "activation_bytes_per_sample", owner))
+        _set(self, "input_shape", tuple(int(d) for d in (self.input_shape or ())))
+        _set(self, "accuracy", MappingProxyType({k: MappingProxyType(dict(v)) for k, v in (self.accuracy or {}).items()}))
+        _set(self, "accuracy_records", tuple(MappingProxyType(dict(r)) for r in self.accuracy_records))
+        _set(self, "aliases", _as_tuple(self.aliases))
+        _set(self, "sources", MappingProxyType(dict(self.sources or {})))
+
+    def __hash__(self):
+        return hash((self.name, self.params, self.fwd_flops))
+
+    @property
+    def fwd_macs(self) -> float:
+        """Forward multiply-accumulates per sample (= ``fwd_flops / 2``) [MAC]."""
+        return self.fwd_flops / 2.0
+
+    def size_bytes(self, precision: str = "fp32") -> float:
+        """Bytes of the weights at ``precision`` [B] (params × bytes per element)."""
+        return float(self.params * BYTES_PER_ELEMENT[normalize_precision(precision)])
+
+    def accuracy_for(self, precision: str = "fp32", metric: str = "top1"):
+        """Published accuracy for ``precision`` and ``metric`` [%], or None when not published."""
+        return self.accuracy.get(normalize_precision(precision), {}).get(metric)
+
+
+@dataclass(frozen=True, eq=True)
+class Dataset:
+    """A training dataset: a name and its number of training samples."""
+
+    name: str
+    train_samples: int
+    source: str
+    full_name: str = ""
+    notes: str = ""
+    aliases: tuple[str, ...] = ()
+
+    def __post_init__(self):
+        if not isinstance(self.train_samples, int) or isinstance(self.train_samples, bool) or self.train_samples < 1:
+            raise ValueError(f"dataset {self.name!r}: train_samples must be a positive integer, got {self.train_samples!r}")
+        if not self.source:
+            raise ValueError(f"dataset {self.name!r}: source is required")
+        _set(self, "aliases", _as_tuple(self.aliases))
+
+
+def field_names(cls) -> set[str]:
+    """Names of the constructor fields of a catalog dataclass."""
+    return {f.name for f in fields(cls)}

@@ -1,0 +1,141 @@
+"""A cluster: ``n_devices`` devices, grouped in nodes, joined by links."""
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, replace
+
+from .catalog.loader import active_catalog
+from .catalog.objects import Device, Interconnect
+
+__all__ = ["Cluster"]
+
+
+def _count(value, name: str) -> int:
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or value != int(value) or value < 1:
+        raise ValueError(f"{name} must be a positive integer, got {value!r}")
+    return int(value)
+
+
+@dataclass(frozen=True)
+class Cluster:
+    """Devices of one kind, ``devices_per_node`` to a node, linked inside and across nodes.
+
+    Parameters
+    ----------
+    device : str or Device
+        Catalog name (``"V100"``) or a :class:`~plaster_model.Device`.
+    n_devices : int
+        Total devices ``p``.
+    devices_per_node : int
+        Devices per node (server). Nodes are ``ceil(n_devices / devices_per_node)``.
+    intra_node : str or Interconnect, optional
+        Link between devices of one node (``"NVLink 2"``, ``"PCIe 3.0 x16"``). Required when
+        a node holds more than one of the cluster's devices.
+    interconnect : str or Interconnect, optional
+        Network between nodes (``"InfiniBand EDR"``). Required with more than one node.
+    nics_per_node : int
+        Network ports per node (DGX-1: 4), shared by the node's devices.
+    name : str
+        Label used in tables and plots.
+
+    Raises
+    ------
+    ValueError
+        For a non-positive count or a missing link the cluster needs.
+    KeyError
+        For an unknown device or interconnect name (with close matches).
+
+    Examples
+    --------
+    >>> import plaster_model as pm
+    >>> c = pm.Cluster(device="V100", n_devices=64, devices_per_node=8,
+    ...                intra_node="NVLink 2", interconnect="InfiniBand EDR")
+    >>> c.n_nodes
+    8
+    """
+
+    device: Device
+    n_devices: int = 1
+    devices_per_node: int = 1
+    intra_node: Interconnect | None = None
+    interconnect: Interconnect | None = None
+    nics_per_node: int = 1
+    name: str = ""
+
+    def __post_init__(self):
+        cat = active_catalog()
+        set_ = lambda k, v: object.__setattr__(self, k, v)  # noqa: E731 (frozen dataclass)
+        set_("device", cat.get("device", self.device))
+        set_("n_devices", _count(self.n_devices, "n_devices"))
+        set_("devices_per_node", _count(self.devices_per_node, "devices_per_node"))
+        set_("nics_per_node", _count(self.nics_per_node, "nics_per_node"))
+        for attr in ("intra_node", "interconnect"):
+            value = getattr(self, attr)
+            if value is not None:
+                set_(attr, cat.get("interconnect", value))
+        if self.n_nodes > 1 and self.interconnect is None:
+            raise ValueError(
+                f"interconnect: a cluster of {self.n_devices} devices on {self.n_nodes} nodes "
+                "needs an inter-node interconnect, e.g. interconnect='InfiniBand EDR' "
+                "(see plaster_model.list_interconnects())"
+            )
+        if min(self.devices_per_node, self.n_devices) > 1 and self.intra_node is None:
+            raise ValueError(
+                f"intra_node: nodes of {self.devices_per_node} devices need an intra-node link, "
+                "e.g. intra_node='NVLink 2' or 'PCIe 3.0 x16'"
+            )
+        if not self.name:
+            set_("name", self._default_name())
+
+    def _default_name(self) -> str:
+        parts = [f"{self.n_devices}× {self.device.name}"]
+        if self.n_nodes > 1:
+            parts.append(f"{self.n_nodes} nodes")
+        links = [l.name for l in (self.intra_node if self.devices_per_node > 1 else None,
+                                  self.interconnect if self.n_nodes > 1 else None) if l is not None]
+        if links:
+            parts.append(" + ".join(links))
+        return ", ".join(parts)
+
+    @property
+    def n_nodes(self) -> int:
+        """Number of nodes, ``ceil(n_devices / devices_per_node)``."""
+        return math.ceil(self.n_devices / self.devices_per_node)
+
+    @property
+    def bottleneck_link(self) -> Interconnect | None:
+        """The slowest link a cluster-wide collective crosses: the network when there are
+        several nodes, else the intra-node link; None for a single device."""
+        if self.n_devices == 1:
+            return None
+        if self.n_nodes > 1:
+            return self.interconnect
+        return self.intra_node
+
+    def with_devices(self, n_devices: int) -> "Cluster":
+        """The same cluster design with ``n_devices`` devices (nodes fill up first)."""
+        return replace(self, n_devices=n_devices, name="")
+
+    @classmethod
+    def from_system(cls, system, n_nodes: int = 1, interconnect=None, **kwargs) -> "Cluster":
+        """A cluster of ``n_nodes`` catalog systems (``"DGX-1 (V100)"``).
+
+        Parameters
+        ----------
+        system : str or System
+        n_nodes : int
+        interconnect : str, optional
+            Overrides the system's network card.
+
+        Examples
+        --------
+        >>> import plaster_model as pm
+        >>> pm.Cluster.from_system("DGX-1 (V100)", n_nodes=4).n_devices
+        32
+        """
+        sys_ = active_catalog().get("system", system)
+        n_nodes = _count(n_nodes, "n_nodes")
+        return cls(device=sys_.device, n_devices=n_nodes * sys_.devices_per_node,
+                   devices_per_node=sys_.devices_per_node, intra_node=sys_.intra_node,
+                   interconnect=interconnect or sys_.interconnect,
+                   nics_per_node=sys_.nics_per_node, **kwargs)

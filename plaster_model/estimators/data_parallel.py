@@ -1,0 +1,246 @@
+"""Closed-form data-parallel training estimators (HPE Deep Learning Cookbook).
+
+Each of ``p`` devices holds a full model replica and processes its share of the batch;
+gradients are then summed across devices by an all-reduce. All functions are pure and
+broadcast over numpy arrays, so a sweep over 10^6 configurations is one call.
+
+Symbols: ``p`` devices, ``γ`` sustained device rate [FLOP/s], ``β`` link bandwidth [B/s],
+``c`` compute work per iteration [FLOP], ``w`` gradient size [B].
+
+References
+----------
+.. [1] N. Vassilieva, S. Serebryakov, "HPE Deep Learning Cookbook" (slides, HPE, 2017).
+.. [2] H. Qi, E. R. Sparks, A. Talwalkar, "Paleo: A Performance Model for Deep Neural
+   Networks", ICLR 2017 (tree all-reduce ``2·⌈log2 p⌉·|W|/B``).
+"""
+from __future__ import annotations
+
+import numpy as np
+
+from ..units import to_si
+
+__all__ = [
+    "TRAINING_FLOPS_FACTOR",
+    "training_flops",
+    "data_parallel_compute_time",
+    "tree_allreduce_time",
+    "required_bandwidth",
+    "tree_crossover_devices",
+]
+
+#: A training step costs about 3× the forward FLOPs: the forward pass plus the two
+#: backward GEMMs (gradient w.r.t. activations and w.r.t. weights) of the same size.
+TRAINING_FLOPS_FACTOR = 3.0
+
+
+def _positive_array(value, kind, name, allow_zero=False):
+    arr = np.asarray(to_si(value, kind, name=name), dtype=float)
+    bad = (arr < 0) if allow_zero else (arr <= 0)
+    if np.any(bad | ~np.isfinite(arr)):
+        first = arr[bad | ~np.isfinite(arr)].ravel()[0]
+        cond = "non-negative" if allow_zero else "positive"
+        raise ValueError(f"{name} must be finite and {cond}, got {first!r}")
+    return arr if arr.ndim else float(arr)
+
+
+def training_flops(fwd_flops, batch, factor=TRAINING_FLOPS_FACTOR):
+    """Work of one training iteration, ``c = factor · F · B`` [FLOP].
+
+    Parameters
+    ----------
+    fwd_flops : float or array_like or str
+        Forward FLOPs per sample ``F`` [FLOP] (2 × MACs).
+    batch : int or array_like
+        Samples in the iteration ``B`` (the global batch for the whole cluster).
+    factor : float
+        Forward + backward cost relative to the forward pass (default 3).
+
+    Returns
+    -------
+    float or numpy.ndarray
+        ``c`` [FLOP].
+
+    Examples
+    --------
+    Brief §3: ResNet-152 (11.3 GFLOPs as printed), 14 M images, one epoch:
+
+    >>> training_flops(11.3e9, 14e6)
+    4.746e+17
+    """
+    f = _positive_array(fwd_flops, "flops", "fwd_flops")
+    b = _positive_array(batch, "dimensionless", "batch")
+    return factor * f * b
+
+
+def data_parallel_compute_time(flops, p, gamma):
+    """Compute time of one data-parallel iteration, ``T_compute = c / (p·γ)`` [s].
+
+    Parameters
+    ----------
+    flops : float or array_like or str
+        Work of the iteration ``c`` [FLOP] for the whole (global) batch.
+    p : int or array_like
+        Number of devices.
+    gamma : float or array_like or str
+        Sustained rate of one device ``γ`` = peak × efficiency [FLOP/s].
+
+    Returns
+    -------
+    float or numpy.ndarray
+        ``T_compute`` [s].
+
+    References
+    ----------
+    HPE Deep Learning Cookbook slides (2017), data-parallel model.
+
+    Examples
+    --------
+    Brief §3 peak-only bound: VGG-16 (15.5 GFLOPs as printed), 100 M images × 10 epochs on
+    8 × P100 (10.6 TFLOPS):
+
+    >>> t = data_parallel_compute_time(3 * 15.5e9 * 1e9, 8, 10.6e12)
+    >>> round(t / 3600)   # hours
+    152
+    """
+    c = _positive_array(flops, "flops", "flops")
+    p = _positive_array(p, "dimensionless", "p")
+    g = _positive_array(gamma, "flop_rate", "gamma")
+    return c / (p * g)
+
+
+def tree_allreduce_time(w, p, beta, alpha=0.0):
+    """Tree all-reduce time, ``T_comm = 2·log2(p)·(w/β + α)`` [s].
+
+    A reduction up a binary tree followed by a broadcast down it: ``log2(p)`` steps each
+    way, each moving the whole gradient ``w`` over one link. With ``α = 0`` this is the
+    HPE slides' ``2·w·log2(p)/β`` (and Paleo's, with ``⌈log2 p⌉``). ``w`` and ``β`` must be
+    in the same information unit: both bytes here (strings are converted, so
+    ``beta="56 Gb/s"`` is 7e9 B/s).
+
+    Parameters
+    ----------
+    w : float or array_like or str
+        Gradient (model) size [B].
+    p : int or array_like
+        Number of devices (``p = 1`` gives 0).
+    beta : float or array_like or str
+        Link bandwidth per direction [B/s].
+    alpha : float or array_like or str
+        Per-message latency [s] (default 0, the seed formula).
+
+    Returns
+    -------
+    float or numpy.ndarray
+        ``T_comm`` [s].
+
+    References
+    ----------
+    HPE Deep Learning Cookbook slides (2017); Qi et al., "Paleo", ICLR 2017.
+
+    Examples
+    --------
+    ResNet-50's 25.6 M fp32 parameters over 56 Gb/s InfiniBand on 8 devices:
+
+    >>> round(tree_allreduce_time(25.6e6 * 4, 8, "56 Gb/s"), 4)   # 2·102.4 MB·3 / 7 GB/s
+    0.0878
+    """
+    w = _positive_array(w, "bytes", "w", allow_zero=True)
+    p = _positive_array(p, "dimensionless", "p")
+    b = _positive_array(beta, "bandwidth", "beta")
+    a = _positive_array(alpha, "time", "alpha", allow_zero=True)
+    return 2.0 * np.log2(p) * (w / b + a)
+
+
+def required_bandwidth(w, t_compute, steps, alpha=0.0):
+    """Bandwidth at which communication time equals compute time [B/s].
+
+    Solves ``steps·(w/β + α) = T_compute`` for ``β``: ``β = steps·w / (T_compute − steps·α)``;
+    ``inf`` where latency alone already exceeds compute. For the tree all-reduce
+    ``steps = 2·log2(p)``.
+
+    Parameters
+    ----------
+    w : float or array_like
+        Bytes sent per step [B].
+    t_compute : float or array_like
+        Compute time to hide behind [s].
+    steps : float or array_like
+        Number of sequential transfers of ``w``.
+    alpha : float or array_like
+        Latency per step [s].
+
+    Returns
+    -------
+    float or numpy.ndarray
+        ``β_required`` [B/s] (0 where ``steps = 0``).
+    """
+    w = np.asarray(w, dtype=float)
+    t = np.asarray(t_compute, dtype=float)
+    s = np.asarray(steps, dtype=float)
+    a = np.asarray(alpha, dtype=float)
+    slack = t - s * a
+    with np.errstate(divide="ignore", invalid="ignore"):
+        out = np.where(s == 0, 0.0, np.where(slack > 0, s * w / np.where(slack > 0, slack, 1.0), np.inf))
+    return out if out.ndim else float(out)
+
+
+def tree_crossover_devices(fwd_flops, batch, gamma, w, beta, scaling="weak",
+                           factor=TRAINING_FLOPS_FACTOR):
+    """Device count ``p*`` where tree all-reduce time equals compute time (``α = 0``).
+
+    Weak scaling (``batch`` per device ``b`` fixed): ``3·F·b/γ = 2·w·log2(p)/β`` gives
+    ``p* = 2^(3·F·b·β / (2·w·γ))``.
+    Strong scaling (``batch`` is the global batch ``B``): ``3·F·B/(p·γ) = 2·w·log2(p)/β``
+    gives ``p·ln p = K·ln 2`` with ``K = 3·F·B·β/(2·w·γ)``, i.e. ``p* = exp(W(K·ln 2))``
+    with ``W`` the Lambert W function (solved here by Newton's method).
+    Beyond ``p*`` the interconnect is the bottleneck.
+
+    Parameters
+    ----------
+    fwd_flops : float or array_like
+        Forward FLOPs per sample [FLOP].
+    batch : float or array_like
+        Per-device batch (weak) or global batch (strong).
+    gamma : float or array_like
+        Sustained device rate [FLOP/s].
+    w : float or array_like
+        Gradient bytes [B].
+    beta : float or array_like
+        Bandwidth [B/s].
+    scaling : {"weak", "strong"}
+
+    Returns
+    -------
+    float or numpy.ndarray
+        ``p*`` (a real number > 1; ``inf`` when ``w = 0``).
+
+    Examples
+    --------
+    >>> p = tree_crossover_devices(7.8e9, 64, 15.7e12, 25.6e6 * 4, 7e9)
+    >>> round(float(p))
+    3797
+    """
+    f, b, g, w, beta = (np.asarray(x, dtype=float) for x in (fwd_flops, batch, gamma, w, beta))
+    with np.errstate(divide="ignore", over="ignore"):
+        k = factor * f * b * beta / (2.0 * w * g)
+        if scaling == "weak":
+            out = np.exp2(k)
+        elif scaling == "strong":
+            out = _solve_p_log_p(k * np.log(2.0))
+        else:
+            raise ValueError(f"scaling must be 'weak' or 'strong', got {scaling!r}")
+    return out if out.ndim else float(out)
+
+
+def _solve_p_log_p(rhs):
+    """Solve ``p·ln(p) = rhs`` (rhs > 0) for p > 1, vectorized Newton on ``x = ln p``."""
+    rhs = np.asarray(rhs, dtype=float)
+    # x·e^x = rhs  ->  x = W(rhs); start from log(1+rhs), which brackets W from above.
+    x = np.log1p(rhs)
+    for _ in range(60):
+        ex = np.exp(x)
+        step = (x * ex - rhs) / (ex * (x + 1.0))
+        x = x - step
+        if np.all(np.abs(step) <= 1e-15 * np.maximum(1.0, np.abs(x))):
+            break
+    return np.exp(x)

@@ -1,0 +1,208 @@
+"""Unit parsing at the edges: strings with units in, SI floats out.
+
+Every quantity inside plaster_model is a plain float (or numpy array) in SI-style base
+units: bytes, bytes per second, FLOP, FLOP per second, seconds, watts, joules. Users and
+catalogs may write quantities as strings (``"56 Gb/s"``, ``"16 GiB"``, ``"15.7 TFLOPS"``,
+``"1.3 us"``); :func:`to_si` converts them with a small, dedicated `pint`_ registry and
+checks that the dimension is the one the caller expects.
+
+The registry is our own, not pint's default: the default reads ``b`` as *barn*, so
+``"56 Gb/s"`` would silently become an area per second. Here ``b``/``bit`` is one eighth of
+a ``B``/``byte``, decimal prefixes (k, M, G, T) are powers of 1000 and binary prefixes
+(Ki, Mi, Gi, Ti) powers of 1024. ``FLOPS`` (capital S) is a rate, ``FLOPs``/``FLOP`` a count.
+
+.. _pint: https://pint.readthedocs.io
+"""
+from __future__ import annotations
+
+import functools
+import numbers
+from importlib import resources
+from typing import Any
+
+import numpy as np
+
+__all__ = ["to_si", "format_si", "KINDS", "UnitError"]
+
+
+class UnitError(ValueError):
+    """A quantity has the wrong dimension, no unit where one is needed, or cannot be parsed."""
+
+
+#: The physical kinds of quantity plaster_model uses, with their pint dimensionality and
+#: the SI-style base unit they convert to.
+KINDS: dict[str, tuple[str, str]] = {
+    "bytes": ("[information]", "byte"),
+    "bandwidth": ("[information] / [time]", "byte / second"),
+    "flops": ("[compute]", "flop"),
+    "flop_rate": ("[compute] / [time]", "flop / second"),
+    "time": ("[time]", "second"),
+    "power": ("[power]", "watt"),
+    "energy": ("[power] * [time]", "joule"),
+    "samples": ("[samples]", "sample"),
+    "sample_rate": ("[samples] / [time]", "sample / second"),
+    "dimensionless": ("", ""),
+}
+
+_KIND_DESCRIPTIONS = {
+    "bytes": "a size in bytes (e.g. '16 GiB', '528 MB')",
+    "bandwidth": "a bandwidth (e.g. '900 GB/s', '56 Gb/s')",
+    "flops": "an amount of work in FLOP (e.g. '11.3 GFLOP')",
+    "flop_rate": "a compute rate (e.g. '15.7 TFLOPS')",
+    "time": "a time (e.g. '1.3 us', '7 ms')",
+    "power": "a power (e.g. '300 W')",
+    "energy": "an energy (e.g. '2 J')",
+    "samples": "a number of samples",
+    "sample_rate": "a rate in samples per second (e.g. '1000 img/s')",
+    "dimensionless": "a plain number",
+}
+
+
+@functools.lru_cache(maxsize=1)
+def _registry():
+    # Imported lazily: pint costs ~0.2 s to import and the registry is only needed when
+    # a string is actually parsed (catalog load, or a user passing "15 TFLOPS").
+    import pint
+
+    ureg = pint.UnitRegistry(None, autoconvert_offset_to_baseunit=False, cache_folder=None)
+    text = resources.files("plaster_model").joinpath("_units_definitions.txt").read_text()
+    ureg.load_definitions(text.splitlines())
+    return ureg
+
+
+@functools.lru_cache(maxsize=4096)
+def _parse_string(text: str, kind: str) -> float:
+    ureg = _registry()
+    import pint
+
+    dim, base = KINDS[kind]
+    cleaned = text.strip().replace("·", "*").replace("×", "*")
+    try:
+        q = ureg.Quantity(cleaned)
+    except (pint.errors.UndefinedUnitError, pint.errors.DefinitionSyntaxError,
+            AttributeError, TypeError, ValueError, SyntaxError) as exc:
+        raise UnitError(f"cannot parse {text!r} as {_KIND_DESCRIPTIONS[kind]}: {exc}") from None
+    if not isinstance(q, pint.Quantity):  # a bare number such as "3"
+        q = ureg.Quantity(float(q), "")
+    if kind == "dimensionless":
+        if not q.dimensionless:
+            raise UnitError(f"{text!r} has units {q.units:~}, expected a plain number")
+        return float(q.to("").magnitude)
+    if q.dimensionless:
+        raise UnitError(
+            f"{text!r} has no unit; expected {_KIND_DESCRIPTIONS[kind]}. "
+            "Write the unit explicitly, or pass an SI float"
+        )
+    if q.dimensionality != ureg.get_dimensionality(dim):
+        raise UnitError(
+            f"{text!r} is {_describe(q)}, but {_KIND_DESCRIPTIONS[kind]} is expected"
+        )
+    return float(q.to(base).magnitude)
+
+
+def _describe(q) -> str:
+    for kind, (dim, _) in KINDS.items():
+        if dim and q.dimensionality == q._REGISTRY.get_dimensionality(dim):
+            return _KIND_DESCRIPTIONS[kind].split(" (")[0]
+    return f"a quantity of dimension {q.dimensionality}"
+
+
+def to_si(value: Any, kind: str, *, name: str = "value") -> Any:
+    """Convert a quantity to an SI-style float (or array) of the given kind.
+
+    Parameters
+    ----------
+    value : float, int, array_like, str or pint.Quantity
+        A number already in base units ([B], [B/s], [FLOP], [FLOP/s], [s], [W], [J]),
+        an array of such numbers, or a string with a unit such as ``"56 Gb/s"``.
+    kind : str
+        One of :data:`KINDS`: ``"bytes"``, ``"bandwidth"``, ``"flops"``, ``"flop_rate"``,
+        ``"time"``, ``"power"``, ``"energy"``, ``"samples"``, ``"sample_rate"``,
+        ``"dimensionless"``.
+    name : str
+        Name of the parameter, used in error messages.
+
+    Returns
+    -------
+    float or numpy.ndarray
+        The value in base units. Numbers and arrays pass through unchanged (as float).
+
+    Raises
+    ------
+    UnitError
+        When a string has no unit, the wrong dimension (a bandwidth where a compute rate is
+        expected) or cannot be parsed.
+
+    Examples
+    --------
+    >>> to_si("56 Gb/s", "bandwidth")      # 56e9 bit/s = 7e9 B/s
+    7000000000.0
+    >>> to_si("16 GiB", "bytes")
+    17179869184.0
+    >>> to_si("15.7 TFLOPS", "flop_rate")
+    15700000000000.0
+    """
+    if kind not in KINDS:
+        raise ValueError(f"unknown quantity kind {kind!r}; expected one of {sorted(KINDS)}")
+    if isinstance(value, str):
+        try:
+            return _parse_string(value, kind)
+        except UnitError as exc:
+            raise UnitError(f"{name}: {exc}") from None
+    if hasattr(value, "dimensionality") and hasattr(value, "to"):  # a pint Quantity
+        return to_si(f"{value:~}" if not hasattr(value.magnitude, "shape") else str(value), kind, name=name)
+    if isinstance(value, numbers.Number) and not isinstance(value, bool):
+        return float(value)
+    if isinstance(value, (list, tuple, np.ndarray)):
+        arr = np.asarray(value)
+        if arr.dtype.kind in "US O".replace(" ", ""):
+            return np.array([to_si(v, kind, name=name) for v in arr.ravel()]).reshape(arr.shape)
+        return arr.astype(float)
+    raise UnitError(f"{name}: cannot interpret {value!r} as {_KIND_DESCRIPTIONS[kind]}")
+
+
+_PREFIXES = [(1e18, "E"), (1e15, "P"), (1e12, "T"), (1e9, "G"), (1e6, "M"), (1e3, "k"), (1.0, "")]
+
+
+def format_si(value: float, unit: str, digits: int = 3) -> str:
+    """Format an SI float with a decimal prefix, e.g. ``format_si(3e11, 'B/s') == '300 GB/s'``.
+
+    Parameters
+    ----------
+    value : float
+        Value in base units.
+    unit : str
+        Unit symbol to append (``"B/s"``, ``"FLOP/s"``, ``"B"``).
+    digits : int
+        Significant digits.
+
+    Returns
+    -------
+    str
+    """
+    if value is None or not np.isfinite(value):
+        return f"{value} {unit}"
+    if unit == "s":
+        return _format_time(value, digits)
+    mag = abs(value)
+    for factor, prefix in _PREFIXES:
+        if mag >= factor:
+            return f"{value / factor:.{digits}g} {prefix}{unit}"
+    return f"{value:.{digits}g} {unit}"
+
+
+def _format_time(seconds: float, digits: int) -> str:
+    s = abs(seconds)
+    if s >= 86400 * 10:
+        return f"{seconds / 86400:.{digits}g} d"
+    if s >= 3600:
+        return f"{seconds / 3600:.{digits}g} h"
+    if s >= 60:
+        return f"{seconds / 60:.{digits}g} min"
+    if s >= 1:
+        return f"{seconds:.{digits}g} s"
+    if s >= 1e-3:
+        return f"{seconds * 1e3:.{digits}g} ms"
+    if s == 0:
+        return "0 s"
+    return f"{seconds * 1e6:.{digits}g} us"
