@@ -131,6 +131,7 @@ class Catalog:
                 raise CatalogError(f"{path}: not valid YAML: {exc}") from None
         if not isinstance(data, Mapping):
             raise CatalogError(f"{path}: expected a mapping with sections {sorted(_SECTIONS)}")
+        self.__dict__.pop("_alias_cache", None)
         unknown = set(data) - set(_SECTIONS) - {"schema_version"}
         if unknown:
             raise CatalogError(f"{path}: unknown top-level section(s) {sorted(unknown)}; expected {sorted(_SECTIONS)}")
@@ -154,12 +155,18 @@ class Catalog:
                 self.get("device", dev.board)
 
     def _alias_map(self, kind: str) -> dict[str, str]:
+        # Cached per kind; keyed on the entry count so merges invalidate it.
+        cache = self.__dict__.setdefault("_alias_cache", {})
+        hit = cache.get(kind)
+        if hit is not None and hit[0] == len(self.entries[kind]):
+            return hit[1]
         out: dict[str, str] = {}
         for name, obj in self.entries[kind].items():
             for alias in obj.aliases:
                 out[_key(alias)] = name
         for name in self.entries[kind]:  # canonical names win over aliases
             out[_key(name)] = name
+        cache[kind] = (len(self.entries[kind]), out)
         return out
 
     def find(self, kind: str, text: str) -> str | None:

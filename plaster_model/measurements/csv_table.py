@@ -1,0 +1,98 @@
+"""Reader for measurement tables stored as CSV in the published schema.
+
+``shared/data/published_measurements.csv`` is the reference: columns ``source,
+source_detail, model, framework, device, n_devices, devices_per_node, interconnect,
+precision, batch_per_device, phase, metric, value, notes``; any of the optional detail
+columns of :data:`~.schema.MEASUREMENT_COLUMNS` may follow. Precision is normalized (the
+original goes to ``precision_raw``); the table is validated, and a bad cell raises
+:class:`~.schema.ParseError` naming the file, the line and the column.
+"""
+from __future__ import annotations
+
+import csv
+import io
+import os
+from pathlib import Path
+
+import pandas as pd
+
+from .normalize import normalize_precision
+from .schema import (CSV_COLUMNS, FLOAT_COLUMNS, INT_COLUMNS, MeasurementValidationError,
+                     ParseError, conform, validate_measurements)
+
+__all__ = ["read_measurement_csv", "parse_measurement_csv"]
+
+
+def _to_float(text: str, column: str, file: str, line: int) -> float:
+    t = text.strip()
+    if t == "":
+        return float("nan")
+    try:
+        return float(t)
+    except ValueError:
+        raise ParseError(f"column {column!r}: non-numeric value {text!r}", file, line) from None
+
+
+def parse_measurement_csv(text: str, *, file: str = "<string>") -> pd.DataFrame:
+    """Parse CSV text in the published schema into a validated measurement table.
+
+    Raises
+    ------
+    ParseError
+        Missing required columns (line 1), a row with the wrong number of fields, a
+        non-numeric number, or a value that breaks the schema (metric name, value <= 0, ...),
+        with the file and the line of the offending record.
+    """
+    reader = csv.reader(io.StringIO(text))
+    try:
+        header = [h.strip() for h in next(reader)]
+    except StopIteration:
+        raise ParseError("empty CSV file", file, 1) from None
+    missing = [c for c in CSV_COLUMNS if c not in header]
+    if missing:
+        raise ParseError(f"CSV header lacks required column(s) {missing}", file, 1)
+    rows, lines = [], []
+    start = reader.line_num + 1
+    for record in reader:
+        line = start
+        start = reader.line_num + 1
+        if not any(f.strip() for f in record):
+            continue
+        if len(record) != len(header):
+            raise ParseError(f"{len(record)} fields, header has {len(header)}", file, line)
+        row = {}
+        for col, cell in zip(header, record):
+            if col in FLOAT_COLUMNS or col in INT_COLUMNS:
+                row[col] = _to_float(cell, col, file, line)
+            else:
+                row[col] = cell if cell.strip() != "" else None
+        rows.append(row)
+        lines.append(line)
+    df = pd.DataFrame(rows, columns=header)
+    df["precision_raw"] = df["precision"] if "precision_raw" not in header else df["precision_raw"]
+    df["precision"] = [normalize_precision(p) for p in df["precision"]]
+    if "file" not in header:
+        df["file"] = file
+    if "line" not in header:
+        df["line"] = lines
+    df = conform(df)
+    try:
+        validate_measurements(df)
+    except MeasurementValidationError as exc:
+        line = lines[exc.row] if isinstance(exc.row, int) and 0 <= exc.row < len(lines) else None
+        raise ParseError(f"column {exc.column!r}: bad value {exc.value!r} ({exc.reason})",
+                         file, line) from None
+    return df
+
+
+def read_measurement_csv(path: str | os.PathLike) -> pd.DataFrame:
+    """Read and validate a CSV file in the published measurement schema.
+
+    Returns
+    -------
+    pandas.DataFrame
+        :data:`~.schema.MEASUREMENT_COLUMNS` (plus any extra CSV columns); ``file`` and
+        ``line`` give each row's origin (``line`` is the CSV record's first line).
+    """
+    text = Path(path).read_text(encoding="utf-8-sig", errors="replace")
+    return parse_measurement_csv(text, file=str(path))

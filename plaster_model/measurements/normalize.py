@@ -1,0 +1,241 @@
+"""Normalization of free-text fields: precision names, device and interconnect names.
+
+Precision is always normalized by the parsers (the original text goes to ``precision_raw``).
+Device and interconnect names are mapped to hardware-catalog names by
+:func:`normalize_names`, which never guesses silently: whatever it cannot map keeps its raw
+text and is listed in the report.
+"""
+from __future__ import annotations
+
+import re
+import warnings
+from typing import Callable, Iterable
+
+import numpy as np
+import pandas as pd
+
+from .schema import _is_missing, conform
+
+__all__ = ["normalize_precision", "precision_from_flags", "normalize_names", "device_candidates",
+           "interconnect_candidates"]
+
+# Checked in this order: "bfloat16 (mixed)" is bf16, "mixed (fp16)" is mixed,
+# "FP32+FP16+INT8" is int8 (TensorRT may pick the lowest allowed precision per layer).
+_PRECISION_RULES: tuple[tuple[str, str], ...] = (
+    (r"bfloat16|\bbf16\b", "bf16"),
+    (r"\bint8\b|\bbest\b", "int8"),
+    (r"\bfp8\b|float8", "fp8"),
+    (r"mixed|\bamp\b", "mixed"),
+    (r"\bfp16\b|float16|\bhalf\b", "fp16"),
+    (r"\bfp32\b|float32|\bfloat\b|single|\btf32\b", "fp32"),
+)
+
+
+def normalize_precision(text: object) -> str:
+    """Map a free-text precision to one of ``schema.PRECISIONS``.
+
+    Parameters
+    ----------
+    text : str or None
+        E.g. ``"mixed (fp16)"``, ``"bfloat16 (mixed; not stated in log)"``, ``"FP32+FP16"``,
+        ``"float16"``, ``"--int8"``.
+
+    Returns
+    -------
+    str
+        ``"fp32"``, ``"fp16"``, ``"mixed"``, ``"int8"``, ``"bf16"``, ``"fp8"`` or
+        ``"not stated"`` (also for empty or unrecognised text; callers keep the original in
+        ``precision_raw`` and :func:`normalize_names` reports unrecognised ones).
+    """
+    if _is_missing(text):
+        return "not stated"
+    t = str(text).strip().lower().replace("_", " ")
+    if not t:
+        return "not stated"
+    # "bfloat16 (mixed; not stated in log)" is still bf16: the first rule that matches wins.
+    for pattern, name in _PRECISION_RULES:
+        if re.search(pattern, t):
+            return name
+    return "not stated"
+
+
+def precision_from_flags(flags: Iterable[str]) -> str | None:
+    """Precision implied by trtexec precision flags, or None when no flag is set.
+
+    ``--best`` and ``--int8`` -> int8, ``--fp8`` -> fp8, ``--fp16`` -> fp16, ``--bf16`` -> bf16
+    (the lowest precision allowed wins: TensorRT picks per layer among the allowed ones).
+    """
+    flags = {f.lstrip("-").lower() for f in flags}
+    for flag, name in (("best", "int8"), ("int8", "int8"), ("fp8", "fp8"),
+                       ("fp16", "fp16"), ("bf16", "bf16")):
+        if flag in flags:
+            return name
+    return None
+
+
+# Vendor and product-family words dropped, one at a time, from the front of a device name.
+_VENDOR_WORDS = ("nvidia", "tesla", "geforce", "quadro", "amd", "radeon", "intel")
+
+
+def device_candidates(text: str) -> list[tuple[str, str]]:
+    """Names to try for a device, with how each was derived.
+
+    "Tesla V100-SXM2-16GB" -> [as is, "V100-SXM2-16GB"]; only leading vendor words are
+    dropped, never suffixes (a "Laptop GPU" or a memory size is a different device).
+    """
+    out = [(text.strip(), "as written")]
+    words = text.split()
+    while len(words) > 1 and words[0].lower() in _VENDOR_WORDS:
+        words = words[1:]
+        out.append((" ".join(words), "vendor prefix dropped"))
+    return out
+
+
+# NVLink generation is fixed by the GPU generation (P100 NVLink 1 ... H100 NVLink 4).
+_NVLINK_BY_GPU = {"P100": "NVLink 1", "V100": "NVLink 2", "A100": "NVLink 3", "H100": "NVLink 4"}
+
+
+def interconnect_candidates(text: str, device: str | None) -> list[tuple[str, str]]:
+    """Names to try for an interconnect, with how each was derived.
+
+    Tries the text, then the text without a trailing parenthetical
+    ("PCIe (single AWS p2.8xlarge instance)" -> "PCIe"; the catalog decides whether that is
+    unambiguous), then for a bare "NVLink" the generation fixed by the row's GPU
+    (a P100 DGX-1 is "NVLink 1", a V100 one "NVLink 2").
+    """
+    text = text.strip()
+    out = [(text, "as written")]
+    base = re.sub(r"\s*\(.*\)\s*$", "", text).strip()
+    if base and base != text:
+        out.append((base, "parenthetical dropped"))
+    if base.lower() == "nvlink" and device:
+        m = re.search(r"\b([PVAH]100)\b", device.upper())
+        if m:
+            out.append((_NVLINK_BY_GPU[m.group(1)], f"NVLink generation of the {m.group(1)}"))
+    return out
+
+
+def _default_find_name() -> Callable[[str, str], str | None] | None:
+    """The catalog's ``find_name(kind, text)``, imported lazily (None when unavailable)."""
+    try:
+        from plaster_model.catalog import find_name  # noqa: PLC0415 - lazy on purpose
+    except (ImportError, AttributeError):
+        return None
+    return find_name
+
+
+def _lookup(find_name, kind: str, candidates: list[tuple[str, str]]) -> tuple[str | None, str]:
+    for name, how in candidates:
+        if not name:
+            continue
+        hit = find_name(kind, name)
+        if hit:
+            return hit, how
+    return None, "not in catalog"
+
+
+def _raw_column(df: pd.DataFrame, col: str) -> pd.Series:
+    """Original text: ``<col>_raw`` where already filled (re-normalization), else ``<col>``."""
+    raw = df[f"{col}_raw"]
+    return raw.where(raw.notna(), df[col])
+
+
+def _report_rows(kind: str, raws: pd.Series, mapping: dict, hows: dict) -> list[dict]:
+    counts = raws.dropna().value_counts()
+    return [{"kind": kind, "raw": raw, "mapped_to": mapping.get(raw), "n_rows": int(n),
+             "how": hows.get(raw, "")} for raw, n in counts.items()]
+
+
+def normalize_names(df: pd.DataFrame, *, find_name: Callable[[str, str], str | None] | None = None
+                    ) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Map free-text device and interconnect names to hardware-catalog names.
+
+    Parameters
+    ----------
+    df : pandas.DataFrame
+        A measurement table (missing schema columns are added).
+    find_name : callable, optional
+        ``find_name(kind, text) -> str | None`` with kind ``"device"`` or ``"interconnect"``;
+        defaults to :func:`plaster_model.catalog.find_name` (imported lazily).
+
+    Returns
+    -------
+    df : pandas.DataFrame
+        A copy; ``device``/``interconnect`` hold the catalog name where one was found and
+        the raw text otherwise; ``device_raw``/``interconnect_raw`` always hold the original.
+    report : pandas.DataFrame
+        One row per distinct raw name: ``kind``, ``raw``, ``mapped_to`` (None when not
+        mapped), ``n_rows``, ``how`` (how the name was matched, or why not). Rows with
+        ``mapped_to`` None are what could not be mapped; precision texts that normalized
+        to "not stated" without saying so are listed with kind ``"precision"``.
+    """
+    out = conform(df)
+    if find_name is None:
+        find_name = _default_find_name()
+        if find_name is None:
+            warnings.warn("plaster_model.catalog.find_name is unavailable: device and "
+                          "interconnect names left unmapped", RuntimeWarning, stacklevel=2)
+            find_name = lambda kind, text: None  # noqa: E731
+    rows: list[dict] = []
+
+    dev_raw = _raw_column(out, "device")
+    dev_map, dev_how = {}, {}
+    for raw in dev_raw.dropna().unique():
+        dev_map[raw], dev_how[raw] = _lookup(find_name, "device", device_candidates(raw))
+    out["device_raw"] = dev_raw
+    out["device"] = [dev_map.get(r) or r if not _is_missing(r) else np.nan for r in dev_raw]
+    rows += _report_rows("device", dev_raw, dev_map, dev_how)
+
+    ic_raw = _raw_column(out, "interconnect")
+    ic_map, ic_how, mapped_ic = {}, {}, []
+    for raw, dev in zip(ic_raw, out["device"]):
+        if _is_missing(raw):
+            mapped_ic.append(np.nan)
+            continue
+        key = (raw, None if _is_missing(dev) else dev)
+        if key not in ic_map:
+            ic_map[key], ic_how[key] = _lookup(find_name, "interconnect",
+                                               interconnect_candidates(raw, key[1]))
+        mapped_ic.append(ic_map[key] or raw)
+    out["interconnect_raw"] = ic_raw
+    out["interconnect"] = mapped_ic
+    rows += _interconnect_report(ic_raw, out["device"], ic_map, ic_how)
+    rows += _precision_report(out)
+    report = pd.DataFrame(rows, columns=["kind", "raw", "mapped_to", "n_rows", "how"])
+    return conform(out), report
+
+
+def _interconnect_report(raws: pd.Series, devices: pd.Series, mapping: dict, hows: dict) -> list[dict]:
+    counts: dict = {}
+    for raw, dev in zip(raws, devices):
+        if _is_missing(raw):
+            continue
+        key = (raw, None if _is_missing(dev) else dev)
+        counts[key] = counts.get(key, 0) + 1
+    merged: dict[str, dict] = {}
+    for (raw, dev), n in counts.items():
+        entry = merged.setdefault(raw, {"kind": "interconnect", "raw": raw, "mapped_to": set(),
+                                        "n_rows": 0, "how": set()})
+        entry["n_rows"] += n
+        entry["mapped_to"].add(mapping[(raw, dev)])
+        entry["how"].add(hows[(raw, dev)])
+    out = []
+    for entry in merged.values():
+        targets = sorted(t for t in entry["mapped_to"] if t)
+        if None in entry["mapped_to"] and targets:
+            targets.append("(unmapped for some devices)")
+        entry["mapped_to"] = ", ".join(targets) if targets else None
+        entry["how"] = "; ".join(sorted(entry["how"]))
+        out.append(entry)
+    return out
+
+
+def _precision_report(df: pd.DataFrame) -> list[dict]:
+    """Precision texts that fell to "not stated" although they said something else."""
+    bad = (df["precision"] == "not stated") & df["precision_raw"].notna()
+    raws = df.loc[bad, "precision_raw"]
+    said_not_stated = raws.str.lower().str.contains("not stated|unknown|strongly typed|"
+                                                    r"not in log|\(no ", regex=True)
+    raws = raws[~said_not_stated.fillna(False).astype(bool)]
+    return [{"kind": "precision", "raw": raw, "mapped_to": None, "n_rows": int(n),
+             "how": "unrecognised precision text"} for raw, n in raws.value_counts().items()]
