@@ -35,11 +35,33 @@ _EXPORTS = {
     "training_memory_bytes": "estimators.memory",
     "summa_compute_time": "estimators.summa", "summa_data_read_time": "estimators.summa",
     "summa_bandwidth_bound": "estimators.summa",
+    "ring_allreduce_time": "estimators.collectives",
+    "halving_doubling_allreduce_time": "estimators.collectives",
+    "parameter_server_time": "estimators.collectives",
+    "hierarchical_allreduce_time": "estimators.collectives",
+    "max_batch_that_fits": "estimators.memory", "training_memory_breakdown": "estimators.memory",
+    "MemoryFitError": "estimators.memory",
+    "summa_gemm_compute_time": "estimators.summa", "summa_gemm_data_read_time": "estimators.summa",
+    "summa_gemm_bandwidth_bound": "estimators.summa", "summa_time": "estimators.summa",
+    "summa_grid": "estimators.summa", "summa_layers": "estimators.summa",
+    "scaling_curve": "scaling", "data_parallel_iteration": "training",
     # clusters and predictions
     "Cluster": "cluster",
     "predict_training": "training", "predict_epoch_time": "training",
     "is_bandwidth_bound": "training", "TrainingPrediction": "training",
     "EpochPrediction": "training", "BandwidthVerdict": "training", "MemoryWarning": "training",
+    # inference and the PLASTER scorecard
+    "latency_throughput_curve": "inference.api", "best_batch": "inference.api",
+    "BestBatch": "inference.api", "model_footprint": "inference.api",
+    "inference_workload": "inference.api",
+    "fit_inference_curve": "inference.fit", "InferenceFit": "inference.fit",
+    "inference_batch_time": "inference.roofline", "host_transfer_time": "inference.roofline",
+    "inference_knee_batch": "inference.roofline",
+    "inferences_per_joule": "inference.energy", "energy_per_inference": "inference.energy",
+    "plaster_report": "plaster", "programmability": "plaster", "published_accuracy": "plaster",
+    "rate_of_learning": "plaster", "default_training_cluster": "plaster",
+    # vectorized sweeps
+    "sweep": "sweeps", "sweep_chunks": "sweeps", "sweep_size": "sweeps", "pareto": "sweeps",
 }
 
 # Subpackages reachable as attributes (pm.measure.trtexec, pm.formulas, pm.plotting).

@@ -20,7 +20,7 @@ from __future__ import annotations
 
 import numpy as np
 
-__all__ = ["inference_batch_time", "host_transfer_time"]
+__all__ = ["inference_batch_time", "host_transfer_time", "inference_knee_batch"]
 
 
 def inference_batch_time(fwd_flops, weight_bytes, activation_bytes_per_sample, batch, gamma_eff,
@@ -92,4 +92,38 @@ def host_transfer_time(input_bytes_per_sample, output_bytes_per_sample, batch, l
     b = np.asarray(batch, dtype=float)
     io = (np.asarray(input_bytes_per_sample, dtype=float) + np.asarray(output_bytes_per_sample, dtype=float)) * b
     out = 2.0 * np.asarray(link_latency, dtype=float) + io / np.asarray(link_bandwidth, dtype=float)
+    return out if out.ndim else float(out)
+
+
+def inference_knee_batch(fwd_flops, weight_bytes, activation_bytes_per_sample, gamma_eff, bandwidth_eff):
+    """Batch at the roofline knee, where compute time equals memory time [samples].
+
+    ``F·b*/γ = (W + A·b*)/bw``  ⇒  ``b* = W / (F·bw/γ − A)``
+
+    Below ``b*`` a batch is memory-bound (throughput rises with the batch as the weight read
+    is shared by more samples); above it compute-bound (throughput saturates at ``γ/F``).
+    Infinite when ``F·bw/γ ≤ A`` (the activation traffic alone keeps it memory-bound).
+
+    Parameters
+    ----------
+    fwd_flops, weight_bytes, activation_bytes_per_sample, gamma_eff, bandwidth_eff : array_like
+        As for :func:`inference_batch_time` ([FLOP], [B], [B], [FLOP/s], [B/s]).
+
+    Returns
+    -------
+    float or numpy.ndarray
+        [samples], real-valued.
+
+    Examples
+    --------
+    ResNet-50 int8 on a T4 (7.8 GFLOP, 25.6 MB, 130 TOPS, 320 GB/s, no activations):
+
+    >>> round(inference_knee_batch(7.8e9, 25.61e6, 0.0, 130e12, 320e9), 3)
+    1.334
+    """
+    f = np.asarray(fwd_flops, dtype=float)
+    per_sample = f * np.asarray(bandwidth_eff, dtype=float) / np.asarray(gamma_eff, dtype=float) \
+        - np.asarray(activation_bytes_per_sample, dtype=float)
+    with np.errstate(divide="ignore"):
+        out = np.where(per_sample > 0, np.asarray(weight_bytes, dtype=float) / np.where(per_sample > 0, per_sample, 1.0), np.inf)
     return out if out.ndim else float(out)
