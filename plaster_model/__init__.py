@@ -45,6 +45,9 @@ _EXPORTS = {
     "summa_gemm_bandwidth_bound": "estimators.summa", "summa_time": "estimators.summa",
     "summa_grid": "estimators.summa", "summa_layers": "estimators.summa",
     "scaling_curve": "scaling", "data_parallel_iteration": "training",
+    # ONNX import
+    "model_from_onnx": "onnx_import", "onnx_layer_table": "onnx_import",
+    "layerwise_time": "onnx_import", "layerwise_summary": "onnx_import",
     # clusters and predictions
     "Cluster": "cluster",
     "predict_training": "training", "predict_epoch_time": "training",

@@ -445,6 +445,45 @@ class Model:
     def __hash__(self):
         return hash((self.name, self.params, self.fwd_flops))
 
+    @classmethod
+    def from_onnx(cls, model_or_path, batch=1, name=None, **kwargs) -> "Model":
+        """Build a model from an ONNX file or ``onnx.ModelProto`` (needs the ``[onnx]`` extra).
+
+        Runs ONNX shape inference and counts MACs, FLOPs (2 × MACs for Conv/Gemm/MatMul),
+        parameters and activation bytes per node; the per-layer table is in ``layers``.
+        See :func:`plaster_model.onnx_import.model_from_onnx`.
+
+        Parameters
+        ----------
+        model_or_path : str, path or onnx.ModelProto
+        batch : int
+            Batch size substituted for a symbolic batch dimension.
+        name : str, optional
+            Model name (default: the graph name).
+
+        Returns
+        -------
+        Model
+            ``fwd_flops`` per sample [FLOP], ``activation_bytes_per_sample`` [B].
+
+        Examples
+        --------
+        >>> import plaster_model as pm
+        >>> from plaster_model.onnx_builders import tiny_mlp
+        >>> m = pm.Model.from_onnx(tiny_mlp())
+        >>> m.params                            # 256·512 + 512·128
+        196608
+        """
+        from ..onnx_import import _from_onnx
+
+        return _from_onnx(cls, model_or_path, batch=batch, name=name, **kwargs)
+
+    def to_yaml(self) -> str:
+        """A ``model_zoo.yaml`` entry for this model (text), loadable by :func:`plaster_model.load_catalog`."""
+        from ..onnx_import import model_to_yaml
+
+        return model_to_yaml(self)
+
     @property
     def fwd_macs(self) -> float:
         """Forward multiply-accumulates per sample (= ``fwd_flops / 2``) [MAC]."""
