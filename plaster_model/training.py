@@ -16,14 +16,15 @@ import numpy as np
 from .catalog.loader import active_catalog
 from .catalog.objects import BYTES_PER_ELEMENT, Dataset, Model, normalize_precision
 from .cluster import Cluster
-from .estimators.collectives import allreduce_time
+from .estimators.collectives import allreduce_time, normalize_algorithm
 from .estimators.data_parallel import TRAINING_FLOPS_FACTOR
-from .estimators.memory import training_memory_bytes
+from .estimators.memory import DEFAULT_WORKSPACE_BYTES, MemoryFitError, training_memory_bytes
 from .units import format_si, to_si
 
 __all__ = [
     "TrainingPrediction", "EpochPrediction", "BandwidthVerdict", "MemoryWarning",
     "predict_training", "predict_epoch_time", "is_bandwidth_bound", "data_parallel_iteration",
+    "MemoryFitError", "DEFAULT_BUCKET_BYTES",
 ]
 
 
@@ -31,14 +32,36 @@ class MemoryWarning(UserWarning):
     """A requested batch does not fit in device memory by the memory estimate."""
 
 
+#: Default gradient bucket of the overlap model: PyTorch DDP's ``bucket_cap_mb=25``
+#: (25 MiB = 26,214,400 B; DDP multiplies by 1024 · 1024).
+DEFAULT_BUCKET_BYTES = 25 * 1024 * 1024
+
+
 def data_parallel_iteration(fwd_flops, params, n_devices, batch_per_device, gamma, grad_bytes,
                             beta, alpha=0.0, *, algorithm="tree", overhead_s=0.0,
-                            comm_efficiency=1.0, flops_factor=TRAINING_FLOPS_FACTOR, **topology):
+                            comm_efficiency=1.0, flops_factor=TRAINING_FLOPS_FACTOR,
+                            overlap=0.0, bucket_bytes=DEFAULT_BUCKET_BYTES, **topology):
     """One data-parallel training iteration, vectorized over every argument.
 
-    ``T_compute = 3·F·b / γ`` (per device: ``c/(p·γ)`` with ``c = 3·F·b·p``),
-    ``T_comm = allreduce(w = P·s, p, β·η_comm, α)``,
-    ``T_iter = T_compute + T_comm + T_overhead`` (no overlap).
+    ``T_compute = 3·F·b / γ`` (per device: ``c/(p·γ)`` with ``c = 3·F·b·p``), split into
+    forward ``T_fwd = T_compute/3`` and backward ``T_bwd = 2·T_compute/3`` (``flops_factor``
+    ``f`` in general: ``T_bwd = (f−1)/f·T_compute``).
+    ``T_comm = allreduce(w = P·s, p, β·η_comm, α)`` (the intra-node and server bandwidths of
+    ``topology`` are scaled by ``η_comm`` too).
+
+    **Overlap model.** Gradients are all-reduced in buckets of ``bucket_bytes`` while the
+    backward pass runs (PyTorch DDP, Horovod tensor fusion). The last bucket
+    (``w_last = min(w, bucket_bytes)``) is ready only when the backward pass ends, so its
+    all-reduce ``T_last = allreduce(w_last, …)`` is always exposed. A fraction ``o``
+    (``overlap``) of the rest ``T_rest = T_comm − T_last`` runs concurrently with the
+    backward pass; the remaining ``(1−o)·T_rest`` is serialized (a framework that does not
+    overlap, or contention between the two)::
+
+        T_iter = T_fwd + max(T_bwd, o·T_rest) + (1−o)·T_rest + T_last + T_overhead
+
+    ``o = 0`` (default) is the seed model ``T_compute + T_comm + T_overhead``; since
+    ``max(a, b) ≤ a + b`` overlap never makes an iteration slower, and with ``o = 1`` and
+    ample bandwidth the iteration costs ``T_compute + T_last``.
 
     Parameters
     ----------
@@ -55,7 +78,7 @@ def data_parallel_iteration(fwd_flops, params, n_devices, batch_per_device, gamm
     grad_bytes : array_like
         Bytes per gradient element ``s`` [B].
     beta : array_like
-        Bottleneck link bandwidth [B/s].
+        Bottleneck link bandwidth [B/s] (the network NIC across nodes, else the intra-node link).
     alpha : array_like
         Link latency [s].
     algorithm : str
@@ -64,27 +87,75 @@ def data_parallel_iteration(fwd_flops, params, n_devices, batch_per_device, gamm
         Fixed per-iteration overhead [s] (framework, data loading), 0 uncalibrated.
     comm_efficiency : array_like
         Fraction of ``β`` the collective achieves (1 uncalibrated).
+    flops_factor : float
+        Training work relative to the forward pass (3).
+    overlap : array_like
+        Fraction ``o`` in [0, 1] of the overlappable communication hidden behind the
+        backward pass (default 0: no overlap, the seed model).
+    bucket_bytes : array_like or None
+        Gradient bucket size [B] (default 25 MiB, PyTorch DDP); None means one bucket
+        holding the whole gradient (nothing can overlap).
+    **topology
+        Passed to :func:`~plaster_model.estimators.allreduce_time` (``devices_per_node``,
+        ``nics_per_node``, ``beta_intra``, ``alpha_intra``, ``servers``, ``beta_server``,
+        ``inter_algorithm``).
 
     Returns
     -------
     dict of numpy.ndarray
-        ``compute_time_s``, ``communication_time_s``, ``overhead_time_s``,
-        ``iteration_time_s`` [s], ``throughput_samples_s`` [samples/s],
-        ``comm_to_compute_ratio``, ``communication_bound`` (bool).
+        ``compute_time_s``, ``communication_time_s`` (the whole all-reduce),
+        ``exposed_communication_time_s`` (the part not hidden by overlap),
+        ``overhead_time_s``, ``iteration_time_s`` [s], ``throughput_samples_s``
+        [samples/s], ``comm_to_compute_ratio`` (``T_comm/T_compute``),
+        ``communication_bound`` (bool, ``T_comm > T_compute``).
+
+    Examples
+    --------
+    >>> out = data_parallel_iteration(7.8e9, 25.6e6, 8, 64, 15.7e12, 4, 12.5e9,
+    ...                               algorithm="ring", overlap=1.0)
+    >>> bool(out["exposed_communication_time_s"] < out["communication_time_s"])
+    True
     """
     f = np.asarray(fwd_flops, dtype=float)
     p = np.asarray(n_devices, dtype=float)
     b = np.asarray(batch_per_device, dtype=float)
+    eta = np.asarray(comm_efficiency, dtype=float)
+    o = np.asarray(overlap, dtype=float)
+    if np.any((o < 0) | (o > 1) | ~np.isfinite(o)):
+        raise ValueError(f"overlap must be a fraction in [0, 1], got {overlap!r}")
     t_compute = flops_factor * f * b / np.asarray(gamma, dtype=float)
     w = np.asarray(params, dtype=float) * np.asarray(grad_bytes, dtype=float)
-    beta_eff = np.asarray(beta, dtype=float) * np.asarray(comm_efficiency, dtype=float)
-    t_comm = np.where(p > 1, allreduce_time(algorithm, w, p, beta_eff, alpha, **topology), 0.0)
+    beta_eff = np.asarray(beta, dtype=float) * eta
+    topo = dict(topology)
+    for key in ("beta_intra", "beta_server"):
+        if topo.get(key) is not None:
+            topo[key] = np.asarray(topo[key], dtype=float) * eta
+    t_comm = np.where(p > 1, allreduce_time(algorithm, w, p, beta_eff, alpha, **topo), 0.0)
     t_overhead = np.broadcast_to(np.asarray(overhead_s, dtype=float), np.shape(t_compute))
-    t_iter = t_compute + t_comm + t_overhead
-    ratio = t_comm / t_compute
+    if np.any(o > 0):
+        if bucket_bytes is None:
+            w_last = w
+        else:
+            bucket = np.asarray(bucket_bytes, dtype=float)
+            if np.any(~(bucket > 0)):
+                raise ValueError(f"bucket_bytes must be positive (or None), got {bucket_bytes!r}")
+            w_last = np.minimum(w, bucket)
+        t_last = np.where(p > 1, allreduce_time(algorithm, w_last, p, beta_eff, alpha, **topo), 0.0)
+        t_rest = np.maximum(t_comm - t_last, 0.0)
+        t_bwd = t_compute * (flops_factor - 1.0) / flops_factor
+        # T_fwd + max(T_bwd, o·R) + (1−o)·R + T_last  ==  T_compute + T_comm − min(T_bwd, o·R):
+        # written as a subtraction of the hidden part so that rounding can never make
+        # an overlapped iteration slower than the serial one.
+        hidden = np.minimum(t_bwd, o * t_rest)
+    else:
+        hidden = 0.0
+    t_iter = t_compute + t_comm + t_overhead - hidden
+    with np.errstate(divide="ignore", invalid="ignore"):
+        ratio = t_comm / t_compute
     return {
         "compute_time_s": t_compute,
         "communication_time_s": t_comm,
+        "exposed_communication_time_s": t_comm - hidden,
         "overhead_time_s": t_overhead + 0.0,
         "iteration_time_s": t_iter,
         "throughput_samples_s": p * b / t_iter,
@@ -100,7 +171,9 @@ class TrainingPrediction:
 
     Times are in seconds, rates in samples per second, bandwidths in bytes per second.
     ``bound`` is ``"communication"`` when the all-reduce takes longer than the compute,
-    else ``"compute"``. ``assumptions`` lists every modelling choice made for this number
+    else ``"compute"`` (whatever the overlap). ``exposed_communication_time_s`` is the part
+    of ``communication_time_s`` not hidden behind the backward pass (equal to it when
+    ``overlap = 0``), so ``iteration_time_s = compute + exposed communication + overhead``. ``assumptions`` lists every modelling choice made for this number
     (efficiency, algorithm, precision, link, scaling mode). ``*_interval_s`` hold the
     calibrated 90 % interval when a calibration was used, else None.
     """
@@ -132,6 +205,8 @@ class TrainingPrediction:
     calibrated: bool
     iteration_time_interval_s: tuple[float, float] | None
     assumptions: tuple[str, ...] = field(default=())
+    exposed_communication_time_s: float | None = None
+    overlap: float = 0.0
 
     def to_frame(self):
         """The prediction as a one-row :class:`pandas.DataFrame` (assumptions joined by '; ')."""
@@ -159,7 +234,9 @@ class TrainingPrediction:
             ("precision / batch per device", f"{self.precision} / {self.batch_per_device:g}"),
             ("iteration time", format_si(self.iteration_time_s, "s")),
             ("  compute", format_si(self.compute_time_s, "s")),
-            ("  communication", format_si(self.communication_time_s, "s")),
+            ("  communication", format_si(self.communication_time_s, "s")
+             + (f" ({format_si(self.exposed_communication_time_s, 's')} exposed, overlap {self.overlap:g})"
+                if self.overlap and self.exposed_communication_time_s is not None else "")),
             ("  overhead", format_si(self.overhead_time_s, "s")),
             ("throughput", f"{self.throughput_samples_s:,.1f} samples/s"),
             ("bound", f"{self.bound} (comm/compute = {self.comm_to_compute_ratio:.3g})"),
@@ -301,12 +378,23 @@ class _Setup:
     alpha: float
     topology: dict
     assumptions: list
+    algorithm: str = "tree"
+    overlap: float = 0.0
+    bucket_bytes: float | None = DEFAULT_BUCKET_BYTES
 
 
 def _setup(model, cluster, precision, algorithm, calibration, efficiency, comm_efficiency,
-           overhead_s, gradient_precision) -> _Setup:
+           overhead_s, gradient_precision, *, servers=None, inter_algorithm=None,
+           overlap=0.0, bucket_bytes=DEFAULT_BUCKET_BYTES) -> _Setup:
     model = _resolve_model(model)
     cluster = _resolve_cluster(cluster)
+    algorithm = normalize_algorithm(algorithm)
+    if servers is not None and algorithm != "parameter_server":
+        raise ValueError(f"servers={servers!r} applies to algorithm='parameter_server' only, "
+                         f"not {algorithm!r}")
+    if inter_algorithm is not None and algorithm != "hierarchical":
+        raise ValueError(f"inter_algorithm={inter_algorithm!r} applies to algorithm='hierarchical' "
+                         f"only, not {algorithm!r}")
     precision = normalize_precision(precision)
     device = cluster.device
     key = device.peak_key(precision)
@@ -346,33 +434,92 @@ def _setup(model, cluster, precision, algorithm, calibration, efficiency, comm_e
     beta = link.bandwidth if link else 1.0
     alpha = link.latency_s if link else 0.0
     topology = {}
+    # Node layout for the topology-aware algorithms (hierarchical, parameter_server). On a
+    # single node (or one device per node) they need none: without it they take one
+    # device per node, which there is the same thing as a flat collective over ``beta``.
+    if cluster.n_nodes > 1 and cluster.devices_per_node > 1:
+        topology.update(devices_per_node=cluster.devices_per_node, nics_per_node=cluster.nics_per_node,
+                        beta_intra=cluster.intra_node.bandwidth, alpha_intra=cluster.intra_node.latency_s)
+    if servers is not None:
+        topology["servers"] = _positive(servers, "servers")
+    if inter_algorithm is not None:
+        topology["inter_algorithm"] = normalize_algorithm(inter_algorithm)
+    overlap = float(overlap)
+    if not 0.0 <= overlap <= 1.0:
+        raise ValueError(f"overlap must be a fraction in [0, 1], got {overlap!r}")
+    if bucket_bytes is not None:
+        bucket_bytes = _positive(float(to_si(bucket_bytes, "bytes", name="bucket_bytes")), "bucket_bytes")
     if link is not None:
+        if overlap:
+            ov = (f"{overlap:.3g} of the all-reduce overlapped with the backward pass "
+                  f"(2/3 of compute), the last {format_si(bucket_bytes, 'B') if bucket_bytes else 'whole-gradient'} "
+                  "bucket exposed")
+        else:
+            ov = "no overlap with compute"
         assumptions.append(
             f"{algorithm} all-reduce over {link.name} at {format_si(beta, 'B/s')} per direction "
-            f"(effective data rate) × {comm_efficiency:.3g}, latency {format_si(alpha, 's')}; no overlap with compute")
-        if cluster.n_nodes > 1 and cluster.devices_per_node > 1:
-            topology.update(devices_per_node=cluster.devices_per_node, nics_per_node=cluster.nics_per_node,
-                            beta_intra=cluster.intra_node.bandwidth, alpha_intra=cluster.intra_node.latency_s)
+            f"(effective data rate) × {comm_efficiency:.3g}, latency {format_si(alpha, 's')}; {ov}")
+        if algorithm == "hierarchical" and "devices_per_node" in topology:
+            assumptions.append(
+                f"hierarchical: ring inside each node over {cluster.intra_node.name} "
+                f"({format_si(cluster.intra_node.bandwidth, 'B/s')}), "
+                f"{topology.get('inter_algorithm', 'ring')} across nodes sharing {cluster.nics_per_node} "
+                f"NIC(s) per node among {topology['devices_per_node']} devices")
+        if algorithm == "parameter_server":
+            k = topology.get("servers")
+            assumptions.append(
+                "parameter server: each worker pushes and pulls the whole gradient; "
+                + (f"{k:g} server shard(s)" if k else
+                   (f"{cluster.n_nodes} server shards (one per node, co-located)" if cluster.n_nodes > 1
+                    else f"{cluster.n_devices} server shards (one per device, co-located)")))
     else:
         assumptions.append("single device: no gradient exchange")
     return _Setup(model, cluster, precision, device.peak_flops[key], key,
                   float(BYTES_PER_ELEMENT[grad_prec]), float(efficiency), eff_interval, overhead_s,
-                  comm_efficiency, beta, alpha, topology, assumptions)
+                  comm_efficiency, beta, alpha, topology, assumptions, algorithm, overlap, bucket_bytes)
 
 
-def _memory_check(s: _Setup, batch_per_device: float, optimizer: str):
+def _iteration(s: _Setup, p, b, gamma, beta=None, alpha=None, topology=None, **overrides):
+    """:func:`data_parallel_iteration` with the setup's model, algorithm, overlap and links."""
+    kw = dict(algorithm=s.algorithm, overhead_s=s.overhead_s, comm_efficiency=s.comm_efficiency,
+              overlap=s.overlap, bucket_bytes=s.bucket_bytes)
+    kw.update(overrides)
+    return data_parallel_iteration(s.model.fwd_flops, s.model.params, p, b, gamma, s.grad_bytes,
+                                   s.beta if beta is None else beta, s.alpha if alpha is None else alpha,
+                                   **kw, **(s.topology if topology is None else topology))
+
+
+def _memory_check(s: _Setup, batch_per_device: float, optimizer: str, mode="warn"):
+    """Estimate per-device memory; warn (``mode="warn"``/True) or raise (``"error"``) when it
+    exceeds the device memory. Workspace: :data:`DEFAULT_WORKSPACE_BYTES` (1 GiB)."""
+    if mode is True:
+        mode = "warn"
+    if mode not in ("warn", "error"):
+        raise ValueError(f"check_memory must be True, False, 'warn' or 'error', got {mode!r}")
     m = s.model
     mixed = s.precision == "mixed"
     bpe = BYTES_PER_ELEMENT[s.precision]
     acts = m.activation_bytes_per_sample or 0.0
-    need = training_memory_bytes(m.params, batch_per_device, acts, bpe, optimizer, mixed_precision=mixed)
+    need = training_memory_bytes(m.params, batch_per_device, acts, bpe, optimizer,
+                                 workspace_bytes=DEFAULT_WORKSPACE_BYTES, mixed_precision=mixed)
     if m.activation_bytes_per_sample is None:
         s.assumptions.append("memory estimate excludes activations (no activation figure for this model)")
-    if need > s.cluster.device.memory_bytes:
-        warnings.warn(
-            f"batch_per_device={batch_per_device:g}: the memory estimate {format_si(need, 'B')} "
-            f"(weights, gradients, {optimizer} state, activations) exceeds {s.cluster.device.name}'s "
-            f"{format_si(s.cluster.device.memory_bytes, 'B')}", MemoryWarning, stacklevel=3)
+    device = s.cluster.device
+    if need > device.memory_bytes:
+        fixed = training_memory_bytes(m.params, 0, 0.0, bpe, optimizer,
+                                      workspace_bytes=DEFAULT_WORKSPACE_BYTES, mixed_precision=mixed)
+        if fixed > device.memory_bytes:
+            hint = "even the weights, gradients and optimizer state do not fit: shard the model"
+        elif acts:
+            hint = f"the largest batch that fits is {int((device.memory_bytes - fixed) // (acts * bpe / 4))}"
+        else:
+            hint = "reduce the batch"
+        msg = (f"batch_per_device={batch_per_device:g}: the memory estimate {format_si(need, 'B')} "
+               f"(weights, gradients, {optimizer} state, activations, {format_si(DEFAULT_WORKSPACE_BYTES, 'B')} "
+               f"workspace) exceeds {device.name}'s {format_si(device.memory_bytes, 'B')}; {hint}")
+        if mode == "error":
+            raise MemoryFitError(msg)
+        warnings.warn(msg, MemoryWarning, stacklevel=3)
     return float(need)
 
 
@@ -380,11 +527,15 @@ def _memory_check(s: _Setup, batch_per_device: float, optimizer: str):
 def predict_training(model, cluster, batch_per_device=None, precision="fp32", scaling="weak",
                      algorithm="tree", calibration=None, *, global_batch=None, efficiency=None,
                      comm_efficiency=None, overhead_s=None, gradient_precision=None,
-                     optimizer="momentum", check_memory=True) -> TrainingPrediction:
+                     optimizer="momentum", check_memory=True, overlap=0.0,
+                     bucket_bytes=DEFAULT_BUCKET_BYTES, servers=None,
+                     inter_algorithm=None) -> TrainingPrediction:
     """Predict one data-parallel training iteration on a cluster.
 
     ``T_iter = 3·F·b/(η·γ_peak) + T_allreduce(w, p, β, α) + T_overhead`` with
-    ``w = P·s`` gradient bytes; throughput ``= p·b / T_iter`` [samples/s].
+    ``w = P·s`` gradient bytes; throughput ``= p·b / T_iter`` [samples/s]. With
+    ``overlap > 0`` part of the all-reduce hides behind the backward pass (see
+    :func:`data_parallel_iteration` for the model).
 
     Parameters
     ----------
@@ -402,8 +553,12 @@ def predict_training(model, cluster, batch_per_device=None, precision="fp32", sc
         Weak keeps ``b`` fixed as ``p`` grows, strong keeps the global batch fixed. For one
         configuration both give the same time; the mode matters for the crossover count
         and scaling curves and is recorded in the assumptions.
-    algorithm : str
-        All-reduce algorithm (default the seed's ``"tree"``: ``2·w·log2(p)/β``).
+    algorithm : {"tree", "ring", "halving_doubling", "parameter_server", "hierarchical"}
+        All-reduce algorithm (default the seed's ``"tree"``: ``2·w·log2(p)/β``). Flat
+        algorithms run over the bottleneck link (the network across nodes, else the
+        intra-node link); ``"hierarchical"`` rings inside each node and all-reduces across
+        nodes over the node's NICs; ``"parameter_server"`` pushes and pulls through
+        ``servers`` shards (see :mod:`plaster_model.estimators.collectives`).
     calibration : Calibration, optional
         Fitted calibration (:func:`plaster_model.calibrate`): efficiency, overhead,
         communication efficiency and a 90 % interval.
@@ -418,10 +573,23 @@ def predict_training(model, cluster, batch_per_device=None, precision="fp32", sc
     gradient_precision : str, optional
         Precision of the all-reduce (default: the training precision; ``"fp32"`` to
         model an fp32 all-reduce under mixed precision).
-    optimizer : {"sgd", "momentum", "adam"}
-        For the memory check.
-    check_memory : bool
-        Warn (:class:`MemoryWarning`) when the batch does not fit in device memory.
+    optimizer : {"sgd", "momentum", "adam", ...}
+        For the memory check (see :data:`plaster_model.estimators.OPTIMIZER_STATE_COPIES`).
+    check_memory : bool or {"warn", "error"}
+        Warn (:class:`MemoryWarning`, ``True``/``"warn"``) or raise
+        (:class:`MemoryFitError`, ``"error"``) when the batch does not fit in device
+        memory (weights, gradients, optimizer state, activations, 1 GiB workspace).
+    overlap : float
+        Fraction in [0, 1] of the all-reduce that overlaps the backward pass (default 0,
+        the seed's serial model).
+    bucket_bytes : float or str or None
+        Gradient bucket [B] for the overlap model; the last bucket is never hidden
+        (default 25 MiB, PyTorch DDP's ``bucket_cap_mb``).
+    servers : int, optional
+        Parameter-server shards ``k`` (``algorithm="parameter_server"`` only; default one
+        per node).
+    inter_algorithm : str, optional
+        Algorithm across nodes for ``algorithm="hierarchical"`` (default ``"ring"``).
 
     Returns
     -------
@@ -442,7 +610,9 @@ def predict_training(model, cluster, batch_per_device=None, precision="fp32", sc
     if scaling not in ("weak", "strong"):
         raise ValueError(f"scaling must be 'weak' or 'strong', got {scaling!r}")
     s = _setup(model, cluster, precision, algorithm, calibration, efficiency, comm_efficiency,
-               overhead_s, gradient_precision)
+               overhead_s, gradient_precision, servers=servers, inter_algorithm=inter_algorithm,
+               overlap=overlap, bucket_bytes=bucket_bytes)
+    algorithm = s.algorithm
     p = s.cluster.n_devices
     if global_batch is not None:
         global_batch = _positive(global_batch, "global_batch")
@@ -455,18 +625,13 @@ def predict_training(model, cluster, batch_per_device=None, precision="fp32", sc
     else:
         b = _positive(batch_per_device, "batch_per_device")
     s.assumptions.append(f"{scaling} scaling: batch {b:g} per device, global batch {b * p:g}")
-    mem = _memory_check(s, b, optimizer) if check_memory else None
+    mem = _memory_check(s, b, optimizer, check_memory) if check_memory else None
     gamma = s.gamma_peak * s.efficiency
-    out = data_parallel_iteration(s.model.fwd_flops, s.model.params, p, b, gamma, s.grad_bytes,
-                                  s.beta, s.alpha, algorithm=algorithm, overhead_s=s.overhead_s,
-                                  comm_efficiency=s.comm_efficiency, **s.topology)
+    out = _iteration(s, p, b, gamma)
     interval = None
     if s.efficiency_interval is not None:
         lo_eff, hi_eff = s.efficiency_interval
-        ts = [float(data_parallel_iteration(s.model.fwd_flops, s.model.params, p, b, s.gamma_peak * e,
-                                            s.grad_bytes, s.beta, s.alpha, algorithm=algorithm,
-                                            overhead_s=s.overhead_s, comm_efficiency=s.comm_efficiency,
-                                            **s.topology)["iteration_time_s"]) for e in (hi_eff, lo_eff)]
+        ts = [float(_iteration(s, p, b, s.gamma_peak * e)["iteration_time_s"]) for e in (hi_eff, lo_eff)]
         interval = (min(ts), max(ts))
     link = s.cluster.bottleneck_link
     return TrainingPrediction(
@@ -485,6 +650,7 @@ def predict_training(model, cluster, batch_per_device=None, precision="fp32", sc
         bound="communication" if bool(out["communication_bound"]) else "compute",
         memory_per_device_bytes=mem, calibrated=calibration is not None,
         iteration_time_interval_s=interval, assumptions=tuple(s.assumptions),
+        exposed_communication_time_s=float(out["exposed_communication_time_s"]), overlap=s.overlap,
     )
 
 
@@ -550,24 +716,40 @@ def predict_epoch_time(model, cluster, dataset="ImageNet-1k", epochs=1, batch_pe
                            epoch_time_s=epochs * per_epoch, epoch_time_interval_s=interval)
 
 
-def _comm_minus_compute(s: _Setup, p, b_or_global, scaling, algorithm):
-    """``T_comm − T_compute`` for a cluster design of ``p`` devices (vectorized over p)."""
+def _design_links(s: _Setup, p):
+    """Links of the cluster design at ``p`` devices (vectorized): ``(beta, alpha, topology)``.
+
+    Nodes fill up first (``devices_per_node`` of the template); one node uses the
+    intra-node link, several the network. ``None`` when the design has no link at all.
+    """
     p = np.asarray(p, dtype=float)
-    b = b_or_global if scaling == "weak" else b_or_global / p
     c = s.cluster
     multi_node = p > c.devices_per_node
     inter = c.interconnect or c.intra_node
     intra = c.intra_node or c.interconnect
     if inter is None:  # single-device cluster: no link to scale onto
-        return np.full_like(p, -np.inf)
+        return None
     beta = np.where(multi_node, inter.bandwidth, intra.bandwidth)
     alpha = np.where(multi_node, inter.latency_s, intra.latency_s)
-    topo = dict(s.topology)
-    if topo:
-        topo["devices_per_node"] = np.minimum(c.devices_per_node, p)
-    out = data_parallel_iteration(s.model.fwd_flops, s.model.params, p, b, s.gamma_peak * s.efficiency,
-                                  s.grad_bytes, beta, alpha, algorithm=algorithm,
-                                  comm_efficiency=s.comm_efficiency, **topo)
+    topo = {k: v for k, v in s.topology.items() if k in ("servers", "inter_algorithm")}
+    if c.devices_per_node > 1 and c.intra_node is not None:
+        # as _setup: the node layout on multi-node rows; one device per node (= flat) on one node
+        topo.update(devices_per_node=np.where(multi_node, c.devices_per_node, 1.0),
+                    nics_per_node=c.nics_per_node, beta_intra=c.intra_node.bandwidth,
+                    alpha_intra=c.intra_node.latency_s)
+    return beta, alpha, topo
+
+
+def _comm_minus_compute(s: _Setup, p, b_or_global, scaling, algorithm=None):
+    """``T_comm − T_compute`` for a cluster design of ``p`` devices (vectorized over p)."""
+    p = np.asarray(p, dtype=float)
+    b = b_or_global if scaling == "weak" else b_or_global / p
+    links = _design_links(s, p)
+    if links is None:
+        return np.full_like(p, -np.inf)
+    beta, alpha, topo = links
+    out = _iteration(s, p, b, s.gamma_peak * s.efficiency, beta, alpha, topo,
+                     algorithm=algorithm or s.algorithm, overhead_s=0.0, overlap=0.0)
     return out["communication_time_s"] - out["compute_time_s"]
 
 
@@ -587,15 +769,52 @@ def _crossover(s: _Setup, b_or_global, scaling, algorithm, p_max=2.0**40):
     return 2.0**hi
 
 
+def _required_bandwidth(s: _Setup, pred: TrainingPrediction, beta0: float) -> float:
+    """Bottleneck-link bandwidth at which ``T_comm = T_compute`` at the prediction's size.
+
+    Every flat α-β collective, and the hierarchical one (whose intra-node part does not
+    depend on the network ``β``), is ``T = A/β + L``: two evaluations give ``A`` and ``L``
+    exactly. Where that does not hold (a parameter server with a fixed server bandwidth)
+    the linear answer fails its check and a bisection on ``log β`` replaces it.
+    """
+    def comm_at(beta):
+        return float(_iteration(s, pred.n_devices, pred.batch_per_device, pred.sustained_flops,
+                                beta=beta, overlap=0.0)["communication_time_s"])
+
+    t_c = pred.compute_time_s
+    t1, t2 = comm_at(beta0), comm_at(2 * beta0)
+    a_over_beta = 2.0 * (t1 - t2)
+    latency = t1 - a_over_beta
+    slack = t_c - latency
+    req = a_over_beta * beta0 / slack if slack > 0 else math.inf
+    if math.isfinite(req) and req > 0 and math.isclose(comm_at(req), t_c, rel_tol=1e-6):
+        return req
+    lo, hi = math.log(beta0) - 60.0, math.log(beta0) + 60.0
+    if comm_at(math.exp(hi)) > t_c:
+        return math.inf
+    for _ in range(200):
+        mid = 0.5 * (lo + hi)
+        if comm_at(math.exp(mid)) > t_c:
+            lo = mid
+        else:
+            hi = mid
+        if hi - lo < 1e-12:
+            break
+    return math.exp(hi)
+
+
 def is_bandwidth_bound(model, cluster, batch_per_device=None, precision="fp32", scaling="weak",
                        algorithm="tree", calibration=None, **kwargs) -> BandwidthVerdict:
     """Is the interconnect the bottleneck, and from how many devices on?
 
-    Truthy when ``T_comm > T_compute`` at the cluster's size. ``crossover_devices`` is the
-    ``p*`` where ``T_comm(p*) = T_compute(p*)`` for the same design (the network's link
-    beyond one node); for the seed tree with α = 0 and weak scaling
+    Truthy when ``T_comm > T_compute`` at the cluster's size (the whole all-reduce against
+    the whole compute, whatever ``overlap``: past that point no overlap can hide the
+    exchange). ``crossover_devices`` is the ``p*`` where ``T_comm(p*) = T_compute(p*)`` for
+    the same design (nodes of the cluster's ``devices_per_node``, the intra-node link up
+    to one node, the network beyond); for the seed tree with α = 0 and weak scaling
     ``p* = 2^(3·F·b·β/(2·w·γ))``. ``required_bandwidth`` is the bottleneck-link bandwidth
-    at which the two are equal at this size.
+    (for ``"hierarchical"`` and multi-node ``"parameter_server"``: one network port, the
+    intra-node link kept as it is) at which the two are equal at this size.
 
     Parameters
     ----------
@@ -618,24 +837,12 @@ def is_bandwidth_bound(model, cluster, batch_per_device=None, precision="fp32", 
     pred = predict_training(model, cluster, batch_per_device, precision, scaling, algorithm,
                             calibration, **kwargs)
     s = _setup(model, cluster, precision, algorithm, calibration, kwargs.get("efficiency"),
-               kwargs.get("comm_efficiency"), kwargs.get("overhead_s"), kwargs.get("gradient_precision"))
+               kwargs.get("comm_efficiency"), kwargs.get("overhead_s"), kwargs.get("gradient_precision"),
+               servers=kwargs.get("servers"), inter_algorithm=kwargs.get("inter_algorithm"))
     ref_batch = pred.batch_per_device if scaling == "weak" else pred.global_batch
-    p_star = _crossover(s, ref_batch, scaling, algorithm)
+    p_star = _crossover(s, ref_batch, scaling, s.algorithm)
     link = s.cluster.bottleneck_link
-    if link is None:
-        req = 0.0
-    else:
-        # Every α-β collective is T = A/β + L: two evaluations give A and L exactly.
-        def comm_at(beta):
-            return float(data_parallel_iteration(
-                s.model.fwd_flops, s.model.params, pred.n_devices, pred.batch_per_device, pred.sustained_flops,
-                s.grad_bytes, beta, s.alpha, algorithm=algorithm, comm_efficiency=s.comm_efficiency,
-                **s.topology)["communication_time_s"])
-        t1, t2 = comm_at(link.bandwidth), comm_at(2 * link.bandwidth)
-        a_over_beta = 2.0 * (t1 - t2)
-        latency = t1 - a_over_beta
-        slack = pred.compute_time_s - latency
-        req = a_over_beta * link.bandwidth / slack if slack > 0 else math.inf
+    req = 0.0 if link is None else _required_bandwidth(s, pred, link.bandwidth)
     return BandwidthVerdict(
         bandwidth_bound=pred.bound == "communication", comm_to_compute_ratio=pred.comm_to_compute_ratio,
         crossover_devices=p_star, required_bandwidth=req, compute_time_s=pred.compute_time_s,

@@ -141,7 +141,7 @@ def tree_allreduce_time(w, p, beta, alpha=0.0):
     --------
     ResNet-50's 25.6 M fp32 parameters over 56 Gb/s InfiniBand on 8 devices:
 
-    >>> round(tree_allreduce_time(25.6e6 * 4, 8, "56 Gb/s"), 4)   # 2·102.4 MB·3 / 7 GB/s
+    >>> round(float(tree_allreduce_time(25.6e6 * 4, 8, "56 Gb/s")), 4)   # 2·102.4 MB·3 / 7 GB/s
     0.0878
     """
     w = _positive_array(w, "bytes", "w", allow_zero=True)
@@ -216,9 +216,12 @@ def tree_crossover_devices(fwd_flops, batch, gamma, w, beta, scaling="weak",
 
     Examples
     --------
+    ResNet-50 (7.8 GFLOP, 102.4 MB of fp32 gradients), 64 per device on a 15.7 TFLOPS
+    device over 56 Gb/s (7 GB/s): ``log2 p* = 3·7.8e9·64·7e9 / (2·102.4e6·15.7e12) = 3.26``:
+
     >>> p = tree_crossover_devices(7.8e9, 64, 15.7e12, 25.6e6 * 4, 7e9)
-    >>> round(float(p))
-    3797
+    >>> round(float(p), 2)
+    9.58
     """
     f, b, g, w, beta = (np.asarray(x, dtype=float) for x in (fwd_flops, batch, gamma, w, beta))
     with np.errstate(divide="ignore", over="ignore"):

@@ -1,0 +1,225 @@
+"""Scaling curves as data: one tidy row per device count, computed in one vectorized call.
+
+:func:`scaling_curve` takes a cluster *template* (device, devices per node, intra-node link,
+network, NICs per node) and a list of device counts. Nodes fill up first:
+``nodes = ⌈N / devices_per_node⌉``; a collective inside one node uses the intra-node link,
+one across nodes the network. Every count is evaluated by the same
+:func:`~plaster_model.training.data_parallel_iteration` that
+:func:`~plaster_model.predict_training` calls, with arrays over the device counts, so a row
+equals ``predict_training(model, cluster.with_devices(N), ...)``.
+
+Speedup and efficiency are relative to one device of the same design::
+
+    speedup    = throughput(N) / throughput(1)
+    efficiency = speedup / N        (weak: t1/tN;  strong: t1/(N·tN))
+
+since weak scaling keeps the per-device batch (throughput ``N·b/tN``) and strong scaling
+the global batch (throughput ``B/tN``).
+"""
+from __future__ import annotations
+
+import math
+from dataclasses import replace
+
+import numpy as np
+
+from .cluster import Cluster
+from .training import (DEFAULT_BUCKET_BYTES, _crossover, _memory_check, _positive, _resolve_cluster,
+                       _setup, data_parallel_iteration)
+
+__all__ = ["scaling_curve", "SCALING_COLUMNS"]
+
+#: Columns of :func:`scaling_curve`, in order.
+SCALING_COLUMNS = (
+    "model", "device", "precision", "scaling", "algorithm", "interconnect", "intra_node", "link",
+    "devices", "nodes", "batch_per_device", "global_batch", "iteration_time_s", "compute_time_s",
+    "communication_time_s", "exposed_communication_time_s", "overhead_time_s",
+    "throughput_samples_s", "speedup", "efficiency", "bound", "crossover_devices",
+)
+
+
+def _default_devices(cluster: Cluster) -> list[int]:
+    top = max(cluster.n_devices, 1)
+    out = [1 << i for i in range(int(math.log2(top)) + 1)]
+    if out[-1] != top:
+        out.append(top)
+    return out
+
+
+def _as_list(value):
+    if value is None or isinstance(value, (str, bytes)) or not np.iterable(value):
+        return [value]
+    return list(value)
+
+
+def scaling_curve(model, cluster, devices=None, batch_per_device=None, precision="fp32", scaling="weak",
+                  algorithm="tree", calibration=None, *, global_batch=None, interconnect=None,
+                  efficiency=None, comm_efficiency=None, overhead_s=None, gradient_precision=None,
+                  overlap=0.0, bucket_bytes=DEFAULT_BUCKET_BYTES, servers=None, inter_algorithm=None,
+                  optimizer="momentum", check_memory=True):
+    """Predicted data-parallel scaling over device counts, as a tidy DataFrame.
+
+    For each device count ``N`` the template ``cluster`` is resized (nodes of its
+    ``devices_per_node`` fill up first), and the iteration is
+    ``T(N) = 3·F·b/γ + T_allreduce(P·s, N, β(N), α(N)) + T_overhead`` (with the overlap
+    model of :func:`~plaster_model.training.data_parallel_iteration` when ``overlap > 0``),
+    ``β(N)`` being the intra-node link while ``N`` fits one node and the network beyond.
+    All counts are computed in one vectorized call per (algorithm, interconnect).
+
+    Parameters
+    ----------
+    model : str or Model
+        Zoo name or :class:`~plaster_model.Model`.
+    cluster : Cluster
+        Template: device, ``devices_per_node``, ``intra_node``, ``interconnect``,
+        ``nics_per_node`` (its ``n_devices`` sets the default ``devices``).
+    devices : list of int, optional
+        Device counts (default ``1, 2, 4, …`` up to the template's ``n_devices``).
+    batch_per_device : float, optional
+        Per-device batch ``b`` (weak scaling).
+    precision : str
+        Training precision (device peak and gradient bytes).
+    scaling : {"weak", "strong"}
+        Weak keeps ``b`` fixed; strong keeps ``global_batch`` fixed (``b = B/N``).
+    algorithm : str or list of str
+        All-reduce algorithm(s); a list stacks the curves (column ``algorithm``).
+    calibration : Calibration, optional
+        As for :func:`~plaster_model.predict_training` (looked up per device count).
+    global_batch : float, optional
+        Global batch ``B`` (strong scaling).
+    interconnect : str, Interconnect or list, optional
+        Network(s) replacing the template's; a list stacks the curves (column
+        ``interconnect``).
+    efficiency, comm_efficiency, overhead_s, gradient_precision, overlap, bucket_bytes, servers,
+    inter_algorithm, optimizer :
+        As for :func:`~plaster_model.predict_training`.
+    check_memory : bool or {"warn", "error"}
+        Check memory at the largest per-device batch of the curve.
+
+    Returns
+    -------
+    pandas.DataFrame
+        One row per (algorithm, interconnect, device count) with the columns of
+        :data:`SCALING_COLUMNS`: ``devices``, ``nodes``, the times [s] (``compute_time_s``,
+        ``communication_time_s`` the whole all-reduce, ``exposed_communication_time_s``,
+        ``overhead_time_s``, ``iteration_time_s``), ``throughput_samples_s``, ``speedup``,
+        ``efficiency``, ``bound`` (``"compute"``/``"communication"``), ``link`` (the link the
+        collective is bound by at that size), and ``crossover_devices`` (the same on every
+        row of a curve: the ``p*`` of :func:`~plaster_model.is_bandwidth_bound` for the
+        template). ``DataFrame.attrs["assumptions"]`` lists the modelling choices.
+
+    Examples
+    --------
+    >>> import plaster_model as pm
+    >>> c = pm.Cluster.from_system("DGX-1 (V100)", n_nodes=8)
+    >>> df = pm.scaling_curve("ResNet-50", c, devices=[1, 8, 64], batch_per_device=64,
+    ...                       algorithm=["ring", "hierarchical"])
+    >>> df[["algorithm", "devices", "nodes"]].values.tolist()
+    [['ring', 1, 1], ['ring', 8, 1], ['ring', 64, 8], ['hierarchical', 1, 1], ['hierarchical', 8, 1], ['hierarchical', 64, 8]]
+    >>> bool((df["efficiency"] <= 1 + 1e-12).all())
+    True
+    """
+    import pandas as pd
+
+    template = _resolve_cluster(cluster)
+    if scaling not in ("weak", "strong"):
+        raise ValueError(f"scaling must be 'weak' or 'strong', got {scaling!r}")
+    devs = _default_devices(template) if devices is None else list(devices)
+    if not devs:
+        raise ValueError("devices: give at least one device count")
+    for d in devs:
+        if isinstance(d, bool) or not isinstance(d, (int, np.integer, float)) or d != int(d) or d < 1:
+            raise ValueError(f"devices must be positive integers, got {d!r}")
+    devs = [int(d) for d in devs]
+    if scaling == "weak":
+        if global_batch is not None:
+            raise ValueError("global_batch is for scaling='strong'; weak scaling takes batch_per_device")
+        if batch_per_device is None:
+            raise ValueError("batch_per_device: give the per-device batch for weak scaling")
+        b_fixed = _positive(batch_per_device, "batch_per_device")
+    else:
+        if batch_per_device is not None:
+            raise ValueError("batch_per_device is for scaling='weak'; strong scaling takes global_batch")
+        if global_batch is None:
+            raise ValueError("global_batch: give the global batch for strong scaling")
+        b_fixed = _positive(global_batch, "global_batch")
+
+    frames = []
+    assumptions = []
+    for alg in _as_list(algorithm):
+        for net in _as_list(interconnect):
+            tmpl = template if net is None else replace(template, interconnect=net, name="")
+            frame, notes = _one_curve(model, tmpl, devs, b_fixed, precision, scaling, alg, calibration,
+                                      efficiency, comm_efficiency, overhead_s, gradient_precision, overlap,
+                                      bucket_bytes, servers, inter_algorithm, optimizer, check_memory)
+            check_memory = False  # once is enough
+            frames.append(frame)
+            assumptions += [a for a in notes if a not in assumptions]
+    df = pd.concat(frames, ignore_index=True)[list(SCALING_COLUMNS)]
+    df.attrs["assumptions"] = assumptions
+    return df
+
+
+def _one_curve(model, template, devs, b_fixed, precision, scaling, algorithm, calibration, efficiency,
+               comm_efficiency, overhead_s, gradient_precision, overlap, bucket_bytes, servers,
+               inter_algorithm, optimizer, check_memory):
+    import pandas as pd
+
+    counts = sorted(set(devs) | {1})
+    setups = [_setup(model, template.with_devices(n), precision, algorithm, calibration, efficiency,
+                     comm_efficiency, overhead_s, gradient_precision, servers=servers,
+                     inter_algorithm=inter_algorithm, overlap=overlap, bucket_bytes=bucket_bytes)
+              for n in counts]
+    s0 = setups[0]
+    p = np.array(counts, dtype=float)
+    b = np.full_like(p, b_fixed) if scaling == "weak" else b_fixed / p
+    if check_memory:
+        _memory_check(s0, float(b.max()), optimizer, check_memory)
+    gamma = np.array([s.gamma_peak * s.efficiency for s in setups])
+    beta = np.array([s.beta for s in setups])
+    alpha = np.array([s.alpha for s in setups])
+    overhead = np.array([s.overhead_s for s in setups])
+    comm_eff = np.array([s.comm_efficiency for s in setups])
+    c = template
+    nodes = np.array([s.cluster.n_nodes for s in setups], dtype=float)
+    topo = {k: v for k, v in s0.topology.items() if k in ("servers", "inter_algorithm")}
+    if c.devices_per_node > 1 and c.intra_node is not None:
+        # as _setup: the node layout where several nodes hold several devices, else flat
+        topo.update(devices_per_node=np.where(nodes > 1, c.devices_per_node, 1.0),
+                    nics_per_node=c.nics_per_node, beta_intra=c.intra_node.bandwidth,
+                    alpha_intra=c.intra_node.latency_s)
+    out = data_parallel_iteration(s0.model.fwd_flops, s0.model.params, p, b, gamma, s0.grad_bytes, beta, alpha,
+                                  algorithm=s0.algorithm, overhead_s=overhead, comm_efficiency=comm_eff,
+                                  overlap=s0.overlap, bucket_bytes=s0.bucket_bytes, **topo)
+    thr = out["throughput_samples_s"]
+    speedup = thr / thr[0]
+    ref = b_fixed
+    s_tmpl = _setup(model, template, precision, algorithm, calibration, efficiency, comm_efficiency,
+                    overhead_s, gradient_precision, servers=servers, inter_algorithm=inter_algorithm)
+    p_star = _crossover(s_tmpl, ref, scaling, s_tmpl.algorithm)
+    links = [s.cluster.bottleneck_link for s in setups]
+    frame = pd.DataFrame({
+        "model": s0.model.name, "device": c.device.name, "precision": s0.precision, "scaling": scaling,
+        "algorithm": s0.algorithm,
+        "interconnect": c.interconnect.name if c.interconnect is not None else None,
+        "intra_node": c.intra_node.name if c.intra_node is not None else None,
+        "link": pd.Series([link.name if link is not None else None for link in links], dtype=object),
+        "devices": np.array(counts, dtype=int), "nodes": nodes.astype(int),
+        "batch_per_device": b, "global_batch": b * p,
+        "iteration_time_s": out["iteration_time_s"], "compute_time_s": out["compute_time_s"],
+        "communication_time_s": out["communication_time_s"],
+        "exposed_communication_time_s": out["exposed_communication_time_s"],
+        "overhead_time_s": out["overhead_time_s"], "throughput_samples_s": thr,
+        "speedup": speedup, "efficiency": speedup / p,
+        "bound": np.where(out["communication_bound"], "communication", "compute"),
+        "crossover_devices": p_star,
+    })
+    keep = frame["devices"].isin(devs)
+    order = {d: i for i, d in enumerate(dict.fromkeys(devs))}
+    frame = frame[keep].sort_values("devices", key=lambda s: s.map(order)).reset_index(drop=True)
+    notes = [a for a in setups[-1].assumptions if "weak scaling" not in a and "strong scaling" not in a]
+    notes.append(f"{scaling} scaling: " + (f"batch {b_fixed:g} per device" if scaling == "weak"
+                                           else f"global batch {b_fixed:g} split over the devices"))
+    notes.append(f"nodes of {c.devices_per_node} device(s) fill up first; "
+                 "speedup and efficiency relative to one device of the same design")
+    return frame, notes
