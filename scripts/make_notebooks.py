@@ -1,0 +1,542 @@
+"""Write the tutorial notebooks in notebooks/ from the cell sources below.
+
+The notebooks are generated (so a diff of this file is the review) and stored without
+outputs; tests/test_notebooks.py executes each of them. Run after editing:
+
+    .venv/bin/python scripts/make_notebooks.py            # write notebooks/*.ipynb
+    .venv/bin/python scripts/make_notebooks.py --check    # exit 1 if they are out of date
+"""
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+import nbformat
+from nbformat.v4 import new_code_cell, new_markdown_cell, new_notebook
+
+NOTEBOOK_DIR = Path(__file__).resolve().parents[1] / "notebooks"
+
+KERNELSPEC = {"name": "python3", "display_name": "Python 3 (ipykernel)", "language": "python"}
+
+
+def md(text: str):
+    return ("md", text.strip("\n"))
+
+
+def code(text: str):
+    return ("code", text.strip("\n"))
+
+
+NOTEBOOKS: dict[str, list[tuple[str, str]]] = {}
+
+# --------------------------------------------------------------------------- 01
+NOTEBOOKS["01_quickstart"] = [
+    md("""
+# Quickstart: predict an epoch, list devices
+
+`plaster_model` predicts deep-learning training and inference time from closed-form models
+and catalogs of devices, interconnects and models, each number with its source.
+This notebook predicts 90 epochs of ResNet-50 on 64 V100s and asks whether the network is
+the bottleneck.
+"""),
+    code("""
+import plaster_model as pm
+
+devices = pm.list_devices()
+devices[["name", "fp32_flops", "fp16_tensor_flops", "memory_bytes", "memory_bandwidth_Bps", "power_w"]]
+"""),
+    md("""
+Every quantity is an SI float with its unit in the column name: FLOP/s, bytes, bytes per
+second, watts. Each row also carries its `source`:
+"""),
+    code("""
+devices.set_index("name").loc[["V100", "K40", "T4"], ["source"]]
+"""),
+    code("""
+pm.list_models()[["name", "params", "fwd_flops", "reported_flops", "flop_convention"]]
+"""),
+    md("""
+`fwd_flops` always counts a multiply-add as two FLOPs; `reported_flops` is the figure as
+the source printed it, and `flop_convention` says how that source counted.
+
+## An epoch on a cluster
+
+Eight DGX-style nodes of 8 V100s joined by NVLink 2 inside a node and InfiniBand EDR across:
+"""),
+    code("""
+cluster = pm.Cluster(device="V100", n_devices=64, devices_per_node=8,
+                     intra_node="NVLink 2", interconnect="InfiniBand EDR")
+pred = pm.predict_epoch_time("ResNet-50", cluster, dataset="ImageNet-1k", epochs=90,
+                             batch_per_device=64, precision="fp32", scaling="weak")
+print(pred)
+"""),
+    code("""
+print(f"90 epochs: {pred.epoch_time_s / 3600:.1f} h "
+      f"(compute {pred.compute_time_s * 1e3:.0f} ms + communication "
+      f"{pred.communication_time_s * 1e3:.0f} ms per iteration, {pred.bound}-bound)")
+for line in pred.assumptions:
+    print("-", line)
+"""),
+    md("""
+Uncalibrated predictions run the device at its peak, so they are a lower bound on time
+(see the calibration notebook for an error bar fitted to measured runs).
+
+## Is the network the bottleneck?
+"""),
+    code("""
+verdict = pm.is_bandwidth_bound("VGG-16", cluster, batch_per_device=16)
+print("bandwidth-bound:", bool(verdict))
+print(f"communication / compute = {verdict.comm_to_compute_ratio:.2f}")
+print(f"crossover p* = {verdict.crossover_devices:.1f} devices")
+print(f"required bandwidth = {verdict.required_bandwidth / 1e9:.1f} GB/s "
+      f"(the link gives {verdict.link_bandwidth / 1e9:.1f} GB/s)")
+"""),
+    md("""
+## Where the time goes
+
+A prediction per cluster size, drawn as stacked compute / communication / overhead bars:
+"""),
+    code("""
+from plaster_model.plotting import plot_breakdown
+
+preds = [pm.predict_training("VGG-16", cluster.with_devices(p), batch_per_device=16)
+         for p in (8, 16, 32, 64)]
+ax = plot_breakdown(preds, x="n_devices", title="VGG-16 on V100, NVLink 2 + InfiniBand EDR")
+"""),
+]
+
+# --------------------------------------------------------------------------- 02
+NOTEBOOKS["02_interconnect_bottleneck"] = [
+    md("""
+# Is my interconnect the bottleneck?
+
+The HPE Deep Learning Cookbook slides chart data-parallel scaling of a K40 (≈ 4 TFLOPS)
+over PCIe v3 (≈ 16 GB/s) and over InfiniBand FDR (≈ 56 Gb/s). Each iteration costs
+
+$$T_\\text{iter} = \\underbrace{\\frac{c}{p\\,\\gamma}}_{\\text{compute}} +
+  \\underbrace{\\frac{2\\,w\\,\\log_2 p}{\\beta}}_{\\text{tree all-reduce}}$$
+
+and the interconnect is the bottleneck from the device count $p^*$ where the two terms are
+equal. First the classic bug: **bytes versus bits**.
+"""),
+    code("""
+import plaster_model as pm
+
+pcie_slide = pm.to_si("16 GB/s", "bandwidth")     # bytes per second
+ib_slide = pm.to_si("56 Gb/s", "bandwidth")       # bits per second -> bytes per second
+print(f"PCIe v3: {pcie_slide / 1e9:.2f} GB/s, InfiniBand FDR: {ib_slide / 1e9:.2f} GB/s: "
+      f"PCIe is {pcie_slide / ib_slide:.1f}x faster (reading 56 Gb/s as 56 GB/s would make "
+      f"InfiniBand look 3.5x faster)")
+"""),
+    md("""
+The catalog goes one step further and stores the data rate after line encoding
+(InfiniBand FDR signals 56 Gb/s with 64b/66b encoding; PCIe 3.0 uses 128b/130b):
+"""),
+    code("""
+links = pm.list_interconnects().set_index("name").loc[["PCIe 3.0 x16", "InfiniBand FDR"]]
+links[["signalling_rate_Bps", "encoding", "bandwidth_Bps", "latency_s", "source"]]
+"""),
+    md("""
+## Crossover and required bandwidth
+
+VGG-16 (138 M parameters, a lot of gradient per FLOP) at 16 images per K40, weak scaling:
+"""),
+    code("""
+import pandas as pd
+
+rows = []
+for model in ("VGG-16", "ResNet-50"):
+    for link in ("PCIe 3.0 x16", "InfiniBand FDR"):
+        cluster = pm.Cluster("K40", n_devices=16, interconnect=link)
+        v = pm.is_bandwidth_bound(model, cluster, batch_per_device=16)
+        rows.append({"model": model, "interconnect": link, "bandwidth_bound_at_16": bool(v),
+                     "comm_to_compute_at_16": v.comm_to_compute_ratio,
+                     "crossover_devices": v.crossover_devices,
+                     "required_bandwidth_GBps": v.required_bandwidth / 1e9})
+verdicts = pd.DataFrame(rows)
+verdicts
+"""),
+    code("""
+vgg_ib = verdicts.query("model == 'VGG-16' and interconnect == 'InfiniBand FDR'").iloc[0]
+vgg_pcie = verdicts.query("model == 'VGG-16' and interconnect == 'PCIe 3.0 x16'").iloc[0]
+assert vgg_ib.crossover_devices < vgg_pcie.crossover_devices   # the slower link saturates first
+assert verdicts.query("model == 'ResNet-50'").crossover_devices.min() > vgg_ib.crossover_devices
+"""),
+    md("""
+The slides' tip holds: a model with more compute per byte of gradient (ResNet-50) stays
+compute-bound to larger device counts than VGG-16 on the same network.
+
+## Scaling curves
+
+`scaling_curve` evaluates every device count in one vectorized call and returns a tidy
+DataFrame; a list of interconnects stacks the curves.
+"""),
+    code("""
+template = pm.Cluster("K40", n_devices=64, interconnect="InfiniBand FDR")
+curve = pm.scaling_curve("VGG-16", template, devices=[1, 2, 4, 8, 16, 32, 64], batch_per_device=16,
+                         interconnect=["PCIe 3.0 x16", "InfiniBand FDR"])
+curve[["interconnect", "devices", "iteration_time_s", "compute_time_s", "communication_time_s",
+       "speedup", "efficiency", "bound", "crossover_devices"]]
+"""),
+    code("""
+import matplotlib.pyplot as plt
+from plaster_model.plotting import plot_breakdown, plot_scaling
+
+fig, (left, right) = plt.subplots(1, 2, figsize=(12, 4.2), layout="constrained")
+plot_scaling(curve, y="speedup", hue="interconnect", ax=left, title="VGG-16 on K40, batch 16 per GPU")
+plot_breakdown(curve[curve.devices.isin([1, 8, 64])], ax=right)
+plt.show()
+"""),
+    md("""
+Dotted vertical lines mark $p^*$ for each link; beyond it the all-reduce takes longer than
+the compute and speedup flattens. The same curve as parallel efficiency:
+"""),
+    code("""
+ax = plot_scaling(curve, y="efficiency", hue="interconnect")
+"""),
+]
+
+# --------------------------------------------------------------------------- 03
+NOTEBOOKS["03_summa_bounds"] = [
+    md("""
+# SUMMA model-parallel bandwidth bounds
+
+SUMMA multiplies $n\\times n$ matrices on a $p\\times p$ device grid. Per device
+
+$$T_\\text{compute} = \\frac{2n^3}{p^2\\gamma}, \\qquad
+  T_\\text{read} = \\frac{2n^2 s}{p\\,\\beta},$$
+
+so there is no bandwidth stall when $\\beta \\ge s\\,p\\,\\gamma / n$ ($s$ bytes per element).
+The HPE slides' worked examples: $n = 2000$, $\\gamma = 15$ TFLOPS, FP32.
+"""),
+    code("""
+import plaster_model as pm
+
+b10 = pm.summa_bandwidth_bound(n=2000, gamma="15 TFLOPS", p=10, precision="fp32")
+b1 = pm.summa_bandwidth_bound(n=2000, gamma="15 TFLOPS", p=1, precision="fp32")
+print(f"p = 10: beta >= {b10 / 1e9:.0f} GB/s;  p = 1: beta >= {b1 / 1e9:.0f} GB/s")
+assert round(b10) == 300e9 and round(b1) == 30e9
+"""),
+    md("""
+At the bound the data read exactly hides behind the compute:
+"""),
+    code("""
+t_c = pm.summa_compute_time(n=2000, p=10, gamma="15 TFLOPS")
+t_r = pm.summa_data_read_time(n=2000, p=10, beta=b10)
+print(f"compute {t_c * 1e6:.2f} us, data read {t_r * 1e6:.2f} us")
+"""),
+    md("""
+## A sweep over grid size and matrix size
+
+The estimators broadcast over numpy arrays, so a whole table is one call:
+"""),
+    code("""
+import numpy as np
+import pandas as pd
+
+p = np.arange(1, 33)[:, None]                       # grid side: p x p devices
+n = np.array([1000, 2000, 4000, 8000, 16000])[None, :]
+bound = pm.summa_bandwidth_bound(n=n, gamma="15 TFLOPS", p=p, precision="fp32")
+table = pd.DataFrame({"p": np.repeat(p.ravel(), n.size), "devices": np.repeat(p.ravel() ** 2, n.size),
+                      "n": np.tile(n.ravel(), p.size), "required_bandwidth_Bps": bound.ravel()})
+table.pivot(index="p", columns="n", values="required_bandwidth_Bps").div(1e9).round(1).head(10)
+"""),
+    code("""
+import matplotlib.pyplot as plt
+
+links = pm.list_interconnects().set_index("name")["bandwidth_Bps"]
+v100 = pm.load_device("V100")
+fig, ax = plt.subplots(figsize=(7, 4.5), layout="constrained")
+for size, grp in table.groupby("n"):
+    ax.plot(grp["p"], grp["required_bandwidth_Bps"] / 1e9, marker=".", label=f"n = {size:,}")
+for name in ("NVLink 2", "PCIe 3.0 x16", "InfiniBand EDR"):
+    ax.axhline(links[name] / 1e9, ls=":", color="0.4")
+    ax.text(32.5, links[name] / 1e9, name, va="center", fontsize="small")
+ax.axhline(v100.memory_bandwidth / 1e9, ls="--", color="black")
+ax.text(32.5, v100.memory_bandwidth / 1e9, "V100 HBM2", va="center", fontsize="small")
+ax.set_yscale("log")
+ax.set_xlabel("grid side p (p x p devices) [count]")
+ax.set_ylabel("required bandwidth per device [GB/s]")
+ax.set_title("SUMMA, gamma = 15 TFLOPS, FP32: a link above a curve never stalls")
+ax.legend(fontsize="small")
+plt.show()
+"""),
+    md("""
+Larger matrices need less bandwidth per FLOP ($\\beta \\propto p/n$): at $n = 16{,}000$ even
+a 32 × 32 grid stays under NVLink 2, while $n = 1000$ outgrows InfiniBand EDR at once.
+"""),
+]
+
+# --------------------------------------------------------------------------- 04
+NOTEBOOKS["04_calibrate_tensorrt"] = [
+    md("""
+# Calibrate from TensorRT logs
+
+Peak FLOP/s over-predicts. The calibration step fits the estimators' efficiency factors to
+measured runs, so every calibrated prediction carries an interval. Here: a real `trtexec`
+sweep of ResNet-50 on an RTX 3060 Laptop GPU (TensorRT 8.6, batch 8–128, FP32/FP16/INT8)
+from `../shared/trtexec_samples/` when it is present, else a measurement of a small ONNX
+model on this machine's CPU with onnxruntime.
+"""),
+    code("""
+from pathlib import Path
+
+import plaster_model as pm
+
+SWEEP = Path("../../shared/trtexec_samples/trt86_rtx3060laptop_resnet50_sweep")
+if SWEEP.is_dir():
+    meas = pm.read_measurements(SWEEP)
+    source = "trtexec sweep"
+else:  # no shared data: measure a model built in code on the CPU
+    from plaster_model.onnx_builders import tiny_cnn
+    meas = pm.measure.onnxruntime(tiny_cnn(), batch_sizes=[1, 2, 4, 8, 16, 32])
+    source = "onnxruntime CPU"
+print(source, len(meas), "rows")
+meas[["model", "device", "precision", "batch_per_device", "metric", "value"]].head(6)
+"""),
+    md("""
+`trtexec` reports the **GPU Compute Time** per batch (`latency_ms`, the median) and `qps`
+(batches per second; `throughput_img_s` = qps × batch).
+
+The log names neither a zoo model nor a catalog device: the ONNX file is a torchvision
+export (ResNet-50 v1.5 in the zoo), and the laptop GPU is described here from its
+specifications (30 SMs at the 1.702 GHz trtexec prints; Ampere GA10x per-SM rates; 14 Gbps
+× 192-bit GDDR6). Mappings from the names in the log to objects tell the calibration what
+they are; nothing is guessed.
+"""),
+    code("""
+models, devices = {}, {}
+if source == "trtexec sweep":
+    SMS, CLOCK_HZ = 30, 1.702e9
+    laptop_gpu = pm.Device(
+        name="RTX 3060 Laptop",
+        peak_flops={"fp32": SMS * 256 * CLOCK_HZ, "tf32": SMS * 256 * CLOCK_HZ,
+                    "fp16_tensor": SMS * 1024 * CLOCK_HZ, "int8": SMS * 2048 * CLOCK_HZ},
+        memory_bytes="6 GiB", memory_bandwidth="336 GB/s", power_w="115 W",
+        source="derived from the trtexec device block, the NVIDIA Ampere GA102 whitepaper "
+               "and NVIDIA's GeForce RTX 3060 laptop specifications")
+    models = {name: pm.load_model("ResNet-50 v1.5") for name in meas["model"].unique()}
+    devices = {name: laptop_gpu for name in meas["device"].unique()}
+print(f"{len(models)} model and {len(devices)} device mapping(s)")
+"""),
+    md("""
+Fit on every batch size but the largest, then predict the held-out batch:
+"""),
+    code("""
+held_out = meas["batch_per_device"] == meas["batch_per_device"].max()
+cal = pm.calibrate(meas[~held_out], models=models, devices=devices)
+cal.residuals_.groupby("metric")["rel_error"].describe()
+"""),
+    code("""
+from plaster_model.plotting import plot_calibration
+
+ax = plot_calibration(cal, metric="latency_ms")
+"""),
+    code("""
+pred = cal.predict(meas[held_out])
+check = meas[held_out][["precision", "batch_per_device", "metric", "value"]].rename(columns={"value": "measured"})
+check = check.assign(predicted=pred["value"].to_numpy(), low=pred["value_low"].to_numpy(),
+                     high=pred["value_high"].to_numpy())
+check["rel_error"] = check["predicted"] / check["measured"] - 1
+check
+"""),
+    md("""
+The interval (`low` … `high`) is what an honest prediction looks like; the relative error
+on the held-out batch is the number to judge the fit by. `cal.save("calib.yaml")` stores
+the fit, and `predict_training(..., calibration=cal)` / `latency_throughput_curve(...,
+calibration=cal)` use it.
+"""),
+]
+
+# --------------------------------------------------------------------------- 05
+NOTEBOOKS["05_plaster_scorecard"] = [
+    md("""
+# A PLASTER scorecard for a deployment
+
+PLASTER (TIRIAS Research for NVIDIA, 2018) names seven things that decide whether a
+deep-learning service can be deployed: **P**rogrammability, **L**atency, **A**ccuracy,
+**S**ize of model, **T**hroughput, **E**nergy efficiency, **R**ate of learning.
+Which device, at which precision, serves ResNet-50 within a 7 ms latency budget?
+"""),
+    code("""
+import plaster_model as pm
+
+report = pm.plaster_report("ResNet-50", devices=["T4", "V100", "A100"], latency_budget="7 ms",
+                           precision=["fp32", "fp16", "int8"])
+report[["device", "precision", "programmability_supported", "latency_s", "throughput_batch",
+        "throughput_samples_s", "energy_inferences_per_j", "accuracy_top1_pct"]]
+"""),
+    md("""
+Each dimension is a column group with units in the names; `basis` says which numbers are
+peak-based and which are calibrated or published:
+"""),
+    code("""
+report.filter(regex="^(device|precision|size_|rate_of_learning_)").head(3)
+"""),
+    code("""
+from plaster_model.plotting import plot_plaster
+
+ax = plot_plaster(report[report.precision.isin(["fp32", "int8"])])
+"""),
+    md("""
+Each axis is normalized to the best of the rows compared (1 = best), from the column named
+under it (↑ higher is better, ↓ lower is better). INT8 wins latency, throughput and energy
+at a published top-1 cost of about 0.6 points; the V100 has no INT8 peak in its datasheet,
+so that row is left out.
+"""),
+    md("""
+## Throughput within the latency budget
+
+Batching raises throughput until the budget is spent; only inferences delivered within the
+budget count.
+"""),
+    code("""
+import pandas as pd
+from plaster_model.plotting import plot_latency_throughput
+
+batches = [1, 2, 4, 8, 16, 32, 64, 128, 256]
+curves = pd.concat([pm.latency_throughput_curve("ResNet-50", dev, precision=prec, batches=batches)
+                    for dev, prec in [("T4", "int8"), ("V100", "fp16"), ("A100", "int8")]],
+                   ignore_index=True)
+curves["config"] = curves["device"].astype(str) + " " + curves["precision"].astype(str)
+ax = plot_latency_throughput(curves, latency_budget="7 ms", hue="config")
+"""),
+    code("""
+best = pm.best_batch("ResNet-50", "T4", latency_budget="7 ms", precision="int8")
+print(best.batch, f"{best.latency_s * 1e3:.2f} ms", f"{best.throughput_samples_s:,.0f} samples/s")
+"""),
+    md("""
+These numbers are peak-based (efficiency 1): a lower bound on latency. Calibrate against
+measured runs (notebook 04) to get an interval.
+"""),
+]
+
+# --------------------------------------------------------------------------- 06
+NOTEBOOKS["06_custom_device_and_model"] = [
+    md("""
+# Add your own device and model
+
+Predict for hardware you do not own and models that are not in the zoo: build objects
+directly, merge a YAML catalog of your own, or import an ONNX model.
+"""),
+    code("""
+import plaster_model as pm
+
+gpu = pm.Device(name="MyGPU", peak_flops={"fp32": "20 TFLOPS", "fp16_tensor": "160 TFLOPS"},
+                memory_bytes="24 GB", memory_bandwidth="1.2 TB/s", power_w="300 W",
+                source="hypothetical datasheet")
+net = pm.Model(name="MyNet", params=40_000_000, fwd_flops="6 GFLOP", flop_convention="macs",
+               source="hand count (multiply-adds)")
+print(gpu.peak("fp16") / 1e12, "TFLOP/s fp16;", net.fwd_flops / 1e9, "GFLOP per sample (2 x MACs)")
+"""),
+    code("""
+cluster = pm.Cluster(gpu, n_devices=16, devices_per_node=8, intra_node="NVLink 3",
+                     interconnect="InfiniBand HDR")
+pred = pm.predict_training(net, cluster, batch_per_device=32, precision="mixed")
+pred.to_frame()[["model", "device", "n_devices", "compute_time_s", "communication_time_s",
+                 "iteration_time_s", "throughput_samples_s", "bound"]]
+"""),
+    md("""
+## A catalog of your own
+
+The same in YAML, merged over the bundled catalogs, so every function finds the names.
+Quantities are strings with units (bare numbers are rejected) and every entry needs a
+`source`.
+"""),
+    code("""
+import tempfile
+from pathlib import Path
+
+user_yaml = Path(tempfile.mkdtemp()) / "my_catalog.yaml"
+user_yaml.write_text('''
+devices:
+  MyGPU:
+    peak_flops: {fp32: "20 TFLOPS", fp16_tensor: "160 TFLOPS"}
+    memory: "24 GB"
+    memory_bandwidth: "1.2 TB/s"
+    power: "300 W"
+    source: "hypothetical datasheet"
+models:
+  MyNet:
+    params: 40000000
+    fwd_flops: "6 GFLOP"
+    flop_convention: macs
+    source: "hand count (multiply-adds)"
+''')
+pm.load_catalog([user_yaml])
+pm.list_devices().query("name == 'MyGPU'")[["name", "fp32_flops", "memory_bandwidth_Bps", "source"]]
+"""),
+    code("""
+v = pm.is_bandwidth_bound("MyNet", pm.Cluster("MyGPU", 64, devices_per_node=8, intra_node="NVLink 3",
+                                              interconnect="25GbE"), batch_per_device=32)
+print(f"bandwidth-bound: {bool(v)}, crossover at {v.crossover_devices:.0f} devices, "
+      f"needs {v.required_bandwidth / 1e9:.1f} GB/s")
+pm.reset_catalog()   # back to the bundled catalogs
+"""),
+    md("""
+## From an ONNX model to its workload
+
+A model built in code with `onnx.helper` (a ResNet basic block here; a path to an `.onnx`
+file works the same). The import counts FLOPs (2 × MACs), parameters and bytes per layer:
+"""),
+    code("""
+from plaster_model.onnx_builders import resnet_basic_block
+from plaster_model.onnx_import import model_from_onnx, onnx_layer_table
+
+onnx_model = resnet_basic_block(channels=64, hw=56)
+block = model_from_onnx(onnx_model, name="basic block")
+layers = onnx_layer_table(onnx_model, batch=32)
+print(f"{block.params:,} parameters, {block.fwd_flops / 1e9:.2f} GFLOP per sample")
+layers[["layer", "op_type", "kind", "flops", "bytes", "arithmetic_intensity"]]
+"""),
+    md("""
+Placed on rooflines, the convolutions sit right of the ridge (compute-bound) while
+batch normalization and ReLU sit far left: memory-bound layers never run at peak.
+"""),
+    code("""
+from plaster_model.plotting import plot_roofline
+
+ax = plot_roofline(["T4", gpu], layers, precisions=["fp32"])
+"""),
+]
+
+
+def build(name: str, cells: list[tuple[str, str]]):
+    nb = new_notebook()
+    nb.metadata["kernelspec"] = dict(KERNELSPEC)
+    nb.metadata["language_info"] = {"name": "python"}
+    nb.cells = [new_markdown_cell(src) if kind == "md" else new_code_cell(src) for kind, src in cells]
+    for i, cell in enumerate(nb.cells):  # stable ids keep regenerated files identical
+        cell["id"] = f"{name[:2]}-{i:02d}"
+    return nb
+
+
+def render(nb) -> str:
+    return nbformat.writes(nb) + "\n"
+
+
+def main(argv=None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--check", action="store_true", help="exit 1 when a notebook is out of date")
+    args = parser.parse_args(argv)
+    NOTEBOOK_DIR.mkdir(exist_ok=True)
+    stale = []
+    for name, cells in NOTEBOOKS.items():
+        path = NOTEBOOK_DIR / f"{name}.ipynb"
+        text = render(build(name, cells))
+        nbformat.validate(nbformat.reads(text, as_version=4))
+        if args.check:
+            if not path.is_file() or path.read_text() != text:
+                stale.append(path.name)
+        else:
+            path.write_text(text)
+            print("wrote", path.relative_to(NOTEBOOK_DIR.parent))
+    if stale:
+        print("out of date (run scripts/make_notebooks.py):", ", ".join(stale), file=sys.stderr)
+        return 1
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
