@@ -824,6 +824,9 @@ def is_bandwidth_bound(model, cluster, batch_per_device=None, precision="fp32", 
     Returns
     -------
     BandwidthVerdict
+        Truthy when bandwidth-bound; ``comm_to_compute_ratio`` [-], ``crossover_devices``
+        ``p*`` [devices], ``required_bandwidth`` [B/s], ``compute_time_s`` and
+        ``communication_time_s`` [s], ``link_bandwidth`` [B/s].
 
     Examples
     --------

@@ -199,7 +199,6 @@ _QUANTITY_WORDS = re.compile(r"(time|latency|bandwidth|flops|bytes|memory|power|
 #: Public names whose docstrings do not (yet) state units where they take or return
 #: quantities. Reported to their owners; shrink this set, never grow it.
 KNOWN_WITHOUT_UNITS: set[str] = {
-    "is_bandwidth_bound",  # "as for predict_training"; required_bandwidth [B/s] not stated
     "calibrate",           # delegates to Calibration.fit
     "sweep_size",          # returns a row count; arguments "as for sweep"
     "sweep_chunks",        # arguments "those of sweep"
