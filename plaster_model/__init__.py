@@ -65,6 +65,9 @@ _EXPORTS = {
     "rate_of_learning": "plaster", "default_training_cluster": "plaster",
     # vectorized sweeps
     "sweep": "sweeps", "sweep_chunks": "sweeps", "sweep_size": "sweeps", "pareto": "sweeps",
+    # measured runs and calibration
+    "read_measurements": "measurements",
+    "calibrate": "calibration.model", "Calibration": "calibration.model",
 }
 
 # Subpackages reachable as attributes (pm.measure.trtexec, pm.formulas, pm.plotting).

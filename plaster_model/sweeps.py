@@ -1,0 +1,953 @@
+"""Vectorized what-if sweeps over cluster designs, and Pareto fronts of the results.
+
+:func:`sweep` evaluates the full cross product of models × devices × device counts ×
+interconnects × batch sizes × precisions × all-reduce algorithms (and, optionally, node
+sizes and intra-node links) with numpy broadcasting. Every catalog name is resolved once
+into a small array; the grid is never materialised as Python objects. Each chunk of the grid
+is handed, as broadcast arrays, to :func:`plaster_model.training.data_parallel_iteration`,
+the same function :func:`plaster_model.predict_training` calls, so a sweep row and the scalar
+prediction for the same configuration are the same floating-point computation.
+
+:func:`pareto` keeps the non-dominated rows of a result for cost / time trade-offs.
+"""
+from __future__ import annotations
+
+import math
+import numbers
+import time
+import warnings
+from dataclasses import dataclass, field
+from typing import Any, Iterator, Mapping, Sequence
+
+import numpy as np
+
+__all__ = ["sweep", "sweep_chunks", "sweep_size", "pareto", "SWEEP_COLUMNS", "INTERVAL_COLUMNS"]
+
+#: Columns of a :func:`sweep` result, in order. Times are in seconds [s], rates in
+#: samples per second; categorical columns hold catalog names.
+SWEEP_COLUMNS = (
+    "model", "device", "n_devices", "nodes", "devices_per_node", "intra_node", "interconnect",
+    "link", "batch_per_device", "global_batch", "precision", "algorithm",
+    "compute_time_s", "communication_time_s", "exposed_communication_time_s", "overhead_time_s",
+    "iteration_time_s", "throughput_samples_s", "comm_to_compute_ratio", "bound",
+)
+#: Extra columns present when a calibration supplies an efficiency interval.
+INTERVAL_COLUMNS = ("iteration_time_low_s", "iteration_time_high_s")
+
+# Grid axes, in row order (C order, the last one fastest); the algorithm loop is outermost.
+_W, _J, _I, _K, _N, _B = range(6)  # workload (model, device, precision), intra, inter, dpn, n, batch
+_NDIM = 6
+_FLOAT_OUT = ("compute_time_s", "communication_time_s", "exposed_communication_time_s", "overhead_time_s",
+              "iteration_time_s", "throughput_samples_s", "comm_to_compute_ratio")
+_BOUND_CATEGORIES = ("compute", "communication")
+# Rough rate used to decide, before the first chunk is timed, whether a bar is worth it.
+_ASSUMED_ROWS_PER_S = 2e7
+
+
+# --------------------------------------------------------------------------- helpers
+def _as_list(value, name: str) -> list:
+    """A scalar (or a catalog object, or None) as a one-element list; a list-like as a list."""
+    if isinstance(value, Mapping):
+        raise TypeError(f"{name}: expected a value or a list of values, got a mapping")
+    if isinstance(value, np.ndarray):
+        out = list(value.ravel())
+    elif value is None or isinstance(value, (str, bytes)) or not hasattr(value, "__iter__"):
+        return [value]
+    else:
+        out = list(value)
+    if not out:
+        raise ValueError(f"{name}: give at least one value")
+    return out
+
+
+def _counts(values, name: str) -> np.ndarray:
+    out = []
+    for v in _as_list(values, name):
+        if isinstance(v, (bool, np.bool_)) or not isinstance(v, numbers.Real) or not math.isfinite(v) \
+                or v != int(v) or v < 1:
+            raise ValueError(f"{name} must be positive integers, got {v!r}")
+        out.append(int(v))
+    return np.array(list(dict.fromkeys(out)), dtype=np.int64)
+
+
+def _positives(values, name: str) -> np.ndarray:
+    out = []
+    for v in _as_list(values, name):
+        if isinstance(v, (bool, np.bool_)) or not isinstance(v, numbers.Real) or not math.isfinite(v) or v <= 0:
+            raise ValueError(f"{name} must be positive numbers, got {v!r}")
+        out.append(float(v))
+    return np.array(list(dict.fromkeys(out)), dtype=float)
+
+
+def _positive(value, name: str) -> float:
+    if isinstance(value, bool) or not isinstance(value, numbers.Real) or not math.isfinite(value) or value <= 0:
+        raise ValueError(f"{name} must be a positive number, got {value!r}")
+    return float(value)
+
+
+def _resolve(kind: str, values, name: str, allow_none: bool = False) -> list:
+    from .catalog.loader import active_catalog
+
+    cat = active_catalog()
+    out: dict[str, Any] = {}
+    for v in _as_list(values, name):
+        if v is None:
+            if not allow_none:
+                raise ValueError(f"{name}: give at least one {kind} name")
+            out.setdefault(None, None)
+            continue
+        obj = cat.get(kind, v)
+        if obj.name in out and out[obj.name] != obj:
+            raise ValueError(f"{name}: two different {kind}s are called {obj.name!r}")
+        out.setdefault(obj.name, obj)
+    return list(out.values())
+
+
+def _shape6(arr, axes: Sequence[int]) -> np.ndarray:
+    """Reshape a small table with the given grid axes into 6-d broadcast form."""
+    arr = np.asarray(arr)
+    shape = [1] * _NDIM
+    for k, ax in enumerate(axes):
+        shape[ax] = arr.shape[k]
+    return arr.reshape(shape)
+
+
+def _cut(arr, sl):
+    """The part of a 6-d broadcast table under a chunk's slices."""
+    if np.ndim(arr) == 0:
+        return arr
+    return arr[tuple(s if arr.shape[d] > 1 else slice(None) for d, s in enumerate(sl))]
+
+
+def _constant(table: np.ndarray):
+    """A scalar in place of a table whose entries are all equal (fewer array passes)."""
+    flat = np.asarray(table).ravel()
+    if flat.size and np.all(flat == flat[0]):
+        return float(flat[0])
+    return table
+
+
+def _codes_with_none(objs) -> np.ndarray:
+    """Category codes of named objects; -1 (NaN in the categorical) for None."""
+    codes, k = [], 0
+    for o in objs:
+        codes.append(-1 if o is None else k)
+        k += o is not None
+    return np.array(codes, dtype=np.int64)
+
+
+# --------------------------------------------------------------------------- plan
+@dataclass
+class _Plan:
+    algorithms: list
+    shape: tuple
+    strong: bool
+    tables: dict
+    codes: dict
+    categories: dict
+    any_topo: bool
+    intervals: bool
+    nics_per_node: int
+    iteration_kw: dict
+    algorithm_kw: dict
+    attrs: dict = field(default_factory=dict)
+
+    @property
+    def rows_per_algorithm(self) -> int:
+        return int(np.prod(self.shape, dtype=np.int64))
+
+    @property
+    def total(self) -> int:
+        return len(self.algorithms) * self.rows_per_algorithm
+
+
+def _normalize_algorithm(name) -> str:
+    from .estimators import collectives
+
+    if hasattr(collectives, "normalize_algorithm"):
+        return collectives.normalize_algorithm(name)
+    if name not in collectives.ALGORITHMS:
+        raise ValueError(f"algorithm: unknown all-reduce algorithm {name!r}; "
+                         f"expected one of {sorted(collectives.ALGORITHMS)}")
+    return name
+
+
+def _plan(models, devices, n_devices, interconnects=None, batch_per_device=None, precisions="fp32",
+          algorithms="tree", devices_per_node=1, intra_node=None, scaling="weak", calibration=None,
+          efficiency=None, *, global_batch=None, nics_per_node=1, comm_efficiency=None, overhead_s=None,
+          gradient_precision=None, unsupported="drop", overlap=None, bucket_bytes=None, servers=None,
+          inter_algorithm=None, _bucket_given=False) -> _Plan:
+    from .catalog.objects import BYTES_PER_ELEMENT, normalize_precision
+    from .units import to_si
+
+    if scaling not in ("weak", "strong"):
+        raise ValueError(f"scaling must be 'weak' or 'strong', got {scaling!r}")
+    if unsupported not in ("drop", "nan", "raise"):
+        raise ValueError(f"unsupported must be 'drop', 'nan' or 'raise', got {unsupported!r}")
+    strong = scaling == "strong"
+    if strong:
+        if global_batch is None:
+            raise ValueError("scaling='strong' keeps the global batch fixed: give global_batch=[...] "
+                             "(batch_per_device is then global_batch / n_devices)")
+        if batch_per_device is not None:
+            raise ValueError("scaling='strong': give global_batch, not batch_per_device")
+        batches = _positives(global_batch, "global_batch")
+    else:
+        if global_batch is not None:
+            raise ValueError("global_batch is for scaling='strong'; with weak scaling give batch_per_device")
+        if batch_per_device is None:
+            raise ValueError("batch_per_device: give the per-device batch (or scaling='strong' with global_batch)")
+        batches = _positives(batch_per_device, "batch_per_device")
+
+    model_objs = _resolve("model", models, "models")
+    device_objs = _resolve("device", devices, "devices")
+    inter_objs = _resolve("interconnect", interconnects, "interconnects", allow_none=True)
+    intra_objs = _resolve("interconnect", intra_node, "intra_node", allow_none=True)
+    precs = list(dict.fromkeys(normalize_precision(p) for p in _as_list(precisions, "precisions")))
+    algs = list(dict.fromkeys(_normalize_algorithm(a) for a in _as_list(algorithms, "algorithms")))
+    # options of data_parallel_iteration, validated as predict_training validates them
+    iteration_kw: dict[str, Any] = {}
+    if overlap is not None:
+        ov = float(overlap)
+        if not 0.0 <= ov <= 1.0:
+            raise ValueError(f"overlap must be a fraction in [0, 1], got {overlap!r}")
+        iteration_kw["overlap"] = ov
+    if _bucket_given:
+        iteration_kw["bucket_bytes"] = None if bucket_bytes is None else _positive(
+            float(to_si(bucket_bytes, "bytes", name="bucket_bytes")), "bucket_bytes")
+    # per-algorithm topology options (predict_training refuses them for other algorithms)
+    algorithm_kw: dict[str, dict] = {a: {} for a in algs}
+    if servers is not None:
+        if "parameter_server" not in algs:
+            raise ValueError(f"servers={servers!r} applies to algorithm 'parameter_server', which is not in "
+                             f"algorithms={algs}")
+        algorithm_kw["parameter_server"]["servers"] = _positive(servers, "servers")
+    if inter_algorithm is not None:
+        if "hierarchical" not in algs:
+            raise ValueError(f"inter_algorithm={inter_algorithm!r} applies to algorithm 'hierarchical', which is "
+                             f"not in algorithms={algs}")
+        algorithm_kw["hierarchical"]["inter_algorithm"] = _normalize_algorithm(inter_algorithm)
+    ns = _counts(n_devices, "n_devices")
+    dpns = _counts(devices_per_node, "devices_per_node")
+    if len(_as_list(nics_per_node, "nics_per_node")) != 1:
+        raise ValueError(f"nics_per_node must be a single positive integer, got {nics_per_node!r}")
+    nics = int(_counts(nics_per_node, "nics_per_node")[0])
+    user_eff = None if efficiency is None else _positive(efficiency, "efficiency")
+    user_ce = None if comm_efficiency is None else _positive(comm_efficiency, "comm_efficiency")
+    user_oh = None
+    if overhead_s is not None:
+        user_oh = float(to_si(overhead_s, "time", name="overhead_s"))
+        if not user_oh >= 0:
+            raise ValueError(f"overhead_s must be >= 0, got {overhead_s!r}")
+    grad_prec = normalize_precision(gradient_precision) if gradient_precision else None
+
+    # ---- workload axis: valid (model, device, precision) triples, resolved once each
+    wl_m, wl_d, wl_q, peak, unsupported_pairs = [], [], [], [], []
+    for im, _m in enumerate(model_objs):
+        for idev, d in enumerate(device_objs):
+            for iq, q in enumerate(precs):
+                try:
+                    pk = d.peak_flops[d.peak_key(q)]
+                except ValueError as exc:
+                    if unsupported == "raise":
+                        raise
+                    if im == 0:
+                        unsupported_pairs.append((d.name, q, str(exc)))
+                    if unsupported == "drop":
+                        continue
+                    pk = math.nan
+                wl_m.append(im), wl_d.append(idev), wl_q.append(iq), peak.append(pk)
+    notes: list[str] = []
+    if unsupported_pairs:
+        pairs = ", ".join(f"{d}/{q}" for d, q, _ in unsupported_pairs)
+        verb = "dropped" if unsupported == "drop" else "kept as NaN rows"
+        notes.append(f"device/precision pairs without a published peak, {verb}: {pairs}")
+        hint = "unsupported='nan' keeps them as NaN rows" if unsupported == "drop" else "unsupported='drop' leaves them out"
+        warnings.warn(f"sweep: {len(unsupported_pairs)} device/precision pair(s) have no published peak and "
+                      f"are {verb}: {pairs} ({hint}; 'raise' stops)", UserWarning, stacklevel=3)
+    if not wl_m:
+        raise ValueError("sweep: no device supports any of the requested precisions "
+                         f"({', '.join(precs)}); see Device.precisions")
+    nW = len(wl_m)
+    wl_m, wl_d, wl_q = (np.array(x, dtype=np.int64) for x in (wl_m, wl_d, wl_q))
+    peak = np.array(peak, dtype=float)
+    fwd = np.array([model_objs[i].fwd_flops for i in wl_m], dtype=float)
+    params = np.array([float(model_objs[i].params) for i in wl_m], dtype=float)
+    gbytes = np.array([float(BYTES_PER_ELEMENT[grad_prec or precs[i]]) for i in wl_q], dtype=float)
+
+    # ---- per (workload, n_devices): efficiency, overhead, comm efficiency (calibration once each)
+    nN = len(ns)
+    eff = np.full((nW, nN), 1.0 if user_eff is None else user_eff)
+    oh = np.full((nW, nN), 0.0 if user_oh is None else user_oh)
+    ce = np.full((nW, nN), 1.0 if user_ce is None else user_ce)
+    eff_lo = eff_hi = None
+    if calibration is not None:
+        eff_lo, eff_hi = np.full((nW, nN), np.nan), np.full((nW, nN), np.nan)
+        failed = []
+        for w in range(nW):
+            m, d, q = model_objs[wl_m[w]], device_objs[wl_d[w]], precs[wl_q[w]]
+            if not math.isfinite(peak[w]):
+                eff[w] = math.nan
+                continue
+            for j, n in enumerate(ns):
+                try:
+                    cp = calibration.parameters_for(device=d.name, precision=q, model=m.name,
+                                                    phase="training", n_devices=int(n))
+                    e = _positive(cp["efficiency"], "efficiency") if user_eff is None else user_eff
+                    o = cp.get("overhead_s", 0.0) if user_oh is None else user_oh
+                    o = float(to_si(0.0 if o is None else o, "time", name="overhead_s"))
+                    c = cp.get("comm_efficiency", 1.0) if user_ce is None else user_ce
+                    c = _positive(1.0 if c is None else c, "comm_efficiency")
+                except Exception as exc:  # noqa: BLE001 - one uncalibratable combination must not sink the sweep
+                    failed.append(f"{m.name}/{d.name}/{q}/{int(n)}: {exc}")
+                    eff[w, j] = math.nan
+                    continue
+                eff[w, j], oh[w, j], ce[w, j] = e, o, c
+                interval = cp.get("efficiency_interval")
+                if interval is not None:
+                    eff_lo[w, j], eff_hi[w, j] = interval
+        if failed:
+            notes.append("calibration gave no parameters (NaN rows) for: " + "; ".join(failed[:20])
+                         + (f" … and {len(failed) - 20} more" if len(failed) > 20 else ""))
+            warnings.warn(f"sweep: calibration gave no parameters for {len(failed)} "
+                          f"model/device/precision/n_devices combination(s), e.g. {failed[0]}; "
+                          "those rows are NaN", UserWarning, stacklevel=3)
+        if np.all(np.isnan(eff_lo)):
+            eff_lo = eff_hi = None
+    if user_eff is None and calibration is None:
+        notes.append("efficiency 1.0 (peak; uncalibrated: pass calibration= or efficiency=)")
+    gamma = peak[:, None] * eff  # the same product predict_training forms: peak × efficiency
+
+    # ---- links per (intra, inter, devices_per_node, n_devices): mirrors Cluster / _setup
+    nJ, nI, nK = len(intra_objs), len(inter_objs), len(dpns)
+    nodes = -(-ns[None, :] // dpns[:, None])  # ceil(n / dpn), shape (K, N)
+    multi = nodes > 1
+    single = (ns == 1)[None, :]
+    has_topo = multi & (dpns[:, None] > 1)
+    needs_intra = np.minimum(dpns[:, None], ns[None, :]) > 1
+    for j, intra in enumerate(intra_objs):
+        if intra is None and needs_intra.any():
+            k, n_ = np.argwhere(needs_intra)[0]
+            raise ValueError(f"intra_node: nodes of {dpns[k]} devices ({ns[n_]} devices in all) need an "
+                             "intra-node link, e.g. intra_node='NVLink 2' or 'PCIe 3.0 x16'")
+    for i, inter in enumerate(inter_objs):
+        if inter is None and multi.any():
+            k, n_ = np.argwhere(multi)[0]
+            raise ValueError(f"interconnects: {ns[n_]} devices on {nodes[k, n_]} nodes need an inter-node "
+                             "interconnect, e.g. interconnects=['InfiniBand EDR'] (see plaster_model.list_interconnects())")
+    nan = math.nan
+    intra_bw = np.array([o.bandwidth if o is not None else nan for o in intra_objs])
+    intra_lat = np.array([o.latency_s if o is not None else nan for o in intra_objs])
+    inter_bw = np.array([o.bandwidth if o is not None else nan for o in inter_objs])
+    inter_lat = np.array([o.latency_s if o is not None else nan for o in inter_objs])
+    mk = multi[None, None, :, :]
+    sj = single[None, None, :, :]
+    beta = np.where(sj, 1.0, np.where(mk, inter_bw[None, :, None, None], intra_bw[:, None, None, None]))
+    alpha = np.where(sj, 0.0, np.where(mk, inter_lat[None, :, None, None], intra_lat[:, None, None, None]))
+    beta = np.broadcast_to(beta, (nJ, nI, nK, nN))
+    alpha = np.broadcast_to(alpha, (nJ, nI, nK, nN))
+    # link label: inter names then intra names; -1 (no link) for a single device
+    link_names = list(dict.fromkeys([o.name for o in inter_objs if o is not None]
+                                    + [o.name for o in intra_objs if o is not None]))
+    inter_code = np.array([link_names.index(o.name) if o is not None else -1 for o in inter_objs])
+    intra_code = np.array([link_names.index(o.name) if o is not None else -1 for o in intra_objs])
+    link_code = np.where(sj, -1, np.where(mk, inter_code[None, :, None, None], intra_code[:, None, None, None]))
+    link_code = np.broadcast_to(link_code, (nJ, nI, nK, nN))
+
+    t = {}
+    t["fwd"], t["params"], t["gbytes"] = (_shape6(x, [_W]) for x in (fwd, params, gbytes))
+    t["gamma"], t["overhead"], t["ce"] = (_shape6(x, [_W, _N]) for x in (gamma, oh, ce))
+    for key in ("gbytes", "overhead", "ce"):
+        t[key] = _constant(t[key])
+    if eff_lo is not None:
+        t["gamma_lo"] = _shape6(peak[:, None] * eff_lo, [_W, _N])
+        t["gamma_hi"] = _shape6(peak[:, None] * eff_hi, [_W, _N])
+    t["beta"] = _shape6(beta, [_J, _I, _K, _N])
+    t["alpha"] = _shape6(alpha, [_J, _I, _K, _N])
+    t["n"] = _shape6(ns.astype(float), [_N])
+    t["batch"] = _shape6(batches, [_B])
+    t["has_topo"] = _shape6(has_topo, [_K, _N])
+    # topology kwargs for rows that have them (placeholders elsewhere are never used)
+    t["topo_dpn"] = _shape6(np.where(has_topo, dpns[:, None], 1), [_K, _N])
+    t["topo_beta_intra"] = _shape6(np.where(has_topo[None], np.nan_to_num(intra_bw, nan=1.0)[:, None, None], 1.0),
+                                   [_J, _K, _N])
+    t["topo_alpha_intra"] = _shape6(np.where(has_topo[None], np.nan_to_num(intra_lat, nan=0.0)[:, None, None], 0.0),
+                                    [_J, _K, _N])
+
+    int_dtype = np.int32 if max(int(ns.max()), int(dpns.max())) < 2**31 else np.int64
+    codes = {
+        "model": _shape6(wl_m, [_W]), "device": _shape6(wl_d, [_W]), "precision": _shape6(wl_q, [_W]),
+        "intra_node": _shape6(_codes_with_none(intra_objs), [_J]),
+        "interconnect": _shape6(_codes_with_none(inter_objs), [_I]),
+        "link": _shape6(link_code, [_J, _I, _K, _N]),
+        "n_devices": _shape6(ns.astype(int_dtype), [_N]),
+        "nodes": _shape6(nodes.astype(int_dtype), [_K, _N]),
+        "devices_per_node": _shape6(dpns.astype(int_dtype), [_K]),
+    }
+    categories = {
+        "model": [m.name for m in model_objs], "device": [d.name for d in device_objs],
+        "precision": precs, "algorithm": [str(a) for a in algs],
+        "intra_node": [o.name for o in intra_objs if o is not None],
+        "interconnect": [o.name for o in inter_objs if o is not None],
+        "link": link_names, "bound": list(_BOUND_CATEGORIES),
+    }
+    shape = (nW, nJ, nI, nK, nN, len(batches))
+    notes.append(f"{scaling} scaling: " + ("batch_per_device = global_batch / n_devices" if strong
+                                           else "batch_per_device fixed, global_batch = n_devices × batch"))
+    attrs = {"scaling": scaling, "notes": notes,
+             "unsupported": [(d, q) for d, q, _ in unsupported_pairs], "calibrated": calibration is not None}
+    if iteration_kw.get("overlap"):
+        notes.append(f"overlap {iteration_kw['overlap']:g} of the all-reduce with the backward pass")
+    attrs.update({k: v for k, v in iteration_kw.items()})
+    return _Plan(algs, shape, strong, t, codes, categories, bool(has_topo.any()), eff_lo is not None,
+                 nics, iteration_kw, algorithm_kw, attrs)
+
+
+# --------------------------------------------------------------------------- evaluation
+def _chunk_slices(shape, chunk_size) -> Iterator[tuple]:
+    """Contiguous C-order blocks of the grid with at most ``chunk_size`` cells each."""
+    suffix = [1] * (len(shape) + 1)
+    for d in range(len(shape) - 1, -1, -1):
+        suffix[d] = suffix[d + 1] * shape[d]
+    a = next(d for d in range(len(shape) + 1) if suffix[d] <= chunk_size)
+    full = [slice(0, s) for s in shape]
+    if a == 0:
+        yield tuple(full)
+        return
+    split = a - 1
+    step = max(1, chunk_size // suffix[a])
+    for outer in np.ndindex(*shape[:split]):
+        for s in range(0, shape[split], step):
+            yield tuple([slice(i, i + 1) for i in outer] + [slice(s, min(s + step, shape[split]))]
+                        + full[split + 1:])
+
+
+def _evaluate(plan: _Plan, algorithm: str, sl) -> dict:
+    from .training import data_parallel_iteration
+
+    t = plan.tables
+    g = lambda key: _cut(t[key], sl)  # noqa: E731
+    n = g("n")
+    b = g("batch") / n if plan.strong else g("batch")
+
+    def run(gamma, topo):
+        kw = dict(algorithm=algorithm, overhead_s=g("overhead"), comm_efficiency=g("ce"), **plan.iteration_kw,
+                  **plan.algorithm_kw[algorithm])
+        if topo:
+            kw.update(devices_per_node=g("topo_dpn"), nics_per_node=plan.nics_per_node,
+                      beta_intra=g("topo_beta_intra"), alpha_intra=g("topo_alpha_intra"))
+        return data_parallel_iteration(g("fwd"), g("params"), n, b, gamma, g("gbytes"),
+                                       g("beta"), g("alpha"), **kw)
+
+    def both(gamma):
+        # predict_training passes topology only for multi-node clusters with several devices
+        # per node; evaluate each kind of row the way the scalar path does.
+        if not plan.any_topo:
+            return run(gamma, False)
+        has = g("has_topo")
+        if not has.any():
+            return run(gamma, False)
+        if has.all():
+            return run(gamma, True)
+        plain, topo = run(gamma, False), run(gamma, True)
+        return {k: np.where(has, topo[k], plain[k]) for k in plain}
+
+    out = both(g("gamma"))
+    res = {k: out[k] for k in _FLOAT_OUT if k in out}
+    res["communication_bound"] = out["communication_bound"]
+    res["global_batch"] = b * n
+    res["batch_per_device"] = b
+    if plan.intervals:
+        hi = both(g("gamma_hi"))["iteration_time_s"]
+        lo = both(g("gamma_lo"))["iteration_time_s"]
+        res["iteration_time_low_s"] = np.minimum(hi, lo)
+        res["iteration_time_high_s"] = np.maximum(hi, lo)
+    return res
+
+
+def _column_spec(plan: _Plan) -> dict:
+    """Output column -> numpy dtype (categoricals hold their codes)."""
+    def code_dtype(n):
+        return np.int8 if n < 127 else (np.int16 if n < 32767 else np.int32)
+
+    spec = {}
+    for col in SWEEP_COLUMNS:
+        if col in plan.categories:
+            spec[col] = code_dtype(len(plan.categories[col]))
+        elif col in ("n_devices", "nodes", "devices_per_node"):
+            spec[col] = plan.codes[col].dtype
+        else:
+            spec[col] = np.float64
+    if plan.intervals:
+        for col in INTERVAL_COLUMNS:
+            spec[col] = np.float64
+    return spec
+
+
+def _fill(plan: _Plan, arrays: dict, offset: int, sl, a_index: int, values: dict) -> None:
+    cshape = tuple(s.stop - s.start for s in sl)
+    size = int(np.prod(cshape))
+    for col, arr in arrays.items():
+        view = arr[offset:offset + size].reshape(cshape)
+        if col == "algorithm":
+            view[...] = a_index
+        elif col == "bound":
+            view[...] = values["communication_bound"]
+            if plan.attrs["unsupported"] or plan.attrs["calibrated"]:
+                view[np.isnan(np.broadcast_to(values["iteration_time_s"], cshape))] = -1
+        elif col in values:
+            view[...] = values[col]
+        else:
+            view[...] = _cut(plan.codes[col], sl)
+
+
+def _frame(plan: _Plan, arrays: dict):
+    import pandas as pd
+
+    cols = {}
+    for col, arr in arrays.items():
+        if col in plan.categories:
+            cols[col] = pd.Categorical.from_codes(arr, categories=plan.categories[col], validate=False)
+        else:
+            cols[col] = arr
+    df = pd.DataFrame(cols, copy=False)
+    df.attrs.update({k: (list(v) if isinstance(v, list) else v) for k, v in plan.attrs.items()})
+    return df
+
+
+class _Progress:
+    """tqdm bar if installed and wanted; ``progress=None`` shows one only for sweeps that
+    are predicted (from the first chunk's speed) to take more than a second."""
+
+    def __init__(self, total: int, progress):
+        self.total, self.mode, self.bar, self.done = total, progress, None, 0
+        self.t0 = time.perf_counter()
+        if progress is True or (progress is None and total / _ASSUMED_ROWS_PER_S > 1.0):
+            self._open()
+
+    def _open(self):
+        try:
+            from tqdm.auto import tqdm
+        except ImportError:
+            if self.mode is True:
+                warnings.warn("progress=True needs tqdm (pip install 'plaster_model[progress]'); "
+                              "running without a progress bar", UserWarning, stacklevel=4)
+            self.mode = False
+            return
+        self.bar = tqdm(total=self.total, initial=self.done, unit="config", unit_scale=True,
+                        desc="sweep", leave=False)
+
+    def update(self, n: int):
+        self.done += n
+        if self.bar is not None:
+            self.bar.update(n)
+        elif self.mode is None and 0 < self.done < self.total:
+            elapsed = time.perf_counter() - self.t0
+            if elapsed / self.done * (self.total - self.done) > 1.0:
+                self._open()
+
+    def close(self):
+        if self.bar is not None:
+            self.bar.close()
+
+
+def _iterate(plan: _Plan, chunk_size: int, progress) -> Iterator[tuple]:
+    chunk_size = int(chunk_size)
+    if chunk_size < 1:
+        raise ValueError(f"chunk_size must be a positive integer, got {chunk_size!r}")
+    rows = plan.rows_per_algorithm
+    bar = _Progress(plan.total, progress)
+    try:
+        for a_index, alg in enumerate(plan.algorithms):
+            for sl in _chunk_slices(plan.shape, chunk_size):
+                start = int(np.ravel_multi_index(tuple(s.start for s in sl), plan.shape))
+                values = _evaluate(plan, alg, sl)
+                yield a_index * rows + start, sl, a_index, values
+                bar.update(int(np.prod([s.stop - s.start for s in sl])))
+    finally:
+        bar.close()
+
+
+_SWEEP_DOC_PARAMS = """
+    Parameters
+    ----------
+    models : str, Model or list
+        Zoo names (``"ResNet-50"``) or :class:`~plaster_model.Model` objects.
+    devices : str, Device or list
+        Catalog device names (``"V100"``) or :class:`~plaster_model.Device` objects.
+    n_devices : int or list of int
+        Device counts ``p``.
+    interconnects : str, Interconnect, list or None
+        Networks between nodes, used as the bottleneck link when a configuration spans more
+        than one node. ``None`` only when every configuration fits in one node.
+    batch_per_device : float or list of float
+        Samples per device per iteration ``b`` (weak scaling).
+    precisions : str or list of str
+        Training precisions (``"fp32"``, ``"fp16"``, ``"mixed"``, ``"bf16"``, ...).
+    algorithms : str or list of str
+        All-reduce algorithms (keys of :data:`plaster_model.estimators.ALGORITHMS`).
+    devices_per_node : int or list of int
+        Devices per node; ``nodes = ceil(n_devices / devices_per_node)``. Default 1 (every
+        device its own node, so ``interconnects`` is the link for any ``n_devices > 1``).
+    intra_node : str, Interconnect, list or None
+        Link between the devices of one node; required when ``devices_per_node > 1``.
+    scaling : {"weak", "strong"}
+        ``"weak"``: the batch axis is ``batch_per_device``. ``"strong"``: give
+        ``global_batch`` instead; ``batch_per_device = global_batch / n_devices``.
+    calibration : Calibration, optional
+        Fitted calibration; ``parameters_for(device=, precision=, model=, phase="training",
+        n_devices=)`` is asked once per (model, device, precision, n_devices) combination,
+        never per row. Adds ``iteration_time_low_s`` / ``iteration_time_high_s`` when it
+        gives an efficiency interval.
+    efficiency : float, optional
+        Fraction of peak sustained (default 1.0, or the calibration's).
+    chunk_size : int
+        Grid cells evaluated per numpy call (bounds the working memory: about
+        ``chunk_size × 200 B``).
+    progress : bool or None
+        Progress bar (tqdm, when installed). ``None``: shown for sweeps predicted to run
+        longer than a second.
+
+    Other Parameters
+    ----------------
+    global_batch : float or list of float
+        Global batch sizes ``B`` (strong scaling).
+    nics_per_node : int
+        Network ports per node (passed to topology-aware algorithms).
+    comm_efficiency : float, optional
+        Fraction of link bandwidth achieved (default 1.0, or the calibration's).
+    overhead_s : float or str, optional
+        Per-iteration overhead [s] (default 0, or the calibration's).
+    gradient_precision : str, optional
+        Precision of the all-reduce (default: each row's training precision).
+    unsupported : {"drop", "nan", "raise"}
+        What to do with device/precision pairs the device publishes no peak for (a K40 has
+        no fp16 peak): ``"drop"`` (default) leaves those rows out, ``"nan"`` keeps them with
+        NaN times and no ``bound``, ``"raise"`` raises ``ValueError``. Either way a
+        ``UserWarning`` names the pairs and ``df.attrs["unsupported"]`` lists them.
+    overlap : float, optional
+        Fraction in [0, 1] of the all-reduce hidden behind the backward pass (default 0).
+    bucket_bytes : float or str or None, optional
+        Gradient bucket of the overlap model [B] (default: ``predict_training``'s, 25 MiB).
+    servers : int, optional
+        Parameter-server shards, for the ``"parameter_server"`` rows only.
+    inter_algorithm : str, optional
+        Algorithm across nodes, for the ``"hierarchical"`` rows only.
+"""
+
+
+# --------------------------------------------------------------------------- public API
+_UNSET = object()
+_OPTIONS = ("global_batch", "nics_per_node", "comm_efficiency", "overhead_s", "gradient_precision",
+            "unsupported", "overlap", "bucket_bytes", "servers", "inter_algorithm")
+
+
+def _options(kwargs: dict, caller: str) -> dict:
+    unknown = set(kwargs) - set(_OPTIONS)
+    if unknown:
+        raise TypeError(f"{caller}() got unexpected keyword argument(s) {sorted(unknown)}")
+    out = dict(kwargs)
+    if "bucket_bytes" in out:
+        out["_bucket_given"] = True
+    return out
+
+
+def sweep(models, devices, n_devices, interconnects=None, batch_per_device=None,
+          precisions="fp32", algorithms="tree", devices_per_node=1, intra_node=None,
+          scaling="weak", calibration=None, efficiency=None, chunk_size=2_000_000, progress=None,
+          *, global_batch=None, nics_per_node=1, comm_efficiency=None, overhead_s=None,
+          gradient_precision=None, unsupported="drop", overlap=None, bucket_bytes=_UNSET, servers=None,
+          inter_algorithm=None):
+    """Predict data-parallel training for every configuration of a cross product.
+
+    Evaluates models × devices × precisions × ``intra_node`` × ``interconnects`` ×
+    ``devices_per_node`` × ``n_devices`` × batch sizes × ``algorithms`` with numpy broadcasting
+    (no Python loop over configurations) through
+    :func:`~plaster_model.training.data_parallel_iteration`, the formula
+    :func:`~plaster_model.predict_training` uses: each row equals the scalar prediction for a
+    ``Cluster(device, n_devices, devices_per_node, intra_node, interconnect)``.
+    ``T_iter = 3·F·b/(η·γ_peak) + T_allreduce(w = P·s, p, β·η_comm, α) + T_overhead``; the
+    link is the interconnect when ``nodes > 1``, else the intra-node link; a single device
+    has no communication.
+    {params}
+    Returns
+    -------
+    pandas.DataFrame
+        One row per configuration, in C order over (algorithm, model, device, precision,
+        intra_node, interconnect, devices_per_node, n_devices, batch), the last fastest.
+        Columns: ``model``, ``device``, ``n_devices``, ``nodes``, ``devices_per_node``,
+        ``intra_node``, ``interconnect``, ``link`` (the bottleneck link used; NaN for one
+        device), ``batch_per_device``, ``global_batch``, ``precision``, ``algorithm``,
+        ``compute_time_s``, ``communication_time_s`` (the whole all-reduce),
+        ``exposed_communication_time_s`` (the part not hidden by ``overlap``),
+        ``overhead_time_s``, ``iteration_time_s`` [s], ``throughput_samples_s`` [samples/s],
+        ``comm_to_compute_ratio``, ``bound`` (``"compute"`` / ``"communication"``). String
+        columns are categoricals. ``df.attrs`` holds ``scaling``, ``notes`` (assumptions
+        and anything dropped) and ``unsupported``.
+
+    Raises
+    ------
+    ValueError
+        For non-positive counts or batches, unknown precisions or algorithms, or a
+        configuration that needs a link that was not given.
+    KeyError
+        For an unknown catalog name (with close matches).
+
+    See Also
+    --------
+    sweep_chunks : the same rows as an iterator of DataFrames, for sweeps larger than memory.
+    pareto : the non-dominated rows of a result.
+
+    Examples
+    --------
+    >>> import plaster_model as pm
+    >>> df = pm.sweep(models=["ResNet-50", "VGG-16"], devices=["V100", "P100"],
+    ...               n_devices=[1, 2, 4, 8, 16, 32, 64], interconnects=["InfiniBand EDR", "10GbE"],
+    ...               batch_per_device=[32, 64], precisions=["fp32", "mixed"],
+    ...               algorithms=["tree"], devices_per_node=8, intra_node="NVLink 2")
+    >>> len(df)   # 2 models × 2 devices × 2 precisions × 2 networks × 7 counts × 2 batches
+    224
+    >>> (df["bound"] == "communication").groupby(df["interconnect"], observed=True).mean().round(2).to_dict()
+    {{'InfiniBand EDR': 0.28, '10GbE': 0.43}}
+    >>> best = df.loc[df.groupby("model", observed=True)["throughput_samples_s"].idxmax()]
+    >>> print(best[["model", "device", "n_devices", "interconnect", "precision", "bound"]].to_string(index=False))
+        model device  n_devices   interconnect precision         bound
+    ResNet-50   V100         64 InfiniBand EDR     mixed communication
+       VGG-16   V100         64 InfiniBand EDR     mixed communication
+    """
+    plan = _plan(models, devices, n_devices, interconnects, batch_per_device, precisions, algorithms,
+                 devices_per_node, intra_node, scaling, calibration, efficiency, global_batch=global_batch,
+                 nics_per_node=nics_per_node, comm_efficiency=comm_efficiency, overhead_s=overhead_s,
+                 gradient_precision=gradient_precision, unsupported=unsupported, overlap=overlap,
+                 bucket_bytes=None if bucket_bytes is _UNSET else bucket_bytes,
+                 _bucket_given=bucket_bytes is not _UNSET, servers=servers, inter_algorithm=inter_algorithm)
+    spec = _column_spec(plan)
+    arrays = {col: np.empty(plan.total, dtype=dt) for col, dt in spec.items()}
+    for offset, sl, a_index, values in _iterate(plan, chunk_size, progress):
+        _fill(plan, arrays, offset, sl, a_index, values)
+    return _frame(plan, arrays)
+
+
+def sweep_chunks(models, devices, n_devices, interconnects=None, batch_per_device=None,
+                 precisions="fp32", algorithms="tree", devices_per_node=1, intra_node=None,
+                 scaling="weak", calibration=None, efficiency=None, chunk_size=2_000_000,
+                 progress=None, **kwargs):
+    """The rows of :func:`sweep` as an iterator of DataFrames of at most ``chunk_size`` rows.
+
+    Memory stays bounded by one chunk, whatever the size of the cross product: reduce each
+    chunk (a ``groupby``, a running minimum, :func:`pareto`) and keep only what you need.
+    Arguments are those of :func:`sweep`; concatenating the chunks gives its result.
+
+    Yields
+    ------
+    pandas.DataFrame
+        Consecutive blocks of rows, with the columns and categories of :func:`sweep`
+        (categories are the same in every chunk, so ``pd.concat`` keeps them categorical).
+
+    Examples
+    --------
+    >>> import plaster_model as pm
+    >>> best = min((c.loc[c["iteration_time_s"].idxmin()] for c in pm.sweep_chunks(
+    ...     "ResNet-50", ["V100", "A100"], [8, 16, 32], "InfiniBand EDR", [32, 64, 128],
+    ...     chunk_size=10)), key=lambda r: r["iteration_time_s"])
+    >>> best["device"], int(best["n_devices"])
+    ('A100', 8)
+    """
+    plan = _plan(models, devices, n_devices, interconnects, batch_per_device, precisions, algorithms,
+                 devices_per_node, intra_node, scaling, calibration, efficiency, **_options(kwargs, "sweep_chunks"))
+    spec = _column_spec(plan)
+    for offset, sl, a_index, values in _iterate(plan, chunk_size, progress):
+        size = int(np.prod([s.stop - s.start for s in sl]))
+        arrays = {col: np.empty(size, dtype=dt) for col, dt in spec.items()}
+        _fill(plan, arrays, 0, sl, a_index, values)
+        df = _frame(plan, arrays)
+        df.index = range(offset, offset + size)
+        yield df
+
+
+def sweep_size(models, devices, n_devices, interconnects=None, batch_per_device=None,
+               precisions="fp32", algorithms="tree", devices_per_node=1, intra_node=None,
+               scaling="weak", **kwargs) -> int:
+    """Number of rows :func:`sweep` returns for these arguments (after dropping unsupported
+    device/precision pairs), without evaluating anything."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        kwargs.pop("chunk_size", None), kwargs.pop("progress", None)
+        calibration, efficiency = kwargs.pop("calibration", None), kwargs.pop("efficiency", None)
+        plan = _plan(models, devices, n_devices, interconnects, batch_per_device, precisions, algorithms,
+                     devices_per_node, intra_node, scaling, calibration, efficiency, **_options(kwargs, "sweep_size"))
+    return plan.total
+
+
+sweep.__doc__ = sweep.__doc__.format(params=_SWEEP_DOC_PARAMS)
+
+
+# --------------------------------------------------------------------------- Pareto
+def _objective_matrix(df, objectives):
+    if isinstance(objectives, str):
+        objectives = [objectives]
+    if isinstance(objectives, Mapping):
+        items = list(objectives.items())
+    else:
+        items = [(c, "min") for c in objectives]
+    if not items:
+        raise ValueError("objectives: give at least one column")
+    cols = []
+    for col, sense in items:
+        if col not in df.columns:
+            raise KeyError(f"objectives: no column {col!r} in the frame; columns are {list(df.columns)}")
+        if sense not in ("min", "max"):
+            raise ValueError(f"objectives: {col!r} must be 'min' or 'max', got {sense!r}")
+        v = np.asarray(df[col], dtype=float)
+        cols.append(-v if sense == "max" else v)
+    return np.column_stack(cols), [c for c, _ in items]
+
+
+def _front_2d(x: np.ndarray) -> np.ndarray:
+    """Non-dominated mask of distinct, lexicographically sorted 2-objective points."""
+    f2 = x[:, 1]
+    # x is sorted by (f1, f2) with no duplicate rows; a point is dominated iff an earlier
+    # point with a smaller f1 has f2 <= its f2, or an earlier point with the same f1 exists.
+    first_of_group = np.ones(len(x), dtype=bool)
+    first_of_group[1:] = x[1:, 0] != x[:-1, 0]
+    cm = np.minimum.accumulate(f2)
+    prev = np.empty_like(cm)
+    prev[0] = np.inf
+    prev[1:] = cm[:-1]
+    return first_of_group & (f2 < prev)
+
+
+def _weakly_dominates(points: np.ndarray, by: np.ndarray) -> np.ndarray:
+    """``[i, j]``: ``by[j] <= points[i]`` in every objective (one 2-d pass per objective,
+    much faster than a reduction over a short last axis)."""
+    out = by[None, :, 0] <= points[:, None, 0]
+    for k in range(1, points.shape[1]):
+        out &= by[None, :, k] <= points[:, None, k]
+    return out
+
+
+def _dominated_by_strong_points(x: np.ndarray, m: int = 16) -> np.ndarray:
+    """Cheap pre-filter: rows strictly dominated by one of ``m`` points with the smallest sum
+    of range-normalised objectives (such points dominate many others). Any dominated row may
+    be dropped, whoever dominates it, so the choice of points only affects speed."""
+    n = len(x)
+    if n <= 16 * m:
+        return np.zeros(n, dtype=bool)
+    cols = [np.ascontiguousarray(x[:, k]) for k in range(x.shape[1])]
+    z = np.zeros(n)
+    with np.errstate(invalid="ignore", over="ignore"):
+        for c in cols:
+            fin = c[np.isfinite(c)]
+            if len(fin):
+                lo, hi = fin.min(), fin.max()
+                z += (c - lo) / (hi - lo if hi > lo else 1.0)
+    z[~np.isfinite(z)] = np.inf
+    strong = x[np.argpartition(z, m)[:m]]
+    out = np.zeros(n, dtype=bool)
+    for p in strong:  # m vectorized passes over all rows
+        le = cols[0] >= p[0]
+        lt = cols[0] > p[0]
+        for k in range(1, len(cols)):
+            le &= cols[k] >= p[k]
+            lt |= cols[k] > p[k]
+        out |= le & lt
+    return out
+
+
+def _front_nd(x: np.ndarray, block: int = 1024) -> np.ndarray:
+    """Non-dominated mask of distinct, lexicographically sorted points (any dimension).
+
+    In lexicographic order a point can only be dominated by an earlier one, and (by
+    transitivity) then also by a point of the front found so far. So each block is first
+    checked against that front, and only its survivors against each other.
+    """
+    keep = np.zeros(len(x), dtype=bool)
+    front = np.empty((0, x.shape[1]))
+    for s in range(0, len(x), block):
+        blk = x[s:s + block]
+        idx = np.arange(len(blk))
+        for f0 in range(0, len(front), 4096):  # bound the (block, front) temporary
+            if not len(idx):
+                break
+            idx = idx[~_weakly_dominates(blk[idx], front[f0:f0 + 4096]).any(axis=1)]
+        if len(idx) > 1:
+            cand = blk[idx]
+            le = _weakly_dominates(cand, cand)  # [i, j]: j <= i everywhere
+            le &= np.tri(len(cand), k=-1, dtype=bool)  # only j before i (distinct points)
+            idx = idx[~le.any(axis=1)]
+        keep[s + idx] = True
+        front = np.vstack([front, blk[idx]])
+    return keep
+
+
+def pareto(df, objectives=("iteration_time_s", "cost")):
+    """The non-dominated rows of ``df``: no other row is at least as good in every objective
+    and strictly better in one.
+
+    Parameters
+    ----------
+    df : pandas.DataFrame
+        Any table, typically a :func:`sweep` result with a cost column you add.
+    objectives : mapping of column to {"min", "max"}, or list of columns
+        Columns to trade off; a list means every column is minimised.
+
+    Returns
+    -------
+    pandas.DataFrame
+        The Pareto-optimal rows (original index kept), sorted by the objectives in order.
+        Rows with the same objective values are all kept. Rows with NaN in an objective are
+        left out (they cannot be compared).
+
+    Notes
+    -----
+    Two objectives: one lexicographic sort and a running minimum, ``O(n log n)``. More: the
+    sorted rows are checked in blocks against the front found so far, ``O(n · front)``.
+    Duplicate objective vectors are compared once.
+
+    Examples
+    --------
+    The catalog carries no prices: bring your own. Time and cost of one ImageNet epoch
+    (1,281,167 images) on each cluster, cost = devices × hourly price × hours:
+
+    >>> import plaster_model as pm
+    >>> df = pm.sweep(["ResNet-50"], ["V100", "A100", "T4"], [1, 2, 4, 8, 16, 32, 64],
+    ...               ["InfiniBand EDR"], [64], ["mixed"], devices_per_node=8, intra_node="NVLink 2")
+    >>> usd_per_device_hour = {"V100": 2.48, "A100": 3.67, "T4": 0.35}   # your prices
+    >>> df["epoch_h"] = 1_281_167 / df["throughput_samples_s"] / 3600
+    >>> df["cost_usd"] = df["n_devices"] * df["device"].map(usd_per_device_hour).astype(float) * df["epoch_h"]
+    >>> front = pm.pareto(df, {"epoch_h": "min", "cost_usd": "min"})
+    >>> print(front[["device", "n_devices", "epoch_h", "cost_usd"]].round(4).to_string(index=False))
+    device  n_devices  epoch_h  cost_usd
+      A100         64   0.0047    1.1016
+      A100          8   0.0048    0.1399
+      A100          4   0.0086    0.1259
+        T4         32   0.0111    0.1246
+      A100          2   0.0152    0.1119
+        T4          8   0.0174    0.0488
+        T4          4   0.0339    0.0475
+        T4          2   0.0660    0.0462
+        T4          1   0.1281    0.0448
+    """
+    x, names = _objective_matrix(df, objectives)
+    finite = ~np.isnan(x).any(axis=1)
+    rows = np.flatnonzero(finite)
+    x = x[rows]
+    if x.shape[1] > 1:  # drop most dominated rows before sorting
+        alive = ~_dominated_by_strong_points(x)
+        rows, x = rows[alive], x[alive]
+    if len(x) == 0:
+        return df.iloc[[]]
+    order = np.lexsort(x.T[::-1])  # by the first objective, then the second, ...
+    xs = x[order]
+    new = np.ones(len(xs), dtype=bool)
+    new[1:] = np.any(xs[1:] != xs[:-1], axis=1)
+    group = np.cumsum(new) - 1  # distinct-vector id of each sorted row
+    uniq = xs[new]
+    if uniq.shape[1] == 1:
+        keep_u = np.arange(len(uniq)) == 0
+    elif uniq.shape[1] == 2:
+        keep_u = _front_2d(uniq)
+    else:
+        keep_u = _front_nd(uniq)
+    selected = rows[order[keep_u[group]]]
+    return df.iloc[selected]
