@@ -120,15 +120,19 @@ class Catalog:
     entries: dict[str, dict[str, Any]] = field(default_factory=lambda: {k: {} for k in _CLASSES})
     origins: dict[tuple[str, str], str] = field(default_factory=dict)
 
-    def merge_file(self, path: Path | str, data: Mapping | None = None) -> None:
+    def merge_file(self, path: Path | str) -> None:
+        """Add (or replace) the entries of one YAML file, then check cross-references."""
+        self._add_file(path)
+        self._check_references()
+
+    def _add_file(self, path: Path | str) -> None:
         import yaml
 
         path = Path(path)
-        if data is None:
-            try:
-                data = _yaml_load(path.read_text())
-            except yaml.YAMLError as exc:
-                raise CatalogError(f"{path}: not valid YAML: {exc}") from None
+        try:
+            data = _yaml_load(path.read_text())
+        except yaml.YAMLError as exc:
+            raise CatalogError(f"{path}: not valid YAML: {exc}") from None
         if not isinstance(data, Mapping):
             raise CatalogError(f"{path}: expected a mapping with sections {sorted(_SECTIONS)}")
         self.__dict__.pop("_alias_cache", None)
@@ -140,9 +144,8 @@ class Catalog:
                 obj = _build(kind, str(name), entry, str(path))
                 self.entries[kind][obj.name] = obj
                 self.origins[(kind, obj.name)] = str(path)
-        self._check_references(path)
 
-    def _check_references(self, origin) -> None:
+    def _check_references(self) -> None:
         for sysobj in self.entries["system"].values():
             self.get("device", sysobj.device)
             for link in (sysobj.intra_node, sysobj.interconnect):
@@ -214,24 +217,10 @@ def _key(text: str) -> str:
 def bundled_catalog() -> Catalog:
     """The catalogs shipped with the package (parsed once, cached)."""
     cat = Catalog()
-    import yaml
-
-    datas = []
     for path in _bundled_files():
-        try:
-            datas.append((path, _yaml_load(path.read_text())))
-        except yaml.YAMLError as exc:
-            raise CatalogError(f"{path}: not valid YAML: {exc}") from None
-    # Build entries first, check cross-references once every file is in.
-    for path, data in datas:
-        if not isinstance(data, Mapping):
-            raise CatalogError(f"{path}: expected a mapping")
-        for section, kind in _SECTIONS.items():
-            for name, entry in (data.get(section) or {}).items():
-                obj = _build(kind, str(name), entry, str(path))
-                cat.entries[kind][obj.name] = obj
-                cat.origins[(kind, obj.name)] = str(path)
-    cat._check_references("bundled catalog")
+        cat._add_file(path)
+    # Cross-references (a system's device, a device's host link) span files: check once.
+    cat._check_references()
     return cat
 
 
