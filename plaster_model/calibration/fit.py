@@ -1,0 +1,284 @@
+"""Joint robust least-squares fit of the calibration parameters, and its bootstrap.
+
+Parameters (``G`` groups, ``M`` models)::
+
+    x = [log η_g, t_g / τ_g, log η2_g]  for g = 1..G,   then  [log κ_m]  for m = 1..M
+
+``η_g`` is the compute efficiency of group ``g`` (fraction of the catalog peak), ``t_g`` its
+per-iteration overhead (training) or per-batch ``t0`` (inference) in units of ``τ_g``, the
+group's median measured time (for conditioning), ``η2_g`` its communication efficiency
+(training; held at 1 where the group has no multi-device row) or memory efficiency
+(inference), and ``κ_m`` the model factor shared by every group (held at 1 when model
+factors are off). The residual of row ``i`` is the log ratio of prediction and measurement::
+
+    r_i = log ŷ_i − log y_i
+
+minimised with :func:`scipy.optimize.least_squares` (trust-region reflective, analytic
+Jacobian, bounds ``10⁻⁵ ≤ η ≤ 3``, ``t ≥ 0``, ``0.2 ≤ κ ≤ 5``) under a robust loss. Weak
+Gaussian priors (pseudo-residuals ``w·(x − x₀)/σ``) keep parameters the data do not
+determine at their neutral value instead of letting them wander: ``log κ`` (σ = 1; it also
+shrinks the factor of a model with few rows), ``log η_comm`` and
+``log η_m`` (σ = 1, towards 1) and ``t/τ`` (σ = 1, towards 0). One more pseudo-residual per
+connected component of the group–model graph, ``mean_m(log κ_m)`` over its models, fixes the
+direction ``(η_g·c, κ_m/c)`` the data cannot see: within each set of groups and models
+linked by shared rows the factors have a geometric mean of 1 (a component holding one model
+gives it κ = 1, and its groups' η are then plain efficiencies).
+"""
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import numpy as np
+
+from .predict import log_prediction
+
+__all__ = ["Layout", "build_layout", "solve", "bootstrap", "factor_family", "ETA_BOUNDS", "KAPPA_BOUNDS",
+           "FACTOR_FAMILIES"]
+
+#: Bounds of every efficiency (η, η_comm, η_m). η may exceed 1: the zoo counts the FLOPs of
+#: direct convolution, and Winograd/FFT kernels do less arithmetic for 3×3 layers.
+ETA_BOUNDS = (1e-5, 3.0)
+#: Bounds of the model factors κ.
+KAPPA_BOUNDS = (0.2, 5.0)
+#: Models that share one factor κ: variants of one architecture whose FLOP counts already
+#: differ in the zoo. ResNet-50 v1.5 moves the stride of each downsampling bottleneck from
+#: the first 1×1 to the 3×3 convolution (same layers and kernels, 5 % more FLOPs).
+FACTOR_FAMILIES = {"ResNet-50 v1.5": "ResNet-50"}
+#: Weight of a prior pseudo-residual, in log-residual units (a data row 10 % off weighs
+#: like a parameter one prior standard deviation away from its neutral value).
+PRIOR_WEIGHT = 0.1
+PRIOR_SD = {"kappa": 1.0, "eta2": 1.0, "t": 1.0}
+
+
+@dataclass
+class Layout:
+    """Where each parameter sits in ``x`` and which row uses which parameter."""
+
+    groups: list          # group keys, in x order
+    phases: list          # "training" / "inference" per group
+    has_comm: np.ndarray  # bool per group: a multi-device row is in it
+    models: list          # model names with a factor, in x order
+    tau: np.ndarray       # per-group time scale [s]
+    row_group: np.ndarray  # group index per row
+    row_model: np.ndarray  # model index per row, -1 without a factor
+    free: np.ndarray      # bool per parameter
+    components: list = None  # model indices per connected component (one gauge each)
+
+    @property
+    def n_params(self) -> int:
+        return 3 * len(self.groups) + len(self.models)
+
+    def unpack(self, x, rows_group=None, rows_model=None):
+        """Per-row (η, t, η2, κ) arrays for parameter vector ``x``."""
+        g = self.row_group if rows_group is None else rows_group
+        m = self.row_model if rows_model is None else rows_model
+        G = len(self.groups)
+        eta = np.exp(x[3 * g])
+        t = x[3 * g + 1] * self.tau[g]
+        eta2 = np.exp(x[3 * g + 2])
+        kappa = np.where(m >= 0, np.exp(x[3 * G + np.maximum(m, 0)]), 1.0) if self.models else np.ones(len(g))
+        return eta, t, eta2, kappa
+
+
+def measured_time(rows) -> np.ndarray:
+    """Time per iteration/batch implied by each measured value [s] (NaN for ratios)."""
+    with np.errstate(divide="ignore", invalid="ignore"):
+        out = np.exp((np.log(rows.value) - rows.const) / rows.sign)
+    return np.where(np.asarray(rows.metric, dtype=object) == "scaling_efficiency", np.nan, out)
+
+
+def build_layout(rows, model_factors: bool) -> Layout:
+    """Groups and models of the (``ok``) rows to fit."""
+    groups = sorted(set(rows.group), key=lambda k: tuple(str(v) for v in k))
+    gi = {g: i for i, g in enumerate(groups)}
+    row_group = np.array([gi[g] for g in rows.group], dtype=int)
+    families = [factor_family(m) for m in rows.model]
+    models = sorted(set(families)) if model_factors else []
+    mi = {m: i for i, m in enumerate(models)}
+    row_model = np.array([mi.get(m, -1) for m in families], dtype=int)
+    phases = [g[2] for g in groups]
+    has_comm = np.array([bool(np.any((row_group == i) & (rows.n_devices > 1))) for i in range(len(groups))])
+    t_meas = measured_time(rows)
+    tau = np.array([np.nanmedian(t_meas[row_group == i]) if np.any(np.isfinite(t_meas[row_group == i]))
+                    else 1.0 for i in range(len(groups))])
+    free = np.ones(3 * len(groups) + len(models), dtype=bool)
+    for i, ph in enumerate(phases):
+        if ph == "training" and not has_comm[i]:
+            free[3 * i + 2] = False
+    return Layout(groups, phases, has_comm, models, tau, row_group, row_model, free,
+                  _components(row_group, row_model, len(models)))
+
+
+def factor_family(model: str) -> str:
+    """The name whose factor κ a model shares (:data:`FACTOR_FAMILIES`, else itself)."""
+    return FACTOR_FAMILIES.get(model, model)
+
+
+def _components(row_group, row_model, n_models) -> list:
+    """Model indices of each connected component of the group–model graph (two models are
+    linked when some group has rows of both). Each component has its own unseen direction
+    ``(η_g·c, κ_m/c)``, so each gets its own gauge."""
+    parent = list(range(n_models))
+
+    def find(a):
+        while parent[a] != a:
+            parent[a] = parent[parent[a]]
+            a = parent[a]
+        return a
+
+    for g in np.unique(row_group):
+        ms = np.unique(row_model[(row_group == g) & (row_model >= 0)])
+        for m in ms[1:]:
+            parent[find(m)] = find(ms[0])
+    comps: dict[int, list] = {}
+    for m in range(n_models):
+        comps.setdefault(find(m), []).append(m)
+    return list(comps.values())
+
+
+def initial_guess(rows, layout: Layout) -> np.ndarray:
+    """Start: κ = 1, η from the median of ``T_compute(η=1)/T_measured`` per group,
+    overheads at 1 % of the group's median time, η2 = 1 (inference groups: the largest
+    single-model curve fitted by :func:`plaster_model.inference.fit_inference_curve`)."""
+    x = np.zeros(layout.n_params)
+    t_meas = measured_time(rows)
+    lo, hi = ETA_BOUNDS
+    for i, ph in enumerate(layout.phases):
+        m = layout.row_group == i
+        ratio = rows.compute_s[m] / (t_meas[m] - rows.comm_a[m] - rows.comm_l[m])
+        ratio = ratio[np.isfinite(ratio) & (ratio > 0)]
+        eta0 = float(np.clip(np.median(ratio), lo * 2, hi / 2)) if ratio.size else 0.5
+        x[3 * i] = math.log(eta0)
+        x[3 * i + 1] = 0.01
+        if ph == "inference":
+            start = _inference_start(rows, m, t_meas)
+            if start is not None:
+                x[3 * i:3 * i + 3] = [math.log(np.clip(start[0], lo * 2, hi / 2)),
+                                      max(start[1] / layout.tau[i], 0.01),
+                                      math.log(np.clip(start[2], lo * 2, hi / 2))]
+    return x
+
+
+def _inference_start(rows, mask, t_meas):
+    """(η_c, t0, η_m) of the inference roofline fitted to the largest one-model curve."""
+    idx = np.flatnonzero(mask & np.isfinite(t_meas))
+    if idx.size < 3:
+        return None
+    names = np.asarray(rows.model, dtype=object)[idx]
+    best = max(set(names), key=lambda n: np.unique(rows.batch[idx[names == n]]).size)
+    sel = idx[names == best]
+    batches = np.unique(rows.batch[sel])
+    if batches.size < 3:
+        return None
+    times = np.array([np.median(t_meas[sel][rows.batch[sel] == b]) for b in batches])
+    try:
+        from ..inference.fit import fit_inference_curve
+
+        fit = fit_inference_curve(batches, times, fwd_flops=rows.fwd_flops[sel[0]],
+                                  weight_bytes=rows.weight_bytes[sel[0]],
+                                  peak_flops=rows.peak[sel[0]], peak_bandwidth=rows.bandwidth[sel[0]])
+    except (ImportError, ValueError, np.linalg.LinAlgError):
+        return None
+    return fit.compute_efficiency, fit.t0_s, fit.memory_efficiency
+
+
+def _bounds(layout: Layout):
+    G = len(layout.groups)
+    lo = np.empty(layout.n_params)
+    hi = np.empty(layout.n_params)
+    for i in range(G):
+        lo[3 * i:3 * i + 3] = [math.log(ETA_BOUNDS[0]), 0.0, math.log(ETA_BOUNDS[0])]
+        hi[3 * i:3 * i + 3] = [math.log(ETA_BOUNDS[1]), np.inf, math.log(ETA_BOUNDS[1])]
+    lo[3 * G:] = math.log(KAPPA_BOUNDS[0])
+    hi[3 * G:] = math.log(KAPPA_BOUNDS[1])
+    return lo, hi
+
+
+def _prior_rows(layout: Layout):
+    """(parameter index, 1/σ) of every prior pseudo-residual (towards x = 0)."""
+    idx, inv = [], []
+    G = len(layout.groups)
+    for i in range(G):
+        idx.append(3 * i + 1)
+        inv.append(1.0 / PRIOR_SD["t"])
+        if layout.free[3 * i + 2]:
+            idx.append(3 * i + 2)
+            inv.append(1.0 / PRIOR_SD["eta2"])
+    for j in range(len(layout.models)):
+        idx.append(3 * G + j)
+        inv.append(1.0 / PRIOR_SD["kappa"])
+    return np.array(idx, dtype=int), PRIOR_WEIGHT * np.array(inv)
+
+
+#: Weight of the gauge pseudo-residual ``mean_m(log κ_m)``: the data cannot tell a common
+#: factor of all κ from one of all η, so the κ are pinned to a geometric mean of 1 (a model
+#: without a factor then runs like the typical fitted model).
+GAUGE_WEIGHT = 10.0
+
+
+def solve(rows, layout: Layout, x0, *, sel=None, loss="soft_l1", f_scale=0.1, max_nfev=None):
+    """Fit ``x`` to the rows ``sel`` (indices into ``rows``, repeats allowed; default all).
+
+    Returns
+    -------
+    x : numpy.ndarray
+        The full parameter vector (fixed entries as in ``x0``).
+    result : scipy.optimize.OptimizeResult
+    """
+    from scipy.optimize import least_squares
+
+    n = len(rows.ok)
+    sel = np.arange(n) if sel is None else np.asarray(sel, dtype=int)
+    logy = np.log(rows.value[sel])
+    G = len(layout.groups)
+    pidx, pinv = _prior_rows(layout)
+    free = np.flatnonzero(layout.free)
+    g_sel, m_sel = layout.row_group[sel], layout.row_model[sel]
+    ar = np.arange(sel.size)
+    cache = {}
+
+    def evaluate(xf):
+        key = xf.tobytes()
+        if key not in cache:
+            x = x0.copy()
+            x[free] = xf
+            eta, t, eta2, kappa = layout.unpack(x)
+            lp, J4 = log_prediction(rows, eta, t, eta2, kappa, jacobian=True)
+            lp, J4 = lp[sel], J4[sel]
+            comps = layout.components or []
+            gauge = [GAUGE_WEIGHT * np.mean(x[3 * G + np.array(c)]) for c in comps]
+            r = np.concatenate([lp - logy, pinv * x[pidx], gauge])
+            J = np.zeros((sel.size + pidx.size + len(gauge), layout.n_params))
+            for k, c in enumerate(comps):
+                J[sel.size + pidx.size + k, 3 * G + np.array(c)] = GAUGE_WEIGHT / len(c)
+            J[ar, 3 * g_sel] = J4[:, 0]
+            J[ar, 3 * g_sel + 1] = J4[:, 1] * layout.tau[g_sel]
+            J[ar, 3 * g_sel + 2] = J4[:, 2]
+            if layout.models:
+                has = m_sel >= 0
+                J[ar[has], 3 * G + m_sel[has]] = J4[has, 3]
+            J[sel.size + np.arange(pidx.size), pidx] = pinv
+            cache.clear()
+            cache[key] = (r, J[:, free])
+        return cache[key]
+
+    lo, hi = _bounds(layout)
+    start = np.clip(x0[free], lo[free] + 1e-9, np.where(np.isfinite(hi[free]), hi[free] - 1e-9, np.inf))
+    res = least_squares(lambda xf: evaluate(xf)[0], start, jac=lambda xf: evaluate(xf)[1],
+                        bounds=(lo[free], hi[free]), loss=loss, f_scale=f_scale, method="trf",
+                        x_scale="jac", max_nfev=max_nfev)
+    x = x0.copy()
+    x[free] = res.x
+    return x, res
+
+
+def bootstrap(rows, layout: Layout, x_hat, n_bootstrap: int, rng, **kw) -> np.ndarray:
+    """Refit on row resamples drawn with replacement **within each group** (so every group
+    keeps its size); returns the ``(n_bootstrap, n_params)`` parameter draws."""
+    groups = [np.flatnonzero(layout.row_group == i) for i in range(len(layout.groups))]
+    draws = np.empty((n_bootstrap, layout.n_params))
+    for k in range(n_bootstrap):
+        sel = np.concatenate([rng.choice(g, size=g.size, replace=True) for g in groups])
+        draws[k], _ = solve(rows, layout, x_hat, sel=sel, max_nfev=200, **kw)
+    return draws

@@ -1,0 +1,836 @@
+"""The :class:`Calibration` estimator: fit efficiency factors to measured runs, predict with
+an interval, and hand the fitted parameters to the predictors.
+
+See ``docs/calibration.md`` for the method; :mod:`.rows` (name mapping, metric algebra),
+:mod:`.predict` (the forward model) and :mod:`.fit` (the least-squares problem) hold the
+pieces.
+"""
+from __future__ import annotations
+
+import math
+import os
+from typing import Any, Mapping
+
+import numpy as np
+import pandas as pd
+
+from . import fit as _fit
+from .predict import log_prediction
+from .rows import SUPPORTED_METRICS, framework_family, prepare_rows
+
+__all__ = ["Calibration", "calibrate", "NotFittedError", "CalibrationLookupError"]
+
+_PERS = ("device_precision", "device_precision_model")
+_LOSSES = ("linear", "soft_l1", "huber", "cauchy", "arctan")
+#: Precisions whose groups stand in for each other when a device has no group of its own
+#: precision (all run on the same tensor-core peak where the device has one).
+_SIBLING_PRECISIONS = {"mixed": ("fp16", "bf16"), "fp16": ("mixed",), "bf16": ("mixed",)}
+
+
+#: Smallest group-to-group spread (sd of log η, log t, log η2) added to the interval of a
+#: prediction answered by a fallback group: ±z·0.25 is about ×/÷ 1.5 at 90 %.
+SD_BETWEEN_FLOOR = np.array([0.25, 0.5, 0.25])
+
+
+class NotFittedError(ValueError, AttributeError):
+    """A :class:`Calibration` was used before :meth:`Calibration.fit` (as scikit-learn's)."""
+
+
+class CalibrationLookupError(LookupError, ValueError):
+    """The calibration has nothing for the asked phase (no group of it was fitted)."""
+
+
+def _key_text(key) -> str:
+    return "|".join(str(k) for k in key)
+
+
+class Calibration:
+    """Efficiency factors fitted to measured runs, with honest intervals.
+
+    For every group of rows — by default (device, precision, phase) — the fit finds
+
+    * training: the compute efficiency ``η`` (fraction of the catalog peak for the
+      precision), a per-iteration overhead ``t_oh ≥ 0`` [s] and, where the group has
+      multi-device rows, a communication efficiency ``η_comm`` (fraction of the link
+      bandwidth), in ``T = 3·F·b/(η·κ_m·γ_peak) + T_allreduce(β·η_comm) + t_oh``;
+    * inference: ``η``, a per-batch overhead ``t0 ≥ 0`` [s] and a memory efficiency
+      ``η_m``, in ``T = t0 + max(F·b/(η·κ_m·γ_peak), (W + A·b)/(η_m·bw))`` (the roofline of
+      :func:`~plaster_model.inference.latency_throughput_curve`, same ``W`` and ``A``);
+
+    and, shared by every group, a model factor ``κ_m`` per model (``model_factors=True``):
+    how much faster than the group's typical model this model runs per nominal FLOP (VGG's
+    3×3 convolutions run Winograd kernels, so its FLOPs "count" more). Everything is fitted
+    at once by :func:`scipy.optimize.least_squares` on log residuals ``log(ŷ/y)`` under a
+    robust loss, with bounds and weak priors (see :mod:`plaster_model.calibration.fit`).
+
+    Parameters
+    ----------
+    per : {"device_precision", "device_precision_model"}
+        Group key: (device, precision, phase), or also the model (then no model factors).
+    by_framework : bool
+        Also split groups by framework family (``"tensorflow"``, ``"mxnet"``, ...).
+    loss : {"soft_l1", "linear", "huber", "cauchy", "arctan"}
+        Robust loss of :func:`scipy.optimize.least_squares`.
+    n_bootstrap : int
+        Bootstrap refits (rows resampled with replacement within each group). 0 uses the
+        Jacobian instead: parameter draws from ``N(x̂, s²·(JᵀJ)⁻¹)``.
+    interval : float
+        Coverage of the intervals, in (0, 1) (default 0.9).
+    random_state : int or None
+        Seed of the bootstrap.
+    model_factors : bool
+        Fit the per-model factors ``κ_m`` (default True; ignored with
+        ``per="device_precision_model"``).
+    algorithm : {"tree", "ring", "halving_doubling"}
+        Flat all-reduce the multi-device rows are modelled with (``η_comm`` is relative to
+        it; use the same one in :func:`~plaster_model.predict_training`).
+    f_scale : float
+        Soft margin of the robust loss in log-residual units (0.1 ≈ 10 %).
+    dataset : str
+        Catalog dataset of ``epoch_time_s`` / ``time_to_train_min`` rows.
+    metrics : sequence of str, optional
+        Metrics to fit (default every supported one).
+
+    Attributes
+    ----------
+    params_ : pandas.DataFrame
+        One row per group: ``device``, ``precision``, ``phase`` (and ``framework``/``model``
+        with the finer keys), ``n_rows``, ``efficiency``, ``efficiency_low``,
+        ``efficiency_high`` (``η·exp(±z·sd)`` with ``sd`` the bootstrap spread of ``log η``:
+        the uncertainty of the parameter, not of a new run), ``overhead_s`` (``t_oh`` or ``t0``)
+        [s], ``comm_efficiency`` (NaN where not fitted), ``memory_efficiency`` (inference),
+        ``scatter`` (the ``interval`` quantile of the absolute log residuals divided by the
+        normal z, i.e. an sd equivalent), ``median_abs_pct_error``,
+        ``frameworks``, ``peak_flops`` [FLOP/s], ``vendor``, ``kind``,
+        ``latency_p99_ratio``.
+    model_factors_ : pandas.DataFrame
+        ``model``, ``factor`` (κ), ``factor_low``, ``factor_high``, ``n_rows``.
+    groups_ : list of tuple
+        The group keys.
+    residuals_ : pandas.DataFrame
+        In-sample residual per fitted row: ``row`` (index in the input), ``group``,
+        ``model``, ``metric``, ``measured``, ``predicted``, ``rel_error`` (ŷ/y − 1).
+    errors_ : pandas.DataFrame
+        In-sample ``n``, ``median_abs_pct_error``, ``p90_abs_pct_error`` per metric.
+    n_rows_ : int
+        Rows fitted.
+    skipped_ : pandas.DataFrame
+        ``row`` and ``reason`` for every input row that was not fitted.
+    unmapped_ : pandas.DataFrame
+        Names that could not be mapped to the catalog: ``kind``, ``text``, ``n_rows``.
+    setup_spread_ : numpy.ndarray
+        Framework-to-framework spread of (log η, log t, log η2) within a group, from one
+        extra fit with a cell per (group, framework) (rms deviation from the group mean,
+        over the groups measured with several frameworks; zeros when none is). Added,
+        through the prediction's sensitivity to each parameter, to the interval of a
+        prediction for a framework its group was not fitted on (or not named).
+    theta_, theta_bootstrap_ : numpy.ndarray
+        The fitted parameter vector and its bootstrap (or Jacobian) draws (layout in
+        :mod:`plaster_model.calibration.fit`).
+    group_time_scale_ : numpy.ndarray
+        Per-group time unit of the overhead parameters in ``theta_`` [s].
+    user_models_, user_devices_ : dict
+        The models and devices given to :meth:`fit`.
+
+    Examples
+    --------
+    >>> import plaster_model as pm                                         # doctest: +SKIP
+    >>> cal = pm.calibrate("published_measurements.csv", n_bootstrap=50)  # doctest: +SKIP
+    >>> c = pm.Cluster("V100", 1)                                          # doctest: +SKIP
+    >>> pm.predict_training("ResNet-50", c, 64, calibration=cal).throughput_samples_s  # doctest: +SKIP
+    """
+
+    def __init__(self, per="device_precision", by_framework=False, loss="soft_l1", n_bootstrap=200,
+                 interval=0.9, random_state=0, model_factors=True, algorithm="tree", f_scale=0.1,
+                 dataset="ImageNet-1k", metrics=None):
+        self.per = per
+        self.by_framework = by_framework
+        self.loss = loss
+        self.n_bootstrap = n_bootstrap
+        self.interval = interval
+        self.random_state = random_state
+        self.model_factors = model_factors
+        self.algorithm = algorithm
+        self.f_scale = f_scale
+        self.dataset = dataset
+        self.metrics = metrics
+
+    # ------------------------------------------------------------------ sklearn protocol
+    _PARAM_NAMES = ("per", "by_framework", "loss", "n_bootstrap", "interval", "random_state",
+                    "model_factors", "algorithm", "f_scale", "dataset", "metrics")
+
+    def get_params(self, deep: bool = True) -> dict:
+        """Constructor parameters (scikit-learn protocol)."""
+        return {k: getattr(self, k) for k in self._PARAM_NAMES}
+
+    def set_params(self, **params) -> "Calibration":
+        """Set constructor parameters (scikit-learn protocol); returns self."""
+        for k, v in params.items():
+            if k not in self._PARAM_NAMES:
+                raise ValueError(f"Calibration has no parameter {k!r}; expected one of {list(self._PARAM_NAMES)}")
+            setattr(self, k, v)
+        return self
+
+    def __repr__(self) -> str:
+        defaults = Calibration().get_params()
+        changed = [f"{k}={v!r}" for k, v in self.get_params().items() if v != defaults[k]]
+        head = f"Calibration({', '.join(changed)})"
+        if self._fitted():
+            head += f"  # fitted: {self.n_rows_} rows, {len(self.groups_)} groups"
+        return head
+
+    def _fitted(self) -> bool:
+        return hasattr(self, "theta_")
+
+    def _check_fitted(self):
+        if not self._fitted():
+            raise NotFittedError("this Calibration is not fitted yet: call fit(measurements) first "
+                                 "(or pm.calibrate(...), or Calibration.load(path))")
+
+    def _validate(self):
+        from ..estimators.collectives import FLAT_ALGORITHMS, normalize_algorithm
+
+        if self.per not in _PERS:
+            raise ValueError(f"per must be one of {_PERS}, got {self.per!r}")
+        if self.loss not in _LOSSES:
+            raise ValueError(f"loss must be one of {_LOSSES}, got {self.loss!r}")
+        if isinstance(self.n_bootstrap, bool) or not isinstance(self.n_bootstrap, (int, np.integer)) \
+                or self.n_bootstrap < 0:
+            raise ValueError(f"n_bootstrap must be a non-negative integer, got {self.n_bootstrap!r}")
+        if not (isinstance(self.interval, (int, float)) and 0 < self.interval < 1):
+            raise ValueError(f"interval must be a coverage in (0, 1), got {self.interval!r}")
+        if not (isinstance(self.f_scale, (int, float)) and self.f_scale > 0):
+            raise ValueError(f"f_scale must be positive, got {self.f_scale!r}")
+        algo = normalize_algorithm(self.algorithm)
+        if algo not in FLAT_ALGORITHMS:
+            raise ValueError(f"algorithm must be a flat all-reduce {sorted(FLAT_ALGORITHMS)}, got {self.algorithm!r}")
+        if self.metrics is not None:
+            bad = [m for m in self.metrics if m not in SUPPORTED_METRICS]
+            if bad:
+                raise ValueError(f"metrics: unknown {bad}; supported: {list(SUPPORTED_METRICS)}")
+        from ..catalog.loader import active_catalog
+        active_catalog().get("dataset", self.dataset)
+        return algo
+
+    # ------------------------------------------------------------------ fit
+    def fit(self, measurements, y=None, *, models: Mapping | None = None,
+            devices: Mapping | None = None) -> "Calibration":
+        """Fit the efficiency factors to measured rows.
+
+        Parameters
+        ----------
+        measurements : pandas.DataFrame or str or path-like or list
+            Rows in the measurement schema, or files/directories/globs for
+            :func:`plaster_model.read_measurements`.
+        y : ignored
+            scikit-learn compatibility.
+        models : mapping of str to Model, optional
+            Models the rows name that are not in the zoo (e.g. from
+            :func:`plaster_model.onnx_import.model_from_onnx`).
+        devices : mapping of str to Device, optional
+            Devices the rows name that are not in the catalog.
+
+        Returns
+        -------
+        Calibration
+            self, fitted.
+
+        Raises
+        ------
+        ValueError
+            Invalid parameters, or no row that can be fitted (the message lists why rows
+            were skipped).
+        """
+        algo = self._validate()
+        for attr in [a for a in vars(self) if a.endswith("_") or a.startswith("_")]:
+            delattr(self, attr)  # a failed refit must not leave the previous fit behind
+        df = _as_frame(measurements)
+        self.user_models_ = dict(models or {})
+        self.user_devices_ = dict(devices or {})
+        rows = prepare_rows(df, models=self.user_models_, devices=self.user_devices_,
+                            dataset=self.dataset, algorithm=algo, by_framework=self.by_framework,
+                            per=self.per)
+        use = rows.ok.copy()
+        if self.metrics is not None:
+            use &= np.isin(np.asarray(rows.metric, dtype=object), list(self.metrics))
+        use &= np.isfinite(rows.value) & (rows.value > 0)
+        self.user_models_.update(rows.row_models)
+        reasons = [r if r else ("metric not selected" if not u else None) for r, u in zip(rows.reason, use)]
+        self.skipped_ = pd.DataFrame({"row": [i for i, u in zip(rows.index, use) if not u],
+                                      "reason": [r or "no measured value" for r, u in zip(reasons, use) if not u]})
+        self.unmapped_ = _unmapped_table(rows)
+        if not use.any():
+            why = self.skipped_["reason"].value_counts().head(5).to_dict()
+            raise ValueError(f"Calibration.fit: no row can be fitted; reasons: {why}")
+        fr = rows.subset(use)
+        model_factors = bool(self.model_factors) and self.per == "device_precision"
+        layout = _fit.build_layout(fr, model_factors)
+        x0 = _fit.initial_guess(fr, layout)
+        x, res = _fit.solve(fr, layout, x0, loss=self.loss, f_scale=self.f_scale)
+        rng = np.random.default_rng(self.random_state)
+        n_draws = self.n_bootstrap if self.n_bootstrap > 0 else 200
+        if self.n_bootstrap > 0:
+            draws = _fit.bootstrap(fr, layout, x, self.n_bootstrap, rng, loss=self.loss, f_scale=self.f_scale)
+        else:
+            draws = _jacobian_draws(res, layout, x, n_draws, rng)
+        self.theta_ = x
+        self.theta_bootstrap_ = draws
+        self.setup_spread_ = _framework_spread(fr, self.by_framework, model_factors, self.loss, self.f_scale)
+        self.groups_ = list(layout.groups)
+        self.group_time_scale_ = layout.tau
+        self.n_rows_ = int(use.sum())
+        self._store(fr, layout)
+        return self
+
+    def _store(self, rows, layout):
+        """Derive the fitted tables from ``theta_`` and the fitted rows."""
+        x = self.theta_
+        G = len(layout.groups)
+        eta, t, eta2, kappa = layout.unpack(x)
+        lp = log_prediction(rows, eta, t, eta2, kappa)
+        logr = lp - np.log(rows.value)
+        pred = np.exp(lp)
+        self.residuals_ = pd.DataFrame({
+            "row": list(rows.index), "group": [_key_text(g) for g in rows.group], "model": rows.model,
+            "metric": rows.metric, "measured": rows.value, "predicted": pred,
+            "rel_error": pred / rows.value - 1.0})
+        self.errors_ = _error_table(self.residuals_)
+        z = _z(self.interval)
+        B = self.theta_bootstrap_
+        sdB = np.std(B, axis=0)
+        # scatter: the `interval` quantile of |log residual| of each group, as an sd
+        # equivalent (q/z), inflated by n/(n−k); pooled per phase when the group is small
+        phase_rows = {ph: logr[np.asarray(rows.phase, dtype=object) == ph] for ph in ("training", "inference")}
+        pooled = {ph: _quantile_sd(v, self.interval) for ph, v in phase_rows.items() if v.size}
+        recs = []
+        for i, key in enumerate(layout.groups):
+            m = layout.row_group == i
+            k_free = int(layout.free[3 * i:3 * i + 3].sum())
+            n = int(m.sum())
+            sd = _quantile_sd(logr[m], self.interval) * math.sqrt(n / (n - k_free)) \
+                if n >= 5 and n > k_free + 2 else math.nan
+            sd = sd if math.isfinite(sd) else pooled.get(key[2], 0.1)
+            dev = _device(key[0], self.user_devices_)
+            rec = {"group": _key_text(key), "device": key[0], "precision": key[1], "phase": key[2]}
+            extra = list(key[3:])
+            if self.by_framework:
+                rec["framework"] = extra.pop(0)
+            if self.per == "device_precision_model":
+                rec["model"] = extra.pop(0)
+            ratios = rows.p99_ratio[m]
+            p99 = float(np.median(ratios[np.isfinite(ratios)])) if np.isfinite(ratios).any() else math.nan
+            rec.update({
+                "n_rows": n,
+                "efficiency": float(np.exp(x[3 * i])),
+                "efficiency_low": float(np.exp(x[3 * i] - z * sdB[3 * i])),
+                "efficiency_high": float(np.exp(x[3 * i] + z * sdB[3 * i])),
+                "overhead_s": float(x[3 * i + 1] * layout.tau[i]),
+                "comm_efficiency": (float(np.exp(x[3 * i + 2])) if key[2] == "training" and layout.has_comm[i]
+                                    else math.nan),
+                "memory_efficiency": float(np.exp(x[3 * i + 2])) if key[2] == "inference" else math.nan,
+                "scatter": float(sd),
+                "median_abs_pct_error": float(np.median(np.abs(np.expm1(logr[m]))) * 100),
+                "max_devices": float(np.max(rows.n_devices[m])),
+                "frameworks": ", ".join(sorted(set(np.asarray(rows.framework, dtype=object)[m]))),
+                "peak_flops": float(rows.peak[m][0]),
+                "vendor": getattr(dev, "vendor", "") if dev is not None else "",
+                "kind": getattr(dev, "kind", "") if dev is not None else "",
+                "latency_p99_ratio": p99,
+            })
+            recs.append(rec)
+        self.params_ = pd.DataFrame(recs)
+        mf = []
+        for j, name in enumerate(layout.models):
+            col = 3 * G + j
+            mf.append({"model": name, "factor": float(np.exp(x[col])),
+                       "factor_low": float(np.exp(x[col] - z * sdB[col])),
+                       "factor_high": float(np.exp(x[col] + z * sdB[col])),
+                       "n_rows": int(np.sum(layout.row_model == j))})
+        self.model_factors_ = pd.DataFrame(mf, columns=["model", "factor", "factor_low", "factor_high", "n_rows"])
+        self._index_tables()
+
+    def _index_tables(self):
+        """Per-group natural parameters and draws, for the look-ups of predict/parameters_for."""
+        G = len(self.groups_)
+        x, B = self.theta_, self.theta_bootstrap_
+        tau = np.asarray(self.group_time_scale_, dtype=float)
+        self._gidx = {tuple(g): i for i, g in enumerate(self.groups_)}
+        models = list(self.model_factors_["model"])
+        self._midx = {m: j for j, m in enumerate(models)}
+        # natural parameters: log η, t [s], log η2 ; per group, point (G, 3) and draws (B, G, 3)
+        nat = x[:3 * G].reshape(G, 3).copy()
+        nat[:, 1] *= tau
+        natB = B[:, :3 * G].reshape(len(B), G, 3).copy()
+        natB[:, :, 1] *= tau
+        self._nat, self._natB = nat, natB
+        self._logk = x[3 * G:]
+        self._logkB = B[:, 3 * G:]
+        # group-to-group spread of (log η, log t, log η2) per phase: the extra uncertainty of
+        # a configuration answered by another group (a fallback)
+        # (sample sd over the phase's groups, or over all groups when the phase has fewer
+        # than 3; never below SD_BETWEEN_FLOOR: a handful of groups cannot show how far an
+        # unseen device, precision or framework may land)
+        logs = np.column_stack([nat[:, 0], np.log(np.maximum(nat[:, 1], 1e-9)), nat[:, 2]])
+        self._sd_between = {}
+        for ph in ("training", "inference"):
+            sel = np.array([g[2] == ph for g in self.groups_])
+            v = logs[sel] if sel.sum() >= 3 else logs
+            sd = np.std(v, axis=0, ddof=1) if len(v) >= 2 else np.zeros(3)
+            self._sd_between[ph] = np.maximum(np.nan_to_num(sd), SD_BETWEEN_FLOOR)
+        self._sd_kappa = float(np.std(self._logk)) if self._logk.size >= 2 else 0.3
+
+    # ------------------------------------------------------------------ look-ups
+    def _key(self, device, precision, phase, model=None, framework=None):
+        key = (device, precision, phase)
+        if self.by_framework:
+            key += (framework_family(framework) if framework else "unknown",)
+        if self.per == "device_precision_model":
+            key += (model,)
+        return key
+
+    def _resolve(self, key, peak=None, vendor="", kind=""):
+        """Group parameters for ``key``: (point (3,), draws (B, 3), scatter, extra sd of
+        (log η, log t, log η2) (3,), notes, source group text). Falls back to similar groups when ``key`` was not
+        fitted, and says so."""
+        i = self._gidx.get(tuple(key))
+        p = self.params_
+        if i is not None:
+            row = p.iloc[i]
+            note = (f"{row['group']}: fitted on {row['n_rows']} row(s) ({row['frameworks']}); "
+                    f"in-sample median |error| {row['median_abs_pct_error']:.3g} %")
+            return self._nat[i], self._natB[:, i], float(row["scatter"]), np.zeros(3), [note], row["group"]
+        device, precision, phase = key[:3]
+        same_phase = [j for j, g in enumerate(self.groups_) if g[2] == phase]
+        if not same_phase:
+            raise CalibrationLookupError(f"the calibration has no {phase} group at all (groups: "
+                             f"{[_key_text(g) for g in self.groups_]})")
+        sib = _SIBLING_PRECISIONS.get(precision, ())
+        levels = [
+            ("the same device and precision (other framework/model)",
+             [j for j in same_phase if self.groups_[j][:2] == (device, precision)]),
+            (f"the same device at a sibling precision ({', '.join(sib)})",
+             [j for j in same_phase if self.groups_[j][0] == device and self.groups_[j][1] in sib]),
+        ]
+        similar = [j for j in same_phase if self.groups_[j][1] in (precision, *sib)
+                   and (not vendor or p.iloc[j]["vendor"] == vendor) and (not kind or p.iloc[j]["kind"] == kind)]
+        if similar and peak:
+            dist = {j: abs(math.log(p.iloc[j]["peak_flops"] / peak)) for j in similar}
+            best_dev = p.iloc[min(dist, key=dist.get)]["device"]
+            levels.append((f"the most similar device ({best_dev}: same vendor/kind, nearest "
+                           f"{precision} peak)", [j for j in similar if p.iloc[j]["device"] == best_dev]))
+        for what, cand in levels:
+            if cand:
+                src = ", ".join(p.iloc[j]["group"] for j in cand)
+                extra = np.zeros(3) if what.startswith("the same device and") else self._sd_between[phase]
+                note = (f"no {_key_text(key)} group was fitted: using {what}: {src}"
+                        + (f" (median of {len(cand)})" if len(cand) > 1 else ""))
+                return (np.median(self._nat[cand], axis=0), np.median(self._natB[:, cand], axis=1),
+                        float(np.median(p.iloc[cand]["scatter"])), extra, [note], src)
+        other = [j for j in same_phase if self.groups_[j][0] == device and self.groups_[j][1] != precision]
+        if other and peak:
+            j = max(other, key=lambda k: p.iloc[k]["n_rows"])
+            src = p.iloc[j]
+            log_speed, sd_speed, how = self._speedup(src["precision"], precision, src["peak_flops"], peak, phase)
+            shift = math.log(src["peak_flops"] / peak) + log_speed
+            nat, natB = self._nat[j].copy(), self._natB[:, j].copy()
+            nat[0] += shift
+            natB[:, 0] += shift
+            note = (f"no {_key_text(key)} group was fitted: using {src['group']} at the same sustained "
+                    f"rate × {math.exp(log_speed):.3g} ({how})")
+            extra = self._sd_between[phase].copy()
+            extra[0] = sd_speed
+            return nat, natB, float(src["scatter"]), extra, [note], src["group"]
+        note = (f"no {_key_text(key)} group and no similar device was fitted: using the median "
+                f"of all {len(same_phase)} {phase} groups (device-to-device spread added to the interval)")
+        return (np.median(self._nat[same_phase], axis=0), np.median(self._natB[:, same_phase], axis=1),
+                float(np.median(p.iloc[same_phase]["scatter"])), self._sd_between[phase], [note], "pooled")
+
+    def _speedup(self, prec_from, prec_to, peak_from, peak_to, phase):
+        """log of the sustained-rate ratio ``prec_to``/``prec_from`` for a device with no
+        ``prec_to`` group: the median over devices fitted at both precisions in ``phase``;
+        without any, the geometric mean of 1 (no gain) and the peak ratio (full gain), with
+        an sd that puts both ends at the interval's edges. Returns (log ratio, sd, text)."""
+        cls = lambda q: "half" if q in ("fp16", "mixed", "bf16") else q  # noqa: E731
+        p = self.params_
+        rate = {}
+        for _, g in p.iterrows():
+            rate.setdefault((g["device"], g["phase"], cls(g["precision"])), []).append(
+                math.log(g["efficiency"] * g["peak_flops"]))
+        ratios = []
+        for (dev, ph, q), v in rate.items():
+            if ph == phase and q == cls(prec_to) and (dev, ph, cls(prec_from)) in rate:
+                ratios.append(np.median(v) - np.median(rate[(dev, ph, cls(prec_from))]))
+        if ratios:
+            sd = _robust_sd(np.array(ratios) - np.median(ratios)) if len(ratios) >= 3 else 0.3
+            return (float(np.median(ratios)), max(sd, 0.1),
+                    f"{prec_to}/{prec_from} {phase} rate ratio of {len(ratios)} device(s) fitted at both")
+        half = 0.5 * math.log(peak_to / peak_from)
+        return half, abs(half) / _z(self.interval), (f"no device was fitted at both precisions: the geometric "
+                                                     f"mean of no gain and the peak ratio {peak_to / peak_from:.3g}")
+
+    def _frameworks_of(self, src: str, phase: str) -> set:
+        """Framework families the group(s) named in ``src`` were fitted on."""
+        p = self.params_
+        names = p["group"][p["phase"] == phase] if src == "pooled" else src.split(", ")
+        fws = set()
+        for g in names:
+            hit = p.loc[p["group"] == g, "frameworks"]
+            if len(hit):
+                fws |= {f.strip() for f in str(hit.iloc[0]).split(",") if f.strip()}
+        return fws
+
+    def _setup_sd(self, src, phase, framework) -> np.ndarray:
+        """The framework-to-framework spread (sd of log η, log t, log η2) for a run of
+        ``framework`` answered by ``src``: 0 when the group was fitted on runs of that
+        framework, else :attr:`setup_spread_`."""
+        if framework and framework_family(framework) in self._frameworks_of(src, phase):
+            return np.zeros(3)
+        return np.asarray(self.setup_spread_, dtype=float)
+
+    def _kappa(self, model):
+        """(log κ, draws, extra sd, notes) of a model."""
+        if not len(self.model_factors_):
+            return 0.0, np.zeros(len(self.theta_bootstrap_)), 0.0, []
+        j = self._midx.get(_fit.factor_family(model))
+        if j is None:
+            return 0.0, np.zeros(len(self.theta_bootstrap_)), self._sd_kappa, [
+                f"model {model!r} has no fitted factor: κ = 1 (a typical model; the spread of "
+                "the fitted factors is added to the interval)"]
+        note = f"model factor κ({_fit.factor_family(model)}) = {math.exp(self._logk[j]):.3g}"
+        return float(self._logk[j]), self._logkB[:, j], 0.0, [note]
+
+    def parameters_for(self, device, precision="fp32", model=None, phase="training", n_devices=1,
+                       framework=None) -> dict:
+        """Calibrated parameters for one configuration (what the predictors ask for).
+
+        Parameters
+        ----------
+        device : str or Device
+            Catalog device name (or a Device).
+        precision : str
+            Any spelling :func:`plaster_model.normalize_precision` accepts.
+        model : str or Model, optional
+            Model name (for its factor κ).
+        phase : {"training", "inference"}
+        n_devices : int
+            Devices of the run (notes warn when beyond the fitted range).
+        framework : str, optional
+            Framework (used with ``by_framework=True``).
+
+        Returns
+        -------
+        dict
+            ``efficiency`` (η·κ, fraction of peak), ``efficiency_interval`` ((low, high): a
+            ``interval`` prediction interval for the effective efficiency of a new run —
+            the bootstrap spread of η·κ combined with the group's residual scatter),
+            ``notes`` (list of str), and for training ``overhead_s`` [s] and
+            ``comm_efficiency``, for inference ``t0_s`` [s], ``memory_efficiency`` and
+            ``latency_p99_ratio`` (p99/median of the measured latencies; NaN-free: omitted
+            when unknown).
+        """
+        from ..catalog.objects import normalize_precision
+
+        self._check_fitted()
+        if phase not in ("training", "inference"):
+            raise ValueError(f"phase must be 'training' or 'inference', got {phase!r}")
+        dev = _device(device, self.user_devices_)
+        dev_name = getattr(dev, "name", device)
+        prec = normalize_precision(precision)
+        model_name = getattr(model, "name", model)
+        peak = None
+        if dev is not None:
+            try:
+                peak = dev.peak(prec)
+            except ValueError:
+                peak = None
+        key = self._key(dev_name, prec, phase, model_name, framework)
+        nat, natB, scatter, extra, notes, src = self._resolve(key, peak, getattr(dev, "vendor", ""),
+                                                              getattr(dev, "kind", ""))
+        lk, lkB, extra_k, knotes = self._kappa(model_name) if model_name else (
+            0.0, 0.0, self._sd_kappa if len(self.model_factors_) else 0.0, [])
+        log_eff = nat[0] + lk
+        setup = self._setup_sd(src, phase, framework)
+        sd = math.sqrt(float(np.var(natB[:, 0] + lkB)) + scatter ** 2 + setup[0] ** 2 + extra[0] ** 2
+                       + extra_k ** 2)
+        z = _z(self.interval)
+        out = {"efficiency": float(math.exp(log_eff)),
+               "efficiency_interval": (float(math.exp(log_eff - z * sd)), float(math.exp(log_eff + z * sd))),
+               "notes": notes + knotes}
+        if phase == "training":
+            out["overhead_s"] = float(nat[1])
+            i = self._gidx.get(tuple(key))
+            fitted_comm = i is not None and math.isfinite(self.params_.iloc[i]["comm_efficiency"])
+            out["comm_efficiency"] = float(math.exp(nat[2]))
+            if n_devices and n_devices > 1:
+                if i is not None and not fitted_comm:
+                    out["notes"].append("comm_efficiency not fitted (no multi-device row in the group): 1.0")
+                elif i is not None and n_devices > self.params_.iloc[i]["max_devices"]:
+                    out["notes"].append(f"η_comm fitted on runs of at most {self.params_.iloc[i]['max_devices']:g} "
+                                        f"devices ({self.algorithm} all-reduce); {n_devices} is an extrapolation")
+        else:
+            out["t0_s"] = float(nat[1])
+            out["memory_efficiency"] = float(math.exp(nat[2]))
+            i = self._gidx.get(tuple(key))
+            if i is not None and math.isfinite(self.params_.iloc[i]["latency_p99_ratio"]):
+                out["latency_p99_ratio"] = float(self.params_.iloc[i]["latency_p99_ratio"])
+        return out
+
+    # ------------------------------------------------------------------ predict
+    def predict(self, rows, *, models: Mapping | None = None, devices: Mapping | None = None) -> pd.DataFrame:
+        """Predict the ``value`` of measurement-schema rows, with an interval.
+
+        Parameters
+        ----------
+        rows : pandas.DataFrame or path
+            Rows in the measurement schema (``value`` may be absent; where present it is
+            kept as ``measured_value``).
+        models, devices : mapping, optional
+            Extra user models/devices (those given to :meth:`fit` are remembered).
+
+        Returns
+        -------
+        pandas.DataFrame
+            A copy of ``rows`` with ``value`` (the prediction, unit set by ``metric``),
+            ``value_low``/``value_high`` (the ``interval`` prediction interval: bootstrap
+            spread of the parameters combined with the group's residual scatter, and the
+            device-to-device / model-to-model spread where a fallback was used),
+            ``reason`` (why a row is NaN, else None), ``calibration_group`` (the fitted
+            group(s) used), ``calibration_fallback`` (True where the row's own group was
+            not fitted and a similar one stood in) and ``calibration_notes``.
+        """
+        self._check_fitted()
+        df = _as_frame(rows)
+        out = df.copy()
+        if "value" in out.columns:
+            out["measured_value"] = out["value"]
+        r = prepare_rows(df, models={**self.user_models_, **(models or {})},
+                         devices={**self.user_devices_, **(devices or {})}, dataset=self.dataset,
+                         algorithm=self.algorithm, by_framework=self.by_framework, per=self.per)
+        n = len(df)
+        value, lo, hi = np.full(n, np.nan), np.full(n, np.nan), np.full(n, np.nan)
+        groups, notes = [None] * n, [None] * n
+        fallback = [None] * n
+        reasons = list(r.reason)
+        idx = np.flatnonzero(r.ok)
+        if idx.size:
+            sub = r.subset(r.ok)
+            m = idx.size
+            B = len(self.theta_bootstrap_)
+            P = np.zeros((m, 4))
+            PB = np.zeros((B, m, 4))
+            extra_sd = np.zeros((m, 4))
+            scat = np.zeros(m)
+            cache = {}
+            for k in range(m):
+                i = idx[k]
+                dev = _device(r.device[i], {**self.user_devices_, **(devices or {})})
+                ck = (r.group[i], r.model[i], r.framework[i])
+                if ck not in cache:
+                    nat, natB, sc, ex, nts, src = self._resolve(r.group[i], r.peak[i], getattr(dev, "vendor", ""),
+                                                                getattr(dev, "kind", ""))
+                    lk, lkB, exk, kn = self._kappa(r.model[i])
+                    ex = np.hypot(ex, self._setup_sd(src, r.phase[i], r.framework[i]))
+                    cache[ck] = (nat, natB, sc, ex, exk, "; ".join(nts + kn), src,
+                                 tuple(r.group[i]) not in self._gidx)
+                nat, natB, sc, ex, exk, txt, src, fb = cache[ck]
+                fallback[i] = fb
+                P[k, :3], P[k, 3] = nat, self._kappa(r.model[i])[0]
+                PB[:, k, :3] = natB
+                PB[:, k, 3] = self._kappa(r.model[i])[1]
+                extra_sd[k] = (*ex, exk)
+                scat[k] = sc
+                groups[i], notes[i] = src, txt
+            lp, J = log_prediction(sub, np.exp(P[:, 0]), P[:, 1], np.exp(P[:, 2]), np.exp(P[:, 3]), jacobian=True)
+            lpB = log_prediction(sub, np.exp(PB[..., 0]), PB[..., 1], np.exp(PB[..., 2]), np.exp(PB[..., 3]))
+            # parameter spread + residual scatter + (fallbacks) group-to-group spread of each
+            # parameter and (unseen models) model-to-model spread, through d log ŷ / d θ
+            var = (np.nanvar(lpB, axis=0) + scat ** 2 + (J[:, 0] * extra_sd[:, 0]) ** 2
+                   + (J[:, 1] * P[:, 1] * extra_sd[:, 1]) ** 2 + (J[:, 2] * extra_sd[:, 2]) ** 2
+                   + (J[:, 3] * extra_sd[:, 3]) ** 2)
+            z = _z(self.interval)
+            half = z * np.sqrt(var)
+            value[idx] = np.exp(lp)
+            lo[idx] = np.exp(lp - half)
+            hi[idx] = np.exp(lp + half)
+            bad = idx[~np.isfinite(lp)]
+            for i in bad:
+                reasons[i] = "prediction is not finite"
+        out["value"] = value
+        out["value_low"] = lo
+        out["value_high"] = hi
+        out["reason"] = reasons
+        out["calibration_group"] = groups
+        out["calibration_notes"] = notes
+        out["calibration_fallback"] = fallback
+        return out
+
+    # ------------------------------------------------------------------ reporting
+    def summary(self) -> str:
+        """The fitted table (one line per group), model factors and in-sample errors."""
+        self._check_fitted()
+        p = self.params_
+        lines = [f"{self!r}", "",
+                 f"{'group':<34} {'rows':>5} {'η':>7} {'90% CI':>15} {'overhead':>10} {'η_comm':>7} "
+                 f"{'η_mem':>7} {'scatter':>8} {'med|err|':>8}"]
+        for _, g in p.iterrows():
+            ci = f"[{g['efficiency_low']:.3g}, {g['efficiency_high']:.3g}]"
+            oh = _fmt_s(g["overhead_s"])
+            ce = "" if not math.isfinite(g["comm_efficiency"]) else f"{g['comm_efficiency']:.3g}"
+            me = "" if not math.isfinite(g["memory_efficiency"]) else f"{g['memory_efficiency']:.3g}"
+            lines.append(f"{g['group']:<34} {g['n_rows']:>5d} {g['efficiency']:>7.3g} {ci:>15} {oh:>10} "
+                         f"{ce:>7} {me:>7} {g['scatter']:>8.3g} {g['median_abs_pct_error']:>7.3g}%")
+        if len(self.model_factors_):
+            lines += ["", "model factors κ (effective efficiency = η·κ):"]
+            for _, m in self.model_factors_.iterrows():
+                lines.append(f"  {m['model']:<24} {m['factor']:.3g}  [{m['factor_low']:.3g}, {m['factor_high']:.3g}]"
+                             f"  ({m['n_rows']} rows)")
+        lines += ["", "in-sample absolute % error:"]
+        for _, e in self.errors_.iterrows():
+            lines.append(f"  {e['metric']:<20} n={e['n']:<4d} median {e['median_abs_pct_error']:.3g} %  "
+                         f"p90 {e['p90_abs_pct_error']:.3g} %")
+        if len(self.skipped_):
+            lines += ["", f"{len(self.skipped_)} row(s) not fitted:"]
+            for reason, k in self.skipped_["reason"].value_counts().items():
+                lines.append(f"  {k:>4} × {reason}")
+        if len(self.unmapped_):
+            lines += ["", "not mapped to the catalog:"]
+            for _, u in self.unmapped_.iterrows():
+                lines.append(f"  {u['kind']} {u['text']!r} ({u['n_rows']} rows)")
+        return "\n".join(lines)
+
+    # ------------------------------------------------------------------ persistence
+    def save(self, path) -> None:
+        """Write the fitted calibration to ``path`` (YAML for .yaml/.yml, else JSON)."""
+        from .io import save_calibration
+        self._check_fitted()
+        save_calibration(self, path)
+
+    @classmethod
+    def load(cls, path) -> "Calibration":
+        """Read a calibration written by :meth:`save`."""
+        from .io import load_calibration
+        return load_calibration(path)
+
+
+def calibrate(measurements, *, models=None, devices=None, **kwargs) -> Calibration:
+    """``Calibration(**kwargs).fit(measurements, models=models, devices=devices)``.
+
+    ``measurements`` is a DataFrame in the measurement schema or a file, directory or glob
+    read with :func:`plaster_model.read_measurements`. See :class:`Calibration`.
+    """
+    return Calibration(**kwargs).fit(measurements, models=models, devices=devices)
+
+
+# ---------------------------------------------------------------------- helpers
+def _as_frame(measurements) -> pd.DataFrame:
+    if isinstance(measurements, pd.DataFrame):
+        return measurements
+    if isinstance(measurements, (str, os.PathLike, list, tuple)):
+        from ..measurements import read_measurements
+        return read_measurements(measurements)
+    raise TypeError(f"measurements must be a DataFrame or a path/glob/directory, got {type(measurements).__name__}")
+
+
+def _device(name, user):
+    from ..catalog.loader import active_catalog
+    if name is None:
+        return None
+    if not isinstance(name, str):
+        return name
+    if user and name in user:
+        return user[name]
+    try:
+        return active_catalog().get("device", name)
+    except KeyError:
+        return None
+
+
+def _z(level: float) -> float:
+    from scipy.stats import norm
+    return float(norm.ppf(0.5 + level / 2.0))
+
+
+def _robust_sd(x) -> float:
+    """1.4826 · median |x| (x are residuals of a fit, centred on 0 by construction)."""
+    x = np.asarray(x, dtype=float)
+    x = x[np.isfinite(x)]
+    return float(1.4826 * np.median(np.abs(x))) if x.size else math.nan
+
+
+def _framework_spread(rows, by_framework: bool, model_factors: bool, loss: str, f_scale: float) -> np.ndarray:
+    """How far one framework's parameters sit from another's on the same group: the rms
+    deviation of (log η, log t, log η2) of each (group, framework) cell from its group's mean
+    (``k/(k−1)`` for ``k`` cells), from one extra fit with a cell per framework, over the
+    groups measured with several frameworks. Zeros when no group mixes frameworks."""
+    from dataclasses import replace
+
+    base = [g[:3] + g[4:] if by_framework else g for g in rows.group]
+    if not any(len({f for b, f in zip(base, rows.framework) if b == key}) > 1 for key in set(base)):
+        return np.zeros(3)
+    cell_rows = replace(rows, group=[b + ("fw:" + f,) for b, f in zip(base, rows.framework)])
+    layout = _fit.build_layout(cell_rows, model_factors)
+    x, _ = _fit.solve(cell_rows, layout, _fit.initial_guess(cell_rows, layout), loss=loss, f_scale=f_scale)
+    G = len(layout.groups)
+    nat = x[:3 * G].reshape(G, 3).copy()
+    nat[:, 1] = np.log(np.maximum(nat[:, 1] * layout.tau, 1e-3 * layout.tau))
+    free2 = layout.free[2:3 * G:3]
+    dev2, n = np.zeros(3), np.zeros(3)
+    for key in set(g[:-1] for g in layout.groups):
+        cells = [i for i, g in enumerate(layout.groups) if g[:-1] == key]
+        for k_par in range(3):
+            use = [i for i in cells if k_par != 2 or free2[i]]
+            if len(use) >= 2:
+                c = nat[use, k_par]
+                dev2[k_par] += float(np.sum((c - c.mean()) ** 2)) * len(use) / (len(use) - 1)
+                n[k_par] += len(use)
+    return np.sqrt(np.divide(dev2, n, out=np.zeros(3), where=n > 0))
+
+
+def _quantile_sd(x, level: float) -> float:
+    """The ``level`` quantile of |x| divided by the normal ``z`` of that coverage: an sd that
+    makes ``±z·sd`` cover the same fraction of the residuals, heavy tails included."""
+    x = np.asarray(x, dtype=float)
+    x = x[np.isfinite(x)]
+    return float(np.quantile(np.abs(x), level) / _z(level)) if x.size else math.nan
+
+
+def _error_table(res: pd.DataFrame) -> pd.DataFrame:
+    recs = []
+    for metric, g in res.groupby("metric", sort=True):
+        e = np.abs(g["rel_error"].to_numpy()) * 100
+        recs.append({"metric": metric, "n": int(e.size), "median_abs_pct_error": float(np.median(e)),
+                     "p90_abs_pct_error": float(np.percentile(e, 90))})
+    return pd.DataFrame(recs, columns=["metric", "n", "median_abs_pct_error", "p90_abs_pct_error"])
+
+
+def _unmapped_table(rows) -> pd.DataFrame:
+    recs = [{"kind": "interconnect", "text": u["interconnect"], "n_rows": u["n_rows"]} for u in rows.unmapped]
+    for kind, prefix in (("model", "model "), ("device", "device ")):
+        counts: dict[str, int] = {}
+        for r in rows.reason:
+            if r and r.startswith(prefix) and ("not in the zoo" in r or "not in the catalog" in r):
+                name = r.split("'")[1]
+                counts[name] = counts.get(name, 0) + 1
+        recs += [{"kind": kind, "text": k, "n_rows": v} for k, v in counts.items()]
+    return pd.DataFrame(recs, columns=["kind", "text", "n_rows"])
+
+
+def _jacobian_draws(res, layout, x, n, rng) -> np.ndarray:
+    """Draws from N(x̂, s²·(JᵀJ)⁻¹) over the free parameters (fixed ones stay put)."""
+    J = res.jac
+    free = np.flatnonzero(layout.free)
+    n_data = J.shape[0]
+    dof = max(n_data - free.size, 1)
+    s2 = float(np.sum(res.fun ** 2) / dof)
+    cov = s2 * np.linalg.pinv(J.T @ J)
+    draws = np.tile(x, (n, 1))
+    draws[:, free] = rng.multivariate_normal(x[free], cov, size=n, method="svd", check_valid="ignore")
+    lo, hi = _fit._bounds(layout)
+    return np.clip(draws, lo, hi)
+
+
+def _fmt_s(t) -> str:
+    if not math.isfinite(t):
+        return ""
+    from ..units import format_si
+    return format_si(t, "s")

@@ -1,0 +1,470 @@
+"""From measurement rows to the arrays the calibration fits: names mapped, work counted.
+
+Every row of a measurement table (:data:`plaster_model.measurements.MEASUREMENT_COLUMNS`)
+is resolved once, here, into catalog objects and numbers: the model's forward FLOPs and
+parameters, the device peak for the row's precision, the memory bandwidth, the link the
+gradients cross, and how the measured ``value`` relates to the time of one iteration (or one
+inference batch) ``T``::
+
+    log(prediction) = s · log T + c
+
+=======================  ==========  ==========================================  ===========
+metric                   ``s``       ``c``                                       unit
+=======================  ==========  ==========================================  ===========
+``throughput_img_s``     −1          ``log(p · b)``                              samples/s
+``latency_ms``           +1          ``log 1000``                                ms per batch
+``time_per_iter_s``      +1          0                                           s
+``epoch_time_s``         +1          ``log(ceil(N / (p·b)))`` (one epoch)        s
+``time_to_train_min``    +1          ``log(E · ceil(N / (p·b)) / 60)``           min
+``scaling_efficiency``   (ratio)     ``T(1) / T(p)`` at the same batch per       fraction
+                                     device (weak scaling)
+=======================  ==========  ==========================================  ===========
+
+An inference ``throughput_img_s`` row that reports host transfers (``h2d_mean_ms``,
+``d2h_mean_ms``: trtexec with data transfers on) is predicted from ``T + H2D + D2H``: its
+qps counts the copies, while its ``latency_ms`` row (the GPU compute time) does not.
+
+with ``p`` devices, ``b`` samples per device, ``N`` the dataset's training samples
+(ImageNet-1k: 1,281,167) and ``E`` the epochs, read from the row's ``notes``
+("90 epochs", "50-epoch"). A row that cannot be interpreted keeps NaN arrays and a
+``reason``; nothing is guessed silently.
+
+Name mapping
+------------
+Devices, precisions and interconnects go through explicit tables (:data:`DEVICE_MAP`,
+:data:`INTERCONNECT_MAP`) before the catalog's own aliases
+(:func:`plaster_model.find_name`). The published CSV counts TPUs per **chip**, so its
+``TPU2``/``TPU3`` are the catalog's ``TPU2 chip``/``TPU3 chip`` (the catalog's ``TPU2`` and
+``TPU3`` are 4-chip devices). Interconnect texts are needed only by multi-device rows;
+those that stay unmapped are reported (``Calibration.unmapped_``) and their rows are not
+predicted.
+"""
+from __future__ import annotations
+
+import math
+import re
+from dataclasses import dataclass, field
+from typing import Mapping
+
+import numpy as np
+import pandas as pd
+
+__all__ = ["DEVICE_MAP", "INTERCONNECT_MAP", "SUPPORTED_METRICS", "RowTable", "prepare_rows",
+           "framework_family", "parse_epochs"]
+
+#: Device texts whose catalog entry is not the alias match (raw text -> catalog name).
+#: ``"TPU2"``/``"TPU3"``: published TPU results count chips (2 TensorCores each), see
+#: ``shared/data/README.md``; the catalog's ``TPU2``/``TPU3`` are the 4-chip devices.
+DEVICE_MAP: dict[str, str] = {
+    "TPU2": "TPU2 chip",
+    "TPU3": "TPU3 chip",
+    "TPU v2": "TPU2 chip",
+    "TPU v3": "TPU3 chip",
+}
+
+#: Free-text interconnect descriptions of the published CSV -> catalog interconnect, with the
+#: reason for each entry. Texts not listed go to the catalog's aliases (after
+#: :func:`plaster_model.measurements.normalize_names`, which resolves "NVLink (... DGX-1 ...)"
+#: by the GPU generation and drops trailing parentheticals).
+INTERCONNECT_MAP: dict[str, tuple[str, str]] = {
+    "PCIe (single GCE n1-standard-32-k80x8 instance)":
+        ("PCIe 3.0 x16", "K80 boards sit in PCIe 3.0 x16 slots"),
+    "PCIe (single AWS p2.8xlarge instance)":
+        ("PCIe 3.0 x16", "K80 boards sit in PCIe 3.0 x16 slots"),
+    "single server, 4x K40m (PCIe)":
+        ("PCIe 3.0 x16", "Tesla K40m is a PCIe 3.0 x16 card"),
+    "Amazon EC2 network between p2.8xlarge instances (bandwidth not stated)":
+        ("10GbE", "Amazon EC2 P2 instance page: p2.8xlarge has a 10 Gigabit network "
+                  "(catalog system 'K80 server')"),
+    "single Cloud TPU device (generation not stated; inferred TPU v2 from the Feb 2018 date)":
+        ("TPU v2 ICI", "the 4 chips of one Cloud TPU v2 device are joined by ICI"),
+    "half of a TPUv2 Pod": ("TPU v2 ICI", "TPU v2 pods join chips by ICI (2-D torus)"),
+}
+
+#: Metrics the calibration predicts (``time_to_train_min`` needs the epochs in ``notes``).
+SUPPORTED_METRICS = ("throughput_img_s", "latency_ms", "time_per_iter_s", "epoch_time_s",
+                     "time_to_train_min", "scaling_efficiency")
+
+_FRAMEWORKS = ("tensorrt", "onnxruntime", "tensorflow", "pytorch", "mxnet", "paddlepaddle",
+               "caffe2", "caffe", "chainer", "cntk", "jax", "torch")
+_EPOCHS = re.compile(r"(\d+(?:\.\d+)?)[\s-]*epochs?\b", re.IGNORECASE)
+
+
+def framework_family(text) -> str:
+    """Lower-case framework family of a free-text framework ("TensorFlow 20.06 NGC (AMP)" ->
+    "tensorflow"): the earliest known family name in the text, else its first word."""
+    if text is None or (isinstance(text, float) and math.isnan(text)) or not str(text).strip():
+        return "unknown"
+    t = str(text).lower()
+    hits = [(t.find(f), f) for f in _FRAMEWORKS if f in t]
+    if hits:
+        return min(hits)[1]
+    return t.split()[0]
+
+
+def parse_epochs(notes) -> float | None:
+    """Epochs stated in a row's notes ("90 epochs", "50-epoch runs"), or None."""
+    if not isinstance(notes, str):
+        return None
+    m = _EPOCHS.search(notes)
+    return float(m.group(1)) if m else None
+
+
+@dataclass
+class RowTable:
+    """Measurement rows resolved to arrays (one entry per row; NaN where not usable).
+
+    ``ok`` marks rows that can be predicted; ``reason`` says why the others cannot.
+    ``group`` holds the calibration group key of each row (None when not ok).
+    """
+
+    index: pd.Index
+    ok: np.ndarray
+    reason: list
+    model: list
+    device: list
+    precision: list
+    phase: list
+    metric: list
+    framework: list
+    group: list
+    fwd_flops: np.ndarray      # F [FLOP per sample]
+    params: np.ndarray         # P
+    peak: np.ndarray           # γ_peak [FLOP/s]
+    bandwidth: np.ndarray      # device memory bandwidth [B/s]
+    weight_bytes: np.ndarray   # W = P · bytes(precision) [B]
+    act_bytes: np.ndarray      # A: activation traffic per sample at inference [B]
+    extra_s: np.ndarray        # known host-transfer time in the measured value [s] (H2D + D2H)
+    n_devices: np.ndarray      # p
+    batch: np.ndarray          # b
+    comm_a: np.ndarray         # bandwidth part of the all-reduce at η_comm = 1 [s]
+    comm_l: np.ndarray         # latency part of the all-reduce [s]
+    beta: np.ndarray           # bottleneck link bandwidth [B/s] (1.0 on one device)
+    alpha: np.ndarray          # its latency [s]
+    grad_bytes: np.ndarray     # bytes per gradient element [B]
+    sign: np.ndarray           # s
+    const: np.ndarray          # c
+    value: np.ndarray          # measured value (NaN when absent)
+    p99_ratio: np.ndarray      # latency_p99_ms / latency_median_ms where both are given
+    link: list = field(default_factory=list)
+    unmapped: list = field(default_factory=list)
+    row_models: dict = field(default_factory=dict)  # models defined by the rows' own columns
+
+    @property
+    def compute_s(self) -> np.ndarray:
+        """``T_compute`` at η = 1: ``3·F·b/γ_peak`` (training) or ``F·b/γ_peak`` (inference) [s]."""
+        factor = np.where(np.asarray(self.phase, dtype=object) == "training", 3.0, 1.0)
+        return factor * self.fwd_flops * self.batch / self.peak
+
+    def subset(self, mask) -> "RowTable":
+        mask = np.asarray(mask, dtype=bool)
+        pick = lambda seq: [v for v, m in zip(seq, mask) if m]  # noqa: E731
+        out = {}
+        for name, val in self.__dict__.items():
+            if name == "unmapped":
+                out[name] = list(val)
+            elif name == "row_models":
+                out[name] = dict(val)
+            elif name == "index":
+                out[name] = val[mask]
+            elif isinstance(val, np.ndarray):
+                out[name] = val[mask]
+            else:
+                out[name] = pick(val)
+        return RowTable(**out)
+
+
+def _text(v) -> str | None:
+    if v is None or (isinstance(v, float) and math.isnan(v)) or v is pd.NA:
+        return None
+    s = str(v).strip()
+    return s or None
+
+
+def _num(v) -> float:
+    try:
+        f = float(v)
+    except (TypeError, ValueError):
+        return math.nan
+    return f
+
+
+def _resolve_model(name, models, cache, flops=math.nan, params=math.nan, row_models=None):
+    """(Model or None, reason). Order: ``models``, the zoo, then the row's own
+    ``model_fwd_flops``/``model_params`` columns (kept in ``row_models``)."""
+    from ..catalog.loader import active_catalog
+    from ..catalog.objects import Model
+
+    if name is None:
+        return None, "model not given"
+    key = (name, flops, params) if math.isfinite(flops) else name
+    if key in cache:
+        return cache[key]
+    if models and name in models:
+        out = (models[name], None)
+    elif active_catalog().find("model", name) is not None:
+        out = (active_catalog().get("model", active_catalog().find("model", name)), None)
+    elif flops > 0 and params >= 1:
+        m = Model(name=name, params=int(round(params)), fwd_flops=float(flops),
+                  source="measurement rows (model_fwd_flops, model_params columns)")
+        if row_models is not None:
+            row_models.setdefault(name, m)
+        out = (m, None)
+    else:
+        out = (None, f"model {name!r} is not in the zoo (pass models={{{name!r}: pm.Model(...)}})")
+    cache[key] = out
+    return out
+
+
+def _resolve_device(raw, mapped, devices, cache):
+    from ..catalog.loader import active_catalog
+
+    key = (raw, mapped)
+    if key in cache:
+        return cache[key]
+    out = (None, "device not given")
+    for text in (raw, mapped):
+        if text is None:
+            continue
+        if devices and text in devices:
+            out = (devices[text], None)
+            break
+        if text in DEVICE_MAP:
+            out = (active_catalog().get("device", DEVICE_MAP[text]), None)
+            break
+    else:
+        for text in (mapped, raw):
+            if text is None:
+                continue
+            canonical = active_catalog().find("device", text)
+            if canonical is not None:
+                out = (active_catalog().get("device", canonical), None)
+                break
+        else:
+            shown = raw or mapped
+            if shown is not None:
+                out = (None, f"device {shown!r} is not in the catalog (pass devices={{{shown!r}: pm.Device(...)}})")
+    cache[key] = out
+    return out
+
+
+def _resolve_link(raw, mapped, cache):
+    """(Interconnect or None, how, unmapped text or None)."""
+    from ..catalog.loader import active_catalog
+
+    key = (raw, mapped)
+    if key in cache:
+        return cache[key]
+    cat = active_catalog()
+    out = (None, "", raw or mapped)
+    for text in (raw, mapped):
+        if text is not None and text in INTERCONNECT_MAP:
+            name, why = INTERCONNECT_MAP[text]
+            out = (cat.get("interconnect", name), f"{text!r} -> {name} ({why})", None)
+            break
+    else:
+        for text in (mapped, raw):
+            if text is None:
+                continue
+            canonical = cat.find("interconnect", text)
+            if canonical is not None:
+                out = (cat.get("interconnect", canonical), f"{raw or text!r} -> {canonical}", None)
+                break
+    cache[key] = out
+    return out
+
+
+def _host_transfer_s(df: pd.DataFrame) -> np.ndarray:
+    """Measured host↔device copy time per batch [s] (``h2d_mean_ms + d2h_mean_ms``), 0 where
+    not reported. A trtexec run's ``throughput_img_s`` is qps × batch, and one stream's qps is
+    about 1 / (H2D + GPU compute + D2H); its ``latency_ms`` is the GPU compute time alone."""
+    out = np.zeros(len(df))
+    for col in ("h2d_mean_ms", "d2h_mean_ms"):
+        if col in df.columns:
+            v = pd.to_numeric(df[col], errors="coerce").to_numpy(dtype=float)
+            out += np.where(np.isfinite(v) & (v > 0), v, 0.0) / 1e3
+    return out
+
+
+def _activation_traffic(model, device, precision) -> float:
+    """Activation bytes per sample the inference roofline counts for this model, exactly as
+    :func:`plaster_model.inference.latency_throughput_curve` does (via
+    :func:`~plaster_model.inference.api.inference_workload`), so a calibration predicts with
+    the model it was fitted with."""
+    try:
+        from ..inference.api import inference_workload
+        return float(inference_workload(model, device, precision)["activation_bytes_per_sample"])
+    except (ImportError, ValueError, KeyError, TypeError):
+        return 0.0
+
+
+def prepare_rows(df: pd.DataFrame, *, models: Mapping | None = None, devices: Mapping | None = None,
+                 dataset: str = "ImageNet-1k", algorithm: str = "tree", by_framework: bool = False,
+                 per: str = "device_precision") -> RowTable:
+    """Resolve every row of a measurement table (see the module docstring).
+
+    Parameters
+    ----------
+    df : pandas.DataFrame
+        Measurement rows (the published CSV's columns at least).
+    models, devices : mapping, optional
+        User :class:`~plaster_model.Model` / :class:`~plaster_model.Device` objects by the
+        name the rows use, tried before the catalog. A model found in neither is built from
+        the row's optional ``model_fwd_flops`` [FLOP per sample] and ``model_params``
+        columns when they are given (the runners of :mod:`plaster_model.measure` write them).
+    dataset : str
+        Catalog dataset for ``epoch_time_s`` and ``time_to_train_min`` rows.
+    algorithm : str
+        Flat all-reduce algorithm (``"tree"``, ``"ring"``, ``"halving_doubling"``).
+    by_framework : bool
+        Add the framework family to the group key.
+    per : {"device_precision", "device_precision_model"}
+        Group key: (device, precision, phase) or (device, precision, phase, model).
+
+    Returns
+    -------
+    RowTable
+    """
+    from ..catalog.loader import active_catalog
+    from ..catalog.objects import BYTES_PER_ELEMENT, normalize_precision as catalog_precision
+    from ..measurements.normalize import normalize_names, normalize_precision
+    from ..training import data_parallel_iteration
+
+    df, _ = normalize_names(df)
+    n = len(df)
+    n_samples = active_catalog().get("dataset", dataset).train_samples
+    nan = lambda: np.full(n, np.nan)  # noqa: E731
+    F, P, peak, bw, W = nan(), nan(), nan(), nan(), nan()
+    A = np.zeros(n)
+    extra = _host_transfer_s(df)
+    p_arr, b_arr, sign, const = nan(), nan(), nan(), nan()
+    beta, alpha = nan(), np.zeros(n)
+    value = pd.to_numeric(df["value"], errors="coerce").to_numpy(dtype=float) if "value" in df else nan()
+    with np.errstate(divide="ignore", invalid="ignore"):
+        p99 = (pd.to_numeric(df["latency_p99_ms"], errors="coerce").to_numpy(dtype=float)
+               / pd.to_numeric(df["latency_median_ms"], errors="coerce").to_numpy(dtype=float))
+    reason, models_l, devices_l, precs, phases, metrics, fws, groups, links = ([] for _ in range(9))
+    unmapped: dict[str, int] = {}
+    mcache, dcache, lcache = {}, {}, {}
+    row_models: dict = {}
+
+    def col(name, i):
+        return _text(df[name].iat[i]) if name in df.columns else None
+
+    for i in range(n):
+        why = None
+        metric = col("metric", i)
+        phase = col("phase", i)
+        model, mwhy = _resolve_model(col("model", i), models, mcache,
+                                     _num(df["model_fwd_flops"].iat[i]) if "model_fwd_flops" in df else math.nan,
+                                     _num(df["model_params"].iat[i]) if "model_params" in df else math.nan,
+                                     row_models)
+        device, dwhy = _resolve_device(col("device_raw", i), col("device", i), devices, dcache)
+        prec_text = col("precision", i)
+        prec = normalize_precision(prec_text) if prec_text else "not stated"
+        fw = framework_family(col("framework", i))
+        p = _num(df["n_devices"].iat[i]) if "n_devices" in df else math.nan
+        b = _num(df["batch_per_device"].iat[i]) if "batch_per_device" in df else math.nan
+        dpn = _num(df["devices_per_node"].iat[i]) if "devices_per_node" in df else math.nan
+        link_name = None
+        if metric not in SUPPORTED_METRICS:
+            why = f"metric {metric!r} is not predicted (supported: {', '.join(SUPPORTED_METRICS)})"
+        elif phase not in ("training", "inference"):
+            why = f"phase {phase!r} is neither 'training' nor 'inference'"
+        elif metric == "scaling_efficiency" and phase != "training":
+            why = "scaling_efficiency is a training metric"
+        elif mwhy:
+            why = mwhy
+        elif dwhy:
+            why = dwhy
+        elif prec == "not stated":
+            why = f"precision not stated ({col('precision_raw', i) or prec_text!r})"
+        elif not (p >= 1):
+            why = "n_devices not given"
+        elif not (b > 0):
+            why = "batch_per_device not given"
+        if why is None:
+            prec = catalog_precision(prec)
+            try:
+                peak[i] = device.peak(prec)
+            except ValueError as exc:
+                why = str(exc).replace("precision: ", "")
+        if why is None and p > 1:
+            if not (dpn >= 1):
+                why = f"devices_per_node not given for a {p:g}-device run"
+            else:
+                link, how, miss = _resolve_link(col("interconnect_raw", i), col("interconnect", i), lcache)
+                if link is None:
+                    text = miss or "(none)"
+                    unmapped[text] = unmapped.get(text, 0) + 1
+                    why = f"interconnect {text!r} is not mapped to a catalog link"
+                else:
+                    beta[i], alpha[i], link_name = link.bandwidth, link.latency_s, link.name
+        if why is None and metric in ("epoch_time_s", "time_to_train_min"):
+            iters = math.ceil(n_samples / (p * b))
+            if metric == "epoch_time_s":
+                const[i] = math.log(iters)
+            else:
+                epochs = parse_epochs(col("notes", i))
+                if epochs is None:
+                    why = "time_to_train_min: the notes state no number of epochs"
+                else:
+                    const[i] = math.log(epochs * iters / 60.0)
+            sign[i] = 1.0
+        elif why is None:
+            sign[i], const[i] = {
+                "throughput_img_s": (-1.0, math.log(p * b)),
+                "latency_ms": (1.0, math.log(1000.0)),
+                "time_per_iter_s": (1.0, 0.0),
+                "scaling_efficiency": (1.0, 0.0),
+            }[metric]
+        if why is None:
+            F[i], P[i] = model.fwd_flops, float(model.params)
+            bw[i] = device.memory_bandwidth
+            W[i] = P[i] * BYTES_PER_ELEMENT[prec]
+            if phase == "inference":
+                A[i] = _activation_traffic(model, device, prec)
+            p_arr[i], b_arr[i] = p, b
+            key = (device.name, prec, phase)
+            if by_framework:
+                key += (fw,)
+            if per == "device_precision_model":
+                key += (model.name,)
+            groups.append(key)
+        else:
+            groups.append(None)
+            sign[i] = const[i] = math.nan
+        reason.append(why)
+        models_l.append(model.name if model is not None else None)
+        devices_l.append(device.name if device is not None else None)
+        precs.append(prec)
+        phases.append(phase)
+        metrics.append(metric)
+        fws.append(fw)
+        links.append(link_name)
+
+    ok = np.array([r is None for r in reason], dtype=bool)
+    # The all-reduce at η_comm = 1 and 2 gives its bandwidth and latency parts exactly:
+    # every α-β formula is T = A/η_comm + L (data_parallel_iteration scales β by η_comm).
+    comm_a, comm_l = np.zeros(n), np.zeros(n)
+    multi = ok & (p_arr > 1)
+    bytes_per = np.array([BYTES_PER_ELEMENT[catalog_precision(q)] if m else 4.0
+                          for q, m in zip(precs, ok)])
+    beta = np.where(multi, beta, 1.0)
+    alpha = np.where(multi, alpha, 0.0)
+    if multi.any():
+        args = (F[multi], P[multi], p_arr[multi], b_arr[multi], np.full(multi.sum(), 1e300),
+                bytes_per[multi], beta[multi], alpha[multi])
+        t1 = data_parallel_iteration(*args, algorithm=algorithm, comm_efficiency=1.0)["communication_time_s"]
+        t2 = data_parallel_iteration(*args, algorithm=algorithm, comm_efficiency=2.0)["communication_time_s"]
+        comm_a[multi] = 2.0 * (t1 - t2)
+        comm_l[multi] = t1 - comm_a[multi]
+    return RowTable(index=df.index, ok=ok, reason=reason, model=models_l, device=devices_l,
+                    precision=precs, phase=phases, metric=metrics, framework=fws, group=groups,
+                    fwd_flops=F, params=P, peak=peak, bandwidth=bw, weight_bytes=W, act_bytes=A,
+                    extra_s=np.where(ok & (np.asarray(phases, dtype=object) == "inference")
+                                     & (np.asarray(metrics, dtype=object) == "throughput_img_s"), extra, 0.0),
+                    n_devices=p_arr, batch=b_arr, comm_a=comm_a, comm_l=comm_l, beta=beta,
+                    alpha=alpha, grad_bytes=bytes_per, sign=sign,
+                    const=const, value=value, p99_ratio=p99, link=links, row_models=row_models,
+                    unmapped=[{"interconnect": k, "n_rows": v} for k, v in unmapped.items()])

@@ -1,0 +1,22 @@
+"""Runners that measure models on this machine and return measurement rows.
+
+* :func:`trtexec` -- TensorRT's ``trtexec`` over an ONNX file, per batch size and precision
+  (the TensorRT Python API when ``trtexec`` is not installed);
+* :func:`onnxruntime` -- onnxruntime on the CPU, for models built in code
+  (:mod:`plaster_model.onnx_builders`) or read from a file.
+
+Both return a DataFrame in the measurement schema
+(:data:`plaster_model.measurements.MEASUREMENT_COLUMNS`), ready for
+:func:`plaster_model.calibrate`, with two extra columns, ``model_fwd_flops`` [FLOP per sample]
+and ``model_params``, counted from the ONNX graph: the calibration builds a
+:class:`~plaster_model.Model` from them when the model is not in the zoo.
+
+>>> import plaster_model as pm                                                 # doctest: +SKIP
+>>> from plaster_model.onnx_builders import tiny_cnn
+>>> df = pm.measure.onnxruntime(tiny_cnn(), batch_sizes=[1, 4, 16])
+>>> cal = pm.calibrate(df)
+"""
+from .onnxruntime import onnxruntime
+from .trtexec import trtexec
+
+__all__ = ["trtexec", "onnxruntime"]

@@ -1,0 +1,218 @@
+"""Run TensorRT's ``trtexec`` over an ONNX model per batch size and precision, and parse it.
+
+Each (batch, precision) is one ``trtexec --onnx=MODEL --shapes=INPUT:BxCxHxW [--fp16|--int8]``
+run; its output goes through the project's trtexec log parser
+(:func:`plaster_model.measurements.trtexec.parse_trtexec_text`), which gives two rows per
+run: ``throughput_img_s`` (qps × batch) and ``latency_ms`` (the median **GPU Compute Time**,
+the number to fit compute to; ``BRIEF.md`` §7). When no ``trtexec`` executable is found the
+TensorRT Python API (``import tensorrt``) is used instead, timing with CUDA events.
+"""
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+from pathlib import Path
+
+import numpy as np
+
+from ._onnx import add_model_columns, graph_inputs, load_onnx, model_for, onnx_name
+
+__all__ = ["trtexec", "PRECISION_FLAGS"]
+
+#: Precision -> trtexec flags (TensorRT may run any layer at a higher precision).
+PRECISION_FLAGS = {"fp32": (), "fp16": ("--fp16",), "int8": ("--int8",), "bf16": ("--bf16",),
+                   "fp8": ("--fp8",), "best": ("--best",)}
+
+
+def _shape_text(inputs, batch, input_name, shape):
+    if input_name is not None:
+        match = [i for i in inputs if i[0] == input_name]
+        if not match:
+            raise ValueError(f"input_name {input_name!r} is not an input of the model; inputs: "
+                             f"{[i[0] for i in inputs]}")
+        inputs = match + [i for i in inputs if i[0] != input_name]
+    parts = []
+    for name, dims, _ in inputs:
+        rest = shape if (shape is not None and name == inputs[0][0]) else dims[1:]
+        if any(not isinstance(d, int) for d in rest):
+            raise ValueError(f"input {name!r} has symbolic non-batch dimensions {dims}; pass "
+                             "sample_shape=(C, H, W) for the first input")
+        parts.append(f"{name}:" + "x".join(str(d) for d in (batch, *rest)))
+    return ",".join(parts)
+
+
+def _find_trtexec(trtexec):
+    if os.path.sep in str(trtexec) or (os.altsep and os.altsep in str(trtexec)):
+        return str(trtexec) if Path(trtexec).is_file() else None
+    return shutil.which(str(trtexec))
+
+
+def trtexec(onnx_path, batch_sizes=(1, 8, 32), precisions=("fp32", "fp16"), trtexec="trtexec",
+            extra_args=(), input_name=None, model_name=None, sample_shape=None, timeout=None,
+            log_dir=None):
+    """Measure an ONNX model with TensorRT at several batch sizes and precisions.
+
+    Parameters
+    ----------
+    onnx_path : str or path-like
+        The ONNX file (its first input's batch dimension must be dynamic).
+    batch_sizes : sequence of int
+        Samples per inference.
+    precisions : sequence of {"fp32", "fp16", "int8", "bf16", "fp8", "best"}
+        Builder precisions (:data:`PRECISION_FLAGS`).
+    trtexec : str
+        Executable name or path (default ``"trtexec"`` on ``PATH``).
+    extra_args : sequence of str
+        More trtexec flags (e.g. ``("--useCudaGraph", "--noDataTransfers")``).
+    input_name : str, optional
+        Input to size first (default: the first graph input).
+    model_name : str, optional
+        Name for the ``model`` column (default: the graph name, else the file stem).
+    sample_shape : tuple of int, optional
+        Per-sample shape of that input when the ONNX file leaves it symbolic.
+    timeout : float, optional
+        Seconds per trtexec run.
+    log_dir : str or path-like, optional
+        Keep each run's output as ``<model>_b<batch>_<precision>.log`` there.
+
+    Returns
+    -------
+    pandas.DataFrame
+        Measurement rows (two per run), device and TensorRT version as trtexec printed
+        them (names mapped to the catalog), and the model's work counted from the graph in
+        ``model_fwd_flops`` [FLOP per sample] and ``model_params`` (when it can be counted).
+
+    Raises
+    ------
+    RuntimeError
+        A trtexec run failed (the message holds the command and the end of its output),
+        or neither ``trtexec`` nor the TensorRT Python API is available.
+    """
+    import pandas as pd
+
+    from ..measurements.normalize import normalize_names
+    from ..measurements.schema import conform
+    from ..measurements.trtexec import parse_trtexec_text, runs_to_frame
+
+    batch_sizes = [int(b) for b in batch_sizes]
+    if not batch_sizes or any(b < 1 for b in batch_sizes):
+        raise ValueError(f"batch_sizes must be positive integers, got {batch_sizes!r}")
+    bad = [p for p in precisions if p not in PRECISION_FLAGS]
+    if bad:
+        raise ValueError(f"unknown precision(s) {bad}; expected some of {list(PRECISION_FLAGS)}")
+    onnx_path = Path(onnx_path)
+    if not onnx_path.is_file():
+        raise FileNotFoundError(f"ONNX model not found: {os.fspath(onnx_path)!r}")
+    model = load_onnx(onnx_path)
+    name = onnx_name(model, onnx_path, model_name)
+    inputs = graph_inputs(model)
+    exe = _find_trtexec(trtexec)
+    frames = []
+    for precision in precisions:
+        for b in batch_sizes:
+            shapes = _shape_text(inputs, b, input_name, sample_shape)
+            if exe is None:
+                frames.append(_tensorrt_api(onnx_path, b, precision, shapes, name, trtexec))
+                continue
+            cmd = [exe, f"--onnx={os.fspath(onnx_path)}", f"--shapes={shapes}",
+                   *PRECISION_FLAGS[precision], *extra_args]
+            try:
+                proc = subprocess.run(cmd, capture_output=True, text=True, timeout=timeout, check=False)
+            except subprocess.TimeoutExpired as exc:
+                raise RuntimeError(f"trtexec timed out after {timeout} s: {' '.join(cmd)}") from exc
+            text = (proc.stdout or "") + ("\n" + proc.stderr if proc.stderr else "")
+            if log_dir is not None:
+                Path(log_dir).mkdir(parents=True, exist_ok=True)
+                (Path(log_dir) / f"{name}_b{b}_{precision}.log").write_text(text)
+            if proc.returncode != 0:
+                tail = "\n".join(text.strip().splitlines()[-15:])
+                raise RuntimeError(f"trtexec failed (exit {proc.returncode}): {' '.join(cmd)}\n{tail}")
+            log = parse_trtexec_text(proc.stdout or text, file=f"trtexec {name} b={b} {precision}", batch=b)
+            if not log.runs:
+                raise RuntimeError(f"trtexec printed no performance summary: {' '.join(cmd)}")
+            df = runs_to_frame(log.runs)
+            df["model"] = name
+            df["source"] = "plaster_model.measure.trtexec"
+            frames.append(df)
+    out = conform(pd.concat(frames, ignore_index=True))
+    out, _ = normalize_names(out)
+    return add_model_columns(out, model_for(model, name))
+
+
+def _tensorrt_api(onnx_path, batch, precision, shapes, name, trtexec_name):
+    """One (batch, precision) measurement through the TensorRT Python API (TensorRT >= 8.5,
+    with PyTorch for device buffers and CUDA events): build, warm up 20 runs, time 100."""
+    try:
+        import tensorrt as trt
+    except ImportError:
+        raise RuntimeError(f"neither {trtexec_name!r} (not on PATH) nor the TensorRT Python API "
+                           "('import tensorrt' failed) is available: install TensorRT, or pass "
+                           "trtexec='/path/to/trtexec'") from None
+    try:
+        import torch
+    except ImportError:
+        raise RuntimeError("the TensorRT Python API path needs PyTorch for device buffers "
+                           "(or install trtexec)") from None
+    from ..measurements.schema import frame_from_records, latency_stats
+
+    logger = trt.Logger(trt.Logger.WARNING)
+    builder = trt.Builder(logger)
+    network = builder.create_network(1 << int(trt.NetworkDefinitionCreationFlag.EXPLICIT_BATCH)
+                                     if hasattr(trt.NetworkDefinitionCreationFlag, "EXPLICIT_BATCH") else 0)
+    parser = trt.OnnxParser(network, logger)
+    if not parser.parse(Path(onnx_path).read_bytes()):
+        errs = "; ".join(str(parser.get_error(i)) for i in range(parser.num_errors))
+        raise RuntimeError(f"TensorRT could not parse {onnx_path}: {errs}")
+    config = builder.create_builder_config()
+    for flag in {"fp16": ("FP16",), "int8": ("INT8",), "bf16": ("BF16",), "fp8": ("FP8",),
+                 "best": ("FP16", "INT8")}.get(precision, ()):
+        config.set_flag(getattr(trt.BuilderFlag, flag))
+    profile = builder.create_optimization_profile()
+    dims = {}
+    for item in shapes.split(","):
+        iname, d = item.rsplit(":", 1)
+        dims[iname] = tuple(int(v) for v in d.split("x"))
+        profile.set_shape(iname, dims[iname], dims[iname], dims[iname])
+    config.add_optimization_profile(profile)
+    engine_bytes = builder.build_serialized_network(network, config)
+    if engine_bytes is None:
+        raise RuntimeError(f"TensorRT failed to build {onnx_path} at batch {batch} ({precision})")
+    engine = trt.Runtime(logger).deserialize_cuda_engine(engine_bytes)
+    ctx = engine.create_execution_context()
+    bufs = []
+    for i in range(engine.num_io_tensors):
+        tname = engine.get_tensor_name(i)
+        if engine.get_tensor_mode(tname) == trt.TensorIOMode.INPUT:
+            ctx.set_input_shape(tname, dims[tname])
+    for i in range(engine.num_io_tensors):
+        tname = engine.get_tensor_name(i)
+        shape = tuple(ctx.get_tensor_shape(tname))
+        dtype = torch.from_numpy(np.zeros(1, dtype=trt.nptype(engine.get_tensor_dtype(tname)))).dtype
+        t = torch.empty(shape, dtype=dtype, device="cuda")
+        bufs.append(t)
+        ctx.set_tensor_address(tname, t.data_ptr())
+    stream = torch.cuda.Stream()
+    times = []
+    with torch.cuda.stream(stream):
+        for k in range(120):
+            start, end = torch.cuda.Event(enable_timing=True), torch.cuda.Event(enable_timing=True)
+            start.record(stream)
+            ctx.execute_async_v3(stream.cuda_stream)
+            end.record(stream)
+            end.synchronize()
+            if k >= 20:
+                times.append(start.elapsed_time(end))
+    stats = latency_stats(times)
+    device = torch.cuda.get_device_name()
+    base = {"source": "plaster_model.measure.trtexec (TensorRT Python API)",
+            "source_detail": f"{name} batch {batch} {precision}", "model": name,
+            "framework": "TensorRT", "device": device, "device_raw": device, "n_devices": 1,
+            "devices_per_node": 1, "precision": "int8" if precision == "best" else precision,
+            "batch_per_device": batch, "phase": "inference", "engine_version": trt.__version__,
+            "notes": "TensorRT Python API; 100 timed execute_async_v3 after 20 warm-up; CUDA events; "
+                     "no host transfers", **stats}
+    return frame_from_records([
+        {**base, "metric": "latency_ms", "value": stats["latency_median_ms"]},
+        {**base, "metric": "throughput_img_s", "value": batch * 1e3 / stats["latency_median_ms"]},
+    ])
