@@ -11,10 +11,14 @@ Both return a DataFrame in the measurement schema
 and ``model_params``, counted from the ONNX graph: the calibration builds a
 :class:`~plaster_model.Model` from them when the model is not in the zoo.
 
->>> import plaster_model as pm                                                 # doctest: +SKIP
+>>> import plaster_model as pm
 >>> from plaster_model.onnx_builders import tiny_cnn
->>> df = pm.measure.onnxruntime(tiny_cnn(), batch_sizes=[1, 4, 16])
->>> cal = pm.calibrate(df)
+>>> df = pm.measure.onnxruntime(tiny_cnn(), batch_sizes=[1, 4, 16], n_runs=5)
+>>> sorted(set(df["metric"]))
+['latency_ms', 'throughput_img_s']
+>>> cal = pm.calibrate(df, n_bootstrap=0)
+>>> bool(cal.residuals_["rel_error"].abs().median() < 0.5)
+True
 """
 from .onnxruntime import onnxruntime
 from .trtexec import trtexec
