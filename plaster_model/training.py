@@ -19,6 +19,7 @@ from .cluster import Cluster
 from .estimators.collectives import allreduce_time, normalize_algorithm
 from .estimators.data_parallel import TRAINING_FLOPS_FACTOR
 from .estimators.memory import DEFAULT_WORKSPACE_BYTES, MemoryFitError, training_memory_bytes
+from ._results import result_frame
 from .units import format_si, to_si
 
 __all__ = [
@@ -209,19 +210,9 @@ class TrainingPrediction:
     overlap: float = 0.0
 
     def to_frame(self):
-        """The prediction as a one-row :class:`pandas.DataFrame` (assumptions joined by '; ')."""
-        import pandas as pd
-
-        row = {}
-        for f in fields(self):
-            v = getattr(self, f.name)
-            if f.name == "assumptions":
-                v = "; ".join(v)
-            elif isinstance(v, tuple):
-                row[f"{f.name}_low"], row[f"{f.name}_high"] = v
-                continue
-            row[f.name] = v
-        return pd.DataFrame([row])
+        """The prediction as a one-row :class:`pandas.DataFrame` (assumptions joined by '; ';
+        the 90 % interval as ``iteration_time_low_s``/``iteration_time_high_s``)."""
+        return result_frame(self)
 
     def to_dict(self) -> dict[str, Any]:
         """Plain dict of every field."""

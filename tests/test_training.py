@@ -216,3 +216,24 @@ def test_str_and_html(v100_cluster):
     for word in ("total time", "compute", "communication", "bound", "assumptions"):
         assert word in text
     assert "<table>" in pred._repr_html_()
+
+
+class _FakeCalibration:
+    """Stands in for a fitted Calibration: efficiency 0.5 with a 90 % interval 0.4-0.6."""
+
+    def parameters_for(self, **_):
+        return {"efficiency": 0.5, "efficiency_interval": (0.4, 0.6), "overhead_s": 0.01,
+                "comm_efficiency": 1.0, "notes": ["fake"]}
+
+
+def test_calibrated_prediction_carries_interval():
+    c = pm.Cluster("V100", 1)
+    pred = pm.predict_epoch_time("ResNet-50", c, batch_per_device=64, calibration=_FakeCalibration())
+    # compute at η: 3 × 7.8e9 × 64 / (η × 15.7e12); iteration adds the 10 ms overhead
+    t = lambda eta: 3 * 7.8e9 * 64 / (eta * 15.7e12) + 0.01  # noqa: E731
+    assert pred.iteration_time_s == pytest.approx(t(0.5))
+    assert pred.iteration_time_interval_s == pytest.approx((t(0.6), t(0.4)))
+    row = pred.to_frame().iloc[0]
+    assert row["iteration_time_low_s"] == pytest.approx(t(0.6))
+    assert row["epoch_time_high_s"] == pytest.approx(pred.iterations_per_epoch * t(0.4))
+    assert pred.calibrated and any("fake" in a for a in pred.assumptions)

@@ -22,6 +22,7 @@ import numpy as np
 
 from ..catalog.loader import active_catalog
 from ..catalog.objects import BYTES_PER_ELEMENT, Device, Interconnect, Model, normalize_precision
+from .._results import result_frame
 from ..units import format_si, to_si
 from .energy import energy_per_inference, inferences_per_joule
 from .fit import EFFICIENCY_MAX
@@ -492,19 +493,9 @@ class BestBatch:
     assumptions: tuple[str, ...] = field(default=())
 
     def to_frame(self):
-        """One-row :class:`pandas.DataFrame` (assumptions joined by '; ')."""
-        import pandas as pd
-
-        row = {}
-        for f in fields(self):
-            v = getattr(self, f.name)
-            if f.name == "assumptions":
-                v = "; ".join(v)
-            elif f.name == "latency_interval_s":
-                row["latency_low_s"], row["latency_high_s"] = v if v else (math.nan, math.nan)
-                continue
-            row[f.name] = v
-        return pd.DataFrame([row])
+        """One-row :class:`pandas.DataFrame` (assumptions joined by '; '; the interval as
+        ``latency_low_s``/``latency_high_s``)."""
+        return result_frame(self)
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
