@@ -132,7 +132,7 @@ def data_parallel_iteration(fwd_flops, params, n_devices, batch_per_device, gamm
         if topo.get(key) is not None:
             topo[key] = np.asarray(topo[key], dtype=float) * eta
     t_comm = np.where(p > 1, allreduce_time(algorithm, w, p, beta_eff, alpha, **topo), 0.0)
-    t_overhead = np.broadcast_to(np.asarray(overhead_s, dtype=float), np.shape(t_compute))
+    t_overhead = np.asarray(overhead_s, dtype=float)
     if np.any(o > 0):
         if bucket_bytes is None:
             w_last = w
@@ -151,13 +151,15 @@ def data_parallel_iteration(fwd_flops, params, n_devices, batch_per_device, gamm
     else:
         hidden = 0.0
     t_iter = t_compute + t_comm + t_overhead - hidden
+    shape = np.shape(t_iter)  # every output shares the broadcast shape of all inputs
+    t_compute, t_comm = np.broadcast_to(t_compute, shape), np.broadcast_to(t_comm, shape)
     with np.errstate(divide="ignore", invalid="ignore"):
         ratio = t_comm / t_compute
     return {
-        "compute_time_s": t_compute,
-        "communication_time_s": t_comm,
+        "compute_time_s": t_compute + 0.0,
+        "communication_time_s": t_comm + 0.0,
         "exposed_communication_time_s": t_comm - hidden,
-        "overhead_time_s": t_overhead + 0.0,
+        "overhead_time_s": np.broadcast_to(t_overhead, shape) + 0.0,
         "iteration_time_s": t_iter,
         "throughput_samples_s": p * b / t_iter,
         "comm_to_compute_ratio": ratio,
@@ -302,6 +304,8 @@ class BandwidthVerdict:
         (``inf`` when latency alone exceeds compute).
     link, link_bandwidth :
         The bottleneck link and its effective bandwidth [B/s].
+    notes : tuple of str
+        Caveats, e.g. a crossover beyond one node of a design that has no network.
     """
 
     bandwidth_bound: bool
@@ -314,6 +318,7 @@ class BandwidthVerdict:
     link: str | None
     link_bandwidth: float | None
     prediction: TrainingPrediction = field(repr=False)
+    notes: tuple[str, ...] = ()
 
     def __bool__(self) -> bool:
         return bool(self.bandwidth_bound)
@@ -323,7 +328,8 @@ class BandwidthVerdict:
         link = f"{self.link} ({format_si(self.link_bandwidth, 'B/s')})" if self.link else "no link"
         return (f"{verdict} at {self.n_devices} devices over {link}: comm/compute = "
                 f"{self.comm_to_compute_ratio:.3g}; crossover at p* = {self.crossover_devices:.4g} "
-                f"devices; compute-bound needs >= {format_si(self.required_bandwidth, 'B/s')}")
+                f"devices; compute-bound needs >= {format_si(self.required_bandwidth, 'B/s')}"
+                + "".join(f"\n  - {n}" for n in self.notes))
 
 
 # --------------------------------------------------------------------------- resolution
@@ -837,7 +843,14 @@ def is_bandwidth_bound(model, cluster, batch_per_device=None, precision="fp32", 
     p_star = _crossover(s, ref_batch, scaling, s.algorithm)
     link = s.cluster.bottleneck_link
     req = 0.0 if link is None else _required_bandwidth(s, pred, link.bandwidth)
+    notes = ()
+    c = s.cluster
+    if c.interconnect is None and c.intra_node is not None and p_star > c.devices_per_node:
+        # The design has no network; beyond one node the intra-node link stands in for one.
+        notes = (f"no inter-node interconnect: the crossover p* = {p_star:.4g} lies beyond one node "
+                 f"of {c.devices_per_node} and assumes {c.intra_node.name} between nodes too",)
     return BandwidthVerdict(
+        notes=notes,
         bandwidth_bound=pred.bound == "communication", comm_to_compute_ratio=pred.comm_to_compute_ratio,
         crossover_devices=p_star, required_bandwidth=req, compute_time_s=pred.compute_time_s,
         communication_time_s=pred.communication_time_s, n_devices=pred.n_devices,

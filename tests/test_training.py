@@ -237,3 +237,21 @@ def test_calibrated_prediction_carries_interval():
     assert row["iteration_time_low_s"] == pytest.approx(t(0.6))
     assert row["epoch_time_high_s"] == pytest.approx(pred.iterations_per_epoch * t(0.4))
     assert pred.calibrated and any("fake" in a for a in pred.assumptions)
+
+
+def test_iteration_broadcasts_every_argument():
+    import numpy as np
+    from plaster_model.training import data_parallel_iteration
+    out = data_parallel_iteration(7.8e9, 25.6e6, np.array([2, 4, 8]), 64, 15e12, 4, 12.5e9,
+                                  overhead_s=np.array([0.0, 0.01, 0.02]))
+    assert all(np.shape(v) == (3,) for v in out.values())
+    # compute 3·7.8e9·64/15e12 s is the same on every row; overhead adds per row
+    np.testing.assert_allclose(out["compute_time_s"], 3 * 7.8e9 * 64 / 15e12)
+    np.testing.assert_allclose(np.diff(out["iteration_time_s"] - out["communication_time_s"]), [0.01, 0.01])
+
+
+def test_crossover_beyond_a_networkless_node_is_flagged():
+    c = pm.Cluster("K40", 8, devices_per_node=8, intra_node="PCIe 3.0 x16")
+    v = pm.is_bandwidth_bound("VGG-16", c, batch_per_device=16)
+    assert v.crossover_devices > 8 and "no inter-node interconnect" in v.notes[0]
+    assert "no inter-node interconnect" in str(v)
