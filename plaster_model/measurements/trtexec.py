@@ -279,16 +279,24 @@ class TrtexecLog:
     notes: list[str] = field(default_factory=list)
 
 
-class _OneLineSummary:
-    """State machine for the 8.0+ layout (one line per metric, ends at Total GPU Compute Time)."""
-
-    layout = "8.x+"
+class _Summary:
+    """What both summary layouts track: statistics per metric, single values, the last line read."""
 
     def __init__(self, start: int, file: str):
         self.start, self.file = start, file
         self.stats: dict[str, dict[str, float]] = {}
         self.values: dict[str, float] = {}
         self.last_line = start
+
+    def _consumed(self, line: int) -> str:
+        self.last_line = line
+        return "consumed"
+
+
+class _OneLineSummary(_Summary):
+    """State machine for the 8.0+ layout (one line per metric, ends at Total GPU Compute Time)."""
+
+    layout = "8.x+"
 
     def feed(self, line: int, text: str) -> str:
         if text == "" or _HEAD.match(text):
@@ -320,10 +328,6 @@ class _OneLineSummary:
             raise ParseError(f"malformed performance-summary line: {text!r}", self.file, line)
         return "ended"
 
-    def _consumed(self, line: int) -> str:
-        self.last_line = line
-        return "consumed"
-
     def check(self, end_line: int, at_eof: bool = False) -> None:
         have = set(self.values) | set(self.stats)
         missing = [_LABELS.get(k, k) for k in _ONE_LINE_REQUIRED if k not in have]
@@ -338,16 +342,14 @@ class _OneLineSummary:
         return "8.4" if pcts == ["p99"] else "8.5+"
 
 
-class _BlockSummary:
+class _BlockSummary(_Summary):
     """State machine for the 7.x layout (Host Latency / Enqueue Time / GPU Compute blocks)."""
 
     def __init__(self, start: int, file: str, heading: str):
-        self.start, self.file = start, file
+        super().__init__(start, file)
         self.heading = heading
         self.block = _BLOCK_HEAD[heading]
-        self.stats: dict[str, dict[str, float]] = {self.block: {}}
-        self.values: dict[str, float] = {}
-        self.last_line = start
+        self.stats[self.block] = {}
 
     def feed(self, line: int, text: str) -> str:
         if text == "":
@@ -386,10 +388,6 @@ class _BlockSummary:
         if _BLOCK_KEYS.match(text):
             raise ParseError(f"malformed performance-summary line: {text!r}", self.file, line)
         return "ended"
-
-    def _consumed(self, line: int) -> str:
-        self.last_line = line
-        return "consumed"
 
     def check(self, end_line: int, at_eof: bool = False) -> None:
         missing = [label for key, label in (("throughput", "throughput"), ("walltime", "walltime"),
