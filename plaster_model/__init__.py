@@ -22,9 +22,14 @@ _EXPORTS = {
     "load_model": "catalog.loader", "load_interconnect": "catalog.loader",
     "load_system": "catalog.loader", "load_dataset": "catalog.loader",
     "load_catalog": "catalog.loader", "reset_catalog": "catalog.loader",
-    "find_name": "catalog.loader", "CatalogError": "catalog.loader",
+    "find_name": "catalog.loader",
+    # errors (one base class, one module)
+    "PlasterError": "errors", "CatalogError": "errors", "UnitError": "errors",
+    "ParseError": "errors", "MeasurementValidationError": "errors", "CalibrationError": "errors",
+    "NotFittedError": "errors", "CalibrationLookupError": "errors", "ParameterError": "errors",
+    "UnknownLatencyDistribution": "errors", "PlasterWarning": "errors",
     # units
-    "to_si": "units", "format_si": "units", "UnitError": "units",
+    "to_si": "units", "format_si": "units",
     # estimators
     "training_flops": "estimators.data_parallel",
     "data_parallel_compute_time": "estimators.data_parallel",
@@ -40,7 +45,7 @@ _EXPORTS = {
     "parameter_server_time": "estimators.collectives",
     "hierarchical_allreduce_time": "estimators.collectives",
     "max_batch_that_fits": "estimators.memory", "training_memory_breakdown": "estimators.memory",
-    "MemoryFitError": "estimators.memory",
+    "MemoryFitError": "errors",
     "summa_gemm_compute_time": "estimators.summa", "summa_gemm_data_read_time": "estimators.summa",
     "summa_gemm_bandwidth_bound": "estimators.summa", "summa_time": "estimators.summa",
     "summa_grid": "estimators.summa", "summa_layers": "estimators.summa",
@@ -52,7 +57,7 @@ _EXPORTS = {
     "Cluster": "cluster",
     "predict_training": "training", "predict_epoch_time": "training",
     "is_bandwidth_bound": "training", "TrainingPrediction": "training",
-    "EpochPrediction": "training", "BandwidthVerdict": "training", "MemoryWarning": "training",
+    "EpochPrediction": "training", "BandwidthVerdict": "training", "MemoryWarning": "errors",
     # inference and the PLASTER scorecard
     "latency_throughput_curve": "inference.api", "best_batch": "inference.api",
     "BestBatch": "inference.api", "model_footprint": "inference.api",
@@ -71,7 +76,7 @@ _EXPORTS = {
 }
 
 # Subpackages reachable as attributes (pm.measure.trtexec, pm.formulas, pm.plotting).
-_SUBMODULES = {"formulas", "plotting", "measure", "estimators", "catalog", "units", "measurements",
+_SUBMODULES = {"errors", "formulas", "plotting", "measure", "estimators", "catalog", "units", "measurements",
                "calibration", "inference", "sweeps", "onnx_import", "onnx_builders", "cli"}
 
 __all__ = sorted(_EXPORTS) + ["__version__"]

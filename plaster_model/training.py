@@ -29,8 +29,7 @@ __all__ = [
 ]
 
 
-class MemoryWarning(UserWarning):
-    """A requested batch does not fit in device memory by the memory estimate."""
+from .errors import MemoryWarning
 
 
 #: Default gradient bucket of the overlap model: PyTorch DDP's ``bucket_cap_mb=25``

@@ -25,8 +25,7 @@ import numpy as np
 __all__ = ["to_si", "format_si", "KINDS", "UnitError"]
 
 
-class UnitError(ValueError):
-    """A quantity has the wrong dimension, no unit where one is needed, or cannot be parsed."""
+from .errors import UnitError
 
 
 #: The physical kinds of quantity plaster_model uses, with their pint dimensionality and

@@ -32,12 +32,7 @@ _SIBLING_PRECISIONS = {"mixed": ("fp16", "bf16"), "fp16": ("mixed",), "bf16": ("
 SD_BETWEEN_FLOOR = np.array([0.25, 0.5, 0.25])
 
 
-class NotFittedError(ValueError, AttributeError):
-    """A :class:`Calibration` was used before :meth:`Calibration.fit` (as scikit-learn's)."""
-
-
-class CalibrationLookupError(LookupError, ValueError):
-    """The calibration has nothing for the asked phase (no group of it was fitted)."""
+from ..errors import CalibrationLookupError, NotFittedError
 
 
 def _key_text(key) -> str:

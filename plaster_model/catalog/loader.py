@@ -28,8 +28,7 @@ __all__ = [
 ]
 
 
-class CatalogError(ValueError):
-    """A catalog file is malformed: a missing field, a wrong unit, a negative value."""
+from ..errors import CatalogError
 
 
 # YAML key -> constructor field, where the YAML reads better with the unit-free name.

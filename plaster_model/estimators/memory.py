@@ -34,8 +34,7 @@ __all__ = ["OPTIMIZER_STATE_COPIES", "DEFAULT_WORKSPACE_BYTES", "MemoryFitError"
            "training_memory_bytes", "training_memory_breakdown", "max_batch_that_fits"]
 
 
-class MemoryFitError(ValueError):
-    """A requested batch does not fit in device memory (``check_memory="error"``)."""
+from ..errors import MemoryFitError
 
 #: fp32 copies of the parameters each optimizer keeps (SGD: none; momentum / Nesterov /
 #: RMSProp / Adagrad / LARS: one; Adam / AdamW / LAMB: first and second moments).

@@ -49,8 +49,7 @@ _BUDGET_RTOL = 1e-12
 
 
 
-class UnknownLatencyDistribution(ValueError):
-    """A latency percentile was asked for, but no tail ratio (p<P>/median) is known."""
+from ..errors import UnknownLatencyDistribution
 
 
 # --------------------------------------------------------------------------- setup

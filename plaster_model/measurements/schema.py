@@ -59,6 +59,8 @@ from typing import Any, Iterable, Mapping
 import numpy as np
 import pandas as pd
 
+from ..errors import MeasurementValidationError, ParseError
+
 __all__ = [
     "MEASUREMENT_COLUMNS", "CSV_COLUMNS", "TEXT_COLUMNS", "FLOAT_COLUMNS", "INT_COLUMNS",
     "REQUIRED_COLUMNS", "METRICS", "PRECISIONS", "PHASES", "LAYER_PROFILE_COLUMNS",
@@ -124,39 +126,6 @@ PHASES: tuple[str, ...] = ("training", "inference")
 LAYER_PROFILE_COLUMNS: list[str] = [
     "layer", "time_ms_mean", "time_ms_median", "percent", "count", "file", "layer_type",
 ]
-
-
-class ParseError(ValueError):
-    """A measurement file is malformed or truncated.
-
-    Parameters
-    ----------
-    message : str
-        What is wrong.
-    file : str, optional
-        The file being parsed.
-    line : int, optional
-        1-based line number where the problem was found.
-    """
-
-    def __init__(self, message: str, file: str | None = None, line: int | None = None):
-        self.file = file
-        self.line = line
-        self.reason = message
-        where = ""
-        if file is not None:
-            where = f"{file}:{line}: " if line is not None else f"{file}: "
-        elif line is not None:
-            where = f"line {line}: "
-        super().__init__(where + message)
-
-
-class MeasurementValidationError(ValueError):
-    """A measurement table breaks the schema; names the column, the row index and the value."""
-
-    def __init__(self, column: str, row: Any, value: Any, reason: str):
-        self.column, self.row, self.value, self.reason = column, row, value, reason
-        super().__init__(f"column {column!r}, row {row!r}: bad value {value!r} ({reason})")
 
 
 def _text_dtype() -> Any:

@@ -1,0 +1,107 @@
+"""The package's exceptions and warnings, in one module with one base class.
+
+Every exception plaster_model raises on purpose derives from :class:`PlasterError`, so
+``except pm.PlasterError`` catches them all; each also keeps the builtin base it always had
+(``ValueError``, ``LookupError``, ...), so code written as ``except ValueError`` still works.
+This follows pint's ``PintError`` and scikit-learn's ``sklearn.exceptions``.
+"""
+from __future__ import annotations
+
+from typing import Any
+
+__all__ = [
+    "PlasterError", "CatalogError", "UnitError", "ParseError", "MeasurementValidationError",
+    "CalibrationError", "NotFittedError", "CalibrationLookupError", "MemoryFitError",
+    "UnknownLatencyDistribution", "ParameterError", "PlasterWarning", "MemoryWarning",
+]
+
+
+class PlasterError(Exception):
+    """Base class of every exception plaster_model raises on purpose."""
+
+
+class ParameterError(PlasterError, ValueError):
+    """A public function got an argument outside its domain; names the parameter and value.
+
+    Parameters
+    ----------
+    name : str
+        The parameter's name as the caller wrote it.
+    value : object
+        The value received.
+    expected : str
+        What the parameter accepts, in words ("an integer >= 1", "finite and > 0").
+    """
+
+    def __init__(self, name: str, value: Any, expected: str):
+        self.name, self.value, self.expected = name, value, expected
+        super().__init__(f"{name}={value!r}: expected {expected}")
+
+
+class CatalogError(PlasterError, ValueError):
+    """A catalog file is malformed: a missing field, a wrong unit, a negative value."""
+
+
+class UnitError(PlasterError, ValueError):
+    """A quantity has the wrong dimension, no unit where one is needed, or cannot be parsed."""
+
+
+class ParseError(PlasterError, ValueError):
+    """A measurement file is malformed or truncated.
+
+    Parameters
+    ----------
+    message : str
+        What is wrong.
+    file : str, optional
+        The file being parsed.
+    line : int, optional
+        1-based line number where the problem was found.
+    """
+
+    def __init__(self, message: str, file: str | None = None, line: int | None = None):
+        self.file = file
+        self.line = line
+        self.reason = message
+        where = ""
+        if file is not None:
+            where = f"{file}:{line}: " if line is not None else f"{file}: "
+        elif line is not None:
+            where = f"line {line}: "
+        super().__init__(where + message)
+
+
+class MeasurementValidationError(PlasterError, ValueError):
+    """A measurement table breaks the schema; names the column, the row index and the value."""
+
+    def __init__(self, column: str, row: Any, value: Any, reason: str):
+        self.column, self.row, self.value, self.reason = column, row, value, reason
+        super().__init__(f"column {column!r}, row {row!r}: bad value {value!r} ({reason})")
+
+
+class CalibrationError(PlasterError, ValueError):
+    """A calibration cannot be fitted, saved or loaded as asked."""
+
+
+class NotFittedError(CalibrationError, AttributeError):
+    """A :class:`~plaster_model.Calibration` was used before ``fit`` (as scikit-learn's)."""
+
+
+class CalibrationLookupError(CalibrationError, LookupError):
+    """The calibration has nothing for the asked phase (no group of it was fitted)."""
+
+
+class MemoryFitError(PlasterError, ValueError):
+    """A requested batch does not fit in device memory (``check_memory="error"``)."""
+
+
+class UnknownLatencyDistribution(PlasterError, ValueError):
+    """A latency percentile was asked for, but no tail ratio (p<P>/median) is known."""
+
+
+class PlasterWarning(UserWarning):
+    """Base class of the package's warnings."""
+
+
+class MemoryWarning(PlasterWarning):
+    """A requested batch does not fit in device memory by the memory estimate."""
