@@ -49,7 +49,9 @@ _EXPORTS = {
     "summa_gemm_compute_time": "estimators.summa", "summa_gemm_data_read_time": "estimators.summa",
     "summa_gemm_bandwidth_bound": "estimators.summa", "summa_time": "estimators.summa",
     "summa_grid": "estimators.summa", "summa_layers": "estimators.summa",
-    "scaling_curve": "scaling", "data_parallel_iteration": "training",
+    "scaling_curve": "scaling", "data_parallel_iteration": "estimators.iteration",
+    "auto_allreduce_time": "estimators.collectives",
+    "multirail_ring_allreduce_time": "estimators.collectives",
     # ONNX import
     "model_from_onnx": "onnx_import", "onnx_layer_table": "onnx_import",
     "layerwise_time": "onnx_import", "layerwise_summary": "onnx_import",

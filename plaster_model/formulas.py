@@ -244,11 +244,15 @@ def compute_time(scaling: str = "weak") -> Formula:
     >>> compute_time("strong").expr
     3*B*F/(gamma*p)
     """
+    from .estimators.data_parallel import TRAINING_FLOPS_FACTOR
+
     F, b, B, gamma, p = _S("F", "b", "B", "gamma", "p")
+    k = sp.Integer(int(TRAINING_FLOPS_FACTOR)) if float(TRAINING_FLOPS_FACTOR).is_integer() \
+        else sp.Float(TRAINING_FLOPS_FACTOR)
     if scaling == "weak":
-        expr = 3 * F * b / gamma
+        expr = k * F * b / gamma
     elif scaling == "strong":
-        expr = 3 * F * B / (p * gamma)
+        expr = k * F * B / (p * gamma)
     else:
         raise ValueError(f"scaling must be 'weak' or 'strong', got {scaling!r}")
     return Formula(f"compute_time_{scaling}", symbol("T_c"), expr,

@@ -134,6 +134,7 @@ from typing import TYPE_CHECKING, Any, Mapping
 
 import numpy as np
 
+from .estimators.data_parallel import TRAINING_FLOPS_FACTOR
 from .units import to_si
 
 # pandas is imported inside the functions: `import plaster_model` stays light.
@@ -1043,7 +1044,7 @@ def _rates(peak_flops, memory_bandwidth, compute_efficiency, memory_efficiency):
 
 def layerwise_time(layers, peak_flops, memory_bandwidth, compute_efficiency: float = 1.0,
                    memory_efficiency: float = 1.0, training: bool = False,
-                   backward_factor: float | str = 2.0, *, combine: str = "max") -> "pd.DataFrame":
+                   backward_factor: float | str = TRAINING_FLOPS_FACTOR - 1.0, *, combine: str = "max") -> "pd.DataFrame":
     r"""Per-layer roofline time: each layer is compute- or memory-bound on its own.
 
     .. math::
@@ -1134,7 +1135,7 @@ def layerwise_time(layers, peak_flops, memory_bandwidth, compute_efficiency: flo
 
 def layerwise_summary(layers, peak_flops, memory_bandwidth, compute_efficiency: float = 1.0,
                       memory_efficiency: float = 1.0, training: bool = False,
-                      backward_factor: float | str = 2.0, *, combine: str = "max") -> "pd.Series":
+                      backward_factor: float | str = TRAINING_FLOPS_FACTOR - 1.0, *, combine: str = "max") -> "pd.Series":
     r"""Total per-layer roofline time against the single-number estimate.
 
     The single-number estimate is :math:`\sum_i F_i / (\gamma\,\eta_c)` (times

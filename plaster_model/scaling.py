@@ -24,8 +24,9 @@ from dataclasses import replace
 import numpy as np
 
 from .cluster import Cluster
-from .training import (DEFAULT_BUCKET_BYTES, _crossover, _memory_check, _positive, _resolve_cluster,
-                       _setup, data_parallel_iteration)
+from .resolution import cluster_links
+from .training import (_ALGORITHM_OPTIONS, DEFAULT_BUCKET_BYTES, _crossover, _iteration, _memory_check, _positive,
+                       _resolve_cluster, _setup)
 
 __all__ = ["scaling_curve", "SCALING_COLUMNS"]
 
@@ -35,6 +36,7 @@ SCALING_COLUMNS = (
     "devices", "nodes", "batch_per_device", "global_batch", "iteration_time_s", "compute_time_s",
     "communication_time_s", "exposed_communication_time_s", "overhead_time_s",
     "throughput_samples_s", "speedup", "efficiency", "bound", "crossover_devices",
+    "iteration_time_low_s", "iteration_time_high_s", "throughput_low_samples_s", "throughput_high_samples_s",
 )
 
 
@@ -53,10 +55,10 @@ def _as_list(value):
 
 
 def scaling_curve(model, cluster, devices=None, batch_per_device=None, precision="fp32", scaling="weak",
-                  algorithm="tree", calibration=None, *, global_batch=None, interconnect=None,
+                  algorithm="auto", calibration=None, *, global_batch=None, interconnect=None,
                   efficiency=None, comm_efficiency=None, overhead_s=None, gradient_precision=None,
-                  overlap=0.0, bucket_bytes=DEFAULT_BUCKET_BYTES, servers=None, inter_algorithm=None,
-                  optimizer="momentum", check_memory=True):
+                  overlap=None, bucket_bytes=DEFAULT_BUCKET_BYTES, servers=None, inter_algorithm=None,
+                  optimizer="momentum", check_memory=True, backend=None, framework=None):
     """Predicted data-parallel scaling over device counts, as a tidy DataFrame.
 
     For each device count ``N`` the template ``cluster`` is resized (nodes of its
@@ -91,7 +93,7 @@ def scaling_curve(model, cluster, devices=None, batch_per_device=None, precision
         Network(s) replacing the template's; a list stacks the curves (column
         ``interconnect``).
     efficiency, comm_efficiency, overhead_s, gradient_precision, overlap, bucket_bytes, servers,
-    inter_algorithm, optimizer :
+    inter_algorithm, optimizer, backend, framework :
         As for :func:`~plaster_model.predict_training`.
     check_memory : bool or {"warn", "error"}
         Check memory at the largest per-device batch of the curve.
@@ -106,7 +108,9 @@ def scaling_curve(model, cluster, devices=None, batch_per_device=None, precision
         ``efficiency``, ``bound`` (``"compute"``/``"communication"``), ``link`` (the link the
         collective is bound by at that size), and ``crossover_devices`` (the same on every
         row of a curve: the ``p*`` of :func:`~plaster_model.is_bandwidth_bound` for the
-        template). ``DataFrame.attrs["assumptions"]`` lists the modelling choices.
+        template). With a calibration, ``iteration_time_low_s``/``_high_s`` and
+        ``throughput_low_samples_s``/``_high_samples_s`` hold the 90 % interval (NaN
+        uncalibrated). ``DataFrame.attrs["assumptions"]`` lists the modelling choices.
 
     Examples
     --------
@@ -149,9 +153,10 @@ def scaling_curve(model, cluster, devices=None, batch_per_device=None, precision
     for alg in _as_list(algorithm):
         for net in _as_list(interconnect):
             tmpl = template if net is None else replace(template, interconnect=net, name="")
-            frame, notes = _one_curve(model, tmpl, devs, b_fixed, precision, scaling, alg, calibration,
-                                      efficiency, comm_efficiency, overhead_s, gradient_precision, overlap,
-                                      bucket_bytes, servers, inter_algorithm, optimizer, check_memory)
+            s0 = _setup(model, tmpl, precision, alg, calibration, efficiency, comm_efficiency, overhead_s,
+                        gradient_precision, servers=servers, inter_algorithm=inter_algorithm, overlap=overlap,
+                        bucket_bytes=bucket_bytes, backend=backend, framework=framework)
+            frame, notes = _one_curve(s0, devs, b_fixed, scaling, optimizer, check_memory)
             check_memory = False  # once is enough
             frames.append(frame)
             assumptions += [a for a in notes if a not in assumptions]
@@ -160,50 +165,43 @@ def scaling_curve(model, cluster, devices=None, batch_per_device=None, precision
     return df
 
 
-def _one_curve(model, template, devs, b_fixed, precision, scaling, algorithm, calibration, efficiency,
-               comm_efficiency, overhead_s, gradient_precision, overlap, bucket_bytes, servers,
-               inter_algorithm, optimizer, check_memory):
+def _one_curve(s0, devs, b_fixed, scaling, optimizer, check_memory):
+    """One curve: the template's setup (resolved once) evaluated over every device count,
+    with the links of each count from the resolution layer."""
     import pandas as pd
 
     counts = sorted(set(devs) | {1})
-    setups = [_setup(model, template.with_devices(n), precision, algorithm, calibration, efficiency,
-                     comm_efficiency, overhead_s, gradient_precision, servers=servers,
-                     inter_algorithm=inter_algorithm, overlap=overlap, bucket_bytes=bucket_bytes)
-              for n in counts]
-    s0 = setups[0]
     p = np.array(counts, dtype=float)
     b = np.full_like(p, b_fixed) if scaling == "weak" else b_fixed / p
     if check_memory:
-        _memory_check(s0, float(b.max()), optimizer, check_memory)
-    gamma = np.array([s.gamma_peak * s.efficiency for s in setups])
-    beta = np.array([s.beta for s in setups])
-    alpha = np.array([s.alpha for s in setups])
-    overhead = np.array([s.overhead_s for s in setups])
-    comm_eff = np.array([s.comm_efficiency for s in setups])
-    c = template
-    nodes = np.array([s.cluster.n_nodes for s in setups], dtype=float)
-    topo = {k: v for k, v in s0.topology.items() if k in ("servers", "inter_algorithm")}
-    if c.devices_per_node > 1 and c.intra_node is not None:
-        # as _setup: the node layout where several nodes hold several devices, else flat
-        topo.update(devices_per_node=np.where(nodes > 1, c.devices_per_node, 1.0),
-                    nics_per_node=c.nics_per_node, beta_intra=c.intra_node.bandwidth,
-                    alpha_intra=c.intra_node.latency_s)
-    out = data_parallel_iteration(s0.model.fwd_flops, s0.model.params, p, b, gamma, s0.grad_bytes, beta, alpha,
-                                  algorithm=s0.algorithm, overhead_s=overhead, comm_efficiency=comm_eff,
-                                  overlap=s0.overlap, bucket_bytes=s0.bucket_bytes, **topo)
+        _memory_check(replace(s0, assumptions=list(s0.assumptions)), float(b.max()), optimizer, check_memory)
+    c = s0.cluster
+    if c.interconnect is None and p.max() > c.devices_per_node:
+        raise ValueError(f"interconnect: {int(p.max())} devices need {int(np.ceil(p.max() / c.devices_per_node))} "
+                         f"nodes of {c.devices_per_node}, and the cluster has no inter-node interconnect; "
+                         "pass interconnect=... (see plaster_model.list_interconnects())")
+    links = cluster_links(c, p)
+    topo = {k: links[k] for k in ("devices_per_node", "nics_per_node", "beta_intra", "alpha_intra")}
+    topo.update({k: v for k, v in s0.topology.items() if k in _ALGORITHM_OPTIONS})
+
+    def run(efficiency):
+        return _iteration(s0, p, b, s0.gamma_peak * efficiency, links["beta"], links["alpha"], topo)
+
+    out = run(s0.efficiency)
     thr = out["throughput_samples_s"]
     speedup = thr / thr[0]
-    ref = b_fixed
-    s_tmpl = _setup(model, template, precision, algorithm, calibration, efficiency, comm_efficiency,
-                    overhead_s, gradient_precision, servers=servers, inter_algorithm=inter_algorithm)
-    p_star = _crossover(s_tmpl, ref, scaling, s_tmpl.algorithm)
-    links = [s.cluster.bottleneck_link for s in setups]
+    lo = hi = np.full_like(p, np.nan)
+    if s0.efficiency_interval is not None:
+        t_a, t_b = (run(e)["iteration_time_s"] for e in s0.efficiency_interval)
+        lo, hi = np.minimum(t_a, t_b), np.maximum(t_a, t_b)
+    p_star = _crossover(s0, b_fixed, scaling, s0.algorithm)
+    nodes = np.ceil(p / c.devices_per_node - 1e-12)
     frame = pd.DataFrame({
         "model": s0.model.name, "device": c.device.name, "precision": s0.precision, "scaling": scaling,
         "algorithm": s0.algorithm,
         "interconnect": c.interconnect.name if c.interconnect is not None else None,
         "intra_node": c.intra_node.name if c.intra_node is not None else None,
-        "link": pd.Series([link.name if link is not None else None for link in links], dtype=object),
+        "link": pd.Series([link.name if link is not None else None for link in links["link"]], dtype=object),
         "devices": np.array(counts, dtype=int), "nodes": nodes.astype(int),
         "batch_per_device": b, "global_batch": b * p,
         "iteration_time_s": out["iteration_time_s"], "compute_time_s": out["compute_time_s"],
@@ -213,11 +211,13 @@ def _one_curve(model, template, devs, b_fixed, precision, scaling, algorithm, ca
         "speedup": speedup, "efficiency": speedup / p,
         "bound": np.where(out["communication_bound"], "communication", "compute"),
         "crossover_devices": p_star,
+        "iteration_time_low_s": lo, "iteration_time_high_s": hi,
+        "throughput_low_samples_s": p * b / hi, "throughput_high_samples_s": p * b / lo,
     })
     keep = frame["devices"].isin(devs)
     order = {d: i for i, d in enumerate(dict.fromkeys(devs))}
     frame = frame[keep].sort_values("devices", key=lambda s: s.map(order)).reset_index(drop=True)
-    notes = [a for a in setups[-1].assumptions if "weak scaling" not in a and "strong scaling" not in a]
+    notes = [a for a in s0.assumptions if "weak scaling" not in a and "strong scaling" not in a]
     notes.append(f"{scaling} scaling: " + (f"batch {b_fixed:g} per device" if scaling == "weak"
                                            else f"global batch {b_fixed:g} split over the devices"))
     notes.append(f"nodes of {c.devices_per_node} device(s) fill up first; "

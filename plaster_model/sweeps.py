@@ -423,7 +423,7 @@ def _chunk_slices(shape, chunk_size) -> Iterator[tuple]:
 
 
 def _evaluate(plan: _Plan, algorithm: str, sl) -> dict:
-    from .training import data_parallel_iteration
+    from .estimators.iteration import data_parallel_iteration
 
     t = plan.tables
     g = lambda key: _cut(t[key], sl)  # noqa: E731

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import math
 import warnings
-from dataclasses import asdict, dataclass, field, fields
+from dataclasses import asdict, dataclass, field, fields, replace
 from typing import Any
 
 import numpy as np
@@ -16,7 +16,8 @@ import numpy as np
 from .catalog.loader import active_catalog
 from .catalog.objects import BYTES_PER_ELEMENT, Dataset, Model, normalize_precision
 from .cluster import Cluster
-from .estimators.collectives import allreduce_time, normalize_algorithm
+from .estimators.collectives import normalize_algorithm
+from .estimators.iteration import DEFAULT_BUCKET_BYTES, data_parallel_iteration
 from .estimators.data_parallel import TRAINING_FLOPS_FACTOR
 from .estimators.memory import DEFAULT_WORKSPACE_BYTES, MemoryFitError, training_memory_bytes
 from ._results import result_frame
@@ -29,141 +30,7 @@ __all__ = [
 ]
 
 
-from .errors import MemoryWarning
-
-
-#: Default gradient bucket of the overlap model: PyTorch DDP's ``bucket_cap_mb=25``
-#: (25 MiB = 26,214,400 B; DDP multiplies by 1024 · 1024).
-DEFAULT_BUCKET_BYTES = 25 * 1024 * 1024
-
-
-def data_parallel_iteration(fwd_flops, params, n_devices, batch_per_device, gamma, grad_bytes,
-                            beta, alpha=0.0, *, algorithm="tree", overhead_s=0.0,
-                            comm_efficiency=1.0, flops_factor=TRAINING_FLOPS_FACTOR,
-                            overlap=0.0, bucket_bytes=DEFAULT_BUCKET_BYTES, **topology):
-    """One data-parallel training iteration, vectorized over every argument.
-
-    ``T_compute = 3·F·b / γ`` (per device: ``c/(p·γ)`` with ``c = 3·F·b·p``), split into
-    forward ``T_fwd = T_compute/3`` and backward ``T_bwd = 2·T_compute/3`` (``flops_factor``
-    ``f`` in general: ``T_bwd = (f−1)/f·T_compute``).
-    ``T_comm = allreduce(w = P·s, p, β·η_comm, α)`` (the intra-node and server bandwidths of
-    ``topology`` are scaled by ``η_comm`` too).
-
-    **Overlap model.** Gradients are all-reduced in buckets of ``bucket_bytes`` while the
-    backward pass runs (PyTorch DDP, Horovod tensor fusion). The last bucket
-    (``w_last = min(w, bucket_bytes)``) is ready only when the backward pass ends, so its
-    all-reduce ``T_last = allreduce(w_last, …)`` is always exposed. A fraction ``o``
-    (``overlap``) of the rest ``T_rest = T_comm − T_last`` runs concurrently with the
-    backward pass; the remaining ``(1−o)·T_rest`` is serialized (a framework that does not
-    overlap, or contention between the two)::
-
-        T_iter = T_fwd + max(T_bwd, o·T_rest) + (1−o)·T_rest + T_last + T_overhead
-
-    ``o = 0`` (default) is the seed model ``T_compute + T_comm + T_overhead``; since
-    ``max(a, b) ≤ a + b`` overlap never makes an iteration slower, and with ``o = 1`` and
-    ample bandwidth the iteration costs ``T_compute + T_last``.
-
-    Parameters
-    ----------
-    fwd_flops : array_like
-        Forward FLOPs per sample ``F`` [FLOP].
-    params : array_like
-        Parameter count ``P``.
-    n_devices : array_like
-        Devices ``p``.
-    batch_per_device : array_like
-        Samples per device per iteration ``b``.
-    gamma : array_like
-        Sustained device rate (peak × efficiency) [FLOP/s].
-    grad_bytes : array_like
-        Bytes per gradient element ``s`` [B].
-    beta : array_like
-        Bottleneck link bandwidth [B/s] (the network NIC across nodes, else the intra-node link).
-    alpha : array_like
-        Link latency [s].
-    algorithm : str
-        All-reduce algorithm (see :data:`plaster_model.estimators.ALGORITHMS`).
-    overhead_s : array_like
-        Fixed per-iteration overhead [s] (framework, data loading), 0 uncalibrated.
-    comm_efficiency : array_like
-        Fraction of ``β`` the collective achieves (1 uncalibrated).
-    flops_factor : float
-        Training work relative to the forward pass (3).
-    overlap : array_like
-        Fraction ``o`` in [0, 1] of the overlappable communication hidden behind the
-        backward pass (default 0: no overlap, the seed model).
-    bucket_bytes : array_like or None
-        Gradient bucket size [B] (default 25 MiB, PyTorch DDP); None means one bucket
-        holding the whole gradient (nothing can overlap).
-    **topology
-        Passed to :func:`~plaster_model.estimators.allreduce_time` (``devices_per_node``,
-        ``nics_per_node``, ``beta_intra``, ``alpha_intra``, ``servers``, ``beta_server``,
-        ``inter_algorithm``).
-
-    Returns
-    -------
-    dict of numpy.ndarray
-        ``compute_time_s``, ``communication_time_s`` (the whole all-reduce),
-        ``exposed_communication_time_s`` (the part not hidden by overlap),
-        ``overhead_time_s``, ``iteration_time_s`` [s], ``throughput_samples_s``
-        [samples/s], ``comm_to_compute_ratio`` (``T_comm/T_compute``),
-        ``communication_bound`` (bool, ``T_comm > T_compute``).
-
-    Examples
-    --------
-    >>> out = data_parallel_iteration(7.8e9, 25.6e6, 8, 64, 15.7e12, 4, 12.5e9,
-    ...                               algorithm="ring", overlap=1.0)
-    >>> bool(out["exposed_communication_time_s"] < out["communication_time_s"])
-    True
-    """
-    f = np.asarray(fwd_flops, dtype=float)
-    p = np.asarray(n_devices, dtype=float)
-    b = np.asarray(batch_per_device, dtype=float)
-    eta = np.asarray(comm_efficiency, dtype=float)
-    o = np.asarray(overlap, dtype=float)
-    if np.any((o < 0) | (o > 1) | ~np.isfinite(o)):
-        raise ValueError(f"overlap must be a fraction in [0, 1], got {overlap!r}")
-    t_compute = flops_factor * f * b / np.asarray(gamma, dtype=float)
-    w = np.asarray(params, dtype=float) * np.asarray(grad_bytes, dtype=float)
-    beta_eff = np.asarray(beta, dtype=float) * eta
-    topo = dict(topology)
-    for key in ("beta_intra", "beta_server"):
-        if topo.get(key) is not None:
-            topo[key] = np.asarray(topo[key], dtype=float) * eta
-    t_comm = np.where(p > 1, allreduce_time(algorithm, w, p, beta_eff, alpha, **topo), 0.0)
-    t_overhead = np.asarray(overhead_s, dtype=float)
-    if np.any(o > 0):
-        if bucket_bytes is None:
-            w_last = w
-        else:
-            bucket = np.asarray(bucket_bytes, dtype=float)
-            if np.any(~(bucket > 0)):
-                raise ValueError(f"bucket_bytes must be positive (or None), got {bucket_bytes!r}")
-            w_last = np.minimum(w, bucket)
-        t_last = np.where(p > 1, allreduce_time(algorithm, w_last, p, beta_eff, alpha, **topo), 0.0)
-        t_rest = np.maximum(t_comm - t_last, 0.0)
-        t_bwd = t_compute * (flops_factor - 1.0) / flops_factor
-        # T_fwd + max(T_bwd, o·R) + (1−o)·R + T_last  ==  T_compute + T_comm − min(T_bwd, o·R):
-        # written as a subtraction of the hidden part so that rounding can never make
-        # an overlapped iteration slower than the serial one.
-        hidden = np.minimum(t_bwd, o * t_rest)
-    else:
-        hidden = 0.0
-    t_iter = t_compute + t_comm + t_overhead - hidden
-    shape = np.shape(t_iter)  # every output shares the broadcast shape of all inputs
-    t_compute, t_comm = np.broadcast_to(t_compute, shape), np.broadcast_to(t_comm, shape)
-    with np.errstate(divide="ignore", invalid="ignore"):
-        ratio = t_comm / t_compute
-    return {
-        "compute_time_s": t_compute + 0.0,
-        "communication_time_s": t_comm + 0.0,
-        "exposed_communication_time_s": t_comm - hidden,
-        "overhead_time_s": np.broadcast_to(t_overhead, shape) + 0.0,
-        "iteration_time_s": t_iter,
-        "throughput_samples_s": p * b / t_iter,
-        "comm_to_compute_ratio": ratio,
-        "communication_bound": t_comm > t_compute,
-    }
+from .errors import MemoryWarning, ParameterError
 
 
 # --------------------------------------------------------------------------- results
@@ -350,12 +217,15 @@ def _positive(value, name):
     return float(value)
 
 
-def _calibration_parameters(calibration, model: Model, cluster: Cluster, precision: str):
-    """Ask a calibration for (efficiency, (low, high), overhead_s, comm_efficiency, notes)."""
-    params = calibration.parameters_for(device=cluster.device.name, precision=precision,
-                                        model=model.name, phase="training",
-                                        n_devices=cluster.n_devices)
-    return params
+def _calibration_parameters(calibration, model: Model, cluster: Cluster, precision: str, backend: str,
+                            link) -> dict:
+    """Ask a calibration for (efficiency, interval, overhead_s, comm_efficiency, notes)."""
+    from .resolution import link_class
+
+    return calibration.parameters_for(device=cluster.device.name, precision=precision,
+                                      model=model.name, phase="training",
+                                      n_devices=cluster.n_devices, backend=backend,
+                                      link_class=link_class(link))
 
 
 @dataclass(frozen=True)
@@ -374,23 +244,24 @@ class _Setup:
     alpha: float
     topology: dict
     assumptions: list
-    algorithm: str = "tree"
+    algorithm: str = "auto"
     overlap: float = 0.0
     bucket_bytes: float | None = DEFAULT_BUCKET_BYTES
+    backend: str = "nccl"
+
+
+#: Topology keywords that only the parameter server / hierarchical algorithms take.
+_ALGORITHM_OPTIONS = ("servers", "inter_algorithm")
 
 
 def _setup(model, cluster, precision, algorithm, calibration, efficiency, comm_efficiency,
            overhead_s, gradient_precision, *, servers=None, inter_algorithm=None,
-           overlap=0.0, bucket_bytes=DEFAULT_BUCKET_BYTES) -> _Setup:
+           overlap=None, bucket_bytes=DEFAULT_BUCKET_BYTES, backend=None, framework=None) -> _Setup:
+    from .resolution import cluster_links, communication_backend
+
     model = _resolve_model(model)
     cluster = _resolve_cluster(cluster)
     algorithm = normalize_algorithm(algorithm)
-    if servers is not None and algorithm != "parameter_server":
-        raise ValueError(f"servers={servers!r} applies to algorithm='parameter_server' only, "
-                         f"not {algorithm!r}")
-    if inter_algorithm is not None and algorithm != "hierarchical":
-        raise ValueError(f"inter_algorithm={inter_algorithm!r} applies to algorithm='hierarchical' "
-                         f"only, not {algorithm!r}")
     precision = normalize_precision(precision)
     device = cluster.device
     key = device.peak_key(precision)
@@ -399,10 +270,27 @@ def _setup(model, cluster, precision, algorithm, calibration, efficiency, comm_e
                    f"work per sample = {TRAINING_FLOPS_FACTOR:g} × forward FLOPs "
                    f"({format_si(model.fwd_flops, 'FLOP')}, FLOPs = 2 × MACs)",
                    f"gradients exchanged in {grad_prec} ({BYTES_PER_ELEMENT[grad_prec]} B per parameter)"]
+    # "auto" runs what the backend runs (NCCL unless a backend or framework says otherwise);
+    # a named algorithm is taken as it is, serial unless overlap= says otherwise.
+    be, be_why = communication_backend(framework, None, backend)
+    if algorithm == "auto":
+        algorithm = "auto" if be.algorithm == "auto" else be.algorithm
+        if overlap is None:
+            overlap = be.overlap
+    elif overlap is None:
+        overlap = 0.0
+    if servers is not None and algorithm != "parameter_server":
+        raise ValueError(f"servers={servers!r} applies to algorithm='parameter_server' only, "
+                         f"not {algorithm!r}")
+    if inter_algorithm is not None and algorithm != "hierarchical":
+        raise ValueError(f"inter_algorithm={inter_algorithm!r} applies to algorithm='hierarchical' "
+                         f"only, not {algorithm!r}")
+    links = cluster_links(cluster)
+    link = links["link"].item()
     eff_interval = None
     cal_overhead = cal_comm = None
     if calibration is not None:
-        cp = _calibration_parameters(calibration, model, cluster, precision)
+        cp = _calibration_parameters(calibration, model, cluster, precision, be.name, link)
         cal_eff = cp["efficiency"]
         eff_interval = cp.get("efficiency_interval")
         cal_overhead = cp.get("overhead_s", 0.0)
@@ -419,30 +307,26 @@ def _setup(model, cluster, precision, algorithm, calibration, efficiency, comm_e
     if overhead_s is None:
         overhead_s = cal_overhead if cal_overhead is not None else 0.0
     overhead_s = float(to_si(overhead_s, "time", name="overhead_s"))
-    if overhead_s < 0:
-        raise ValueError(f"overhead_s must be >= 0, got {overhead_s!r}")
+    if not (math.isfinite(overhead_s) and overhead_s >= 0):
+        raise ParameterError("overhead_s", overhead_s, "a finite time >= 0 s")
     if overhead_s:
         assumptions.append(f"per-iteration overhead {format_si(overhead_s, 's')}")
     if comm_efficiency is None:
         comm_efficiency = cal_comm if cal_comm is not None else 1.0
     comm_efficiency = _positive(comm_efficiency, "comm_efficiency")
-    link = cluster.bottleneck_link
-    beta = link.bandwidth if link else 1.0
-    alpha = link.latency_s if link else 0.0
-    topology = {}
-    # Node layout for the topology-aware algorithms (hierarchical, parameter_server). On a
-    # single node (or one device per node) they need none: without it they take one
-    # device per node, which there is the same thing as a flat collective over ``beta``.
-    if cluster.n_nodes > 1 and cluster.devices_per_node > 1:
-        topology.update(devices_per_node=cluster.devices_per_node, nics_per_node=cluster.nics_per_node,
-                        beta_intra=cluster.intra_node.bandwidth, alpha_intra=cluster.intra_node.latency_s)
+    if comm_efficiency > 1.0:
+        raise ParameterError("comm_efficiency", comm_efficiency,
+                             "a fraction in (0, 1] of the link's payload rate (no link beats its line rate)")
+    beta = float(links["beta"])
+    alpha = float(links["alpha"])
+    topology = {k: float(links[k]) for k in ("devices_per_node", "nics_per_node", "beta_intra", "alpha_intra")}
     if servers is not None:
         topology["servers"] = _positive(servers, "servers")
     if inter_algorithm is not None:
         topology["inter_algorithm"] = normalize_algorithm(inter_algorithm)
     overlap = float(overlap)
     if not 0.0 <= overlap <= 1.0:
-        raise ValueError(f"overlap must be a fraction in [0, 1], got {overlap!r}")
+        raise ParameterError("overlap", overlap, "a fraction in [0, 1]")
     if bucket_bytes is not None:
         bucket_bytes = _positive(float(to_si(bucket_bytes, "bytes", name="bucket_bytes")), "bucket_bytes")
     if link is not None:
@@ -452,15 +336,18 @@ def _setup(model, cluster, precision, algorithm, calibration, efficiency, comm_e
                   "bucket exposed")
         else:
             ov = "no overlap with compute"
+        what = ("auto (what an NCCL/Horovod-class library runs: the fastest of ring, multi-rail ring, "
+                "hierarchical and tree on these links)" if algorithm == "auto" else algorithm)
+        assumptions.append(f"communication backend {be.name}: {be_why}")
         assumptions.append(
-            f"{algorithm} all-reduce over {link.name} at {format_si(beta, 'B/s')} per direction "
+            f"{what} all-reduce over {link.name} at {format_si(beta, 'B/s')} per direction "
             f"(effective data rate) × {comm_efficiency:.3g}, latency {format_si(alpha, 's')}; {ov}")
-        if algorithm == "hierarchical" and "devices_per_node" in topology:
+        if algorithm in ("hierarchical", "auto", "multirail_ring") and topology["devices_per_node"] > 1:
             assumptions.append(
-                f"hierarchical: ring inside each node over {cluster.intra_node.name} "
-                f"({format_si(cluster.intra_node.bandwidth, 'B/s')}), "
-                f"{topology.get('inter_algorithm', 'ring')} across nodes sharing {cluster.nics_per_node} "
-                f"NIC(s) per node among {topology['devices_per_node']} devices")
+                f"node layout: {int(topology['devices_per_node'])} devices per node over "
+                f"{cluster.intra_node.name} ({format_si(cluster.intra_node.bandwidth, 'B/s')}), "
+                f"{cluster.nics_per_node} NIC(s) per node"
+                + (f"; {topology.get('inter_algorithm', 'ring')} across nodes" if algorithm == "hierarchical" else ""))
         if algorithm == "parameter_server":
             k = topology.get("servers")
             assumptions.append(
@@ -472,7 +359,8 @@ def _setup(model, cluster, precision, algorithm, calibration, efficiency, comm_e
         assumptions.append("single device: no gradient exchange")
     return _Setup(model, cluster, precision, device.peak_flops[key], key,
                   float(BYTES_PER_ELEMENT[grad_prec]), float(efficiency), eff_interval, overhead_s,
-                  comm_efficiency, beta, alpha, topology, assumptions, algorithm, overlap, bucket_bytes)
+                  comm_efficiency, beta, alpha, topology, assumptions, algorithm, overlap, bucket_bytes,
+                  be.name)
 
 
 def _iteration(s: _Setup, p, b, gamma, beta=None, alpha=None, topology=None, **overrides):
@@ -521,11 +409,11 @@ def _memory_check(s: _Setup, batch_per_device: float, optimizer: str, mode="warn
 
 # --------------------------------------------------------------------------- public API
 def predict_training(model, cluster, batch_per_device=None, precision="fp32", scaling="weak",
-                     algorithm="tree", calibration=None, *, global_batch=None, efficiency=None,
+                     algorithm="auto", calibration=None, *, global_batch=None, efficiency=None,
                      comm_efficiency=None, overhead_s=None, gradient_precision=None,
-                     optimizer="momentum", check_memory=True, overlap=0.0,
+                     optimizer="momentum", check_memory=True, overlap=None,
                      bucket_bytes=DEFAULT_BUCKET_BYTES, servers=None,
-                     inter_algorithm=None) -> TrainingPrediction:
+                     inter_algorithm=None, backend=None, framework=None) -> TrainingPrediction:
     """Predict one data-parallel training iteration on a cluster.
 
     ``T_iter = 3·F·b/(η·γ_peak) + T_allreduce(w, p, β, α) + T_overhead`` with
@@ -549,8 +437,11 @@ def predict_training(model, cluster, batch_per_device=None, precision="fp32", sc
         Weak keeps ``b`` fixed as ``p`` grows, strong keeps the global batch fixed. For one
         configuration both give the same time; the mode matters for the crossover count
         and scaling curves and is recorded in the assumptions.
-    algorithm : {"tree", "ring", "halving_doubling", "parameter_server", "hierarchical"}
-        All-reduce algorithm (default the seed's ``"tree"``: ``2·w·log2(p)/β``). Flat
+    algorithm : {"auto", "tree", "ring", "halving_doubling", "parameter_server", "hierarchical", "multirail_ring"}
+        All-reduce algorithm. ``"auto"`` (default) is what the communication ``backend``
+        runs: for NCCL/Horovod (the default backend) the fastest of ring, multi-rail ring,
+        hierarchical and tree on the cluster's links, overlapped with the backward pass.
+        ``"tree"`` is the seed's HPE Cookbook model ``2·w·log2(p)/β`` (serial). Flat
         algorithms run over the bottleneck link (the network across nodes, else the
         intra-node link); ``"hierarchical"`` rings inside each node and all-reduces across
         nodes over the node's NICs; ``"parameter_server"`` pushes and pulls through
@@ -575,9 +466,10 @@ def predict_training(model, cluster, batch_per_device=None, precision="fp32", sc
         Warn (:class:`MemoryWarning`, ``True``/``"warn"``) or raise
         (:class:`MemoryFitError`, ``"error"``) when the batch does not fit in device
         memory (weights, gradients, optimizer state, activations, 1 GiB workspace).
-    overlap : float
-        Fraction in [0, 1] of the all-reduce that overlaps the backward pass (default 0,
-        the seed's serial model).
+    overlap : float, optional
+        Fraction in [0, 1] of the all-reduce that overlaps the backward pass. Default: the
+        backend's (1 for NCCL/Horovod/DDP buckets and parameter servers, 0 for Caffe's P2P
+        tree) with ``algorithm="auto"``, 0 (serial, the seed model) with a named algorithm.
     bucket_bytes : float or str or None
         Gradient bucket [B] for the overlap model; the last bucket is never hidden
         (default 25 MiB, PyTorch DDP's ``bucket_cap_mb``).
@@ -586,6 +478,13 @@ def predict_training(model, cluster, batch_per_device=None, precision="fp32", sc
         per node).
     inter_algorithm : str, optional
         Algorithm across nodes for ``algorithm="hierarchical"`` (default ``"ring"``).
+    backend : str, optional
+        Gradient-exchange backend (:data:`plaster_model.resolution.BACKENDS`: ``"nccl"``,
+        ``"parameter_server"``, ``"p2p_tree"``, ``"tpu"``, ``"seed"``); default from
+        ``framework``, else NCCL. Also picks the calibration's communication efficiency.
+    framework : str, optional
+        Framework text ("TensorFlow (tf_cnn_benchmarks)", "PyTorch"): its documented default
+        backend when ``backend`` is not given.
 
     Returns
     -------
@@ -607,7 +506,15 @@ def predict_training(model, cluster, batch_per_device=None, precision="fp32", sc
         raise ValueError(f"scaling must be 'weak' or 'strong', got {scaling!r}")
     s = _setup(model, cluster, precision, algorithm, calibration, efficiency, comm_efficiency,
                overhead_s, gradient_precision, servers=servers, inter_algorithm=inter_algorithm,
-               overlap=overlap, bucket_bytes=bucket_bytes)
+               overlap=overlap, bucket_bytes=bucket_bytes, backend=backend, framework=framework)
+    return _predict(s, batch_per_device, global_batch, scaling, optimizer, check_memory,
+                    calibration is not None)
+
+
+def _predict(s: _Setup, batch_per_device, global_batch, scaling, optimizer, check_memory,
+             calibrated: bool) -> TrainingPrediction:
+    """The prediction of a resolved setup (one evaluation of the iteration model)."""
+    s = replace(s, assumptions=list(s.assumptions))  # the setup may be reused: keep it pristine
     algorithm = s.algorithm
     p = s.cluster.n_devices
     if global_batch is not None:
@@ -644,7 +551,7 @@ def predict_training(model, cluster, batch_per_device=None, precision="fp32", sc
         throughput_samples_s=float(out["throughput_samples_s"]),
         comm_to_compute_ratio=float(out["comm_to_compute_ratio"]),
         bound="communication" if bool(out["communication_bound"]) else "compute",
-        memory_per_device_bytes=mem, calibrated=calibration is not None,
+        memory_per_device_bytes=mem, calibrated=calibrated,
         iteration_time_interval_s=interval, assumptions=tuple(s.assumptions),
         exposed_communication_time_s=float(out["exposed_communication_time_s"]), overlap=s.overlap,
     )
@@ -664,7 +571,7 @@ def _resolve_dataset(dataset) -> tuple[str, int]:
 
 
 def predict_epoch_time(model, cluster, dataset="ImageNet-1k", epochs=1, batch_per_device=None,
-                       precision="fp32", scaling="weak", algorithm="tree", calibration=None,
+                       precision="fp32", scaling="weak", algorithm="auto", calibration=None,
                        **kwargs) -> EpochPrediction:
     """Predict the time to train ``epochs`` passes over ``dataset``.
 
@@ -713,27 +620,17 @@ def predict_epoch_time(model, cluster, dataset="ImageNet-1k", epochs=1, batch_pe
 
 
 def _design_links(s: _Setup, p):
-    """Links of the cluster design at ``p`` devices (vectorized): ``(beta, alpha, topology)``.
+    """Links of the cluster design at ``p`` devices (vectorized): ``(beta, alpha, topology)``
+    from the resolution layer; ``None`` when the design has no link at all."""
+    from .resolution import cluster_links
 
-    Nodes fill up first (``devices_per_node`` of the template); one node uses the
-    intra-node link, several the network. ``None`` when the design has no link at all.
-    """
-    p = np.asarray(p, dtype=float)
     c = s.cluster
-    multi_node = p > c.devices_per_node
-    inter = c.interconnect or c.intra_node
-    intra = c.intra_node or c.interconnect
-    if inter is None:  # single-device cluster: no link to scale onto
+    if c.interconnect is None and c.intra_node is None:  # single-device cluster: no link to scale onto
         return None
-    beta = np.where(multi_node, inter.bandwidth, intra.bandwidth)
-    alpha = np.where(multi_node, inter.latency_s, intra.latency_s)
-    topo = {k: v for k, v in s.topology.items() if k in ("servers", "inter_algorithm")}
-    if c.devices_per_node > 1 and c.intra_node is not None:
-        # as _setup: the node layout on multi-node rows; one device per node (= flat) on one node
-        topo.update(devices_per_node=np.where(multi_node, c.devices_per_node, 1.0),
-                    nics_per_node=c.nics_per_node, beta_intra=c.intra_node.bandwidth,
-                    alpha_intra=c.intra_node.latency_s)
-    return beta, alpha, topo
+    links = cluster_links(c, p)
+    topo = {k: links[k] for k in ("devices_per_node", "nics_per_node", "beta_intra", "alpha_intra")}
+    topo.update({k: v for k, v in s.topology.items() if k in _ALGORITHM_OPTIONS})
+    return links["beta"], links["alpha"], topo
 
 
 def _comm_minus_compute(s: _Setup, p, b_or_global, scaling, algorithm=None):
@@ -800,7 +697,7 @@ def _required_bandwidth(s: _Setup, pred: TrainingPrediction, beta0: float) -> fl
 
 
 def is_bandwidth_bound(model, cluster, batch_per_device=None, precision="fp32", scaling="weak",
-                       algorithm="tree", calibration=None, **kwargs) -> BandwidthVerdict:
+                       algorithm="auto", calibration=None, **kwargs) -> BandwidthVerdict:
     """Is the interconnect the bottleneck, and from how many devices on?
 
     Truthy when ``T_comm > T_compute`` at the cluster's size (the whole all-reduce against
@@ -832,22 +729,37 @@ def is_bandwidth_bound(model, cluster, batch_per_device=None, precision="fp32", 
     >>> bool(v), v.crossover_devices > 1
     (True, True)
     """
-    kwargs.setdefault("check_memory", False)
-    pred = predict_training(model, cluster, batch_per_device, precision, scaling, algorithm,
-                            calibration, **kwargs)
-    s = _setup(model, cluster, precision, algorithm, calibration, kwargs.get("efficiency"),
-               kwargs.get("comm_efficiency"), kwargs.get("overhead_s"), kwargs.get("gradient_precision"),
-               servers=kwargs.get("servers"), inter_algorithm=kwargs.get("inter_algorithm"))
+    if scaling not in ("weak", "strong"):
+        raise ValueError(f"scaling must be 'weak' or 'strong', got {scaling!r}")
+    setup_kw = {k: kwargs.pop(k) for k in ("efficiency", "comm_efficiency", "overhead_s", "gradient_precision")
+                if k in kwargs}
+    s = _setup(model, cluster, precision, algorithm, calibration, setup_kw.get("efficiency"),
+               setup_kw.get("comm_efficiency"), setup_kw.get("overhead_s"), setup_kw.get("gradient_precision"),
+               servers=kwargs.pop("servers", None), inter_algorithm=kwargs.pop("inter_algorithm", None),
+               overlap=kwargs.pop("overlap", None), bucket_bytes=kwargs.pop("bucket_bytes", DEFAULT_BUCKET_BYTES),
+               backend=kwargs.pop("backend", None), framework=kwargs.pop("framework", None))
+    unknown = set(kwargs) - {"global_batch", "optimizer", "check_memory"}
+    if unknown:
+        raise TypeError(f"is_bandwidth_bound: unexpected keyword argument(s) {sorted(unknown)}")
+    pred = _predict(s, batch_per_device, kwargs.get("global_batch"), scaling, kwargs.get("optimizer", "momentum"),
+                    kwargs.get("check_memory", False), calibration is not None)
     ref_batch = pred.batch_per_device if scaling == "weak" else pred.global_batch
     p_star = _crossover(s, ref_batch, scaling, s.algorithm)
     link = s.cluster.bottleneck_link
     req = 0.0 if link is None else _required_bandwidth(s, pred, link.bandwidth)
-    notes = ()
+    notes = []
     c = s.cluster
     if c.interconnect is None and c.intra_node is not None and p_star > c.devices_per_node:
         # The design has no network; beyond one node the intra-node link stands in for one.
-        notes = (f"no inter-node interconnect: the crossover p* = {p_star:.4g} lies beyond one node "
-                 f"of {c.devices_per_node} and assumes {c.intra_node.name} between nodes too",)
+        notes.append(f"no inter-node interconnect: the crossover p* = {p_star:.4g} lies beyond one node "
+                     f"of {c.devices_per_node} and assumes {c.intra_node.name} between nodes too")
+    if s.algorithm != "tree" and link is not None:
+        # Where the seed model and what the libraries run disagree, say both.
+        p_tree = _crossover(s, ref_batch, scaling, "tree")
+        fmt = lambda v: "never (within 2^40 devices)" if math.isinf(v) else f"from p* = {v:.4g}"  # noqa: E731
+        notes.append(f"bandwidth-bound under the seed tree model {fmt(p_tree)}; "
+                     f"under {s.algorithm} {fmt(p_star)}")
+    notes = tuple(notes)
     return BandwidthVerdict(
         notes=notes,
         bandwidth_bound=pred.bound == "communication", comm_to_compute_ratio=pred.comm_to_compute_ratio,

@@ -16,8 +16,9 @@ def v100_cluster():
 
 
 def test_issue_example_epoch(v100_cluster):
+    # the seed's worked example names its tree all-reduce explicitly (the default is "auto")
     pred = pm.predict_epoch_time("ResNet-50", v100_cluster, dataset="ImageNet-1k",
-                                 batch_per_device=64, precision="fp32", scaling="weak")
+                                 batch_per_device=64, precision="fp32", scaling="weak", algorithm="tree")
     # compute: 3 × 7.8e9 FLOP × 64 / 15.7e12 FLOP/s = 0.095388 s per iteration
     assert pred.compute_time_s == pytest.approx(3 * 7.8e9 * 64 / 15.7e12)
     # tree over InfiniBand EDR (100 Gb/s, 64b/66b = 12.12 GB/s... catalog value), 64 devices:
@@ -142,7 +143,7 @@ def test_from_system():
 
 # --- bandwidth verdict -----------------------------------------------------------------
 def test_verdict_fields(v100_cluster):
-    v = pm.is_bandwidth_bound("VGG-16", v100_cluster, batch_per_device=16)
+    v = pm.is_bandwidth_bound("VGG-16", v100_cluster, batch_per_device=16, algorithm="tree")
     assert bool(v) == (v.communication_time_s > v.compute_time_s)
     assert v.comm_to_compute_ratio == pytest.approx(v.communication_time_s / v.compute_time_s)
     assert v.link == "InfiniBand EDR"
@@ -157,8 +158,8 @@ def test_vgg_is_more_bandwidth_bound_than_resnet():
     # brief tip: models with little compute per parameter need the fast interconnect.
     # VGG-16: 31 GFLOP / 138 M params; ResNet-50: 7.8 GFLOP / 25.6 M -> 224 vs 305 FLOP per param.
     flat = pm.Cluster("V100", 16, interconnect="InfiniBand EDR")
-    vgg = pm.is_bandwidth_bound("VGG-16", flat, batch_per_device=32)
-    rn = pm.is_bandwidth_bound("ResNet-50", flat, batch_per_device=32)
+    vgg = pm.is_bandwidth_bound("VGG-16", flat, batch_per_device=32, algorithm="tree")
+    rn = pm.is_bandwidth_bound("ResNet-50", flat, batch_per_device=32, algorithm="tree")
     assert vgg.comm_to_compute_ratio > rn.comm_to_compute_ratio
     assert vgg.crossover_devices < rn.crossover_devices
 
@@ -175,7 +176,7 @@ def test_k40_pcie_versus_infiniband():
 def test_crossover_matches_closed_form_without_latency():
     link = pm.Interconnect(name="ideal", bandwidth="7 GB/s", latency_s=0, source="test")
     c = pm.Cluster("V100", 16, interconnect=link)
-    v = pm.is_bandwidth_bound("ResNet-50", c, batch_per_device=32)
+    v = pm.is_bandwidth_bound("ResNet-50", c, batch_per_device=32, algorithm="tree")
     expected = pm.tree_crossover_devices(7.8e9, 32, 15.7e12, 25_610_269 * 4, 7e9)
     assert v.crossover_devices == pytest.approx(expected, rel=1e-9)
     vs = pm.is_bandwidth_bound("ResNet-50", c, batch_per_device=32, scaling="strong")

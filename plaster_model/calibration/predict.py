@@ -100,7 +100,7 @@ def reference_times(rows, eta, t, eta2, kappa, algorithm="tree"):
     not ``ok``.
     """
     from ..inference.roofline import inference_batch_time
-    from ..training import data_parallel_iteration
+    from ..estimators.iteration import data_parallel_iteration
 
     n = len(rows.ok)
     eta, t, eta2, kappa = (np.broadcast_to(np.asarray(v, dtype=float), (n,)) for v in (eta, t, eta2, kappa))

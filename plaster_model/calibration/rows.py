@@ -152,8 +152,10 @@ class RowTable:
 
     @property
     def compute_s(self) -> np.ndarray:
-        """``T_compute`` at η = 1: ``3·F·b/γ_peak`` (training) or ``F·b/γ_peak`` (inference) [s]."""
-        factor = np.where(np.asarray(self.phase, dtype=object) == "training", 3.0, 1.0)
+        """``T_compute`` at η = 1: ``f·F·b/γ_peak`` (f = TRAINING_FLOPS_FACTOR = 3) (training) or ``F·b/γ_peak`` (inference) [s]."""
+        from ..estimators.data_parallel import TRAINING_FLOPS_FACTOR
+
+        factor = np.where(np.asarray(self.phase, dtype=object) == "training", TRAINING_FLOPS_FACTOR, 1.0)
         return factor * self.fwd_flops * self.batch / self.peak
 
     def subset(self, mask) -> "RowTable":
@@ -328,7 +330,7 @@ def prepare_rows(df: pd.DataFrame, *, models: Mapping | None = None, devices: Ma
     from ..catalog.loader import active_catalog
     from ..catalog.objects import BYTES_PER_ELEMENT, normalize_precision as catalog_precision
     from ..measurements.normalize import normalize_names, normalize_precision
-    from ..training import data_parallel_iteration
+    from ..estimators.iteration import data_parallel_iteration
 
     df, _ = normalize_names(df)
     n = len(df)

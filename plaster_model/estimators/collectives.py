@@ -9,11 +9,13 @@ implementation of each formula. Every function broadcasts over numpy arrays.
 =====================  ==================================================  ==========================
 algorithm              time                                                 where it applies
 =====================  ==================================================  ==========================
-``tree`` (default)     ``2·log2(p)·(w/β + α)``                              the HPE slides / Paleo seed
+``tree``               ``2·log2(p)·(w/β + α)``                              the HPE slides / Paleo seed
 ``ring``               ``2·(p−1)/p·w/β + 2·(p−1)·α``                        NCCL inside a node, Horovod
 ``halving_doubling``   ``2·(p−1)/p·w/β + 2·log2(p)·α``                      MPI (Rabenseifner), large p
 ``parameter_server``   ``2·(max(w/β_w, P·w/(k·β_s)) + α)`` (+ local stage)  TF 2016-17 distributed
 ``hierarchical``       intra ring ``2·(g−1)/g·w/β_in`` + inter all-reduce   NCCL/Horovod across nodes
+``multirail_ring``     ``2·(p−1)/p·w/min(β_in, m·β)`` + latency             NCCL rings, one per NIC
+``auto`` (default)     fastest of the above on the cluster's links          what NCCL/Horovod run
 =====================  ==================================================  ==========================
 
 References
@@ -34,10 +36,11 @@ from __future__ import annotations
 
 import numpy as np
 
-from .data_parallel import _positive_array, tree_allreduce_time
+from ._validate import _count_array, _positive_array
 
 __all__ = [
     "ALGORITHMS", "FLAT_ALGORITHMS", "allreduce_time", "normalize_algorithm",
+    "auto_allreduce_time", "multirail_ring_allreduce_time", "tree_allreduce_time",
     "ring_allreduce_time", "halving_doubling_allreduce_time", "parameter_server_time",
     "hierarchical_allreduce_time",
 ]
@@ -46,6 +49,49 @@ __all__ = [
 def _out(x):
     x = np.asarray(x, dtype=float)
     return x if x.ndim else float(x)
+
+
+def tree_allreduce_time(w, p, beta, alpha=0.0):
+    """Tree all-reduce time, ``T_comm = 2·log2(p)·(w/β + α)`` [s].
+
+    A reduction up a binary tree followed by a broadcast down it: ``log2(p)`` steps each
+    way, each moving the whole gradient ``w`` over one link. With ``α = 0`` this is the
+    HPE slides' ``2·w·log2(p)/β`` (and Paleo's, with ``⌈log2 p⌉``). ``w`` and ``β`` must be
+    in the same information unit: both bytes here (strings are converted, so
+    ``beta="56 Gb/s"`` is 7e9 B/s).
+
+    Parameters
+    ----------
+    w : float or array_like or str
+        Gradient (model) size [B].
+    p : int or array_like
+        Number of devices (``p = 1`` gives 0).
+    beta : float or array_like or str
+        Link bandwidth per direction [B/s].
+    alpha : float or array_like or str
+        Per-message latency [s] (default 0, the seed formula).
+
+    Returns
+    -------
+    float or numpy.ndarray
+        ``T_comm`` [s].
+
+    References
+    ----------
+    HPE Deep Learning Cookbook slides (2017); Qi et al., "Paleo", ICLR 2017.
+
+    Examples
+    --------
+    ResNet-50's 25.6 M fp32 parameters over 56 Gb/s InfiniBand on 8 devices:
+
+    >>> round(float(tree_allreduce_time(25.6e6 * 4, 8, "56 Gb/s")), 4)   # 2·102.4 MB·3 / 7 GB/s
+    0.0878
+    """
+    w = _positive_array(w, "bytes", "w", allow_zero=True)
+    p = _count_array(p, "p")
+    b = _positive_array(beta, "bandwidth", "beta")
+    a = _positive_array(alpha, "time", "alpha", allow_zero=True)
+    return 2.0 * np.log2(p) * (w / b + a)
 
 
 def ring_allreduce_time(w, p, beta, alpha=0.0):
@@ -86,7 +132,7 @@ def ring_allreduce_time(w, p, beta, alpha=0.0):
     0.015006
     """
     w = _positive_array(w, "bytes", "w", allow_zero=True)
-    p = _positive_array(p, "dimensionless", "p")
+    p = _count_array(p, "p")
     b = _positive_array(beta, "bandwidth", "beta")
     a = _positive_array(alpha, "time", "alpha", allow_zero=True)
     return _out(2.0 * (p - 1.0) / p * w / b + 2.0 * (p - 1.0) * a)
@@ -126,7 +172,7 @@ def halving_doubling_allreduce_time(w, p, beta, alpha=0.0):
     0.015004
     """
     w = _positive_array(w, "bytes", "w", allow_zero=True)
-    p = _positive_array(p, "dimensionless", "p")
+    p = _count_array(p, "p")
     b = _positive_array(beta, "bandwidth", "beta")
     a = _positive_array(alpha, "time", "alpha", allow_zero=True)
     return _out(2.0 * np.log2(p) * a + 2.0 * (p - 1.0) / p * w / b)
@@ -134,7 +180,7 @@ def halving_doubling_allreduce_time(w, p, beta, alpha=0.0):
 
 def _node_layout(p, devices_per_node):
     """(p, g, n): devices, devices per node ``g = min(dpn, p)``, nodes ``n = ceil(p/g)``."""
-    p = _positive_array(p, "dimensionless", "p")
+    p = _count_array(p, "p")
     dpn = _positive_array(devices_per_node, "dimensionless", "devices_per_node")
     g = np.minimum(dpn, p)
     n = np.ceil(np.asarray(p, dtype=float) / g - 1e-12)
@@ -300,6 +346,131 @@ def hierarchical_allreduce_time(w, p, beta, alpha=0.0, *, devices_per_node=1, ni
     return _out(np.where(p > 1, t_intra + t_inter, 0.0))
 
 
+def multirail_ring_allreduce_time(w, p, beta, alpha=0.0, *, devices_per_node=1, nics_per_node=1,
+                                  beta_intra=None, alpha_intra=0.0):
+    """Flat ring laid out node by node, one ring per NIC (NCCL's multi-rail rings) [s].
+
+    NCCL orders a ring so that it crosses each node boundary **once**, and runs one ring
+    (channel) per network port, each carrying ``1/m'`` of the gradient, ``m' = min(m, g)``.
+    Every device still moves ``2·(p−1)/p·w`` bytes over its intra-node link, and each of
+    the node's ``m'`` ports carries ``2·(p−1)/p·w/m'``, so::
+
+        T = 2·(p−1)/p · w / min(β_in, m'·β) + 2·(p−1)·max(α, α_in)
+
+    (every step of the ring waits for its slowest hop). On one node (``n = 1``) it is the
+    ring over ``β_in``; with one device per node the plain ring over ``β``. Compare the
+    :func:`hierarchical_allreduce_time`, which moves ``w/g`` per device across nodes but
+    adds an intra-node reduce-scatter and all-gather.
+
+    Parameters
+    ----------
+    w : float or array_like or str
+        Gradient size [B].
+    p : int or array_like
+        Devices.
+    beta : float or array_like or str
+        Per-direction bandwidth of one network port (NIC) [B/s].
+    alpha : float or array_like or str
+        Network latency per step [s].
+    devices_per_node, nics_per_node : int or array_like
+        Node layout ``g`` and network ports per node ``m``.
+    beta_intra, alpha_intra : float or array_like, optional
+        Intra-node link per device [B/s] and its latency [s] (default ``beta``, 0).
+
+    Returns
+    -------
+    float or numpy.ndarray
+        [s]
+
+    References
+    ----------
+    NCCL documentation ("rings ... cross each node boundary once"; one channel per NIC);
+    Patarasuk & Yuan, JPDC 69(2), 2009.
+
+    Examples
+    --------
+    4 DGX-1 (8 GPUs, 4 × 12.5 GB/s NICs, NVLink 150 GB/s): ``2·31/32·100 MB/min(150, 50) GB/s``:
+
+    >>> round(multirail_ring_allreduce_time(100e6, 32, 12.5e9, devices_per_node=8, nics_per_node=4,
+    ...                                     beta_intra=150e9) * 1e3, 4)
+    3.875
+    """
+    w = _positive_array(w, "bytes", "w", allow_zero=True)
+    b = _positive_array(beta, "bandwidth", "beta")
+    a = _positive_array(alpha, "time", "alpha", allow_zero=True)
+    p, g, n = _node_layout(p, devices_per_node)
+    m = _positive_array(nics_per_node, "dimensionless", "nics_per_node")
+    b_in = b if beta_intra is None else _positive_array(beta_intra, "bandwidth", "beta_intra")
+    a_in = _positive_array(alpha_intra, "time", "alpha_intra", allow_zero=True)
+    multi = n > 1
+    single = g > 1  # devices of one node talk over the intra-node link
+    beta_ring = np.where(multi, np.where(single, np.minimum(b_in, np.minimum(m, g) * b), b), b_in)
+    alpha_ring = np.where(multi, np.where(single, np.maximum(a, a_in), a), a_in)
+    t = 2.0 * (p - 1.0) / p * w / beta_ring + 2.0 * (p - 1.0) * alpha_ring
+    return _out(np.where(p > 1, t, 0.0))
+
+
+def auto_allreduce_time(w, p, beta, alpha=0.0, *, devices_per_node=1, nics_per_node=1,
+                        beta_intra=None, alpha_intra=0.0):
+    """What an NCCL/Horovod-class library runs: the fastest of its algorithms here [s].
+
+    NCCL picks, per message size and node count, among rings and trees with a tuning
+    model; this estimator takes the fastest of the candidates it chooses from, each on the
+    cluster's own links:
+
+    * one node: the ring over the intra-node link (``beta`` is that link then), or
+      halving-doubling / the seed tree when latency dominates (tiny messages);
+    * several nodes: the multi-rail flat ring (:func:`multirail_ring_allreduce_time`, one
+      ring per NIC, each node boundary crossed once), the hierarchical all-reduce with a
+      ring, a halving-doubling or a tree across nodes (:func:`hierarchical_allreduce_time`,
+      NICs shared by the node's devices), and the flat ring, halving-doubling and tree over
+      one NIC.
+
+    Because it is a minimum over candidates that include every flat algorithm on the same
+    links, ``auto`` is never slower than the best flat algorithm.
+
+    Parameters
+    ----------
+    w : float or array_like or str
+        Gradient size [B].
+    p : int or array_like
+        Devices.
+    beta : float or array_like or str
+        Per-direction bandwidth of the bottleneck port [B/s]: the NIC across nodes, the
+        intra-node link on one node.
+    alpha : float or array_like or str
+        Its latency [s].
+    devices_per_node, nics_per_node : int or array_like
+        Node layout ``g`` and network ports per node ``m`` (1: a flat cluster).
+    beta_intra, alpha_intra : float or array_like, optional
+        Intra-node link [B/s] and latency [s] (default ``beta``, 0).
+
+    Returns
+    -------
+    float or numpy.ndarray
+        [s]
+
+    References
+    ----------
+    NCCL documentation (ring and double-binary-tree algorithms, chosen by size and node
+    count); Sergeev & Del Balso, arXiv:1802.05799, 2018 (Horovod, hierarchical all-reduce).
+
+    Examples
+    --------
+    On one node of 8 GPUs it is the ring, ``2·7/8·100 MB / 150 GB/s``:
+
+    >>> round(auto_allreduce_time(100e6, 8, 150e9) * 1e3, 4)
+    1.1667
+    """
+    topo = dict(devices_per_node=devices_per_node, nics_per_node=nics_per_node,
+                beta_intra=beta_intra, alpha_intra=alpha_intra)
+    cands = [f(w, p, beta, alpha) for f in FLAT_ALGORITHMS.values()]
+    cands.append(multirail_ring_allreduce_time(w, p, beta, alpha, **topo))
+    for inter in FLAT_ALGORITHMS:
+        cands.append(hierarchical_allreduce_time(w, p, beta, alpha, inter_algorithm=inter, **topo))
+    return _out(np.minimum.reduce(np.broadcast_arrays(*[np.asarray(c, dtype=float) for c in cands])))
+
+
 #: The flat algorithms (one level, ``β`` of the slowest link).
 FLAT_ALGORITHMS = {
     "tree": tree_allreduce_time,
@@ -317,6 +488,10 @@ ALGORITHMS = {
         w, p, beta, alpha, **{k: v for k, v in t.items() if k in _PS_KEYS}),
     "hierarchical": lambda w, p, beta, alpha, **t: hierarchical_allreduce_time(
         w, p, beta, alpha, **{k: v for k, v in t.items() if k in _HIER_KEYS}),
+    "multirail_ring": lambda w, p, beta, alpha, **t: multirail_ring_allreduce_time(
+        w, p, beta, alpha, **{k: v for k, v in t.items() if k in _TOPOLOGY_KEYS}),
+    "auto": lambda w, p, beta, alpha, **t: auto_allreduce_time(
+        w, p, beta, alpha, **{k: v for k, v in t.items() if k in _TOPOLOGY_KEYS}),
 }
 
 _TOPOLOGY_KEYS = {"devices_per_node", "nics_per_node", "beta_intra", "alpha_intra"}
@@ -329,6 +504,7 @@ _ALIASES = {
     "recursive_halving_doubling": "halving_doubling", "ps": "parameter_server",
     "parameter-server": "parameter_server", "parameterserver": "parameter_server",
     "two_level": "hierarchical", "2d": "hierarchical", "binary_tree": "tree",
+    "nccl": "auto", "horovod": "auto", "multi_rail_ring": "multirail_ring",
 }
 
 
@@ -357,9 +533,10 @@ def allreduce_time(algorithm, w, p, beta, alpha=0.0, **topology):
     Parameters
     ----------
     algorithm : str
-        A key of :data:`ALGORITHMS`: ``"tree"`` (``2·log2(p)·(w/β + α)``, the default of
-        the predictors), ``"ring"``, ``"halving_doubling"``, ``"parameter_server"``,
-        ``"hierarchical"`` (see each function).
+        A key of :data:`ALGORITHMS`: ``"auto"`` (what NCCL/Horovod run, the predictors'
+        default), ``"tree"`` (``2·log2(p)·(w/β + α)``, the seed's HPE Cookbook model),
+        ``"ring"``, ``"halving_doubling"``, ``"parameter_server"``, ``"hierarchical"``,
+        ``"multirail_ring"`` (see each function).
     w : float or array_like
         Gradient bytes [B].
     p : int or array_like

@@ -17,30 +17,20 @@ from __future__ import annotations
 
 import numpy as np
 
-from ..units import to_si
+from ._validate import _count_array, _positive_array
 
 __all__ = [
     "TRAINING_FLOPS_FACTOR",
     "training_flops",
     "data_parallel_compute_time",
-    "tree_allreduce_time",
     "required_bandwidth",
     "tree_crossover_devices",
+    "tree_allreduce_time",
 ]
 
 #: A training step costs about 3× the forward FLOPs: the forward pass plus the two
 #: backward GEMMs (gradient w.r.t. activations and w.r.t. weights) of the same size.
 TRAINING_FLOPS_FACTOR = 3.0
-
-
-def _positive_array(value, kind, name, allow_zero=False):
-    arr = np.asarray(to_si(value, kind, name=name), dtype=float)
-    bad = (arr < 0) if allow_zero else (arr <= 0)
-    if np.any(bad | ~np.isfinite(arr)):
-        first = arr[bad | ~np.isfinite(arr)].ravel()[0]
-        cond = "non-negative" if allow_zero else "positive"
-        raise ValueError(f"{name} must be finite and {cond}, got {first!r}")
-    return arr if arr.ndim else float(arr)
 
 
 def training_flops(fwd_flops, batch, factor=TRAINING_FLOPS_FACTOR):
@@ -103,52 +93,9 @@ def data_parallel_compute_time(flops, p, gamma):
     152
     """
     c = _positive_array(flops, "flops", "flops")
-    p = _positive_array(p, "dimensionless", "p")
+    p = _count_array(p, "p")
     g = _positive_array(gamma, "flop_rate", "gamma")
     return c / (p * g)
-
-
-def tree_allreduce_time(w, p, beta, alpha=0.0):
-    """Tree all-reduce time, ``T_comm = 2·log2(p)·(w/β + α)`` [s].
-
-    A reduction up a binary tree followed by a broadcast down it: ``log2(p)`` steps each
-    way, each moving the whole gradient ``w`` over one link. With ``α = 0`` this is the
-    HPE slides' ``2·w·log2(p)/β`` (and Paleo's, with ``⌈log2 p⌉``). ``w`` and ``β`` must be
-    in the same information unit: both bytes here (strings are converted, so
-    ``beta="56 Gb/s"`` is 7e9 B/s).
-
-    Parameters
-    ----------
-    w : float or array_like or str
-        Gradient (model) size [B].
-    p : int or array_like
-        Number of devices (``p = 1`` gives 0).
-    beta : float or array_like or str
-        Link bandwidth per direction [B/s].
-    alpha : float or array_like or str
-        Per-message latency [s] (default 0, the seed formula).
-
-    Returns
-    -------
-    float or numpy.ndarray
-        ``T_comm`` [s].
-
-    References
-    ----------
-    HPE Deep Learning Cookbook slides (2017); Qi et al., "Paleo", ICLR 2017.
-
-    Examples
-    --------
-    ResNet-50's 25.6 M fp32 parameters over 56 Gb/s InfiniBand on 8 devices:
-
-    >>> round(float(tree_allreduce_time(25.6e6 * 4, 8, "56 Gb/s")), 4)   # 2·102.4 MB·3 / 7 GB/s
-    0.0878
-    """
-    w = _positive_array(w, "bytes", "w", allow_zero=True)
-    p = _positive_array(p, "dimensionless", "p")
-    b = _positive_array(beta, "bandwidth", "beta")
-    a = _positive_array(alpha, "time", "alpha", allow_zero=True)
-    return 2.0 * np.log2(p) * (w / b + a)
 
 
 def required_bandwidth(w, t_compute, steps, alpha=0.0):
@@ -236,14 +183,13 @@ def tree_crossover_devices(fwd_flops, batch, gamma, w, beta, scaling="weak",
 
 
 def _solve_p_log_p(rhs):
-    """Solve ``p·ln(p) = rhs`` (rhs > 0) for p > 1, vectorized Newton on ``x = ln p``."""
+    """Solve ``p·ln(p) = rhs`` (rhs > 0) for p > 1: with ``x = ln p``, ``x·eˣ = rhs`` is the
+    Lambert W function, so ``p = e^W(rhs) = rhs / W(rhs)`` (principal branch, real for rhs > 0)."""
+    from scipy.special import lambertw
+
     rhs = np.asarray(rhs, dtype=float)
-    # x·e^x = rhs  ->  x = W(rhs); start from log(1+rhs), which brackets W from above.
-    x = np.log1p(rhs)
-    for _ in range(60):
-        ex = np.exp(x)
-        step = (x * ex - rhs) / (ex * (x + 1.0))
-        x = x - step
-        if np.all(np.abs(step) <= 1e-15 * np.maximum(1.0, np.abs(x))):
-            break
-    return np.exp(x)
+    return np.exp(lambertw(rhs).real)
+
+
+# the seed's tree all-reduce lives with the other collectives; re-exported here
+from .collectives import tree_allreduce_time  # noqa: E402,F401

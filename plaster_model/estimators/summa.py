@@ -29,7 +29,8 @@ from __future__ import annotations
 import numpy as np
 
 from ..catalog.objects import BYTES_PER_ELEMENT, normalize_precision
-from .data_parallel import _positive_array
+from ._validate import _count_array, _positive_array
+from .data_parallel import TRAINING_FLOPS_FACTOR
 
 __all__ = ["summa_compute_time", "summa_data_read_time", "summa_bandwidth_bound",
            "summa_gemm_compute_time", "summa_gemm_data_read_time", "summa_gemm_bandwidth_bound",
@@ -63,7 +64,7 @@ def summa_compute_time(n, p, gamma):
     1.0666666666666667e-05
     """
     n = _positive_array(n, "dimensionless", "n")
-    p = _positive_array(p, "dimensionless", "p")
+    p = _count_array(p, "p")
     g = _positive_array(gamma, "flop_rate", "gamma")
     return 2.0 * n**3 / (p**2 * g)
 
@@ -95,7 +96,7 @@ def summa_data_read_time(n, p, beta, precision="fp32"):
     1.0666666666666667e-05
     """
     n = _positive_array(n, "dimensionless", "n")
-    p = _positive_array(p, "dimensionless", "p")
+    p = _count_array(p, "p")
     b = _positive_array(beta, "bandwidth", "beta")
     return 2.0 * n**2 * _element_bytes(precision) / (p * b)
 
@@ -135,7 +136,7 @@ def summa_bandwidth_bound(n, gamma, p, precision="fp32"):
     30000000000.0
     """
     n = _positive_array(n, "dimensionless", "n")
-    p = _positive_array(p, "dimensionless", "p")
+    p = _count_array(p, "p")
     g = _positive_array(gamma, "flop_rate", "gamma")
     return _element_bytes(precision) * p * g / n
 
@@ -412,7 +413,7 @@ def summa_layers(layers, gamma, beta, devices=None, *, grid=None, precision="fp3
         grid = summa_grid(devices)
     pr, pc = (int(x) for x in grid)
     m, k, n = (df[c].to_numpy(float) for c in ("m", "k", "n"))
-    factor = 3.0 if training else 1.0
+    factor = TRAINING_FLOPS_FACTOR if training else 1.0
     tc = factor * summa_gemm_compute_time(m, k, n, gamma, pr, pc)
     tr = factor * summa_gemm_data_read_time(m, k, n, beta, pr, pc, precision)
     bound = summa_gemm_bandwidth_bound(m, k, n, gamma, pr, pc, precision)

@@ -1,0 +1,47 @@
+"""Argument checks shared by the estimators: SI conversion at the edge, then finite and in range.
+
+Declared once here so every estimator refuses the same bad values with the same words
+(scikit-learn's parameter-constraints idea): the error names the parameter and the value.
+"""
+from __future__ import annotations
+
+import numpy as np
+
+from ..errors import ParameterError
+from ..units import to_si
+
+
+def _first_bad(arr: np.ndarray, bad: np.ndarray):
+    return arr[bad].ravel()[0].item()
+
+
+def _positive_array(value, kind, name, allow_zero=False, allow_nan=False):
+    """``value`` in SI as a float or float array, finite and > 0 (>= 0 with ``allow_zero``).
+
+    ``allow_nan`` lets NaN through as a "not applicable" marker (a sweep's device with no
+    peak at a precision): its outputs are NaN, never a number."""
+    arr = np.asarray(to_si(value, kind, name=name), dtype=float)
+    bad = ((arr < 0) if allow_zero else (arr <= 0)) | np.isinf(arr)
+    if not allow_nan:
+        bad |= np.isnan(arr)
+    if np.any(bad):
+        raise ParameterError(name, _first_bad(arr, bad), "finite and >= 0" if allow_zero else "finite and > 0")
+    return arr if arr.ndim else float(arr)
+
+
+def _count_array(value, name):
+    """A device count: finite and >= 1 (real values allowed: the crossover search uses them)."""
+    arr = np.asarray(to_si(value, "dimensionless", name=name), dtype=float)
+    bad = ~np.isfinite(arr) | (arr < 1)
+    if np.any(bad):
+        raise ParameterError(name, _first_bad(arr, bad), "a device count >= 1")
+    return arr if arr.ndim else float(arr)
+
+
+def _fraction_array(value, name, low=0.0, high=1.0):
+    """A fraction in [low, high]."""
+    arr = np.asarray(value, dtype=float)
+    bad = ~np.isfinite(arr) | (arr < low) | (arr > high)
+    if np.any(bad):
+        raise ParameterError(name, _first_bad(arr, bad), f"a fraction in [{low:g}, {high:g}]")
+    return arr if arr.ndim else float(arr)
