@@ -179,7 +179,8 @@ def test_crossover_matches_closed_form_without_latency():
     v = pm.is_bandwidth_bound("ResNet-50", c, batch_per_device=32, algorithm="tree")
     expected = pm.tree_crossover_devices(7.8e9, 32, 15.7e12, 25_610_269 * 4, 7e9)
     assert v.crossover_devices == pytest.approx(expected, rel=1e-9)
-    vs = pm.is_bandwidth_bound("ResNet-50", c, batch_per_device=32, scaling="strong")
+    vs = pm.is_bandwidth_bound("ResNet-50", c, batch_per_device=32, scaling="strong",
+                              algorithm="tree")
     expected_s = pm.tree_crossover_devices(7.8e9, 32 * 16, 15.7e12, 25_610_269 * 4, 7e9, scaling="strong")
     assert vs.crossover_devices == pytest.approx(expected_s, rel=1e-9)
 

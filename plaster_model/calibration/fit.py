@@ -2,19 +2,24 @@
 
 Parameters (``G`` groups, ``M`` models)::
 
-    x = [log η_g, t_g / τ_g, log η2_g]  for g = 1..G,   then  [log κ_m]  for m = 1..M
+    x = [log η_g, t_g / τ_g, log η2_g]  for g = 1..G,  then [log κ_m] for m = 1..M,
+        then [log η_comm,c] for c = 1..C
 
 ``η_g`` is the compute efficiency of group ``g`` (fraction of the catalog peak), ``t_g`` its
 per-iteration overhead (training) or per-batch ``t0`` (inference) in units of ``τ_g``, the
-group's median measured time (for conditioning), ``η2_g`` its communication efficiency
-(training; held at 1 where the group has no multi-device row) or memory efficiency
-(inference), and ``κ_m`` the model factor shared by every group (held at 1 when model
-factors are off). The residual of row ``i`` is the log ratio of prediction and measurement::
+group's median measured time (for conditioning), ``η2_g`` its memory efficiency (inference;
+unused by training groups), ``κ_m`` the model factor shared by every group (held at 1 when
+model factors are off), and ``η_comm,c`` the communication efficiency of each (backend, link
+class) ``c`` that multi-device training rows used — keyed by how a run communicated, not by
+its device: a parameter server over 10 GbE says nothing of NCCL rings over NVLink. The residual of row ``i`` is the log ratio of prediction and measurement::
 
     r_i = log ŷ_i − log y_i
 
 minimised with :func:`scipy.optimize.least_squares` (trust-region reflective, analytic
-Jacobian, bounds ``10⁻⁵ ≤ η ≤ 3``, ``t ≥ 0``, ``0.2 ≤ κ ≤ 5``) under a robust loss. Weak
+Jacobian, bounds ``10⁻⁵ ≤ η ≤ 1``, ``η_m ≤ 1``, ``η_comm ≤ 1`` (no memory beats its DRAM
+peak, no link its payload rate), ``t ≥ 0``, ``0.2 ≤ κ ≤ 5``) under a robust loss. Compute
+may exceed the direct-count peak only through ``κ``: Winograd/FFT kernels do less
+arithmetic than the zoo's direct count for 3×3 convolutions. Weak
 Gaussian priors (pseudo-residuals ``w·(x − x₀)/σ``) keep parameters the data do not
 determine at their neutral value instead of letting them wander: ``log κ`` (σ = 1; it also
 shrinks the factor of a model with few rows), ``log η_comm`` and
@@ -36,9 +41,10 @@ from .predict import log_prediction
 __all__ = ["Layout", "build_layout", "solve", "bootstrap", "factor_family", "ETA_BOUNDS", "KAPPA_BOUNDS",
            "FACTOR_FAMILIES"]
 
-#: Bounds of every efficiency (η, η_comm, η_m). η may exceed 1: the zoo counts the FLOPs of
-#: direct convolution, and Winograd/FFT kernels do less arithmetic for 3×3 layers.
-ETA_BOUNDS = (1e-5, 3.0)
+#: Bounds of every efficiency (η, η_comm, η_m): a fraction of the catalog peak, DRAM
+#: bandwidth or link payload rate. Faster-than-direct-count convolutions are the model
+#: factor's business (:data:`KAPPA_BOUNDS`).
+ETA_BOUNDS = (1e-5, 1.0)
 #: Bounds of the model factors κ.
 KAPPA_BOUNDS = (0.2, 5.0)
 #: Models that share one factor κ: variants of one architecture whose FLOP counts already
@@ -64,19 +70,29 @@ class Layout:
     row_model: np.ndarray  # model index per row, -1 without a factor
     free: np.ndarray      # bool per parameter
     components: list = None  # model indices per connected component (one gauge each)
+    comm_keys: list = None   # (backend, link class) with a communication efficiency, in x order
+    row_comm: np.ndarray = None  # comm-key index per row, -1 for rows without an exchange
 
     @property
     def n_params(self) -> int:
+        return 3 * len(self.groups) + len(self.models) + len(self.comm_keys or ())
+
+    @property
+    def comm_offset(self) -> int:
         return 3 * len(self.groups) + len(self.models)
 
-    def unpack(self, x, rows_group=None, rows_model=None):
-        """Per-row (η, t, η2, κ) arrays for parameter vector ``x``."""
+    def unpack(self, x, rows_group=None, rows_model=None, rows_comm=None):
+        """Per-row (η, t, η2, κ) arrays for parameter vector ``x`` (η2: η_comm of the row's
+        (backend, link class) for multi-device training rows, else the group's η2)."""
         g = self.row_group if rows_group is None else rows_group
         m = self.row_model if rows_model is None else rows_model
+        c = self.row_comm if rows_comm is None else rows_comm
         G = len(self.groups)
         eta = np.exp(x[3 * g])
         t = x[3 * g + 1] * self.tau[g]
         eta2 = np.exp(x[3 * g + 2])
+        if self.comm_keys:
+            eta2 = np.where(c >= 0, np.exp(x[self.comm_offset + np.maximum(c, 0)]), eta2)
         kappa = np.where(m >= 0, np.exp(x[3 * G + np.maximum(m, 0)]), 1.0) if self.models else np.ones(len(g))
         return eta, t, eta2, kappa
 
@@ -102,12 +118,15 @@ def build_layout(rows, model_factors: bool) -> Layout:
     t_meas = measured_time(rows)
     tau = np.array([np.nanmedian(t_meas[row_group == i]) if np.any(np.isfinite(t_meas[row_group == i]))
                     else 1.0 for i in range(len(groups))])
-    free = np.ones(3 * len(groups) + len(models), dtype=bool)
+    comm_keys = sorted({k for k in rows.comm_key if k is not None})
+    ci = {k: i for i, k in enumerate(comm_keys)}
+    row_comm = np.array([ci.get(k, -1) if k is not None else -1 for k in rows.comm_key], dtype=int)
+    free = np.ones(3 * len(groups) + len(models) + len(comm_keys), dtype=bool)
     for i, ph in enumerate(phases):
-        if ph == "training" and not has_comm[i]:
-            free[3 * i + 2] = False
+        if ph == "training":
+            free[3 * i + 2] = False  # training exchanges use the comm-key parameters
     return Layout(groups, phases, has_comm, models, tau, row_group, row_model, free,
-                  _components(row_group, row_model, len(models)))
+                  _components(row_group, row_model, len(models)), comm_keys, row_comm)
 
 
 def factor_family(model: str) -> str:
@@ -146,17 +165,18 @@ def initial_guess(rows, layout: Layout) -> np.ndarray:
     lo, hi = ETA_BOUNDS
     for i, ph in enumerate(layout.phases):
         m = layout.row_group == i
-        ratio = rows.compute_s[m] / (t_meas[m] - rows.comm_a[m] - rows.comm_l[m])
+        ratio = rows.compute_s[m] / (t_meas[m] - rows.last_a[m] - rows.last_l[m])
         ratio = ratio[np.isfinite(ratio) & (ratio > 0)]
-        eta0 = float(np.clip(np.median(ratio), lo * 2, hi / 2)) if ratio.size else 0.5
+        eta0 = float(np.clip(np.median(ratio), lo * 2, hi * 0.95)) if ratio.size else 0.5
         x[3 * i] = math.log(eta0)
         x[3 * i + 1] = 0.01
         if ph == "inference":
             start = _inference_start(rows, m, t_meas)
             if start is not None:
-                x[3 * i:3 * i + 3] = [math.log(np.clip(start[0], lo * 2, hi / 2)),
+                x[3 * i:3 * i + 3] = [math.log(np.clip(start[0], lo * 2, hi * 0.95)),
                                       max(start[1] / layout.tau[i], 0.01),
-                                      math.log(np.clip(start[2], lo * 2, hi / 2))]
+                                      math.log(np.clip(start[2], lo * 2, hi * 0.95))]
+    x[layout.comm_offset:] = math.log(0.8)
     return x
 
 
@@ -190,8 +210,11 @@ def _bounds(layout: Layout):
     for i in range(G):
         lo[3 * i:3 * i + 3] = [math.log(ETA_BOUNDS[0]), 0.0, math.log(ETA_BOUNDS[0])]
         hi[3 * i:3 * i + 3] = [math.log(ETA_BOUNDS[1]), np.inf, math.log(ETA_BOUNDS[1])]
-    lo[3 * G:] = math.log(KAPPA_BOUNDS[0])
-    hi[3 * G:] = math.log(KAPPA_BOUNDS[1])
+    M = len(layout.models)
+    lo[3 * G:3 * G + M] = math.log(KAPPA_BOUNDS[0])
+    hi[3 * G:3 * G + M] = math.log(KAPPA_BOUNDS[1])
+    lo[layout.comm_offset:] = math.log(ETA_BOUNDS[0])
+    hi[layout.comm_offset:] = math.log(ETA_BOUNDS[1])
     return lo, hi
 
 
@@ -208,6 +231,9 @@ def _prior_rows(layout: Layout):
     for j in range(len(layout.models)):
         idx.append(3 * G + j)
         inv.append(1.0 / PRIOR_SD["kappa"])
+    for c in range(len(layout.comm_keys or ())):
+        idx.append(layout.comm_offset + c)  # towards η_comm = 1, the link's payload rate
+        inv.append(1.0 / PRIOR_SD["eta2"])
     return np.array(idx, dtype=int), PRIOR_WEIGHT * np.array(inv)
 
 
@@ -235,6 +261,7 @@ def solve(rows, layout: Layout, x0, *, sel=None, loss="soft_l1", f_scale=0.1, ma
     pidx, pinv = _prior_rows(layout)
     free = np.flatnonzero(layout.free)
     g_sel, m_sel = layout.row_group[sel], layout.row_model[sel]
+    c_sel = layout.row_comm[sel]
     ar = np.arange(sel.size)
     cache = {}
 
@@ -254,7 +281,9 @@ def solve(rows, layout: Layout, x0, *, sel=None, loss="soft_l1", f_scale=0.1, ma
                 J[sel.size + pidx.size + k, 3 * G + np.array(c)] = GAUGE_WEIGHT / len(c)
             J[ar, 3 * g_sel] = J4[:, 0]
             J[ar, 3 * g_sel + 1] = J4[:, 1] * layout.tau[g_sel]
-            J[ar, 3 * g_sel + 2] = J4[:, 2]
+            has_c = c_sel >= 0
+            J[ar[~has_c], 3 * g_sel[~has_c] + 2] = J4[~has_c, 2]
+            J[ar[has_c], layout.comm_offset + c_sel[has_c]] = J4[has_c, 2]
             if layout.models:
                 has = m_sel >= 0
                 J[ar[has], 3 * G + m_sel[has]] = J4[has, 3]

@@ -20,8 +20,8 @@ import pandas as pd
 __all__ = ["save_calibration", "load_calibration", "to_dict", "from_dict", "FORMAT", "VERSION"]
 
 FORMAT = "plaster_model.calibration"
-VERSION = 1
-_TABLES = ("params_", "model_factors_", "residuals_", "errors_", "skipped_", "unmapped_")
+VERSION = 2  # 2: communication efficiency keyed by (backend, link class)
+_TABLES = ("params_", "model_factors_", "comm_efficiencies_", "residuals_", "errors_", "skipped_", "unmapped_")
 _MODEL_FIELDS = ("name", "params", "fwd_flops", "source", "full_name", "task", "input_shape",
                  "activation_bytes_per_sample", "notes")
 _DEVICE_FIELDS = ("name", "peak_flops", "memory_bytes", "memory_bandwidth", "power_w", "source",

@@ -16,7 +16,7 @@ import pandas as pd
 
 from . import fit as _fit
 from .predict import log_prediction
-from .rows import SUPPORTED_METRICS, framework_family, prepare_rows
+from .rows import SUPPORTED_METRICS, framework_family, model_family, prepare_rows
 
 __all__ = ["Calibration", "calibrate", "NotFittedError", "CalibrationLookupError"]
 
@@ -76,9 +76,11 @@ class Calibration:
     model_factors : bool
         Fit the per-model factors ``κ_m`` (default True; ignored with
         ``per="device_precision_model"``).
-    algorithm : {"tree", "ring", "halving_doubling"}
-        Flat all-reduce the multi-device rows are modelled with (``η_comm`` is relative to
-        it; use the same one in :func:`~plaster_model.predict_training`).
+    algorithm : {"auto", "tree", "ring", "halving_doubling"}
+        ``"auto"`` (default): each multi-device row is modelled with its communication
+        backend (:func:`plaster_model.resolution.communication_backend`: NCCL rings,
+        parameter servers, Caffe's tree, read from the row's framework and notes) and that
+        backend's overlap; a flat name models every such row with it, serially.
     f_scale : float
         Soft margin of the robust loss in log-residual units (0.1 ≈ 10 %).
     dataset : str
@@ -100,6 +102,11 @@ class Calibration:
         ``latency_p99_ratio``.
     model_factors_ : pandas.DataFrame
         ``model``, ``factor`` (κ), ``factor_low``, ``factor_high``, ``n_rows``.
+    comm_efficiencies_ : pandas.DataFrame
+        ``backend``, ``link_class``, ``comm_efficiency`` (η_comm ≤ 1, the fraction of the
+        link's payload rate the exchange achieved), ``comm_efficiency_low``,
+        ``comm_efficiency_high``, ``n_rows``: one row per (backend, link class) the
+        multi-device training rows used.
     groups_ : list of tuple
         The group keys.
     residuals_ : pandas.DataFrame
@@ -136,7 +143,7 @@ class Calibration:
     """
 
     def __init__(self, per="device_precision", by_framework=False, loss="soft_l1", n_bootstrap=200,
-                 interval=0.9, random_state=0, model_factors=True, algorithm="tree", f_scale=0.1,
+                 interval=0.9, random_state=0, model_factors=True, algorithm="auto", f_scale=0.1,
                  dataset="ImageNet-1k", metrics=None):
         self.per = per
         self.by_framework = by_framework
@@ -197,8 +204,9 @@ class Calibration:
         if not (isinstance(self.f_scale, (int, float)) and self.f_scale > 0):
             raise ValueError(f"f_scale must be positive, got {self.f_scale!r}")
         algo = normalize_algorithm(self.algorithm)
-        if algo not in FLAT_ALGORITHMS:
-            raise ValueError(f"algorithm must be a flat all-reduce {sorted(FLAT_ALGORITHMS)}, got {self.algorithm!r}")
+        if algo != "auto" and algo not in FLAT_ALGORITHMS:
+            raise ValueError(f"algorithm must be 'auto' (each row's backend) or a flat all-reduce "
+                             f"{sorted(FLAT_ALGORITHMS)}, got {self.algorithm!r}")
         if self.metrics is not None:
             bad = [m for m in self.metrics if m not in SUPPORTED_METRICS]
             if bad:
@@ -320,8 +328,7 @@ class Calibration:
                 "efficiency_low": float(np.exp(x[3 * i] - z * sdB[3 * i])),
                 "efficiency_high": float(np.exp(x[3 * i] + z * sdB[3 * i])),
                 "overhead_s": float(x[3 * i + 1] * layout.tau[i]),
-                "comm_efficiency": (float(np.exp(x[3 * i + 2])) if key[2] == "training" and layout.has_comm[i]
-                                    else math.nan),
+                "comm_efficiency": math.nan,  # keyed by (backend, link class): comm_efficiencies_
                 "memory_efficiency": float(np.exp(x[3 * i + 2])) if key[2] == "inference" else math.nan,
                 "scatter": float(sd),
                 "median_abs_pct_error": float(np.median(np.abs(np.expm1(logr[m]))) * 100),
@@ -342,6 +349,17 @@ class Calibration:
                        "factor_high": float(np.exp(x[col] + z * sdB[col])),
                        "n_rows": int(np.sum(layout.row_model == j))})
         self.model_factors_ = pd.DataFrame(mf, columns=["model", "factor", "factor_low", "factor_high", "n_rows"])
+        ce = []
+        for c, (backend, lclass) in enumerate(layout.comm_keys or ()):
+            col = layout.comm_offset + c
+            ce.append({"backend": backend, "link_class": lclass, "comm_efficiency": float(np.exp(x[col])),
+                       "comm_efficiency_low": float(np.exp(x[col] - z * sdB[col])),
+                       "comm_efficiency_high": float(np.exp(x[col] + z * sdB[col])),
+                       "n_rows": int(np.sum(layout.row_comm == c)),
+                       "max_devices": float(np.max(rows.n_devices[layout.row_comm == c]))})
+        self.comm_efficiencies_ = pd.DataFrame(ce, columns=["backend", "link_class", "comm_efficiency",
+                                                            "comm_efficiency_low", "comm_efficiency_high",
+                                                            "n_rows", "max_devices"])
         self._index_tables()
 
     def _index_tables(self):
@@ -358,8 +376,14 @@ class Calibration:
         natB = B[:, :3 * G].reshape(len(B), G, 3).copy()
         natB[:, :, 1] *= tau
         self._nat, self._natB = nat, natB
-        self._logk = x[3 * G:]
-        self._logkB = B[:, 3 * G:]
+        M = len(models)
+        self._logk = x[3 * G:3 * G + M]
+        self._logkB = B[:, 3 * G:3 * G + M]
+        ce = getattr(self, "comm_efficiencies_", None)
+        keys = [] if ce is None else list(zip(ce["backend"], ce["link_class"]))
+        self._cidx = {k: i for i, k in enumerate(keys)}
+        self._logc = x[3 * G + M:3 * G + M + len(keys)]
+        self._logcB = B[:, 3 * G + M:3 * G + M + len(keys)]
         # group-to-group spread of (log η, log t, log η2) per phase: the extra uncertainty of
         # a configuration answered by another group (a fallback)
         # (sample sd over the phase's groups, or over all groups when the phase has fewer
@@ -483,19 +507,54 @@ class Calibration:
         return np.asarray(self.setup_spread_, dtype=float)
 
     def _kappa(self, model):
-        """(log κ, draws, extra sd, notes) of a model."""
+        """(log κ, draws, extra sd, notes) of a model. A model without a fitted factor takes
+        the median factor of its family's fitted models (ResNets for a ResNet-101), else the
+        median of all fitted factors; the model-to-model spread is added to its interval."""
+        nB = len(self.theta_bootstrap_)
         if not len(self.model_factors_):
-            return 0.0, np.zeros(len(self.theta_bootstrap_)), 0.0, []
+            return 0.0, np.zeros(nB), 0.0, []
         j = self._midx.get(_fit.factor_family(model))
-        if j is None:
-            return 0.0, np.zeros(len(self.theta_bootstrap_)), self._sd_kappa, [
-                f"model {model!r} has no fitted factor: κ = 1 (a typical model; the spread of "
-                "the fitted factors is added to the interval)"]
-        note = f"model factor κ({_fit.factor_family(model)}) = {math.exp(self._logk[j]):.3g}"
-        return float(self._logk[j]), self._logkB[:, j], 0.0, [note]
+        if j is not None:
+            note = f"model factor κ({_fit.factor_family(model)}) = {math.exp(self._logk[j]):.3g}"
+            return float(self._logk[j]), self._logkB[:, j], 0.0, [note]
+        fam = model_family(model)
+        names = list(self.model_factors_["model"])
+        same = [k for k, m in enumerate(names) if fam is not None and model_family(m) == fam]
+        pool, what = (same, f"the {fam} family's fitted factor(s) ({', '.join(names[k] for k in same)})") if same \
+            else (list(range(len(names))), f"all {len(names)} fitted factors")
+        lk = float(np.median(self._logk[pool]))
+        lkB = np.median(self._logkB[:, pool], axis=1)
+        return lk, lkB, self._sd_kappa, [
+            f"model {model!r} has no fitted factor: κ = {math.exp(lk):.3g}, the median of {what}; "
+            "the model-to-model spread is added to the interval"]
+
+    def _comm(self, backend, lclass, n_devices=None):
+        """(log η_comm, draws, extra sd, notes) for an exchange by ``backend`` over a link of
+        class ``lclass``. Not fitted: the same backend on other link classes (median, with
+        the spread between keys), else η_comm = 1 (the payload rate; a prior, stated)."""
+        nB = len(self.theta_bootstrap_)
+        ce = self.comm_efficiencies_
+        i = self._cidx.get((backend, lclass))
+        if i is not None:
+            row = ce.iloc[i]
+            note = (f"η_comm({backend} over {lclass}) = {math.exp(self._logc[i]):.3g}, fitted on "
+                    f"{int(row['n_rows'])} multi-device row(s)")
+            if n_devices and n_devices > row["max_devices"]:
+                note += f" of at most {row['max_devices']:g} devices; {n_devices} is an extrapolation"
+            return float(self._logc[i]), self._logcB[:, i], 0.0, [note]
+        same = [k for k, (b, _) in enumerate(self._cidx) if b == backend]
+        sd_keys = float(np.std(self._logc, ddof=1)) if len(self._logc) >= 2 else 0.3
+        if same:
+            lc = float(np.median(self._logc[same]))
+            return lc, np.median(self._logcB[:, same], axis=1), max(sd_keys, 0.2), [
+                f"η_comm({backend} over {lclass}) not fitted: {math.exp(lc):.3g}, the {backend} "
+                f"efficiency fitted on other links ({', '.join(ce.iloc[k]['link_class'] for k in same)})"]
+        return 0.0, np.zeros(nB), max(sd_keys, 0.2), [
+            f"η_comm({backend} over {lclass}) not fitted: 1.0 (the link's payload rate; no run of "
+            f"this backend was in the data)"]
 
     def parameters_for(self, device, precision="fp32", model=None, phase="training", n_devices=1,
-                       framework=None) -> dict:
+                       framework=None, backend=None, link_class=None) -> dict:
         """Calibrated parameters for one configuration (what the predictors ask for).
 
         Parameters
@@ -510,7 +569,12 @@ class Calibration:
         n_devices : int
             Devices of the run (notes warn when beyond the fitted range).
         framework : str, optional
-            Framework (used with ``by_framework=True``).
+            Framework (used with ``by_framework=True``, and for the default backend).
+        backend : str, optional
+            Communication backend of a multi-device run
+            (:data:`plaster_model.resolution.BACKENDS`; default from ``framework``, else NCCL).
+        link_class : str, optional
+            Class of the link the exchange crosses (:func:`plaster_model.resolution.link_class`).
 
         Returns
         -------
@@ -553,15 +617,15 @@ class Calibration:
                "notes": notes + knotes}
         if phase == "training":
             out["overhead_s"] = float(nat[1])
-            i = self._gidx.get(tuple(key))
-            fitted_comm = i is not None and math.isfinite(self.params_.iloc[i]["comm_efficiency"])
-            out["comm_efficiency"] = float(math.exp(nat[2]))
             if n_devices and n_devices > 1:
-                if i is not None and not fitted_comm:
-                    out["notes"].append("comm_efficiency not fitted (no multi-device row in the group): 1.0")
-                elif i is not None and n_devices > self.params_.iloc[i]["max_devices"]:
-                    out["notes"].append(f"η_comm fitted on runs of at most {self.params_.iloc[i]['max_devices']:g} "
-                                        f"devices ({self.algorithm} all-reduce); {n_devices} is an extrapolation")
+                from ..resolution import communication_backend
+
+                be, _ = communication_backend(framework, None, backend)
+                lc, _, _, cnotes = self._comm(be.name, link_class or "other", n_devices)
+                out["comm_efficiency"] = float(math.exp(lc))
+                out["notes"] += cnotes
+            else:
+                out["comm_efficiency"] = 1.0
         else:
             out["t0_s"] = float(nat[1])
             out["memory_efficiency"] = float(math.exp(nat[2]))
@@ -633,6 +697,10 @@ class Calibration:
                 PB[:, k, :3] = natB
                 PB[:, k, 3] = self._kappa(r.model[i])[1]
                 extra_sd[k] = (*ex, exk)
+                if r.comm_key[i] is not None:
+                    lc, lcB, exc, cn = self._comm(*r.comm_key[i], r.n_devices[i])
+                    P[k, 2], PB[:, k, 2], extra_sd[k, 2] = lc, lcB, exc
+                    txt = txt + "; " + "; ".join(cn)
                 scat[k] = sc
                 groups[i], notes[i] = src, txt
             lp, J = log_prediction(sub, np.exp(P[:, 0]), P[:, 1], np.exp(P[:, 2]), np.exp(P[:, 3]), jacobian=True)

@@ -1,13 +1,15 @@
 """The forward model the calibration fits: time per iteration (or per inference batch).
 
-Training (the data-parallel model of :func:`plaster_model.training.data_parallel_iteration`,
-no overlap)::
+Training (the data-parallel model of :func:`plaster_model.estimators.data_parallel_iteration`,
+with the overlap of the row's communication backend)::
 
-    T = 3·F·b / (η·κ_m·γ_peak) + A/η_comm + L + t_oh
+    T = C + (A/η_comm + L) + t_oh − min(⅔·C, o·((A − A_last)/η_comm + L − L_last)),
+    C = 3·F·b / (η·κ_m·γ_peak)
 
-with ``A/η_comm + L`` the all-reduce of ``w = P·s`` gradient bytes over the row's link
-(``A`` its bandwidth part, ``L`` its latency part; every α-β formula has this form, since
-``data_parallel_iteration`` scales the bandwidth by ``η_comm``).
+with ``A/η_comm + L`` the all-reduce of ``w = P·s`` gradient bytes over the row's link with
+its backend's algorithm (``A`` its bandwidth part, ``L`` its latency part; every α-β formula
+has this form, since ``data_parallel_iteration`` scales the bandwidth by ``η_comm``),
+``A_last, L_last`` those of the last 25 MiB bucket, and ``o`` the backend's overlap.
 
 Inference (:func:`plaster_model.inference.inference_batch_time`)::
 
@@ -33,13 +35,21 @@ __all__ = ["log_prediction", "reference_times"]
 
 
 def _terms(rows, eta, t, eta2, kappa):
+    from ..estimators.data_parallel import TRAINING_FLOPS_FACTOR
+
     training = np.asarray(rows.phase, dtype=object) == "training"
     comp = rows.compute_s / (eta * kappa)
     comm = np.where(training, rows.comm_a / eta2 + rows.comm_l, 0.0)
+    # overlap (data_parallel_iteration's model): all but the last bucket may hide behind the
+    # backward pass, (f−1)/f of the compute
+    bwd_frac = (TRAINING_FLOPS_FACTOR - 1.0) / TRAINING_FLOPS_FACTOR
+    rest = np.maximum(np.where(training, (rows.comm_a - rows.last_a) / eta2 + (rows.comm_l - rows.last_l), 0.0), 0.0)
+    bwd_limited = bwd_frac * comp < rows.overlap * rest  # the whole backward pass is hidden under
+    hidden = np.where(training, np.minimum(bwd_frac * comp, rows.overlap * rest), 0.0)
     mem = np.where(training, 0.0, (rows.weight_bytes + rows.act_bytes * rows.batch) / (eta2 * rows.bandwidth))
     mem_bound = ~training & (mem > comp)
-    T = np.where(training, comp + comm + t, t + np.where(mem_bound, mem, comp)) + rows.extra_s
-    return training, comp, comm, mem, mem_bound, T
+    T = np.where(training, comp + comm + t - hidden, t + np.where(mem_bound, mem, comp)) + rows.extra_s
+    return training, comp, comm, mem, mem_bound, T, bwd_limited & training, bwd_frac
 
 
 def log_prediction(rows, eta, t, eta2, kappa, jacobian=False):
@@ -65,7 +75,7 @@ def log_prediction(rows, eta, t, eta2, kappa, jacobian=False):
     -------
     numpy.ndarray or (numpy.ndarray, numpy.ndarray)
     """
-    training, comp, comm, mem, mem_bound, T = _terms(rows, eta, t, eta2, kappa)
+    training, comp, comm, mem, mem_bound, T, bwd_limited, bwd_frac = _terms(rows, eta, t, eta2, kappa)
     metric = np.asarray(rows.metric, dtype=object)
     scaling = metric == "scaling_efficiency"
     T1 = comp + t  # one device: no exchange (training only)
@@ -75,11 +85,15 @@ def log_prediction(rows, eta, t, eta2, kappa, jacobian=False):
     if not jacobian:
         return out
     # d log T / d (log η, t, log η2); κ enters exactly like η
-    comp_part = np.where(mem_bound, 0.0, comp)
+    # hidden = min(bwd·comp, o·rest): when the backward pass is the limit, it cancels 2/3 of
+    # the compute's sensitivity; otherwise o·rest cancels part of the communication's
+    comp_part = np.where(mem_bound, 0.0, np.where(bwd_limited, comp * (1.0 - bwd_frac), comp))
+    comm_part = np.where(bwd_limited, rows.comm_a / eta2,
+                         rows.comm_a / eta2 - rows.overlap * np.maximum(rows.comm_a - rows.last_a, 0.0) / eta2)
     with np.errstate(divide="ignore", invalid="ignore"):
         d_eta = -comp_part / T
         d_t = 1.0 / T
-        d_eta2 = np.where(training, -(rows.comm_a / eta2) / T, np.where(mem_bound, -mem / T, 0.0))
+        d_eta2 = np.where(training, -comm_part / T, np.where(mem_bound, -mem / T, 0.0))
         s = rows.sign
         J = np.column_stack([s * d_eta, s * d_t, s * d_eta2, s * d_eta])
         # scaling efficiency: d log T1 − d log T
@@ -90,12 +104,13 @@ def log_prediction(rows, eta, t, eta2, kappa, jacobian=False):
     return out, J
 
 
-def reference_times(rows, eta, t, eta2, kappa, algorithm="tree"):
+def reference_times(rows, eta, t, eta2, kappa):
     """Time per iteration/batch ``T`` [s] through the library's own estimators (plus the
     row's measured host-transfer time ``extra_s``, see :mod:`.rows`).
 
-    Training rows go through :func:`plaster_model.training.data_parallel_iteration` (with
-    ``γ = η·κ·γ_peak``, ``overhead_s = t_oh``, ``comm_efficiency = η_comm``), inference rows
+    Training rows go through :func:`plaster_model.estimators.data_parallel_iteration` (with
+    ``γ = η·κ·γ_peak``, ``overhead_s = t_oh``, ``comm_efficiency = η_comm``, each row's
+    backend algorithm and overlap, and its node layout), inference rows
     through :func:`plaster_model.inference.inference_batch_time`. NaN for rows that are
     not ``ok``.
     """
@@ -107,12 +122,16 @@ def reference_times(rows, eta, t, eta2, kappa, algorithm="tree"):
     T = np.full(n, np.nan)
     training = rows.ok & (np.asarray(rows.phase, dtype=object) == "training")
     inference = rows.ok & ~training
-    if training.any():
-        m = training
+    algos = np.asarray(rows.algorithm, dtype=object)
+    for algo in {a for a, m in zip(algos, training) if m}:
+        m = training & (algos == algo)
+        topo = {"devices_per_node": rows.devices_per_node[m], "nics_per_node": np.ones(m.sum()),
+                "beta_intra": rows.beta_intra[m], "alpha_intra": rows.alpha_intra[m]}
         T[m] = data_parallel_iteration(
             rows.fwd_flops[m], rows.params[m], rows.n_devices[m], rows.batch[m],
             rows.peak[m] * eta[m] * kappa[m], rows.grad_bytes[m], rows.beta[m], rows.alpha[m],
-            algorithm=algorithm, overhead_s=t[m], comm_efficiency=eta2[m])["iteration_time_s"]
+            algorithm=algo or "auto", overhead_s=t[m], comm_efficiency=np.minimum(eta2[m], 1.0),
+            overlap=rows.overlap[m], **topo)["iteration_time_s"]
     if inference.any():
         m = inference
         T[m] = inference_batch_time(rows.fwd_flops[m], rows.weight_bytes[m], rows.act_bytes[m], rows.batch[m],

@@ -50,7 +50,7 @@ import numpy as np
 import pandas as pd
 
 __all__ = ["DEVICE_MAP", "INTERCONNECT_MAP", "SUPPORTED_METRICS", "RowTable", "prepare_rows",
-           "framework_family", "parse_epochs"]
+           "framework_family", "model_family", "parse_epochs"]
 
 #: Device texts whose catalog entry is not the alias match (raw text -> catalog name).
 #: ``"TPU2"``/``"TPU3"``: published TPU results count chips (2 TensorCores each), see
@@ -102,6 +102,37 @@ def framework_family(text) -> str:
     return t.split()[0]
 
 
+#: Architecture families by name, in match order (a zoo model's own ``family`` field wins).
+_FAMILIES = (("resnext", "resnext"), ("wide_resnet", "resnet"), ("wide resnet", "resnet"), ("resnet", "resnet"),
+             ("vgg", "vgg"), ("googlenet", "inception"), ("inception", "inception"),
+             ("efficientnet", "efficientnet"), ("mobilenet", "mobilenet"), ("densenet", "densenet"),
+             ("alexnet", "alexnet"), ("squeezenet", "squeezenet"), ("vit", "vit"), ("swin", "swin"),
+             ("bert", "bert"), ("gpt", "gpt"), ("transformer", "transformer"))
+
+
+def model_family(model) -> str | None:
+    """Architecture family of a model (``"resnet"`` for ResNet-101): the zoo entry's
+    ``family`` field when it has one, else the first family keyword in its name; None when
+    neither says. A model the calibration never saw borrows its family's factor."""
+    from ..catalog.loader import active_catalog
+
+    name = getattr(model, "name", model)
+    if not isinstance(name, str):
+        return None
+    fam = getattr(model, "family", None)
+    if fam is None:
+        found = active_catalog().find("model", name)
+        if found is not None:
+            fam = getattr(active_catalog().get("model", found), "family", None)
+    if fam:
+        return str(fam).lower()
+    low = name.lower().replace("-", "").replace(" ", "")
+    for key, fam in _FAMILIES:
+        if key.replace(" ", "").replace("_", "") in low.replace("_", ""):
+            return fam
+    return None
+
+
 def parse_epochs(notes) -> float | None:
     """Epochs stated in a row's notes ("90 epochs", "50-epoch runs"), or None."""
     if not isinstance(notes, str):
@@ -139,6 +170,14 @@ class RowTable:
     batch: np.ndarray          # b
     comm_a: np.ndarray         # bandwidth part of the all-reduce at η_comm = 1 [s]
     comm_l: np.ndarray         # latency part of the all-reduce [s]
+    last_a: np.ndarray         # bandwidth part of the last gradient bucket's all-reduce [s]
+    last_l: np.ndarray         # latency part of the last bucket's all-reduce [s]
+    overlap: np.ndarray        # fraction of the exchange that can hide behind the backward pass
+    comm_key: list             # (backend, link class) of multi-device training rows, else None
+    algorithm: list            # all-reduce algorithm of multi-device training rows, else None
+    devices_per_node: np.ndarray  # node layout g across nodes (1: flat)
+    beta_intra: np.ndarray     # intra-node link of layered rows [B/s] (else the row's link)
+    alpha_intra: np.ndarray    # its latency [s]
     beta: np.ndarray           # bottleneck link bandwidth [B/s] (1.0 on one device)
     alpha: np.ndarray          # its latency [s]
     grad_bytes: np.ndarray     # bytes per gradient element [B]
@@ -147,6 +186,7 @@ class RowTable:
     value: np.ndarray          # measured value (NaN when absent)
     p99_ratio: np.ndarray      # latency_p99_ms / latency_median_ms where both are given
     link: list = field(default_factory=list)
+    backend: list = field(default_factory=list)
     unmapped: list = field(default_factory=list)
     row_models: dict = field(default_factory=dict)  # models defined by the rows' own columns
 
@@ -301,7 +341,7 @@ def _activation_traffic(model, device, precision) -> float:
 
 
 def prepare_rows(df: pd.DataFrame, *, models: Mapping | None = None, devices: Mapping | None = None,
-                 dataset: str = "ImageNet-1k", algorithm: str = "tree", by_framework: bool = False,
+                 dataset: str = "ImageNet-1k", algorithm: str = "auto", by_framework: bool = False,
                  per: str = "device_precision") -> RowTable:
     """Resolve every row of a measurement table (see the module docstring).
 
@@ -317,7 +357,11 @@ def prepare_rows(df: pd.DataFrame, *, models: Mapping | None = None, devices: Ma
     dataset : str
         Catalog dataset for ``epoch_time_s`` and ``time_to_train_min`` rows.
     algorithm : str
-        Flat all-reduce algorithm (``"tree"``, ``"ring"``, ``"halving_doubling"``).
+        ``"auto"`` (default): each multi-device training row is modelled with its
+        communication backend's algorithm and overlap
+        (:func:`plaster_model.resolution.communication_backend`, read from the row's
+        framework and notes). Any other name (``"tree"``, ``"ring"``, ...) models every such
+        row with that algorithm, serially (the seed model's way).
     by_framework : bool
         Add the framework family to the group key.
     per : {"device_precision", "device_precision_model"}
@@ -330,7 +374,9 @@ def prepare_rows(df: pd.DataFrame, *, models: Mapping | None = None, devices: Ma
     from ..catalog.loader import active_catalog
     from ..catalog.objects import BYTES_PER_ELEMENT, normalize_precision as catalog_precision
     from ..measurements.normalize import normalize_names, normalize_precision
-    from ..estimators.iteration import data_parallel_iteration
+    from ..estimators.collectives import allreduce_time
+    from ..estimators.iteration import DEFAULT_BUCKET_BYTES
+    from ..resolution import communication_backend, link_class
 
     df, _ = normalize_names(df)
     n = len(df)
@@ -346,6 +392,10 @@ def prepare_rows(df: pd.DataFrame, *, models: Mapping | None = None, devices: Ma
         p99 = (pd.to_numeric(df["latency_p99_ms"], errors="coerce").to_numpy(dtype=float)
                / pd.to_numeric(df["latency_median_ms"], errors="coerce").to_numpy(dtype=float))
     reason, models_l, devices_l, precs, phases, metrics, fws, groups, links = ([] for _ in range(9))
+    backends, comm_keys, algos = [], [], []
+    overlap = np.zeros(n)
+    dpn_arr, intra_bw, intra_lat = np.ones(n), np.full(n, np.nan), np.full(n, np.nan)
+    pcie = active_catalog().get("interconnect", "PCIe 3.0 x16")
     unmapped: dict[str, int] = {}
     mcache, dcache, lcache = {}, {}, {}
     row_models: dict = {}
@@ -402,6 +452,11 @@ def prepare_rows(df: pd.DataFrame, *, models: Mapping | None = None, devices: Ma
                     why = f"interconnect {text!r} is not mapped to a catalog link"
                 else:
                     beta[i], alpha[i], link_name = link.bandwidth, link.latency_s, link.name
+                    if p > dpn and dpn > 1:
+                        # several nodes of several devices: the node layout matters. The rows
+                        # name the network only; the devices of a node are taken to share a
+                        # PCIe 3.0 x16 switch and one NIC (the servers of these sources).
+                        dpn_arr[i], intra_bw[i], intra_lat[i] = dpn, pcie.bandwidth, pcie.latency_s
         if why is None and metric in ("epoch_time_s", "time_to_train_min"):
             iters = math.ceil(n_samples / (p * b))
             if metric == "epoch_time_s":
@@ -436,6 +491,13 @@ def prepare_rows(df: pd.DataFrame, *, models: Mapping | None = None, devices: Ma
         else:
             groups.append(None)
             sign[i] = const[i] = math.nan
+        be = None
+        if why is None and phase == "training" and p > 1:
+            be, be_why = communication_backend(col("framework", i), col("notes", i))
+            overlap[i] = be.overlap
+        backends.append(be.name if be is not None else None)
+        algos.append(be.algorithm if be is not None else None)
+        comm_keys.append((be.name, link_class(link_name)) if be is not None else None)
         reason.append(why)
         models_l.append(model.name if model is not None else None)
         devices_l.append(device.name if device is not None else None)
@@ -446,27 +508,47 @@ def prepare_rows(df: pd.DataFrame, *, models: Mapping | None = None, devices: Ma
         links.append(link_name)
 
     ok = np.array([r is None for r in reason], dtype=bool)
-    # The all-reduce at η_comm = 1 and 2 gives its bandwidth and latency parts exactly:
-    # every α-β formula is T = A/η_comm + L (data_parallel_iteration scales β by η_comm).
-    comm_a, comm_l = np.zeros(n), np.zeros(n)
-    multi = ok & (p_arr > 1)
+    if algorithm not in (None, "auto"):
+        from ..estimators.collectives import normalize_algorithm
+
+        forced = normalize_algorithm(algorithm)
+        algos = [forced if a is not None else None for a in algos]
+        overlap[:] = 0.0
+    # The all-reduce of each row with its backend's algorithm, at η_comm = 1 and at twice the
+    # bandwidth: every α-β formula is T = A/η_comm + L, so the two give A and L (for "auto",
+    # a minimum over candidates, the candidate chosen at the nominal bandwidth).
+    comm_a, comm_l, last_a, last_l = np.zeros(n), np.zeros(n), np.zeros(n), np.zeros(n)
+    multi = ok & (p_arr > 1) & np.array([a is not None for a in algos])
     bytes_per = np.array([BYTES_PER_ELEMENT[catalog_precision(q)] if m else 4.0
                           for q, m in zip(precs, ok)])
     beta = np.where(multi, beta, 1.0)
     alpha = np.where(multi, alpha, 0.0)
-    if multi.any():
-        args = (F[multi], P[multi], p_arr[multi], b_arr[multi], np.full(multi.sum(), 1e300),
-                bytes_per[multi], beta[multi], alpha[multi])
-        t1 = data_parallel_iteration(*args, algorithm=algorithm, comm_efficiency=1.0)["communication_time_s"]
-        t2 = data_parallel_iteration(*args, algorithm=algorithm, comm_efficiency=2.0)["communication_time_s"]
-        comm_a[multi] = 2.0 * (t1 - t2)
-        comm_l[multi] = t1 - comm_a[multi]
+    w = np.where(multi, P, 0.0) * bytes_per
+    for algo in sorted({a for a, m in zip(algos, multi) if m}):
+        m = multi & (np.asarray(algos, dtype=object) == algo)
+        layered = dpn_arr[m] > 1
+        topo = {"devices_per_node": dpn_arr[m], "nics_per_node": np.ones(m.sum()),
+                "beta_intra": np.where(layered, intra_bw[m], beta[m]),
+                "alpha_intra": np.where(layered, intra_lat[m], alpha[m])}
+        for size, out_a, out_l in ((w[m], comm_a, comm_l),
+                                   (np.minimum(w[m], DEFAULT_BUCKET_BYTES), last_a, last_l)):
+            t1 = allreduce_time(algo, size, p_arr[m], beta[m], alpha[m], **topo)
+            t2 = allreduce_time(algo, size, p_arr[m], 2.0 * beta[m], alpha[m],
+                                **{**topo, "beta_intra": 2.0 * topo["beta_intra"]})
+            out_a[m] = 2.0 * (t1 - t2)
+            out_l[m] = t1 - out_a[m]
     return RowTable(index=df.index, ok=ok, reason=reason, model=models_l, device=devices_l,
                     precision=precs, phase=phases, metric=metrics, framework=fws, group=groups,
                     fwd_flops=F, params=P, peak=peak, bandwidth=bw, weight_bytes=W, act_bytes=A,
                     extra_s=np.where(ok & (np.asarray(phases, dtype=object) == "inference")
                                      & (np.asarray(metrics, dtype=object) == "throughput_img_s"), extra, 0.0),
-                    n_devices=p_arr, batch=b_arr, comm_a=comm_a, comm_l=comm_l, beta=beta,
+                    n_devices=p_arr, batch=b_arr, comm_a=comm_a, comm_l=comm_l, last_a=last_a,
+                    last_l=last_l, overlap=np.where(multi, overlap, 0.0),
+                    comm_key=[k if m else None for k, m in zip(comm_keys, multi)], backend=backends,
+                    algorithm=[a if m else None for a, m in zip(algos, multi)],
+                    devices_per_node=np.where(multi, dpn_arr, 1.0),
+                    beta_intra=np.where(multi & (dpn_arr > 1), intra_bw, beta),
+                    alpha_intra=np.where(multi & (dpn_arr > 1), intra_lat, alpha), beta=beta,
                     alpha=alpha, grad_bytes=bytes_per, sign=sign,
                     const=const, value=value, p99_ratio=p99, link=links, row_models=row_models,
                     unmapped=[{"interconnect": k, "n_rows": v} for k, v in unmapped.items()])
