@@ -222,10 +222,11 @@ def _calibration_parameters(calibration, model: Model, cluster: Cluster, precisi
     """Ask a calibration for (efficiency, interval, overhead_s, comm_efficiency, notes)."""
     from .resolution import link_class
 
+    # how the exchange runs matters only with one: duck-typed calibrations may not take it
+    extra = {"backend": backend, "link_class": link_class(link)} if cluster.n_devices > 1 else {}
     return calibration.parameters_for(device=cluster.device.name, precision=precision,
                                       model=model.name, phase="training",
-                                      n_devices=cluster.n_devices, backend=backend,
-                                      link_class=link_class(link))
+                                      n_devices=cluster.n_devices, **extra)
 
 
 @dataclass(frozen=True)

@@ -101,7 +101,7 @@ def test_jacobian_matches_finite_differences(synthetic):
 # --------------------------------------------------------------------- the fit
 def test_fit_recovers_known_parameters(cal_syn):
     p = cal_syn.params_.set_index("group")
-    train, inf = p.loc["V100|fp32|training"], p.loc["T4|fp16|inference"]
+    train, inf = p.loc["V100|fp32|training"], p.loc["T4|fp16|inference|framework"]  # engine: the rows say PyTorch
     kappa = cal_syn.model_factors_.set_index("model")["factor"]
     assert train["efficiency"] * kappa["ResNet-50"] == pytest.approx(TRUE["efficiency"], rel=0.03)
     assert train["efficiency"] * kappa["VGG-16"] == pytest.approx(TRUE["efficiency"], rel=0.03)

@@ -16,7 +16,7 @@ import pandas as pd
 
 from . import fit as _fit
 from .predict import log_prediction
-from .rows import SUPPORTED_METRICS, framework_family, model_family, prepare_rows
+from .rows import SUPPORTED_METRICS, framework_family, inference_engine, model_family, prepare_rows
 
 __all__ = ["Calibration", "calibrate", "NotFittedError", "CalibrationLookupError"]
 
@@ -318,6 +318,8 @@ class Calibration:
             extra = list(key[3:])
             if self.by_framework:
                 rec["framework"] = extra.pop(0)
+            elif key[2] == "inference":
+                rec["engine"] = extra.pop(0)
             if self.per == "device_precision_model":
                 rec["model"] = extra.pop(0)
             ratios = rows.p99_ratio[m]
@@ -403,6 +405,9 @@ class Calibration:
         key = (device, precision, phase)
         if self.by_framework:
             key += (framework_family(framework) if framework else "unknown",)
+        elif phase == "inference":
+            # None: no engine named; the look-up takes the device's best-covered engine
+            key += (inference_engine(framework) if framework else None,)
         if self.per == "device_precision_model":
             key += (model,)
         return key
@@ -410,7 +415,11 @@ class Calibration:
     def _resolve(self, key, peak=None, vendor="", kind=""):
         """Group parameters for ``key``: (point (3,), draws (B, 3), scatter, extra sd of
         (log η, log t, log η2) (3,), notes, source group text). Falls back to similar groups when ``key`` was not
-        fitted, and says so."""
+        fitted, and says so. Inference groups are keyed by engine (TensorRT, onnxruntime, a
+        framework's own runtime): a fallback stays within the engine, and crosses to another
+        engine only when the engine has no group of the phase at all (stated, with the
+        group-to-group spread)."""
+        engine_keyed = key[2] == "inference" and not self.by_framework
         i = self._gidx.get(tuple(key))
         p = self.params_
         if i is not None:
@@ -423,6 +432,34 @@ class Calibration:
         if not same_phase:
             raise CalibrationLookupError(f"the calibration has no {phase} group at all (groups: "
                              f"{[_key_text(g) for g in self.groups_]})")
+        if engine_keyed:
+            same_engine = [j for j in same_phase if self.groups_[j][3] == key[3]]
+            if same_engine:
+                return self._fallback(key, same_engine, peak, vendor, kind)
+            nat, natB, sc, extra, notes, src = self._fallback(key, same_phase, peak, vendor, kind)
+            notes.append(f"no {key[3]} inference group was fitted at all: another engine's parameters, "
+                         "with the group-to-group spread")
+            return nat, natB, sc, np.maximum(extra, self._sd_between[phase]), notes, src
+        return self._fallback(key, same_phase, peak, vendor, kind)
+
+    def _concrete(self, key):
+        """``key`` with an unnamed inference engine (None) replaced by the engine with the most
+        rows for this device and precision (else this device, else the phase), and a note."""
+        if key[2] != "inference" or self.by_framework or key[3] is not None:
+            return tuple(key), []
+        p = self.params_
+        inf = [g for g in self.groups_ if g[2] == "inference"]
+        cand = [g for g in inf if g[:2] == tuple(key[:2])] or [g for g in inf if g[0] == key[0]] or inf
+        if not cand:
+            return tuple(key), []
+        best = max(cand, key=lambda g: (int(p.iloc[self._gidx[tuple(g)]]["n_rows"]), str(g)))
+        return (tuple(key[:3]) + (best[3],) + tuple(key[4:]),
+                [f"no inference engine named: {best[3]} assumed (pass framework= to choose)"])
+
+    def _fallback(self, key, same_phase, peak, vendor, kind):
+        """The fallback levels of :meth:`_resolve` among the groups ``same_phase``."""
+        p = self.params_
+        device, precision, phase = key[:3]
         sib = _SIBLING_PRECISIONS.get(precision, ())
         levels = [
             ("the same device and precision (other framework/model)",
@@ -447,9 +484,21 @@ class Calibration:
                         float(np.median(p.iloc[cand]["scatter"])), extra, [note], src)
         other = [j for j in same_phase if self.groups_[j][0] == device and self.groups_[j][1] != precision]
         if other and peak:
-            j = max(other, key=lambda k: p.iloc[k]["n_rows"])
+            # the nearest precision first: int8 from fp16/mixed, half from fp32, ...
+            order = {"int8": ("fp16", "mixed", "bf16", "fp8", "fp32"), "fp8": ("fp16", "bf16", "mixed", "int8")}
+            pref = order.get(precision, ())
+            rank = lambda k: (pref.index(self.groups_[k][1]) if self.groups_[k][1] in pref else len(pref),  # noqa: E731
+                              -p.iloc[k]["n_rows"])
+            j = min(other, key=rank)
             src = p.iloc[j]
-            log_speed, sd_speed, how = self._speedup(src["precision"], precision, src["peak_flops"], peak, phase)
+            if phase == "inference" and precision == "int8" and src["precision"] in ("fp16", "mixed", "bf16"):
+                # an engine that runs fp16 runs int8 at the same fraction of the int8 peak
+                # (TensorRT's int8 kernels are the fp16 ones on the int8 tensor-core path)
+                log_speed = math.log(peak / src["peak_flops"])
+                sd_speed = max(abs(log_speed) / (2 * _z(self.interval)), 0.1)
+                how = f"the device's int8/{src['precision']} peak ratio {peak / src['peak_flops']:.3g}"
+            else:
+                log_speed, sd_speed, how = self._speedup(src["precision"], precision, src["peak_flops"], peak, phase)
             shift = math.log(src["peak_flops"] / peak) + log_speed
             nat, natB = self._nat[j].copy(), self._natB[:, j].copy()
             nat[0] += shift
@@ -602,9 +651,10 @@ class Calibration:
                 peak = dev.peak(prec)
             except ValueError:
                 peak = None
-        key = self._key(dev_name, prec, phase, model_name, framework)
+        key, engine_note = self._concrete(self._key(dev_name, prec, phase, model_name, framework))
         nat, natB, scatter, extra, notes, src = self._resolve(key, peak, getattr(dev, "vendor", ""),
                                                               getattr(dev, "kind", ""))
+        notes = notes + engine_note
         lk, lkB, extra_k, knotes = self._kappa(model_name) if model_name else (
             0.0, 0.0, self._sd_kappa if len(self.model_factors_) else 0.0, [])
         log_eff = nat[0] + lk

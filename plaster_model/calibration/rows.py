@@ -50,7 +50,7 @@ import numpy as np
 import pandas as pd
 
 __all__ = ["DEVICE_MAP", "INTERCONNECT_MAP", "SUPPORTED_METRICS", "RowTable", "prepare_rows",
-           "framework_family", "model_family", "parse_epochs"]
+           "framework_family", "model_family", "inference_engine", "INFERENCE_ENGINES", "parse_epochs"]
 
 #: Device texts whose catalog entry is not the alias match (raw text -> catalog name).
 #: ``"TPU2"``/``"TPU3"``: published TPU results count chips (2 TensorCores each), see
@@ -108,6 +108,30 @@ _FAMILIES = (("resnext", "resnext"), ("wide_resnet", "resnet"), ("wide resnet", 
              ("efficientnet", "efficientnet"), ("mobilenet", "mobilenet"), ("densenet", "densenet"),
              ("alexnet", "alexnet"), ("squeezenet", "squeezenet"), ("vit", "vit"), ("swin", "swin"),
              ("bert", "bert"), ("gpt", "gpt"), ("transformer", "transformer"))
+
+
+#: Inference engines whose per-batch overhead and efficiency are not transferred to each other.
+INFERENCE_ENGINES = ("tensorrt", "onnxruntime", "framework")
+
+
+def inference_engine(text) -> str:
+    """Engine class of an inference run: ``"tensorrt"`` (TensorRT, trtexec, TensorRT EPs, Triton
+    with TensorRT), ``"onnxruntime"`` (its CPU/CUDA providers), else ``"framework"`` (the
+    training frameworks' own inference: TensorFlow, PyTorch, MXNet, ...). A TensorRT engine
+    fuses layers and launches few kernels, so its per-batch overhead and efficiency are a
+    different population from a framework's eager or graph runtime.
+
+    Examples
+    --------
+    >>> inference_engine("TensorRT (ONNX Runtime TensorRT EP) on Triton"), inference_engine("TensorFlow 20.06 NGC")
+    ('tensorrt', 'framework')
+    """
+    t = str(text or "").lower()
+    if "tensorrt" in t or "trtexec" in t or t.startswith("trt"):
+        return "tensorrt"
+    if "onnxruntime" in t or "onnx runtime" in t:
+        return "onnxruntime"
+    return "framework"
 
 
 def model_family(model) -> str | None:
@@ -485,6 +509,8 @@ def prepare_rows(df: pd.DataFrame, *, models: Mapping | None = None, devices: Ma
             key = (device.name, prec, phase)
             if by_framework:
                 key += (fw,)
+            elif phase == "inference":
+                key += (inference_engine(col("framework", i)),)
             if per == "device_precision_model":
                 key += (model.name,)
             groups.append(key)

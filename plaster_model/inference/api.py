@@ -145,11 +145,14 @@ def _efficiency(value, name):
     return v
 
 
-def _calibration_parameters(calibration, model, device, precision, assumptions):
-    """The calibration's inference parameters for this pair, or None (stated) when it has none."""
+def _calibration_parameters(calibration, model, device, precision, assumptions, framework=None):
+    """The calibration's inference parameters for this pair (and inference engine named by
+    ``framework``: TensorRT, onnxruntime or a framework's runtime), or None (stated)."""
     try:
+        # framework= only when named: duck-typed calibrations (InferenceFit) predate it
+        extra = {"framework": framework} if framework is not None else {}
         cp = calibration.parameters_for(device=device.name, precision=precision, model=model.name,
-                                        phase="inference", n_devices=1)
+                                        phase="inference", n_devices=1, **extra)
     except LookupError as exc:
         cp, why = None, str(exc)
     else:
@@ -165,7 +168,7 @@ def _calibration_parameters(calibration, model, device, precision, assumptions):
 def _setup(model, device, precision="fp32", calibration=None, compute_efficiency=None,
            memory_efficiency=None, t0=None, include_transfer=False, latency_percentile=None, *,
            percentile_ratio=None, power_w=None, host_link=None, activation_bytes_per_sample=None,
-           input_bytes_per_sample=None, output_bytes_per_sample=None) -> _Setup:
+           input_bytes_per_sample=None, output_bytes_per_sample=None, framework=None) -> _Setup:
     model, device, prec = _resolve(model, device, precision)
     key = device.peak_key(prec)
     bpe = BYTES_PER_ELEMENT[prec]
@@ -175,7 +178,7 @@ def _setup(model, device, precision="fp32", calibration=None, compute_efficiency
         f"forward work {format_si(model.fwd_flops, 'FLOP')} per sample (FLOPs = 2 × MACs); "
         f"weights {model.params:,} × {bpe} B = {format_si(model.params * bpe, 'B')}, read once per batch",
     ]
-    cp = _calibration_parameters(calibration, model, device, prec, a) if calibration is not None else None
+    cp = _calibration_parameters(calibration, model, device, prec, a, framework) if calibration is not None else None
     calibrated = cp is not None
     eff_interval = None
     if cp is not None:
@@ -389,7 +392,10 @@ def latency_throughput_curve(model, device, precision="fp32", batches=DEFAULT_BA
     **kwargs
         ``percentile_ratio``, ``power_w`` (measured power [W], default board TDP),
         ``host_link``, ``activation_bytes_per_sample`` (traffic per sample at this precision
-        [B]), ``input_bytes_per_sample``, ``output_bytes_per_sample``.
+        [B]), ``input_bytes_per_sample``, ``output_bytes_per_sample``, ``framework`` (the
+        inference engine a calibration's parameters are taken from: "TensorRT",
+        "onnxruntime" or a framework such as "PyTorch"; default: the engine the calibration
+        measured most on this device, stated).
 
     Returns
     -------
@@ -553,7 +559,8 @@ def best_batch(model, device, latency_budget="7 ms", precision="fp32", batches=N
     **kwargs
         ``compute_efficiency``, ``memory_efficiency``, ``t0``, ``include_transfer``,
         ``percentile_ratio``, ``power_w``, ``host_link``, ``activation_bytes_per_sample``,
-        ``input_bytes_per_sample``, ``output_bytes_per_sample``.
+        ``input_bytes_per_sample``, ``output_bytes_per_sample``, ``framework`` (inference
+        engine of the calibration, as for :func:`latency_throughput_curve`).
 
     Returns
     -------
