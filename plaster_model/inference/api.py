@@ -144,6 +144,15 @@ def inference_workload(model, device, precision="fp32") -> dict[str, float]:
     :func:`~plaster_model.inference.fit_inference_curve`, so a calibration fits the same
     model it later predicts with: ``fit_inference_curve(b, t, **inference_workload(m, d, p))``.
 
+    Parameters
+    ----------
+    model : str or Model
+        Zoo name or :class:`~plaster_model.Model`.
+    device : str or Device
+        Catalog name or :class:`~plaster_model.Device`.
+    precision : str
+        ``"fp32"``, ``"fp16"``, ``"int8"``, ...: sets the peak and bytes per element.
+
     Returns
     -------
     dict
@@ -531,6 +540,7 @@ class BestBatch:
         return result_frame(self)
 
     def to_dict(self) -> dict[str, Any]:
+        """The fields as a plain dict (``dataclasses.asdict``), units as in the attribute names."""
         return asdict(self)
 
     def _rows(self):
