@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 
 __all__ = ["main", "build_parser"]
@@ -45,17 +46,25 @@ def _predict(args) -> int:
     if args.calibration:
         calibration = pm.calibration.Calibration.load(args.calibration)
     if args.system:
-        cluster = pm.Cluster.from_system(args.system, n_nodes=args.nodes, interconnect=args.interconnect)
+        if args.device or args.devices_per_node is not None:
+            raise pm.ParameterError("--system", args.system, "a catalog system without --device or "
+                                    "--devices-per-node (the system fixes both)")
+        # a system sized in nodes (--nodes) or in devices (--devices); links may be overridden
+        cluster = pm.Cluster.from_system(args.system, n_nodes=args.nodes, n_devices=args.devices,
+                                         intra_node=args.intra_node, interconnect=args.interconnect,
+                                         nics_per_node=args.nics_per_node)
     else:
         if not args.device:
             raise SystemExit("error: give --device (or --system)")
-        cluster = pm.Cluster(device=args.device, n_devices=args.devices,
-                             devices_per_node=args.devices_per_node, intra_node=args.intra_node,
-                             interconnect=args.interconnect, nics_per_node=args.nics_per_node)
+        cluster = pm.Cluster(device=args.device, n_devices=args.devices or 1,
+                             devices_per_node=args.devices_per_node or 1, intra_node=args.intra_node,
+                             interconnect=args.interconnect, nics_per_node=args.nics_per_node or 1)
+    # --algorithm unset: the library's default, so the CLI and Python predict the same job
+    extra = {} if args.algorithm is None else {"algorithm": args.algorithm}
     pred = pm.predict_epoch_time(args.model, cluster, dataset=args.dataset, epochs=args.epochs,
                                  batch_per_device=args.batch_per_device, precision=args.precision,
-                                 scaling=args.scaling, algorithm=args.algorithm,
-                                 calibration=calibration, efficiency=args.efficiency)
+                                 scaling=args.scaling, calibration=calibration,
+                                 efficiency=args.efficiency, **extra)
     if args.format == "table":
         print(pred)
         if args.batch_per_device_default:
@@ -137,18 +146,20 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("predict", help="predict training time for a model on a cluster")
     p.add_argument("--model", required=True, help="zoo model name, e.g. ResNet-50")
     p.add_argument("--device", help="device name, e.g. V100")
-    p.add_argument("--devices", type=int, default=1, help="number of devices (default 1)")
-    p.add_argument("--devices-per-node", type=int, default=1, help="devices per node (default 1)")
-    p.add_argument("--intra-node", help="link inside a node, e.g. 'NVLink 2'")
-    p.add_argument("--interconnect", help="network between nodes, e.g. 'InfiniBand EDR'")
-    p.add_argument("--nics-per-node", type=int, default=1)
+    p.add_argument("--devices", type=int, default=None,
+                   help="number of devices in all (default 1; with --system, instead of --nodes)")
+    p.add_argument("--devices-per-node", type=int, default=None,
+                   help="devices per node (default 1: --devices 8 alone is 8 one-GPU nodes)")
+    p.add_argument("--intra-node", help="link inside a node, e.g. 'NVLink 2' (overrides a --system's)")
+    p.add_argument("--interconnect", help="network between nodes, e.g. 'InfiniBand EDR' (overrides a --system's)")
+    p.add_argument("--nics-per-node", type=int, default=None, help="network ports per node (default 1)")
     p.add_argument("--system", help="catalog system instead of --device, e.g. 'DGX-1 (V100)'")
-    p.add_argument("--nodes", type=int, default=1, help="number of systems (with --system)")
+    p.add_argument("--nodes", type=int, default=None, help="number of systems (with --system; default 1)")
     p.add_argument("--batch-per-device", type=float, default=None,
                    help="samples per device per iteration (default 32, stated in the output)")
     p.add_argument("--precision", default="fp32")
     p.add_argument("--scaling", default="weak", choices=["weak", "strong"])
-    p.add_argument("--algorithm", default="tree")
+    p.add_argument("--algorithm", default=None, help="all-reduce algorithm (default: the library's)")
     p.add_argument("--dataset", default="ImageNet-1k", help="dataset name or number of samples")
     p.add_argument("--epochs", type=float, default=1.0)
     p.add_argument("--efficiency", type=float, default=None, help="fraction of peak (default 1.0)")
@@ -184,9 +195,21 @@ def main(argv=None) -> int:
     try:
         if args.catalog:
             pm.load_catalog(args.catalog)
-        return COMMANDS[args.command](args)
-    except (KeyError, ValueError, TypeError) as exc:
+        rc = COMMANDS[args.command](args)
+        sys.stdout.flush()  # a closed pipe shows up here, inside the handler, not at exit
+        return rc
+    except BrokenPipeError:
+        # the reader (``| head``) went away: the standard recipe of the Python docs (signal
+        # module, "Note on SIGPIPE"): point stdout at devnull so the interpreter's final flush
+        # is quiet, and exit as a process killed by SIGPIPE would (128 + 13)
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        return 141
+    except (pm.PlasterError, OSError, KeyError, ValueError, TypeError) as exc:
+        # a user's mistake (missing file, unknown name, bad value): one line, no traceback
         msg = exc.args[0] if isinstance(exc, KeyError) and exc.args else exc
+        if isinstance(exc, OSError) and exc.filename is not None and exc.strerror:
+            msg = f"{exc.strerror}: {exc.filename}"
         print(f"plaster-model: error: {msg}", file=sys.stderr)
         return 2
 

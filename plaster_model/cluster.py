@@ -6,8 +6,17 @@ from dataclasses import dataclass, replace
 
 from .catalog.loader import active_catalog
 from .catalog.objects import Device, Interconnect
+from .errors import ParameterError
 
 __all__ = ["Cluster"]
+
+
+def _positive_count(value, name: str) -> int:
+    """``value`` as an int >= 1, else :class:`ParameterError` naming ``name``."""
+    try:
+        return _count(value, name)
+    except ValueError:
+        raise ParameterError(name, value, "a positive integer") from None
 
 
 def _count(value, name: str) -> int:
@@ -45,12 +54,28 @@ class Cluster:
     KeyError
         For an unknown device or interconnect name (with close matches).
 
+    Notes
+    -----
+    ``devices_per_node`` defaults to 1, so ``pm.Cluster("V100", 8)`` is **eight single-GPU
+    nodes** joined by the network (and needs ``interconnect=``), not one 8-GPU server. For
+    "8 GPUs in one box" give the node size and its link,
+    ``pm.Cluster("V100", 8, devices_per_node=8, intra_node="NVLink 2")``, or take a catalog
+    server: ``pm.Cluster.from_system("DGX-1 (V100)", n_devices=8)``
+    (:func:`plaster_model.list_systems`).
+
     Examples
     --------
     >>> import plaster_model as pm
     >>> c = pm.Cluster(device="V100", n_devices=64, devices_per_node=8,
     ...                intra_node="NVLink 2", interconnect="InfiniBand EDR")
     >>> c.n_nodes
+    8
+
+    Eight GPUs in one server, and the same eight GPUs as eight one-GPU nodes:
+
+    >>> pm.Cluster.from_system("DGX-1 (V100)", n_devices=8).n_nodes
+    1
+    >>> pm.Cluster("V100", 8, interconnect="InfiniBand EDR").n_nodes
     8
     """
 
@@ -117,25 +142,60 @@ class Cluster:
         return replace(self, n_devices=n_devices, name="")
 
     @classmethod
-    def from_system(cls, system, n_nodes: int = 1, interconnect=None, **kwargs) -> "Cluster":
-        """A cluster of ``n_nodes`` catalog systems (``"DGX-1 (V100)"``).
+    def from_system(cls, system, n_nodes: int | None = None, interconnect=None, *, n_devices: int | None = None,
+                    intra_node=None, nics_per_node: int | None = None, **kwargs) -> "Cluster":
+        """A cluster of catalog systems (``"DGX-1 (V100)"``), sized in nodes or in devices.
 
         Parameters
         ----------
         system : str or System
-        n_nodes : int
-        interconnect : str, optional
-            Overrides the system's network card.
+            Catalog system name (:func:`plaster_model.list_systems`) or a
+            :class:`~plaster_model.System`.
+        n_nodes : int, optional
+            Number of systems; the cluster has ``n_nodes × devices_per_node`` devices.
+        interconnect : str or Interconnect, optional
+            Network between nodes; overrides the system's network card.
+        n_devices : int, optional
+            Number of devices instead of ``n_nodes``: nodes are
+            ``ceil(n_devices / devices_per_node)``, the last one possibly partly filled.
+            Give ``n_nodes`` or ``n_devices``, not both (default one full node).
+        intra_node : str or Interconnect, optional
+            Link inside a node; overrides the system's.
+        nics_per_node : int, optional
+            Network ports per node; overrides the system's.
+        **kwargs
+            Other :class:`Cluster` fields (``name``).
+
+        Returns
+        -------
+        Cluster
+
+        Raises
+        ------
+        ParameterError
+            When both ``n_nodes`` and ``n_devices`` are given, or either is not a positive
+            integer.
 
         Examples
         --------
         >>> import plaster_model as pm
         >>> pm.Cluster.from_system("DGX-1 (V100)", n_nodes=4).n_devices
         32
+        >>> c = pm.Cluster.from_system("HPE Apollo 6500", n_devices=12)  # 8 + 4 P100s
+        >>> c.n_nodes, c.devices_per_node, c.intra_node.name
+        (2, 8, 'PCIe 3.0 x16')
         """
         sys_ = active_catalog().get("system", system)
-        n_nodes = _count(n_nodes, "n_nodes")
-        return cls(device=sys_.device, n_devices=n_nodes * sys_.devices_per_node,
-                   devices_per_node=sys_.devices_per_node, intra_node=sys_.intra_node,
-                   interconnect=interconnect or sys_.interconnect,
-                   nics_per_node=sys_.nics_per_node, **kwargs)
+        if n_nodes is not None and n_devices is not None:
+            raise ParameterError("n_devices", n_devices,
+                                 f"either n_nodes= or n_devices=, not both (n_nodes={n_nodes!r} was given too)")
+        if n_devices is not None:
+            n_devices = _positive_count(n_devices, "n_devices")
+        else:
+            n_devices = _positive_count(1 if n_nodes is None else n_nodes, "n_nodes") * sys_.devices_per_node
+        return cls(device=sys_.device, n_devices=n_devices,
+                   devices_per_node=sys_.devices_per_node,
+                   intra_node=intra_node if intra_node is not None else sys_.intra_node,
+                   interconnect=interconnect if interconnect is not None else sys_.interconnect,
+                   nics_per_node=nics_per_node if nics_per_node is not None else sys_.nics_per_node,
+                   **kwargs)

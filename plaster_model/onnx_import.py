@@ -1145,8 +1145,9 @@ def layerwise_summary(layers, peak_flops, memory_bandwidth, compute_efficiency: 
 
     Parameters
     ----------
-    layers, peak_flops, memory_bandwidth, compute_efficiency, memory_efficiency, training,
-    backward_factor, combine
+    layers, peak_flops, memory_bandwidth, compute_efficiency, memory_efficiency
+        As for :func:`layerwise_time`.
+    training, backward_factor, combine
         As for :func:`layerwise_time`.
 
     Returns

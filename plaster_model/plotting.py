@@ -170,13 +170,42 @@ def _auto_hue(df, exclude: Sequence[str] = ()) -> str | None:
 
 
 def _groups(df, hue):
-    """[(label, sub-frame)] in order of first appearance (a single group when hue is None)."""
+    """[(label, sub-frame)] in order of first appearance (a single group when hue is None).
+
+    ``hue`` is a column or a list of columns; with several, each distinct combination is a
+    group labelled by its values joined by spaces (``"T4 int8"``).
+    """
     if hue is None:
         return [(None, df)]
-    if hue not in df.columns:
-        raise ValueError(f"hue: no column {hue!r}; columns are {list(df.columns)}")
-    keys = list(dict.fromkeys(df[hue].tolist()))
-    return [(k, df[df[hue] == k]) for k in keys]
+    cols = [hue] if isinstance(hue, str) else list(hue)
+    for col in cols:
+        if col not in df.columns:
+            raise ValueError(f"hue: no column {col!r}; columns are {list(df.columns)}")
+    if len(cols) == 1:
+        keys = list(dict.fromkeys(df[cols[0]].tolist()))
+        return [(k, df[df[cols[0]] == k]) for k in keys]
+    combos = list(dict.fromkeys(zip(*(df[c].tolist() for c in cols))))
+    out = []
+    for combo in combos:
+        mask = df[cols[0]] == combo[0]
+        for col, value in zip(cols[1:], combo[1:]):
+            mask &= df[col] == value
+        out.append((" ".join(str(v) for v in combo), df[mask]))
+    return out
+
+
+#: Columns that identify one latency/throughput curve (one model on one device at one precision).
+_CURVE_IDENTITY = ("model", "device", "precision")
+
+
+def _curve_hue(df):
+    """Hue of :func:`plot_latency_throughput` for ``hue="auto"``: every identity column that
+    varies (so V100 fp16, T4 int8 and T4 fp16 are three lines, not two zig-zags), else the
+    usual single-column choice."""
+    varying = [c for c in _CURVE_IDENTITY if c in df.columns and df[c].nunique(dropna=True) > 1]
+    if len(varying) > 1:
+        return varying
+    return varying[0] if varying else _auto_hue(df, exclude=("batch",))
 
 
 def _log2_devices_axis(ax, values) -> None:
@@ -663,8 +692,10 @@ def plot_latency_throughput(data, *, latency_budget=None, hue: str | None = "aut
     latency_budget : float or str, optional
         Latency budget [s] (``"7 ms"`` accepted): drawn as a vertical line, the region
         beyond it shaded, and the best batch within it starred on each line.
-    hue : str or None
-        Column with one line per value; ``"auto"`` picks device or precision when they vary.
+    hue : str, list of str or None
+        Column(s) with one line per value (per combination for a list); ``"auto"`` takes
+        every one of model, device and precision that varies, so each (device, precision)
+        curve is its own line (``"T4 int8"``, ``"T4 fp16"``, ``"V100 fp16"``).
     ax : matplotlib.axes.Axes, optional
     annotate : bool
         Write the batch size beside each point.
@@ -694,7 +725,7 @@ def plot_latency_throughput(data, *, latency_budget=None, hue: str | None = "aut
     df = _frame(data)
     _require(df, ["latency_s", "throughput_samples_s"], "plot_latency_throughput")
     if hue == "auto":
-        hue = _auto_hue(df, exclude=("batch",))
+        hue = _curve_hue(df)
     budget = None if latency_budget is None else float(to_si(latency_budget, "time", name="latency_budget"))
     ax = _new_axes(ax)
     best_labelled = False
@@ -745,7 +776,8 @@ def plot_latency_throughput(data, *, latency_budget=None, hue: str | None = "aut
     ax.grid(True, which="major", alpha=0.3)
     if title:
         ax.set_title(title)
-    ax.legend(fontsize="small", title=hue if hue else None, title_fontsize="small")
+    ax.legend(fontsize="small", title=(hue if isinstance(hue, str) else " / ".join(hue)) if hue else None,
+              title_fontsize="small")
     return ax
 
 

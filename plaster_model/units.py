@@ -178,6 +178,14 @@ def format_si(value: float, unit: str, digits: int = 3) -> str:
     Returns
     -------
     str
+        The value and unit, e.g. ``"15.7 TFLOP/s"``; times in ``ns`` … ``d``.
+
+    Examples
+    --------
+    >>> format_si(3e11, "B/s")
+    '300 GB/s'
+    >>> format_si(15.7e12, "FLOP/s")
+    '15.7 TFLOP/s'
     """
     if value is None or not np.isfinite(value):
         return f"{value} {unit}"

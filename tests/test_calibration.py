@@ -277,6 +277,7 @@ def test_load_rejects_other_files(tmp_path):
 
 # --------------------------------------------------------------------- published data
 @needs_csv
+@pytest.mark.slow  # published data (../shared/data)
 def test_published_mapping(published):
     rows = prepare_rows(published)
     dev = dict(zip(published["device_raw"], rows.device))
@@ -293,6 +294,7 @@ def test_published_mapping(published):
 
 
 @needs_csv
+@pytest.mark.slow  # published data (../shared/data)
 def test_published_fit(cal_pub):
     e = cal_pub.errors_.set_index("metric")
     assert e.loc["throughput_img_s", "median_abs_pct_error"] < 10
@@ -309,6 +311,7 @@ def test_published_fit(cal_pub):
 
 
 @needs_csv
+@pytest.mark.slow  # published data (../shared/data)
 def test_predict_training_uses_the_calibration(cal_pub, published):
     d = published[(published["device"] == "V100") & (published["precision"] == "fp32")
                   & (published["phase"] == "training") & (published["n_devices"] == 1)
@@ -329,6 +332,7 @@ def test_predict_training_uses_the_calibration(cal_pub, published):
 
 
 @needs_csv
+@pytest.mark.slow  # published data (../shared/data)
 def test_calibrate_reads_a_path_and_falls_back(published):
     cal = pm.calibrate(str(CSV), n_bootstrap=0, metrics=("throughput_img_s",))
     assert set(cal.residuals_["metric"]) == {"throughput_img_s"}

@@ -11,6 +11,7 @@ from hypothesis import given, settings, strategies as st
 
 import plaster_model as pm
 from plaster_model.inference import UnknownLatencyDistribution
+from plaster_model.inference.api import INFERENCE_LIVE_ACTIVATION_FRACTION
 
 SWEEP = Path(__file__).resolve().parents[2] / "shared" / "trtexec_samples" / "trt86_rtx3060laptop_resnet50_sweep"
 
@@ -226,7 +227,9 @@ def test_best_batch_candidates_and_memory_limit():
     rm = pm.best_batch(m, small, "1 s", "fp32")
     assert rm.limited_by == "memory"
     assert rm.memory_needed_bytes <= small.memory_bytes
-    assert rm.batch == int((1e9 - 25e6 * 4) // 80e6)
+    # weights once (25 M × 4 B) + the live fraction of the 80 MB training figure per sample
+    live = INFERENCE_LIVE_ACTIVATION_FRACTION * 80e6
+    assert rm.batch == int((1e9 - 25e6 * 4) // live)
     assert any("does not fit" in a for a in rm.assumptions)
 
 
@@ -330,7 +333,7 @@ def test_model_footprint():
     assert pm.model_footprint("VGG-16", tiny, "int8")["fits_in_memory"] is False  # 138 MB > 100 MB
     m = toy_model(activation_bytes_per_sample="10 MB")
     big = pm.model_footprint(m, "T4", "fp32", batch=100)
-    assert big["memory_needed_bytes"] == pytest.approx(25e6 * 4 + 100 * 10e6)
+    assert big["memory_needed_bytes"] == pytest.approx(25e6 * 4 + 100 * INFERENCE_LIVE_ACTIVATION_FRACTION * 10e6)
     nolink = pm.model_footprint("ResNet-50", "TPU2")
     assert math.isnan(nolink["weight_transfer_time_s"])
     assert pm.model_footprint("ResNet-50", "TPU2", link="PCIe 3.0 x16")["transfer_link"] == "PCIe 3.0 x16"

@@ -267,6 +267,7 @@ def test_parse_runs_api_on_sweep_log():
 
 
 @pytest.mark.skipif(not PUBLISHED.is_file(), reason="shared/data not present")
+@pytest.mark.slow  # published data
 def test_published_csv_loads():
     df = read_measurements(PUBLISHED, normalize=False)
     assert len(df) == 652

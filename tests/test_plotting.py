@@ -348,3 +348,22 @@ def test_plot_plaster_real_report(artifacts_dir):
     ax = plotting.plot_plaster(df)
     _save(ax, artifacts_dir, "plaster_real")
     assert len(ax.get_lines()) == int(df["programmability_supported"].sum())
+
+
+def test_plot_latency_throughput_one_line_per_device_and_precision():
+    # issue 12, defect 6: V100 fp16 + T4 int8 + T4 fp16 are three curves. With hue on the
+    # device alone, T4's two precisions joined into one zig-zag line of 16 points.
+    frames = [_lt_frame("V100", 1.0), _lt_frame("T4", 2.0), _lt_frame("T4", 1.5)]
+    frames[1]["precision"] = "int8"
+    df = pd.concat(frames, ignore_index=True)
+    ax = plotting.plot_latency_throughput(df)
+    lines = {l.get_label(): l for l in ax.get_lines()}
+    assert {"V100 fp16", "T4 int8", "T4 fp16"} <= set(lines)
+    for label, (dev, prec) in {"T4 int8": ("T4", "int8"), "T4 fp16": ("T4", "fp16")}.items():
+        sub = df[(df.device == dev) & (df.precision == prec)].sort_values("batch")
+        assert len(lines[label].get_xdata()) == 8  # its own 8 batches, no other curve's
+        np.testing.assert_allclose(lines[label].get_xdata(), sub["latency_s"] * 1e3)
+    assert ax.get_legend().get_title().get_text() == "device / precision"
+    # an explicit single hue still groups by that column only
+    ax2 = plotting.plot_latency_throughput(df, hue="device")
+    assert len(next(l for l in ax2.get_lines() if l.get_label() == "T4").get_xdata()) == 16

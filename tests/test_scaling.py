@@ -191,6 +191,7 @@ def test_mixed_with_fp32_allreduce_doubles_the_exchange():
 
 
 # --- the scaling report on the published measurements ---------------------------------------
+@pytest.mark.slow  # published data (../shared/data)
 def test_scaling_report_against_published_measurements(shared_dir):
     import importlib.util
     from pathlib import Path

@@ -102,3 +102,39 @@ def test_summa_layers_from_an_onnx_layer_table():
         pm.summa_layers(table.iloc[:1], 15e12, 100e9, devices=4)
     with pytest.raises(ValueError, match="devices"):
         pm.summa_layers([(1, 2, 3)], 15e12, 100e9)
+
+
+# --------------------------------------------------------------------------- a model's FC layers
+def test_summa_layers_from_a_zoo_name():
+    # VGG-16's fully connected layers (Simonyan & Zisserman 2015, Table 1, configuration D):
+    # 7·7·512 = 25088 -> 4096 -> 4096 -> 1000. Their weights plus biases,
+    # 25088·4096 + 4096 + 4096·4096 + 4096 + 4096·1000 + 1000 = 123,642,856, leave
+    # 138,357,544 − 123,642,856 = 14,714,688 for the 13 convolutions (the well-known
+    # VGG-16 convolutional-base count): the zoo's shapes agree with its parameter count.
+    fc = pm.load_model("VGG-16").fully_connected
+    assert sum(k * n + n for k, n in fc) == 123_642_856
+    assert pm.load_model("VGG-16").params - 123_642_856 == 14_714_688
+    by_name = pm.summa_layers("VGG-16", gamma=15.7e12, beta=25e9, devices=8, batch=256)
+    by_shape = pm.summa_layers([(256, 25088, 4096), (256, 4096, 4096), (256, 4096, 1000)],
+                               gamma=15.7e12, beta=25e9, devices=8)
+    assert by_name[["m", "k", "n"]].values.tolist() == by_shape[["m", "k", "n"]].values.tolist()
+    assert by_name.attrs["time_s"] == by_shape.attrs["time_s"]
+    # and from the Model object itself; fc1 at batch 64 on a 2 x 4 grid: 2·64·25088·4096 / (8·γ)
+    df = pm.summa_layers(pm.load_model("VGG-16"), gamma=15.7e12, beta=25e9, devices=8, batch=64)
+    assert df.loc[0, "compute_time_s"] == pytest.approx(2 * 64 * 25088 * 4096 / (8 * 15.7e12))
+
+
+def test_summa_layers_from_an_onnx_model_rescales_the_batch():
+    pytest.importorskip("onnx")
+    from plaster_model.onnx_builders import tiny_mlp
+
+    m = pm.Model.from_onnx(tiny_mlp(), batch=4)  # Gemm 256 -> 512 -> 128 (tiny_mlp defaults)
+    df = pm.summa_layers(m, gamma=1e12, beta=1e9, devices=4, batch=32)
+    assert df[["m", "k", "n"]].values.tolist() == [[32, 256, 512], [32, 512, 128]]
+
+
+def test_summa_layers_model_needs_a_batch_and_fc_layers():
+    with pytest.raises(pm.ParameterError, match="batch"):
+        pm.summa_layers("VGG-16", gamma=15.7e12, beta=25e9, devices=8)
+    with pytest.raises(ValueError, match="fully_connected"):
+        pm.summa_layers("ResNet-50", gamma=15.7e12, beta=25e9, devices=8, batch=32)

@@ -232,7 +232,19 @@ def active_catalog() -> Catalog:
 
 
 def reset_catalog() -> None:
-    """Forget user catalogs merged by :func:`load_catalog`; back to the bundled one."""
+    """Forget user catalogs merged by :func:`load_catalog`; back to the bundled one.
+
+    Returns
+    -------
+    None
+
+    Examples
+    --------
+    >>> import plaster_model as pm
+    >>> pm.reset_catalog()
+    >>> pm.load_device("V100").name
+    'V100'
+    """
     global _ACTIVE
     _ACTIVE = None
 
@@ -298,7 +310,14 @@ def find_name(kind: str, text: str) -> str | None:
     Parameters
     ----------
     kind : {"device", "interconnect", "system", "model", "dataset"}
+        Which section of the catalog to search.
     text : str
+        A name or alias as a user or a log file wrote it.
+
+    Returns
+    -------
+    str or None
+        The catalog's canonical name, or None when nothing matches.
 
     Examples
     --------
@@ -331,9 +350,19 @@ def _loader(kind: str):
     ------
     KeyError
         For an unknown name; the message lists the closest catalog names.
+
+    Examples
+    --------
+    >>> import plaster_model as pm
+    >>> pm.load_{kind}({_EXAMPLE_NAMES[kind]!r}).name
+    {_EXAMPLE_NAMES[kind]!r}
     """
     return load
 
+
+#: A name per kind for the ``load_*`` doctests.
+_EXAMPLE_NAMES = {"device": "V100", "model": "ResNet-50", "interconnect": "NVLink 2",
+                  "system": "DGX-1 (V100)", "dataset": "ImageNet-1k"}
 
 load_device = _loader("device")
 load_model = _loader("model")
@@ -348,6 +377,18 @@ def list_devices():
     Columns: ``name``, ``kind``, ``form_factor``, peak rates per precision key
     (``fp64_flops`` … ``fp8_flops``) [FLOP/s], ``memory_bytes`` [B], ``memory_bandwidth_Bps``
     [B/s], ``power_w`` [W], ``frameworks``, ``source``, ``notes``.
+
+    Returns
+    -------
+    pandas.DataFrame
+        One row per device; peak columns no device fills are dropped.
+
+    Examples
+    --------
+    >>> import plaster_model as pm
+    >>> df = pm.list_devices().set_index("name")
+    >>> float(df.loc["V100", "fp32_flops"])
+    15700000000000.0
     """
     import pandas as pd
     from .objects import PEAK_KEYS
@@ -365,9 +406,22 @@ def list_devices():
 
 
 def list_interconnects():
-    """Interconnects as a DataFrame: ``name``, ``scope``, ``bandwidth_Bps`` (effective, per
-    direction) [B/s], ``signalling_rate_Bps`` [B/s], ``encoding``, ``links``,
-    ``latency_s`` [s], ``source``, ``notes``."""
+    """Interconnects as a DataFrame, one row per link.
+
+    Returns
+    -------
+    pandas.DataFrame
+        ``name``, ``scope``, ``bandwidth_Bps`` (effective, per direction) [B/s],
+        ``link_bandwidth_Bps`` [B/s], ``links``, ``signalling_rate_Bps`` [B/s],
+        ``encoding``, ``latency_s`` [s], ``source``, ``notes``.
+
+    Examples
+    --------
+    >>> import plaster_model as pm
+    >>> df = pm.list_interconnects().set_index("name")
+    >>> float(df.loc["InfiniBand EDR", "bandwidth_Bps"])  # 100 Gb/s of data = 12.5 GB/s
+    12500000000.0
+    """
     import pandas as pd
 
     rows = [{"name": i.name, "scope": i.scope, "bandwidth_Bps": i.bandwidth,
@@ -379,8 +433,21 @@ def list_interconnects():
 
 
 def list_systems():
-    """Systems as a DataFrame: ``name``, ``device``, ``devices_per_node``, ``intra_node``,
-    ``interconnect``, ``nics_per_node``, ``source``."""
+    """Systems (server designs) as a DataFrame, one row per system.
+
+    Returns
+    -------
+    pandas.DataFrame
+        ``name``, ``device``, ``devices_per_node``, ``intra_node``, ``interconnect``,
+        ``nics_per_node``, ``source``, ``notes``.
+
+    Examples
+    --------
+    >>> import plaster_model as pm
+    >>> df = pm.list_systems().set_index("name")
+    >>> int(df.loc["DGX-1 (V100)", "devices_per_node"])
+    8
+    """
     import pandas as pd
 
     rows = [{"name": s.name, "device": s.device, "devices_per_node": s.devices_per_node,
@@ -391,9 +458,23 @@ def list_systems():
 
 
 def list_models():
-    """Models as a DataFrame: ``name``, ``task``, ``params``, ``fwd_flops`` (2 × MACs per
-    sample) [FLOP], ``fwd_macs`` [MAC], ``reported_flops`` (as printed by the source) and
-    ``flop_convention``, ``size_fp32_bytes`` [B], ``input_shape``, ``source``."""
+    """Models of the zoo as a DataFrame, one row per model.
+
+    Returns
+    -------
+    pandas.DataFrame
+        ``name``, ``task``, ``params``, ``fwd_flops`` (2 × MACs per sample) [FLOP],
+        ``fwd_macs`` [MAC], ``reported_flops`` (as printed by the source) and
+        ``flop_convention``, ``size_fp32_bytes`` [B], ``input_shape``,
+        ``activation_bytes_per_sample`` [B], ``source``, ``notes``.
+
+    Examples
+    --------
+    >>> import plaster_model as pm
+    >>> df = pm.list_models().set_index("name")
+    >>> float(df.loc["ResNet-50", "fwd_flops"])  # 3.9 G multiply-adds, 2 FLOPs each
+    7800000000.0
+    """
     import pandas as pd
 
     rows = [{"name": m.name, "task": m.task, "params": m.params, "fwd_flops": m.fwd_flops,
@@ -407,7 +488,19 @@ def list_models():
 
 
 def list_datasets():
-    """Datasets as a DataFrame: ``name``, ``train_samples``, ``source``."""
+    """Datasets as a DataFrame, one row per dataset.
+
+    Returns
+    -------
+    pandas.DataFrame
+        ``name``, ``train_samples``, ``source``, ``notes``.
+
+    Examples
+    --------
+    >>> import plaster_model as pm
+    >>> int(pm.list_datasets().set_index("name").loc["ImageNet-1k", "train_samples"])
+    1281167
+    """
     import pandas as pd
 
     rows = [{"name": d.name, "train_samples": d.train_samples, "source": d.source, "notes": d.notes}

@@ -389,6 +389,10 @@ class Model:
         Training activation memory per sample at fp32 [B] (for memory-fit checks).
     accuracy : mapping, optional
         ``{precision: {metric: value}}``, e.g. ``{"fp32": {"top1": 73.11}}``.
+    fully_connected : sequence of (int, int), optional
+        ``(inputs, outputs)`` of each fully connected layer in order, e.g. VGG-16's
+        ``[(25088, 4096), (4096, 4096), (4096, 1000)]`` (used by
+        :func:`plaster_model.summa_layers`).
 
     Examples
     --------
@@ -415,6 +419,7 @@ class Model:
     aliases: tuple[str, ...] = ()
     layers: Any = field(default=None, compare=False, repr=False)
     sources: Mapping[str, str] = field(default_factory=dict)
+    fully_connected: tuple[tuple[int, int], ...] = ()
 
     def __post_init__(self):
         owner = f"model {self.name!r}"
@@ -441,6 +446,12 @@ class Model:
         _set(self, "accuracy_records", tuple(MappingProxyType(dict(r)) for r in self.accuracy_records))
         _set(self, "aliases", _as_tuple(self.aliases))
         _set(self, "sources", MappingProxyType(dict(self.sources or {})))
+        fc = tuple(tuple(pair) for pair in (self.fully_connected or ()))
+        if any(len(pair) != 2 or any(isinstance(d, bool) or not isinstance(d, int) or d < 1 for d in pair)
+               for pair in fc):
+            raise ValueError(f"{owner}: fully_connected must be (inputs, outputs) pairs of positive "
+                             f"integers, got {self.fully_connected!r}")
+        _set(self, "fully_connected", fc)
 
     def __hash__(self):
         return hash((self.name, self.params, self.fwd_flops))

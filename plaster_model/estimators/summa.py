@@ -319,11 +319,43 @@ def summa_grid(devices):
     return pr, d // pr
 
 
-def _gemm_shapes(layers):
-    """DataFrame with m, k, n (and a layer label) from a list of (m, k, n), a DataFrame with
-    columns m, k, n, or an ONNX layer table (rows with op_type Gemm/MatMul)."""
+def _model_gemm_shapes(layers, batch):
+    """(m, k, n) rows of a zoo name or Model at ``batch``: its ``fully_connected`` layers
+    (``m = batch``, ``k`` inputs, ``n`` outputs), else its per-layer table rescaled to ``batch``."""
     import pandas as pd
 
+    from ..catalog.loader import active_catalog
+    from ..errors import ParameterError
+
+    model = active_catalog().get("model", layers) if isinstance(layers, str) else layers
+    if batch is None:
+        raise ParameterError("batch", batch, f"samples per GEMM (m) to apply SUMMA to {model.name}'s layers")
+    b = float(batch)
+    if not (b >= 1 and b == int(b)):
+        raise ParameterError("batch", batch, "a positive whole number of samples")
+    if model.fully_connected:
+        return pd.DataFrame([{"layer": f"fc{i + 1}", "m": b, "k": float(k), "n": float(n)}
+                             for i, (k, n) in enumerate(model.fully_connected)],
+                            columns=["layer", "m", "k", "n"])
+    table = getattr(model, "layers", None)
+    if isinstance(table, pd.DataFrame):
+        df = _gemm_shapes(table)
+        df["m"] = df["m"] / float(table.attrs.get("batch", 1) or 1) * b  # m scales with the batch
+        return df
+    raise ValueError(f"layers: model {model.name!r} has neither fully_connected layers in the zoo nor a "
+                     "per-layer table (Model.from_onnx); pass GEMM shapes [(m, k, n), ...]")
+
+
+def _gemm_shapes(layers, batch=None):
+    """DataFrame with m, k, n (and a layer label) from a list of (m, k, n), a DataFrame with
+    columns m, k, n, an ONNX layer table (rows with op_type Gemm/MatMul), or a zoo name or
+    Model (its fully connected layers at ``batch``)."""
+    import pandas as pd
+
+    from ..catalog.objects import Model
+
+    if isinstance(layers, (str, Model)):
+        return _model_gemm_shapes(layers, batch)
     if isinstance(layers, pd.DataFrame):
         df = layers
         if {"m", "k", "n"} <= set(df.columns):
@@ -362,17 +394,20 @@ def _gemm_shapes(layers):
 
 
 def summa_layers(layers, gamma, beta, devices=None, *, grid=None, precision="fp32", overlap=True,
-                 training=False):
+                 training=False, batch=None):
     """Apply SUMMA to a model's fully connected (GEMM) layers: one row per layer.
 
     Parameters
     ----------
-    layers : list of (m, k, n), DataFrame or ONNX layer table
-        GEMM shapes: a list of ``(m, k, n)`` tuples (or dicts with ``m``, ``k``, ``n`` and an
-        optional ``layer``), a DataFrame with columns ``m``, ``k``, ``n``, or the table of
-        :func:`plaster_model.onnx_import.onnx_layer_table` (its ``Gemm``/``MatMul`` rows:
-        ``n`` = last output dimension, ``m`` = the product of the others, ``k = macs/(m·n)``).
-        For a fully connected layer at batch ``B``: ``m = B``, ``k`` = inputs, ``n`` = outputs.
+    layers : str, Model, list of (m, k, n), DataFrame or ONNX layer table
+        A zoo name (``"VGG-16"``) or :class:`~plaster_model.Model`: its fully connected
+        layers (the zoo's ``fully_connected``, else the Gemm/MatMul rows of its per-layer
+        table) at ``batch``. Or GEMM shapes: a list of ``(m, k, n)`` tuples (or dicts with
+        ``m``, ``k``, ``n`` and an optional ``layer``), a DataFrame with columns ``m``, ``k``,
+        ``n``, or the table of :func:`plaster_model.onnx_import.onnx_layer_table` (its
+        ``Gemm``/``MatMul`` rows: ``n`` = last output dimension, ``m`` = the product of the
+        others, ``k = macs/(m·n)``). For a fully connected layer at batch ``B``: ``m = B``,
+        ``k`` = inputs, ``n`` = outputs.
     gamma : float or str
         Sustained device rate [FLOP/s].
     beta : float or str
@@ -389,6 +424,8 @@ def summa_layers(layers, gamma, beta, devices=None, *, grid=None, precision="fp3
         Also count the two backward GEMMs (``dX = dY·Wᵀ``: m×n×k, ``dW = Xᵀ·dY``: k×m×n),
         which have the same FLOPs; times are tripled (their bounds differ; the forward
         bound is reported).
+    batch : int, optional
+        Samples per GEMM (``m``) when ``layers`` is a model name or :class:`Model`.
 
     Returns
     -------
@@ -405,8 +442,14 @@ def summa_layers(layers, gamma, beta, devices=None, *, grid=None, precision="fp3
     ...                   gamma=15.7e12, beta=25e9, devices=8)
     >>> list(df["bound"])
     ['bandwidth', 'bandwidth', 'bandwidth']
+
+    The same layers by the zoo's name:
+
+    >>> df = summa_layers("VGG-16", gamma=15.7e12, beta=25e9, devices=8, batch=256)
+    >>> df[["layer", "m", "k", "n"]].values.tolist()
+    [['fc1', 256.0, 25088.0, 4096.0], ['fc2', 256.0, 4096.0, 4096.0], ['fc3', 256.0, 4096.0, 1000.0]]
     """
-    df = _gemm_shapes(layers)
+    df = _gemm_shapes(layers, batch)
     if grid is None:
         if devices is None:
             raise ValueError("give devices= (the grid is chosen as square as possible) or grid=(pr, pc)")

@@ -22,6 +22,7 @@ import numpy as np
 
 from ..catalog.loader import active_catalog
 from ..catalog.objects import BYTES_PER_ELEMENT, Device, Interconnect, Model, normalize_precision
+from .._arguments import aliased
 from .._results import result_frame
 from ..units import format_si, to_si
 from .energy import energy_per_inference, inferences_per_joule
@@ -29,7 +30,8 @@ from .fit import EFFICIENCY_MAX
 from .roofline import host_transfer_time, inference_batch_time
 
 __all__ = ["latency_throughput_curve", "best_batch", "BestBatch", "model_footprint", "inference_workload",
-           "UnknownLatencyDistribution", "DEFAULT_BATCHES", "CURVE_COLUMNS"]
+           "UnknownLatencyDistribution", "DEFAULT_BATCHES", "CURVE_COLUMNS",
+           "INFERENCE_LIVE_ACTIVATION_FRACTION"]
 
 #: Batches of :func:`latency_throughput_curve` when none are given.
 DEFAULT_BATCHES = (1, 2, 4, 8, 16, 32, 64, 128, 256)
@@ -42,6 +44,16 @@ CURVE_COLUMNS = [
     "inferences_per_j", "power_w", "memory_needed_bytes", "fits_in_memory", "calibrated",
 ]
 
+#: Fraction of a model's fp32 *training* activation figure that inference holds live at
+#: once, for models without a per-layer table. Inference frees each tensor once its last
+#: consumer ran, so the peak is the largest layer's inputs + output, not every tensor the
+#: backward pass would need. Derived on ResNet-50 (v1, 224²): the peak layer is a conv2_x
+#: residual Add, two 56·56·256 inputs and one output = 3 × 802,816 = 2,408,448 elements,
+#: against 20,023,272 elements saved for training (model_zoo.yaml): 0.1203. Chain networks
+#: without skips hold less (two tensors), attention blocks more; give the model a layer
+#: table (``Model.from_onnx``) for an exact peak.
+INFERENCE_LIVE_ACTIVATION_FRACTION = 2_408_448 / 20_023_272
+
 #: Relative slack when comparing a latency with a budget: absorbs the last-bit round-off
 #: of unit conversion ("7 ms" -> 0.007), never more.
 _BUDGET_RTOL = 1e-12
@@ -49,7 +61,7 @@ _BUDGET_RTOL = 1e-12
 
 
 
-from ..errors import UnknownLatencyDistribution
+from ..errors import ParameterError, UnknownLatencyDistribution
 
 
 # --------------------------------------------------------------------------- setup
@@ -105,12 +117,41 @@ def _activation_traffic(model, precision) -> float:
     return float(model.activation_bytes_per_sample) * BYTES_PER_ELEMENT[normalize_precision(precision)] / 4.0
 
 
+def _live_activation_bytes(model, precision) -> tuple[float, str]:
+    """Activation bytes per sample resident at the peak of an inference pass [B], and how.
+
+    With a per-layer table (ONNX import): ``max over layers (input_bytes + 4·output_elements)
+    / batch`` (fp32 table), scaled to ``s`` bytes per element. Otherwise the fp32 training
+    figure × :data:`INFERENCE_LIVE_ACTIVATION_FRACTION` × ``s/4``; 0 when neither exists.
+    """
+    scale = BYTES_PER_ELEMENT[normalize_precision(precision)] / 4.0
+    layers = getattr(model, "layers", None)
+    if layers is not None and {"input_bytes", "output_elements"} <= set(getattr(layers, "columns", ())):
+        batch = float(layers.attrs.get("batch", 1) or 1)
+        peak = float((layers["input_bytes"] + 4.0 * layers["output_elements"]).max()) / batch
+        return peak * scale, "the largest layer's inputs + output (per-layer table)"
+    if model.activation_bytes_per_sample is not None:
+        return (float(model.activation_bytes_per_sample) * INFERENCE_LIVE_ACTIVATION_FRACTION * scale,
+                f"{INFERENCE_LIVE_ACTIVATION_FRACTION:.4f} × the fp32 training activation figure "
+                "(the live fraction derived on ResNet-50)")
+    return 0.0, ""
+
+
 def inference_workload(model, device, precision="fp32") -> dict[str, float]:
     """The fixed inputs of the inference roofline for (model, device, precision).
 
     Exactly what :func:`latency_throughput_curve` uses, in the keyword names of
     :func:`~plaster_model.inference.fit_inference_curve`, so a calibration fits the same
     model it later predicts with: ``fit_inference_curve(b, t, **inference_workload(m, d, p))``.
+
+    Parameters
+    ----------
+    model : str or Model
+        Zoo name or :class:`~plaster_model.Model`.
+    device : str or Device
+        Catalog name or :class:`~plaster_model.Device`.
+    precision : str
+        ``"fp32"``, ``"fp16"``, ``"int8"``, ...: sets the peak and bytes per element.
 
     Returns
     -------
@@ -222,10 +263,10 @@ def _setup(model, device, precision="fp32", calibration=None, compute_efficiency
     else:
         traffic = 0.0
         a.append(f"{model.name} has no activation figure: memory time counts weights only (a lower bound)")
-    resident = (model.activation_bytes_per_sample or 0.0) * bpe / 4.0
-    if model.activation_bytes_per_sample is not None:
-        a.append("memory fit: weights + training activation figure × batch (an upper bound: inference "
-                 "frees activations a later layer no longer needs)")
+    resident, how = _live_activation_bytes(model, prec)
+    if how:
+        a.append(f"memory fit: weights once + live activations {format_si(resident, 'B')} per sample × batch "
+                 f"({how}); no gradients or optimizer state at inference")
     else:
         a.append("memory fit: weights only (no activation figure for this model)")
 
@@ -348,7 +389,7 @@ def _batches(batches, name="batches"):
     except (TypeError, ValueError):
         raise ValueError(f"{name} must be numbers, got {batches!r}") from None
     if not np.all(np.isfinite(vals)) or np.any(vals < 1) or np.any(vals != np.round(vals)):
-        raise ValueError(f"{name} must be positive whole numbers of samples, got {batches!r}")
+        raise ParameterError(name, batches, "positive whole numbers of samples (a device runs whole samples)")
     return np.unique(vals.astype(int))
 
 
@@ -371,7 +412,8 @@ def latency_throughput_curve(model, device, precision="fp32", batches=DEFAULT_BA
     precision : str
         ``"fp32"``, ``"fp16"`` (tensor cores where present), ``"int8"``, ``"bf16"``, ...
     batches : sequence of int
-        Samples per batch (default 1, 2, 4, ..., 256).
+        Samples per batch (default 1, 2, 4, ..., 256). ``batch_sizes=`` is accepted as an
+        alias (not both).
     calibration : Calibration, optional
         Asked ``parameters_for(device=, precision=, model=, phase="inference", n_devices=1)``
         for ``efficiency``, ``efficiency_interval``, ``memory_efficiency``, ``t0_s``,
@@ -430,6 +472,7 @@ def latency_throughput_curve(model, device, precision="fp32", batches=DEFAULT_BA
     """
     import pandas as pd
 
+    batches = aliased("batches", batches, "batch_sizes", kwargs.pop("batch_sizes", None), DEFAULT_BATCHES)
     s = _setup(model, device, precision, calibration, compute_efficiency, memory_efficiency, t0,
                include_transfer, latency_percentile, **kwargs)
     b = _batches(batches)
@@ -503,6 +546,7 @@ class BestBatch:
         return result_frame(self)
 
     def to_dict(self) -> dict[str, Any]:
+        """The fields as a plain dict (``dataclasses.asdict``), units as in the attribute names."""
         return asdict(self)
 
     def _rows(self):
@@ -547,7 +591,7 @@ def best_batch(model, device, latency_budget="7 ms", precision="fp32", batches=N
         for speech, 0.1 s for "feels instant").
     precision : str
     batches : sequence of int, optional
-        Candidate batches (default: every integer 1 … ``max_batch``).
+        Candidate batches (default: every integer 1 … ``max_batch``); alias ``batch_sizes=``.
     calibration : Calibration, optional
         See :func:`latency_throughput_curve`.
     percentile : float, optional
@@ -578,6 +622,7 @@ def best_batch(model, device, latency_budget="7 ms", precision="fp32", batches=N
     budget = float(to_si(latency_budget, "time", name="latency_budget"))
     if not (math.isfinite(budget) and budget > 0):
         raise ValueError(f"latency_budget must be a positive time, got {latency_budget!r}")
+    batches = aliased("batches", batches, "batch_sizes", kwargs.pop("batch_sizes", None))
     s = _setup(model, device, precision, calibration, kwargs.pop("compute_efficiency", None),
                kwargs.pop("memory_efficiency", None), kwargs.pop("t0", None),
                kwargs.pop("include_transfer", False), percentile, **kwargs)
@@ -635,8 +680,11 @@ def best_batch(model, device, latency_budget="7 ms", precision="fp32", batches=N
 def model_footprint(model, device, precision="fp32", batch=1, link=None) -> dict[str, Any]:
     """Size of a model on a device: bytes, memory fit at a batch, weight transfer time.
 
-    ``weight_bytes = P·s``; ``memory_needed = P·s + b·a·s/4`` (``a`` the model's fp32
-    activation figure, an upper bound for inference; weights only when unknown);
+    ``weight_bytes = P·s``; ``memory_needed = P·s + b·a_live`` with ``a_live`` the
+    activations live at the peak of one inference pass per sample (the largest layer's
+    inputs + output from a per-layer table, else
+    :data:`INFERENCE_LIVE_ACTIVATION_FRACTION` × the fp32 training figure × ``s/4``;
+    weights only when the model has neither); no gradients or optimizer state;
     ``weight_transfer_time = α + P·s/β`` over ``link`` (default the device's ``host_link``).
 
     Parameters
@@ -673,10 +721,10 @@ def model_footprint(model, device, precision="fp32", batch=1, link=None) -> dict
     bpe = BYTES_PER_ELEMENT[prec]
     w = float(model.params * bpe)
     notes = []
-    if model.activation_bytes_per_sample is not None:
-        act = model.activation_bytes_per_sample * bpe / 4.0 * b
-        notes.append("activations from the model's fp32 training figure scaled to the precision "
-                      "(an upper bound for inference)")
+    live, how = _live_activation_bytes(model, prec)
+    if how:
+        act = live * b
+        notes.append(f"live activations at inference: {how}, scaled to the precision")
     else:
         act = math.nan
         notes.append(f"{model.name} has no activation figure: memory fit checks weights only")

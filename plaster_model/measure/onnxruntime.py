@@ -14,6 +14,7 @@ import time
 import numpy as np
 
 from ._onnx import ELEM_TYPES, add_model_columns, graph_inputs, load_onnx, model_for, onnx_name
+from .._arguments import aliased
 
 __all__ = ["onnxruntime"]
 
@@ -58,17 +59,17 @@ def _feeds(inputs, batch, rng, dims):
     return feeds
 
 
-def onnxruntime(model_or_path, batch_sizes=(1, 4, 16), n_warmup=3, n_runs=20, threads=1,
+def onnxruntime(model_or_path, batches=None, n_warmup=3, n_runs=20, threads=1,
                 model_name=None, device=DEFAULT_DEVICE, providers=("CPUExecutionProvider",),
-                dims=None, seed=0):
+                dims=None, seed=0, *, batch_sizes=None):
     """Measure a model with onnxruntime at several batch sizes.
 
     Parameters
     ----------
     model_or_path : onnx.ModelProto or str or path-like or bytes
         The model; its first input dimension must be dynamic (or equal the batch).
-    batch_sizes : sequence of int
-        Samples per call.
+    batches : sequence of int
+        Batch sizes, default ``(1, 4, 16)``; ``batch_sizes=`` is accepted as an alias (not both).
     n_warmup, n_runs : int
         Untimed and timed calls per batch size.
     threads : int
@@ -85,6 +86,8 @@ def onnxruntime(model_or_path, batch_sizes=(1, 4, 16), n_warmup=3, n_runs=20, th
         Values of symbolic non-batch dimensions.
     seed : int
         Seed of the random inputs.
+    batch_sizes : sequence of int, optional
+        Alias of ``batches`` (its former name).
 
     Returns
     -------
@@ -104,7 +107,8 @@ def onnxruntime(model_or_path, batch_sizes=(1, 4, 16), n_warmup=3, n_runs=20, th
     from ..measurements.normalize import normalize_names
     from ..measurements.schema import frame_from_records, latency_stats
 
-    batch_sizes = [int(b) for b in batch_sizes]
+    batch_sizes = aliased("batches", batches, "batch_sizes", batch_sizes)
+    batch_sizes = [int(b) for b in ((1, 4, 16) if batch_sizes is None else batch_sizes)]
     if not batch_sizes or any(b < 1 for b in batch_sizes):
         raise ValueError(f"batch_sizes must be positive integers, got {batch_sizes!r}")
     if int(n_runs) < 1 or int(n_warmup) < 0 or int(threads) < 1:

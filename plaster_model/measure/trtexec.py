@@ -17,6 +17,7 @@ from pathlib import Path
 import numpy as np
 
 from ._onnx import add_model_columns, graph_inputs, load_onnx, model_for, onnx_name
+from .._arguments import aliased
 
 __all__ = ["trtexec", "PRECISION_FLAGS"]
 
@@ -48,17 +49,17 @@ def _find_trtexec(trtexec):
     return shutil.which(str(trtexec))
 
 
-def trtexec(onnx_path, batch_sizes=(1, 8, 32), precisions=("fp32", "fp16"), trtexec="trtexec",
+def trtexec(onnx_path, batches=None, precisions=("fp32", "fp16"), trtexec="trtexec",
             extra_args=(), input_name=None, model_name=None, sample_shape=None, timeout=None,
-            log_dir=None):
+            log_dir=None, *, batch_sizes=None):
     """Measure an ONNX model with TensorRT at several batch sizes and precisions.
 
     Parameters
     ----------
     onnx_path : str or path-like
         The ONNX file (its first input's batch dimension must be dynamic).
-    batch_sizes : sequence of int
-        Samples per inference.
+    batches : sequence of int
+        Batch sizes, default ``(1, 8, 32)``; ``batch_sizes=`` is accepted as an alias (not both).
     precisions : sequence of {"fp32", "fp16", "int8", "bf16", "fp8", "best"}
         Builder precisions (:data:`PRECISION_FLAGS`).
     trtexec : str
@@ -75,6 +76,8 @@ def trtexec(onnx_path, batch_sizes=(1, 8, 32), precisions=("fp32", "fp16"), trte
         Seconds per trtexec run.
     log_dir : str or path-like, optional
         Keep each run's output as ``<model>_b<batch>_<precision>.log`` there.
+    batch_sizes : sequence of int, optional
+        Alias of ``batches`` (its former name).
 
     Returns
     -------
@@ -95,7 +98,8 @@ def trtexec(onnx_path, batch_sizes=(1, 8, 32), precisions=("fp32", "fp16"), trte
     from ..measurements.schema import conform
     from ..measurements.trtexec import parse_trtexec_text, runs_to_frame
 
-    batch_sizes = [int(b) for b in batch_sizes]
+    batch_sizes = aliased("batches", batches, "batch_sizes", batch_sizes)
+    batch_sizes = [int(b) for b in ((1, 8, 32) if batch_sizes is None else batch_sizes)]
     if not batch_sizes or any(b < 1 for b in batch_sizes):
         raise ValueError(f"batch_sizes must be positive integers, got {batch_sizes!r}")
     bad = [p for p in precisions if p not in PRECISION_FLAGS]
