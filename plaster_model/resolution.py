@@ -26,7 +26,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
-__all__ = ["BACKENDS", "Backend", "communication_backend", "link_class", "node_links", "cluster_links"]
+__all__ = ["BACKENDS", "Backend", "communication_backend", "backend_for_algorithm", "link_class",
+           "node_links", "cluster_links"]
 
 
 @dataclass(frozen=True)
@@ -157,6 +158,33 @@ def communication_backend(framework=None, notes=None, backend=None) -> tuple[Bac
         name, why = _FRAMEWORK_DEFAULTS[fam]
         return BACKENDS[name], f"not stated: {why} assumed"
     return BACKENDS["nccl"], "not stated: an NCCL-class all-reduce ('auto') assumed"
+
+
+def backend_for_algorithm(algorithm: str) -> str:
+    """The backend whose communication efficiency applies to a named algorithm.
+
+    A parameter-server exchange takes the ``parameter_server`` backend's; every all-reduce
+    (``auto``, ring, tree, halving-doubling, hierarchical, multi-rail ring) the NCCL one:
+    they run on the GPUs over the same links.
+
+    Parameters
+    ----------
+    algorithm : str
+        An all-reduce algorithm name.
+
+    Returns
+    -------
+    str
+        A key of :data:`BACKENDS`.
+
+    Examples
+    --------
+    >>> backend_for_algorithm("parameter_server"), backend_for_algorithm("ring")
+    ('parameter_server', 'nccl')
+    """
+    from .estimators.collectives import normalize_algorithm
+
+    return "parameter_server" if normalize_algorithm(algorithm) == "parameter_server" else "nccl"
 
 
 _LINK_CLASSES = (

@@ -173,7 +173,7 @@ def _normalize_algorithm(name) -> str:
 
 
 def _plan(models, devices, n_devices, interconnects=None, batch_per_device=None, precisions="fp32",
-          algorithms="tree", devices_per_node=1, intra_node=None, scaling="weak", calibration=None,
+          algorithms="auto", devices_per_node=1, intra_node=None, scaling="weak", calibration=None,
           efficiency=None, *, global_batch=None, nics_per_node=1, comm_efficiency=None, overhead_s=None,
           gradient_precision=None, unsupported="drop", overlap=None, bucket_bytes=None, servers=None,
           inter_algorithm=None, _bucket_given=False) -> _Plan:
@@ -211,12 +211,16 @@ def _plan(models, devices, n_devices, interconnects=None, batch_per_device=None,
         ov = float(overlap)
         if not 0.0 <= ov <= 1.0:
             raise ValueError(f"overlap must be a fraction in [0, 1], got {overlap!r}")
-        iteration_kw["overlap"] = ov
     if _bucket_given:
         iteration_kw["bucket_bytes"] = None if bucket_bytes is None else _positive(
             float(to_si(bucket_bytes, "bytes", name="bucket_bytes")), "bucket_bytes")
     # per-algorithm topology options (predict_training refuses them for other algorithms)
-    algorithm_kw: dict[str, dict] = {a: {} for a in algs}
+    # overlap as predict_training sets it: the NCCL backend's (1) for "auto", serial for a
+    # named algorithm, unless overlap= says otherwise
+    from .resolution import BACKENDS, backend_for_algorithm
+
+    algorithm_kw: dict[str, dict] = {a: {"overlap": float(overlap) if overlap is not None else
+                                         (BACKENDS["nccl"].overlap if a == "auto" else 0.0)} for a in algs}
     if servers is not None:
         if "parameter_server" not in algs:
             raise ValueError(f"servers={servers!r} applies to algorithm 'parameter_server', which is not in "
@@ -298,6 +302,7 @@ def _plan(models, devices, n_devices, interconnects=None, batch_per_device=None,
                     o = float(to_si(0.0 if o is None else o, "time", name="overhead_s"))
                     c = cp.get("comm_efficiency", 1.0) if user_ce is None else user_ce
                     c = _positive(1.0 if c is None else c, "comm_efficiency")
+                    # (a Calibration keys η_comm by backend and link class: see comm_tables below)
                 except Exception as exc:  # noqa: BLE001 - one uncalibratable combination must not sink the sweep
                     failed.append(f"{m.name}/{d.name}/{q}/{int(n)}: {exc}")
                     eff[w, j] = math.nan
@@ -318,12 +323,13 @@ def _plan(models, devices, n_devices, interconnects=None, batch_per_device=None,
         notes.append("efficiency 1.0 (peak; uncalibrated: pass calibration= or efficiency=)")
     gamma = peak[:, None] * eff  # the same product predict_training forms: peak × efficiency
 
-    # ---- links per (intra, inter, devices_per_node, n_devices): mirrors Cluster / _setup
+    # ---- links per (intra, inter, devices_per_node, n_devices): the resolution layer's rule
+    from .resolution import link_class, node_links
+
     nJ, nI, nK = len(intra_objs), len(inter_objs), len(dpns)
     nodes = -(-ns[None, :] // dpns[:, None])  # ceil(n / dpn), shape (K, N)
     multi = nodes > 1
     single = (ns == 1)[None, :]
-    has_topo = multi & (dpns[:, None] > 1)
     needs_intra = np.minimum(dpns[:, None], ns[None, :]) > 1
     for j, intra in enumerate(intra_objs):
         if intra is None and needs_intra.any():
@@ -340,12 +346,25 @@ def _plan(models, devices, n_devices, interconnects=None, batch_per_device=None,
     intra_lat = np.array([o.latency_s if o is not None else nan for o in intra_objs])
     inter_bw = np.array([o.bandwidth if o is not None else nan for o in inter_objs])
     inter_lat = np.array([o.latency_s if o is not None else nan for o in inter_objs])
+    grid = node_links(ns[None, None, None, :], dpns[None, None, :, None],
+                      intra_bw[:, None, None, None], intra_lat[:, None, None, None],
+                      inter_bw[None, :, None, None], inter_lat[None, :, None, None], nics)
+    grid = {k: np.broadcast_to(v, (nJ, nI, nK, nN)) for k, v in grid.items()}
     mk = multi[None, None, :, :]
     sj = single[None, None, :, :]
-    beta = np.where(sj, 1.0, np.where(mk, inter_bw[None, :, None, None], intra_bw[:, None, None, None]))
-    alpha = np.where(sj, 0.0, np.where(mk, inter_lat[None, :, None, None], intra_lat[:, None, None, None]))
-    beta = np.broadcast_to(beta, (nJ, nI, nK, nN))
-    alpha = np.broadcast_to(alpha, (nJ, nI, nK, nN))
+    # η_comm of a Calibration depends on how the exchange runs (backend, link class): one
+    # table per algorithm over (workload, intra, inter, layout, n); other calibrations give
+    # it per (workload, n) through parameters_for, as before
+    comm_tables = {}
+    if calibration is not None and user_ce is None and hasattr(calibration, "comm_efficiency_for"):
+        cls_intra = [link_class(o) for o in intra_objs]
+        cls_inter = [link_class(o) for o in inter_objs]
+        for a_ in algs:
+            be = backend_for_algorithm(a_)
+            ci = np.array([calibration.comm_efficiency_for(be, c)[0] for c in cls_intra])
+            cn = np.array([calibration.comm_efficiency_for(be, c)[0] for c in cls_inter])
+            tab = np.where(mk, cn[None, :, None, None], ci[:, None, None, None])
+            comm_tables[a_] = np.broadcast_to(tab, (nJ, nI, nK, nN))
     # link label: inter names then intra names; -1 (no link) for a single device
     link_names = list(dict.fromkeys([o.name for o in inter_objs if o is not None]
                                     + [o.name for o in intra_objs if o is not None]))
@@ -362,17 +381,16 @@ def _plan(models, devices, n_devices, interconnects=None, batch_per_device=None,
     if eff_lo is not None:
         t["gamma_lo"] = _shape6(peak[:, None] * eff_lo, [_W, _N])
         t["gamma_hi"] = _shape6(peak[:, None] * eff_hi, [_W, _N])
-    t["beta"] = _shape6(beta, [_J, _I, _K, _N])
-    t["alpha"] = _shape6(alpha, [_J, _I, _K, _N])
+    t["beta"] = _shape6(grid["beta"], [_J, _I, _K, _N])
+    t["alpha"] = _shape6(grid["alpha"], [_J, _I, _K, _N])
+    for a_, tab in comm_tables.items():
+        t["ce:" + a_] = _shape6(tab, [_J, _I, _K, _N])
     t["n"] = _shape6(ns.astype(float), [_N])
     t["batch"] = _shape6(batches, [_B])
-    t["has_topo"] = _shape6(has_topo, [_K, _N])
-    # topology kwargs for rows that have them (placeholders elsewhere are never used)
-    t["topo_dpn"] = _shape6(np.where(has_topo, dpns[:, None], 1), [_K, _N])
-    t["topo_beta_intra"] = _shape6(np.where(has_topo[None], np.nan_to_num(intra_bw, nan=1.0)[:, None, None], 1.0),
-                                   [_J, _K, _N])
-    t["topo_alpha_intra"] = _shape6(np.where(has_topo[None], np.nan_to_num(intra_lat, nan=0.0)[:, None, None], 0.0),
-                                    [_J, _K, _N])
+    # topology keywords of every row (devices_per_node = 1 on flat rows: "flat over β")
+    t["topo_dpn"] = _shape6(grid["devices_per_node"], [_J, _I, _K, _N])
+    t["topo_beta_intra"] = _shape6(grid["beta_intra"], [_J, _I, _K, _N])
+    t["topo_alpha_intra"] = _shape6(grid["alpha_intra"], [_J, _I, _K, _N])
 
     int_dtype = np.int32 if max(int(ns.max()), int(dpns.max())) < 2**31 else np.int64
     codes = {
@@ -396,10 +414,12 @@ def _plan(models, devices, n_devices, interconnects=None, batch_per_device=None,
                                            else "batch_per_device fixed, global_batch = n_devices × batch"))
     attrs = {"scaling": scaling, "notes": notes,
              "unsupported": [(d, q) for d, q, _ in unsupported_pairs], "calibrated": calibration is not None}
-    if iteration_kw.get("overlap"):
-        notes.append(f"overlap {iteration_kw['overlap']:g} of the all-reduce with the backward pass")
+    for a_ in algs:
+        if algorithm_kw[a_]["overlap"]:
+            notes.append(f"{a_}: overlap {algorithm_kw[a_]['overlap']:g} of the all-reduce with the backward pass, "
+                         "the last bucket exposed")
     attrs.update({k: v for k, v in iteration_kw.items()})
-    return _Plan(algs, shape, strong, t, codes, categories, bool(has_topo.any()), eff_lo is not None,
+    return _Plan(algs, shape, strong, t, codes, categories, True, eff_lo is not None,
                  nics, iteration_kw, algorithm_kw, attrs)
 
 
@@ -430,28 +450,16 @@ def _evaluate(plan: _Plan, algorithm: str, sl) -> dict:
     n = g("n")
     b = g("batch") / n if plan.strong else g("batch")
 
-    def run(gamma, topo):
-        kw = dict(algorithm=algorithm, overhead_s=g("overhead"), comm_efficiency=g("ce"), **plan.iteration_kw,
+    def run(gamma):
+        ce = g("ce:" + algorithm) if "ce:" + algorithm in t else g("ce")
+        kw = dict(algorithm=algorithm, overhead_s=g("overhead"), comm_efficiency=ce, **plan.iteration_kw,
                   **plan.algorithm_kw[algorithm])
-        if topo:
-            kw.update(devices_per_node=g("topo_dpn"), nics_per_node=plan.nics_per_node,
-                      beta_intra=g("topo_beta_intra"), alpha_intra=g("topo_alpha_intra"))
+        kw.update(devices_per_node=g("topo_dpn"), nics_per_node=plan.nics_per_node,
+                  beta_intra=g("topo_beta_intra"), alpha_intra=g("topo_alpha_intra"))
         return data_parallel_iteration(g("fwd"), g("params"), n, b, gamma, g("gbytes"),
                                        g("beta"), g("alpha"), **kw)
 
-    def both(gamma):
-        # predict_training passes topology only for multi-node clusters with several devices
-        # per node; evaluate each kind of row the way the scalar path does.
-        if not plan.any_topo:
-            return run(gamma, False)
-        has = g("has_topo")
-        if not has.any():
-            return run(gamma, False)
-        if has.all():
-            return run(gamma, True)
-        plain, topo = run(gamma, False), run(gamma, True)
-        return {k: np.where(has, topo[k], plain[k]) for k in plain}
-
+    both = run  # every row takes the same topology keywords (flat rows: devices_per_node = 1)
     out = both(g("gamma"))
     res = {k: out[k] for k in _FLOAT_OUT if k in out}
     res["communication_bound"] = out["communication_bound"]
@@ -653,7 +661,7 @@ def _options(kwargs: dict, caller: str) -> dict:
 
 
 def sweep(models, devices, n_devices, interconnects=None, batch_per_device=None,
-          precisions="fp32", algorithms="tree", devices_per_node=1, intra_node=None,
+          precisions="fp32", algorithms="auto", devices_per_node=1, intra_node=None,
           scaling="weak", calibration=None, efficiency=None, chunk_size=2_000_000, progress=None,
           *, global_batch=None, nics_per_node=1, comm_efficiency=None, overhead_s=None,
           gradient_precision=None, unsupported="drop", overlap=None, bucket_bytes=_UNSET, servers=None,
@@ -729,7 +737,7 @@ def sweep(models, devices, n_devices, interconnects=None, batch_per_device=None,
 
 
 def sweep_chunks(models, devices, n_devices, interconnects=None, batch_per_device=None,
-                 precisions="fp32", algorithms="tree", devices_per_node=1, intra_node=None,
+                 precisions="fp32", algorithms="auto", devices_per_node=1, intra_node=None,
                  scaling="weak", calibration=None, efficiency=None, chunk_size=2_000_000,
                  progress=None, **kwargs):
     """The rows of :func:`sweep` as an iterator of DataFrames of at most ``chunk_size`` rows.
@@ -766,7 +774,7 @@ def sweep_chunks(models, devices, n_devices, interconnects=None, batch_per_devic
 
 
 def sweep_size(models, devices, n_devices, interconnects=None, batch_per_device=None,
-               precisions="fp32", algorithms="tree", devices_per_node=1, intra_node=None,
+               precisions="fp32", algorithms="auto", devices_per_node=1, intra_node=None,
                scaling="weak", **kwargs) -> int:
     """Number of rows :func:`sweep` returns for these arguments (after dropping unsupported
     device/precision pairs), without evaluating anything."""
@@ -918,14 +926,14 @@ def pareto(df, objectives=("iteration_time_s", "cost")):
     >>> front = pm.pareto(df, {"epoch_h": "min", "cost_usd": "min"})
     >>> print(front[["device", "n_devices", "epoch_h", "cost_usd"]].round(4).to_string(index=False))
     device  n_devices  epoch_h  cost_usd
-      A100         64   0.0047    1.1016
-      A100          8   0.0048    0.1399
-      A100          4   0.0086    0.1259
-        T4         32   0.0111    0.1246
-      A100          2   0.0152    0.1119
-        T4          8   0.0174    0.0488
-        T4          4   0.0339    0.0475
-        T4          2   0.0660    0.0462
+      A100         64   0.0008    0.1916
+      A100         32   0.0015    0.1706
+        T4         64   0.0023    0.0526
+        T4         32   0.0046    0.0516
+        T4         16   0.0088    0.0495
+        T4          8   0.0162    0.0454
+        T4          4   0.0324    0.0454
+        T4          2   0.0645    0.0452
         T4          1   0.1281    0.0448
     """
     x, names = _objective_matrix(df, objectives)

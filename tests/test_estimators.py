@@ -70,9 +70,9 @@ def test_tree_allreduce_single_device_is_free():
 
 
 @pytest.mark.parametrize("kwargs, fragment", [
-    (dict(w=1e6, p=0, beta=1e9), "p must be"),
-    (dict(w=1e6, p=-4, beta=1e9), "p must be"),
-    (dict(w=1e6, p=4, beta=0), "beta must be"),
+    (dict(w=1e6, p=0, beta=1e9), r"p=0\.0: expected a device count >= 1"),
+    (dict(w=1e6, p=-4, beta=1e9), r"p=-4\.0: expected a device count"),
+    (dict(w=1e6, p=4, beta=0), r"beta=0\.0: expected finite and > 0"),
     (dict(w=1e6, p=4, beta="15 TFLOPS"), "bandwidth"),
 ])
 def test_tree_allreduce_bad_input(kwargs, fragment):

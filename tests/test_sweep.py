@@ -69,11 +69,20 @@ def test_cross_product_columns_and_dtypes():
 
 
 def test_hand_value_resnet50_v100_ib_edr():
-    df = pm.sweep("ResNet-50", "V100", 64, "InfiniBand EDR", 64, devices_per_node=8, intra_node="NVLink 2")
-    (row,) = df.to_dict("records")
-    ib = pm.load_interconnect("InfiniBand EDR")
-    assert row["compute_time_s"] == pytest.approx(3 * 7.8e9 * 64 / 15.7e12)
-    assert row["communication_time_s"] == pytest.approx(2 * 6 * (25_610_269 * 4 / ib.bandwidth + ib.latency_s))
+    df = pm.sweep("ResNet-50", "V100", 64, "InfiniBand EDR", 64, devices_per_node=8, intra_node="NVLink 2",
+                  algorithms=["tree", "auto"])
+    tree, auto = df.to_dict("records")
+    ib, nv = pm.load_interconnect("InfiniBand EDR"), pm.load_interconnect("NVLink 2")
+    w = 25_610_269 * 4
+    assert tree["compute_time_s"] == pytest.approx(3 * 7.8e9 * 64 / 15.7e12)
+    # the seed tree: 2·log2(64)·(w/β + α)
+    assert tree["communication_time_s"] == pytest.approx(2 * 6 * (w / ib.bandwidth + ib.latency_s))
+    # auto on 8 nodes × 8 (one NIC per node): the hierarchical all-reduce with halving-doubling
+    # across nodes wins (the same bandwidth term as a ring there, 2·log2(8) latencies instead
+    # of 2·7): 2·7/8·w/β_nvlink + 2·7·α_nv  +  2·7/8·(w/8)/(β_ib/8) + 2·3·α_ib
+    hier = (2 * 7 / 8 * w / nv.bandwidth + 2 * 7 * nv.latency_s
+            + 2 * 7 / 8 * (w / 8) / (ib.bandwidth / 8) + 2 * 3 * ib.latency_s)
+    assert auto["communication_time_s"] == pytest.approx(hier, rel=1e-12)
 
 
 def test_scalar_arguments_and_objects_and_aliases():
@@ -145,7 +154,8 @@ class _FakeCalibration:
     def __init__(self):
         self.calls = []
 
-    def parameters_for(self, device, precision, model, phase, n_devices):
+    def parameters_for(self, device, precision, model, phase, n_devices, **how):
+        # **how: backend / link_class (the multi-device scalar path names how it exchanges)
         self.calls.append((device, precision, model, phase, n_devices))
         eff = 0.3 + 0.1 * (len(device) % 5) + 0.01 * (len(model) % 7)
         return {"efficiency": eff, "efficiency_interval": (0.9 * eff, min(1.0, 1.1 * eff)),
@@ -171,13 +181,16 @@ def test_topology_kwargs_follow_predict_training(monkeypatch):
     path passes them (multi-node clusters with several devices per node)."""
     seen = []
 
-    def fake(w, p, beta, alpha, devices_per_node=None, nics_per_node=1, beta_intra=None, alpha_intra=None, **_):
-        seen.append(devices_per_node is not None)
-        if devices_per_node is None:  # flat ring
-            return 2 * (p - 1) / p * w / beta + 2 * (p - 1) * alpha
-        nodes = np.ceil(p / devices_per_node)
-        return (2 * w / beta_intra + alpha_intra * devices_per_node
-                + 2 * (nodes - 1) / nodes * w * nics_per_node / beta + alpha)
+    def fake(w, p, beta, alpha, devices_per_node=1, nics_per_node=1, beta_intra=None, alpha_intra=None, **_):
+        # the resolution layer passes devices_per_node = 1 ("flat over β") where a row has no
+        # node layout (one node, or one device per node), the layout elsewhere
+        g = np.asarray(devices_per_node, dtype=float)
+        seen.extend(np.ravel(g > 1).tolist())
+        flat = 2 * (p - 1) / p * w / beta + 2 * (p - 1) * alpha
+        nodes = np.ceil(p / g)
+        layered = (2 * w / beta_intra + alpha_intra * g
+                   + 2 * (nodes - 1) / nodes * w * nics_per_node / beta + alpha)
+        return np.where(g > 1, layered, flat)
 
     monkeypatch.setitem(collectives.ALGORITHMS, "fake_hier", fake)
     df = pm.sweep(["ResNet-50"], ["V100"], [1, 2, 4, 8, 12, 16, 64], ["InfiniBand EDR"], [32],

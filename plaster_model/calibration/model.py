@@ -267,18 +267,25 @@ class Calibration:
             raise ValueError(f"Calibration.fit: no row can be fitted; reasons: {why}")
         fr = rows.subset(use)
         model_factors = bool(self.model_factors) and self.per == "device_precision"
-        layout = _fit.build_layout(fr, model_factors)
-        x0 = _fit.initial_guess(fr, layout)
-        x, res = _fit.solve(fr, layout, x0, loss=self.loss, f_scale=self.f_scale)
-        rng = np.random.default_rng(self.random_state)
-        n_draws = self.n_bootstrap if self.n_bootstrap > 0 else 200
-        if self.n_bootstrap > 0:
-            draws = _fit.bootstrap(fr, layout, x, self.n_bootstrap, rng, loss=self.loss, f_scale=self.f_scale)
-        else:
-            draws = _jacobian_draws(res, layout, x, n_draws, rng)
-        self.theta_ = x
-        self.theta_bootstrap_ = draws
-        self.setup_spread_ = _framework_spread(fr, self.by_framework, model_factors, self.loss, self.f_scale)
+        # The SVDs inside least_squares are small (hundreds of rows x tens of parameters):
+        # BLAS threads only fight over them, 40-60x slower on a loaded two-core box. One
+        # thread inside the fit, as scikit-learn does for small problems; the user's
+        # environment is untouched outside it.
+        from threadpoolctl import threadpool_limits
+
+        with threadpool_limits(limits=1):
+            layout = _fit.build_layout(fr, model_factors)
+            x0 = _fit.initial_guess(fr, layout)
+            x, res = _fit.solve(fr, layout, x0, loss=self.loss, f_scale=self.f_scale)
+            rng = np.random.default_rng(self.random_state)
+            n_draws = self.n_bootstrap if self.n_bootstrap > 0 else 200
+            if self.n_bootstrap > 0:
+                draws = _fit.bootstrap(fr, layout, x, self.n_bootstrap, rng, loss=self.loss, f_scale=self.f_scale)
+            else:
+                draws = _jacobian_draws(res, layout, x, n_draws, rng)
+            self.theta_ = x
+            self.theta_bootstrap_ = draws
+            self.setup_spread_ = _framework_spread(fr, self.by_framework, model_factors, self.loss, self.f_scale)
         self.groups_ = list(layout.groups)
         self.group_time_scale_ = layout.tau
         self.n_rows_ = int(use.sum())
@@ -602,6 +609,37 @@ class Calibration:
             f"η_comm({backend} over {lclass}) not fitted: 1.0 (the link's payload rate; no run of "
             f"this backend was in the data)"]
 
+    def comm_efficiency_for(self, backend="nccl", link_class="other", n_devices=None) -> tuple[float, list]:
+        """Communication efficiency η_comm of an exchange by ``backend`` over a link of class
+        ``link_class`` (fitted, or the same backend on other links, or 1.0: stated).
+
+        Parameters
+        ----------
+        backend : str
+            A key of :data:`plaster_model.resolution.BACKENDS` (or ``"auto"``).
+        link_class : str
+            :func:`plaster_model.resolution.link_class` of the link.
+        n_devices : int, optional
+            Devices of the run (a note warns beyond the fitted range).
+
+        Returns
+        -------
+        (float, list of str)
+            η_comm in (0, 1] (fraction of the link's payload rate) and the notes.
+
+        Examples
+        --------
+        >>> import plaster_model as pm                                   # doctest: +SKIP
+        >>> cal.comm_efficiency_for("nccl", "nvlink")[0] <= 1            # doctest: +SKIP
+        True
+        """
+        from ..resolution import communication_backend
+
+        self._check_fitted()
+        be, _ = communication_backend(None, None, backend)
+        lc, _, _, notes = self._comm(be.name, link_class, n_devices)
+        return float(math.exp(lc)), notes
+
     def parameters_for(self, device, precision="fp32", model=None, phase="training", n_devices=1,
                        framework=None, backend=None, link_class=None) -> dict:
         """Calibrated parameters for one configuration (what the predictors ask for).
@@ -671,8 +709,7 @@ class Calibration:
                 from ..resolution import communication_backend
 
                 be, _ = communication_backend(framework, None, backend)
-                lc, _, _, cnotes = self._comm(be.name, link_class or "other", n_devices)
-                out["comm_efficiency"] = float(math.exp(lc))
+                out["comm_efficiency"], cnotes = self.comm_efficiency_for(be.name, link_class or "other", n_devices)
                 out["notes"] += cnotes
             else:
                 out["comm_efficiency"] = 1.0
