@@ -128,6 +128,10 @@ class Calibration:
         ``row`` and ``reason`` for every input row that was not fitted.
     unmapped_ : pandas.DataFrame
         Names that could not be mapped to the catalog: ``kind``, ``text``, ``n_rows``.
+    fallback_spread_ : dict
+        Per phase, the measured error sd of a fallback: every fitted group of 3 or more rows
+        answered as if it had not been fitted (from the other groups, no refit), its log
+        errors pooled; a fallback prediction's interval is at least that wide.
     setup_spread_ : numpy.ndarray
         Framework-to-framework spread of (log η, log t, log η2) within a group, from the
         fitted residuals (rms deviation of each framework's median residual from the group
@@ -384,6 +388,8 @@ class Calibration:
                                                             "comm_efficiency_low", "comm_efficiency_high",
                                                             "n_rows", "max_devices"])
         self._index_tables()
+        self.fallback_spread_ = self._measure_fallback_spread(rows, layout)
+        self._index_tables()
 
     def _index_tables(self):
         """Per-group natural parameters and draws, for the look-ups of predict/parameters_for."""
@@ -462,6 +468,48 @@ class Calibration:
                          "with the group-to-group spread")
             return nat, natB, sc, np.maximum(extra, self._sd_between[phase]), notes, src
         return self._fallback(key, same_phase, peak, vendor, kind)
+
+    def _measure_fallback_spread(self, rows, layout) -> dict:
+        """How wrong a fallback is, measured: each fitted group with at least 3 rows is
+        answered as if it had not been fitted (the fallback path of :meth:`_resolve` over the
+        other groups, no refit) and its rows' log errors ``log ŷ' − log y`` are pooled per
+        phase. The returned sd (the ``interval`` quantile of the absolute errors over ``z``)
+        is the least spread a fallback prediction's interval gets."""
+        out = {}
+        z = _z(self.interval)
+        for ph in ("training", "inference"):
+            errs = []
+            for i, key in enumerate(layout.groups):
+                m = layout.row_group == i
+                if key[2] != ph or m.sum() < 3:
+                    continue
+                pool = [j for j, g in enumerate(self.groups_) if g[2] == ph and j != i]
+                if self.per == "device_precision" and not self.by_framework and ph == "inference":
+                    same = [j for j in pool if self.groups_[j][3] == key[3]]
+                    pool = same or pool
+                if not pool:
+                    continue
+                dev = _device(key[0], self.user_devices_)
+                try:
+                    nat = self._fallback(key, pool, float(rows.peak[m][0]), getattr(dev, "vendor", ""),
+                                         getattr(dev, "kind", ""))[0]
+                except (LookupError, ValueError):
+                    continue
+                sub = rows.subset(m)
+                eta, t, eta2, kappa = layout.unpack(self.theta_, layout.row_group[m], layout.row_model[m],
+                                                    layout.row_comm[m])
+                eta2 = np.where(layout.row_comm[m] >= 0, eta2, np.exp(nat[2]))
+                k = int(m.sum())
+                lp = log_prediction(sub, np.full(k, np.exp(nat[0])), np.full(k, nat[1]), eta2, kappa)
+                errs.append(lp - np.log(sub.value))
+            e = np.concatenate(errs) if errs else np.array([])
+            e = e[np.isfinite(e)]
+            out[ph] = float(np.quantile(np.abs(e), self.interval) / z) if e.size >= 5 else math.nan
+        return out
+
+    def _fallback_sd(self, phase) -> float:
+        v = getattr(self, "fallback_spread_", {}).get(phase, math.nan)
+        return float(v) if v is not None and math.isfinite(v) else 0.0
 
     def _concrete(self, key):
         """``key`` with an unnamed inference engine (None) replaced by the engine with the most
@@ -713,6 +761,8 @@ class Calibration:
         setup = self._setup_sd(src, phase, framework)
         sd = math.sqrt(float(np.var(natB[:, 0] + lkB)) + scatter ** 2 + setup[0] ** 2 + extra[0] ** 2
                        + extra_k ** 2)
+        if tuple(key) not in self._gidx:  # a fallback: at least the measured fallback spread
+            sd = max(sd, self._fallback_sd(phase))
         z = _z(self.interval)
         out = {"efficiency": float(math.exp(log_eff)),
                "efficiency_interval": (float(math.exp(log_eff - z * sd)), float(math.exp(log_eff + z * sd))),
@@ -811,6 +861,10 @@ class Calibration:
             var = (np.nanvar(lpB, axis=0) + scat ** 2 + (J[:, 0] * extra_sd[:, 0]) ** 2
                    + (J[:, 1] * P[:, 1] * extra_sd[:, 1]) ** 2 + (J[:, 2] * extra_sd[:, 2]) ** 2
                    + (J[:, 3] * extra_sd[:, 3]) ** 2)
+            # a fallback is at least as uncertain as fallbacks measured on the fitted groups
+            fb = np.array([bool(fallback[i]) for i in idx])
+            floor = np.array([self._fallback_sd(r.phase[i]) for i in idx]) ** 2
+            var = np.where(fb, np.maximum(var, np.nanvar(lpB, axis=0) + floor), var)
             z = _z(self.interval)
             half = z * np.sqrt(var)
             value[idx] = np.exp(lp)
