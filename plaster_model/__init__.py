@@ -23,6 +23,9 @@ _EXPORTS = {
     "load_system": "catalog.loader", "load_dataset": "catalog.loader",
     "load_catalog": "catalog.loader", "reset_catalog": "catalog.loader",
     "find_name": "catalog.loader",
+    "resolve_device": "catalog.names", "resolve_interconnect": "catalog.names",
+    "resolve_system": "catalog.names", "resolve_model": "catalog.names",
+    "resolve_precision": "catalog.names", "parse_fabric": "catalog.names",
     # errors (one base class, one module)
     "PlasterError": "errors", "CatalogError": "errors", "UnitError": "errors",
     "ParseError": "errors", "MeasurementValidationError": "errors", "CalibrationError": "errors",
