@@ -80,7 +80,8 @@ _EXPORTS = {
 
 # Subpackages reachable as attributes (pm.measure.trtexec, pm.formulas, pm.plotting).
 _SUBMODULES = {"errors", "formulas", "plotting", "measure", "estimators", "catalog", "units", "measurements",
-               "calibration", "inference", "sweeps", "onnx_import", "onnx_builders", "cli"}
+               "calibration", "inference", "sweeps", "onnx_import", "onnx_builders", "cli",
+               "model_builders"}
 
 __all__ = sorted(_EXPORTS) + ["__version__"]
 

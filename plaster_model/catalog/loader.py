@@ -391,12 +391,13 @@ def list_systems():
 
 
 def list_models():
-    """Models as a DataFrame: ``name``, ``task``, ``params``, ``fwd_flops`` (2 × MACs per
-    sample) [FLOP], ``fwd_macs`` [MAC], ``reported_flops`` (as printed by the source) and
+    """Models as a DataFrame: ``name``, ``family``, ``task``, ``params``, ``fwd_flops`` (2 × MACs per
+    sample) [FLOP], ``seq_len`` (tokens per sample of sequence models), ``fwd_macs`` [MAC], ``reported_flops`` (as printed by the source) and
     ``flop_convention``, ``size_fp32_bytes`` [B], ``input_shape``, ``source``."""
     import pandas as pd
 
-    rows = [{"name": m.name, "task": m.task, "params": m.params, "fwd_flops": m.fwd_flops,
+    rows = [{"name": m.name, "family": m.family, "task": m.task, "params": m.params,
+             "fwd_flops": m.fwd_flops, "seq_len": m.seq_len,
              "fwd_macs": m.fwd_macs, "reported_flops": m.reported_flops,
              "flop_convention": m.flop_convention, "size_fp32_bytes": m.size_bytes("fp32"),
              "input_shape": "x".join(map(str, m.input_shape)),

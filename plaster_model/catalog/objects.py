@@ -389,6 +389,12 @@ class Model:
         Training activation memory per sample at fp32 [B] (for memory-fit checks).
     accuracy : mapping, optional
         ``{precision: {metric: value}}``, e.g. ``{"fp32": {"top1": 73.11}}``.
+    family : str, optional
+        Architecture family (``"resnet"``, ``"vgg"``, ``"efficientnet"``, ``"vit"``,
+        ``"bert"``, ``"gpt"``, ...).
+    seq_len : int, optional
+        For sequence models: the tokens one *sample* means (``fwd_flops`` is per sequence of
+        this length; attention work grows with its square).
 
     Examples
     --------
@@ -415,9 +421,17 @@ class Model:
     aliases: tuple[str, ...] = ()
     layers: Any = field(default=None, compare=False, repr=False)
     sources: Mapping[str, str] = field(default_factory=dict)
+    family: str = ""
+    seq_len: int | None = None
 
     def __post_init__(self):
         owner = f"model {self.name!r}"
+        if not isinstance(self.family, str):
+            raise ValueError(f"{owner}: family must be a string such as 'resnet', got {self.family!r}")
+        if self.seq_len is not None and (isinstance(self.seq_len, bool) or not isinstance(self.seq_len, int)
+                                         or self.seq_len < 1):
+            raise ValueError(f"{owner}: seq_len must be a positive integer (tokens per sample), "
+                             f"got {self.seq_len!r}")
         if not self.source:
             raise ValueError(f"{owner}: source is required")
         if isinstance(self.params, bool) or not isinstance(self.params, (int, float)) or self.params <= 0 \
