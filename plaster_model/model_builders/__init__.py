@@ -111,6 +111,17 @@ SPECS: dict[str, ZooSpec] = {s.name: s for s in [
     _tv("ResNeXt-101 64x4d", "resnet", "resnet", "resnext", "ResNeXt-101 64x4d (Xie et al. 2017; torchvision resnext101_64x4d)",
         "ResNeXt101_64X4D_Weights.IMAGENET1K_V1", 83455272, 15.46,
         ["resnext101_64x4d", "ResNeXt101 64x4d"], depth=101, groups=64, width_per_group=4),
+    ZooSpec("ResNeXt-101 32x4d", _lazy("resnet", "resnet", depth=101, groups=32, width_per_group=4), "resnext",
+            "image classification", "ResNeXt-101 32x4d (Xie et al. 2017), torchvision-style layout (no torchvision weights exist)",
+            "Xie et al., Aggregated Residual Transformations for Deep Neural Networks, CVPR 2017 (101-layer, 32x4d); "
+            "imgclsmob (osmr) resnext101_32x4d, whose model tests assert weight_count == 44,177,704",
+            44177704, None, ("resnext101_32x4d", "ResNeXt101 32x4d", "ResNeXt-101")),
+    ZooSpec("SE-ResNeXt-101 32x4d", _lazy("resnet", "resnet", depth=101, groups=32, width_per_group=4, se_reduction=16),
+            "resnext", "image classification",
+            "SE-ResNeXt-101 32x4d (Hu et al., Squeeze-and-Excitation Networks, CVPR 2018): ResNeXt-101 32x4d with an SE module (r = 16) per block",
+            "Hu et al., CVPR 2018 (SE-ResNeXt-101 32x4d); imgclsmob (osmr) seresnext101_32x4d, whose model tests assert "
+            "weight_count == 48,955,416 (7x7 stem, SE after the last 1x1 convolution, as in the Cadene pretrainedmodels code)",
+            48955416, None, ("se_resnext101_32x4d", "SE-ResNeXt101 32x4d", "SE-ResNeXt-101", "seresnext101_32x4d")),
     _tv("Wide ResNet-50-2", "resnet", "resnet", "resnet", "Wide ResNet-50-2 (Zagoruyko & Komodakis 2016; torchvision wide_resnet50_2)",
         "Wide_ResNet50_2_Weights.IMAGENET1K_V1", 68883240, 11.40,
         ["wide_resnet50_2", "WRN-50-2", "Wide ResNet50-2", "wide-resnet50-2"], depth=50, width_per_group=128),

@@ -15,7 +15,8 @@ DEPTHS = {18: ("basic", (2, 2, 2, 2)), 34: ("basic", (3, 4, 6, 3)), 50: ("bottle
           101: ("bottleneck", (3, 4, 23, 3)), 152: ("bottleneck", (3, 8, 36, 3))}
 
 
-def resnet(depth=50, groups=1, width_per_group=64, num_classes=1000, hw=224, batch=None, name=None):
+def resnet(depth=50, groups=1, width_per_group=64, num_classes=1000, hw=224, batch=None, name=None,
+           se_reduction=None):
     """A torchvision ResNet / ResNeXt / Wide ResNet as an ONNX graph (for counting).
 
     Parameters
@@ -26,6 +27,11 @@ def resnet(depth=50, groups=1, width_per_group=64, num_classes=1000, hw=224, bat
         width (``wide_resnet50_2``: 1, 128).
     hw : int
         Input height = width [px].
+    se_reduction : int, optional
+        Add a squeeze-and-excitation module (Hu et al., "Squeeze-and-excitation networks",
+        CVPR 2018) to every bottleneck, as SE-ResNeXt does: global average pool → 1×1 conv
+        (bias) to C/r → ReLU → 1×1 conv (bias) to C → sigmoid → scale, before the addition
+        (the Cadene ``pretrainedmodels`` / timm ``SENet`` layout, r = 16).
 
     Returns
     -------
@@ -60,6 +66,9 @@ def resnet(depth=50, groups=1, width_per_group=64, num_classes=1000, hw=224, bat
                 y = g.conv_bn(x, width, 1, 1, 0)
                 y = g.conv_bn(y, width, 3, stride, groups=groups)
                 y = g.conv_bn(y, out, 1, 1, 0, act=None)
+                if se_reduction:
+                    from .mobilenet import _se
+                    y = _se(g, y, out // se_reduction, act="relu", gate="sigmoid")
             x = g.act(g.add(y, short))
             inplanes = out
     x = g.flatten(g.gap(x))
