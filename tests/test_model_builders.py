@@ -111,6 +111,19 @@ def test_unet_params_by_hand():
     assert count("U-Net").params == expected
 
 
+def test_dlrm_params_by_hand():
+    # 128 per embedding row over the 26 Criteo-TB tables (facebookresearch/dlrm MLPerf config)
+    # plus the MLPs' weights and biases; the interaction (27 vectors) has no parameters
+    from plaster_model.model_builders.dlrm import CRITEO_TB_TABLES
+    layers = [(13, 512), (512, 256), (256, 128), (128 + 27 * 26 // 2, 1024), (1024, 1024),
+              (1024, 512), (512, 256), (256, 1)]
+    expected = 128 * sum(CRITEO_TB_TABLES) + sum(a * b + b for a, b in layers)
+    m = count("DLRM (Criteo 1TB)")
+    assert m.params == expected == 24_036_595_969
+    # multiply-adds: the MLPs plus the 27 x 27 dot products of 128-vectors
+    assert m.layers["macs"].sum() == sum(a * b for a, b in layers) + 27 * 27 * 128
+
+
 def test_zoo_entries_carry_family_and_sequence_length():
     assert pm.load_model("ResNet-18").family == "resnet"
     bert = pm.load_model("bert-base-uncased")

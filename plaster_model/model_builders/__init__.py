@@ -15,10 +15,11 @@ module             builders                                                    f
                    :func:`~.vgg.squeezenet`
 ``densenet``       :func:`~.densenet.densenet`                                 densenet
 ``mobilenet``      MobileNet v1/v2/v3, EfficientNet B0–B7, EfficientNetV2-S     mobilenet ...
-``inception``      :func:`~.inception.googlenet`, :func:`~.inception.inception_v3`  inception
+``inception``      GoogLeNet, Inception-v3, Inception-v4                        inception
 ``transformers``   ViT, BERT, GPT-2, Transformer "big"                          vit, bert ...
 ``swin``           :func:`~.swin.swin`                                         swin
 ``unet``           :func:`~.unet.unet`                                         unet
+``dlrm``           :func:`~.dlrm.dlrm`                                         dlrm
 =================  ==========================================================  ===========
 
 Examples
@@ -159,6 +160,11 @@ SPECS: dict[str, ZooSpec] = {s.name: s for s in [
     _tv("Inception-v3 (torchvision)", "inception", "inception_v3", "inception", "Inception-v3 (Szegedy et al. 2016; torchvision inception_v3 with its auxiliary classifier)",
         "Inception_V3_Weights.IMAGENET1K_V1", 27161264, 5.71, ["torchvision inception_v3", "inception_v3_tv", "Inception-v3 torchvision"],
         notes="Counts include the auxiliary classifier, as torchvision's do (the Keras count without it is the zoo's Inception-v3); its multiply-adds (about 0.1 %) run only in training."),
+    ZooSpec("Inception-v4", _lazy("inception", "inception_v4"), "inception", "image classification",
+            "Inception-v4 (Szegedy et al., AAAI 2017), 299x299",
+            "Szegedy, Ioffe, Vanhoucke & Alemi, Inception-v4, Inception-ResNet and the Impact of Residual Connections, AAAI 2017; "
+            "imgclsmob (osmr) inceptionv4, whose model tests assert weight_count == 42,679,816 (the Cadene pretrainedmodels layout)",
+            42679816, None, ("inception_v4", "InceptionV4", "inceptionv4", "Inception v4", "inception-v4")),
     ZooSpec("MobileNet v1", _lazy("mobilenet", "mobilenet_v1"), "mobilenet", "image classification",
             "MobileNet v1 (Howard et al. 2017, width 1.0, 224x224; Keras Applications MobileNet)",
             "Keras Applications documentation (MobileNet: 4,253,864 parameters, of which 4,231,976 trainable; "
@@ -215,6 +221,13 @@ SPECS: dict[str, ZooSpec] = {s.name: s for s in [
             seq_len=128,
             notes="A sample is one sentence pair of 128 source and 128 target tokens (training with teacher forcing); "
                   "the paper reports 213 M parameters with its ~37 k vocabulary: 3,292 fewer embedding rows here (3.4 M)."),
+    ZooSpec("DLRM (Criteo 1TB)", _lazy("dlrm", "dlrm"), "dlrm", "recommendation (click-through rate)",
+            "DLRM, MLPerf Criteo-Terabyte configuration (26 tables x 128, indices capped at 40 M; MLPs 13-512-256-128 and 479-1024-1024-512-256-1)",
+            "Naumov et al., Deep Learning Recommendation Model for Personalization and Recommendation Systems, arXiv:1906.00091 (2019); "
+            "facebookresearch/dlrm dlrm_s_pytorch.py, MLPerf Terabyte configuration (ln_emb, ln_bot, ln_top)",
+            None, None, ("DLRM", "dlrm", "DLRM Criteo TB", "dlrm_terabyte", "MLPerf DLRM"),
+            notes="A sample is one click-log record (13 dense features, one index per table). 99.99 % of the parameters are "
+                  "embedding rows, of which a sample reads 26 x 128 values; the work is the two MLPs and the 27 x 27 dot products."),
     ZooSpec("U-Net", _lazy("unet", "unet"), "unet", "image segmentation",
             "U-Net (Ronneberger et al. 2015) as in the paper's Fig. 1: 572x572x1 input, unpadded convolutions, 2 output classes",
             "Ronneberger, Fischer & Brox, U-Net: Convolutional Networks for Biomedical Image Segmentation, MICCAI 2015, Fig. 1",

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from ._graph import Graph
 
-__all__ = ["googlenet", "inception_v3"]
+__all__ = ["googlenet", "inception_v3", "inception_v4"]
 
 
 def _c(g, x, cout, k, s=1, p=0):
@@ -115,3 +115,43 @@ def inception_v3(num_classes=1000, hw=299, aux_logits=True, batch=None):
     x = e(e(d(x)))
     main = g.linear(g.flatten(g.gap(x)), num_classes)
     return g.build(outputs=[main, *outputs], batch=batch)
+
+
+def inception_v4(num_classes=1000, hw=299, batch=None):
+    """Inception-v4 (Szegedy et al., "Inception-v4, Inception-ResNet and the impact of residual
+    connections", AAAI 2017) in the layout of the Cadene ``pretrainedmodels`` / imgclsmob code.
+
+    >>> import plaster_model as pm
+    >>> pm.model_from_onnx(inception_v4()).params
+    42679816
+    """
+    g = Graph("inception_v4", (3, hw, hw))
+    c = lambda x, co, k, s=1, p=0: _c(g, x, co, k, s, p)  # noqa: E731
+    pool = lambda x: g.avgpool(x, 3, 1, 1, count_include_pad=0)  # noqa: E731
+
+    x = c(c(c(g.x, 32, 3, 2), 32, 3), 64, 3, 1, 1)
+    x = g.concat([g.maxpool(x, 3, 2), c(x, 96, 3, 2)])                                   # mixed 3a
+    x = g.concat([c(c(x, 64, 1), 96, 3),
+                  c(c(c(c(x, 64, 1), 64, (1, 7), 1, (0, 3)), 64, (7, 1), 1, (3, 0)), 96, 3)])  # 4a
+    x = g.concat([c(x, 192, 3, 2), g.maxpool(x, 3, 2)])                                  # 5a
+    for _ in range(4):                                                                    # A
+        x = g.concat([c(x, 96, 1), c(c(x, 64, 1), 96, 3, 1, 1),
+                      c(c(c(x, 64, 1), 96, 3, 1, 1), 96, 3, 1, 1), c(pool(x), 96, 1)])
+    x = g.concat([c(x, 384, 3, 2), c(c(c(x, 192, 1), 224, 3, 1, 1), 256, 3, 2), g.maxpool(x, 3, 2)])
+    for _ in range(7):                                                                    # B
+        b1 = c(c(c(x, 192, 1), 224, (1, 7), 1, (0, 3)), 256, (7, 1), 1, (3, 0))
+        b2 = c(x, 192, 1)
+        for co, k, p in ((192, (7, 1), (3, 0)), (224, (1, 7), (0, 3)), (224, (7, 1), (3, 0)),
+                         (256, (1, 7), (0, 3))):
+            b2 = c(b2, co, k, 1, p)
+        x = g.concat([c(x, 384, 1), b1, b2, c(pool(x), 128, 1)])
+    b0 = c(c(x, 192, 1), 192, 3, 2)
+    b1 = c(c(c(c(x, 256, 1), 256, (1, 7), 1, (0, 3)), 320, (7, 1), 1, (3, 0)), 320, 3, 2)
+    x = g.concat([b0, b1, g.maxpool(x, 3, 2)])
+    for _ in range(3):                                                                    # C
+        t1 = c(x, 384, 1)
+        t2 = c(c(c(x, 384, 1), 448, (3, 1), 1, (1, 0)), 512, (1, 3), 1, (0, 1))
+        x = g.concat([c(x, 256, 1), c(t1, 256, (1, 3), 1, (0, 1)), c(t1, 256, (3, 1), 1, (1, 0)),
+                      c(t2, 256, (1, 3), 1, (0, 1)), c(t2, 256, (3, 1), 1, (1, 0)), c(pool(x), 256, 1)])
+    g.x = g.linear(g.flatten(g.gap(x)), num_classes)
+    return g.build(batch=batch)
