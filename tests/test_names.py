@@ -41,7 +41,7 @@ def test_rates_are_bits(text, gbps):
     ("RoCE v2 100 Gb/s", None, "RoCE 100G", None),
     ("4x 100 GbE RoCE", None, "RoCE 100G", 4),
     ("100Gbit Ethernet", None, "100GbE", None),
-    ("25 Gbps", None, "25GbE", None),
+    ("25 Gbps Ethernet", None, "25GbE", None),
     ("400 Gbps EFA", None, "AWS EFA 100G", 4),                 # 4 interfaces of 100 Gb/s
     ("3200 Gbps EFAv2", None, "AWS EFA 100G", 32),
     ("PCIe Gen4", None, "PCIe 4.0 x16", None),
@@ -60,6 +60,7 @@ def test_interconnect_keywords_and_rates(text, device, name, count):
     ("InfiniBand", "InfiniBand"),             # no generation, no rate
     ("InfiniBand EDR 200 Gb/s", "InfiniBand"),  # generation and rate disagree
     ("1 GbE", "GbE"),                         # a rate the catalog does not hold
+    ("200 Gb/s", None),                       # a rate alone: HDR InfiniBand, 200 GbE or RoCE?
     ("carrier pigeon", None),
 ])
 def test_unknown_links_are_reported_with_closest_names(text, fragment):
@@ -67,6 +68,11 @@ def test_unknown_links_are_reported_with_closest_names(text, fragment):
     assert m.name is None and m.how
     if fragment:
         assert m.candidates and all(fragment.lower() in c.lower() or "gbe" in c.lower() for c in m.candidates[:2])
+
+
+def test_bare_rate_lists_every_technology_at_that_rate():
+    m = resolve_interconnect("200 Gb/s")
+    assert m.name is None and set(m.candidates) == {"200GbE", "InfiniBand HDR", "RoCE 200G"}
 
 
 def test_one_string_naming_intra_link_network_and_nics():

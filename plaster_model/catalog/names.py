@@ -21,6 +21,7 @@ Interconnects (:func:`resolve_interconnect`)
     ``ConnectX-N``, generation words QDR/FDR/EDR/HDR/NDR/XDR or the 4x rate 40/56/100/200/
     400/800 Gb/s), RoCE + rate, Ethernet (``GbE``, ``Gbit Ethernet``, ``Gigabit``) + rate,
     AWS EFA (a total such as ``400 Gbps EFA`` gives 4 interfaces), Omni-Path, Slingshot,
+    (a rate alone, ``"200 Gb/s"``, is ambiguous and reported with the entries at that rate),
     NVLink + version (``NVLink 3.0``, ``NVLink3``, ``third-generation NVLink``; a bare
     ``NVLink`` takes the generation of the device's GPU), NVSwitch (generation from the
     NVLink version or the GPU), PCIe + generation, TPU ICI. A generation and a rate that
@@ -412,8 +413,7 @@ def resolve_interconnect(text: str, device: str | None = None) -> NameMatch:
             return _no_link(raw, f"InfiniBand {gen.upper()} contradicts {rate_i} Gb/s "
                                  f"({_IB_BY_RATE[rate_i].upper()})", "InfiniBand", count)
         return _link(raw, _IB_BY_GEN[gen], "; ".join(how), count)
-    if eth_word or (rate_i in _ETH_BY_RATE and re.search(r"\d\s*g(?:b(?:it)?)?(?:ps|/s)?\b", t)
-                    and "nvlink" not in t and "pci" not in t):
+    if eth_word:
         if rate_i in _ETH_BY_RATE:
             return _link(raw, _ETH_BY_RATE[rate_i], f"Ethernet at {rate_i} Gb/s", count)
         return _no_link(raw, "Ethernet without a catalogued rate", "GbE", count)
@@ -449,6 +449,13 @@ def resolve_interconnect(text: str, device: str | None = None) -> NameMatch:
         if m and f"v{m.group(1)}" in dict(_TPU_ICI):
             return _link(raw, dict(_TPU_ICI)[f"v{m.group(1)}"], f"TPU v{m.group(1)} ICI", count)
         return _no_link(raw, "TPU ICI without a generation", "ICI", count)
+    if rate_i is not None:
+        # a rate alone names no technology: 200 Gb/s is HDR InfiniBand, 200 GbE or RoCE
+        same = [n for n in (_ETH_BY_RATE.get(rate_i), _IB_BY_GEN.get(_IB_BY_RATE.get(rate_i, "")),
+                            _ROCE_BY_RATE.get(rate_i)) if n]
+        return NameMatch("interconnect", raw, None,
+                         f"a rate ({rate_i} Gb/s) without a technology keyword is ambiguous",
+                         tuple(same) or _closest("interconnect", body), count)
     return _no_link(raw, "no technology keyword (InfiniBand, RoCE, Ethernet, EFA, NVLink, "
                          "NVSwitch, PCIe, ICI, Omni-Path, Slingshot) recognised", None, count)
 
