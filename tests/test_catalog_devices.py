@@ -76,7 +76,7 @@ def _trtexec_devices():
     for path in SHARED.glob("*/*.json"):
         text = path.read_text(errors="replace")
         if '"Selected Device"' in text:
-            import json, re
+            import re
             for m in re.finditer(r'"Selected Device"\s*:\s*"([^"]+)"', text):
                 names.add(m.group(1))
     return names
