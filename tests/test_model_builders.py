@@ -133,6 +133,11 @@ def test_zoo_entries_carry_family_and_sequence_length():
         pm.Model(name="x", params=1, fwd_flops="1 GFLOP", source="t", seq_len=0)
 
 
+def test_every_zoo_model_names_its_family():
+    df = pm.list_models()
+    assert (df["family"].str.len() > 0).all(), df.loc[df["family"] == "", "name"].tolist()
+
+
 def test_new_datasets():
     for name, n in (("COCO", 118_287), ("SQuAD", 87_599), ("LibriSpeech", 281_241),
                     ("Criteo", 45_840_617), ("WMT", 4_500_000)):
