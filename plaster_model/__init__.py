@@ -23,6 +23,9 @@ _EXPORTS = {
     "load_system": "catalog.loader", "load_dataset": "catalog.loader",
     "load_catalog": "catalog.loader", "reset_catalog": "catalog.loader",
     "find_name": "catalog.loader",
+    "resolve_device": "catalog.names", "resolve_interconnect": "catalog.names",
+    "resolve_system": "catalog.names", "resolve_model": "catalog.names",
+    "resolve_precision": "catalog.names", "parse_fabric": "catalog.names",
     # errors (one base class, one module)
     "PlasterError": "errors", "CatalogError": "errors", "UnitError": "errors",
     "ParseError": "errors", "MeasurementValidationError": "errors", "CalibrationError": "errors",
@@ -79,7 +82,8 @@ _EXPORTS = {
 
 # Subpackages reachable as attributes (pm.measure.trtexec, pm.formulas, pm.plotting).
 _SUBMODULES = {"errors", "formulas", "plotting", "measure", "estimators", "catalog", "units", "measurements",
-               "calibration", "inference", "sweeps", "onnx_import", "onnx_builders", "cli"}
+               "calibration", "inference", "sweeps", "onnx_import", "onnx_builders", "cli",
+               "model_builders"}
 
 __all__ = sorted(_EXPORTS) + ["__version__"]
 

@@ -42,9 +42,14 @@ def test_every_sample_file_parses(path):
 
 def test_whole_directory_reads_without_failures():
     with warnings.catch_warnings():
-        warnings.simplefilter("error")  # no "could not read" warning
+        warnings.simplefilter("error", RuntimeWarning)  # no "could not read" warning
         df = read_measurements(SAMPLES, normalize=False)
     assert df.attrs["failed"] == []
+    # the per-layer-only files are named (UserWarning), not dropped in silence
+    assert sorted(Path(p).name for p, _ in df.attrs["layer_only"]) == [
+        "08_trt10.16.1_h100pcie_mnist-cnn_dumpProfile.log",
+        "09_trt10.16.1_h100pcie_mnist-cnn_exportLayerInfo.json",
+        "resnet.onnx.engine.graph.json", "resnet.onnx.engine.profile.json"]
     assert [Path(p).name for p, _ in df.attrs["skipped"]] == ["README.md"]
     # the trex digest repeats timing.json's run: kept once
     assert len(df.attrs["dropped"]) == 1 and "profile.metadata.json" in df.attrs["dropped"][0]

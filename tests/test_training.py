@@ -121,7 +121,7 @@ def test_cluster_unknown_names():
     with pytest.raises(KeyError, match="V100"):
         pm.Cluster("V1OO", 1)
     with pytest.raises(KeyError, match="InfiniBand"):
-        pm.Cluster("V100", 2, interconnect="Infiniband XDR")
+        pm.Cluster("V100", 2, interconnect="Infiniband YDR")  # no such generation (XDR is catalogued)
 
 
 def test_memory_warning_for_huge_batch():

@@ -30,6 +30,10 @@ def add_calibrate_parser(subparsers, register) -> None:
     p.add_argument("--algorithm", default="tree", help="all-reduce of multi-device rows (tree, ring, halving_doubling)")
     p.add_argument("--device", help="device name for files that do not name one")
     p.add_argument("--batch", type=int, help="batch size for files that do not reveal it")
+    p.add_argument("--model-map", action="append", default=[], metavar="NAME=ZOO",
+                   help="the zoo model a model name of the logs means (repeatable), e.g. "
+                        "--model-map resnet50_bs_dynamic='ResNet-50 v1.5'; names without one are "
+                        "mapped by the documented rule (plaster_model.catalog.names.resolve_model)")
     p.add_argument("--seed", type=int, default=0, help="bootstrap seed")
     p.add_argument("--format", default="table", choices=["table", "csv", "json"],
                    help="how to print the fitted table")
@@ -39,7 +43,14 @@ def add_calibrate_parser(subparsers, register) -> None:
 def run_calibrate(args) -> int:
     import plaster_model as pm
 
-    df = pm.read_measurements(list(args.logs), device=args.device, batch=args.batch)
+    model_map = {}
+    for item in args.model_map:
+        name, sep, zoo = item.partition("=")
+        if not sep or not name.strip() or not zoo.strip():
+            raise SystemExit(f"plaster-model calibrate: --model-map expects NAME=ZOO, got {item!r}")
+        model_map[name.strip()] = zoo.strip()
+    df = pm.read_measurements(list(args.logs), device=args.device, batch=args.batch,
+                              model_map=model_map or None)
     for path, msg in df.attrs.get("failed", []):
         print(f"plaster-model: warning: could not read {path}: {msg}", file=sys.stderr)
     cal = pm.Calibration(per=args.per, by_framework=args.by_framework, n_bootstrap=args.n_bootstrap,

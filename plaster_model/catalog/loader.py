@@ -463,10 +463,11 @@ def list_models():
     Returns
     -------
     pandas.DataFrame
-        ``name``, ``task``, ``params``, ``fwd_flops`` (2 × MACs per sample) [FLOP],
-        ``fwd_macs`` [MAC], ``reported_flops`` (as printed by the source) and
-        ``flop_convention``, ``size_fp32_bytes`` [B], ``input_shape``,
-        ``activation_bytes_per_sample`` [B], ``source``, ``notes``.
+        ``name``, ``family``, ``task``, ``params``, ``fwd_flops`` (2 × MACs per sample)
+        [FLOP], ``seq_len`` (tokens per sample of sequence models), ``fwd_macs`` [MAC],
+        ``reported_flops`` (as printed by the source) and ``flop_convention``,
+        ``size_fp32_bytes`` [B], ``input_shape``, ``activation_bytes_per_sample`` [B],
+        ``source``, ``notes``.
 
     Examples
     --------
@@ -477,7 +478,8 @@ def list_models():
     """
     import pandas as pd
 
-    rows = [{"name": m.name, "task": m.task, "params": m.params, "fwd_flops": m.fwd_flops,
+    rows = [{"name": m.name, "family": m.family, "task": m.task, "params": m.params,
+             "fwd_flops": m.fwd_flops, "seq_len": m.seq_len,
              "fwd_macs": m.fwd_macs, "reported_flops": m.reported_flops,
              "flop_convention": m.flop_convention, "size_fp32_bytes": m.size_bytes("fp32"),
              "input_shape": "x".join(map(str, m.input_shape)),

@@ -393,6 +393,12 @@ class Model:
         ``(inputs, outputs)`` of each fully connected layer in order, e.g. VGG-16's
         ``[(25088, 4096), (4096, 4096), (4096, 1000)]`` (used by
         :func:`plaster_model.summa_layers`).
+    family : str, optional
+        Architecture family (``"resnet"``, ``"vgg"``, ``"efficientnet"``, ``"vit"``,
+        ``"bert"``, ``"gpt"``, ...).
+    seq_len : int, optional
+        For sequence models: the tokens one *sample* means (``fwd_flops`` is per sequence of
+        this length; attention work grows with its square).
 
     Examples
     --------
@@ -420,9 +426,17 @@ class Model:
     layers: Any = field(default=None, compare=False, repr=False)
     sources: Mapping[str, str] = field(default_factory=dict)
     fully_connected: tuple[tuple[int, int], ...] = ()
+    family: str = ""
+    seq_len: int | None = None
 
     def __post_init__(self):
         owner = f"model {self.name!r}"
+        if not isinstance(self.family, str):
+            raise ValueError(f"{owner}: family must be a string such as 'resnet', got {self.family!r}")
+        if self.seq_len is not None and (isinstance(self.seq_len, bool) or not isinstance(self.seq_len, int)
+                                         or self.seq_len < 1):
+            raise ValueError(f"{owner}: seq_len must be a positive integer (tokens per sample), "
+                             f"got {self.seq_len!r}")
         if not self.source:
             raise ValueError(f"{owner}: source is required")
         if isinstance(self.params, bool) or not isinstance(self.params, (int, float)) or self.params <= 0 \

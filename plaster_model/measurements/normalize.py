@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import re
 import warnings
-from typing import Callable, Iterable
+from typing import Callable, Iterable, Mapping
 
 import numpy as np
 import pandas as pd
@@ -146,9 +146,11 @@ def _report_rows(kind: str, raws: pd.Series, mapping: dict, hows: dict) -> list[
              "how": hows.get(raw, "")} for raw, n in counts.items()]
 
 
-def normalize_names(df: pd.DataFrame, *, find_name: Callable[[str, str], str | None] | None = None
+def normalize_names(df: pd.DataFrame, *, find_name: Callable[[str, str], str | None] | None = None,
+                    model_map: Mapping[str, str] | None = None,
+                    framework_default_precision: bool = False,
                     ) -> tuple[pd.DataFrame, pd.DataFrame]:
-    """Map free-text device and interconnect names to hardware-catalog names.
+    """Map free-text device, interconnect and model names to catalog names.
 
     Parameters
     ----------
@@ -156,13 +158,26 @@ def normalize_names(df: pd.DataFrame, *, find_name: Callable[[str, str], str | N
         A measurement table (missing schema columns are added).
     find_name : callable, optional
         ``find_name(kind, text) -> str | None`` with kind ``"device"`` or ``"interconnect"``;
-        defaults to :func:`plaster_model.catalog.find_name` (imported lazily).
+        defaults to :func:`plaster_model.catalog.find_name` (imported lazily). With the default,
+        names the alias look-up misses go through :mod:`plaster_model.catalog.names`
+        (punctuation-free device aliases; technology keywords, rates and NIC counts in
+        interconnect texts; a fabric text naming both an intra-node link and a network
+        gives the network to rows that span nodes, ``n_devices > devices_per_node``, and the
+        intra-node link to the others) and model names are mapped to zoo models by its
+        rule (:func:`plaster_model.catalog.names.resolve_model`).
+    model_map : mapping of str to str, optional
+        ``{NAME: ZOO}``: model names of the table mapped by the user, tried first.
+    framework_default_precision : bool
+        Give rows whose precision is "not stated" the framework's documented default
+        (:func:`plaster_model.catalog.names.resolve_precision`), reported with kind
+        ``"precision"``. Off by default: a default is a guess about the run.
 
     Returns
     -------
     df : pandas.DataFrame
-        A copy; ``device``/``interconnect`` hold the catalog name where one was found and
-        the raw text otherwise; ``device_raw``/``interconnect_raw`` always hold the original.
+        A copy; ``device``/``interconnect``/``model`` hold the catalog name where one was
+        found and the text otherwise; ``device_raw``/``interconnect_raw``/``model_raw`` hold
+        the original. A ``model`` that already names a zoo model (an earlier mapping) is kept.
     report : pandas.DataFrame
         One row per distinct raw name: ``kind``, ``raw``, ``mapped_to`` (None when not
         mapped), ``n_rows``, ``how`` (how the name was matched, or why not). Rows with
@@ -170,8 +185,10 @@ def normalize_names(df: pd.DataFrame, *, find_name: Callable[[str, str], str | N
         to "not stated" without saying so are listed with kind ``"precision"``.
     """
     out = conform(df)
+    smart = False  # True with the catalog's own look-up: plaster_model.catalog.names is used too
     if find_name is None:
         find_name = _default_find_name()
+        smart = find_name is not None
         if find_name is None:
             warnings.warn("plaster_model.catalog.find_name is unavailable: device and "
                           "interconnect names left unmapped", RuntimeWarning, stacklevel=2)
@@ -182,43 +199,54 @@ def normalize_names(df: pd.DataFrame, *, find_name: Callable[[str, str], str | N
     dev_map, dev_how = {}, {}
     for raw in dev_raw.dropna().unique():
         dev_map[raw], dev_how[raw] = _lookup(find_name, "device", device_candidates(raw))
+        if dev_map[raw] is None and smart:
+            m = _names().resolve_device(raw)
+            dev_map[raw], dev_how[raw] = m.name, m.how + _closest_text(m)
     out["device_raw"] = dev_raw
     out["device"] = [dev_map.get(r) or r if not _is_missing(r) else np.nan for r in dev_raw]
     rows += _report_rows("device", dev_raw, dev_map, dev_how)
 
     ic_raw = _raw_column(out, "interconnect")
     ic_map, ic_how, mapped_ic = {}, {}, []
-    for raw, dev in zip(ic_raw, out["device"]):
+    spans = _spans_nodes(out)
+    for raw, dev, multi in zip(ic_raw, out["device"], spans):
         if _is_missing(raw):
             mapped_ic.append(np.nan)
             continue
-        key = (raw, None if _is_missing(dev) else dev)
+        key = (raw, None if _is_missing(dev) else dev, multi)
         if key not in ic_map:
             ic_map[key], ic_how[key] = _lookup(find_name, "interconnect",
                                                interconnect_candidates(raw, key[1]))
+            if ic_map[key] is None and smart:
+                ic_map[key], ic_how[key] = _fabric_link(raw, key[1], multi)
         mapped_ic.append(ic_map[key] or raw)
     out["interconnect_raw"] = ic_raw
     out["interconnect"] = mapped_ic
-    rows += _interconnect_report(ic_raw, out["device"], ic_map, ic_how)
+    rows += _interconnect_report(ic_raw, out["device"], spans, ic_map, ic_how)
+    if smart or model_map:
+        rows += _map_models(out, model_map)
+    if framework_default_precision:
+        rows += _default_precisions(out)
     rows += _precision_report(out)
     report = pd.DataFrame(rows, columns=["kind", "raw", "mapped_to", "n_rows", "how"])
     return conform(out), report
 
 
-def _interconnect_report(raws: pd.Series, devices: pd.Series, mapping: dict, hows: dict) -> list[dict]:
+def _interconnect_report(raws: pd.Series, devices: pd.Series, spans, mapping: dict, hows: dict) -> list[dict]:
     counts: dict = {}
-    for raw, dev in zip(raws, devices):
+    for raw, dev, multi in zip(raws, devices, spans):
         if _is_missing(raw):
             continue
-        key = (raw, None if _is_missing(dev) else dev)
+        key = (raw, None if _is_missing(dev) else dev, multi)
         counts[key] = counts.get(key, 0) + 1
     merged: dict[str, dict] = {}
-    for (raw, dev), n in counts.items():
+    for key, n in counts.items():
+        raw = key[0]
         entry = merged.setdefault(raw, {"kind": "interconnect", "raw": raw, "mapped_to": set(),
                                         "n_rows": 0, "how": set()})
         entry["n_rows"] += n
-        entry["mapped_to"].add(mapping[(raw, dev)])
-        entry["how"].add(hows[(raw, dev)])
+        entry["mapped_to"].add(mapping[key])
+        entry["how"].add(hows[key])
     out = []
     for entry in merged.values():
         targets = sorted(t for t in entry["mapped_to"] if t)
@@ -239,3 +267,84 @@ def _precision_report(df: pd.DataFrame) -> list[dict]:
     raws = raws[~said_not_stated.fillna(False).astype(bool)]
     return [{"kind": "precision", "raw": raw, "mapped_to": None, "n_rows": int(n),
              "how": "unrecognised precision text"} for raw, n in raws.value_counts().items()]
+
+
+# --- real-world names (plaster_model.catalog.names) -------------------------------------
+
+def _names():
+    from plaster_model.catalog import names  # noqa: PLC0415 - lazy: catalog imports are heavier
+    return names
+
+
+def _closest_text(match) -> str:
+    return f"; closest: {', '.join(match.candidates)}" if match.candidates else ""
+
+
+def _spans_nodes(df: pd.DataFrame) -> list[bool]:
+    """Rows whose run spans nodes (``n_devices > devices_per_node``): they need the network."""
+    n = pd.to_numeric(df["n_devices"], errors="coerce").to_numpy(dtype=float)
+    dpn = pd.to_numeric(df["devices_per_node"], errors="coerce").to_numpy(dtype=float)
+    with np.errstate(invalid="ignore"):
+        return list((n > dpn) & np.isfinite(n) & np.isfinite(dpn))
+
+
+def _fabric_link(raw: str, device: str | None, spans_nodes: bool) -> tuple[str | None, str]:
+    """The link a row uses from a fabric description: its network when the run spans nodes,
+    else the intra-node link (a single-link text is that link either way)."""
+    fab = _names().parse_fabric(raw, device)
+    if spans_nodes:
+        name, part = fab.interconnect, "network"
+    else:
+        name, part = fab.intra_node or fab.interconnect, "intra-node link" if fab.intra_node else "link"
+    if name is None:
+        shown = "; ".join(f"{t!r} (closest: {', '.join(c)})" for t, c in fab.unmapped_) or "nothing recognised"
+        return None, f"not in catalog; {shown}"
+    how = f"{part} of the fabric text ({fab.how})" if fab.matches else f"{part} of system {fab.system}"
+    if spans_nodes and fab.nics_per_node:
+        how += f"; {fab.nics_per_node} NICs per node"
+    return name, how
+
+
+def _map_models(out: pd.DataFrame, model_map: Mapping[str, str] | None) -> list[dict]:
+    """Map ``model`` texts to zoo names in place (``model_raw`` keeps the text); report rows."""
+    names = _names()
+    cat = names._cat()
+    raw = out["model_raw"] if "model_raw" in out.columns else pd.Series(np.nan, index=out.index)
+    raw = raw.where(raw.notna(), out["model"])
+    current = out["model"]
+    result, hows, mapped = [], {}, {}
+    for r, cur in zip(raw, current):
+        if _is_missing(r):
+            result.append(cur)
+            continue
+        if r not in mapped:
+            m = names.resolve_model(str(r), model_map)
+            if m.name is None and not _is_missing(cur) and cat.find("model", str(cur)):
+                # mapped earlier (e.g. by read_measurements(model_map=...)): keep it
+                mapped[r], hows[r] = str(cur), "kept the earlier mapping"
+            else:
+                mapped[r], hows[r] = m.name, m.how + _closest_text(m)
+        result.append(mapped[r] or cur)
+    out["model_raw"] = raw
+    out["model"] = result
+    counts = raw.dropna().value_counts()
+    return [{"kind": "model", "raw": r, "mapped_to": mapped.get(r), "n_rows": int(n),
+             "how": hows.get(r, "")} for r, n in counts.items()]
+
+
+def _default_precisions(out: pd.DataFrame) -> list[dict]:
+    """Give "not stated" rows the framework's documented default; report each text."""
+    names = _names()
+    rows: dict = {}
+    for i in np.flatnonzero((out["precision"] == "not stated").to_numpy()):
+        fw = out["framework"].iat[i]
+        dev = out["device"].iat[i]
+        m = names.resolve_precision(out["precision_raw"].iat[i],
+                                    None if _is_missing(fw) else str(fw),
+                                    None if _is_missing(dev) else str(dev))
+        if m.name is not None:
+            out.iat[i, out.columns.get_loc("precision")] = m.name
+        key = (m.text, m.name, m.how)
+        rows[key] = rows.get(key, 0) + 1
+    return [{"kind": "precision default", "raw": t, "mapped_to": n, "n_rows": c, "how": h}
+            for (t, n, h), c in rows.items()]

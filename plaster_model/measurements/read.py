@@ -184,8 +184,31 @@ def _drop_trex_duplicates(frames: dict[Path, pd.DataFrame]) -> list[str]:
     return dropped
 
 
+def _layer_only_files(frames: dict) -> list[tuple[str, str]]:
+    """Files that gave no rows but hold per-layer data, with the layer count and the reader."""
+    from .trtexec_json import read_layer_info, read_layer_profile  # noqa: PLC0415
+
+    out = []
+    for path, df in frames.items():
+        if len(df):
+            continue
+        fmt = df.attrs.get("format")
+        reader = read_layer_info if fmt == "trtexec_layers" else read_layer_profile
+        if fmt not in LAYER_ONLY_FORMATS and fmt != "trtexec_log":
+            continue
+        try:
+            n = len(reader(path))
+        except (ParseError, OSError, ValueError):
+            n = 0
+        if n or fmt in LAYER_ONLY_FORMATS:
+            out.append((str(path), f"{n} layer rows; read them with "
+                                   f"plaster_model.measurements.{reader.__name__}(path)"))
+    return out
+
+
 def read_measurements(source, *, normalize: bool = True, on_error: str = "collect",
-                      batch: int | None = None, device: str | None = None) -> pd.DataFrame:
+                      batch: int | None = None, device: str | None = None,
+                      model_map=None) -> pd.DataFrame:
     """Read measurements from files, directories and glob patterns.
 
     Parameters
@@ -205,12 +228,20 @@ def read_measurements(source, *, normalize: bool = True, on_error: str = "collec
     device : str, optional
         Device name for files that do not name one (DLBS without ``exp.device_title``,
         onnxruntime profiles, TRT 7 logs).
+    model_map : mapping of str to str, optional
+        ``{NAME: ZOO}``: the zoo model each model name of the files means (``{"resnet50_bs_dynamic":
+        "ResNet-50 v1.5"}``), tried before the documented rule of
+        :func:`plaster_model.catalog.names.resolve_model` (file extensions and batch /
+        precision / format suffixes stripped, then the zoo's aliases).
 
     Returns
     -------
     pandas.DataFrame
         :data:`~.schema.MEASUREMENT_COLUMNS`. Files holding only per-layer data (exportProfile,
-        exportLayerInfo, a ``--dumpProfile`` log) add no rows and are not failures.
+        exportLayerInfo, a ``--dumpProfile`` log) add no rows and are not failures; a
+        ``UserWarning`` names them, how many layer rows each holds and the function that
+        reads them (:func:`~.trtexec_json.read_layer_profile`,
+        :func:`~.trtexec_json.read_layer_info`); they are listed in ``df.attrs["layer_only"]``.
         ``df.attrs``: ``failed``, ``skipped`` (unrecognised files in a directory/glob, with the
         reason), ``files`` (``{path: format}``), ``dropped`` (duplicate trex digests),
         ``name_report`` (the :func:`normalize_names` report as a list of dicts, or None).
@@ -243,6 +274,10 @@ def read_measurements(source, *, normalize: bool = True, on_error: str = "collec
                 raise
             failed.append((str(f), f"{type(exc).__name__}: {exc}"))
     dropped = _drop_trex_duplicates(frames)
+    layer_only = _layer_only_files(frames)
+    if layer_only:
+        warnings.warn("{} file(s) hold per-layer data only and give no measurement rows:\n".format(len(layer_only))
+                      + "\n".join(f"  {p}: {m}" for p, m in layer_only), UserWarning, stacklevel=2)
     parts = [df for df in frames.values() if len(df)]
     out = conform(pd.concat(parts, ignore_index=True)) if parts else empty_measurements()
     if failed:
@@ -250,9 +285,10 @@ def read_measurements(source, *, normalize: bool = True, on_error: str = "collec
                       + "\n".join(f"  {p}: {m}" for p, m in failed), RuntimeWarning, stacklevel=2)
     report = None
     if normalize and len(out):
-        out, report = normalize_names(out)
+        out, report = normalize_names(out, model_map=model_map)
         # Plain records, not a DataFrame: pandas compares attrs when concatenating frames.
         report = report.to_dict("records")
     out.attrs.update(failed=failed, skipped=skipped, dropped=dropped, name_report=report,
+                     layer_only=layer_only,
                      files={str(p): df.attrs.get("format") for p, df in frames.items()})
     return out
