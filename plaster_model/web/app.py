@@ -50,6 +50,15 @@ _TITLES = {
 }
 
 
+def _make(cls, label, **kw):
+    """A widget with its label, in the spelling of the installed Panel: 1.3 takes
+    ``name=``/``button_type=``, newer releases deprecate them for ``label=``/``color=``."""
+    kw["label" if "label" in cls.param else "name"] = label
+    if "button_type" in kw and "color" in cls.param:
+        kw["color"] = kw.pop("button_type")
+    return cls(**kw)
+
+
 def _names(frame) -> list[str]:
     return [str(n) for n in frame["name"]]
 
@@ -104,23 +113,23 @@ class GuideApp:
 
         W = pn.widgets
         self.w = {
-            "model": W.Select(name="Model", options=cat_models, value=cfg.model),
-            "dataset": W.Select(name="Dataset", options=datasets, value=cfg.dataset),
-            "samples": W.IntInput(name="Samples (data size)", value=int(cfg.samples), start=1),
-            "epochs": W.FloatInput(name="Epochs", value=float(cfg.epochs), start=0),
-            "system": W.Select(name="Server (system)", options=systems, value=cfg.system),
-            "device": W.Select(name="Processor unit (device)", options=devices, value=cfg.device),
-            "n_devices": W.IntInput(name="Cluster size (devices)", value=int(cfg.n_devices), start=1),
-            "devices_per_node": W.IntInput(name="Devices per node", value=int(cfg.devices_per_node), start=1),
-            "intra_node": W.Select(name="Intra-node link", options=intra, value=cfg.intra_node or _NONE),
-            "interconnect": W.Select(name="Interconnect", options=inter, value=cfg.interconnect or _NONE),
-            "algorithm": W.Select(name="All-reduce algorithm", options=algorithms, value=default_algorithm),
-            "backend": W.Select(name="Framework / backend", options=backends or ["(library default)"],
+            "model": _make(W.Select, "Model", options=cat_models, value=cfg.model),
+            "dataset": _make(W.Select, "Dataset", options=datasets, value=cfg.dataset),
+            "samples": _make(W.IntInput, "Samples (data size)", value=int(cfg.samples), start=1),
+            "epochs": _make(W.FloatInput, "Epochs", value=float(cfg.epochs), start=0),
+            "system": _make(W.Select, "Server (system)", options=systems, value=cfg.system),
+            "device": _make(W.Select, "Processor unit (device)", options=devices, value=cfg.device),
+            "n_devices": _make(W.IntInput, "Cluster size (devices)", value=int(cfg.n_devices), start=1),
+            "devices_per_node": _make(W.IntInput, "Devices per node", value=int(cfg.devices_per_node), start=1),
+            "intra_node": _make(W.Select, "Intra-node link", options=intra, value=cfg.intra_node or _NONE),
+            "interconnect": _make(W.Select, "Interconnect", options=inter, value=cfg.interconnect or _NONE),
+            "algorithm": _make(W.Select, "All-reduce algorithm", options=algorithms, value=default_algorithm),
+            "backend": _make(W.Select, "Framework / backend", options=backends or ["(library default)"],
                                 disabled=backends is None),
-            "precision": W.Select(name="Precision", options=self._precisions(cfg.device), value=cfg.precision),
-            "batch_mode": W.RadioButtonGroup(name="Batch", options=["per device", "global"], value=cfg.batch_mode),
-            "batch": W.FloatInput(name="Batch size", value=float(cfg.batch), start=1),
-            "scaling": W.RadioButtonGroup(name="Scaling", options=["weak", "strong"], value=cfg.scaling),
+            "precision": _make(W.Select, "Precision", options=self._precisions(cfg.device), value=cfg.precision),
+            "batch_mode": _make(W.RadioButtonGroup, "Batch", options=["per device", "global"], value=cfg.batch_mode),
+            "batch": _make(W.FloatInput, "Batch size", value=float(cfg.batch), start=1),
+            "scaling": _make(W.RadioButtonGroup, "Scaling", options=["weak", "strong"], value=cfg.scaling),
         }
         for key, widget in self.w.items():
             widget.css_classes = [f"pm-w-{key}"]  # stable hooks for the browser test
@@ -128,9 +137,9 @@ class GuideApp:
 
         self.form_error = pn.pane.Alert("", alert_type="danger", visible=False, css_classes=["pm-error"])
         self.preview = pn.pane.Markdown("", css_classes=["pm-preview"], sizing_mode="stretch_width")
-        self.add_button = W.Button(name="Add to comparison", button_type="primary", css_classes=["pm-add"])
+        self.add_button = _make(W.Button, "Add to comparison", button_type="primary", css_classes=["pm-add"])
         self.add_button.on_click(lambda _e: self.add_row())
-        self.remove_all_button = W.Button(name="Remove all", button_type="warning", css_classes=["pm-remove-all"])
+        self.remove_all_button = _make(W.Button, "Remove all", button_type="warning", css_classes=["pm-remove-all"])
         self.remove_all_button.on_click(lambda _e: self.remove_all())
         self.csv_button = W.FileDownload(callback=lambda: io.StringIO(self.state.to_csv()),
                                          filename="plaster_comparison.csv", label="Export CSV",
@@ -143,10 +152,10 @@ class GuideApp:
         self.table.on_click(self._on_table_click, column="remove")
         self.table.param.watch(self._on_select, "selection")
         self.chart_title = pn.pane.Markdown("", css_classes=["pm-chart-title"])
-        self.scaling_pane = pn.pane.Matplotlib(None, dpi=96, tight=False, format="png", width=650,
-                                               css_classes=["pm-scaling"])
-        self.breakdown_pane = pn.pane.Matplotlib(None, dpi=96, tight=False, format="png", width=430,
-                                                 css_classes=["pm-breakdown"])
+        # Figures are rendered to PNG once here (charts.figure_png) rather than by
+        # pn.pane.Matplotlib, which draws each figure twice at double resolution.
+        self.scaling_pane = pn.pane.PNG(None, width=650, css_classes=["pm-scaling"])
+        self.breakdown_pane = pn.pane.PNG(None, width=430, css_classes=["pm-breakdown"])
 
         w = self.w
         form = pn.Column(
@@ -263,8 +272,8 @@ class GuideApp:
 
     def _draw(self, curve, title):
         self.chart_title.object = f"**{title}**"
-        self.scaling_pane.object = charts.scaling_figure(curve)
-        self.breakdown_pane.object = charts.breakdown_figure(curve)
+        self.scaling_pane.object = charts.figure_png(charts.scaling_figure(curve))
+        self.breakdown_pane.object = charts.figure_png(charts.breakdown_figure(curve))
 
     def _refresh_table(self, select_last=False):
         df = self.state.table()
@@ -318,7 +327,7 @@ class GuideApp:
 
     # ------------------------------------------------------------------ bandwidth tab
     def _build_bandwidth(self):
-        self.bw_button = pn.widgets.Button(name="Check the training form's configuration",
+        self.bw_button = _make(pn.widgets.Button, "Check the training form's configuration",
                                            button_type="primary", css_classes=["pm-bw-run"])
         self.bw_button.on_click(lambda _e: self.refresh_bandwidth())
         self.bw_verdict = pn.pane.Markdown("", sizing_mode="stretch_width", css_classes=["pm-bw-verdict"])
@@ -349,12 +358,12 @@ class GuideApp:
         cfg = InferenceConfig()
         devices = _names(pm.list_devices())
         W = pn.widgets
-        self.inf_model = W.Select(name="Model", options=_names(pm.list_models()), value=cfg.model)
-        self.inf_devices = W.MultiChoice(name="Devices", options=devices, value=list(cfg.devices))
-        self.inf_precisions = W.MultiChoice(name="Precisions", options=list(pm.PRECISIONS),
+        self.inf_model = _make(W.Select, "Model", options=_names(pm.list_models()), value=cfg.model)
+        self.inf_devices = _make(W.MultiChoice, "Devices", options=devices, value=list(cfg.devices))
+        self.inf_precisions = _make(W.MultiChoice, "Precisions", options=list(pm.PRECISIONS),
                                             value=list(cfg.precisions))
-        self.inf_budget = W.TextInput(name="Latency budget", value=cfg.latency_budget)
-        self.inf_button = W.Button(name="Predict inference", button_type="primary", css_classes=["pm-inf-run"])
+        self.inf_budget = _make(W.TextInput, "Latency budget", value=cfg.latency_budget)
+        self.inf_button = _make(W.Button, "Predict inference", button_type="primary", css_classes=["pm-inf-run"])
         self.inf_button.on_click(lambda _e: self.refresh_inference())
         self.inf_error = pn.pane.Alert("", alert_type="danger", visible=False)
         self.inf_best = W.Tabulator(None, show_index=False, disabled=True, layout="fit_data_table",
@@ -362,8 +371,8 @@ class GuideApp:
                                     formatters={"latency_ms": _fmt("0,0.000"), "throughput_img_s": _fmt("0,0.0"),
                                                 "energy_per_inference_mJ": _fmt("0,0.00"),
                                                 "inferences_per_J": _fmt("0,0.00")})
-        self.inf_curve = pn.pane.Matplotlib(None, dpi=96, format="png", tight=False)
-        self.inf_radar = pn.pane.Matplotlib(None, dpi=96, format="png", tight=False)
+        self.inf_curve = pn.pane.PNG(None, width=560)
+        self.inf_radar = pn.pane.PNG(None, width=460)
         self.inf_report = W.Tabulator(None, show_index=False, disabled=True, layout="fit_data_table",
                                       sizing_mode="stretch_width", height=300)
         self.inference_tab = pn.Row(
@@ -381,8 +390,9 @@ class GuideApp:
                               latency_budget=self.inf_budget.value)
         try:
             curves, best, report = self.state.inference(cfg)
-            self.inf_curve.object = charts.latency_figure(curves, cfg.latency_budget) if len(curves) else None
-            self.inf_radar.object = charts.plaster_figure(report)
+            self.inf_curve.object = (charts.figure_png(charts.latency_figure(curves, cfg.latency_budget))
+                                     if len(curves) else None)
+            self.inf_radar.object = charts.figure_png(charts.plaster_figure(report))
         except USER_ERRORS as exc:
             self.inf_error.object = user_error(exc)
             self.inf_error.visible = True
@@ -397,14 +407,14 @@ class GuideApp:
     def _build_calibration(self):
         W = pn.widgets
         self.cal_files = W.FileInput(multiple=True, css_classes=["pm-cal-files"])
-        self.cal_fit = W.Button(name="Fit uploaded files", button_type="primary", css_classes=["pm-cal-fit"])
+        self.cal_fit = _make(W.Button, "Fit uploaded files", button_type="primary", css_classes=["pm-cal-fit"])
         self.cal_fit.on_click(lambda _e: self.calibrate_uploaded())
         published = published_measurements_path()
-        self.cal_published = W.Button(
-            name="Use the published measurements" if published else "Published measurements not found",
+        self.cal_published = _make(
+            W.Button, "Use the published measurements" if published else "Published measurements not found",
             disabled=published is None, css_classes=["pm-cal-published"])
         self.cal_published.on_click(lambda _e: self._calibrate(self.state.calibrate_published))
-        self.cal_clear = W.Button(name="Back to peak-based (no calibration)")
+        self.cal_clear = _make(W.Button, "Back to peak-based (no calibration)")
         self.cal_clear.on_click(lambda _e: self._set_calibration(None))
         self.cal_status = pn.pane.Markdown("", css_classes=["pm-cal-status"], sizing_mode="stretch_width")
         self.cal_error = pn.pane.Alert("", alert_type="danger", visible=False, css_classes=["pm-cal-error"])
@@ -412,7 +422,7 @@ class GuideApp:
                                       sizing_mode="stretch_width", height=280)
         self.cal_errors = W.Tabulator(None, show_index=False, disabled=True, layout="fit_data_table",
                                       sizing_mode="stretch_width")
-        self.cal_plot = pn.pane.Matplotlib(None, dpi=96, format="png", tight=False)
+        self.cal_plot = pn.pane.PNG(None, width=520)
         self.calibration_tab = pn.Column(
             pn.pane.Markdown("### Calibrate on measured runs\nUpload trtexec logs, DLBS logs or CSV "
                              "measurement files (`plaster_model.read_measurements`), or fit the "
@@ -461,7 +471,7 @@ class GuideApp:
         self.cal_groups.value = getattr(cal, "params_", None)
         self.cal_errors.value = getattr(cal, "errors_", None)
         try:
-            self.cal_plot.object = charts.calibration_figure(cal)
+            self.cal_plot.object = charts.figure_png(charts.calibration_figure(cal))
         except USER_ERRORS as exc:  # a fit without residual rows still predicts
             self.cal_status.object += f"  \n(no residual chart: {user_error(exc)})"
 

@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import dataclasses
 import inspect
-import io
 import math
 import os
 import tempfile
@@ -91,12 +90,15 @@ def published_measurements_path() -> Path | None:
 
     The published set is third-party data kept outside the repository (``../shared``
     relative to a checkout); an installed package without it simply offers no such button.
+    Looked for beside the source checkout, then beside the working directory (a
+    non-editable install runs from site-packages); ``PLASTER_PUBLISHED_MEASUREMENTS``
+    names another file.
     """
     env = os.environ.get("PLASTER_PUBLISHED_MEASUREMENTS")
     candidates = [Path(env)] if env else []
-    repo = Path(__file__).resolve().parents[2]
-    candidates += [repo.parent / "shared" / "data" / "published_measurements.csv",
-                   repo / "shared" / "data" / "published_measurements.csv"]
+    rel = Path("shared", "data", "published_measurements.csv")
+    for base in (Path(__file__).resolve().parents[2], Path.cwd()):
+        candidates += [base.parent / rel, base / rel]
     return next((p for p in candidates if p.is_file()), None)
 
 
@@ -382,8 +384,9 @@ class GuideState:
         for dev in cfg.devices:
             for prec in cfg.precisions:
                 try:
-                    curves.append(pm.latency_throughput_curve(cfg.model, dev, precision=prec,
-                                                              calibration=self.calibration))
+                    curve = pm.latency_throughput_curve(cfg.model, dev, precision=prec,
+                                                        calibration=self.calibration)
+                    curves.append(curve.assign(configuration=f"{dev} {prec}"))  # one line each
                     b = pm.best_batch(cfg.model, dev, budget, precision=prec,
                                       calibration=self.calibration, require_fit=False)
                     best.append({"device": dev, "precision": prec, "batch": b.batch,
@@ -406,18 +409,28 @@ class GuideState:
     def calibrate_files(self, files: dict[str, bytes], **kwargs):
         """Fit a calibration on uploaded measurement files (name -> content).
 
-        The files are written under their own names into a temporary folder and read by
-        :func:`plaster_model.read_measurements` (which picks the reader by name and
-        content: trtexec logs, DLBS logs, CSV), then :func:`plaster_model.calibrate`.
-        A bad file raises the reader's named error.
+        Each file is written under its own name into a temporary folder and read by
+        :func:`plaster_model.read_measurements` on its own (the reader is picked by name
+        and content: trtexec logs, DLBS logs, CSV), so a bad file raises that reader's
+        named error (:class:`~plaster_model.ParseError`, ...) with the uploaded name in
+        its message instead of being skipped; then :func:`plaster_model.calibrate`.
         """
+        import pandas as pd
+
         if not files:
             raise pm.ParameterError("files", files, "one or more measurement files")
+        frames = []
         with tempfile.TemporaryDirectory(prefix="plaster-web-") as tmp:
             for name, data in files.items():
-                safe = Path(name).name or "upload"
-                Path(tmp, safe).write_bytes(data)
-            measurements = pm.read_measurements(tmp)
+                path = Path(tmp, Path(name).name or "upload")
+                path.write_bytes(data)
+                try:
+                    frames.append(pm.read_measurements(path))
+                except PlasterError as exc:
+                    # The temporary folder means nothing to the user: name the upload.
+                    exc.args = (str(exc).replace(str(path), Path(name).name),)
+                    raise
+        measurements = pd.concat(frames, ignore_index=True)
         return self.use_measurements(measurements, label=", ".join(sorted(files)), **kwargs)
 
     def calibrate_published(self, **kwargs):
