@@ -141,9 +141,8 @@ class GuideApp:
         self.add_button.on_click(lambda _e: self.add_row())
         self.remove_all_button = _make(W.Button, "Remove all", button_type="warning", css_classes=["pm-remove-all"])
         self.remove_all_button.on_click(lambda _e: self.remove_all())
-        self.csv_button = W.FileDownload(callback=lambda: io.StringIO(self.state.to_csv()),
-                                         filename="plaster_comparison.csv", label="Export CSV",
-                                         button_type="light", css_classes=["pm-csv"])
+        self.csv_button = _make(W.FileDownload, "Export CSV", callback=lambda: io.StringIO(self.state.to_csv()),
+                                filename="plaster_comparison.csv", button_type="light", css_classes=["pm-csv"])
         self.table = W.Tabulator(
             self.state.table(), show_index=False, selectable=1, disabled=True, layout="fit_data_table",
             formatters=_FORMATTERS, titles=_TITLES, hidden_columns=_HIDDEN,
