@@ -22,9 +22,10 @@ from .state import (CUSTOM, SAMPLE_COUNT, USER_ERRORS, GuideState, InferenceConf
 __all__ = ["GuideApp", "build"]
 
 _NONE = "(none)"
-# Shown in the expanded row or the CSV; the visible set fits a 1,500 px wide window.
+# In the CSV (and the expanded row's assumptions) only: the visible set fits a 1,600 px
+# window; the cluster's name is in the chart title of the selected row.
 _HIDDEN = ["dataset", "device", "interconnect", "scaling", "batch_per_device", "epochs",
-           "n_devices", "assumptions", "total_time_low_h", "total_time_high_h", "overhead_ms",
+           "cluster", "assumptions", "total_time_low_h", "total_time_high_h", "overhead_ms",
            "iteration_ms"]
 
 
@@ -42,11 +43,13 @@ _FORMATTERS = {
     "epochs": _fmt("0,0.[00]"),
 }
 _TITLES = {
-    "id": "#", "total_time_h": "total time [h]", "compute_ms": "compute [ms/iter]",
-    "communication_ms": "comm [ms/iter]", "iteration_ms": "iteration [ms]",
-    "throughput_img_s": "throughput [img/s]", "comm_to_compute_ratio": "comm/compute",
-    "crossover_devices": "p*", "required_bandwidth_GBps": "required BW [GB/s]",
+    "id": "#", "total_time_h": "total time [h]", "compute_ms": "compute [ms]",
+    "communication_ms": "comm. [ms]", "iteration_ms": "iteration [ms]",
+    "throughput_img_s": "img/s", "comm_to_compute_ratio": "comm / compute",
+    "crossover_devices": "p*", "required_bandwidth_GBps": "needs [GB/s]",
     "n_devices": "devices", "global_batch": "global batch", "link": "bottleneck link",
+    "calibrated": "calib.",
+    "total_time_low_h": "90 % low [h]", "total_time_high_h": "90 % high [h]",
 }
 
 
@@ -87,12 +90,14 @@ class GuideApp:
         self._build_inference()
         self._build_calibration()
         self.header = pn.pane.Markdown(sizing_mode="stretch_width", css_classes=["pm-header"])
-        self.layout = pn.Column(
-            self.header,
-            pn.Tabs(("Training", self.training_tab), ("Bandwidth", self.bandwidth_tab),
-                    ("Inference", self.inference_tab), ("Calibration", self.calibration_tab),
-                    dynamic=False),
-            sizing_mode="stretch_width")
+        self.tabs = pn.Tabs(("Training", self.training_tab), ("Bandwidth", self.bandwidth_tab),
+                            ("Inference", self.inference_tab), ("Calibration", self.calibration_tab),
+                            dynamic=False)
+        # The other tabs are computed when opened (and the bandwidth one again after a
+        # form change), so the training form's updates stay fast.
+        self.tabs.param.watch(self._on_tab, "active")
+        self._bandwidth_stale = self._inference_stale = True
+        self.layout = pn.Column(self.header, self.tabs, sizing_mode="stretch_width")
         self._refresh_header()
         # The page opens on the HPE Cookbook job, already in the comparison table.
         self._on_form_change()
@@ -127,9 +132,11 @@ class GuideApp:
             "backend": _make(W.Select, "Framework / backend", options=backends or ["(library default)"],
                                 disabled=backends is None),
             "precision": _make(W.Select, "Precision", options=self._precisions(cfg.device), value=cfg.precision),
-            "batch_mode": _make(W.RadioButtonGroup, "Batch", options=["per device", "global"], value=cfg.batch_mode),
+            "batch_mode": _make(W.RadioButtonGroup, "Batch", options={"batch per device": "per device", "global batch": "global"},
+                                value=cfg.batch_mode),
             "batch": _make(W.FloatInput, "Batch size", value=float(cfg.batch), start=1),
-            "scaling": _make(W.RadioButtonGroup, "Scaling", options=["weak", "strong"], value=cfg.scaling),
+            "scaling": _make(W.RadioButtonGroup, "Scaling", options={"weak scaling": "weak", "strong scaling": "strong"},
+                             value=cfg.scaling),
         }
         for key, widget in self.w.items():
             widget.css_classes = [f"pm-w-{key}"]  # stable hooks for the browser test
@@ -144,10 +151,16 @@ class GuideApp:
         self.csv_button = _make(W.FileDownload, "Export CSV", callback=lambda: io.StringIO(self.state.to_csv()),
                                 filename="plaster_comparison.csv", button_type="light", css_classes=["pm-csv"])
         self.table = W.Tabulator(
-            self.state.table(), show_index=False, selectable=1, disabled=True, layout="fit_data_table",
+            self.state.table(), show_index=False, selectable=1, disabled=True, layout="fit_columns",
             formatters=_FORMATTERS, titles=_TITLES, hidden_columns=_HIDDEN,
             buttons={"remove": "✕"}, row_content=self._assumptions_content, embed_content=False,
-            sizing_mode="stretch_width", height=260, css_classes=["pm-table"])
+            sizing_mode="stretch_width", css_classes=["pm-table"],
+            # Compact cells so the whole comparison row fits a 1,600 px window.
+            widths={"id": 44, "n_devices": 84, "link": 124, "algorithm": 90, "precision": 90, "bound": 104,
+                    "remove": 34},
+            stylesheets=[".tabulator-cell, .tabulator-col-title { font-size: 12px !important; }"
+                         " .tabulator-cell { padding: 3px 5px !important; }"
+                         " .tabulator-col-title { white-space: normal !important; }"])
         self.table.on_click(self._on_table_click, column="remove")
         self.table.param.watch(self._on_select, "selection")
         self.chart_title = pn.pane.Markdown("", css_classes=["pm-chart-title"])
@@ -157,13 +170,15 @@ class GuideApp:
         self.breakdown_pane = pn.pane.PNG(None, width=430, css_classes=["pm-breakdown"])
 
         w = self.w
+        for key in ("samples", "epochs", "n_devices", "devices_per_node", "batch", "precision"):
+            w[key].width = 150
         form = pn.Column(
-            pn.pane.Markdown("### Data and model"), w["model"], w["dataset"], w["samples"], w["epochs"],
-            pn.pane.Markdown("### Hardware"), w["system"], w["device"], w["n_devices"],
-            w["devices_per_node"], w["intra_node"], w["interconnect"],
-            pn.pane.Markdown("### Software"), w["algorithm"], w["backend"], w["precision"],
-            pn.pane.Markdown("Batch"), w["batch_mode"], w["batch"], pn.pane.Markdown("Scaling"), w["scaling"],
-            self.form_error, self.preview, self.add_button, width=320)
+            pn.pane.Markdown("### Data and model"), w["model"], w["dataset"], pn.Row(w["samples"], w["epochs"]),
+            pn.pane.Markdown("### Hardware"), w["system"], w["device"], pn.Row(w["n_devices"], w["devices_per_node"]),
+            w["intra_node"], w["interconnect"],
+            pn.pane.Markdown("### Software"), w["algorithm"], pn.Row(w["precision"], w["batch"]), w["backend"],
+            w["batch_mode"], w["scaling"],
+            self.form_error, self.preview, self.add_button, width=330)
         results = pn.Column(
             pn.pane.Markdown("### Training performance"),
             pn.Row(self.remove_all_button, self.csv_button),
@@ -247,8 +262,15 @@ class GuideApp:
         self.form_error.object = user_error(exc)
         self.form_error.visible = True
 
+    def _on_tab(self, event):
+        if event.new == 1 and self._bandwidth_stale:
+            self.refresh_bandwidth()
+        elif event.new == 2 and self._inference_stale:
+            self.refresh_inference()
+
     def _on_form_change(self):
         """A form field changed: predict the configuration and redraw its charts."""
+        self._bandwidth_stale = True
         try:
             row = self.state.preview_row()
             curve = self.state.scaling()
@@ -276,6 +298,11 @@ class GuideApp:
 
     def _refresh_table(self, select_last=False):
         df = self.state.table()
+        # The 90 % interval columns appear once a calibrated row has one.
+        has_interval = bool(df["total_time_low_h"].notna().any()) if len(df) else False
+        hidden = [c for c in _HIDDEN if not (has_interval and c.startswith("total_time_"))]
+        if self.table.hidden_columns != hidden:
+            self.table.hidden_columns = hidden
         self.table.value = df
         if select_last and len(df):
             self.table.selection = [len(df) - 1]
@@ -351,6 +378,7 @@ class GuideApp:
             return
         self.bw_verdict.object = f"**{self.state.verdict_words(verdict)}**"
         self.bw_table.value = table
+        self._bandwidth_stale = False
 
     # ------------------------------------------------------------------ inference tab
     def _build_inference(self):
@@ -401,6 +429,7 @@ class GuideApp:
         self.inf_error.visible = bool(notes)
         self.inf_best.value = best
         self.inf_report.value = report
+        self._inference_stale = False
 
     # ------------------------------------------------------------------ calibration tab
     def _build_calibration(self):
