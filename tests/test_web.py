@@ -240,7 +240,7 @@ def test_panel_app_opens_on_the_hpe_row_and_handles_errors_in_page():
     from plaster_model.web.app import GuideApp
 
     app = GuideApp()
-    assert layout is not None
+    assert hasattr(layout, "_repr_mimebundle_")  # what Jupyter calls to render it inline
     table = app.table.value
     assert len(table) == 1 and table.loc[0, "total_time_h"] == pytest.approx(_library().epoch_time_h)
     assert "762" in app.preview.object or "h**" in app.preview.object
