@@ -10,7 +10,7 @@ the prediction and bandwidth verdict of the new configuration
 (:func:`~plaster_model.predict_epoch_time`, :func:`~plaster_model.is_bandwidth_bound`),
 its scaling curve (:func:`~plaster_model.scaling_curve`), and the two charts rendered to
 PNG (:mod:`plaster_model.web.charts`); "Add to comparison" adds the table row. Then
-the whole Panel callback (:class:`plaster_model.web.app.GuideApp`, widgets and panes
+the whole Panel callback (:class:`plaster_model.web.page.GuideApp`, widgets and panes
 attached to a Bokeh document as in a served session) is timed the same way.
 
 Both wall time and process CPU time are printed: on a shared machine the wall time
@@ -89,7 +89,7 @@ def main(argv=None) -> int:
 
         from plaster_model.web import require_panel
         require_panel()
-        from plaster_model.web.app import GuideApp
+        from plaster_model.web.page import GuideApp
     except ImportError as exc:
         print(f"panel_callback: skipped ({exc})")
         return 0

@@ -237,7 +237,7 @@ def test_panel_app_opens_on_the_hpe_row_and_handles_errors_in_page():
     import plaster_model.web as web
 
     layout = web.app()
-    from plaster_model.web.app import GuideApp
+    from plaster_model.web.page import GuideApp
 
     app = GuideApp()
     assert hasattr(layout, "_repr_mimebundle_")  # what Jupyter calls to render it inline

@@ -70,7 +70,7 @@ def app(calibration=None):
 
     matplotlib.use("Agg")  # figures are rendered to PNG on the server side
     _extension(pn, inline=True)
-    from .app import build
+    from .page import build
 
     cal, label = _load_calibration(calibration)
     return build(cal, label)
@@ -105,7 +105,7 @@ def serve(port: int = 5006, host: str = "127.0.0.1", show: bool = True, calibrat
 
     matplotlib.use("Agg")
     _extension(pn, inline=False)
-    from .app import build
+    from .page import build
 
     cal, label = _load_calibration(calibration)
     origins = [f"{host}:{port}", f"localhost:{port}", f"127.0.0.1:{port}"]

@@ -7,7 +7,7 @@ functions (:func:`plaster_model.predict_epoch_time`, :func:`plaster_model.is_ban
 :func:`plaster_model.scaling_curve`, :func:`plaster_model.best_batch`, ...). The only
 arithmetic here is unit display (seconds to hours or milliseconds, B/s to GB/s).
 
-The Panel layer (:mod:`plaster_model.web.app`) only forwards widget values to these
+The Panel layer (:mod:`plaster_model.web.page`) only forwards widget values to these
 methods, so the callbacks are unit-tested without a browser (``tests/test_web.py``).
 """
 from __future__ import annotations
