@@ -281,6 +281,30 @@ def test_missing_panel_names_the_extra(monkeypatch, capsys):
     assert "plaster_model[web]" in capsys.readouterr().err
 
 
+def test_serve_subcommand_passes_its_options_and_catalogs(monkeypatch, tmp_path):
+    pytest.importorskip("panel")
+    import textwrap
+    import plaster_model.web as web
+    from plaster_model.cli import main
+
+    user = tmp_path / "mine.yaml"
+    user.write_text(textwrap.dedent("""
+        devices:
+          MyGPU:
+            peak_flops: {fp32: "20 TFLOPS"}
+            memory: "24 GiB"
+            memory_bandwidth: "1 TB/s"
+            power: "250 W"
+            source: "my measurement"
+    """))
+    seen = {}
+    monkeypatch.setattr(web, "serve", lambda **kw: seen.update(kw, devices=set(pm.list_devices()["name"])))
+    assert main(["serve", "--port", "8123", "--host", "127.0.0.1", "--no-browser",
+                 "--calibration", "calib.yaml", "--catalog", str(user)]) == 0
+    assert (seen["port"], seen["host"], seen["show"], seen["calibration"]) == (8123, "127.0.0.1", False, "calib.yaml")
+    assert "MyGPU" in seen["devices"]  # the page's device dropdown reads this catalog
+
+
 # --------------------------------------------------------------------------- real browser
 def _chromium_or_install():
     from plaster_model.web._browser import chromium_path

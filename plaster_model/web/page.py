@@ -66,6 +66,11 @@ def _names(frame) -> list[str]:
     return [str(n) for n in frame["name"]]
 
 
+def _md(text: str) -> str:
+    """Plain text safe inside Markdown (``p*`` must not open emphasis)."""
+    return str(text).replace("\\", "\\\\").replace("*", "\\*").replace("_", "\\_")
+
+
 def _link(value):
     return None if value in (None, "", _NONE) else value
 
@@ -374,9 +379,9 @@ class GuideApp:
             verdict = self.state.current_verdict()
             table = self.state.bandwidth_table()
         except USER_ERRORS as exc:
-            self.bw_verdict.object = f"**{user_error(exc)}**"
+            self.bw_verdict.object = f"**{_md(user_error(exc))}**"
             return
-        self.bw_verdict.object = f"**{self.state.verdict_words(verdict)}**"
+        self.bw_verdict.object = f"**{_md(self.state.verdict_words(verdict))}**"
         self.bw_table.value = table
         self._bandwidth_stale = False
 
@@ -472,7 +477,15 @@ class GuideApp:
         self._calibrate(lambda: self.state.calibrate_files(files))
 
     def _calibrate(self, fit):
-        self.cal_status.object = "Fitting…"
+        self.cal_status.object = "Fitting… (the published set takes a while)"
+        doc = pn.state.curdoc
+        if doc is not None and doc.session_context is not None:
+            # Let the browser show "Fitting…" before the fit blocks this session.
+            doc.add_next_tick_callback(lambda: self._run_fit(fit))
+        else:
+            self._run_fit(fit)
+
+    def _run_fit(self, fit):
         try:
             cal = fit()
         except (*USER_ERRORS, OSError) as exc:
