@@ -251,9 +251,14 @@ def test_panel_app_opens_on_the_hpe_row_and_handles_errors_in_page():
     assert len(app.table.value) == 2 and app.table.selection == [1]
     # A bad configuration: the library's error in the alert, no exception out of the callback.
     app.w["interconnect"].value = "(none)"
-    assert app.form_error.visible and "interconnect" in app.form_error.object
-    app.w["interconnect"].value = "InfiniBand EDR"
+    hardware = app.group_errors["hardware"]  # shown under the Hardware fields
+    assert hardware.visible and hardware.object.startswith("ValueError: interconnect")
     assert not app.form_error.visible
+    app.w["interconnect"].value = "InfiniBand EDR"
+    assert not hardware.visible
+    app.w["epochs"].value = 0.0
+    assert app.group_errors["data"].visible and "epochs" in app.group_errors["data"].object
+    app.w["epochs"].value = 10.0
     # A system fills the cluster widgets.
     app.w["system"].value = "DGX-1 (V100)"
     assert (app.w["device"].value, app.w["intra_node"].value) == ("V100", "NVLink 2")

@@ -66,9 +66,8 @@ def app(calibration=None):
         Without the ``web`` extra (Panel).
     """
     pn = require_panel()
-    import matplotlib
-
-    matplotlib.use("Agg")  # figures are rendered to PNG on the server side
+    # No matplotlib.use() here: the charts are standalone Figures saved to PNG, which
+    # need no backend, so a notebook's own (inline) backend is left alone.
     _extension(pn, inline=True)
     from .page import build
 

@@ -71,6 +71,29 @@ def _md(text: str) -> str:
     return str(text).replace("\\", "\\\\").replace("*", "\\*").replace("_", "\\_")
 
 
+#: Form group -> the library's names of its fields (as its error messages spell them).
+_FIELD_GROUPS = {
+    "data": ("model", "dataset", "samples", "epochs"),
+    "hardware": ("device", "n_devices", "devices_per_node", "intra_node", "interconnect",
+                 "nics_per_node", "system", "cluster"),
+    "software": ("algorithm", "backend", "precision", "batch_per_device", "global_batch",
+                 "batch", "scaling", "batch_mode"),
+}
+
+
+def _field_group(message: str) -> str | None:
+    """The form group whose field the message names first (``"interconnect: ..."``)."""
+    import re
+
+    best = None
+    for group, names in _FIELD_GROUPS.items():
+        for name in names:
+            m = re.search(rf"(?<![\w-]){re.escape(name)}(?![\w-])", message)
+            if m and (best is None or m.start() < best[0]):
+                best = (m.start(), group)
+    return best[1] if best else None
+
+
 def _link(value):
     return None if value in (None, "", _NONE) else value
 
@@ -148,6 +171,10 @@ class GuideApp:
             widget.param.watch(lambda event, key=key: self._on_widget(key, event.new), "value")
 
         self.form_error = pn.pane.Alert("", alert_type="danger", visible=False, css_classes=["pm-error"])
+        # An error naming a field is shown under that field's group of the form.
+        self.group_errors = {g: pn.pane.Alert("", alert_type="danger", visible=False,
+                                              css_classes=["pm-error", f"pm-error-{g}"])
+                             for g in _FIELD_GROUPS}
         self.preview = pn.pane.Markdown("", css_classes=["pm-preview"], sizing_mode="stretch_width")
         self.add_button = _make(W.Button, "Add to comparison", button_type="primary", css_classes=["pm-add"])
         self.add_button.on_click(lambda _e: self.add_row())
@@ -179,10 +206,11 @@ class GuideApp:
             w[key].width = 150
         form = pn.Column(
             pn.pane.Markdown("### Data and model"), w["model"], w["dataset"], pn.Row(w["samples"], w["epochs"]),
+            self.group_errors["data"],
             pn.pane.Markdown("### Hardware"), w["system"], w["device"], pn.Row(w["n_devices"], w["devices_per_node"]),
-            w["intra_node"], w["interconnect"],
+            w["intra_node"], w["interconnect"], self.group_errors["hardware"],
             pn.pane.Markdown("### Software"), w["algorithm"], pn.Row(w["precision"], w["batch"]), w["backend"],
-            w["batch_mode"], w["scaling"],
+            w["batch_mode"], w["scaling"], self.group_errors["software"],
             self.form_error, self.preview, self.add_button, width=330)
         results = pn.Column(
             pn.pane.Markdown("### Training performance"),
@@ -264,8 +292,17 @@ class GuideApp:
             self._busy = False
 
     def _show_error(self, exc):
-        self.form_error.object = user_error(exc)
-        self.form_error.visible = True
+        """Show a library error under the form group of the field it names (else below
+        the form)."""
+        text = user_error(exc)
+        self._clear_errors()
+        pane = self.group_errors.get(_field_group(text), self.form_error)
+        pane.object = text
+        pane.visible = True
+
+    def _clear_errors(self):
+        for pane in (self.form_error, *self.group_errors.values()):
+            pane.visible = False
 
     def _on_tab(self, event):
         if event.new == 1 and self._bandwidth_stale:
@@ -283,7 +320,7 @@ class GuideApp:
             self._show_error(exc)
             self.preview.object = ""
             return
-        self.form_error.visible = False
+        self._clear_errors()
         self.preview.object = self._preview_text(row)
         self._draw(curve, f"Current form: {row['cluster']}, {row['model']}")
 
@@ -302,6 +339,8 @@ class GuideApp:
         self.breakdown_pane.object = charts.figure_png(charts.breakdown_figure(curve))
 
     def _refresh_table(self, select_last=False):
+        """Show the state's rows; with ``select_last`` select the newest one (its charts
+        are then drawn by the caller, once)."""
         df = self.state.table()
         # The 90 % interval columns appear once a calibrated row has one.
         has_interval = bool(df["total_time_low_h"].notna().any()) if len(df) else False
@@ -310,7 +349,11 @@ class GuideApp:
             self.table.hidden_columns = hidden
         self.table.value = df
         if select_last and len(df):
-            self.table.selection = [len(df) - 1]
+            self._busy = True  # no _on_select redraw: add_row draws the new row itself
+            try:
+                self.table.selection = [len(df) - 1]
+            finally:
+                self._busy = False
 
     def add_row(self):
         """"Add to comparison": append the form's prediction and select it."""
@@ -319,7 +362,7 @@ class GuideApp:
         except USER_ERRORS as exc:
             self._show_error(exc)
             return None
-        self.form_error.visible = False
+        self._clear_errors()
         self._refresh_table(select_last=True)
         self._draw_row(row["id"])
         return row
@@ -338,7 +381,7 @@ class GuideApp:
         self._refresh_table()
 
     def _on_select(self, event):
-        if not event.new:
+        if not event.new or self._busy:
             return
         try:
             row_id = int(self.table.value.iloc[event.new[0]]["id"])
