@@ -7,7 +7,6 @@ library predicts for the same inputs; the browser test serves the page with
 from __future__ import annotations
 
 import io
-import math
 import os
 import shutil
 import subprocess
@@ -17,7 +16,7 @@ import pandas as pd
 import pytest
 
 import plaster_model as pm
-from plaster_model.web.state import (SAMPLE_COUNT, GuideState, InferenceConfig, TrainingConfig,
+from plaster_model.web.state import (SAMPLE_COUNT, GuideState, InferenceConfig,
                                      algorithm_choices, user_error)
 
 # The HPE Deep Learning Cookbook job (Vassilieva & Serebryakov, 2017): VGG-16, 100 M
@@ -84,7 +83,7 @@ def test_system_choice_fills_the_cluster_from_the_catalog():
         ("V100", 8, "NVLink 2", "InfiniBand EDR", 4)
     row = g.add_row()
     # Same cluster built by the library's own constructor from the system.
-    pred = pm.predict_epoch_time("VGG-16", pm.Cluster.from_system("DGX-1 (V100)", n_nodes=1), **HPE_ARGS)
+    pred = pm.predict_epoch_time("VGG-16", pm.Cluster.from_system("DGX-1 (V100)"), **HPE_ARGS)  # one node
     assert row["total_time_h"] == pytest.approx(pred.epoch_time_h, rel=1e-12)
 
 
@@ -189,6 +188,12 @@ def test_bad_measurement_upload_names_the_reader_error():
     msg = user_error(info.value)
     assert msg.startswith("ParseError: results.csv:1:") and "plaster-web-" not in msg
     assert g.calibration is None
+
+
+def test_published_measurements_are_found_beside_the_checkout(shared_dir):
+    from plaster_model.web.state import published_measurements_path
+
+    assert published_measurements_path().samefile(shared_dir / "data" / "published_measurements.csv")
 
 
 def test_uploaded_calibration_is_used_by_later_rows(shared_dir):
