@@ -196,7 +196,7 @@ def test_published_measurements_are_found_beside_the_checkout(shared_dir):
     assert published_measurements_path().samefile(shared_dir / "data" / "published_measurements.csv")
 
 
-def test_uploaded_calibration_is_used_by_later_rows(shared_dir):
+def test_uploaded_calibration_is_used_by_later_rows(shared_dir, tmp_path):
     published = pm.read_measurements(shared_dir / "data" / "published_measurements.csv")
     p100 = published[(published["phase"] == "training") & (published["device"] == "P100")]
     columns = ["source", "source_detail", "model", "framework", "device", "n_devices",
@@ -212,6 +212,20 @@ def test_uploaded_calibration_is_used_by_later_rows(shared_dir):
     lo, hi = pred.epoch_time_interval_s
     assert row["total_time_low_h"] == pytest.approx(lo / 3600) and row["total_time_high_h"] == pytest.approx(hi / 3600)
     assert row["total_time_low_h"] < row["total_time_h"] < row["total_time_high_h"]
+
+    # The same fit saved and given to the page (plaster-model serve --calibration FILE):
+    # the pre-filled row is calibrated from the start.
+    pytest.importorskip("panel")
+    from plaster_model.web import _load_calibration
+    from plaster_model.web.page import GuideApp
+
+    path = tmp_path / "calib.yaml"
+    cal.save(path)
+    loaded, label = _load_calibration(str(path))
+    app = GuideApp(loaded, label)
+    first = app.table.value.iloc[0]
+    assert label == "calib.yaml" and "calib.yaml" in app.header.object
+    assert bool(first["calibrated"]) and first["total_time_h"] == pytest.approx(row["total_time_h"], rel=1e-6)
 
 
 def test_update_path_cpu_time_under_half_a_second():
