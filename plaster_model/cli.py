@@ -1,4 +1,4 @@
-"""Command line: ``plaster-model predict|devices|models|interconnects|systems|calibrate``."""
+"""Command line: ``plaster-model predict|devices|models|interconnects|systems|calibrate|serve``."""
 from __future__ import annotations
 
 import argparse
@@ -135,6 +135,21 @@ def _systems(args) -> int:
     return 0
 
 
+@_command("serve")
+def _serve(args) -> int:
+    try:
+        from . import web  # lazy: the core CLI never needs the "web" extra
+        web.require_panel()
+    except ImportError as exc:
+        print(f"plaster-model: error: {exc}", file=sys.stderr)
+        return 2
+    if args.serve_catalogs:
+        import plaster_model as pm
+        pm.load_catalog(list(args.catalog) + list(args.serve_catalogs))
+    web.serve(port=args.port, host=args.host, show=not args.no_browser, calibration=args.calibration)
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="plaster-model",
@@ -171,6 +186,14 @@ def build_parser() -> argparse.ArgumentParser:
         q = sub.add_parser(name, help=text)
         q.add_argument("--format", default="table", choices=["table", "csv", "json"])
         q.add_argument("--sources", action="store_true", help="show the source column")
+
+    p = sub.add_parser("serve", help="serve the web performance guide on this machine (needs the 'web' extra)")
+    p.add_argument("--port", type=int, default=5006, help="TCP port (default 5006)")
+    p.add_argument("--host", default="127.0.0.1", help="address to bind (default 127.0.0.1, this machine only)")
+    p.add_argument("--no-browser", action="store_true", help="do not open a browser tab")
+    p.add_argument("--calibration", help="calibration file from 'plaster-model calibrate'")
+    p.add_argument("--catalog", dest="serve_catalogs", nargs="+", default=[], metavar="YAML",
+                   help="user catalog YAML files merged over the bundled one")
 
     try:  # calibration registers its own sub-command when present
         from .calibration.cli import add_calibrate_parser

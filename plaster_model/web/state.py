@@ -1,0 +1,477 @@
+"""The web guide's view logic, in plain Python: no Panel, no browser.
+
+:class:`GuideState` holds what the page shows (the form's configuration, the comparison
+table, the active calibration) and turns form values into library calls. It computes no
+performance number itself: every time, rate, verdict and curve comes from the public
+functions (:func:`plaster_model.predict_epoch_time`, :func:`plaster_model.is_bandwidth_bound`,
+:func:`plaster_model.scaling_curve`, :func:`plaster_model.best_batch`, ...). The only
+arithmetic here is unit display (seconds to hours or milliseconds, B/s to GB/s).
+
+The Panel layer (:mod:`plaster_model.web.page`) only forwards widget values to these
+methods, so the callbacks are unit-tested without a browser (``tests/test_web.py``).
+"""
+from __future__ import annotations
+
+import dataclasses
+import inspect
+import math
+import os
+import tempfile
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+from typing import Any
+
+import plaster_model as pm
+from plaster_model.errors import PlasterError
+
+__all__ = ["TrainingConfig", "InferenceConfig", "GuideState", "HPE_COOKBOOK_JOB", "user_error",
+           "algorithm_choices", "backend_choices", "published_measurements_path",
+           "COMPARISON_COLUMNS", "CUSTOM", "SAMPLE_COUNT"]
+
+#: Select value meaning "no catalog system: the cluster fields as typed".
+CUSTOM = "(custom)"
+#: Dataset value meaning "use the sample count field".
+SAMPLE_COUNT = "(sample count)"
+
+#: Exceptions a user's input can raise from the library: shown in the page, never a
+#: traceback. KeyError is the catalogs' unknown-name error (with close matches).
+USER_ERRORS = (PlasterError, ValueError, KeyError, TypeError)
+
+
+def user_error(exc: BaseException) -> str:
+    """One line naming the library's error class and its message."""
+    msg = exc.args[0] if isinstance(exc, KeyError) and exc.args else str(exc)
+    return f"{type(exc).__name__}: {msg}"
+
+
+def _accepts(fn, name: str) -> bool:
+    try:
+        return name in inspect.signature(fn).parameters
+    except (TypeError, ValueError):  # pragma: no cover - builtins
+        return False
+
+
+def algorithm_choices() -> tuple[list[str], str]:
+    """All-reduce algorithms the library accepts, and its default.
+
+    The list is ``plaster_model.estimators.collectives.ALGORITHMS`` with ``"auto"`` in
+    front when the library accepts it (the default of ``predict_training`` once it does);
+    the default is read from :func:`plaster_model.predict_training`'s signature, so the
+    page follows the library rather than fixing a choice of its own.
+    """
+    from plaster_model.estimators import collectives
+
+    names = list(getattr(collectives, "ALGORITHMS", {"tree": None}))
+    if "auto" not in names:
+        try:
+            collectives.normalize_algorithm("auto")
+            names.insert(0, "auto")
+        except USER_ERRORS:
+            pass  # this library version has no "auto" yet
+    default = inspect.signature(pm.predict_training).parameters["algorithm"].default
+    if default not in names:
+        names.insert(0, default)
+    return names, default
+
+
+def backend_choices() -> list[str] | None:
+    """Communication backends the library's ``backend=`` accepts, or None when
+    :func:`plaster_model.predict_training` has no such parameter in this version."""
+    if not _accepts(pm.predict_training, "backend"):
+        return None
+    from plaster_model.estimators import collectives
+
+    names = getattr(collectives, "BACKENDS", None)
+    return ["(default)"] + sorted(names) if names else ["(default)"]
+
+
+def published_measurements_path() -> Path | None:
+    """``shared/data/published_measurements.csv`` beside the repository, if present.
+
+    The published set is third-party data kept outside the repository (``../shared``
+    relative to a checkout); an installed package without it simply offers no such button.
+    Looked for beside the source checkout, then beside the working directory (a
+    non-editable install runs from site-packages); ``PLASTER_PUBLISHED_MEASUREMENTS``
+    names another file.
+    """
+    env = os.environ.get("PLASTER_PUBLISHED_MEASUREMENTS")
+    candidates = [Path(env)] if env else []
+    rel = Path("shared", "data", "published_measurements.csv")
+    for base in (Path(__file__).resolve().parents[2], Path.cwd()):
+        candidates += [base.parent / rel, base / rel]
+    return next((p for p in candidates if p.is_file()), None)
+
+
+@dataclass(frozen=True)
+class TrainingConfig:
+    """One row of the HPE-style form: what to train, on what, how.
+
+    ``system`` fills the cluster fields from the catalog (:func:`plaster_model.load_system`);
+    the fields then win, so a user can keep the system and change its network.
+    ``dataset`` is a catalog name or :data:`SAMPLE_COUNT` (then ``samples`` is used).
+    ``batch_mode`` is ``"per device"`` (``batch`` samples on each device) or ``"global"``
+    (``batch`` samples per iteration across the cluster).
+    """
+
+    model: str = "VGG-16"
+    dataset: str = SAMPLE_COUNT
+    samples: int = 100_000_000
+    epochs: float = 10
+    system: str = "HPE Apollo 6500"
+    device: str = "P100"
+    n_devices: int = 8
+    devices_per_node: int = 8
+    intra_node: str | None = "PCIe 3.0 x16"
+    interconnect: str | None = "InfiniBand FDR"
+    nics_per_node: int = 1
+    algorithm: str | None = None  # None: the library's default
+    backend: str | None = None
+    precision: str = "fp32"
+    batch_mode: str = "per device"
+    batch: float = 16
+    scaling: str = "weak"
+
+    def with_system(self, system: str) -> "TrainingConfig":
+        """The same job on a catalog system's node design (device, links, NICs)."""
+        if system == CUSTOM:
+            return replace(self, system=CUSTOM)
+        s = pm.load_system(system)
+        return replace(self, system=s.name, device=s.device, devices_per_node=s.devices_per_node,
+                       intra_node=s.intra_node, interconnect=s.interconnect,
+                       nics_per_node=s.nics_per_node)
+
+    # -- library arguments ------------------------------------------------------------
+    def cluster(self) -> "pm.Cluster":
+        """The :class:`plaster_model.Cluster` of the form's fields.
+
+        Built with ``pm.Cluster(...)`` from the fields (which a system pre-fills from
+        :func:`plaster_model.load_system`) rather than ``Cluster.from_system``: the form
+        counts devices, not nodes, and lets each field be overridden.
+        """
+        return pm.Cluster(device=self.device, n_devices=int(self.n_devices),
+                          devices_per_node=int(self.devices_per_node),
+                          intra_node=self.intra_node or None,
+                          interconnect=self.interconnect or None,
+                          nics_per_node=int(self.nics_per_node))
+
+    def dataset_arg(self):
+        """``dataset=`` of :func:`plaster_model.predict_epoch_time`: a name or a count."""
+        return int(self.samples) if self.dataset == SAMPLE_COUNT else self.dataset
+
+    def training_kwargs(self, calibration=None) -> dict[str, Any]:
+        """Keyword arguments shared by ``predict_training``, ``predict_epoch_time``,
+        ``is_bandwidth_bound`` and ``scaling_curve`` for this configuration."""
+        kw: dict[str, Any] = {"precision": self.precision, "scaling": self.scaling,
+                              "calibration": calibration}
+        if self.batch_mode == "global":
+            kw["global_batch"] = float(self.batch)
+        elif self.batch_mode == "per device":
+            kw["batch_per_device"] = float(self.batch)
+        else:
+            raise pm.ParameterError("batch_mode", self.batch_mode, "'per device' or 'global'")
+        if self.algorithm:
+            kw["algorithm"] = self.algorithm
+        if self.backend and self.backend != "(default)":
+            kw["backend"] = self.backend
+        return kw
+
+    def epoch_kwargs(self, calibration=None) -> dict[str, Any]:
+        """Keyword arguments of :func:`plaster_model.predict_epoch_time`."""
+        return {"dataset": self.dataset_arg(), "epochs": self.epochs,
+                **self.training_kwargs(calibration)}
+
+
+#: The HPE Deep Learning Cookbook's example job (Vassilieva & Serebryakov, 2017):
+#: VGG-16, 100 M images, 10 epochs on an HPE Apollo 6500 with 8 × P100, InfiniBand FDR,
+#: batch 16 per GPU, weak scaling. The page opens on it.
+HPE_COOKBOOK_JOB = TrainingConfig()
+
+
+@dataclass(frozen=True)
+class InferenceConfig:
+    """The inference tab: one model on several devices and precisions within a budget."""
+
+    model: str = "ResNet-50"
+    devices: tuple[str, ...] = ("V100", "P100")
+    precisions: tuple[str, ...] = ("fp32", "fp16")
+    latency_budget: str = "7 ms"
+
+
+#: Columns of the comparison table, in order (units in the names).
+COMPARISON_COLUMNS = [
+    "id", "model", "dataset", "epochs", "cluster", "device", "n_devices", "interconnect", "link",
+    "algorithm", "precision", "batch_per_device", "global_batch", "scaling",
+    "total_time_h", "total_time_low_h", "total_time_high_h",
+    "compute_ms", "communication_ms", "overhead_ms", "iteration_ms",
+    "throughput_img_s", "bound", "comm_to_compute_ratio", "crossover_devices",
+    "required_bandwidth_GBps", "calibrated", "assumptions",
+]
+
+
+@dataclass
+class GuideState:
+    """Everything the guide shows, and the operations its widgets trigger.
+
+    Parameters
+    ----------
+    config : TrainingConfig
+        The form (default: the HPE Cookbook job).
+    calibration : Calibration, optional
+        Used by every later prediction (:func:`plaster_model.calibrate` or
+        :meth:`plaster_model.Calibration.load`).
+
+    Examples
+    --------
+    >>> from plaster_model.web.state import GuideState
+    >>> g = GuideState()
+    >>> row = g.add_row()          # the HPE Cookbook job
+    >>> row["model"], row["n_devices"], row["total_time_h"] > 0
+    ('VGG-16', 8, True)
+    >>> g.remove_all(); len(g.rows)
+    0
+    """
+
+    config: TrainingConfig = field(default_factory=lambda: HPE_COOKBOOK_JOB)
+    calibration: Any = None
+    calibration_label: str = "none (peak-based)"
+    rows: list[dict[str, Any]] = field(default_factory=list)
+    _entries: dict[int, tuple[TrainingConfig, Any]] = field(default_factory=dict, repr=False)
+    _next_id: int = 1
+
+    # -- the form ---------------------------------------------------------------------
+    def update(self, **changes) -> TrainingConfig:
+        """Change form fields; ``system=`` first re-fills the cluster fields from the
+        catalog, then the other changes apply. Returns the new configuration."""
+        cfg = self.config
+        if "system" in changes:
+            cfg = cfg.with_system(changes.pop("system"))
+        unknown = set(changes) - {f.name for f in dataclasses.fields(TrainingConfig)}
+        if unknown:
+            raise pm.ParameterError("field", sorted(unknown)[0], "a TrainingConfig field")
+        self.config = replace(cfg, **changes)
+        return self.config
+
+    def current_prediction(self, config: TrainingConfig | None = None):
+        """:func:`plaster_model.predict_epoch_time` for the form (or ``config``)."""
+        cfg = config or self.config
+        return pm.predict_epoch_time(cfg.model, cfg.cluster(), **cfg.epoch_kwargs(self.calibration))
+
+    def current_verdict(self, config: TrainingConfig | None = None):
+        """:func:`plaster_model.is_bandwidth_bound` for the form (or ``config``)."""
+        cfg = config or self.config
+        return pm.is_bandwidth_bound(cfg.model, cfg.cluster(), **cfg.training_kwargs(self.calibration))
+
+    def preview_row(self, config: TrainingConfig | None = None) -> dict[str, Any]:
+        """The comparison row the form would add (id 0), without adding it."""
+        cfg = config or self.config
+        return self._row(0, cfg, self.current_prediction(cfg), self.current_verdict(cfg))
+
+    # -- the comparison table ---------------------------------------------------------
+    def add_row(self, config: TrainingConfig | None = None) -> dict[str, Any]:
+        """Predict the form's configuration and append it to the comparison table."""
+        cfg = config or self.config
+        pred = self.current_prediction(cfg)
+        verdict = self.current_verdict(cfg)
+        row = self._row(self._next_id, cfg, pred, verdict)
+        self._entries[self._next_id] = (cfg, self.calibration)
+        self._next_id += 1
+        self.rows.append(row)
+        return row
+
+    def remove_row(self, row_id: int) -> None:
+        """Remove the row with ``id == row_id`` (KeyError naming it when absent)."""
+        for i, row in enumerate(self.rows):
+            if row["id"] == row_id:
+                del self.rows[i]
+                self._entries.pop(row_id, None)
+                return
+        raise KeyError(f"comparison row {row_id!r} not found; rows are {[r['id'] for r in self.rows]}")
+
+    def remove_all(self) -> None:
+        """Empty the comparison table ("Remove all")."""
+        self.rows.clear()
+        self._entries.clear()
+
+    def table(self):
+        """The comparison table as a DataFrame with :data:`COMPARISON_COLUMNS`."""
+        import pandas as pd
+
+        return pd.DataFrame(self.rows, columns=COMPARISON_COLUMNS)
+
+    def to_csv(self) -> str:
+        """The comparison table as CSV text (one header line, one line per row)."""
+        return self.table().to_csv(index=False)
+
+    def config_of(self, row_id: int) -> TrainingConfig:
+        """The configuration a comparison row was predicted from."""
+        return self._entries[row_id][0]
+
+    # -- charts -----------------------------------------------------------------------
+    def curve_devices(self, config: TrainingConfig) -> list[int]:
+        """Device counts of the scaling chart: powers of two up to at least 64 and 4× the
+        cluster, plus the cluster's own size (a view range, not a model choice)."""
+        top = max(64, 4 * int(config.n_devices))
+        counts = {2 ** k for k in range(int(math.log2(top)) + 1)} | {int(config.n_devices)}
+        return sorted(counts)
+
+    def scaling(self, config: TrainingConfig | None = None, calibration=...):
+        """:func:`plaster_model.scaling_curve` of a configuration over
+        :meth:`curve_devices` (memory not re-checked: the row already was)."""
+        cfg = config or self.config
+        cal = self.calibration if calibration is ... else calibration
+        kw = cfg.training_kwargs(cal)
+        return pm.scaling_curve(cfg.model, cfg.cluster(), devices=self.curve_devices(cfg),
+                                check_memory=False, **kw)
+
+    def row_scaling(self, row_id: int):
+        """The scaling curve of a comparison row (with the calibration it was made with)."""
+        cfg, cal = self._entries[row_id]
+        return self.scaling(cfg, calibration=cal)
+
+    # -- bandwidth tab ----------------------------------------------------------------
+    def bandwidth_table(self, config: TrainingConfig | None = None):
+        """:func:`plaster_model.is_bandwidth_bound` for the configuration with each of the
+        catalog's links in place of the bottleneck one: the networks when the cluster has
+        several nodes, else the intra-node and host links. One row per link."""
+        import pandas as pd
+
+        cfg = config or self.config
+        links = pm.list_interconnects()
+        multi_node = cfg.cluster().n_nodes > 1
+        scopes = ("inter_node",) if multi_node else ("intra_node", "host")
+        field_name = "interconnect" if multi_node else "intra_node"
+        out = []
+        for name in links.loc[links["scope"].isin(scopes), "name"]:
+            c = replace(cfg, **{field_name: name})
+            try:
+                v = self.current_verdict(c)
+            except USER_ERRORS as exc:
+                out.append({"link": name, "verdict": user_error(exc)})
+                continue
+            out.append({"link": name, "link_bandwidth_GBps": (v.link_bandwidth or float("nan")) / 1e9,
+                        "bandwidth_bound": bool(v), "comm_to_compute_ratio": v.comm_to_compute_ratio,
+                        "crossover_devices": v.crossover_devices,
+                        "required_bandwidth_GBps": v.required_bandwidth / 1e9,
+                        "verdict": self.verdict_words(v),
+                        "current": name == getattr(cfg, field_name)})
+        return pd.DataFrame(out)
+
+    @staticmethod
+    def verdict_words(v) -> str:
+        """A :class:`~plaster_model.BandwidthVerdict` in one sentence."""
+        fmt = pm.format_si
+        if v.link is None:
+            return "One device: no all-reduce, nothing to be bound by."
+        head = (f"Yes: {v.link} is the bottleneck" if v
+                else f"No: {v.link} keeps up")
+        return (f"{head} at {v.n_devices} devices (communication is {v.comm_to_compute_ratio:.3g}× "
+                f"the compute); communication equals compute at p* = {v.crossover_devices:.4g} "
+                f"devices; staying compute-bound needs ≥ {fmt(v.required_bandwidth, 'B/s')} "
+                f"(it has {fmt(v.link_bandwidth, 'B/s')}).")
+
+    # -- inference tab ----------------------------------------------------------------
+    def inference(self, cfg: InferenceConfig):
+        """Latency/throughput curves, best batches and the PLASTER report.
+
+        Returns ``(curves, best, report)``: :func:`plaster_model.latency_throughput_curve`
+        rows for every supported (device, precision), one :func:`plaster_model.best_batch`
+        row per pair (energy per inference included), and :func:`plaster_model.plaster_report`.
+        """
+        import pandas as pd
+
+        budget = cfg.latency_budget
+        curves, best, notes = [], [], []
+        for dev in cfg.devices:
+            for prec in cfg.precisions:
+                try:
+                    curve = pm.latency_throughput_curve(cfg.model, dev, precision=prec,
+                                                        calibration=self.calibration)
+                    curves.append(curve.assign(configuration=f"{dev} {prec}"))  # one line each
+                    b = pm.best_batch(cfg.model, dev, budget, precision=prec,
+                                      calibration=self.calibration, require_fit=False)
+                    best.append({"device": dev, "precision": prec, "batch": b.batch,
+                                 "latency_ms": b.latency_s * 1e3,
+                                 "throughput_img_s": b.throughput_samples_s,
+                                 "energy_per_inference_mJ": b.energy_per_inference_j * 1e3,
+                                 "inferences_per_J": b.inferences_per_j,
+                                 "meets_budget": b.meets_budget, "limited_by": b.limited_by,
+                                 "calibrated": b.calibrated})
+                except USER_ERRORS as exc:
+                    notes.append(f"{dev} / {prec}: {user_error(exc)}")
+        report = pm.plaster_report(cfg.model, list(cfg.devices), budget,
+                                   precision=list(cfg.precisions), calibration=self.calibration)
+        curves_df = pd.concat(curves, ignore_index=True) if curves else pd.DataFrame()
+        best_df = pd.DataFrame(best)
+        best_df.attrs["notes"] = notes
+        return curves_df, best_df, report
+
+    # -- calibration ------------------------------------------------------------------
+    def calibrate_files(self, files: dict[str, bytes], **kwargs):
+        """Fit a calibration on uploaded measurement files (name -> content).
+
+        Each file is written under its own name into a temporary folder and read by
+        :func:`plaster_model.read_measurements` on its own (the reader is picked by name
+        and content: trtexec logs, DLBS logs, CSV), so a bad file raises that reader's
+        named error (:class:`~plaster_model.ParseError`, ...) with the uploaded name in
+        its message instead of being skipped; then :func:`plaster_model.calibrate`.
+        """
+        import pandas as pd
+
+        if not files:
+            raise pm.ParameterError("files", files, "one or more measurement files")
+        frames = []
+        with tempfile.TemporaryDirectory(prefix="plaster-web-") as tmp:
+            for name, data in files.items():
+                path = Path(tmp, Path(name).name or "upload")
+                path.write_bytes(data)
+                try:
+                    frames.append(pm.read_measurements(path))
+                except PlasterError as exc:
+                    # The temporary folder means nothing to the user: name the upload.
+                    exc.args = (str(exc).replace(str(path), Path(name).name),)
+                    raise
+        measurements = pd.concat(frames, ignore_index=True)
+        return self.use_measurements(measurements, label=", ".join(sorted(files)), **kwargs)
+
+    def calibrate_published(self, **kwargs):
+        """Fit on the published measurement set (:func:`published_measurements_path`)."""
+        path = published_measurements_path()
+        if path is None:
+            raise FileNotFoundError("published_measurements.csv not found beside the repository")
+        return self.use_measurements(pm.read_measurements(path), label=path.name, **kwargs)
+
+    def use_measurements(self, measurements, label="measurements", **kwargs):
+        """:func:`plaster_model.calibrate` on a measurement frame; later predictions use it."""
+        cal = pm.calibrate(measurements, **kwargs)
+        self.set_calibration(cal, label)
+        return cal
+
+    def set_calibration(self, calibration, label: str = "calibration") -> None:
+        """Use ``calibration`` (or None: peak-based) for every later prediction."""
+        self.calibration = calibration
+        self.calibration_label = label if calibration is not None else "none (peak-based)"
+
+    # -- internals --------------------------------------------------------------------
+    @staticmethod
+    def _row(row_id: int, cfg: TrainingConfig, pred, verdict) -> dict[str, Any]:
+        lo, hi = pred.epoch_time_interval_s or (math.nan, math.nan)
+        return {
+            "id": row_id, "model": pred.model, "dataset": pred.dataset, "epochs": pred.epochs,
+            "cluster": pred.cluster, "device": pred.device, "n_devices": pred.n_devices,
+            "interconnect": cfg.interconnect or "none",
+            "link": pred.link or "none", "algorithm": pred.algorithm, "precision": pred.precision,
+            "batch_per_device": pred.batch_per_device, "global_batch": pred.global_batch,
+            "scaling": pred.scaling,
+            "total_time_h": pred.epoch_time_h, "total_time_low_h": lo / 3600.0,
+            "total_time_high_h": hi / 3600.0,
+            "compute_ms": pred.compute_time_s * 1e3,
+            "communication_ms": pred.communication_time_s * 1e3,
+            "overhead_ms": pred.overhead_time_s * 1e3,
+            "iteration_ms": pred.iteration_time_s * 1e3,
+            "throughput_img_s": pred.throughput_samples_s, "bound": pred.bound,
+            "comm_to_compute_ratio": pred.comm_to_compute_ratio,
+            "crossover_devices": verdict.crossover_devices,
+            "required_bandwidth_GBps": verdict.required_bandwidth / 1e9,
+            "calibrated": pred.calibrated,
+            "assumptions": "; ".join(pred.assumptions + tuple(verdict.notes)),
+        }
