@@ -44,45 +44,27 @@ def user_error(exc: BaseException) -> str:
     return f"{type(exc).__name__}: {msg}"
 
 
-def _accepts(fn, name: str) -> bool:
-    try:
-        return name in inspect.signature(fn).parameters
-    except (TypeError, ValueError):  # pragma: no cover - builtins
-        return False
-
-
 def algorithm_choices() -> tuple[list[str], str]:
     """All-reduce algorithms the library accepts, and its default.
 
-    The list is ``plaster_model.estimators.collectives.ALGORITHMS`` with ``"auto"`` in
-    front when the library accepts it (the default of ``predict_training`` once it does);
-    the default is read from :func:`plaster_model.predict_training`'s signature, so the
-    page follows the library rather than fixing a choice of its own.
+    ``"auto"`` (what NCCL/Horovod run, the default of :func:`plaster_model.predict_training`)
+    first, then the named algorithms of :data:`plaster_model.estimators.ALGORITHMS`, the
+    seed's ``"tree"`` among them; the default is read from ``predict_training``'s signature
+    so the page follows the library rather than fixing a choice of its own.
     """
-    from plaster_model.estimators import collectives
+    from plaster_model.estimators import ALGORITHMS
 
-    names = list(getattr(collectives, "ALGORITHMS", {"tree": None}))
-    if "auto" not in names:
-        try:
-            collectives.normalize_algorithm("auto")
-            names.insert(0, "auto")
-        except USER_ERRORS:
-            pass  # this library version has no "auto" yet
     default = inspect.signature(pm.predict_training).parameters["algorithm"].default
-    if default not in names:
-        names.insert(0, default)
+    names = [default] + [a for a in ALGORITHMS if a != default]
     return names, default
 
 
-def backend_choices() -> list[str] | None:
-    """Communication backends the library's ``backend=`` accepts, or None when
-    :func:`plaster_model.predict_training` has no such parameter in this version."""
-    if not _accepts(pm.predict_training, "backend"):
-        return None
-    from plaster_model.estimators import collectives
+def backend_choices() -> list[str]:
+    """Communication backends ``backend=`` accepts (:data:`plaster_model.resolution.BACKENDS`),
+    after ``"(default)"`` (the framework's default, else NCCL)."""
+    from plaster_model.resolution import BACKENDS
 
-    names = getattr(collectives, "BACKENDS", None)
-    return ["(default)"] + sorted(names) if names else ["(default)"]
+    return ["(default)"] + sorted(BACKENDS)
 
 
 def published_measurements_path() -> Path | None:
