@@ -22,12 +22,14 @@ def add_calibrate_parser(subparsers, register) -> None:
     p.add_argument("logs", nargs="+", metavar="LOGS",
                    help="measurement files, directories or glob patterns")
     p.add_argument("-o", "--output", help="calibration file to write (.yaml/.yml or .json)")
-    p.add_argument("--n-bootstrap", type=int, default=200, help="bootstrap refits (default 200; 0: Jacobian)")
+    p.add_argument("--n-bootstrap", type=int, default=50, help="bootstrap refits (default 50; 0: Jacobian)")
     p.add_argument("--interval", type=float, default=0.9, help="interval coverage (default 0.9)")
     p.add_argument("--by-framework", action="store_true", help="separate groups per framework")
     p.add_argument("--per", default="device_precision", choices=["device_precision", "device_precision_model"])
     p.add_argument("--no-model-factors", action="store_true", help="do not fit per-model factors")
-    p.add_argument("--algorithm", default="tree", help="all-reduce of multi-device rows (tree, ring, halving_doubling)")
+    p.add_argument("--algorithm", default="auto",
+                   help="all-reduce of multi-device rows: auto (each row's backend, the default) or one "
+                        "serial algorithm for all (tree, ring, halving_doubling)")
     p.add_argument("--device", help="device name for files that do not name one")
     p.add_argument("--batch", type=int, help="batch size for files that do not reveal it")
     p.add_argument("--model-map", action="append", default=[], metavar="NAME=ZOO",
