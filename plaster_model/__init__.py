@@ -68,9 +68,9 @@ _EXPORTS = {
     "BestBatch": "inference.api", "model_footprint": "inference.api",
     "inference_workload": "inference.api",
     "fit_inference_curve": "inference.fit", "InferenceFit": "inference.fit",
-    "inference_batch_time": "inference.roofline", "host_transfer_time": "inference.roofline",
-    "inference_knee_batch": "inference.roofline",
-    "inferences_per_joule": "inference.energy", "energy_per_inference": "inference.energy",
+    "inference_batch_time": "estimators.inference", "host_transfer_time": "estimators.inference",
+    "inference_knee_batch": "estimators.inference",
+    "inferences_per_joule": "estimators.energy", "energy_per_inference": "estimators.energy",
     "plaster_report": "plaster", "programmability": "plaster", "published_accuracy": "plaster",
     "rate_of_learning": "plaster", "default_training_cluster": "plaster",
     # vectorized sweeps

@@ -525,6 +525,9 @@ def _predict(s: _Setup, batch_per_device, global_batch, scaling, optimizer, chec
     if global_batch is not None:
         global_batch = _positive(global_batch, "global_batch")
         b = global_batch / p
+        if b < 1:
+            raise ParameterError("global_batch", global_batch,
+                                 f"at least one sample per device ({p} devices)")
         if batch_per_device is not None and not math.isclose(batch_per_device, b):
             raise ValueError(f"batch_per_device={batch_per_device!r} contradicts global_batch={global_batch!r} "
                              f"on {p} devices (= {b:g} per device); give one of them")
@@ -532,6 +535,8 @@ def _predict(s: _Setup, batch_per_device, global_batch, scaling, optimizer, chec
         raise ValueError("batch_per_device: give the per-device batch (or global_batch for strong scaling)")
     else:
         b = _positive(batch_per_device, "batch_per_device")
+        if b < 1:  # a fraction of a sample per device is no batch (strong scaling: global_batch=)
+            raise ParameterError("batch_per_device", batch_per_device, "at least 1 sample per device")
     s.assumptions.append(f"{scaling} scaling: batch {b:g} per device, global batch {b * p:g}")
     mem = _memory_check(s, b, optimizer, check_memory) if check_memory else None
     gamma = s.gamma_peak * s.efficiency

@@ -68,6 +68,7 @@ def to_dict(cal) -> dict:
         "n_rows": int(cal.n_rows_),
         "setup_spread": [float(v) for v in cal.setup_spread_],
         "fallback_spread": {k: float(v) for k, v in cal.fallback_spread_.items()},
+        "source_spread": {k: float(v) for k, v in cal.source_spread_.items()},
         "theta": [float(v) for v in cal.theta_],
         "theta_bootstrap": [[float(v) for v in row] for row in cal.theta_bootstrap_],
         "user_models": {k: {f: _plain(getattr(m, f)) for f in _MODEL_FIELDS} for k, m in cal.user_models_.items()},
@@ -96,6 +97,7 @@ def from_dict(data: dict):
     cal.n_rows_ = int(data["n_rows"])
     cal.setup_spread_ = np.asarray(data["setup_spread"], dtype=float)
     cal.fallback_spread_ = {k: float(v) for k, v in (data.get("fallback_spread") or {}).items()}
+    cal.source_spread_ = {k: float(v) for k, v in (data.get("source_spread") or {}).items()}
     cal.theta_ = np.asarray(data["theta"], dtype=float)
     cal.theta_bootstrap_ = np.asarray(data["theta_bootstrap"], dtype=float).reshape(-1, cal.theta_.size)
     cal.user_models_ = {k: Model(**{f: v for f, v in m.items() if v is not None})

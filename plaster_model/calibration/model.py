@@ -128,6 +128,11 @@ class Calibration:
         ``row`` and ``reason`` for every input row that was not fitted.
     unmapped_ : pandas.DataFrame
         Names that could not be mapped to the catalog: ``kind``, ``text``, ``n_rows``.
+    source_spread_ : dict
+        Per phase, the source-to-source spread within groups (each source's median log
+        residual against its group's mean, over the groups several sources measured): a new
+        run is a new source, so every prediction interval carries it (NaN where no group was
+        measured by several sources: the fallback spread stands in).
     fallback_spread_ : dict
         Per phase, the measured error sd of a fallback: every fitted group of 3 or more rows
         answered as if it had not been fitted (from the other groups, no refit), its log
@@ -304,6 +309,7 @@ class Calibration:
             eta, t, eta2, kappa = layout.unpack(x)
             logr = log_prediction(fr, eta, t, eta2, kappa) - np.log(fr.value)
             self.setup_spread_ = _framework_spread(fr, logr, self.by_framework)
+            self.source_spread_ = _source_spread(fr, logr)
         self.groups_ = list(layout.groups)
         self.group_time_scale_ = layout.tau
         self.n_rows_ = int(use.sum())
@@ -506,6 +512,13 @@ class Calibration:
             e = e[np.isfinite(e)]
             out[ph] = float(np.quantile(np.abs(e), self.interval) / z) if e.size >= 5 else math.nan
         return out
+
+    def _source_sd(self, phase) -> float:
+        """The source-to-source spread of ``phase``. Where no group was measured by several
+        sources it is unknown, and the measured fallback spread of the phase (how far one
+        group sits from another) stands in: wider, never narrower, when the data cannot say."""
+        v = getattr(self, "source_spread_", {}).get(phase, math.nan)
+        return float(v) if v is not None and math.isfinite(v) else self._fallback_sd(phase)
 
     def _fallback_sd(self, phase) -> float:
         v = getattr(self, "fallback_spread_", {}).get(phase, math.nan)
@@ -761,6 +774,7 @@ class Calibration:
         setup = self._setup_sd(src, phase, framework)
         sd = math.sqrt(float(np.var(natB[:, 0] + lkB)) + scatter ** 2 + setup[0] ** 2 + extra[0] ** 2
                        + extra_k ** 2)
+        sd = math.hypot(sd, self._source_sd(phase))  # a new run is a new source
         if tuple(key) not in self._gidx:  # a fallback: at least the measured fallback spread
             sd = max(sd, self._fallback_sd(phase))
         z = _z(self.interval)
@@ -861,6 +875,8 @@ class Calibration:
             var = (np.nanvar(lpB, axis=0) + scat ** 2 + (J[:, 0] * extra_sd[:, 0]) ** 2
                    + (J[:, 1] * P[:, 1] * extra_sd[:, 1]) ** 2 + (J[:, 2] * extra_sd[:, 2]) ** 2
                    + (J[:, 3] * extra_sd[:, 3]) ** 2)
+            # a new run is a new source: the source-to-source spread within groups
+            var = var + np.array([self._source_sd(r.phase[i]) for i in idx]) ** 2
             # a fallback is at least as uncertain as fallbacks measured on the fitted groups
             fb = np.array([bool(fallback[i]) for i in idx])
             floor = np.array([self._fallback_sd(r.phase[i]) for i in idx]) ** 2
@@ -975,27 +991,48 @@ def _robust_sd(x) -> float:
     return float(1.4826 * np.median(np.abs(x))) if x.size else math.nan
 
 
-def _framework_spread(rows, logr, by_framework: bool) -> np.ndarray:
-    """How far one framework's runs sit from another's on the same group, from the fitted
-    residuals (no refit): the rms deviation of each (group, framework) cell's median log
-    residual from its group's mean (``k/(k−1)`` for ``k`` cells), over the groups measured
-    with several frameworks. It is charged to log η and log t (a framework's kernels and its
-    per-iteration overhead; the residuals cannot tell them apart), not to η2. Zeros when no
-    group mixes frameworks (or with ``by_framework``, where frameworks have their own groups)."""
-    if by_framework:
-        return np.zeros(3)
+def _cell_spread(groups, labels, logr) -> float:
+    """rms deviation of each (group, label) cell's median log residual from its group's mean
+    (``k/(k−1)`` for ``k`` cells), over the groups whose rows carry several labels; 0 when
+    none does."""
     cells: dict = {}
-    for g, f, r in zip(rows.group, rows.framework, logr):
+    for g, f, r in zip(groups, labels, logr):
         cells.setdefault(tuple(g), {}).setdefault(f, []).append(r)
     dev2, n = 0.0, 0
-    for fws in cells.values():
-        if len(fws) < 2:
+    for by_label in cells.values():
+        if len(by_label) < 2:
             continue
-        med = np.array([np.median(v) for v in fws.values()])
+        med = np.array([np.median(v) for v in by_label.values()])
         dev2 += float(np.sum((med - med.mean()) ** 2)) * len(med) / (len(med) - 1)
         n += len(med)
-    sd = math.sqrt(dev2 / n) if n else 0.0
+    return math.sqrt(dev2 / n) if n else math.nan
+
+
+def _framework_spread(rows, logr, by_framework: bool) -> np.ndarray:
+    """How far one framework's runs sit from another's on the same group, from the fitted
+    residuals (no refit): :func:`_cell_spread` over (group, framework) cells. It is charged to
+    log η and log t (a framework's kernels and its per-iteration overhead; the residuals
+    cannot tell them apart), not to η2. Zeros with ``by_framework`` (frameworks have their
+    own groups then)."""
+    if by_framework:
+        return np.zeros(3)
+    sd = _cell_spread(rows.group, rows.framework, logr)
+    sd = 0.0 if math.isnan(sd) else sd
     return np.array([sd, sd, 0.0])
+
+
+def _source_spread(rows, logr) -> dict:
+    """Per phase, how far one source's runs sit from another's on the same group (different
+    software versions, servers, input pipelines): :func:`_cell_spread` over (group, source)
+    cells. A new run is a new source, so every prediction interval carries it."""
+    phase = np.asarray(rows.phase, dtype=object)
+    src = [s or "" for s in rows.source] if rows.source else [""] * len(logr)
+    out = {}
+    for ph in ("training", "inference"):
+        m = phase == ph
+        out[ph] = _cell_spread([g for g, k in zip(rows.group, m) if k], [s for s, k in zip(src, m) if k],
+                               logr[m]) if m.any() else math.nan
+    return out
 
 
 def _quantile_sd(x, level: float) -> float:

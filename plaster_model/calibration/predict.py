@@ -114,7 +114,7 @@ def reference_times(rows, eta, t, eta2, kappa):
     through :func:`plaster_model.inference.inference_batch_time`. NaN for rows that are
     not ``ok``.
     """
-    from ..inference.roofline import inference_batch_time
+    from ..estimators.inference import inference_batch_time
     from ..estimators.iteration import data_parallel_iteration
 
     n = len(rows.ok)

@@ -211,6 +211,7 @@ class RowTable:
     p99_ratio: np.ndarray      # latency_p99_ms / latency_median_ms where both are given
     link: list = field(default_factory=list)
     backend: list = field(default_factory=list)
+    source: list = field(default_factory=list)  # the row's source (publication, log file)
     unmapped: list = field(default_factory=list)
     row_models: dict = field(default_factory=dict)  # models defined by the rows' own columns
 
@@ -563,7 +564,8 @@ def prepare_rows(df: pd.DataFrame, *, models: Mapping | None = None, devices: Ma
                                 **{**topo, "beta_intra": 2.0 * topo["beta_intra"]})
             out_a[m] = 2.0 * (t1 - t2)
             out_l[m] = t1 - out_a[m]
-    return RowTable(index=df.index, ok=ok, reason=reason, model=models_l, device=devices_l,
+    sources = [col("source", i) or col("file", i) or "" for i in range(n)]
+    return RowTable(index=df.index, ok=ok, reason=reason, model=models_l, device=devices_l, source=sources,
                     precision=precs, phase=phases, metric=metrics, framework=fws, group=groups,
                     fwd_flops=F, params=P, peak=peak, bandwidth=bw, weight_bytes=W, act_bytes=A,
                     extra_s=np.where(ok & (np.asarray(phases, dtype=object) == "inference")

@@ -1,7 +1,7 @@
 """Inference predictions for users: latency/throughput versus batch, the best batch under a
 latency budget, and the model's memory footprint.
 
-Every time comes from :func:`plaster_model.inference.roofline.inference_batch_time`::
+Every time comes from :func:`plaster_model.estimators.inference_batch_time`::
 
     t(b) = t0 + max(F·b/(η_c·γ_peak), (W + A·b)/(η_m·bw_peak))  [+ host transfers]
 
@@ -25,9 +25,9 @@ from ..catalog.objects import BYTES_PER_ELEMENT, Device, Interconnect, Model, no
 from .._arguments import aliased
 from .._results import result_frame
 from ..units import format_si, to_si
-from .energy import energy_per_inference, inferences_per_joule
+from ..estimators.energy import energy_per_inference, inferences_per_joule
 from .fit import EFFICIENCY_MAX
-from .roofline import host_transfer_time, inference_batch_time
+from ..estimators.inference import host_transfer_time, inference_batch_time
 
 __all__ = ["latency_throughput_curve", "best_batch", "BestBatch", "model_footprint", "inference_workload",
            "UnknownLatencyDistribution", "DEFAULT_BATCHES", "CURVE_COLUMNS",

@@ -1,6 +1,6 @@
 """Fit the inference roofline to measured latency-versus-batch points.
 
-The model is :func:`plaster_model.inference.roofline.inference_batch_time`::
+The model is :func:`plaster_model.estimators.inference_batch_time`::
 
     t(b) = t0 + max(F·b / (η_c·γ_peak), (W + A·b) / (η_m·bw_peak))
 
@@ -21,7 +21,7 @@ from typing import Mapping
 import numpy as np
 
 from ..units import format_si, to_si
-from .roofline import inference_batch_time
+from ..estimators.inference import inference_batch_time
 
 __all__ = ["fit_inference_curve", "InferenceFit", "PARAMETERS", "EFFICIENCY_MAX"]
 
