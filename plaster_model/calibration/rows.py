@@ -401,7 +401,7 @@ def prepare_rows(df: pd.DataFrame, *, models: Mapping | None = None, devices: Ma
     from ..measurements.normalize import normalize_names, normalize_precision
     from ..estimators.collectives import allreduce_time
     from ..estimators.iteration import DEFAULT_BUCKET_BYTES
-    from ..resolution import communication_backend, link_class
+    from ..resolution import communication_backend, link_class, node_links
 
     df, _ = normalize_names(df)
     n = len(df)
@@ -548,15 +548,22 @@ def prepare_rows(df: pd.DataFrame, *, models: Mapping | None = None, devices: Ma
     multi = ok & (p_arr > 1) & np.array([a is not None for a in algos])
     bytes_per = np.array([BYTES_PER_ELEMENT[catalog_precision(q)] if m else 4.0
                           for q, m in zip(precs, ok)])
-    beta = np.where(multi, beta, 1.0)
-    alpha = np.where(multi, alpha, 0.0)
+    # the links in force at p devices, by the resolution layer's one rule: a row's own link
+    # inside one node; across nodes the row's link is the network and the node's devices
+    # share PCIe (set above)
+    spans = dpn_arr > 1
+    links_at = node_links(np.where(multi, p_arr, 1.0), np.where(spans, dpn_arr, np.maximum(p_arr, 1.0)),
+                          np.where(spans, intra_bw, beta), np.where(spans, intra_lat, alpha),
+                          beta, alpha, 1.0)
+    beta = np.where(multi, links_at["beta"], 1.0)
+    alpha = np.where(multi, links_at["alpha"], 0.0)
+    layout = {k: np.where(multi, links_at[k], v) for k, v in
+              (("devices_per_node", 1.0), ("beta_intra", 1.0), ("alpha_intra", 0.0))}
     w = np.where(multi, P, 0.0) * bytes_per
     for algo in sorted({a for a, m in zip(algos, multi) if m}):
         m = multi & (np.asarray(algos, dtype=object) == algo)
-        layered = dpn_arr[m] > 1
-        topo = {"devices_per_node": dpn_arr[m], "nics_per_node": np.ones(m.sum()),
-                "beta_intra": np.where(layered, intra_bw[m], beta[m]),
-                "alpha_intra": np.where(layered, intra_lat[m], alpha[m])}
+        topo = {"devices_per_node": layout["devices_per_node"][m], "nics_per_node": np.ones(m.sum()),
+                "beta_intra": layout["beta_intra"][m], "alpha_intra": layout["alpha_intra"][m]}
         for size, out_a, out_l in ((w[m], comm_a, comm_l),
                                    (np.minimum(w[m], DEFAULT_BUCKET_BYTES), last_a, last_l)):
             t1 = allreduce_time(algo, size, p_arr[m], beta[m], alpha[m], **topo)
@@ -574,9 +581,8 @@ def prepare_rows(df: pd.DataFrame, *, models: Mapping | None = None, devices: Ma
                     last_l=last_l, overlap=np.where(multi, overlap, 0.0),
                     comm_key=[k if m else None for k, m in zip(comm_keys, multi)], backend=backends,
                     algorithm=[a if m else None for a, m in zip(algos, multi)],
-                    devices_per_node=np.where(multi, dpn_arr, 1.0),
-                    beta_intra=np.where(multi & (dpn_arr > 1), intra_bw, beta),
-                    alpha_intra=np.where(multi & (dpn_arr > 1), intra_lat, alpha), beta=beta,
+                    devices_per_node=layout["devices_per_node"], beta_intra=layout["beta_intra"],
+                    alpha_intra=layout["alpha_intra"], beta=beta,
                     alpha=alpha, grad_bytes=bytes_per, sign=sign,
                     const=const, value=value, p99_ratio=p99, link=links, row_models=row_models,
                     unmapped=[{"interconnect": k, "n_rows": v} for k, v in unmapped.items()])
