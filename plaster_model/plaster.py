@@ -92,6 +92,11 @@ def published_accuracy(model, precision="fp32", metric="top1"):
     return NOT_PUBLISHED if value is None else float(value)
 
 
+def _number(value) -> float:
+    """A published figure as a float, NaN for :data:`NOT_PUBLISHED` (numeric columns hold no text)."""
+    return float(value) if isinstance(value, (int, float)) else math.nan
+
+
 def _accuracy_source(model, precision, metric="top1") -> str:
     prec = normalize_precision(precision)
     for rec in model.accuracy_records:
@@ -277,8 +282,9 @@ def plaster_report(model, devices, latency_budget="7 ms", precision="fp32", cali
     >>> df = pm.plaster_report("ResNet-50", ["T4", "V100"], precision=["fp32", "int8"])
     >>> df[["device", "precision", "programmability_supported"]].values.tolist()
     [['T4', 'fp32', True], ['T4', 'int8', True], ['V100', 'fp32', True], ['V100', 'int8', False]]
-    >>> float(df.loc[3, "accuracy_top1_pct"]), df.loc[2, "accuracy_top5_pct"]
-    (72.54, 'not published')
+    >>> import math   # no published top-5 for ResNet-50: NaN, and accuracy_source says so
+    >>> float(df.loc[3, "accuracy_top1_pct"]), math.isnan(df.loc[2, "accuracy_top5_pct"])
+    (72.54, True)
     """
     import numpy as np
     import pandas as pd
@@ -306,17 +312,17 @@ def plaster_report(model, devices, latency_budget="7 ms", precision="fp32", cali
             row = dict.fromkeys(PLASTER_COLUMNS, np.nan)
             notes: list[str] = []
             fp = model_footprint(mdl, dev, prec)
-            top1 = published_accuracy(mdl, prec, "top1")
-            fp32_top1 = published_accuracy(mdl, "fp32", "top1")
-            drop = (round(fp32_top1 - top1, 6) if isinstance(top1, float) and isinstance(fp32_top1, float)
-                    else NOT_PUBLISHED)
+            # numeric columns hold NaN where nothing is published (accuracy_source says so)
+            top1 = _number(published_accuracy(mdl, prec, "top1"))
+            fp32_top1 = _number(published_accuracy(mdl, "fp32", "top1"))
+            drop = round(fp32_top1 - top1, 6) if math.isfinite(top1) and math.isfinite(fp32_top1) else math.nan
             row.update(
                 model=mdl.name, device=dev.name, precision=prec,
                 programmability_supported=prec in prog["precisions"],
                 programmability_precisions=", ".join(prog["precisions"]),
                 programmability_frameworks=", ".join(prog["frameworks"]) or "not listed",
                 latency_budget_s=budget,
-                accuracy_top1_pct=top1, accuracy_top5_pct=published_accuracy(mdl, prec, "top5"),
+                accuracy_top1_pct=top1, accuracy_top5_pct=_number(published_accuracy(mdl, prec, "top5")),
                 accuracy_top1_drop_vs_fp32_pct=drop, accuracy_source=_accuracy_source(mdl, prec),
                 size_params=mdl.params, size_weight_bytes=fp["weight_bytes"],
                 size_device_memory_bytes=fp["device_memory_bytes"],
@@ -380,7 +386,7 @@ def plaster_report(model, devices, latency_budget="7 ms", precision="fp32", cali
             basis.append("rate_of_learning: " + ("calibrated" if rol["calibrated"] else "peak-based (efficiency 1.0)"))
             notes += [x for x in rol["assumptions"]
                       if x.startswith(("default training cluster", "training memory:", "calibration has no"))]
-            basis.append("accuracy: " + ("published" if isinstance(top1, float) else "not published"))
+            basis.append("accuracy: " + ("published" if math.isfinite(top1) else NOT_PUBLISHED))
             basis.append("programmability/size: catalog")
             row["basis"] = "; ".join(basis)
             row["note"] = "; ".join(notes) if notes else ""

@@ -21,6 +21,8 @@ from typing import Any, Iterator, Mapping, Sequence
 
 import numpy as np
 
+from .errors import ParameterError
+
 __all__ = ["sweep", "sweep_chunks", "sweep_size", "pareto", "SWEEP_COLUMNS", "INTERVAL_COLUMNS"]
 
 #: Columns of a :func:`sweep` result, in order. Times are in seconds [s], rates in
@@ -198,6 +200,8 @@ def _plan(models, devices, n_devices, interconnects=None, batch_per_device=None,
         if batch_per_device is None:
             raise ValueError("batch_per_device: give the per-device batch (or scaling='strong' with global_batch)")
         batches = _positives(batch_per_device, "batch_per_device")
+        if (batches < 1).any():  # as predict_training: a fraction of a sample is no batch
+            raise ParameterError("batch_per_device", float(batches[batches < 1][0]), "at least 1 sample per device")
 
     model_objs = _resolve("model", models, "models")
     device_objs = _resolve("device", devices, "devices")

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import math
 import warnings
-from dataclasses import asdict, dataclass, field, fields, replace
+from dataclasses import dataclass, field, fields, replace
 from typing import Any
 
 import numpy as np
@@ -20,7 +20,7 @@ from .estimators.collectives import normalize_algorithm
 from .estimators.iteration import DEFAULT_BUCKET_BYTES, data_parallel_iteration
 from .estimators.data_parallel import TRAINING_FLOPS_FACTOR
 from .estimators.memory import DEFAULT_WORKSPACE_BYTES, MemoryFitError, training_memory_bytes
-from ._results import result_frame
+from ._results import Result
 from .units import format_si, to_si
 
 __all__ = [
@@ -35,7 +35,7 @@ from .errors import MemoryWarning, ParameterError
 
 # --------------------------------------------------------------------------- results
 @dataclass(frozen=True)
-class TrainingPrediction:
+class TrainingPrediction(Result):
     """Predicted time of one data-parallel training iteration.
 
     Times are in seconds, rates in samples per second, bandwidths in bytes per second.
@@ -77,15 +77,6 @@ class TrainingPrediction:
     exposed_communication_time_s: float | None = None
     overlap: float = 0.0
 
-    def to_frame(self):
-        """The prediction as a one-row :class:`pandas.DataFrame` (assumptions joined by '; ';
-        the 90 % interval as ``iteration_time_low_s``/``iteration_time_high_s``)."""
-        return result_frame(self)
-
-    def to_dict(self) -> dict[str, Any]:
-        """Plain dict of every field."""
-        return asdict(self)
-
     def _summary_rows(self) -> list[tuple[str, str]]:
         rows = [
             ("model", self.model),
@@ -104,20 +95,6 @@ class TrainingPrediction:
             lo, hi = self.iteration_time_interval_s
             rows.insert(4, ("  90% interval", f"{format_si(lo, 's')} – {format_si(hi, 's')}"))
         return rows
-
-    def __str__(self) -> str:
-        rows = self._summary_rows()
-        width = max(len(k) for k, _ in rows)
-        lines = [f"{k:<{width}}  {v}" for k, v in rows]
-        lines.append("assumptions:")
-        lines += [f"  - {a}" for a in self.assumptions]
-        return "\n".join(lines)
-
-    def _repr_html_(self) -> str:
-        body = "".join(f"<tr><th style='text-align:left'>{k}</th><td>{v}</td></tr>"
-                       for k, v in self._summary_rows())
-        assumptions = "".join(f"<li>{a}</li>" for a in self.assumptions)
-        return f"<table>{body}</table><details><summary>assumptions</summary><ul>{assumptions}</ul></details>"
 
 
 @dataclass(frozen=True)
@@ -154,7 +131,7 @@ class EpochPrediction(TrainingPrediction):
 
 
 @dataclass(frozen=True)
-class BandwidthVerdict:
+class BandwidthVerdict(Result):
     """Is the interconnect the bottleneck? Truthy when communication exceeds compute.
 
     Attributes
@@ -186,8 +163,21 @@ class BandwidthVerdict:
     prediction: TrainingPrediction = field(repr=False)
     notes: tuple[str, ...] = ()
 
+    _FRAME_EXCLUDE = ("prediction",)
+
     def __bool__(self) -> bool:
         return bool(self.bandwidth_bound)
+
+    def _summary_rows(self) -> list[tuple[str, str]]:
+        link = f"{self.link} ({format_si(self.link_bandwidth, 'B/s')})" if self.link else "no link"
+        return [("verdict", ("BANDWIDTH-BOUND" if self.bandwidth_bound else "compute-bound")
+                 + f" at {self.n_devices} devices over {link}"),
+                ("comm / compute", f"{self.comm_to_compute_ratio:.3g}"),
+                ("crossover", f"p* = {self.crossover_devices:.4g} devices"),
+                ("compute-bound needs", f">= {format_si(self.required_bandwidth, 'B/s')}")]
+
+    def _footer(self) -> list[str]:
+        return list(self.notes)
 
     def __str__(self) -> str:
         verdict = "BANDWIDTH-BOUND" if self.bandwidth_bound else "compute-bound"

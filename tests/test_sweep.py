@@ -237,7 +237,7 @@ def _sub(values, max_size=3):
 @given(models=_sub(_MODELS), devices=_sub(_DEVICES), inter=_sub(_INTER, 2), intra=st.sampled_from(_INTRA),
        ns=st.lists(st.integers(1, 4096), min_size=1, max_size=4, unique=True),
        dpn=st.lists(st.sampled_from([1, 2, 4, 8, 16]), min_size=1, max_size=2, unique=True),
-       batches=st.lists(st.one_of(st.integers(1, 512), st.floats(0.5, 512.0)), min_size=1, max_size=3),
+       batches=st.lists(st.one_of(st.integers(1, 512), st.floats(1.0, 512.0)), min_size=1, max_size=3),
        precs=st.one_of(_sub(["fp32", "mixed", "fp16"]), _sub(sorted(PRECISIONS))),
        algs=_sub(sorted(collectives.ALGORITHMS)),
        eff=st.one_of(st.none(), st.floats(0.05, 1.0)),

@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import math
 import warnings
-from dataclasses import asdict, dataclass, field, fields
+from dataclasses import dataclass, field, fields
 from typing import Any
 
 import numpy as np
@@ -23,7 +23,7 @@ import numpy as np
 from ..catalog.loader import active_catalog
 from ..catalog.objects import BYTES_PER_ELEMENT, Device, Interconnect, Model, normalize_precision
 from .._arguments import aliased
-from .._results import result_frame
+from .._results import Result
 from ..units import format_si, to_si
 from ..estimators.energy import energy_per_inference, inferences_per_joule
 from .fit import EFFICIENCY_MAX
@@ -488,7 +488,7 @@ def latency_throughput_curve(model, device, precision="fp32", batches=DEFAULT_BA
 
 # --------------------------------------------------------------------------- best batch
 @dataclass(frozen=True)
-class BestBatch:
+class BestBatch(Result):
     """The largest batch whose latency meets a budget, and what it delivers.
 
     ``batch`` is 0 and ``throughput_samples_s`` 0 when even the smallest candidate misses
@@ -540,16 +540,7 @@ class BestBatch:
     message: str
     assumptions: tuple[str, ...] = field(default=())
 
-    def to_frame(self):
-        """One-row :class:`pandas.DataFrame` (assumptions joined by '; '; the interval as
-        ``latency_low_s``/``latency_high_s``)."""
-        return result_frame(self)
-
-    def to_dict(self) -> dict[str, Any]:
-        """The fields as a plain dict (``dataclasses.asdict``), units as in the attribute names."""
-        return asdict(self)
-
-    def _rows(self):
+    def _summary_rows(self):
         return [("model / device / precision", f"{self.model} / {self.device} / {self.precision}"),
                 ("budget", f"{format_si(self.budget_s, 's')} at the {self.latency_statistic}"),
                 ("best batch", f"{self.batch} (limited by {self.limited_by})"),
@@ -557,19 +548,8 @@ class BestBatch:
                 ("throughput within budget", f"{self.throughput_samples_s:,.1f} samples/s"),
                 ("energy", f"{self.energy_per_inference_j * 1e3:.4g} mJ per inference, "
                            f"{self.inferences_per_j:.4g} inferences/J at {self.power_w:g} W"),
-                ("basis", "calibrated" if self.calibrated else "peak-based (uncalibrated)")]
-
-    def __str__(self) -> str:
-        rows = self._rows()
-        w = max(len(k) for k, _ in rows)
-        lines = [f"{k:<{w}}  {v}" for k, v in rows] + [self.message, "assumptions:"]
-        return "\n".join(lines + [f"  - {x}" for x in self.assumptions])
-
-    def _repr_html_(self) -> str:
-        body = "".join(f"<tr><th style='text-align:left'>{k}</th><td>{v}</td></tr>" for k, v in self._rows())
-        items = "".join(f"<li>{x}</li>" for x in self.assumptions)
-        return (f"<table>{body}</table><p>{self.message}</p>"
-                f"<details><summary>assumptions</summary><ul>{items}</ul></details>")
+                ("basis", "calibrated" if self.calibrated else "peak-based (uncalibrated)"),
+                ("verdict", self.message)]
 
 
 def best_batch(model, device, latency_budget="7 ms", precision="fp32", batches=None, calibration=None,
