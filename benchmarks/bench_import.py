@@ -31,6 +31,8 @@ print(json.dumps({{"s": dt, "mods": [m for m in {heavy!r} if m in sys.modules]}}
 CASES = {
     "import plaster_model": "import plaster_model",
     "import numpy (reference)": "import numpy",
+    "plaster-model --help (every sub-command's parser, formatted)":
+        "from plaster_model import cli; cli.build_parser().format_help()",
     "import plaster_model; pm.sweep (attribute)": "import plaster_model as pm; pm.sweep",
     "first prediction (import + catalog + predict_training)":
         "import plaster_model as pm; pm.predict_training('ResNet-50', pm.Cluster('V100', 8, devices_per_node=8, "
@@ -63,6 +65,8 @@ def main(argv=None):
               f"loaded: {', '.join(mods) or 'none of ' + '/'.join(HEAVY)}")
     med = results["import plaster_model"][0]
     print(f"import plaster_model under 0.3 s: {'yes' if med < 0.3 else 'NO'} ({med * 1e3:.1f} ms)")
+    cli = results["plaster-model --help (every sub-command's parser, formatted)"][0]
+    print(f"plaster-model --help under 0.1 s: {'yes' if cli < 0.1 else 'NO'} ({cli * 1e3:.1f} ms)")
 
 
 if __name__ == "__main__":

@@ -34,3 +34,9 @@ def test_sweep_does_not_need_sympy_or_matplotlib():
     loaded = _imported_after("import plaster_model as pm; pm.sweep('ResNet-50', 'V100', [1, 8], "
                              "'InfiniBand EDR', 32, devices_per_node=8, intra_node='NVLink 2')")
     assert not {"sympy", "matplotlib"} & set(loaded)
+
+
+def test_cli_help_imports_no_heavy_module():
+    # `plaster-model --help` builds every sub-command's parser (the calibrate one included)
+    # and formats it, without importing pandas, scipy or pint (its time: benchmarks/bench_import.py)
+    assert _imported_after("from plaster_model import cli; cli.build_parser().format_help()") == []

@@ -15,10 +15,28 @@ forward model), :mod:`.fit` (the least-squares problem and its bootstrap), :mod:
 (the :class:`Calibration` estimator), :mod:`.io` (YAML/JSON files), :mod:`.cli` (the
 ``plaster-model calibrate`` command). See ``docs/calibration.md``.
 """
-from .model import Calibration, CalibrationLookupError, NotFittedError, calibrate
-from .io import load_calibration, save_calibration
-from .rows import DEVICE_MAP, INTERCONNECT_MAP, SUPPORTED_METRICS
+import importlib
+
+# public name -> submodule (PEP 562 lazy attributes): `plaster-model --help` imports the
+# ``calibrate`` sub-command's parser from .cli without loading pandas and scipy
+_EXPORTS = {
+    "Calibration": "model", "calibrate": "model", "NotFittedError": "model", "CalibrationLookupError": "model",
+    "load_calibration": "io", "save_calibration": "io",
+    "DEVICE_MAP": "rows", "INTERCONNECT_MAP": "rows", "SUPPORTED_METRICS": "rows",
+}
 
 __all__ = ["Calibration", "calibrate", "NotFittedError", "CalibrationLookupError", "load_calibration",
            "save_calibration",
            "DEVICE_MAP", "INTERCONNECT_MAP", "SUPPORTED_METRICS"]
+
+
+def __getattr__(name: str):
+    if name in _EXPORTS:
+        value = getattr(importlib.import_module(f".{_EXPORTS[name]}", __name__), name)
+        globals()[name] = value
+        return value
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
+
+def __dir__():
+    return sorted(set(globals()) | set(_EXPORTS))
