@@ -91,7 +91,23 @@ def tree_allreduce_time(w, p, beta, alpha=0.0):
     p = _count_array(p, "p")
     b = _positive_array(beta, "bandwidth", "beta")
     a = _positive_array(alpha, "time", "alpha", allow_zero=True)
+    return _tree(w, p, b, a)
+
+
+def _tree(w, p, b, a):
     return 2.0 * np.log2(p) * (w / b + a)
+
+
+def _ring(w, p, b, a):
+    return 2.0 * (p - 1.0) / p * w / b + 2.0 * (p - 1.0) * a
+
+
+def _halving_doubling(w, p, b, a):
+    return 2.0 * np.log2(p) * a + 2.0 * (p - 1.0) / p * w / b
+
+
+#: The flat algorithms' formulas on validated SI arrays (the public functions validate first).
+_FLAT_KERNELS = {"tree": _tree, "ring": _ring, "halving_doubling": _halving_doubling}
 
 
 def ring_allreduce_time(w, p, beta, alpha=0.0):
@@ -135,7 +151,7 @@ def ring_allreduce_time(w, p, beta, alpha=0.0):
     p = _count_array(p, "p")
     b = _positive_array(beta, "bandwidth", "beta")
     a = _positive_array(alpha, "time", "alpha", allow_zero=True)
-    return _out(2.0 * (p - 1.0) / p * w / b + 2.0 * (p - 1.0) * a)
+    return _out(_ring(w, p, b, a))
 
 
 def halving_doubling_allreduce_time(w, p, beta, alpha=0.0):
@@ -175,7 +191,7 @@ def halving_doubling_allreduce_time(w, p, beta, alpha=0.0):
     p = _count_array(p, "p")
     b = _positive_array(beta, "bandwidth", "beta")
     a = _positive_array(alpha, "time", "alpha", allow_zero=True)
-    return _out(2.0 * np.log2(p) * a + 2.0 * (p - 1.0) / p * w / b)
+    return _out(_halving_doubling(w, p, b, a))
 
 
 def _node_layout(p, devices_per_node):
@@ -341,9 +357,13 @@ def hierarchical_allreduce_time(w, p, beta, alpha=0.0, *, devices_per_node=1, ni
     m = _positive_array(nics_per_node, "dimensionless", "nics_per_node")
     b_in = b if beta_intra is None else _positive_array(beta_intra, "bandwidth", "beta_intra")
     a_in = _positive_array(alpha_intra, "time", "alpha_intra", allow_zero=True)
+    return _out(_hierarchical(w, p, b, a, g, n, m, b_in, a_in, inter))
+
+
+def _hierarchical(w, p, b, a, g, n, m, b_in, a_in, inter):
     t_intra = 2.0 * (g - 1.0) / g * w / b_in + 2.0 * (g - 1.0) * a_in
-    t_inter = FLAT_ALGORITHMS[inter](w / g, n, b * np.minimum(m, g) / g, a)
-    return _out(np.where(p > 1, t_intra + t_inter, 0.0))
+    t_inter = _FLAT_KERNELS[inter](w / g, n, b * np.minimum(m, g) / g, a)
+    return np.where(p > 1, t_intra + t_inter, 0.0)
 
 
 def multirail_ring_allreduce_time(w, p, beta, alpha=0.0, *, devices_per_node=1, nics_per_node=1,
@@ -402,12 +422,16 @@ def multirail_ring_allreduce_time(w, p, beta, alpha=0.0, *, devices_per_node=1, 
     m = _positive_array(nics_per_node, "dimensionless", "nics_per_node")
     b_in = b if beta_intra is None else _positive_array(beta_intra, "bandwidth", "beta_intra")
     a_in = _positive_array(alpha_intra, "time", "alpha_intra", allow_zero=True)
+    return _out(_multirail_ring(w, p, b, a, g, n, m, b_in, a_in))
+
+
+def _multirail_ring(w, p, b, a, g, n, m, b_in, a_in):
     multi = n > 1
     single = g > 1  # devices of one node talk over the intra-node link
     beta_ring = np.where(multi, np.where(single, np.minimum(b_in, np.minimum(m, g) * b), b), b_in)
     alpha_ring = np.where(multi, np.where(single, np.maximum(a, a_in), a), a_in)
     t = 2.0 * (p - 1.0) / p * w / beta_ring + 2.0 * (p - 1.0) * alpha_ring
-    return _out(np.where(p > 1, t, 0.0))
+    return np.where(p > 1, t, 0.0)
 
 
 def auto_allreduce_time(w, p, beta, alpha=0.0, *, devices_per_node=1, nics_per_node=1,
@@ -462,13 +486,19 @@ def auto_allreduce_time(w, p, beta, alpha=0.0, *, devices_per_node=1, nics_per_n
     >>> round(auto_allreduce_time(100e6, 8, 150e9) * 1e3, 4)
     1.1667
     """
-    topo = dict(devices_per_node=devices_per_node, nics_per_node=nics_per_node,
-                beta_intra=beta_intra, alpha_intra=alpha_intra)
-    cands = [f(w, p, beta, alpha) for f in FLAT_ALGORITHMS.values()]
-    cands.append(multirail_ring_allreduce_time(w, p, beta, alpha, **topo))
-    for inter in FLAT_ALGORITHMS:
-        cands.append(hierarchical_allreduce_time(w, p, beta, alpha, inter_algorithm=inter, **topo))
-    return _out(np.minimum.reduce(np.broadcast_arrays(*[np.asarray(c, dtype=float) for c in cands])))
+    # validated once, then every candidate's kernel on the same arrays
+    w = _positive_array(w, "bytes", "w", allow_zero=True)
+    b = _positive_array(beta, "bandwidth", "beta")
+    a = _positive_array(alpha, "time", "alpha", allow_zero=True)
+    p, g, n = _node_layout(p, devices_per_node)
+    m = _positive_array(nics_per_node, "dimensionless", "nics_per_node")
+    b_in = b if beta_intra is None else _positive_array(beta_intra, "bandwidth", "beta_intra")
+    a_in = _positive_array(alpha_intra, "time", "alpha_intra", allow_zero=True)
+    best = _multirail_ring(w, p, b, a, g, n, m, b_in, a_in)
+    for name, kernel in _FLAT_KERNELS.items():
+        best = np.minimum(best, np.where(p > 1, kernel(w, p, b, a), 0.0))
+        best = np.minimum(best, _hierarchical(w, p, b, a, g, n, m, b_in, a_in, name))
+    return _out(best)
 
 
 #: The flat algorithms (one level, ``β`` of the slowest link).
