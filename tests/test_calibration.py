@@ -376,3 +376,24 @@ def test_cli_calibrate_then_predict(synthetic, tmp_path, capsys):
     assert main(["predict", "--model", "ResNet-50", "--device", "V100", "--batch-per-device", "64",
                  "--calibration", str(out)]) == 0
     assert "calibrated" in capsys.readouterr().out
+
+
+@pytest.mark.slow
+@needs_csv
+def test_fit_is_deterministic_across_hash_seeds(tmp_path):
+    # string hashing (set and dict-of-set order) changes with PYTHONHASHSEED; the fitted
+    # parameters must not: two processes with different seeds give identical theta
+    import os
+    import subprocess
+    import sys
+
+    code = ("import sys, numpy as np, plaster_model as pm\n"
+            f"cal = pm.calibrate(pm.read_measurements({str(CSV)!r}), n_bootstrap=3)\n"
+            "np.save(sys.argv[1], np.concatenate([cal.theta_, cal.theta_bootstrap_.ravel()]))\n")
+    outs = []
+    for seed in ("1", "4242"):
+        out = tmp_path / f"theta_{seed}.npy"
+        env = {**os.environ, "PYTHONHASHSEED": seed}
+        subprocess.run([sys.executable, "-c", code, str(out)], env=env, check=True, timeout=300)
+        outs.append(np.load(out))
+    np.testing.assert_array_equal(outs[0], outs[1])

@@ -186,7 +186,8 @@ def _inference_start(rows, mask, t_meas):
     if idx.size < 3:
         return None
     names = np.asarray(rows.model, dtype=object)[idx]
-    best = max(set(names), key=lambda n: np.unique(rows.batch[idx[names == n]]).size)
+    # sorted first: a tie must not be broken by set order, which changes with PYTHONHASHSEED
+    best = max(sorted(set(names)), key=lambda n: np.unique(rows.batch[idx[names == n]]).size)
     sel = idx[names == best]
     batches = np.unique(rows.batch[sel])
     if batches.size < 3:
