@@ -77,6 +77,7 @@ _EXPORTS = {
 
 # Subpackages reachable as attributes (pm.measure.trtexec, pm.formulas, pm.plotting).
 _SUBMODULES = {"errors", "formulas", "plotting", "measure", "estimators", "catalog", "units", "measurements",
+               "io",
                "calibration", "inference", "sweeps", "onnx_import", "onnx_builders", "cli"}
 
 __all__ = sorted(_EXPORTS) + ["__version__"]

@@ -327,7 +327,7 @@ def prepare_rows(df: pd.DataFrame, *, models: Mapping | None = None, devices: Ma
     """
     from ..catalog.loader import active_catalog
     from ..catalog.objects import BYTES_PER_ELEMENT, normalize_precision as catalog_precision
-    from ..measurements.normalize import normalize_names, normalize_precision
+    from ..io.readers.normalize import normalize_names, precision_from_text as normalize_precision
     from ..training import data_parallel_iteration
 
     df, _ = normalize_names(df)

@@ -2,7 +2,7 @@
 
 Each (batch, precision) is one ``trtexec --onnx=MODEL --shapes=INPUT:BxCxHxW [--fp16|--int8]``
 run; its output goes through the project's trtexec log parser
-(:func:`plaster_model.measurements.trtexec.parse_trtexec_text`), which gives two rows per
+(:func:`plaster_model.io.readers.trtexec.parse_trtexec_text`), which gives two rows per
 run: ``throughput_img_s`` (qps × batch) and ``latency_ms`` (the median **GPU Compute Time**,
 the number to fit compute to; ``BRIEF.md`` §7). When no ``trtexec`` executable is found the
 TensorRT Python API (``import tensorrt``) is used instead, timing with CUDA events.
@@ -91,9 +91,9 @@ def trtexec(onnx_path, batch_sizes=(1, 8, 32), precisions=("fp32", "fp16"), trte
     """
     import pandas as pd
 
-    from ..measurements.normalize import normalize_names
-    from ..measurements.schema import conform
-    from ..measurements.trtexec import parse_trtexec_text, runs_to_frame
+    from ..readers.normalize import normalize_names
+    from ..readers.schema import conform
+    from ..readers.trtexec import parse_trtexec_text, runs_to_frame
 
     batch_sizes = [int(b) for b in batch_sizes]
     if not batch_sizes or any(b < 1 for b in batch_sizes):
@@ -154,7 +154,7 @@ def _tensorrt_api(onnx_path, batch, precision, shapes, name, trtexec_name):
     except ImportError:
         raise RuntimeError("the TensorRT Python API path needs PyTorch for device buffers "
                            "(or install trtexec)") from None
-    from ..measurements.schema import frame_from_records, latency_stats
+    from ..readers.schema import frame_from_records, latency_stats
 
     logger = trt.Logger(trt.Logger.WARNING)
     builder = trt.Builder(logger)

@@ -26,7 +26,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from .normalize import normalize_precision
+from .normalize import precision_from_text
 from .schema import ParseError, frame_from_records, latency_stats, layer_frame
 
 __all__ = ["load_trt_json", "export_times_stats", "read_export_times", "read_export_profile",
@@ -191,7 +191,7 @@ def _build_context(meta: dict[str, Any]) -> dict[str, Any]:
         out["model"] = re.sub(r"\.(onnx|prototxt|uff|engine|trt|plan)$", "", name, flags=re.I)
     prec = (meta.get("build_options") or {}).get("Precision")
     if prec:
-        out["precision"], out["precision_raw"] = normalize_precision(prec), prec
+        out["precision"], out["precision_raw"] = precision_from_text(prec), prec
     return out
 
 

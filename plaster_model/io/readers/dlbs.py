@@ -24,7 +24,7 @@ from typing import Any
 
 import pandas as pd
 
-from .normalize import normalize_precision
+from .normalize import precision_from_text
 from .schema import ParseError, frame_from_records, latency_stats
 
 __all__ = ["parse_dlbs_text", "read_dlbs_log", "dlbs_rows"]
@@ -125,7 +125,7 @@ def dlbs_rows(params: dict[str, Any], lines: dict[str, int], *, file: str = "<st
         "device": dev, "device_raw": dev, "n_devices": n_dev,
         "devices_per_node": params.get("exp.num_local_gpus") or (n_dev if not n_nodes or n_nodes == 1 else None),
         "interconnect": params.get("exp.node_nic") if isinstance(n_nodes, (int, float)) and n_nodes > 1 else None,
-        "precision": normalize_precision(params.get("exp.dtype")),
+        "precision": precision_from_text(params.get("exp.dtype")),
         "precision_raw": _text(params.get("exp.dtype")),
         "batch_per_device": params.get("exp.replica_batch"), "phase": phase, "file": file,
     }

@@ -101,8 +101,8 @@ def onnxruntime(model_or_path, batch_sizes=(1, 4, 16), n_warmup=3, n_runs=20, th
         onnxruntime (or onnx) is not installed: ``pip install 'plaster_model[measure]'``.
     """
     ort = _import_ort()
-    from ..measurements.normalize import normalize_names
-    from ..measurements.schema import frame_from_records, latency_stats
+    from ..readers.normalize import normalize_names
+    from ..readers.schema import frame_from_records, latency_stats
 
     batch_sizes = [int(b) for b in batch_sizes]
     if not batch_sizes or any(b < 1 for b in batch_sizes):

@@ -1,6 +1,6 @@
 """The measurement table: one measured number per row, in a documented, validated schema.
 
-Every parser in :mod:`plaster_model.measurements` returns a :class:`pandas.DataFrame` with the
+Every parser in :mod:`plaster_model.io.readers` returns a :class:`pandas.DataFrame` with the
 columns :data:`MEASUREMENT_COLUMNS`, in that order (extra columns, if any, follow).
 
 Columns
@@ -18,7 +18,7 @@ column                    type   meaning
 ``n_devices``             float  devices used by the run (positive integer) [-]
 ``devices_per_node``      float  devices per node (positive integer) [-]
 ``interconnect``          text   catalog interconnect name when mapped, else the raw text
-``precision``             text   one of :data:`PRECISIONS`
+``precision``             text   a key of :data:`PRECISIONS`, or ``"not stated"``
 ``batch_per_device``      float  samples per device per iteration (positive integer) [-]
 ``phase``                 text   ``"training"`` or ``"inference"``
 ``metric``                text   one of :data:`METRICS`
@@ -59,7 +59,8 @@ from typing import Any, Iterable, Mapping
 import numpy as np
 import pandas as pd
 
-from ..errors import MeasurementValidationError, ParseError
+from ...catalog.objects import NOT_STATED, PRECISIONS as _CATALOG_PRECISIONS
+from ...errors import MeasurementValidationError, ParseError
 
 __all__ = [
     "MEASUREMENT_COLUMNS", "CSV_COLUMNS", "TEXT_COLUMNS", "FLOAT_COLUMNS", "INT_COLUMNS",
@@ -117,8 +118,10 @@ METRICS: dict[str, str] = {
     "layer_time_ms": "ms per layer per batch (per-layer profiles; needs a 'layer' column)",
 }
 
-#: Normalized precision names ("mixed" = fp16 compute with fp32 master weights, e.g. AMP).
-PRECISIONS: tuple[str, ...] = ("fp32", "fp16", "mixed", "int8", "bf16", "fp8", "not stated")
+#: Precision names: the catalog's one list (:data:`plaster_model.PRECISIONS`; "mixed" = fp16
+#: compute with fp32 master weights, e.g. AMP). A table may also say :data:`NOT_STATED`.
+PRECISIONS = _CATALOG_PRECISIONS
+_TABLE_PRECISIONS = (*PRECISIONS, NOT_STATED)
 
 PHASES: tuple[str, ...] = ("training", "inference")
 
@@ -249,7 +252,7 @@ def validate_measurements(df: pd.DataFrame) -> pd.DataFrame:
     numeric dtypes; ``metric`` is one of :data:`METRICS`; ``value`` is finite and > 0;
     ``n_devices``, ``devices_per_node``, ``batch_per_device`` and ``line`` are positive
     integers where given; statistic columns are finite and >= 0 where given; ``precision``
-    is one of :data:`PRECISIONS` and ``phase`` one of :data:`PHASES` where given;
+    is a key of :data:`PRECISIONS` or "not stated" and ``phase`` one of :data:`PHASES` where given;
     ``layer_time_ms`` rows need a non-empty ``layer`` column.
 
     Raises
@@ -267,7 +270,7 @@ def validate_measurements(df: pd.DataFrame) -> pd.DataFrame:
         else:
             _check_numeric(df, col)
     _check_allowed(df, "metric", METRICS, required=True)
-    _check_allowed(df, "precision", PRECISIONS, required=False)
+    _check_allowed(df, "precision", _TABLE_PRECISIONS, required=False)
     _check_allowed(df, "phase", PHASES, required=False)
     _check_values(df)
     layer_rows = df["metric"] == "layer_time_ms"

@@ -16,7 +16,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from .normalize import normalize_precision
+from .normalize import precision_from_text
 from .schema import (CSV_COLUMNS, FLOAT_COLUMNS, INT_COLUMNS, MeasurementValidationError,
                      ParseError, conform, validate_measurements)
 
@@ -70,7 +70,7 @@ def parse_measurement_csv(text: str, *, file: str = "<string>") -> pd.DataFrame:
         lines.append(line)
     df = pd.DataFrame(rows, columns=header)
     df["precision_raw"] = df["precision"] if "precision_raw" not in header else df["precision_raw"]
-    df["precision"] = [normalize_precision(p) for p in df["precision"]]
+    df["precision"] = [precision_from_text(p) for p in df["precision"]]
     if "file" not in header:
         df["file"] = file
     if "line" not in header:

@@ -16,7 +16,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from .normalize import normalize_precision
+from .normalize import precision_from_text
 from .schema import ParseError, frame_from_records, latency_stats, layer_frame
 from .trtexec_json import load_trt_json
 
@@ -130,7 +130,7 @@ def read_ort_profile(path: str | os.PathLike, *, batch: int | None = None,
         "source": "onnxruntime profile", "source_detail": os.path.basename(file),
         "model": model, "framework": "onnxruntime", "device": device, "device_raw": device,
         "n_devices": 1, "devices_per_node": 1,
-        "precision": _DTYPES.get(dtype, normalize_precision(dtype)) if dtype else "not stated",
+        "precision": _DTYPES.get(dtype, precision_from_text(dtype)) if dtype else "not stated",
         "precision_raw": precision_raw, "batch_per_device": batch, "phase": "inference",
         "notes": "; ".join(notes), "throughput_qps": 1000.0 / stats["latency_mean_ms"],
         "file": file, "line": 1, **stats,

@@ -28,7 +28,7 @@ from typing import Any
 
 import pandas as pd
 
-from .normalize import normalize_precision, precision_from_flags
+from .normalize import precision_from_text, precision_from_flags
 from .schema import ParseError, empty_layer_profile, frame_from_records, layer_frame
 
 __all__ = ["TrtexecRun", "TrtexecLog", "parse_trtexec_text", "read_trtexec_log",
@@ -633,7 +633,7 @@ def _precision(ctx: _Context) -> tuple[str, str | None]:
     if from_flags:
         return from_flags, " ".join(f"--{f}" for f in flags)
     if ctx.precision_line:
-        return normalize_precision(ctx.precision_line), ctx.precision_line
+        return precision_from_text(ctx.precision_line), ctx.precision_line
     if ctx.has_banner and "loadEngine" in ctx.flags:
         return "not stated", "(engine loaded with --loadEngine; build precision not in log)"
     if ctx.has_banner:
