@@ -25,9 +25,9 @@ from typing import Any
 import pandas as pd
 
 from .normalize import precision_from_text
-from .schema import ParseError, frame_from_records, latency_stats
+from .schema import ParseError, decode_text, frame_from_records, latency_stats, read_text
 
-__all__ = ["parse_dlbs_text", "read_dlbs_log", "dlbs_rows"]
+__all__ = ["parse_dlbs_text", "read_dlbs_log", "dlbs_rows", "dlbs_records", "dlbs_log_records"]
 
 _KEY = re.compile(r"^\s*__(?P<key>[A-Za-z0-9_.]+)__\s*=\s*(?P<json>.*?)\s*$")
 
@@ -99,14 +99,22 @@ def _n_devices(params: dict) -> int | None:
 def dlbs_rows(params: dict[str, Any], lines: dict[str, int], *, file: str = "<string>",
               device: str | None = None) -> pd.DataFrame:
     """Measurement rows for one DLBS benchmark (see the module docstring)."""
+    records, status = dlbs_records(params, lines, file=file, device=device)
+    df = frame_from_records(records)
+    if status:
+        df.attrs["dlbs_status"] = status
+    return df
+
+
+def dlbs_records(params: dict[str, Any], lines: dict[str, int], *, file: str = "<string>",
+                 device: str | None = None) -> tuple[list[dict[str, Any]], str | None]:
+    """The rows of :func:`dlbs_rows` as dicts, and why there are none (or None)."""
     status = params.get("exp.status")
     tput = _number(params, lines, "results.throughput", file)
     time_ms = _number(params, lines, "results.time", file)
     if (status not in (None, "success")) or not ((tput or 0) > 0 or (time_ms or 0) > 0):
-        df = frame_from_records([])
-        df.attrs["dlbs_status"] = f"no result: exp.status={status!r}, " \
-                                  f"results.throughput={tput!r}, results.time={time_ms!r}"
-        return df
+        return [], (f"no result: exp.status={status!r}, "
+                    f"results.throughput={tput!r}, results.time={time_ms!r}")
     phase = params.get("exp.phase")
     phase = phase if phase in ("training", "inference") else None
     n_dev = _n_devices(params)
@@ -136,7 +144,7 @@ def dlbs_rows(params: dict[str, Any], lines: dict[str, int], *, file: str = "<st
                         "line": lines.get("results.throughput"),
                         "notes": "; ".join(notes + ["results.throughput"])})
     records += _time_rows(params, lines, base, notes, phase, file)
-    return frame_from_records(records)
+    return records, None
 
 
 def _text(v: Any) -> str | None:
@@ -178,15 +186,26 @@ def read_dlbs_log(path: str | os.PathLike, *, device: str | None = None) -> pd.D
     ParseError
         No ``__key__=value`` line at all, or a ``results.*`` value that is not a number.
     """
+    records, params = dlbs_log_records(path, device=device)
+    df = frame_from_records(records)
+    df.attrs["dlbs_params"] = len(params)
+    return df
+
+
+def dlbs_log_records(path: str | os.PathLike, *, device: str | None = None
+                     ) -> tuple[list[dict[str, Any]], dict[str, Any]]:
+    """The rows of :func:`read_dlbs_log` as dicts, and the log's parameters."""
     p = Path(path)
     if p.suffix == ".gz":
         import gzip  # noqa: PLC0415
-        text = gzip.decompress(p.read_bytes()).decode("utf-8", errors="replace")
+        try:
+            text = decode_text(gzip.decompress(p.read_bytes()))
+        except (OSError, EOFError, ValueError) as exc:  # gzip's errors: bad header, truncated
+            raise ParseError(f"not a readable gzip file ({exc})", str(path), None) from None
     else:
-        text = p.read_text(encoding="utf-8", errors="replace")
+        text = read_text(p)
     params, lines = parse_dlbs_text(text, file=str(path))
     if not params:
         raise ParseError("no DLBS __key__=value lines", str(path), None)
-    df = dlbs_rows(params, lines, file=str(path), device=device)
-    df.attrs["dlbs_params"] = len(params)
-    return df
+    records, _ = dlbs_records(params, lines, file=str(path), device=device)
+    return records, params

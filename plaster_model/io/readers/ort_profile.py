@@ -20,7 +20,7 @@ from .normalize import precision_from_text
 from .schema import ParseError, frame_from_records, latency_stats, layer_frame
 from .trtexec_json import load_trt_json
 
-__all__ = ["load_ort_events", "read_ort_profile", "read_ort_layer_profile"]
+__all__ = ["load_ort_events", "read_ort_profile", "ort_profile_records", "read_ort_layer_profile"]
 
 _KERNEL_SUFFIX = "_kernel_time"
 
@@ -105,6 +105,14 @@ def read_ort_profile(path: str | os.PathLike, *, batch: int | None = None,
         ``throughput_img_s`` (batch / mean run time; only with a batch) and ``latency_ms``
         (median run time per batch [ms]) rows, framework ``"onnxruntime"``.
     """
+    return frame_from_records(ort_profile_records(path, batch=batch, device=device,
+                                                  warmup_runs=warmup_runs, model=model))
+
+
+def ort_profile_records(path: str | os.PathLike, *, batch: int | None = None,
+                        device: str | None = None, warmup_runs: int = 1,
+                        model: str | None = None) -> list[dict[str, Any]]:
+    """The rows of :func:`read_ort_profile` as dicts."""
     file = str(path)
     events = load_ort_events(path)
     runs = _runs(events, file)
@@ -142,7 +150,7 @@ def read_ort_profile(path: str | os.PathLike, *, batch: int | None = None,
         records.append({**base, "metric": "throughput_img_s",
                         "value": batch * 1000.0 / stats["latency_mean_ms"]})
     records.append({**base, "metric": "latency_ms", "value": stats["latency_median_ms"]})
-    return frame_from_records(records)
+    return records
 
 
 def read_ort_layer_profile(path: str | os.PathLike, *, warmup_runs: int = 1) -> pd.DataFrame:

@@ -29,10 +29,10 @@ from typing import Any
 import pandas as pd
 
 from .normalize import precision_from_text, precision_from_flags
-from .schema import ParseError, empty_layer_profile, frame_from_records, layer_frame
+from .schema import ParseError, empty_layer_profile, frame_from_records, layer_frame, read_text
 
 __all__ = ["TrtexecRun", "TrtexecLog", "parse_trtexec_text", "read_trtexec_log",
-           "runs_to_frame", "read_trtexec_layer_profile", "decode_trt_version"]
+           "trtexec_log_records", "runs_to_records", "runs_to_frame", "read_trtexec_layer_profile", "decode_trt_version"]
 
 NUM = r"(?:[-+]?(?:\d+(?:\.\d*)?|\.\d+)(?:[eE][-+]?\d+)?|[-+]?(?:nan|inf))"
 
@@ -275,8 +275,9 @@ class TrtexecLog:
 
     file: str
     runs: list[TrtexecRun]
-    layers: pd.DataFrame
+    layers: pd.DataFrame | None
     notes: list[str] = field(default_factory=list)
+    n_layer_rows: int = 0
 
 
 class _Summary:
@@ -477,7 +478,8 @@ def _split_line(raw: str) -> tuple[str | None, str]:
     return (sev[-1] if sev else None), raw[m.end():].rstrip()
 
 
-def parse_trtexec_text(text: str, *, file: str = "<string>", batch: int | None = None) -> TrtexecLog:
+def parse_trtexec_text(text: str, *, file: str = "<string>", batch: int | None = None,
+                       layers: bool = True) -> TrtexecLog:
     """Parse the text of a trtexec log (any TensorRT version 7.x-11.x).
 
     Parameters
@@ -489,6 +491,9 @@ def parse_trtexec_text(text: str, *, file: str = "<string>", batch: int | None =
         Name used in errors and in the ``file`` column.
     batch : int, optional
         Batch size to use where the log does not reveal it [samples].
+    layers : bool
+        Build the per-layer profile frame (``TrtexecLog.layers``); with False it is None
+        and only ``n_layer_rows`` counts the rows (the measurement reader needs no more).
 
     Returns
     -------
@@ -504,7 +509,7 @@ def parse_trtexec_text(text: str, *, file: str = "<string>", batch: int | None =
     lines = text.splitlines()
     ctx, md = _Context(), _Markdown()
     runs: list[TrtexecRun] = []
-    layer_tables: list[pd.DataFrame] = []
+    layer_records: list[dict[str, Any]] = []
     summary: _OneLineSummary | _BlockSummary | None = None
     segment_runs = 0
     i = 0
@@ -554,7 +559,7 @@ def parse_trtexec_text(text: str, *, file: str = "<string>", batch: int | None =
         m = _PROFILE_HEAD.match(body)
         if m:
             table, i = _parse_profile_table(lines, i, int(m.group(1)), file)
-            layer_tables.append(table)
+            layer_records += table
             continue
         m = _COV.search(body)
         if m and runs and segment_runs:
@@ -567,8 +572,10 @@ def parse_trtexec_text(text: str, *, file: str = "<string>", batch: int | None =
         runs.append(_make_run(summary, ctx, md, file, batch))
         segment_runs += 1
     _check_segment_end(ctx, segment_runs, file, len(lines), ended=True)
-    layers = pd.concat(layer_tables, ignore_index=True) if layer_tables else empty_layer_profile()
-    return TrtexecLog(file=file, runs=runs, layers=layers)
+    frame = None
+    if layers:
+        frame = layer_frame(layer_records) if layer_records else empty_layer_profile()
+    return TrtexecLog(file=file, runs=runs, layers=frame, n_layer_rows=len(layer_records))
 
 
 def _check_segment_end(ctx: _Context, n_runs: int, file: str, last_line: int, ended: bool) -> None:
@@ -717,8 +724,8 @@ def _context_notes(run: TrtexecRun) -> None:
         notes.append(f"section: {run.md_section}")
 
 
-def runs_to_frame(runs: list[TrtexecRun]) -> pd.DataFrame:
-    """Measurement rows (``throughput_img_s`` and ``latency_ms``) for trtexec runs."""
+def runs_to_records(runs: list[TrtexecRun]) -> list[dict[str, Any]]:
+    """Measurement rows (``throughput_img_s`` and ``latency_ms``) for trtexec runs, as dicts."""
     records: list[dict[str, Any]] = []
     for run in runs:
         base = _run_columns(run)
@@ -727,7 +734,12 @@ def runs_to_frame(runs: list[TrtexecRun]) -> pd.DataFrame:
             records.append({**base, "metric": "throughput_img_s", "value": tput})
         records.append({**base, "metric": "latency_ms",
                         "value": run.stats["GPU Compute Time"]["median"]})
-    return frame_from_records(records)
+    return records
+
+
+def runs_to_frame(runs: list[TrtexecRun]) -> pd.DataFrame:
+    """Measurement rows (``throughput_img_s`` and ``latency_ms``) for trtexec runs."""
+    return frame_from_records(runs_to_records(runs))
 
 
 def _run_columns(run: TrtexecRun) -> dict[str, Any]:
@@ -756,7 +768,7 @@ def _run_columns(run: TrtexecRun) -> dict[str, Any]:
 
 
 def _parse_profile_table(lines: list[str], i: int, iterations: int, file: str
-                         ) -> tuple[pd.DataFrame, int]:
+                         ) -> tuple[list[dict[str, Any]], int]:
     """Parse a ``--dumpProfile`` table starting at ``lines[i]``; return it and the next index."""
     records, new_layout, has_median = [], True, True
     j = i + 1
@@ -779,7 +791,7 @@ def _parse_profile_table(lines: list[str], i: int, iterations: int, file: str
         if rec["layer"] == "Total":
             break
         records.append({**rec, "count": iterations, "file": file})
-    return layer_frame(records), j
+    return records, j
 
 
 def _profile_row(text: str, new_layout: bool, has_median: bool) -> dict[str, Any] | None:
@@ -815,12 +827,22 @@ def read_trtexec_log(path: str | os.PathLike, *, batch: int | None = None) -> pd
         samples/s cannot be computed), in :data:`~.schema.MEASUREMENT_COLUMNS`.
         ``df.attrs["n_runs"]`` and ``df.attrs["n_layers"]`` count what was found.
     """
-    text = Path(path).read_text(encoding="utf-8", errors="replace")
-    log = parse_trtexec_text(text, file=str(path), batch=batch)
-    df = runs_to_frame(log.runs)
-    df.attrs["n_runs"] = len(log.runs)
-    df.attrs["n_layers"] = len(log.layers)
+    records, n_layers = trtexec_log_records(path, batch=batch)
+    df = frame_from_records(records)
+    df.attrs["n_runs"] = sum(r["metric"] == "latency_ms" for r in records)
+    df.attrs["n_layers"] = n_layers
     return df
+
+
+def trtexec_log_records(path: str | os.PathLike, *, batch: int | None = None
+                        ) -> tuple[list[dict[str, Any]], int]:
+    """The rows of :func:`read_trtexec_log` as dicts, and the number of per-layer rows.
+
+    :func:`~plaster_model.io.readers.read.read_measurements` builds one frame from the
+    records of all its files (one schema conversion per call, not per file).
+    """
+    log = parse_trtexec_text(read_text(path), file=str(path), batch=batch, layers=False)
+    return runs_to_records(log.runs), log.n_layer_rows
 
 
 def read_trtexec_layer_profile(path: str | os.PathLike) -> pd.DataFrame:
@@ -832,5 +854,4 @@ def read_trtexec_layer_profile(path: str | os.PathLike) -> pd.DataFrame:
         :data:`~.schema.LAYER_PROFILE_COLUMNS`; times are per inference [ms], ``percent`` is
         the layer's share of the profiled total [%], ``count`` the profiled iterations.
     """
-    text = Path(path).read_text(encoding="utf-8", errors="replace")
-    return parse_trtexec_text(text, file=str(path)).layers
+    return parse_trtexec_text(read_text(path), file=str(path)).layers

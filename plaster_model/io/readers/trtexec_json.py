@@ -27,10 +27,11 @@ import numpy as np
 import pandas as pd
 
 from .normalize import precision_from_text
-from .schema import ParseError, frame_from_records, latency_stats, layer_frame
+from .schema import ParseError, frame_from_records, latency_stats, layer_frame, read_text
 
-__all__ = ["load_trt_json", "export_times_stats", "read_export_times", "read_export_profile",
-           "read_layer_info", "read_trex_metadata", "read_layer_profile", "trex_siblings"]
+__all__ = ["load_trt_json", "export_times_stats", "read_export_times", "export_times_records",
+           "read_export_profile", "read_layer_info", "read_trex_metadata",
+           "trex_metadata_records", "read_layer_profile", "trex_siblings"]
 
 _NONFINITE = re.compile(r"(?<![\w.\"])(-?)(nan|inf)(?![\w\"])", re.IGNORECASE)
 
@@ -44,7 +45,7 @@ def load_trt_json(path: str | os.PathLike, text: str | None = None) -> Any:
         If the file is not valid JSON even after the repair (names file and line).
     """
     if text is None:
-        text = Path(path).read_text(encoding="utf-8", errors="replace")
+        text = read_text(path)
     try:
         return json.loads(text)
     except json.JSONDecodeError:
@@ -209,7 +210,7 @@ def _profile_context(meta: dict[str, Any]) -> dict[str, Any]:
 
 
 def _rows(stats: dict[str, Any], ctx: dict[str, Any], *, source: str, file: str, line: int | None,
-          notes: list[str]) -> pd.DataFrame:
+          notes: list[str]) -> list[dict[str, Any]]:
     """``throughput_img_s`` + ``latency_ms`` rows from summary statistics and context."""
     batch = ctx.get("batch")
     base = {
@@ -230,7 +231,7 @@ def _rows(stats: dict[str, Any], ctx: dict[str, Any], *, source: str, file: str,
     if stats.get("qps") and batch:
         records.append({**base, "metric": "throughput_img_s", "value": stats["qps"] * batch})
     records.append({**base, "metric": "latency_ms", "value": stats["latency_median_ms"]})
-    return frame_from_records(records)
+    return records
 
 
 def read_export_times(path: str | os.PathLike, *, batch: int | None = None,
@@ -259,8 +260,19 @@ def read_export_times(path: str | os.PathLike, *, batch: int | None = None,
         ``throughput_img_s`` (only when the batch is known) and ``latency_ms`` (median GPU
         compute time per batch [ms]) rows; ``df.attrs["export_times"]`` holds the statistics.
     """
+    records, stats = export_times_records(path, batch=batch, warmup_ms=warmup_ms, device=device,
+                                          use_trex_metadata=use_trex_metadata)
+    df = frame_from_records(records)
+    df.attrs["export_times"] = stats
+    return df
+
+
+def export_times_records(path: str | os.PathLike, *, batch: int | None = None,
+                         warmup_ms: float = 200.0, device: str | None = None,
+                         use_trex_metadata: bool = True) -> tuple[list[dict[str, Any]], dict]:
+    """The rows of :func:`read_export_times` as dicts, and the statistics."""
     file = str(path)
-    text = Path(path).read_text(encoding="utf-8", errors="replace")
+    text = read_text(path)
     records = load_trt_json(path, text)
     if not isinstance(records, list):
         raise ParseError("exportTimes file is not a JSON array", file, 1)
@@ -281,10 +293,9 @@ def read_export_times(path: str | os.PathLike, *, batch: int | None = None,
         ctx["device"] = device
     if ctx.get("context_files"):
         notes.append("context from " + ", ".join(ctx["context_files"]))
-    df = _rows(stats, ctx, source="trtexec --exportTimes", file=file,
-               line=lines[0] if lines else 1, notes=notes)
-    df.attrs["export_times"] = stats
-    return df
+    rows = _rows(stats, ctx, source="trtexec --exportTimes", file=file,
+                 line=lines[0] if lines else 1, notes=notes)
+    return rows, stats
 
 
 def read_export_profile(path: str | os.PathLike) -> pd.DataFrame:
@@ -391,12 +402,17 @@ def read_trex_metadata(path: str | os.PathLike, *, batch: int | None = None) -> 
     The percentile in trex's lists is trtexec's (99 % by default before 8.5); it is stored
     as ``latency_p99_ms``. Model and precision come from the sibling build metadata.
     """
+    return frame_from_records(trex_metadata_records(path, batch=batch))
+
+
+def trex_metadata_records(path: str | os.PathLike, *, batch: int | None = None) -> list[dict[str, Any]]:
+    """The rows of :func:`read_trex_metadata` as dicts."""
     file = str(path)
     meta = load_trt_json(path)
     if not isinstance(meta, dict):
         raise ParseError("trex metadata must be a JSON object", file, 1)
     if "performance_summary" not in meta:
-        return frame_from_records([])  # build metadata: context only
+        return []  # build metadata: context only
     stats = _trex_stats(meta["performance_summary"], file)
     ctx = _trex_context(path)
     ctx.update(_profile_context(meta))
