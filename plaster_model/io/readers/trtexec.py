@@ -99,6 +99,14 @@ _BINDING = re.compile(r"^(?:Created input binding for (?P<a>.+?) with dimensions
                       r"Input binding for (?P<b>.+?) with dimensions (?P<bd>\S+)"
                       r"(?: and type \S+)? is created\.)\s*$")
 _COV = re.compile(rf"coefficient of variance = ({NUM})%")
+# Literal starts of every context line above: one C-level startswith() rejects the other
+# lines before any of the sixteen regular expressions runs.
+_CTX_STARTS = ("Selected Device: ", "TensorRT version: ", "Precision: ", "Calibration: ",
+               "Max batch: ", "Batch: ", "Streams: ", "Inference Streams: ", "CUDA Graph: ",
+               "Data transfers: ", "Spin-wait: ", "Model: ", "Prototxt: ", "UFF: ",
+               "Warmup completed ", "Timing trace has ", "Input inference shape",
+               "Input build shape", "Created input binding for ", "Input binding for ",
+               "The e2e network timing is not reported")
 _NO_SUMMARY = re.compile(r"^The e2e network timing is not reported")
 
 # --- dumpProfile table
@@ -167,6 +175,8 @@ class _Context:
     no_summary_note: bool = False
 
     def feed(self, text: str) -> None:
+        if not text.startswith(_CTX_STARTS):
+            return
         for key, rx in _CTX.items():
             m = rx.match(text)
             if m:
@@ -439,6 +449,8 @@ class _Markdown:
         self.seen: set[tuple[str, int]] = set()
 
     def feed(self, text: str) -> None:
+        if not text.startswith(("`", "#")):
+            return
         if text.startswith("```"):
             self.in_code = not self.in_code
             return
@@ -472,10 +484,18 @@ class _Markdown:
 
 def _split_line(raw: str) -> tuple[str | None, str]:
     """(severity letter or None, text with the bracketed prefix removed)."""
+    if not raw.startswith(("[", " ", "\t")):
+        return None, raw.rstrip()  # no prefix: skip the two regular expressions
     m = _PREFIX.match(raw)
     prefix = m.group(0)
     sev = _SEV.findall(prefix)
     return (sev[-1] if sev else None), raw[m.end():].rstrip()
+
+
+# Literal starts of every line the main loop acts on (outside a summary): markdown fences
+# and headings, summary heads and lines, profile tables, context lines.
+_LINE_STARTS = (("`", "#", "=== ", "Throughput: ", "Host Latency", "Host latency",
+                 "Total GPU Compute Time: ") + tuple(f"{k}: " for k in _STAT_KEYS) + _CTX_STARTS)
 
 
 def parse_trtexec_text(text: str, *, file: str = "<string>", batch: int | None = None,
@@ -513,9 +533,21 @@ def parse_trtexec_text(text: str, *, file: str = "<string>", batch: int | None =
     summary: _OneLineSummary | _BlockSummary | None = None
     segment_runs = 0
     i = 0
-    while i < len(lines):
+    n_lines = len(lines)
+    while i < n_lines:
         lineno, raw = i + 1, lines[i]
-        sev, body = _split_line(raw)
+        if summary is None and "] [V] " in raw[:48] and raw.lstrip().startswith("["):
+            # A verbose line ("[date] [V] [TRT] ..."): most of a --verbose log, never data.
+            i += 1
+            continue
+        # _split_line, inlined (the hot path of a long log): strip "[date] [I] [TRT]" and
+        # note whether the last severity tag is [V].
+        if raw.startswith(("[", " ", "\t")):
+            end = _PREFIX.match(raw).end()
+            body = raw[end:].rstrip()
+            verbose = "[V]" in raw[:end] and _SEV.findall(raw, 0, end)[-1] == "V"
+        else:
+            body, verbose = raw.rstrip(), False
         if summary is not None:
             state = summary.feed(lineno, body)
             if state == "consumed":
@@ -542,8 +574,11 @@ def parse_trtexec_text(text: str, *, file: str = "<string>", batch: int | None =
             ctx.status = m.group("status")
             i += 1
             continue
-        if sev == "V":
+        if verbose:
             i += 1
+            continue
+        if not (body.startswith(_LINE_STARTS) or "coefficient of variance" in body):
+            i += 1  # none of the lines below: skip their sixteen regular expressions
             continue
         md.feed(body)
         if _HEAD.match(body) or _TPUT.match(body):
@@ -596,10 +631,18 @@ def _make_run(summary, ctx: _Context, md: _Markdown, file: str, batch: int | Non
                      stats=summary.stats, throughput_printed=summary.values.get("throughput"),
                      walltime_s=summary.values.get("walltime"),
                      gpu_total_s=summary.values.get("gpu_total"),
-                     context=copy.deepcopy(ctx), md_section=md.section, md_batch=md_batch,
+                     context=_snapshot(ctx), md_section=md.section, md_batch=md_batch,
                      md_batch_conflict=conflict)
     _resolve(run, batch)
     return run
+
+
+def _snapshot(ctx: _Context) -> _Context:
+    """A copy of `ctx` that later lines cannot change (its lists copied; ~20x a deepcopy)."""
+    out = copy.copy(ctx)
+    out.inference_shapes, out.build_shapes = list(ctx.inference_shapes), list(ctx.build_shapes)
+    out.bindings = list(ctx.bindings)
+    return out
 
 
 def _resolve(run: TrtexecRun, batch_arg: int | None) -> None:
