@@ -88,7 +88,8 @@ def _stats(params: dict, lines: dict, prefix: str, file: str) -> dict[str, float
 def _n_devices(params: dict) -> int | None:
     for key in ("exp.num_gpus", "exp.num_replicas"):
         v = params.get(key)
-        if isinstance(v, (int, float)) and not isinstance(v, bool) and v > 0:
+        # 1e400 decodes to inf: int() of it overflows; a count must be finite.
+        if isinstance(v, (int, float)) and not isinstance(v, bool) and 0 < v < 2**53:
             return int(v)
     gpus = params.get("exp.gpus")
     if isinstance(gpus, str) and gpus.strip():

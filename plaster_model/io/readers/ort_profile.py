@@ -10,6 +10,7 @@ microseconds. ``cat == "Session"`` events named ``model_run`` are whole ``run()`
 """
 from __future__ import annotations
 
+import math
 import os
 from typing import Any
 
@@ -42,8 +43,17 @@ def load_ort_events(path: str | os.PathLike) -> list[dict[str, Any]]:
 
 
 def _runs(events: list[dict[str, Any]], file: str) -> list[dict[str, Any]]:
-    runs = sorted((e for e in events if e.get("cat") == "Session" and e.get("name") == "model_run"),
-                  key=lambda e: e.get("ts", 0))
+    runs = []
+    for n, e in enumerate(events):
+        if e.get("cat") == "Session" and e.get("name") == "model_run":
+            for key in ("ts", "dur"):
+                if key not in e:
+                    raise ParseError(f"traceEvents[{n}] (model_run) has no {key!r}", file, None)
+                if not (math.isfinite(e[key]) and e[key] >= 0):
+                    raise ParseError(f"traceEvents[{n}].{key} is {e[key]!r}; expected a finite "
+                                     "time >= 0 [us]", file, None)
+            runs.append(e)
+    runs.sort(key=lambda e: e["ts"])
     if not runs:
         raise ParseError("onnxruntime profile has no model_run events", file, None)
     return runs
@@ -70,10 +80,18 @@ _DTYPES = {"float": "fp32", "float32": "fp32", "float16": "fp16", "bfloat16": "b
            "int8": "int8", "uint8": "int8", "double": "fp64"}
 
 
+def _args(event: dict) -> dict:
+    """An event's ``args`` object ({} when absent or not an object)."""
+    args = event.get("args")
+    return args if isinstance(args, dict) else {}
+
+
 def _first_input(nodes: list[dict]) -> tuple[str | None, list | None]:
     """(dtype, dims) of the first input of the first node that reports shapes."""
     for ev in nodes:
-        shapes = (ev.get("args") or {}).get("input_type_shape")
+        shapes = _args(ev).get("input_type_shape")
+        if not isinstance(shapes, list):
+            continue
         if shapes and isinstance(shapes[0], dict) and shapes[0]:
             dtype, dims = next(iter(shapes[0].items()))
             return dtype, dims
@@ -125,10 +143,11 @@ def ort_profile_records(path: str | os.PathLike, *, batch: int | None = None,
     dtype, dims = _first_input(nodes)
     notes = [f"{len(kept)} of {len(runs)} model_run events (first {len(runs) - len(kept)} "
              "dropped as warm-up); time per run() call"]
-    providers = sorted({(e.get("args") or {}).get("provider") for e in nodes} - {None})
+    providers = sorted({str(_args(e).get("provider")) for e in nodes} - {"None"})
     if providers:
         notes.append("providers: " + ", ".join(providers))
-    if batch is None and dims and isinstance(dims[0], int) and dims[0] > 0:
+    if batch is None and isinstance(dims, list) and dims and isinstance(dims[0], int) \
+            and not isinstance(dims[0], bool) and dims[0] > 0:
         batch = dims[0]
         notes.append(f"batch {batch} from the first node's input shape")
     elif batch is not None:

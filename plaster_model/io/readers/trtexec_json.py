@@ -50,12 +50,18 @@ def load_trt_json(path: str | os.PathLike, text: str | None = None) -> Any:
         return json.loads(text)
     except json.JSONDecodeError:
         pass
+    except RecursionError:
+        raise ParseError("JSON nested too deeply (deeper than Python's recursion limit)",
+                         str(path), None) from None
     fixed = _NONFINITE.sub(lambda m: ("-Infinity" if m.group(1) else "Infinity")
                            if m.group(2).lower() == "inf" else "NaN", text)
     try:
         return json.loads(fixed)
     except json.JSONDecodeError as exc:
         raise ParseError(f"invalid JSON: {exc.msg} (column {exc.colno})", str(path), exc.lineno) from None
+    except RecursionError:
+        raise ParseError("JSON nested too deeply (deeper than Python's recursion limit)",
+                         str(path), None) from None
 
 
 def _record_lines(text: str) -> list[int]:
@@ -103,7 +109,7 @@ def export_times_stats(records: list[dict[str, Any]], *, warmup_ms: float = 200.
     out: dict[str, Any] = dict(latency_stats(compute))
     out["count"] = len(kept)
     out["n_dropped_warmup"] = len(records) - len(kept)
-    out.update(_optional_means(kept))
+    out.update(_optional_means(kept, file))
     start = _h2d_start(kept[0])
     end = kept[-1].get("endD2hMs", kept[-1].get("endOutMs", kept[-1].get("endComputeMs")))
     walltime_ms = float(end) - float(start)
@@ -121,10 +127,18 @@ def _h2d_start(rec: dict[str, Any]) -> float:
     return float(rec.get("startInMs", rec["startComputeMs"]))  # 7.0
 
 
-def _optional_means(records: list[dict[str, Any]]) -> dict[str, float]:
+def _is_number(x: Any) -> bool:
+    return isinstance(x, (int, float)) and not isinstance(x, bool)
+
+
+def _optional_means(records: list[dict[str, Any]], file: str = "<records>") -> dict[str, float]:
     """Host latency, H2D, D2H and enqueue means where the version's keys exist [ms]."""
     def col(key: str) -> np.ndarray | None:
         if all(key in r for r in records):
+            for n, r in enumerate(records):
+                if not _is_number(r[key]):
+                    raise ParseError(f"exportTimes record {n}: {key} is {r[key]!r}, not a number"[:300],
+                                     file, None)
             return np.array([float(r[key]) for r in records])
         return None
 
@@ -173,35 +187,44 @@ def _trex_context(path: str | os.PathLike) -> dict[str, Any]:
     """Device, model, precision and batch from trex metadata next to `path` (if any)."""
     ctx: dict[str, Any] = {}
     sib = trex_siblings(path)
-    if "build_metadata" in sib:
-        meta = load_trt_json(sib["build_metadata"])
-        ctx.update(_build_context(meta))
-        ctx["context_files"] = [sib["build_metadata"].name]
-    if "profile_metadata" in sib:
-        meta = load_trt_json(sib["profile_metadata"])
-        ctx.update(_profile_context(meta))
-        ctx.setdefault("context_files", []).append(sib["profile_metadata"].name)
+    for kind, reader in (("build_metadata", _build_context), ("profile_metadata", _profile_context)):
+        if kind not in sib or sib[kind] == Path(path):
+            continue
+        try:
+            meta = load_trt_json(sib[kind])
+        except ParseError as exc:
+            # A broken context file costs its context, never the good file beside it.
+            ctx.setdefault("context_errors", []).append(f"{sib[kind].name} unreadable ({exc.reason})")
+            continue
+        ctx.update(reader(meta))
+        ctx.setdefault("context_files", []).append(sib[kind].name)
     return ctx
+
+
+def _section(meta: Any, key: str) -> dict[str, Any]:
+    """``meta[key]`` when both are JSON objects, else {} (context is optional)."""
+    value = meta.get(key) if isinstance(meta, dict) else None
+    return value if isinstance(value, dict) else {}
 
 
 def _build_context(meta: dict[str, Any]) -> dict[str, Any]:
     out: dict[str, Any] = {}
-    model = (meta.get("model_options") or {}).get("Model")
+    model = _section(meta, "model_options").get("Model")
     if model:
         name = re.split(r"[\\/]", str(model))[-1]
         out["model"] = re.sub(r"\.(onnx|prototxt|uff|engine|trt|plan)$", "", name, flags=re.I)
-    prec = (meta.get("build_options") or {}).get("Precision")
-    if prec:
+    prec = _section(meta, "build_options").get("Precision")
+    if isinstance(prec, str) and prec:
         out["precision"], out["precision_raw"] = precision_from_text(prec), prec
     return out
 
 
 def _profile_context(meta: dict[str, Any]) -> dict[str, Any]:
     out: dict[str, Any] = {}
-    dev = (meta.get("device_information") or {}).get("Selected Device")
-    if dev:
+    dev = _section(meta, "device_information").get("Selected Device")
+    if isinstance(dev, str) and dev:
         out["device"] = dev
-    shape = (meta.get("inference_options") or {}).get("Input inference shape")
+    shape = _section(meta, "inference_options").get("Input inference shape")
     if shape and "=" in str(shape):
         m = re.match(r"^\s*(\d+)", str(shape).split(",")[0].rsplit("=", 1)[1])
         if m:
@@ -293,6 +316,7 @@ def export_times_records(path: str | os.PathLike, *, batch: int | None = None,
         ctx["device"] = device
     if ctx.get("context_files"):
         notes.append("context from " + ", ".join(ctx["context_files"]))
+    notes += ctx.get("context_errors", [])
     rows = _rows(stats, ctx, source="trtexec --exportTimes", file=file,
                  line=lines[0] if lines else 1, notes=notes)
     return rows, stats
@@ -369,9 +393,9 @@ def _trex_stats(summary: dict[str, Any], file: str) -> dict[str, Any]:
         v = summary.get(key)
         if v is None:
             return None
-        if not isinstance(v, list) or len(v) < 4:
-            raise ParseError(f"performance_summary[{key!r}] is not a [min, max, mean, median, ...] list",
-                             file, None)
+        if not isinstance(v, list) or len(v) < 4 or not all(_is_number(x) for x in v):
+            raise ParseError(f"performance_summary[{key!r}] is not a [min, max, mean, median, ...] "
+                             f"list of numbers: {v!r}"[:300], file, None)
         return [float(x) for x in v]
 
     gpu = five("GPU Compute Time")
@@ -390,6 +414,9 @@ def _trex_stats(summary: dict[str, Any], file: str) -> dict[str, Any]:
         if v:
             out[col] = v[2]
     if summary.get("Throughput") is not None:
+        if not _is_number(summary["Throughput"]):
+            raise ParseError(f"performance_summary['Throughput'] is {summary['Throughput']!r}, "
+                             "not a number"[:300], file, None)
         out["qps"] = float(summary["Throughput"])
     if not (math.isfinite(out["latency_median_ms"]) and out["latency_median_ms"] > 0):
         raise ParseError(f"GPU Compute Time median is {out['latency_median_ms']!r}", file, None)
@@ -413,19 +440,23 @@ def trex_metadata_records(path: str | os.PathLike, *, batch: int | None = None) 
         raise ParseError("trex metadata must be a JSON object", file, 1)
     if "performance_summary" not in meta:
         return []  # build metadata: context only
+    if not isinstance(meta["performance_summary"], dict):
+        raise ParseError(f"performance_summary is a {type(meta['performance_summary']).__name__}, "
+                         "not an object", file, None)
     stats = _trex_stats(meta["performance_summary"], file)
     ctx = _trex_context(path)
     ctx.update(_profile_context(meta))
     notes = ["trex digest of a trtexec summary"]
     if batch is not None:
         ctx["batch"] = int(batch)
-    opts = meta.get("inference_options") or {}
+    opts = _section(meta, "inference_options")
     if opts.get("CUDA Graph") == "Enabled":
         notes.append("CUDA graph")
     if opts.get("Data transfers") == "Disabled":
         notes.append("data transfers disabled")
     if ctx.get("batch"):
         notes.append(f"batch {ctx['batch']} from Input inference shape")
+    notes += ctx.get("context_errors", [])
     return _rows(stats, ctx, source="trex metadata", file=file, line=1, notes=notes)
 
 
