@@ -18,13 +18,15 @@ without ``--separateProfileRun``) has no run; its per-layer table is returned by
 """
 from __future__ import annotations
 
+import bisect
 import copy
+import itertools
 import math
 import os
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, Callable
 
 import pandas as pd
 
@@ -504,6 +506,74 @@ def _split_line(raw: str) -> tuple[str | None, str]:
 # and headings, summary heads and lines, profile tables, context lines.
 _LINE_STARTS = (("`", "#", "=== ", "Throughput: ", "Host Latency", "Host latency",
                  "Total GPU Compute Time: ") + tuple(f"{k}: " for k in _STAT_KEYS) + _CTX_STARTS)
+# The same lines as one pattern (after the "[date] [I] [TRT]" prefix), plus banners and
+# the CoV note; a superset of what the loop acts on, so jumping between matches is exact.
+_CANDIDATE = re.compile(r"\s*(?:\[[^\]]*\]\s*)*(?:&&&& |" + "|".join(re.escape(s) for s in _LINE_STARTS)
+                        + r")|.*coefficient of variance")
+# Blank space long enough to hold many blank lines, starting at a line end: a literal
+# first character lets the regex engine skip to candidates at C speed, and one character
+# class follows (a grouped "(?:[ \t]*\n){64,}" costs ~250 ns per line).
+_BLANK_RUN_LF = re.compile(r"\n[ \t\r\n]{127,}")
+_BLANK_RUN_CR = re.compile(r"\r[ \t\r]{127,}")  # CR-only files (no "\n" at all)
+
+
+_LINE_ENDS = "\n\r\x0b\x0c\x1c\x1d\x1e\x85\u2028\u2029"  # what str.splitlines() splits at
+
+
+def _breaks(s: str) -> int:
+    """Line ends in `s` ("\r\n" counts once)."""
+    return s.count("\n") + s.count("\r") - s.count("\r\n")
+
+
+def _split_lines(text: str) -> tuple[list[str], Callable[[int], int], int]:
+    """Lines of `text` (as :meth:`str.splitlines`), ``line_of(index) -> 1-based line``, and
+    the number of lines of `text`.
+
+    A long stretch of blank lines is kept as one blank line (everywhere in the parser a
+    run of blank lines acts as one), so that a file of 50 million blank lines costs one
+    regex pass; ``line_of`` still gives the line number in the original text. Trailing
+    blanks of the line before a stretch are dropped (the parser strips them anyway).
+    """
+    finder = _BLANK_RUN_LF if "\n" in text else _BLANK_RUN_CR
+    runs = []
+    for m in finder.finditer(text):
+        start = m.start()
+        if start and text[start - 1] == "\r":
+            start -= 1  # the "\r" of a CRLF belongs to the stretch
+        if _breaks(text[start:m.end()]) >= 3:
+            runs.append((start, m.end()))
+    if not runs:
+        lines = text.splitlines()
+        return lines, lambda i: i + 1, len(lines)
+    pieces, starts, removed = [], [], []
+    pos, dropped, n_lines, lead = 0, 0, 0, ""
+    for start, end in runs:
+        run = text[start:end]
+        last = max(run.rfind("\n"), run.rfind("\r"))
+        segment = lead + text[pos:start]
+        breaks = _breaks(run)
+        if segment and segment[-1] not in _LINE_ENDS:
+            segment += "\n"  # the stretch's first line end ends this line
+            breaks -= 1
+        # `segment` ends with a line end (or is empty): its splitlines() count is exact.
+        # ...and one blank line stands for `breaks` of them ("\r" after a "\r": a "\n"
+        # there would join it into one CRLF)
+        pieces += [segment, "\r" if segment.endswith("\r") else "\n"]
+        n_lines += len(segment.splitlines()) + 1
+        dropped += breaks - 1
+        starts.append(n_lines)
+        removed.append(dropped)
+        lead = run[last + 1:]  # leading blanks of the line after the stretch
+        pos = end
+    pieces.append(lead + text[pos:])
+    lines = "".join(pieces).splitlines()
+
+    def line_of(i: int) -> int:
+        k = bisect.bisect_right(starts, i)
+        return i + 1 + (removed[k - 1] if k else 0)
+
+    return lines, line_of, len(lines) + dropped
+
 
 
 def parse_trtexec_text(text: str, *, file: str = "<string>", batch: int | None = None,
@@ -534,7 +604,11 @@ def parse_trtexec_text(text: str, *, file: str = "<string>", batch: int | None =
         A summary is cut short or has a non-numeric value, or the log ends (or fails)
         before any summary although a run was started; the message names file and line.
     """
-    lines = text.splitlines()
+    lines, line_of, total_lines = _split_lines(text)
+    # Indices of the lines the loop acts on outside a summary, found at C speed: between
+    # them it jumps (a 50 MB file of junk costs a split and a regex pass, not a Python
+    # iteration per line).
+    candidates = list(itertools.compress(range(len(lines)), map(_CANDIDATE.match, lines)))
     ctx, md = _Context(), _Markdown()
     runs: list[TrtexecRun] = []
     layer_records: list[dict[str, Any]] = []
@@ -543,7 +617,12 @@ def parse_trtexec_text(text: str, *, file: str = "<string>", batch: int | None =
     i = 0
     n_lines = len(lines)
     while i < n_lines:
-        lineno, raw = i + 1, lines[i]
+        if summary is None:
+            k = bisect.bisect_left(candidates, i)
+            i = candidates[k] if k < len(candidates) else n_lines
+            if i >= n_lines:
+                break
+        lineno, raw = line_of(i), lines[i]
         if summary is None and "] [V] " in raw[:48] and raw.lstrip().startswith("["):
             # A verbose line ("[date] [V] [TRT] ..."): most of a --verbose log, never data.
             i += 1
@@ -611,10 +690,10 @@ def parse_trtexec_text(text: str, *, file: str = "<string>", batch: int | None =
         ctx.feed(body)
         i += 1
     if summary is not None:
-        summary.check(len(lines), at_eof=True)
+        summary.check(total_lines, at_eof=True)
         runs.append(_make_run(summary, ctx, md, file, batch))
         segment_runs += 1
-    _check_segment_end(ctx, segment_runs, file, len(lines), ended=True)
+    _check_segment_end(ctx, segment_runs, file, total_lines, ended=True)
     frame = None
     if layers:
         frame = layer_frame(layer_records) if layer_records else empty_layer_profile()
