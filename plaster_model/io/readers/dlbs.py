@@ -85,11 +85,14 @@ def _stats(params: dict, lines: dict, prefix: str, file: str) -> dict[str, float
     return out
 
 
-def _n_devices(params: dict) -> int | None:
+def _n_devices(params: dict, lines: dict | None = None, file: str = "<string>") -> int | None:
     for key in ("exp.num_gpus", "exp.num_replicas"):
         v = params.get(key)
-        # 1e400 decodes to inf: int() of it overflows; a count must be finite.
-        if isinstance(v, (int, float)) and not isinstance(v, bool) and 0 < v < 2**53:
+        if isinstance(v, (int, float)) and not isinstance(v, bool):
+            # 1e400 decodes to inf (int() of it overflows); a count is a finite integer >= 1.
+            if not (math.isfinite(v) and v >= 1 and v == int(v)):
+                raise ParseError(f"__{key}__ is {v!r}; expected a device count (an integer >= 1)",
+                                 file, (lines or {}).get(key))
             return int(v)
     gpus = params.get("exp.gpus")
     if isinstance(gpus, str) and gpus.strip():
@@ -118,7 +121,7 @@ def dlbs_records(params: dict[str, Any], lines: dict[str, int], *, file: str = "
                     f"results.throughput={tput!r}, results.time={time_ms!r}")
     phase = params.get("exp.phase")
     phase = phase if phase in ("training", "inference") else None
-    n_dev = _n_devices(params)
+    n_dev = _n_devices(params, lines, file)
     n_nodes = params.get("exp.num_nodes")
     dev = params.get("exp.device_title") or device
     notes = [f"exp.status={status!r}"] if status else []
