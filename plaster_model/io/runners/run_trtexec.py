@@ -63,8 +63,9 @@ def trtexec(onnx_path, batch_sizes=(1, 8, 32), precisions=("fp32", "fp16"), trte
         Builder precisions (:data:`PRECISION_FLAGS`).
     trtexec : str
         Executable name or path (default ``"trtexec"`` on ``PATH``).
-    extra_args : sequence of str
-        More trtexec flags (e.g. ``("--useCudaGraph", "--noDataTransfers")``).
+    extra_args : sequence of str, or str
+        More trtexec flags (e.g. ``("--useCudaGraph", "--noDataTransfers")``); a string is
+        split like a shell command line (:func:`shlex.split`: ``"--fp16 --workspace=64"``).
     input_name : str, optional
         Input to size first (default: the first graph input).
     model_name : str, optional
@@ -74,7 +75,9 @@ def trtexec(onnx_path, batch_sizes=(1, 8, 32), precisions=("fp32", "fp16"), trte
     timeout : float, optional
         Seconds per trtexec run.
     log_dir : str or path-like, optional
-        Keep each run's output as ``<model>_b<batch>_<precision>.log`` there.
+        Keep each run's output as ``<model>_b<batch>_<precision>.log`` there. The model
+        name is reduced to letters, digits, ``.``, ``_`` and ``-`` for the file name, so that
+        a graph named ``../../x`` or ``/etc/x`` cannot write outside `log_dir`.
 
     Returns
     -------
@@ -95,6 +98,7 @@ def trtexec(onnx_path, batch_sizes=(1, 8, 32), precisions=("fp32", "fp16"), trte
     from ..readers.schema import conform
     from ..readers.trtexec import parse_trtexec_text, runs_to_frame
 
+    extra = _extra_args(extra_args)
     batch_sizes = [int(b) for b in batch_sizes]
     if not batch_sizes or any(b < 1 for b in batch_sizes):
         raise ValueError(f"batch_sizes must be positive integers, got {batch_sizes!r}")
@@ -116,15 +120,14 @@ def trtexec(onnx_path, batch_sizes=(1, 8, 32), precisions=("fp32", "fp16"), trte
                 frames.append(_tensorrt_api(onnx_path, b, precision, shapes, name, trtexec))
                 continue
             cmd = [exe, f"--onnx={os.fspath(onnx_path)}", f"--shapes={shapes}",
-                   *PRECISION_FLAGS[precision], *extra_args]
+                   *PRECISION_FLAGS[precision], *extra]
             try:
                 proc = subprocess.run(cmd, capture_output=True, text=True, timeout=timeout, check=False)
             except subprocess.TimeoutExpired as exc:
                 raise RuntimeError(f"trtexec timed out after {timeout} s: {' '.join(cmd)}") from exc
             text = (proc.stdout or "") + ("\n" + proc.stderr if proc.stderr else "")
             if log_dir is not None:
-                Path(log_dir).mkdir(parents=True, exist_ok=True)
-                (Path(log_dir) / f"{name}_b{b}_{precision}.log").write_text(text)
+                _log_path(log_dir, name, b, precision).write_text(text)
             if proc.returncode != 0:
                 tail = "\n".join(text.strip().splitlines()[-15:])
                 raise RuntimeError(f"trtexec failed (exit {proc.returncode}): {' '.join(cmd)}\n{tail}")
@@ -138,6 +141,44 @@ def trtexec(onnx_path, batch_sizes=(1, 8, 32), precisions=("fp32", "fp16"), trte
     out = conform(pd.concat(frames, ignore_index=True))
     out, _ = normalize_names(out)
     return add_model_columns(out, model_for(model, name))
+
+
+def _extra_args(extra_args) -> list[str]:
+    """trtexec flags from a sequence of strings or one shell-like string."""
+    import shlex
+
+    from ...errors import ParameterError
+
+    if isinstance(extra_args, str):
+        try:
+            return shlex.split(extra_args)
+        except ValueError as exc:  # an unclosed quote
+            raise ParameterError("extra_args", extra_args, f"a command-line string ({exc})") from None
+    if isinstance(extra_args, (bytes, bytearray)) or not all(isinstance(a, str) for a in extra_args):
+        raise ParameterError("extra_args", extra_args, "a list of strings or one command-line string")
+    return list(extra_args)
+
+
+def _log_path(log_dir, name: str, batch: int, precision: str) -> Path:
+    """``<log_dir>/<name>_b<batch>_<precision>.log``, confined to `log_dir`.
+
+    The name comes from the ONNX graph, i.e. from whoever wrote the file: only letters,
+    digits, ``.``, ``_`` and ``-`` are kept (no separator, no leading dot), and the
+    resolved path must still lie inside `log_dir` (a symbolic link there cannot lead out).
+    """
+    import re
+
+    from ...errors import ParameterError
+
+    folder = Path(log_dir)
+    folder.mkdir(parents=True, exist_ok=True)
+    stem = re.sub(r"[^A-Za-z0-9._-]+", "_", str(name)).lstrip(".")[:100] or "onnx_model"
+    path = folder / f"{stem}_b{int(batch)}_{precision}.log"
+    root = folder.resolve()
+    if root not in path.resolve().parents:
+        raise ParameterError("log_dir", os.fspath(log_dir),
+                             f"a folder the log {path.name!r} resolves inside of")
+    return path
 
 
 def _tensorrt_api(onnx_path, batch, precision, shapes, name, trtexec_name):
