@@ -169,9 +169,9 @@ def _wrong_json_types(data: bytes, rng: random.Random, other: bytes) -> bytes:
 
 def _junk(data: bytes, rng: random.Random, other: bytes, junk_max: int = 1_000_000) -> bytes:
     kind = rng.randrange(4)
-    # Random bytes up to `junk_max` (50 MB in the benchmark); the structured kinds, which
-    # look like log lines and cost a parser pass each, up to 5 MB.
-    cap = junk_max if kind == 0 else min(junk_max, 5_000_000)
+    # Random bytes and blank lines up to `junk_max` (50 MB in the benchmark); the kinds that
+    # look like log lines, and cost a parser pass each, up to 5 MB.
+    cap = junk_max if kind in (0, 1) else min(junk_max, 5_000_000)
     size = rng.choice([s for s in (10_000, 200_000, 1_000_000) if s < cap] + [cap])
     if kind == 0:
         junk = rng.randbytes(size)

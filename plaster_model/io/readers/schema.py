@@ -238,10 +238,21 @@ def read_text(path) -> str:
     Undecodable bytes become U+FFFD (a log with one corrupt byte still parses; the
     numbers are checked afterwards). Line ends may be LF, CRLF or CR alone (the parsers
     split with :meth:`str.splitlines`).
+
+    Raises
+    ------
+    ParseError
+        The file is binary data, not text: more than 1,000 bytes and more than 1 % of it are
+        not UTF-8 (a log with a few corrupt bytes still parses).
     """
     from pathlib import Path  # noqa: PLC0415
 
-    return decode_text(Path(path).read_bytes())
+    text = decode_text(Path(path).read_bytes())
+    bad = text.count("\ufffd")
+    if bad > 1000 and bad > 0.01 * len(text):
+        raise ParseError(f"binary data, not a text file: {bad:,} of {len(text):,} characters are "
+                         "not UTF-8", str(path), None)
+    return text
 
 
 def decode_text(data: bytes) -> str:

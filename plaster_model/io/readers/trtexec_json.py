@@ -48,8 +48,12 @@ def load_trt_json(path: str | os.PathLike, text: str | None = None) -> Any:
         text = read_text(path)
     try:
         return json.loads(text)
-    except json.JSONDecodeError:
-        pass
+    except json.JSONDecodeError as exc:
+        # Repair only when the parser stopped at a bare nan/inf token (what trtexec writes);
+        # any other error is reported at once, without a regex pass over a large file.
+        if not re.match(r"-?(?:nan|inf)", text[exc.pos:exc.pos + 4], re.IGNORECASE):
+            raise ParseError(f"invalid JSON: {exc.msg} (column {exc.colno})", str(path),
+                             exc.lineno) from None
     except RecursionError:
         raise ParseError("JSON nested too deeply (deeper than Python's recursion limit)",
                          str(path), None) from None
