@@ -233,3 +233,19 @@ def test_bom_and_line_endings_are_accepted(tmp_path, path, variant):
     cols = ["metric", "value", "batch_per_device", "precision", "device"]
     assert len(got) == len(expected) > 0
     assert got[cols].equals(expected[cols])
+
+
+@needs_samples
+def test_each_public_reader_raises_only_parse_error(tmp_path):
+    # The per-format readers keep the contract too, not only read_measurements: a trex
+    # summary whose latency list holds a mapping, read directly.
+    from plaster_model.io.readers import ort_profile, trtexec_json
+
+    bad = _write(tmp_path / "z.profile.metadata.json",
+                 json.dumps({"performance_summary": {"GPU Compute Time": [1, {"a": 1}, 1, 1]}}))
+    with pytest.raises(pm.ParseError, match="GPU Compute Time"):
+        trtexec_json.read_trex_metadata(bad)
+    weird = _write(tmp_path / "p.json", json.dumps({"traceEvents": [
+        {"cat": "Session", "name": "model_run", "ts": 0, "dur": 10},
+        {"cat": "Node", "name": "x_kernel_time", "ts": 1, "dur": 1, "args": {"input_type_shape": 5}}]}))
+    assert len(ort_profile.read_ort_profile(weird)) == 1  # the odd args are ignored, not a crash

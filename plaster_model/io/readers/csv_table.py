@@ -17,7 +17,7 @@ import pandas as pd
 
 from .normalize import precision_from_text
 from .schema import (CSV_COLUMNS, FLOAT_COLUMNS, INT_COLUMNS, MeasurementValidationError,
-                     ParseError, conform, read_text, validate_measurements)
+                     ParseError, conform, only_parse_errors, read_text, validate_measurements)
 
 __all__ = ["read_measurement_csv", "parse_measurement_csv"]
 
@@ -91,6 +91,7 @@ def _parse_csv(text: str, file: str) -> pd.DataFrame:
     return df
 
 
+@only_parse_errors("CSV")
 def read_measurement_csv(path: str | os.PathLike) -> pd.DataFrame:
     """Read and validate a CSV file in the published measurement schema.
 

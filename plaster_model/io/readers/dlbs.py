@@ -25,7 +25,8 @@ from typing import Any
 import pandas as pd
 
 from .normalize import precision_from_text
-from .schema import ParseError, decode_text, frame_from_records, latency_stats, read_text
+from .schema import (ParseError, decode_text, frame_from_records, latency_stats,
+                     only_parse_errors, read_text)
 
 __all__ = ["parse_dlbs_text", "read_dlbs_log", "dlbs_rows", "dlbs_records", "dlbs_log_records"]
 
@@ -175,6 +176,7 @@ def _time_rows(params: dict, lines: dict, base: dict, notes: list[str], phase: s
     return [{**row, "metric": "latency_ms", "value": value_ms}]
 
 
+@only_parse_errors("DLBS log")
 def read_dlbs_log(path: str | os.PathLike, *, device: str | None = None) -> pd.DataFrame:
     """Measurement rows from a DLBS log file (``*.log``; ``*.log.gz`` is decompressed).
 

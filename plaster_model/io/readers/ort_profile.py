@@ -18,7 +18,7 @@ import numpy as np
 import pandas as pd
 
 from .normalize import precision_from_text
-from .schema import ParseError, frame_from_records, latency_stats, layer_frame
+from .schema import ParseError, frame_from_records, latency_stats, layer_frame, only_parse_errors
 from .trtexec_json import load_trt_json
 
 __all__ = ["load_ort_events", "read_ort_profile", "ort_profile_records", "read_ort_layer_profile"]
@@ -98,6 +98,7 @@ def _first_input(nodes: list[dict]) -> tuple[str | None, list | None]:
     return None, None
 
 
+@only_parse_errors("onnxruntime profile")
 def read_ort_profile(path: str | os.PathLike, *, batch: int | None = None,
                      device: str | None = None, warmup_runs: int = 1,
                      model: str | None = None) -> pd.DataFrame:
@@ -172,6 +173,7 @@ def ort_profile_records(path: str | os.PathLike, *, batch: int | None = None,
     return records
 
 
+@only_parse_errors("onnxruntime profile")
 def read_ort_layer_profile(path: str | os.PathLike, *, warmup_runs: int = 1) -> pd.DataFrame:
     """Per-node kernel times of an onnxruntime profile.
 

@@ -34,7 +34,8 @@ from .csv_table import read_measurement_csv
 from .dlbs import dlbs_log_records
 from .normalize import normalize_names
 from .ort_profile import ort_profile_records
-from .schema import ParseError, conform, decode_text, empty_measurements, frame_from_records, row_problems
+from .schema import (_PARSER_SLIPS, ParseError, as_parse_error, conform, decode_text,
+                     empty_measurements, frame_from_records, row_problems)
 from .trtexec import trtexec_log_records
 from .trtexec_json import export_times_records, trex_metadata_records, trex_siblings
 
@@ -217,14 +218,10 @@ def _read_rows(path: str | os.PathLike, batch: int | None, device: str | None):
         return fmt, _RECORDS[fmt](path, batch, device)
     except (ParseError, FileNotFoundError, PermissionError):
         raise
-    except RecursionError:
-        raise ParseError(f"{fmt} file nested too deeply to parse", path_str(path), None) from None
-    except (ValueError, TypeError, KeyError, IndexError, AttributeError, OverflowError,
-            ZeroDivisionError, LookupError, ArithmeticError, EOFError, OSError) as exc:
+    except (*_PARSER_SLIPS, OSError) as exc:
         # Safety net: a parser met a shape it does not check for. Still one error type,
         # naming the file; the parsers' own checks name the line or JSON path.
-        raise ParseError(f"malformed {fmt} file ({type(exc).__name__}: {exc})"[:500],
-                         path_str(path), None) from exc
+        raise as_parse_error(exc, fmt, path_str(path)) from exc
 
 
 def read_file(path: str | os.PathLike, *, batch: int | None = None,

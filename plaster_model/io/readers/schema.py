@@ -68,6 +68,7 @@ __all__ = [
     "ParseError", "MeasurementValidationError",
     "empty_measurements", "empty_layer_profile", "conform", "frame_from_records",
     "validate_measurements", "row_problems", "nearest_rank_percentile", "read_text", "decode_text",
+    "only_parse_errors", "as_parse_error",
 ]
 
 #: Columns of the published CSV, in its order.
@@ -230,6 +231,39 @@ def frame_from_records(records: Iterable[Mapping[str, Any]]) -> pd.DataFrame:
     if not records:
         return empty_measurements()
     return conform(pd.DataFrame.from_records(records).reset_index(drop=True))
+
+
+#: What a parser may raise on a shape it does not check for; :func:`only_parse_errors`
+#: turns them into a ParseError naming the file (the safety net under the parsers' checks).
+_PARSER_SLIPS = (ValueError, TypeError, KeyError, IndexError, AttributeError, OverflowError,
+                 ZeroDivisionError, LookupError, ArithmeticError, EOFError, RecursionError)
+
+
+def as_parse_error(exc: BaseException, what: str, file: str | None) -> ParseError:
+    """`exc`, raised while parsing `file` as `what`, as a :class:`ParseError` naming the file."""
+    if isinstance(exc, ParseError):
+        return exc
+    if isinstance(exc, RecursionError):
+        return ParseError(f"{what} file nested too deeply to parse", file, None)
+    return ParseError(f"malformed {what} file ({type(exc).__name__}: {exc})"[:500], file, None)
+
+
+def only_parse_errors(what: str):
+    """Decorator: a reader ``f(path, ...)`` raises only ParseError for the file's content
+    (I/O errors such as a missing file pass through unchanged)."""
+    import functools  # noqa: PLC0415
+
+    def wrap(fn):
+        @functools.wraps(fn)
+        def reader(path, *args, **kwargs):
+            try:
+                return fn(path, *args, **kwargs)
+            except ParseError:
+                raise
+            except _PARSER_SLIPS as exc:
+                raise as_parse_error(exc, what, str(path)) from exc
+        return reader
+    return wrap
 
 
 def read_text(path) -> str:

@@ -31,7 +31,8 @@ from typing import Any, Callable
 import pandas as pd
 
 from .normalize import precision_from_text, precision_from_flags
-from .schema import ParseError, empty_layer_profile, frame_from_records, layer_frame, read_text
+from .schema import (ParseError, empty_layer_profile, frame_from_records, layer_frame,
+                     only_parse_errors, read_text)
 
 __all__ = ["TrtexecRun", "TrtexecLog", "parse_trtexec_text", "read_trtexec_log",
            "trtexec_log_records", "runs_to_records", "runs_to_frame", "read_trtexec_layer_profile", "decode_trt_version"]
@@ -972,6 +973,7 @@ def _profile_row(text: str, new_layout: bool, has_median: bool) -> dict[str, Any
             "percent": nums[-1]}
 
 
+@only_parse_errors("trtexec log")
 def read_trtexec_log(path: str | os.PathLike, *, batch: int | None = None) -> pd.DataFrame:
     """Read a trtexec text log into measurement rows.
 
@@ -1007,6 +1009,7 @@ def trtexec_log_records(path: str | os.PathLike, *, batch: int | None = None
     return runs_to_records(log.runs), log.n_layer_rows
 
 
+@only_parse_errors("trtexec log")
 def read_trtexec_layer_profile(path: str | os.PathLike) -> pd.DataFrame:
     """Per-layer table(s) printed by ``--dumpProfile`` in a trtexec log.
 

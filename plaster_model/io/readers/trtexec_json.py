@@ -27,7 +27,8 @@ import numpy as np
 import pandas as pd
 
 from .normalize import precision_from_text
-from .schema import ParseError, frame_from_records, latency_stats, layer_frame, read_text
+from .schema import (ParseError, frame_from_records, latency_stats, layer_frame,
+                     only_parse_errors, read_text)
 
 __all__ = ["load_trt_json", "export_times_stats", "read_export_times", "export_times_records",
            "read_export_profile", "read_layer_info", "read_trex_metadata",
@@ -261,6 +262,7 @@ def _rows(stats: dict[str, Any], ctx: dict[str, Any], *, source: str, file: str,
     return records
 
 
+@only_parse_errors("exportTimes")
 def read_export_times(path: str | os.PathLike, *, batch: int | None = None,
                       warmup_ms: float = 200.0, device: str | None = None,
                       use_trex_metadata: bool = True) -> pd.DataFrame:
@@ -326,6 +328,7 @@ def export_times_records(path: str | os.PathLike, *, batch: int | None = None,
     return rows, stats
 
 
+@only_parse_errors("exportProfile")
 def read_export_profile(path: str | os.PathLike) -> pd.DataFrame:
     """Per-layer times from a ``--exportProfile`` JSON file.
 
@@ -351,6 +354,7 @@ def read_export_profile(path: str | os.PathLike) -> pd.DataFrame:
     return layer_frame(records)
 
 
+@only_parse_errors("exportLayerInfo")
 def read_layer_info(path: str | os.PathLike) -> pd.DataFrame:
     """Layer list of a ``--exportLayerInfo`` JSON file (engine inspector output).
 
@@ -427,6 +431,7 @@ def _trex_stats(summary: dict[str, Any], file: str) -> dict[str, Any]:
     return out
 
 
+@only_parse_errors("trex metadata")
 def read_trex_metadata(path: str | os.PathLike, *, batch: int | None = None) -> pd.DataFrame:
     """Rows from a trex ``*.profile.metadata.json`` (none from ``*.build.metadata.json``).
 
@@ -464,6 +469,7 @@ def trex_metadata_records(path: str | os.PathLike, *, batch: int | None = None) 
     return _rows(stats, ctx, source="trex metadata", file=file, line=1, notes=notes)
 
 
+@only_parse_errors("layer profile")
 def read_layer_profile(path: str | os.PathLike, *, warmup_runs: int = 1) -> pd.DataFrame:
     """Per-layer times from any supported file, chosen by content.
 
