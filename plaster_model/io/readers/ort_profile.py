@@ -163,8 +163,6 @@ def ort_profile_records(path: str | os.PathLike, *, batch: int | None = None,
         "notes": "; ".join(notes), "throughput_qps": 1000.0 / stats["latency_mean_ms"],
         "file": file, "line": 1, **stats,
     }
-    if base["precision"] == "fp64":
-        base["precision"] = "not stated"  # fp64 is not a schema precision; raw text kept
     records = []
     if batch:
         records.append({**base, "metric": "throughput_img_s",
