@@ -26,6 +26,7 @@ import re
 import shutil
 import signal
 import tempfile
+import threading
 import time
 from collections import Counter
 from dataclasses import dataclass, field
@@ -291,7 +292,8 @@ def run_one(mutant: Mutant, folder: Path, *, limit_s: float = 2.0, hang_s: float
                     and sib.name.split(".")[0] == mutant.source.name.split(".")[0]:
                 shutil.copyfile(sib, work / sib.name)
         target.write_bytes(mutant.data)
-        use_alarm = hasattr(signal, "setitimer")
+        # SIGALRM handlers can only be set from the main thread.
+        use_alarm = hasattr(signal, "setitimer") and threading.current_thread() is threading.main_thread()
         if use_alarm:
             old = signal.signal(signal.SIGALRM, _alarm)
             signal.setitimer(signal.ITIMER_REAL, hang_s)
