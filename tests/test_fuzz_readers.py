@@ -249,3 +249,14 @@ def test_each_public_reader_raises_only_parse_error(tmp_path):
         {"cat": "Session", "name": "model_run", "ts": 0, "dur": 10},
         {"cat": "Node", "name": "x_kernel_time", "ts": 1, "dur": 1, "args": {"input_type_shape": 5}}]}))
     assert len(ort_profile.read_ort_profile(weird)) == 1  # the odd args are ignored, not a crash
+
+
+def test_dlbs_log_behind_millions_of_blank_lines(tmp_path):
+    # One regex pass, not a Python step per line; line numbers still count every line.
+    log = _write(tmp_path / "dlbs.log", '__exp.model_title__= "ResNet50"\n__exp.phase__= "training"\n'
+                 + "\n" * 2_000_000 + "__exp.replica_batch__= 32\n__results.throughput__= 500\n")
+    t0 = time.perf_counter()
+    df = pm.read_measurements(log)
+    assert time.perf_counter() - t0 < 2.0
+    assert df["line"].tolist() == [2_000_000 + 4]  # 2 lines, 2,000,000 blank, then line 4 of the rest
+    assert df["value"].tolist() == [500.0]
