@@ -70,13 +70,13 @@ _GPU = re.compile(r"GPU Compute Time: min = ([\d.]+) ms, max = ([\d.]+) ms, mean
 def load_sweep(folder: Path = SWEEP):
     """``{precision: (batch array, median GPU compute time array [s])}``, sorted by batch.
 
-    Uses :func:`plaster_model.measurements.read_measurements` (metric ``latency_ms`` = median
+    Uses :func:`plaster_model.io.readers.read_measurements` (metric ``latency_ms`` = median
     GPU Compute Time per batch); falls back to reading the two lines it needs when the
     measurement parsers are unavailable.
     """
     rows = []
     try:
-        from plaster_model.measurements import read_measurements
+        from plaster_model.io.readers import read_measurements
     except ImportError:
         read_measurements = None
     if read_measurements is not None:

@@ -82,7 +82,7 @@ _EXPORTS = {
 
 # Subpackages reachable as attributes (pm.measure.trtexec, pm.formulas, pm.plotting).
 _SUBMODULES = {"errors", "formulas", "plotting", "measure", "estimators", "catalog", "units", "measurements",
-               "calibration", "inference", "sweeps", "onnx_import", "onnx_builders", "cli",
+               "io", "calibration", "inference", "sweeps", "onnx_import", "onnx_builders", "cli",
                "model_builders", "resolution",
                "web"}  # the web guide: Panel is imported only by plaster_model.web.app()/serve()
 

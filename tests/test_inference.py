@@ -343,7 +343,7 @@ def test_model_footprint():
 def _sweep_points():
     if not SWEEP.is_dir():
         pytest.skip("../shared/trtexec_samples is absent (third-party data is not part of the repository)")
-    from plaster_model.measurements import read_measurements
+    from plaster_model.io.readers import read_measurements
 
     df = read_measurements(SWEEP)
     df = df[(df["metric"] == "latency_ms") & (df["phase"] == "inference")]

@@ -7,9 +7,9 @@ import warnings
 
 import pytest
 
-from plaster_model.measurements import ParseError, read_layer_profile, read_measurements
-from plaster_model.measurements.read import read_file, sniff_format
-from plaster_model.measurements.trtexec import decode_trt_version, parse_trtexec_text, runs_to_frame
+from plaster_model.io.readers import ParseError, read_layer_profile, read_measurements
+from plaster_model.io.readers.read import read_file, sniff_format
+from plaster_model.io.readers.trtexec import decode_trt_version, parse_trtexec_text, runs_to_frame
 
 # --- trtexec text fixtures --------------------------------------------------------------
 

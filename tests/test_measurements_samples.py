@@ -7,11 +7,11 @@ from pathlib import Path
 
 import pytest
 
-from plaster_model.measurements import (MEASUREMENT_COLUMNS, read_layer_info, read_layer_profile,
+from plaster_model.io.readers import (MEASUREMENT_COLUMNS, read_layer_info, read_layer_profile,
                                         read_measurements, validate_measurements)
-from plaster_model.measurements.read import sniff_format
-from plaster_model.measurements.trtexec import parse_trtexec_text
-from plaster_model.measurements.trtexec_json import export_times_stats, load_trt_json
+from plaster_model.io.readers.read import sniff_format
+from plaster_model.io.readers.trtexec import parse_trtexec_text
+from plaster_model.io.readers.trtexec_json import export_times_stats, load_trt_json
 
 SAMPLES = Path(__file__).resolve().parents[2] / "shared" / "trtexec_samples"
 PUBLISHED = Path(__file__).resolve().parents[2] / "shared" / "data" / "published_measurements.csv"

@@ -9,12 +9,12 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from plaster_model.measurements import (MEASUREMENT_COLUMNS, MeasurementValidationError,
+from plaster_model.io.readers import (MEASUREMENT_COLUMNS, MeasurementValidationError,
                                         empty_measurements, normalize_names,
                                         validate_measurements)
-from plaster_model.measurements.normalize import (device_candidates, normalize_precision,
+from plaster_model.io.readers.normalize import (device_candidates, precision_from_text,
                                                   precision_from_flags)
-from plaster_model.measurements.schema import frame_from_records, nearest_rank_percentile
+from plaster_model.io.readers.schema import frame_from_records, nearest_rank_percentile
 
 
 def _row(**kw):
@@ -97,9 +97,26 @@ def test_layer_time_rows_need_layer_column():
     ("FP32+FP16+INT8", "int8"), ("FP32", "fp32"), ("Strongly Typed", "not stated"),
     ("float16", "fp16"), ("float32", "fp32"), ("AMP", "mixed"), ("--best", "int8"),
     (None, "not stated"), ("", "not stated"), ("quantum", "not stated"),
+    # TF32 is its own precision (own tensor-core peak), also when read from a file.
+    ("TF32", "tf32"), ("FP32+TF32", "tf32"), ("tensorfloat32", "tf32"), ("float64", "fp64"),
 ])
 def test_normalize_precision(text, expected):
-    assert normalize_precision(text) == expected
+    assert precision_from_text(text) == expected
+
+
+def test_one_precision_normalizer_and_one_precision_list():
+    """The readers, the catalog and the schema share one normalizer and one PRECISIONS."""
+    from plaster_model.catalog import objects
+    from plaster_model.io.readers import normalize, schema
+
+    assert normalize.normalize_precision is objects.normalize_precision
+    assert schema.PRECISIONS is objects.PRECISIONS
+    # A user's argument is never read as free text; the catalog and a file agree on tf32.
+    assert objects.normalize_precision("tf32") == precision_from_text("tf32") == "tf32"
+    with pytest.raises(ValueError, match="fp12"):
+        objects.normalize_precision("fp12")
+    # "not stated" is allowed in a measurement table, tf32 too.
+    validate_measurements(frame_from_records([_row(precision="tf32"), _row(precision="not stated")]))
 
 
 def test_precision_from_trtexec_flags():

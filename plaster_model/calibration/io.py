@@ -17,6 +17,8 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from ..errors import CalibrationError
+
 __all__ = ["save_calibration", "load_calibration", "to_dict", "from_dict", "FORMAT", "VERSION"]
 
 FORMAT = "plaster_model.calibration"
@@ -79,34 +81,151 @@ def to_dict(cal) -> dict:
     return out
 
 
-def from_dict(data: dict):
-    """Rebuild a fitted calibration from :func:`to_dict` output."""
+def _fail(where: str, what: str) -> CalibrationError:
+    return CalibrationError(f"{where}: {what}")
+
+
+def _finite_array(data: dict, key: str, where: str, *, ndim: int = 1, low: float | None = None) -> np.ndarray:
+    """``data[key]`` as a float array of `ndim` dimensions, every value finite (and >= `low`)."""
+    try:
+        arr = np.asarray(data[key], dtype=float)
+    except KeyError:
+        raise _fail(where, f"missing {key!r}") from None
+    except (TypeError, ValueError):
+        raise _fail(where, f"{key!r} must be a list of numbers") from None
+    if arr.ndim != ndim and not (ndim == 2 and arr.size == 0):
+        raise _fail(where, f"{key!r} must have {ndim} dimension(s), got shape {arr.shape}")
+    bad = ~np.isfinite(arr) if low is None else ~(np.isfinite(arr) & (arr >= low))
+    if bad.any():
+        i = np.unravel_index(int(np.argmax(bad)), arr.shape)
+        need = "finite" if low is None else f"finite and >= {low:g}"
+        raise _fail(where, f"{key}{list(map(int, i))} = {arr[i]!r}; expected {need}")
+    return arr
+
+
+def _check_theta(cal, where: str) -> None:
+    """The fitted vector must lie inside the fit's own bounds (a crafted log-efficiency of 1e10
+    would overflow exp(); a NaN overhead would make every prediction NaN)."""
+    from .fit import ETA_BOUNDS, KAPPA_BOUNDS
+
+    G = len(cal.groups_)
+    x = cal.theta_
+    if x.size < 3 * G:
+        raise _fail(where, f"theta has {x.size} values; {G} groups need at least {3 * G}")
+    tol = 1e-9
+    lo_eta, hi_eta = np.log(ETA_BOUNDS[0]) - tol, np.log(ETA_BOUNDS[1]) + tol
+    lo_k, hi_k = np.log(KAPPA_BOUNDS[0]) - tol, np.log(KAPPA_BOUNDS[1]) + tol
+    for name, arr in (("theta", x), ("theta_bootstrap", cal.theta_bootstrap_)):
+        a = np.atleast_2d(arr)
+        if a.size == 0:
+            continue
+        eff = a[:, :3 * G].reshape(len(a), G, 3)
+        for j, label in ((0, "log efficiency"), (2, "log comm/memory efficiency")):
+            v = eff[:, :, j]
+            if ((v < lo_eta) | (v > hi_eta)).any():
+                bad = v[(v < lo_eta) | (v > hi_eta)][0]
+                raise _fail(where, f"{name}: {label} {bad!r} outside the fit's bounds "
+                                   f"[{lo_eta:.3g}, {hi_eta:.3g}] (efficiency {ETA_BOUNDS[0]:g}..{ETA_BOUNDS[1]:g})")
+        if (eff[:, :, 1] < -tol).any():
+            raise _fail(where, f"{name}: negative overhead {eff[:, :, 1][eff[:, :, 1] < -tol][0]!r}")
+        M = len(cal.model_factors_)
+        k = a[:, 3 * G:3 * G + M]
+        if ((k < lo_k) | (k > hi_k)).any():
+            raise _fail(where, f"{name}: log model factor outside [{lo_k:.3g}, {hi_k:.3g}]")
+        c = a[:, 3 * G + M:]
+        if c.shape[1] != len(cal.comm_efficiencies_):
+            raise _fail(where, f"{name}: {c.shape[1]} communication efficiencies for "
+                               f"{len(cal.comm_efficiencies_)} (backend, link class) keys")
+        if ((c < lo_eta) | (c > hi_eta)).any():
+            raise _fail(where, f"{name}: log communication efficiency outside [{lo_eta:.3g}, {hi_eta:.3g}]")
+
+
+def from_dict(data: dict, *, origin: str = "calibration data"):
+    """Rebuild a fitted calibration from :func:`to_dict` output, validating every part.
+
+    Raises
+    ------
+    CalibrationError
+        A part is missing, of the wrong type, non-finite or outside the fit's bounds, or a
+        constructor parameter is invalid (``interval: 5``); the message names `origin`.
+    """
     from ..catalog.objects import Device, Model
     from .model import Calibration
 
+    where = origin
     if not isinstance(data, dict) or data.get("format") != FORMAT:
-        raise ValueError(f"not a plaster_model calibration file (expected format: {FORMAT!r})")
+        raise _fail(where, f"not a plaster_model calibration file (expected format: {FORMAT!r})")
     if data.get("version") != VERSION:
-        raise ValueError(f"calibration file version {data.get('version')!r} is not supported (expected {VERSION})")
-    params = dict(data["parameters"])
+        raise _fail(where, f"calibration file version {data.get('version')!r} is not supported (expected {VERSION})")
+    params = data.get("parameters")
+    if not isinstance(params, dict):
+        raise _fail(where, "'parameters' must be a mapping of constructor parameters")
+    params = dict(params)
+    unknown = set(params) - set(Calibration._PARAM_NAMES)
+    if unknown:
+        raise _fail(where, f"unknown parameter(s) {sorted(unknown)}")
     if isinstance(params.get("metrics"), list):
         params["metrics"] = tuple(params["metrics"])
     cal = Calibration(**params)
-    cal.groups_ = [tuple(g) for g in data["groups"]]
-    cal.group_time_scale_ = np.asarray(data["group_time_scale"], dtype=float)
-    cal.n_rows_ = int(data["n_rows"])
-    cal.setup_spread_ = np.asarray(data["setup_spread"], dtype=float)
-    cal.fallback_spread_ = {k: float(v) for k, v in (data.get("fallback_spread") or {}).items()}
-    cal.source_spread_ = {k: float(v) for k, v in (data.get("source_spread") or {}).items()}
-    cal.theta_ = np.asarray(data["theta"], dtype=float)
-    cal.theta_bootstrap_ = np.asarray(data["theta_bootstrap"], dtype=float).reshape(-1, cal.theta_.size)
-    cal.user_models_ = {k: Model(**{f: v for f, v in m.items() if v is not None})
-                        for k, m in (data.get("user_models") or {}).items()}
-    cal.user_devices_ = {k: Device(**{f: v for f, v in d.items() if v is not None})
-                         for k, d in (data.get("user_devices") or {}).items()}
+    try:
+        cal._validate()
+    except (ValueError, TypeError, KeyError) as exc:
+        raise _fail(where, f"invalid parameter: {exc}") from None
+    groups = data.get("groups")
+    if not isinstance(groups, list) or not all(
+            isinstance(g, list) and len(g) >= 3 and all(isinstance(k, str) for k in g)
+            and g[2] in ("training", "inference") for g in groups):
+        raise _fail(where, "'groups' must be a list of [device, precision, phase, ...] text keys")
+    cal.groups_ = [tuple(g) for g in groups]
+    G = len(groups)
+    cal.group_time_scale_ = _finite_array(data, "group_time_scale", where, low=1e-300)
+    if cal.group_time_scale_.size != G:
+        raise _fail(where, f"group_time_scale has {cal.group_time_scale_.size} values for {G} groups")
+    n_rows = data.get("n_rows")
+    if isinstance(n_rows, bool) or not isinstance(n_rows, int) or n_rows < 0:
+        raise _fail(where, f"n_rows must be a non-negative integer, got {n_rows!r}")
+    cal.n_rows_ = n_rows
+    cal.setup_spread_ = _finite_array(data, "setup_spread", where, low=0.0)
+    for attr in ("fallback_spread", "source_spread"):  # per phase; NaN where it was not measurable
+        spread = data.get(attr) or {}
+        if not isinstance(spread, dict) or not all(
+                k in ("training", "inference") and isinstance(v, (int, float)) and not (v < 0)
+                for k, v in spread.items()):
+            raise _fail(where, f"{attr!r} must map a phase to a spread >= 0 (or NaN)")
+        setattr(cal, attr + "_", {k: float(v) for k, v in spread.items()})
+    cal.theta_ = _finite_array(data, "theta", where)
+    boot = _finite_array(data, "theta_bootstrap", where, ndim=2)
+    if boot.size and boot.shape[1] != cal.theta_.size:
+        raise _fail(where, f"theta_bootstrap rows have {boot.shape[1]} values, theta {cal.theta_.size}")
+    cal.theta_bootstrap_ = boot.reshape(-1, cal.theta_.size)
+    try:
+        cal.user_models_ = {k: Model(**{f: v for f, v in m.items() if v is not None})
+                            for k, m in (data.get("user_models") or {}).items()}
+        cal.user_devices_ = {k: Device(**{f: v for f, v in d.items() if v is not None})
+                             for k, d in (data.get("user_devices") or {}).items()}
+    except (TypeError, ValueError, AttributeError) as exc:
+        raise _fail(where, f"bad user model or device: {exc}") from None
     for name in _TABLES:
-        setattr(cal, name, _untable(data[name.rstrip("_")]))
-    cal._index_tables()
+        table = data.get(name.rstrip("_"))
+        if not (isinstance(table, dict) and isinstance(table.get("columns"), list)
+                and isinstance(table.get("rows"), list)
+                and all(isinstance(r, list) and len(r) == len(table["columns"]) for r in table["rows"])):
+            raise _fail(where, f"table {name.rstrip('_')!r} must be {{columns: [...], rows: [[...], ...]}}")
+        setattr(cal, name, _untable(table))
+    if len(cal.params_) != G:
+        raise _fail(where, f"params table has {len(cal.params_)} rows for {G} groups")
+    _check_theta(cal, where)  # needs the model-factor and communication tables for its layout
+    for col in ("efficiency", "overhead_s", "scatter"):
+        if col not in cal.params_.columns:
+            raise _fail(where, f"params table lacks {col!r}")
+        v = pd.to_numeric(cal.params_[col], errors="coerce").to_numpy(dtype=float)
+        if not (np.isfinite(v) & (v >= 0)).all():
+            raise _fail(where, f"params.{col} holds {v[~(np.isfinite(v) & (v >= 0))][0]!r}; "
+                               "expected finite and >= 0")
+    try:
+        cal._index_tables()
+    except (KeyError, ValueError, TypeError, IndexError) as exc:
+        raise _fail(where, f"inconsistent tables ({type(exc).__name__}: {exc})") from None
     return cal
 
 
@@ -114,27 +233,101 @@ def _is_yaml(path) -> bool:
     return Path(path).suffix.lower() in (".yaml", ".yml")
 
 
-def save_calibration(cal, path) -> None:
-    """Write ``cal`` to ``path``: YAML for ``.yaml``/``.yml``, JSON otherwise."""
+def _serialize(cal, path: Path) -> bytes:
     data = to_dict(cal)
-    path = Path(path)
     if _is_yaml(path):
         import yaml
         text = yaml.safe_dump(data, sort_keys=False, allow_unicode=True, width=120)
     else:
-        text = json.dumps(data, indent=1, ensure_ascii=False)
-    path.write_text(text, encoding="utf-8")
+        text = json.dumps(data, indent=1, ensure_ascii=False, allow_nan=False)
+    # Strict UTF-8: a lone surrogate in a model name fails here, before any file is touched.
+    return text.encode("utf-8")
+
+
+def save_calibration(cal, path) -> None:
+    """Write ``cal`` to ``path`` atomically: YAML for ``.yaml``/``.yml``, JSON otherwise.
+
+    The text is built and checked first (it must load back: :func:`from_dict`), written to
+    a temporary file in the same folder, flushed to disk (``fsync``) and moved over `path`
+    with :func:`os.replace` (atomic on POSIX and Windows). A failure at any step (a full
+    disk, an unencodable name) leaves an existing file at `path` untouched.
+
+    Raises
+    ------
+    CalibrationError
+        The calibration cannot be serialized (non-finite numbers, unencodable text).
+    OSError
+        The folder cannot be written.
+    """
+    import tempfile
+
+    path = Path(path)
+    try:
+        payload = _serialize(cal, path)
+        # Validate before writing: what is saved must load (same checks as load_calibration).
+        from_dict(_parse(payload.decode("utf-8"), path), origin=str(path))
+    except CalibrationError:
+        raise
+    except (ValueError, UnicodeError, TypeError) as exc:
+        raise _fail(str(path), f"cannot be saved ({type(exc).__name__}: {exc})") from None
+    folder = path.parent if str(path.parent) else Path(".")
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=folder)
+    try:
+        with os.fdopen(fd, "wb") as fh:
+            fh.write(payload)
+            fh.flush()
+            os.fsync(fh.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        try:
+            os.unlink(tmp)
+        except OSError:
+            pass
+        raise
+    try:  # make the rename itself durable where the platform allows it
+        dfd = os.open(folder, os.O_RDONLY)
+    except OSError:
+        return
+    try:
+        os.fsync(dfd)
+    except OSError:
+        pass
+    finally:
+        os.close(dfd)
+
+
+def _parse(text: str, path) -> object:
+    if _is_yaml(path):
+        import yaml
+
+        from .._yaml import load_yaml
+        try:
+            return load_yaml(text)
+        except RecursionError:
+            raise _fail(str(path), "YAML nested too deeply") from None
+        except yaml.YAMLError as exc:
+            raise _fail(str(path), f"not valid YAML: {exc}") from None
+    try:
+        return json.loads(text)
+    except RecursionError:
+        raise _fail(str(path), "JSON nested too deeply") from None
+    except json.JSONDecodeError as exc:
+        raise _fail(str(path), f"not valid JSON: {exc}") from None
 
 
 def load_calibration(path: str | os.PathLike):
-    """Read a calibration written by :func:`save_calibration` (format by extension)."""
-    text = Path(path).read_text(encoding="utf-8")
-    if _is_yaml(path):
-        import yaml
-        data = yaml.safe_load(text)
-    else:
-        data = json.loads(text)
+    """Read a calibration written by :func:`save_calibration` (format by extension).
+
+    Every part is validated (:func:`from_dict`): a crafted file (a NaN overhead, a
+    log-efficiency of 1e10, ``interval: 5``, a YAML alias bomb) raises
+    :class:`~plaster_model.CalibrationError` naming the file and the part.
+    """
     try:
-        return from_dict(data)
-    except (KeyError, TypeError) as exc:
-        raise ValueError(f"{path}: malformed calibration file ({type(exc).__name__}: {exc})") from None
+        text = Path(path).read_bytes().decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise _fail(str(path), f"not UTF-8 text ({exc.reason} at byte {exc.start})") from None
+    data = _parse(text, path)
+    try:
+        return from_dict(data, origin=str(path))
+    except (KeyError, TypeError, AttributeError) as exc:
+        raise _fail(str(path), f"malformed calibration file ({type(exc).__name__}: {exc})") from None

@@ -960,7 +960,7 @@ def _as_frame(measurements) -> pd.DataFrame:
     if isinstance(measurements, pd.DataFrame):
         return measurements
     if isinstance(measurements, (str, os.PathLike, list, tuple)):
-        from ..measurements import read_measurements
+        from ..io.readers import read_measurements
         return read_measurements(measurements)
     raise TypeError(f"measurements must be a DataFrame or a path/glob/directory, got {type(measurements).__name__}")
 

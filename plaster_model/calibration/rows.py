@@ -64,7 +64,7 @@ DEVICE_MAP: dict[str, str] = {
 
 #: Free-text interconnect descriptions of the published CSV -> catalog interconnect, with the
 #: reason for each entry. Texts not listed go to the catalog's aliases (after
-#: :func:`plaster_model.measurements.normalize_names`, which resolves "NVLink (... DGX-1 ...)"
+#: :func:`plaster_model.io.readers.normalize_names`, which resolves "NVLink (... DGX-1 ...)"
 #: by the GPU generation and drops trailing parentheticals).
 INTERCONNECT_MAP: dict[str, tuple[str, str]] = {
     "PCIe (single GCE n1-standard-32-k80x8 instance)":
@@ -398,7 +398,7 @@ def prepare_rows(df: pd.DataFrame, *, models: Mapping | None = None, devices: Ma
     """
     from ..catalog.loader import active_catalog
     from ..catalog.objects import BYTES_PER_ELEMENT, normalize_precision as catalog_precision
-    from ..measurements.normalize import normalize_names, normalize_precision
+    from ..io.readers.normalize import normalize_names, precision_from_text as normalize_precision
     from ..estimators.collectives import allreduce_time
     from ..estimators.iteration import DEFAULT_BUCKET_BYTES
     from ..resolution import communication_backend, link_class, node_links

@@ -71,6 +71,74 @@ def _bundled_files() -> list[Path]:
     return files
 
 
+# YAML key -> what a quantity field must be written as. A bare number is refused: "memory: 24"
+# would otherwise be 24 B and "link_bandwidth: 56" 56 B/s (issue 12, defect 1).
+_UNIT_FIELDS = {
+    "device": {"peak_flops": "a compute rate with its unit, e.g. '15.7 TFLOPS'",
+               "memory": "a size with its unit, e.g. '16 GB' or '16 GiB'",
+               "memory_bandwidth": "a bandwidth with its unit, e.g. '900 GB/s'",
+               "power": "a power with its unit, e.g. '300 W'"},
+    "interconnect": {"latency": "a time with its unit, e.g. '1.3 us'",
+                     "bandwidth": "a bandwidth with its unit, e.g. '25 GB/s' or '200 Gb/s'",
+                     "link_bandwidth": "a bandwidth with its unit, e.g. '25 GB/s' or '200 Gb/s'",
+                     "signalling_rate": "a bandwidth with its unit, e.g. '56 Gb/s'"},
+    "model": {"fwd_flops": "a work with its unit, e.g. '3.9 GFLOP'",
+              "activation_memory_per_sample": "a size with its unit, e.g. '100 MB'"},
+}
+# YAML key -> expected plain type, for the fields every catalog writes the same way (fields
+# not listed go to the constructor unchecked, which validates them).
+_TEXT_FIELDS = {"source", "full_name", "vendor", "kind", "form_factor", "notes", "task",
+                "flop_convention", "scope", "encoding"}
+_OPTIONAL_TEXT_FIELDS = {"host_link", "board", "device", "intra_node", "interconnect"}
+_COUNT_FIELDS = {"params", "links", "devices_per_node", "nics_per_node", "dies_per_board",
+                 "train_samples"}
+_TEXT_LIST_FIELDS = {"aliases", "frameworks"}
+
+
+def _is_bare_number(value: Any) -> bool:
+    return isinstance(value, (int, float)) and not isinstance(value, bool)
+
+
+def _check_entry(kind: str, name: str, entry: Mapping[str, Any], origin: str) -> None:
+    """Refuse wrong types and unit-less quantities, naming the field, the file and what is expected."""
+    where = f"{origin}: {kind} {name!r}"
+    for key, unit in _UNIT_FIELDS.get(kind, {}).items():
+        if key not in entry:
+            continue
+        value = entry[key]
+        items = value.items() if key == "peak_flops" and isinstance(value, Mapping) else [(None, value)]
+        if key == "peak_flops" and not isinstance(value, Mapping):
+            raise CatalogError(f"{where}: peak_flops must be a mapping of precision to rate, got {value!r}")
+        for sub, v in items:
+            field_name = f"{key}.{sub}" if sub is not None else key
+            if _is_bare_number(v):
+                raise CatalogError(f"{where}: {field_name} = {v!r} has no unit; write {unit}")
+            if v is not None and not isinstance(v, str):
+                raise CatalogError(f"{where}: {field_name} = {v!r} must be {unit}")
+    for key, value in entry.items():
+        if key in _TEXT_FIELDS and not isinstance(value, str):
+            raise CatalogError(f"{where}: {key} must be text, got {value!r}")
+        if key in _OPTIONAL_TEXT_FIELDS and value is not None and not isinstance(value, str):
+            raise CatalogError(f"{where}: {key} must be a name (text) or null, got {value!r}")
+        if key in _COUNT_FIELDS and (isinstance(value, bool) or not isinstance(value, int)):
+            raise CatalogError(f"{where}: {key} must be an integer count, got {value!r}")
+        if key in _TEXT_LIST_FIELDS:
+            values = [value] if isinstance(value, str) else value
+            if not isinstance(values, list) or not all(isinstance(v, str) for v in values):
+                raise CatalogError(f"{where}: {key} must be a list of text, got {value!r}")
+        if key == "sources" and not (isinstance(value, Mapping)
+                                     and all(isinstance(v, str) for v in value.values())):
+            raise CatalogError(f"{where}: sources must map field names to source text, got {value!r}")
+        if key == "input_shape" and value is not None and not (
+                isinstance(value, list) and all(isinstance(v, int) and not isinstance(v, bool) for v in value)):
+            raise CatalogError(f"{where}: input_shape must be a list of integers (C, H, W), got {value!r}")
+        if key == "accuracy" and value is not None:
+            records = list(value.values()) if isinstance(value, Mapping) else value
+            if not isinstance(records, list) or not all(isinstance(r, Mapping) for r in records):
+                raise CatalogError(f"{where}: accuracy must be a list of records "
+                                   f"{{precision, metric, value, source}} (or a mapping of them), got {value!r}"[:400])
+
+
 def _build(kind: str, name: str, entry: Mapping[str, Any], origin: str):
     cls = _CLASSES[kind]
     if not isinstance(entry, Mapping):
@@ -86,6 +154,7 @@ def _build(kind: str, name: str, entry: Mapping[str, Any], origin: str):
                 f"{sorted(set(allowed) - set(renames.values()) - _DERIVED - {'name'} | set(renames))}"
             )
         kwargs[target] = value
+    _check_entry(kind, name, entry, origin)
     if kind == "model":
         records = kwargs.pop("accuracy", None) or []
         if isinstance(records, Mapping):  # {precision: {metric: value}} shorthand
@@ -96,8 +165,11 @@ def _build(kind: str, name: str, entry: Mapping[str, Any], origin: str):
             for req in ("precision", "metric", "value"):
                 if req not in rec:
                     raise CatalogError(f"{origin}: model {name!r} accuracy record {rec!r} lacks {req!r}")
+            if not all(isinstance(rec[k], str) for k in ("precision", "metric")):
+                raise CatalogError(f"{origin}: model {name!r} accuracy record {rec!r}: precision and "
+                                   "metric must be text")
             value = rec["value"]
-            if not isinstance(value, (int, float)) or not 0 < value <= 100:
+            if isinstance(value, bool) or not isinstance(value, (int, float)) or not 0 < value <= 100:
                 raise CatalogError(f"{origin}: model {name!r} accuracy {rec!r}: value must be a percentage in (0, 100]")
             acc.setdefault(rec["precision"], {}).setdefault(rec["metric"], float(value))
         kwargs["accuracy"] = acc
@@ -106,7 +178,7 @@ def _build(kind: str, name: str, entry: Mapping[str, Any], origin: str):
             kwargs["input_shape"] = tuple(kwargs["input_shape"])
     try:
         return cls(name=name, **kwargs)
-    except TypeError as exc:  # missing required field
+    except (TypeError, AttributeError) as exc:  # missing required field, wrong shape
         raise CatalogError(f"{origin}: {kind} {name!r}: {exc}") from None
     except ValueError as exc:
         raise CatalogError(f"{origin}: {exc}") from None
@@ -129,7 +201,14 @@ class Catalog:
 
         path = Path(path)
         try:
-            data = _yaml_load(path.read_text())
+            text = path.read_bytes().decode("utf-8-sig")
+        except UnicodeDecodeError as exc:
+            raise CatalogError(f"{path}: not UTF-8 text (byte {exc.start}: {exc.reason}); "
+                               "save the catalog as UTF-8") from None
+        try:
+            data = _yaml_load(text)
+        except RecursionError:
+            raise CatalogError(f"{path}: YAML nested too deeply") from None
         except yaml.YAMLError as exc:
             raise CatalogError(f"{path}: not valid YAML: {exc}") from None
         if not isinstance(data, Mapping):
@@ -139,7 +218,13 @@ class Catalog:
         if unknown:
             raise CatalogError(f"{path}: unknown top-level section(s) {sorted(unknown)}; expected {sorted(_SECTIONS)}")
         for section, kind in _SECTIONS.items():
-            for name, entry in (data.get(section) or {}).items():
+            body = data.get(section) or {}
+            if not isinstance(body, Mapping):
+                raise CatalogError(f"{path}: section {section!r} must be a mapping of name -> "
+                                   f"{kind}, got {type(body).__name__} {body!r}"[:300])
+            for name, entry in body.items():
+                if not isinstance(name, str):
+                    raise CatalogError(f"{path}: {kind} name {name!r} must be text (quote it)")
                 obj = _build(kind, str(name), entry, str(path))
                 self.entries[kind][obj.name] = obj
                 self.origins[(kind, obj.name)] = str(path)
@@ -202,10 +287,11 @@ class Catalog:
 
 
 def _yaml_load(text: str):
-    import yaml
+    # libyaml's C parser (~9x faster than the pure-Python one), aliases refused (a
+    # "billion laughs" in notes loads small and explodes when printed).
+    from .._yaml import load_yaml
 
-    # The C loader parses the bundled catalogs ~9x faster than the pure-Python one.
-    return yaml.load(text, Loader=getattr(yaml, "CSafeLoader", yaml.SafeLoader))
+    return load_yaml(text)
 
 
 def _key(text: str) -> str:

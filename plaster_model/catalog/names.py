@@ -37,7 +37,7 @@ Systems (:func:`resolve_system`)
     Catalog names and aliases, punctuation ignored, also found inside a longer text
     (longest name first, so ``"DGX A100 640GB"`` is not read as ``"DGX A100"``).
 Precision (:func:`resolve_precision`)
-    :func:`plaster_model.measurements.normalize.normalize_precision`; text that states no
+    :func:`plaster_model.catalog.objects.normalize_precision`; text that states no
     precision takes the framework's documented default (:data:`FRAMEWORK_DEFAULT_PRECISION`;
     on a TPU, XLA's default bfloat16 matmuls) and says so in ``how``. TensorRT has no such default for a *loaded* engine, so it is not
     in the table: an engine's precision is fixed when it is built.
@@ -618,10 +618,10 @@ def resolve_precision(text, framework: str | None = None, device: str | None = N
     >>> resolve_precision("", framework="TensorRT").name is None
     True
     """
-    from ..measurements.normalize import normalize_precision  # noqa: PLC0415 - lazy
+    from .objects import normalize_precision  # noqa: PLC0415
 
     raw = "" if text is None or (isinstance(text, float) and text != text) else str(text)
-    prec = normalize_precision(raw)
+    prec = normalize_precision(raw, free_text=True)
     if prec != "not stated":
         return NameMatch("precision", raw, prec, "precision text")
     if device is not None:

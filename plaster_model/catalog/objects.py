@@ -74,33 +74,91 @@ def _as_tuple(value) -> tuple:
     return tuple(value)
 
 
-def normalize_precision(precision: str) -> str:
+#: What a measurement table writes when its source does not state the precision. Not a
+#: precision a prediction can use; the measurement schema allows it besides :data:`PRECISIONS`.
+NOT_STATED = "not stated"
+
+# Exact spellings, looked up before the free-text rules below.
+_PRECISION_ALIASES = {
+    "float64": "fp64", "double": "fp64", "float32": "fp32", "single": "fp32",
+    "float16": "fp16", "half": "fp16", "bfloat16": "bf16", "amp": "mixed",
+    "mixed (fp16)": "mixed", "mixed precision": "mixed", "mixed-fp16": "mixed",
+    "fp16 mixed": "mixed", "mixed_fp16": "mixed", "tensorfloat32": "tf32",
+    "tensorfloat-32": "tf32",
+}
+
+# Free text (log lines, CSV cells), checked in this order: "bfloat16 (mixed)" is bf16,
+# "mixed (fp16)" is mixed, "FP32+FP16+INT8" is int8 (TensorRT may pick the lowest allowed
+# precision per layer), "FP32+TF32" is tf32. TF32 is a precision of its own (10-bit
+# mantissa, its own tensor-core peak), never folded into fp32.
+_PRECISION_RULES: tuple[tuple[str, str], ...] = (
+    (r"bfloat16|\bbf16\b", "bf16"),
+    (r"\bint8\b|\bbest\b", "int8"),
+    (r"\bfp8\b|float8", "fp8"),
+    (r"mixed|\bamp\b", "mixed"),
+    (r"\bfp16\b|float16|\bhalf\b", "fp16"),
+    (r"\btf32\b|tensorfloat", "tf32"),
+    (r"\bfp64\b|float64|\bdouble\b", "fp64"),
+    (r"\bfp32\b|float32|\bfloat\b|\bsingle\b", "fp32"),
+)
+
+
+def normalize_precision(precision: str, *, free_text: bool = False) -> str:
     """Return the canonical precision name for ``precision`` (case-insensitive).
 
-    Accepts the names of :data:`PRECISIONS` and common spellings: ``"FP16"``,
-    ``"float16"``, ``"half"``, ``"amp"``, ``"mixed (fp16)"``, ``"bfloat16"``, ``"float32"``.
+    The one precision normalizer of the package: catalogs, predictors and the measurement
+    readers all use it. Accepts the names of :data:`PRECISIONS` and common spellings
+    (``"FP16"``, ``"float16"``, ``"half"``, ``"amp"``, ``"mixed (fp16)"``, ``"bfloat16"``,
+    ``"float32"``, ``"tensorfloat32"``); with ``free_text=True`` also text such as
+    ``"FP32+FP16"`` or ``"bfloat16 (mixed; not stated in log)"`` (the first rule that
+    matches wins), as measurement files write it.
+
+    Parameters
+    ----------
+    precision : str
+        The text to normalize.
+    free_text : bool
+        Read free text (the measurement readers): apply the rules and return
+        :data:`NOT_STATED` for missing, empty or unrecognised text instead of raising (the
+        readers keep the original text in ``precision_raw``). A user's argument is never
+        read as free text: ``"fp12"`` must fail, not become something.
+
+    Returns
+    -------
+    str
+        A key of :data:`PRECISIONS` (``"tf32"`` stays ``"tf32"``), or :data:`NOT_STATED`.
 
     Raises
     ------
     ValueError
-        For an unknown precision, listing the known ones.
+        For an unknown precision (unless `free_text`), listing the known ones.
+
+    Examples
+    --------
+    >>> normalize_precision("TF32"), normalize_precision("FP32+FP16", free_text=True)
+    ('tf32', 'fp16')
+    >>> normalize_precision("fp12", free_text=True)
+    'not stated'
     """
+    import re  # noqa: PLC0415 - only this function needs it
+
     if not isinstance(precision, str):
+        if free_text:
+            return NOT_STATED
         raise ValueError(f"precision must be a string such as 'fp32', got {precision!r}")
     key = precision.strip().lower()
-    aliases = {
-        "float64": "fp64", "double": "fp64", "float32": "fp32", "single": "fp32",
-        "float16": "fp16", "half": "fp16", "bfloat16": "bf16", "amp": "mixed",
-        "mixed (fp16)": "mixed", "mixed precision": "mixed", "mixed-fp16": "mixed",
-        "fp16 mixed": "mixed", "mixed_fp16": "mixed", "tensorfloat32": "tf32",
-        "tensorfloat-32": "tf32",
-    }
-    key = aliases.get(key, key)
-    if key not in PRECISIONS:
-        raise ValueError(
-            f"precision: unknown precision {precision!r}; expected one of {sorted(PRECISIONS)}"
-        )
-    return key
+    key = _PRECISION_ALIASES.get(key, key)
+    if key in PRECISIONS:
+        return key
+    if free_text:
+        text = key.replace("_", " ")
+        for pattern, name in _PRECISION_RULES:
+            if re.search(pattern, text):
+                return name
+        return NOT_STATED
+    raise ValueError(
+        f"precision: unknown precision {precision!r}; expected one of {sorted(PRECISIONS)}"
+    )
 
 
 @dataclass(frozen=True, eq=True)

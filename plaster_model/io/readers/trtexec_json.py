@@ -26,11 +26,13 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from .normalize import normalize_precision
-from .schema import ParseError, frame_from_records, latency_stats, layer_frame
+from .normalize import precision_from_text
+from .schema import (ParseError, frame_from_records, latency_stats, layer_frame,
+                     only_parse_errors, read_text)
 
-__all__ = ["load_trt_json", "export_times_stats", "read_export_times", "read_export_profile",
-           "read_layer_info", "read_trex_metadata", "read_layer_profile", "trex_siblings"]
+__all__ = ["load_trt_json", "export_times_stats", "read_export_times", "export_times_records",
+           "read_export_profile", "read_layer_info", "read_trex_metadata",
+           "trex_metadata_records", "read_layer_profile", "trex_siblings"]
 
 _NONFINITE = re.compile(r"(?<![\w.\"])(-?)(nan|inf)(?![\w\"])", re.IGNORECASE)
 
@@ -44,22 +46,52 @@ def load_trt_json(path: str | os.PathLike, text: str | None = None) -> Any:
         If the file is not valid JSON even after the repair (names file and line).
     """
     if text is None:
-        text = Path(path).read_text(encoding="utf-8", errors="replace")
+        text = read_text(path)
     try:
         return json.loads(text)
-    except json.JSONDecodeError:
-        pass
+    except json.JSONDecodeError as exc:
+        # Repair only when the parser stopped at a bare nan/inf token (what trtexec writes);
+        # any other error is reported at once, without a regex pass over a large file.
+        if not re.match(r"-?(?:nan|inf)", text[exc.pos:exc.pos + 4], re.IGNORECASE):
+            raise ParseError(f"invalid JSON: {exc.msg} (column {exc.colno})", str(path),
+                             exc.lineno) from None
+    except RecursionError:
+        raise ParseError("JSON nested too deeply (deeper than Python's recursion limit)",
+                         str(path), None) from None
     fixed = _NONFINITE.sub(lambda m: ("-Infinity" if m.group(1) else "Infinity")
                            if m.group(2).lower() == "inf" else "NaN", text)
     try:
         return json.loads(fixed)
     except json.JSONDecodeError as exc:
         raise ParseError(f"invalid JSON: {exc.msg} (column {exc.colno})", str(path), exc.lineno) from None
+    except RecursionError:
+        raise ParseError("JSON nested too deeply (deeper than Python's recursion limit)",
+                         str(path), None) from None
 
 
 def _record_lines(text: str) -> list[int]:
-    """1-based line of each top-level record (trtexec writes one record per line)."""
-    return [i + 1 for i, line in enumerate(text.splitlines()) if line.lstrip().startswith(("{", ", {", ",{"))]
+    """1-based line of each top-level record (trtexec writes one record per line).
+
+    A record starts at a "{" with only blanks and at most one comma before it on its line.
+    The "{"s are found by a literal search and the lines by newline counts between them, at
+    C speed: millions of blank lines between the records cost no Python step per line.
+    """
+    if "\n" not in text:
+        text = text.replace("\r", "\n")  # CR-only line ends
+    out, line, scanned, line_start = [], 1, 0, 0
+    start = text.find("{")
+    while start >= 0:
+        n = text.count("\n", scanned, start)  # each stretch of text is counted once
+        if n:
+            line += n
+            line_start = text.rfind("\n", scanned, start) + 1
+        scanned = start
+        # a short head only: a minified one-line file must not be re-read per "{"
+        head = text[line_start:start] if start - line_start <= 64 else "x"
+        if head.count(",") <= 1 and not head.replace(",", "").strip(" \t\r"):
+            out.append(line)
+        start = text.find("{", start + 1)
+    return out
 
 
 def export_times_stats(records: list[dict[str, Any]], *, warmup_ms: float = 200.0,
@@ -102,7 +134,7 @@ def export_times_stats(records: list[dict[str, Any]], *, warmup_ms: float = 200.
     out: dict[str, Any] = dict(latency_stats(compute))
     out["count"] = len(kept)
     out["n_dropped_warmup"] = len(records) - len(kept)
-    out.update(_optional_means(kept))
+    out.update(_optional_means(kept, file))
     start = _h2d_start(kept[0])
     end = kept[-1].get("endD2hMs", kept[-1].get("endOutMs", kept[-1].get("endComputeMs")))
     walltime_ms = float(end) - float(start)
@@ -120,10 +152,18 @@ def _h2d_start(rec: dict[str, Any]) -> float:
     return float(rec.get("startInMs", rec["startComputeMs"]))  # 7.0
 
 
-def _optional_means(records: list[dict[str, Any]]) -> dict[str, float]:
+def _is_number(x: Any) -> bool:
+    return isinstance(x, (int, float)) and not isinstance(x, bool)
+
+
+def _optional_means(records: list[dict[str, Any]], file: str = "<records>") -> dict[str, float]:
     """Host latency, H2D, D2H and enqueue means where the version's keys exist [ms]."""
     def col(key: str) -> np.ndarray | None:
         if all(key in r for r in records):
+            for n, r in enumerate(records):
+                if not _is_number(r[key]):
+                    raise ParseError(f"exportTimes record {n}: {key} is {r[key]!r}, not a number"[:300],
+                                     file, None)
             return np.array([float(r[key]) for r in records])
         return None
 
@@ -172,35 +212,44 @@ def _trex_context(path: str | os.PathLike) -> dict[str, Any]:
     """Device, model, precision and batch from trex metadata next to `path` (if any)."""
     ctx: dict[str, Any] = {}
     sib = trex_siblings(path)
-    if "build_metadata" in sib:
-        meta = load_trt_json(sib["build_metadata"])
-        ctx.update(_build_context(meta))
-        ctx["context_files"] = [sib["build_metadata"].name]
-    if "profile_metadata" in sib:
-        meta = load_trt_json(sib["profile_metadata"])
-        ctx.update(_profile_context(meta))
-        ctx.setdefault("context_files", []).append(sib["profile_metadata"].name)
+    for kind, reader in (("build_metadata", _build_context), ("profile_metadata", _profile_context)):
+        if kind not in sib or sib[kind] == Path(path):
+            continue
+        try:
+            meta = load_trt_json(sib[kind])
+        except ParseError as exc:
+            # A broken context file costs its context, never the good file beside it.
+            ctx.setdefault("context_errors", []).append(f"{sib[kind].name} unreadable ({exc.reason})")
+            continue
+        ctx.update(reader(meta))
+        ctx.setdefault("context_files", []).append(sib[kind].name)
     return ctx
+
+
+def _section(meta: Any, key: str) -> dict[str, Any]:
+    """``meta[key]`` when both are JSON objects, else {} (context is optional)."""
+    value = meta.get(key) if isinstance(meta, dict) else None
+    return value if isinstance(value, dict) else {}
 
 
 def _build_context(meta: dict[str, Any]) -> dict[str, Any]:
     out: dict[str, Any] = {}
-    model = (meta.get("model_options") or {}).get("Model")
+    model = _section(meta, "model_options").get("Model")
     if model:
         name = re.split(r"[\\/]", str(model))[-1]
         out["model"] = re.sub(r"\.(onnx|prototxt|uff|engine|trt|plan)$", "", name, flags=re.I)
-    prec = (meta.get("build_options") or {}).get("Precision")
-    if prec:
-        out["precision"], out["precision_raw"] = normalize_precision(prec), prec
+    prec = _section(meta, "build_options").get("Precision")
+    if isinstance(prec, str) and prec:
+        out["precision"], out["precision_raw"] = precision_from_text(prec), prec
     return out
 
 
 def _profile_context(meta: dict[str, Any]) -> dict[str, Any]:
     out: dict[str, Any] = {}
-    dev = (meta.get("device_information") or {}).get("Selected Device")
-    if dev:
+    dev = _section(meta, "device_information").get("Selected Device")
+    if isinstance(dev, str) and dev:
         out["device"] = dev
-    shape = (meta.get("inference_options") or {}).get("Input inference shape")
+    shape = _section(meta, "inference_options").get("Input inference shape")
     if shape and "=" in str(shape):
         m = re.match(r"^\s*(\d+)", str(shape).split(",")[0].rsplit("=", 1)[1])
         if m:
@@ -209,7 +258,7 @@ def _profile_context(meta: dict[str, Any]) -> dict[str, Any]:
 
 
 def _rows(stats: dict[str, Any], ctx: dict[str, Any], *, source: str, file: str, line: int | None,
-          notes: list[str]) -> pd.DataFrame:
+          notes: list[str]) -> list[dict[str, Any]]:
     """``throughput_img_s`` + ``latency_ms`` rows from summary statistics and context."""
     batch = ctx.get("batch")
     base = {
@@ -230,9 +279,10 @@ def _rows(stats: dict[str, Any], ctx: dict[str, Any], *, source: str, file: str,
     if stats.get("qps") and batch:
         records.append({**base, "metric": "throughput_img_s", "value": stats["qps"] * batch})
     records.append({**base, "metric": "latency_ms", "value": stats["latency_median_ms"]})
-    return frame_from_records(records)
+    return records
 
 
+@only_parse_errors("exportTimes")
 def read_export_times(path: str | os.PathLike, *, batch: int | None = None,
                       warmup_ms: float = 200.0, device: str | None = None,
                       use_trex_metadata: bool = True) -> pd.DataFrame:
@@ -259,8 +309,19 @@ def read_export_times(path: str | os.PathLike, *, batch: int | None = None,
         ``throughput_img_s`` (only when the batch is known) and ``latency_ms`` (median GPU
         compute time per batch [ms]) rows; ``df.attrs["export_times"]`` holds the statistics.
     """
+    records, stats = export_times_records(path, batch=batch, warmup_ms=warmup_ms, device=device,
+                                          use_trex_metadata=use_trex_metadata)
+    df = frame_from_records(records)
+    df.attrs["export_times"] = stats
+    return df
+
+
+def export_times_records(path: str | os.PathLike, *, batch: int | None = None,
+                         warmup_ms: float = 200.0, device: str | None = None,
+                         use_trex_metadata: bool = True) -> tuple[list[dict[str, Any]], dict]:
+    """The rows of :func:`read_export_times` as dicts, and the statistics."""
     file = str(path)
-    text = Path(path).read_text(encoding="utf-8", errors="replace")
+    text = read_text(path)
     records = load_trt_json(path, text)
     if not isinstance(records, list):
         raise ParseError("exportTimes file is not a JSON array", file, 1)
@@ -281,12 +342,13 @@ def read_export_times(path: str | os.PathLike, *, batch: int | None = None,
         ctx["device"] = device
     if ctx.get("context_files"):
         notes.append("context from " + ", ".join(ctx["context_files"]))
-    df = _rows(stats, ctx, source="trtexec --exportTimes", file=file,
-               line=lines[0] if lines else 1, notes=notes)
-    df.attrs["export_times"] = stats
-    return df
+    notes += ctx.get("context_errors", [])
+    rows = _rows(stats, ctx, source="trtexec --exportTimes", file=file,
+                 line=lines[0] if lines else 1, notes=notes)
+    return rows, stats
 
 
+@only_parse_errors("exportProfile")
 def read_export_profile(path: str | os.PathLike) -> pd.DataFrame:
     """Per-layer times from a ``--exportProfile`` JSON file.
 
@@ -312,6 +374,7 @@ def read_export_profile(path: str | os.PathLike) -> pd.DataFrame:
     return layer_frame(records)
 
 
+@only_parse_errors("exportLayerInfo")
 def read_layer_info(path: str | os.PathLike) -> pd.DataFrame:
     """Layer list of a ``--exportLayerInfo`` JSON file (engine inspector output).
 
@@ -358,9 +421,9 @@ def _trex_stats(summary: dict[str, Any], file: str) -> dict[str, Any]:
         v = summary.get(key)
         if v is None:
             return None
-        if not isinstance(v, list) or len(v) < 4:
-            raise ParseError(f"performance_summary[{key!r}] is not a [min, max, mean, median, ...] list",
-                             file, None)
+        if not isinstance(v, list) or len(v) < 4 or not all(_is_number(x) for x in v):
+            raise ParseError(f"performance_summary[{key!r}] is not a [min, max, mean, median, ...] "
+                             f"list of numbers: {v!r}"[:300], file, None)
         return [float(x) for x in v]
 
     gpu = five("GPU Compute Time")
@@ -379,40 +442,54 @@ def _trex_stats(summary: dict[str, Any], file: str) -> dict[str, Any]:
         if v:
             out[col] = v[2]
     if summary.get("Throughput") is not None:
+        if not _is_number(summary["Throughput"]):
+            raise ParseError(f"performance_summary['Throughput'] is {summary['Throughput']!r}, "
+                             "not a number"[:300], file, None)
         out["qps"] = float(summary["Throughput"])
     if not (math.isfinite(out["latency_median_ms"]) and out["latency_median_ms"] > 0):
         raise ParseError(f"GPU Compute Time median is {out['latency_median_ms']!r}", file, None)
     return out
 
 
+@only_parse_errors("trex metadata")
 def read_trex_metadata(path: str | os.PathLike, *, batch: int | None = None) -> pd.DataFrame:
     """Rows from a trex ``*.profile.metadata.json`` (none from ``*.build.metadata.json``).
 
     The percentile in trex's lists is trtexec's (99 % by default before 8.5); it is stored
     as ``latency_p99_ms``. Model and precision come from the sibling build metadata.
     """
+    return frame_from_records(trex_metadata_records(path, batch=batch))
+
+
+def trex_metadata_records(path: str | os.PathLike, *, batch: int | None = None) -> list[dict[str, Any]]:
+    """The rows of :func:`read_trex_metadata` as dicts."""
     file = str(path)
     meta = load_trt_json(path)
     if not isinstance(meta, dict):
         raise ParseError("trex metadata must be a JSON object", file, 1)
     if "performance_summary" not in meta:
-        return frame_from_records([])  # build metadata: context only
+        return []  # build metadata: context only
+    if not isinstance(meta["performance_summary"], dict):
+        raise ParseError(f"performance_summary is a {type(meta['performance_summary']).__name__}, "
+                         "not an object", file, None)
     stats = _trex_stats(meta["performance_summary"], file)
     ctx = _trex_context(path)
     ctx.update(_profile_context(meta))
     notes = ["trex digest of a trtexec summary"]
     if batch is not None:
         ctx["batch"] = int(batch)
-    opts = meta.get("inference_options") or {}
+    opts = _section(meta, "inference_options")
     if opts.get("CUDA Graph") == "Enabled":
         notes.append("CUDA graph")
     if opts.get("Data transfers") == "Disabled":
         notes.append("data transfers disabled")
     if ctx.get("batch"):
         notes.append(f"batch {ctx['batch']} from Input inference shape")
+    notes += ctx.get("context_errors", [])
     return _rows(stats, ctx, source="trex metadata", file=file, line=1, notes=notes)
 
 
+@only_parse_errors("layer profile")
 def read_layer_profile(path: str | os.PathLike, *, warmup_runs: int = 1) -> pd.DataFrame:
     """Per-layer times from any supported file, chosen by content.
 

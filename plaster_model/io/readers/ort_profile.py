@@ -10,17 +10,18 @@ microseconds. ``cat == "Session"`` events named ``model_run`` are whole ``run()`
 """
 from __future__ import annotations
 
+import math
 import os
 from typing import Any
 
 import numpy as np
 import pandas as pd
 
-from .normalize import normalize_precision
-from .schema import ParseError, frame_from_records, latency_stats, layer_frame
+from .normalize import precision_from_text
+from .schema import ParseError, frame_from_records, latency_stats, layer_frame, only_parse_errors
 from .trtexec_json import load_trt_json
 
-__all__ = ["load_ort_events", "read_ort_profile", "read_ort_layer_profile"]
+__all__ = ["load_ort_events", "read_ort_profile", "ort_profile_records", "read_ort_layer_profile"]
 
 _KERNEL_SUFFIX = "_kernel_time"
 
@@ -42,8 +43,17 @@ def load_ort_events(path: str | os.PathLike) -> list[dict[str, Any]]:
 
 
 def _runs(events: list[dict[str, Any]], file: str) -> list[dict[str, Any]]:
-    runs = sorted((e for e in events if e.get("cat") == "Session" and e.get("name") == "model_run"),
-                  key=lambda e: e.get("ts", 0))
+    runs = []
+    for n, e in enumerate(events):
+        if e.get("cat") == "Session" and e.get("name") == "model_run":
+            for key in ("ts", "dur"):
+                if key not in e:
+                    raise ParseError(f"traceEvents[{n}] (model_run) has no {key!r}", file, None)
+                if not (math.isfinite(e[key]) and e[key] >= 0):
+                    raise ParseError(f"traceEvents[{n}].{key} is {e[key]!r}; expected a finite "
+                                     "time >= 0 [us]", file, None)
+            runs.append(e)
+    runs.sort(key=lambda e: e["ts"])
     if not runs:
         raise ParseError("onnxruntime profile has no model_run events", file, None)
     return runs
@@ -70,16 +80,25 @@ _DTYPES = {"float": "fp32", "float32": "fp32", "float16": "fp16", "bfloat16": "b
            "int8": "int8", "uint8": "int8", "double": "fp64"}
 
 
+def _args(event: dict) -> dict:
+    """An event's ``args`` object ({} when absent or not an object)."""
+    args = event.get("args")
+    return args if isinstance(args, dict) else {}
+
+
 def _first_input(nodes: list[dict]) -> tuple[str | None, list | None]:
     """(dtype, dims) of the first input of the first node that reports shapes."""
     for ev in nodes:
-        shapes = (ev.get("args") or {}).get("input_type_shape")
+        shapes = _args(ev).get("input_type_shape")
+        if not isinstance(shapes, list):
+            continue
         if shapes and isinstance(shapes[0], dict) and shapes[0]:
             dtype, dims = next(iter(shapes[0].items()))
             return dtype, dims
     return None, None
 
 
+@only_parse_errors("onnxruntime profile")
 def read_ort_profile(path: str | os.PathLike, *, batch: int | None = None,
                      device: str | None = None, warmup_runs: int = 1,
                      model: str | None = None) -> pd.DataFrame:
@@ -105,6 +124,14 @@ def read_ort_profile(path: str | os.PathLike, *, batch: int | None = None,
         ``throughput_img_s`` (batch / mean run time; only with a batch) and ``latency_ms``
         (median run time per batch [ms]) rows, framework ``"onnxruntime"``.
     """
+    return frame_from_records(ort_profile_records(path, batch=batch, device=device,
+                                                  warmup_runs=warmup_runs, model=model))
+
+
+def ort_profile_records(path: str | os.PathLike, *, batch: int | None = None,
+                        device: str | None = None, warmup_runs: int = 1,
+                        model: str | None = None) -> list[dict[str, Any]]:
+    """The rows of :func:`read_ort_profile` as dicts."""
     file = str(path)
     events = load_ort_events(path)
     runs = _runs(events, file)
@@ -117,10 +144,11 @@ def read_ort_profile(path: str | os.PathLike, *, batch: int | None = None,
     dtype, dims = _first_input(nodes)
     notes = [f"{len(kept)} of {len(runs)} model_run events (first {len(runs) - len(kept)} "
              "dropped as warm-up); time per run() call"]
-    providers = sorted({(e.get("args") or {}).get("provider") for e in nodes} - {None})
+    providers = sorted({str(_args(e).get("provider")) for e in nodes} - {"None"})
     if providers:
         notes.append("providers: " + ", ".join(providers))
-    if batch is None and dims and isinstance(dims[0], int) and dims[0] > 0:
+    if batch is None and isinstance(dims, list) and dims and isinstance(dims[0], int) \
+            and not isinstance(dims[0], bool) and dims[0] > 0:
         batch = dims[0]
         notes.append(f"batch {batch} from the first node's input shape")
     elif batch is not None:
@@ -130,21 +158,20 @@ def read_ort_profile(path: str | os.PathLike, *, batch: int | None = None,
         "source": "onnxruntime profile", "source_detail": os.path.basename(file),
         "model": model, "framework": "onnxruntime", "device": device, "device_raw": device,
         "n_devices": 1, "devices_per_node": 1,
-        "precision": _DTYPES.get(dtype, normalize_precision(dtype)) if dtype else "not stated",
+        "precision": _DTYPES.get(dtype, precision_from_text(dtype)) if dtype else "not stated",
         "precision_raw": precision_raw, "batch_per_device": batch, "phase": "inference",
         "notes": "; ".join(notes), "throughput_qps": 1000.0 / stats["latency_mean_ms"],
         "file": file, "line": 1, **stats,
     }
-    if base["precision"] == "fp64":
-        base["precision"] = "not stated"  # fp64 is not a schema precision; raw text kept
     records = []
     if batch:
         records.append({**base, "metric": "throughput_img_s",
                         "value": batch * 1000.0 / stats["latency_mean_ms"]})
     records.append({**base, "metric": "latency_ms", "value": stats["latency_median_ms"]})
-    return frame_from_records(records)
+    return records
 
 
+@only_parse_errors("onnxruntime profile")
 def read_ort_layer_profile(path: str | os.PathLike, *, warmup_runs: int = 1) -> pd.DataFrame:
     """Per-node kernel times of an onnxruntime profile.
 

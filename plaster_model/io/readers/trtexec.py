@@ -18,21 +18,24 @@ without ``--separateProfileRun``) has no run; its per-layer table is returned by
 """
 from __future__ import annotations
 
+import bisect
 import copy
+import itertools
 import math
 import os
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, Callable
 
 import pandas as pd
 
-from .normalize import normalize_precision, precision_from_flags
-from .schema import ParseError, empty_layer_profile, frame_from_records, layer_frame
+from .normalize import precision_from_text, precision_from_flags
+from .schema import (ParseError, empty_layer_profile, frame_from_records, layer_frame,
+                     only_parse_errors, read_text)
 
 __all__ = ["TrtexecRun", "TrtexecLog", "parse_trtexec_text", "read_trtexec_log",
-           "runs_to_frame", "read_trtexec_layer_profile", "decode_trt_version"]
+           "trtexec_log_records", "runs_to_records", "runs_to_frame", "read_trtexec_layer_profile", "decode_trt_version"]
 
 NUM = r"(?:[-+]?(?:\d+(?:\.\d*)?|\.\d+)(?:[eE][-+]?\d+)?|[-+]?(?:nan|inf))"
 
@@ -99,6 +102,14 @@ _BINDING = re.compile(r"^(?:Created input binding for (?P<a>.+?) with dimensions
                       r"Input binding for (?P<b>.+?) with dimensions (?P<bd>\S+)"
                       r"(?: and type \S+)? is created\.)\s*$")
 _COV = re.compile(rf"coefficient of variance = ({NUM})%")
+# Literal starts of every context line above: one C-level startswith() rejects the other
+# lines before any of the sixteen regular expressions runs.
+_CTX_STARTS = ("Selected Device: ", "TensorRT version: ", "Precision: ", "Calibration: ",
+               "Max batch: ", "Batch: ", "Streams: ", "Inference Streams: ", "CUDA Graph: ",
+               "Data transfers: ", "Spin-wait: ", "Model: ", "Prototxt: ", "UFF: ",
+               "Warmup completed ", "Timing trace has ", "Input inference shape",
+               "Input build shape", "Created input binding for ", "Input binding for ",
+               "The e2e network timing is not reported")
 _NO_SUMMARY = re.compile(r"^The e2e network timing is not reported")
 
 # --- dumpProfile table
@@ -167,6 +178,8 @@ class _Context:
     no_summary_note: bool = False
 
     def feed(self, text: str) -> None:
+        if not text.startswith(_CTX_STARTS):
+            return
         for key, rx in _CTX.items():
             m = rx.match(text)
             if m:
@@ -275,8 +288,9 @@ class TrtexecLog:
 
     file: str
     runs: list[TrtexecRun]
-    layers: pd.DataFrame
+    layers: pd.DataFrame | None
     notes: list[str] = field(default_factory=list)
+    n_layer_rows: int = 0
 
 
 class _Summary:
@@ -312,7 +326,7 @@ class _OneLineSummary(_Summary):
             stats = {k: _num(m.group(k), self.file, line, m.group("metric"))
                      for k in ("min", "max", "mean", "median")}
             for p, v in _PCT.findall(m.group("pcts")):
-                stats[f"p{_pct_label(p)}"] = _num(v, self.file, line, "percentile")
+                stats[f"p{_pct_label(p, self.file, line)}"] = _num(v, self.file, line, "percentile")
             self.stats[m.group("metric")] = stats
             return self._consumed(line)
         m = _WALL.match(text)
@@ -369,7 +383,7 @@ class _BlockSummary(_Summary):
             return self._consumed(line)
         m = _BLOCK_PCT.match(text)
         if m:
-            key = f"p{_pct_label(m.group('p'))}"
+            key = f"p{_pct_label(m.group('p'), self.file, line)}"
             self.stats[self.block][key] = _num(m.group("v"), self.file, line, "percentile")
             if m.group("e2e") is not None:
                 self.stats.setdefault("End-to-End Host Latency", {})[key] = \
@@ -415,9 +429,17 @@ def _incomplete(file: str, start: int, end_line: int, missing: list[str], at_eof
                      f"without {', '.join(missing)}", file, end_line)
 
 
-def _pct_label(p: str) -> str:
-    """"99" -> "99", "99.9" -> "99.9" (labels of percentile keys)."""
+def _pct_label(p: str, file: str | None = None, line: int | None = None) -> str:
+    """"99" -> "99", "99.9" -> "99.9" (labels of percentile keys).
+
+    Raises
+    ------
+    ParseError
+        A percentile outside (0, 100] (``percentile(inf%)``, ``percentile(-1%)``).
+    """
     v = float(p)
+    if not (math.isfinite(v) and 0 < v <= 100):
+        raise ParseError(f"percentile {p!r}% is not in (0, 100]", file, line)
     return str(int(v)) if v == int(v) else str(v)
 
 
@@ -438,6 +460,8 @@ class _Markdown:
         self.seen: set[tuple[str, int]] = set()
 
     def feed(self, text: str) -> None:
+        if not text.startswith(("`", "#")):
+            return
         if text.startswith("```"):
             self.in_code = not self.in_code
             return
@@ -471,13 +495,90 @@ class _Markdown:
 
 def _split_line(raw: str) -> tuple[str | None, str]:
     """(severity letter or None, text with the bracketed prefix removed)."""
+    if not raw.startswith(("[", " ", "\t")):
+        return None, raw.rstrip()  # no prefix: skip the two regular expressions
     m = _PREFIX.match(raw)
     prefix = m.group(0)
     sev = _SEV.findall(prefix)
     return (sev[-1] if sev else None), raw[m.end():].rstrip()
 
 
-def parse_trtexec_text(text: str, *, file: str = "<string>", batch: int | None = None) -> TrtexecLog:
+# Literal starts of every line the main loop acts on (outside a summary): markdown fences
+# and headings, summary heads and lines, profile tables, context lines.
+_LINE_STARTS = (("`", "#", "=== ", "Throughput: ", "Host Latency", "Host latency",
+                 "Total GPU Compute Time: ") + tuple(f"{k}: " for k in _STAT_KEYS) + _CTX_STARTS)
+# The same lines as one pattern (after the "[date] [I] [TRT]" prefix), plus banners and
+# the CoV note; a superset of what the loop acts on, so jumping between matches is exact.
+_CANDIDATE = re.compile(r"\s*(?:\[[^\]]*\]\s*)*(?:&&&& |" + "|".join(re.escape(s) for s in _LINE_STARTS)
+                        + r")|.*coefficient of variance")
+# Blank space long enough to hold many blank lines, starting at a line end: a literal
+# first character lets the regex engine skip to candidates at C speed, and one character
+# class follows (a grouped "(?:[ \t]*\n){64,}" costs ~250 ns per line).
+_BLANK_RUN_LF = re.compile(r"\n[ \t\r\n]{127,}")
+_BLANK_RUN_CR = re.compile(r"\r[ \t\r]{127,}")  # CR-only files (no "\n" at all)
+
+
+_LINE_ENDS = "\n\r\x0b\x0c\x1c\x1d\x1e\x85\u2028\u2029"  # what str.splitlines() splits at
+
+
+def _breaks(s: str) -> int:
+    """Line ends in `s` ("\r\n" counts once)."""
+    return s.count("\n") + s.count("\r") - s.count("\r\n")
+
+
+def _split_lines(text: str) -> tuple[list[str], Callable[[int], int], int]:
+    """Lines of `text` (as :meth:`str.splitlines`), ``line_of(index) -> 1-based line``, and
+    the number of lines of `text`.
+
+    A long stretch of blank lines is kept as one blank line (everywhere in the parser a
+    run of blank lines acts as one), so that a file of 50 million blank lines costs one
+    regex pass; ``line_of`` still gives the line number in the original text. Trailing
+    blanks of the line before a stretch are dropped (the parser strips them anyway).
+    """
+    finder = _BLANK_RUN_LF if "\n" in text else _BLANK_RUN_CR
+    runs = []
+    for m in finder.finditer(text):
+        start = m.start()
+        if start and text[start - 1] == "\r":
+            start -= 1  # the "\r" of a CRLF belongs to the stretch
+        if _breaks(text[start:m.end()]) >= 3:
+            runs.append((start, m.end()))
+    if not runs:
+        lines = text.splitlines()
+        return lines, lambda i: i + 1, len(lines)
+    pieces, starts, removed = [], [], []
+    pos, dropped, n_lines, lead = 0, 0, 0, ""
+    for start, end in runs:
+        run = text[start:end]
+        last = max(run.rfind("\n"), run.rfind("\r"))
+        segment = lead + text[pos:start]
+        breaks = _breaks(run)
+        if segment and segment[-1] not in _LINE_ENDS:
+            segment += "\n"  # the stretch's first line end ends this line
+            breaks -= 1
+        # `segment` ends with a line end (or is empty): its splitlines() count is exact.
+        # ...and one blank line stands for `breaks` of them ("\r" after a "\r": a "\n"
+        # there would join it into one CRLF)
+        pieces += [segment, "\r" if segment.endswith("\r") else "\n"]
+        n_lines += len(segment.splitlines()) + 1
+        dropped += breaks - 1
+        starts.append(n_lines)
+        removed.append(dropped)
+        lead = run[last + 1:]  # leading blanks of the line after the stretch
+        pos = end
+    pieces.append(lead + text[pos:])
+    lines = "".join(pieces).splitlines()
+
+    def line_of(i: int) -> int:
+        k = bisect.bisect_right(starts, i)
+        return i + 1 + (removed[k - 1] if k else 0)
+
+    return lines, line_of, len(lines) + dropped
+
+
+
+def parse_trtexec_text(text: str, *, file: str = "<string>", batch: int | None = None,
+                       layers: bool = True) -> TrtexecLog:
     """Parse the text of a trtexec log (any TensorRT version 7.x-11.x).
 
     Parameters
@@ -489,6 +590,9 @@ def parse_trtexec_text(text: str, *, file: str = "<string>", batch: int | None =
         Name used in errors and in the ``file`` column.
     batch : int, optional
         Batch size to use where the log does not reveal it [samples].
+    layers : bool
+        Build the per-layer profile frame (``TrtexecLog.layers``); with False it is None
+        and only ``n_layer_rows`` counts the rows (the measurement reader needs no more).
 
     Returns
     -------
@@ -501,16 +605,37 @@ def parse_trtexec_text(text: str, *, file: str = "<string>", batch: int | None =
         A summary is cut short or has a non-numeric value, or the log ends (or fails)
         before any summary although a run was started; the message names file and line.
     """
-    lines = text.splitlines()
+    lines, line_of, total_lines = _split_lines(text)
+    # Indices of the lines the loop acts on outside a summary, found at C speed: between
+    # them it jumps (a 50 MB file of junk costs a split and a regex pass, not a Python
+    # iteration per line).
+    candidates = list(itertools.compress(range(len(lines)), map(_CANDIDATE.match, lines)))
     ctx, md = _Context(), _Markdown()
     runs: list[TrtexecRun] = []
-    layer_tables: list[pd.DataFrame] = []
+    layer_records: list[dict[str, Any]] = []
     summary: _OneLineSummary | _BlockSummary | None = None
     segment_runs = 0
     i = 0
-    while i < len(lines):
-        lineno, raw = i + 1, lines[i]
-        sev, body = _split_line(raw)
+    n_lines = len(lines)
+    while i < n_lines:
+        if summary is None:
+            k = bisect.bisect_left(candidates, i)
+            i = candidates[k] if k < len(candidates) else n_lines
+            if i >= n_lines:
+                break
+        lineno, raw = line_of(i), lines[i]
+        if summary is None and "] [V] " in raw[:48] and raw.lstrip().startswith("["):
+            # A verbose line ("[date] [V] [TRT] ..."): most of a --verbose log, never data.
+            i += 1
+            continue
+        # _split_line, inlined (the hot path of a long log): strip "[date] [I] [TRT]" and
+        # note whether the last severity tag is [V].
+        if raw.startswith(("[", " ", "\t")):
+            end = _PREFIX.match(raw).end()
+            body = raw[end:].rstrip()
+            verbose = "[V]" in raw[:end] and _SEV.findall(raw, 0, end)[-1] == "V"
+        else:
+            body, verbose = raw.rstrip(), False
         if summary is not None:
             state = summary.feed(lineno, body)
             if state == "consumed":
@@ -537,8 +662,11 @@ def parse_trtexec_text(text: str, *, file: str = "<string>", batch: int | None =
             ctx.status = m.group("status")
             i += 1
             continue
-        if sev == "V":
+        if verbose:
             i += 1
+            continue
+        if not (body.startswith(_LINE_STARTS) or "coefficient of variance" in body):
+            i += 1  # none of the lines below: skip their sixteen regular expressions
             continue
         md.feed(body)
         if _HEAD.match(body) or _TPUT.match(body):
@@ -554,7 +682,7 @@ def parse_trtexec_text(text: str, *, file: str = "<string>", batch: int | None =
         m = _PROFILE_HEAD.match(body)
         if m:
             table, i = _parse_profile_table(lines, i, int(m.group(1)), file)
-            layer_tables.append(table)
+            layer_records += table
             continue
         m = _COV.search(body)
         if m and runs and segment_runs:
@@ -563,12 +691,14 @@ def parse_trtexec_text(text: str, *, file: str = "<string>", batch: int | None =
         ctx.feed(body)
         i += 1
     if summary is not None:
-        summary.check(len(lines), at_eof=True)
+        summary.check(total_lines, at_eof=True)
         runs.append(_make_run(summary, ctx, md, file, batch))
         segment_runs += 1
-    _check_segment_end(ctx, segment_runs, file, len(lines), ended=True)
-    layers = pd.concat(layer_tables, ignore_index=True) if layer_tables else empty_layer_profile()
-    return TrtexecLog(file=file, runs=runs, layers=layers)
+    _check_segment_end(ctx, segment_runs, file, total_lines, ended=True)
+    frame = None
+    if layers:
+        frame = layer_frame(layer_records) if layer_records else empty_layer_profile()
+    return TrtexecLog(file=file, runs=runs, layers=frame, n_layer_rows=len(layer_records))
 
 
 def _check_segment_end(ctx: _Context, n_runs: int, file: str, last_line: int, ended: bool) -> None:
@@ -589,10 +719,50 @@ def _make_run(summary, ctx: _Context, md: _Markdown, file: str, batch: int | Non
                      stats=summary.stats, throughput_printed=summary.values.get("throughput"),
                      walltime_s=summary.values.get("walltime"),
                      gpu_total_s=summary.values.get("gpu_total"),
-                     context=copy.deepcopy(ctx), md_section=md.section, md_batch=md_batch,
+                     context=_snapshot(ctx), md_section=md.section, md_batch=md_batch,
                      md_batch_conflict=conflict)
     _resolve(run, batch)
+    _check_consistent(run)
     return run
+
+
+#: Slack of the throughput-latency consistency check: the numbers are printed to 4-6
+#: significant digits and the host and GPU clocks differ; real logs stay below 1.0
+#: (qps x min GPU time is 0.62-0.997 over the 45 runs of the shared samples).
+_CONSISTENCY_SLACK = 1.05
+
+
+def _concurrency(ctx: _Context) -> int:
+    """Inferences that may run at once: streams (or threads) the run was given, at least 1."""
+    values = [ctx.streams, ctx.flags.get("streams"), ctx.flags.get("infStreams"), ctx.flags.get("threads")]
+    return max([int(v) for v in values if v and str(v).isdigit()] + [1])
+
+
+def _check_consistent(run: TrtexecRun) -> None:
+    """Refuse a summary whose throughput the GPU could not have given.
+
+    With ``k`` concurrent streams, ``qps`` inferences per second each taking at least the
+    minimum GPU compute time ``t_min`` keep the GPU busy ``qps * t_min <= k`` of the time,
+    and the GPU time summed over the trace cannot exceed ``k`` times the wall time.
+    """
+    k = _concurrency(run.context) * _CONSISTENCY_SLACK
+    gmin = run.stats.get("GPU Compute Time", {}).get("min")
+    qps = run.inferences_per_s
+    if qps is not None and gmin is not None and math.isfinite(gmin) and qps * gmin / 1000.0 > k:
+        raise ParseError(f"throughput {run.throughput_printed!r} qps is impossible with a minimum GPU "
+                         f"compute time of {gmin!r} ms ({qps * gmin / 1000.0:.3g} inferences at "
+                         f"once; at most {_concurrency(run.context)} stream(s))", run.file, run.line)
+    if run.walltime_s and run.gpu_total_s and run.gpu_total_s > run.walltime_s * k:
+        raise ParseError(f"total GPU compute time {run.gpu_total_s!r} s exceeds the host wall time "
+                         f"{run.walltime_s!r} s", run.file, run.line)
+
+
+def _snapshot(ctx: _Context) -> _Context:
+    """A copy of `ctx` that later lines cannot change (its lists copied; ~20x a deepcopy)."""
+    out = copy.copy(ctx)
+    out.inference_shapes, out.build_shapes = list(ctx.inference_shapes), list(ctx.build_shapes)
+    out.bindings = list(ctx.bindings)
+    return out
 
 
 def _resolve(run: TrtexecRun, batch_arg: int | None) -> None:
@@ -633,7 +803,7 @@ def _precision(ctx: _Context) -> tuple[str, str | None]:
     if from_flags:
         return from_flags, " ".join(f"--{f}" for f in flags)
     if ctx.precision_line:
-        return normalize_precision(ctx.precision_line), ctx.precision_line
+        return precision_from_text(ctx.precision_line), ctx.precision_line
     if ctx.has_banner and "loadEngine" in ctx.flags:
         return "not stated", "(engine loaded with --loadEngine; build precision not in log)"
     if ctx.has_banner:
@@ -717,8 +887,8 @@ def _context_notes(run: TrtexecRun) -> None:
         notes.append(f"section: {run.md_section}")
 
 
-def runs_to_frame(runs: list[TrtexecRun]) -> pd.DataFrame:
-    """Measurement rows (``throughput_img_s`` and ``latency_ms``) for trtexec runs."""
+def runs_to_records(runs: list[TrtexecRun]) -> list[dict[str, Any]]:
+    """Measurement rows (``throughput_img_s`` and ``latency_ms``) for trtexec runs, as dicts."""
     records: list[dict[str, Any]] = []
     for run in runs:
         base = _run_columns(run)
@@ -727,7 +897,12 @@ def runs_to_frame(runs: list[TrtexecRun]) -> pd.DataFrame:
             records.append({**base, "metric": "throughput_img_s", "value": tput})
         records.append({**base, "metric": "latency_ms",
                         "value": run.stats["GPU Compute Time"]["median"]})
-    return frame_from_records(records)
+    return records
+
+
+def runs_to_frame(runs: list[TrtexecRun]) -> pd.DataFrame:
+    """Measurement rows (``throughput_img_s`` and ``latency_ms``) for trtexec runs."""
+    return frame_from_records(runs_to_records(runs))
 
 
 def _run_columns(run: TrtexecRun) -> dict[str, Any]:
@@ -756,7 +931,7 @@ def _run_columns(run: TrtexecRun) -> dict[str, Any]:
 
 
 def _parse_profile_table(lines: list[str], i: int, iterations: int, file: str
-                         ) -> tuple[pd.DataFrame, int]:
+                         ) -> tuple[list[dict[str, Any]], int]:
     """Parse a ``--dumpProfile`` table starting at ``lines[i]``; return it and the next index."""
     records, new_layout, has_median = [], True, True
     j = i + 1
@@ -779,7 +954,7 @@ def _parse_profile_table(lines: list[str], i: int, iterations: int, file: str
         if rec["layer"] == "Total":
             break
         records.append({**rec, "count": iterations, "file": file})
-    return layer_frame(records), j
+    return records, j
 
 
 def _profile_row(text: str, new_layout: bool, has_median: bool) -> dict[str, Any] | None:
@@ -798,6 +973,7 @@ def _profile_row(text: str, new_layout: bool, has_median: bool) -> dict[str, Any
             "percent": nums[-1]}
 
 
+@only_parse_errors("trtexec log")
 def read_trtexec_log(path: str | os.PathLike, *, batch: int | None = None) -> pd.DataFrame:
     """Read a trtexec text log into measurement rows.
 
@@ -815,14 +991,25 @@ def read_trtexec_log(path: str | os.PathLike, *, batch: int | None = None) -> pd
         samples/s cannot be computed), in :data:`~.schema.MEASUREMENT_COLUMNS`.
         ``df.attrs["n_runs"]`` and ``df.attrs["n_layers"]`` count what was found.
     """
-    text = Path(path).read_text(encoding="utf-8", errors="replace")
-    log = parse_trtexec_text(text, file=str(path), batch=batch)
-    df = runs_to_frame(log.runs)
-    df.attrs["n_runs"] = len(log.runs)
-    df.attrs["n_layers"] = len(log.layers)
+    records, n_layers = trtexec_log_records(path, batch=batch)
+    df = frame_from_records(records)
+    df.attrs["n_runs"] = sum(r["metric"] == "latency_ms" for r in records)
+    df.attrs["n_layers"] = n_layers
     return df
 
 
+def trtexec_log_records(path: str | os.PathLike, *, batch: int | None = None
+                        ) -> tuple[list[dict[str, Any]], int]:
+    """The rows of :func:`read_trtexec_log` as dicts, and the number of per-layer rows.
+
+    :func:`~plaster_model.io.readers.read.read_measurements` builds one frame from the
+    records of all its files (one schema conversion per call, not per file).
+    """
+    log = parse_trtexec_text(read_text(path), file=str(path), batch=batch, layers=False)
+    return runs_to_records(log.runs), log.n_layer_rows
+
+
+@only_parse_errors("trtexec log")
 def read_trtexec_layer_profile(path: str | os.PathLike) -> pd.DataFrame:
     """Per-layer table(s) printed by ``--dumpProfile`` in a trtexec log.
 
@@ -832,5 +1019,4 @@ def read_trtexec_layer_profile(path: str | os.PathLike) -> pd.DataFrame:
         :data:`~.schema.LAYER_PROFILE_COLUMNS`; times are per inference [ms], ``percent`` is
         the layer's share of the profiled total [%], ``count`` the profiled iterations.
     """
-    text = Path(path).read_text(encoding="utf-8", errors="replace")
-    return parse_trtexec_text(text, file=str(path)).layers
+    return parse_trtexec_text(read_text(path), file=str(path)).layers

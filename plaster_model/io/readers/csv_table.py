@@ -12,13 +12,12 @@ from __future__ import annotations
 import csv
 import io
 import os
-from pathlib import Path
 
 import pandas as pd
 
-from .normalize import normalize_precision
+from .normalize import precision_from_text
 from .schema import (CSV_COLUMNS, FLOAT_COLUMNS, INT_COLUMNS, MeasurementValidationError,
-                     ParseError, conform, validate_measurements)
+                     ParseError, conform, only_parse_errors, read_text, validate_measurements)
 
 __all__ = ["read_measurement_csv", "parse_measurement_csv"]
 
@@ -43,6 +42,13 @@ def parse_measurement_csv(text: str, *, file: str = "<string>") -> pd.DataFrame:
         non-numeric number, or a value that breaks the schema (metric name, value <= 0, ...),
         with the file and the line of the offending record.
     """
+    try:
+        return _parse_csv(text, file)
+    except csv.Error as exc:  # a NUL byte, an oversized field, a stray quote
+        raise ParseError(f"malformed CSV: {exc}", file, None) from None
+
+
+def _parse_csv(text: str, file: str) -> pd.DataFrame:
     reader = csv.reader(io.StringIO(text))
     try:
         header = [h.strip() for h in next(reader)]
@@ -70,7 +76,7 @@ def parse_measurement_csv(text: str, *, file: str = "<string>") -> pd.DataFrame:
         lines.append(line)
     df = pd.DataFrame(rows, columns=header)
     df["precision_raw"] = df["precision"] if "precision_raw" not in header else df["precision_raw"]
-    df["precision"] = [normalize_precision(p) for p in df["precision"]]
+    df["precision"] = [precision_from_text(p) for p in df["precision"]]
     if "file" not in header:
         df["file"] = file
     if "line" not in header:
@@ -85,6 +91,7 @@ def parse_measurement_csv(text: str, *, file: str = "<string>") -> pd.DataFrame:
     return df
 
 
+@only_parse_errors("CSV")
 def read_measurement_csv(path: str | os.PathLike) -> pd.DataFrame:
     """Read and validate a CSV file in the published measurement schema.
 
@@ -94,5 +101,4 @@ def read_measurement_csv(path: str | os.PathLike) -> pd.DataFrame:
         :data:`~.schema.MEASUREMENT_COLUMNS` (plus any extra CSV columns); ``file`` and
         ``line`` give each row's origin (``line`` is the CSV record's first line).
     """
-    text = Path(path).read_text(encoding="utf-8-sig", errors="replace")
-    return parse_measurement_csv(text, file=str(path))
+    return parse_measurement_csv(read_text(path), file=str(path))

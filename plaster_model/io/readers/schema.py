@@ -1,6 +1,6 @@
 """The measurement table: one measured number per row, in a documented, validated schema.
 
-Every parser in :mod:`plaster_model.measurements` returns a :class:`pandas.DataFrame` with the
+Every parser in :mod:`plaster_model.io.readers` returns a :class:`pandas.DataFrame` with the
 columns :data:`MEASUREMENT_COLUMNS`, in that order (extra columns, if any, follow).
 
 Columns
@@ -18,7 +18,7 @@ column                    type   meaning
 ``n_devices``             float  devices used by the run (positive integer) [-]
 ``devices_per_node``      float  devices per node (positive integer) [-]
 ``interconnect``          text   catalog interconnect name when mapped, else the raw text
-``precision``             text   one of :data:`PRECISIONS`
+``precision``             text   a key of :data:`PRECISIONS`, or ``"not stated"``
 ``batch_per_device``      float  samples per device per iteration (positive integer) [-]
 ``phase``                 text   ``"training"`` or ``"inference"``
 ``metric``                text   one of :data:`METRICS`
@@ -59,14 +59,16 @@ from typing import Any, Iterable, Mapping
 import numpy as np
 import pandas as pd
 
-from ..errors import MeasurementValidationError, ParseError
+from ...catalog.objects import NOT_STATED, PRECISIONS as _CATALOG_PRECISIONS
+from ...errors import MeasurementValidationError, ParseError
 
 __all__ = [
     "MEASUREMENT_COLUMNS", "CSV_COLUMNS", "TEXT_COLUMNS", "FLOAT_COLUMNS", "INT_COLUMNS",
     "REQUIRED_COLUMNS", "METRICS", "PRECISIONS", "PHASES", "LAYER_PROFILE_COLUMNS",
     "ParseError", "MeasurementValidationError",
     "empty_measurements", "empty_layer_profile", "conform", "frame_from_records",
-    "validate_measurements", "nearest_rank_percentile",
+    "validate_measurements", "row_problems", "nearest_rank_percentile", "read_text", "decode_text",
+    "only_parse_errors", "as_parse_error",
 ]
 
 #: Columns of the published CSV, in its order.
@@ -117,8 +119,10 @@ METRICS: dict[str, str] = {
     "layer_time_ms": "ms per layer per batch (per-layer profiles; needs a 'layer' column)",
 }
 
-#: Normalized precision names ("mixed" = fp16 compute with fp32 master weights, e.g. AMP).
-PRECISIONS: tuple[str, ...] = ("fp32", "fp16", "mixed", "int8", "bf16", "fp8", "not stated")
+#: Precision names: the catalog's one list (:data:`plaster_model.PRECISIONS`; "mixed" = fp16
+#: compute with fp32 master weights, e.g. AMP). A table may also say :data:`NOT_STATED`.
+PRECISIONS = _CATALOG_PRECISIONS
+_TABLE_PRECISIONS = (*PRECISIONS, NOT_STATED)
 
 PHASES: tuple[str, ...] = ("training", "inference")
 
@@ -147,30 +151,78 @@ def _is_missing(value: Any) -> bool:
     return isinstance(value, float) and math.isnan(value)
 
 
+def _schema_dtype(col: str) -> Any:
+    if col in TEXT_COLUMNS:
+        return _text_dtype()
+    return "Int64" if col in INT_COLUMNS else "float64"
+
+
+def _conforms(df: pd.DataFrame) -> bool:
+    """True when `df` already has every schema column, in order, with the schema dtypes."""
+    cols = list(df.columns[:len(MEASUREMENT_COLUMNS)])
+    if cols != MEASUREMENT_COLUMNS:
+        return False
+    for col, dtype in zip(MEASUREMENT_COLUMNS, df.dtypes.iloc[:len(MEASUREMENT_COLUMNS)]):
+        want = _schema_dtype(col)
+        if col in TEXT_COLUMNS:
+            if not (dtype == object or pd.api.types.is_string_dtype(dtype)):
+                return False
+        elif str(dtype) != want:
+            return False
+    return True
+
+
 def conform(df: pd.DataFrame) -> pd.DataFrame:
     """Return a copy of `df` with every schema column, in order, with the schema dtypes.
 
     Missing columns are added as NaN; extra columns are kept after the schema columns.
     Numeric columns must convert with :func:`pandas.to_numeric` (else ``ValueError``).
+    A frame that already conforms is copied as it is (the readers conform once per call).
     """
-    out = pd.DataFrame(index=df.index)
+    if _conforms(df):
+        return df.copy()
+    n = len(df)
+    columns: dict[str, Any] = {}
+    text_dtype = _text_dtype()
     for col in MEASUREMENT_COLUMNS:
-        src = df[col] if col in df.columns else pd.Series(np.nan, index=df.index, dtype=float)
+        if col not in df.columns:
+            columns[col] = (pd.array([None] * n, dtype=text_dtype) if col in TEXT_COLUMNS
+                            else pd.array([None] * n, dtype="Int64") if col in INT_COLUMNS
+                            else np.full(n, np.nan))
+            continue
+        src = df[col]
         if col in TEXT_COLUMNS:
-            out[col] = _to_text(src)
+            columns[col] = _to_text(src).array
         elif col in INT_COLUMNS:
-            out[col] = pd.to_numeric(src).astype("Int64")
+            columns[col] = pd.to_numeric(src).astype("Int64").array
         else:
-            out[col] = pd.to_numeric(src).astype("float64")
+            columns[col] = _to_float(src)
     for col in df.columns:
-        if col not in out.columns:
-            out[col] = df[col]
-    return out
+        if col not in columns:
+            columns[col] = df[col].array
+    # One constructor call from plain arrays, not one aligned column insert per column.
+    return pd.DataFrame(columns, index=df.index)
+
+
+def _to_float(src: pd.Series) -> np.ndarray:
+    """float64 values of a column (None/NA -> NaN); strings go through pandas.to_numeric."""
+    if src.dtype.kind in "fiub":
+        return src.to_numpy(dtype="float64", na_value=np.nan)
+    try:
+        values = src.to_numpy(dtype=object)
+        return np.array([np.nan if _is_missing(v) else v for v in values], dtype="float64")
+    except (TypeError, ValueError):
+        return pd.to_numeric(src).astype("float64").to_numpy()
+
+
+_EMPTY: dict[str, pd.DataFrame] = {}
 
 
 def empty_measurements() -> pd.DataFrame:
     """An empty measurement table with the schema's columns and dtypes."""
-    return conform(pd.DataFrame())
+    if "measurements" not in _EMPTY:
+        _EMPTY["measurements"] = conform(pd.DataFrame())
+    return _EMPTY["measurements"].copy()
 
 
 def frame_from_records(records: Iterable[Mapping[str, Any]]) -> pd.DataFrame:
@@ -181,9 +233,72 @@ def frame_from_records(records: Iterable[Mapping[str, Any]]) -> pd.DataFrame:
     return conform(pd.DataFrame.from_records(records).reset_index(drop=True))
 
 
+#: What a parser may raise on a shape it does not check for; :func:`only_parse_errors`
+#: turns them into a ParseError naming the file (the safety net under the parsers' checks).
+_PARSER_SLIPS = (ValueError, TypeError, KeyError, IndexError, AttributeError, OverflowError,
+                 ZeroDivisionError, LookupError, ArithmeticError, EOFError, RecursionError)
+
+
+def as_parse_error(exc: BaseException, what: str, file: str | None) -> ParseError:
+    """`exc`, raised while parsing `file` as `what`, as a :class:`ParseError` naming the file."""
+    if isinstance(exc, ParseError):
+        return exc
+    if isinstance(exc, RecursionError):
+        return ParseError(f"{what} file nested too deeply to parse", file, None)
+    return ParseError(f"malformed {what} file ({type(exc).__name__}: {exc})"[:500], file, None)
+
+
+def only_parse_errors(what: str):
+    """Decorator: a reader ``f(path, ...)`` raises only ParseError for the file's content
+    (I/O errors such as a missing file pass through unchanged)."""
+    import functools  # noqa: PLC0415
+
+    def wrap(fn):
+        @functools.wraps(fn)
+        def reader(path, *args, **kwargs):
+            try:
+                return fn(path, *args, **kwargs)
+            except ParseError:
+                raise
+            except _PARSER_SLIPS as exc:
+                raise as_parse_error(exc, what, str(path)) from exc
+        return reader
+    return wrap
+
+
+def read_text(path) -> str:
+    """Text of a measurement file: UTF-8 with or without a byte-order mark.
+
+    Undecodable bytes become U+FFFD (a log with one corrupt byte still parses; the
+    numbers are checked afterwards). Line ends may be LF, CRLF or CR alone (the parsers
+    split with :meth:`str.splitlines`).
+
+    Raises
+    ------
+    ParseError
+        The file is binary data, not text: more than 1,000 bytes and more than 1 % of it are
+        not UTF-8 (a log with a few corrupt bytes still parses).
+    """
+    from pathlib import Path  # noqa: PLC0415
+
+    text = decode_text(Path(path).read_bytes())
+    bad = text.count("\ufffd")
+    if bad > 1000 and bad > 0.01 * len(text):
+        raise ParseError(f"binary data, not a text file: {bad:,} of {len(text):,} characters are "
+                         "not UTF-8", str(path), None)
+    return text
+
+
+def decode_text(data: bytes) -> str:
+    """Decode file bytes as :func:`read_text` does (BOM dropped, bad bytes replaced)."""
+    return data.decode("utf-8-sig", errors="replace")
+
+
 def empty_layer_profile() -> pd.DataFrame:
     """An empty per-layer profile frame with :data:`LAYER_PROFILE_COLUMNS`."""
-    return layer_frame([])
+    if "layers" not in _EMPTY:
+        _EMPTY["layers"] = layer_frame([])
+    return _EMPTY["layers"].copy()
 
 
 def layer_frame(records: Iterable[Mapping[str, Any]]) -> pd.DataFrame:
@@ -211,35 +326,104 @@ def _check_numeric(df: pd.DataFrame, col: str) -> None:
         raise MeasurementValidationError(col, "*", str(s.dtype), "numeric column has a non-numeric dtype")
 
 
-def _check_allowed(df: pd.DataFrame, col: str, allowed: Iterable[str], required: bool) -> None:
-    allowed = set(allowed)
-    for idx, v in df[col].items():
-        if _is_missing(v):
-            if required:
-                raise MeasurementValidationError(col, idx, v, "missing")
-            continue
-        if v not in allowed:
-            raise MeasurementValidationError(col, idx, v, f"not one of {sorted(allowed)}")
+#: Pairs (a, b) of statistic columns with a <= b wherever both are given (the order of
+#: the statistics of one sample): min <= mean, median, percentiles <= max; p90 <= p95 <= p99.
+_ORDERED: tuple[tuple[str, str], ...] = (
+    ("latency_min_ms", "latency_median_ms"), ("latency_median_ms", "latency_max_ms"),
+    ("latency_min_ms", "latency_mean_ms"), ("latency_mean_ms", "latency_max_ms"),
+    ("latency_min_ms", "latency_p90_ms"), ("latency_min_ms", "latency_p95_ms"),
+    ("latency_min_ms", "latency_p99_ms"), ("latency_p90_ms", "latency_max_ms"),
+    ("latency_p95_ms", "latency_max_ms"), ("latency_p99_ms", "latency_max_ms"),
+    ("latency_p90_ms", "latency_p95_ms"), ("latency_p95_ms", "latency_p99_ms"),
+)
+#: Relative slack of the order and consistency checks. Logs print statistics rounded to a
+#: few significant digits; rounding is monotone, so the order survives it exactly, and
+#: products of printed numbers agree to far better than this.
+_REL_TOL = 1e-6
 
 
-def _check_values(df: pd.DataFrame) -> None:
-    for idx, v in df["value"].items():
-        if _is_missing(v) or not np.isfinite(v) or v <= 0:
-            raise MeasurementValidationError("value", idx, v, "must be finite and > 0")
-    for col in _POSITIVE_INT_COLUMNS:
+def _numeric(df: pd.DataFrame, col: str) -> np.ndarray:
+    return pd.to_numeric(df[col], errors="coerce").to_numpy(dtype=float, na_value=np.nan)
+
+
+def row_problems(df: pd.DataFrame) -> list[MeasurementValidationError]:
+    """Every row that breaks the schema's value rules, one error per row (its first problem).
+
+    Vectorized over the rows (a directory read validates thousands at once). The rules are
+    those of :func:`validate_measurements` after its column and dtype checks: ``metric``
+    one of :data:`METRICS`; ``value`` finite and > 0; positive integers where given;
+    statistics finite and >= 0; ``precision`` and ``phase`` allowed names; the statistics
+    of one sample in order (min <= mean, median, percentiles <= max; p90 <= p95 <= p99);
+    a ``throughput_img_s`` value equal to ``throughput_qps`` x ``batch_per_device`` where
+    both are given (samples/s = inferences/s x samples per inference); ``layer_time_ms``
+    rows with a ``layer``.
+
+    Returns
+    -------
+    list of MeasurementValidationError
+        In row order; empty when every row is fine. ``err.row`` is the index label.
+    """
+    n = len(df)
+    if n == 0:
+        return []
+    first: dict[int, MeasurementValidationError] = {}
+    index = df.index
+
+    def flag(mask: np.ndarray, col: str, values, reason) -> None:
+        for pos in np.flatnonzero(mask):
+            if pos not in first:
+                why = reason(pos) if callable(reason) else reason
+                first[pos] = MeasurementValidationError(col, index[pos], values[pos], why)
+
+    def allowed(col: str, names: set, required: bool) -> None:
         if col not in df.columns:
-            continue
-        for idx, v in df[col].items():
-            if _is_missing(v):
-                continue
-            if not np.isfinite(v) or v <= 0 or float(v) != int(v):
-                raise MeasurementValidationError(col, idx, v, "must be a positive integer")
-    for col in _NONNEGATIVE_COLUMNS:
-        if col not in df.columns:
-            continue
-        for idx, v in df[col].items():
-            if not _is_missing(v) and (not np.isfinite(v) or v < 0):
-                raise MeasurementValidationError(col, idx, v, "must be finite and >= 0")
+            return
+        vals = df[col].to_numpy(dtype=object)
+        missing = np.fromiter((_is_missing(x) for x in vals), dtype=bool, count=n)
+        ok = np.fromiter((x in names for x in vals), dtype=bool, count=n)
+        if not required:
+            ok |= missing
+        flag(~ok, col, vals, lambda pos: "missing" if missing[pos] else f"not one of {sorted(names)}")
+
+    allowed("metric", set(METRICS), True)
+    allowed("precision", set(_TABLE_PRECISIONS), False)
+    allowed("phase", set(PHASES), False)
+    with np.errstate(invalid="ignore", over="ignore"):
+        v = _numeric(df, "value")
+        flag(~(np.isfinite(v) & (v > 0)), "value", v, "must be finite and > 0")
+        for col in _POSITIVE_INT_COLUMNS:
+            if col in df.columns:
+                x = _numeric(df, col)
+                bad = ~np.isnan(x) & ~(np.isfinite(x) & (x > 0) & (np.floor(x) == x))
+                flag(bad, col, x, "must be a positive integer")
+        cache: dict[str, np.ndarray] = {}
+        for col in _NONNEGATIVE_COLUMNS:
+            if col in df.columns:
+                x = cache[col] = _numeric(df, col)
+                bad = ~np.isnan(x) & ~(np.isfinite(x) & (x >= 0))
+                flag(bad, col, x, "must be finite and >= 0")
+        for a, b in _ORDERED:
+            if a in cache and b in cache:
+                xa, xb = cache[a], cache[b]
+                bad = (xa - xb) > _REL_TOL * np.maximum(np.abs(xa), np.abs(xb))
+                flag(bad, b, xb, lambda pos, a=a, xa=xa: f"below {a} = {xa[pos]!r}")
+        if "throughput_qps" in cache and "batch_per_device" in df.columns:
+            qps, batch = cache["throughput_qps"], _numeric(df, "batch_per_device")
+            tput = (df["metric"] == "throughput_img_s").to_numpy(dtype=bool, na_value=False)
+            expect = qps * batch
+            bad = tput & np.isfinite(expect) & (np.abs(v - expect) > _REL_TOL * np.abs(expect))
+            flag(bad, "value", v, lambda pos: (f"disagrees with throughput_qps x batch_per_device"
+                                               f" = {expect[pos]!r} samples/s"))
+    if "metric" in df.columns:
+        layer_rows = (df["metric"] == "layer_time_ms").to_numpy(dtype=bool, na_value=False)
+        if layer_rows.any():
+            if "layer" not in df.columns:
+                raise MeasurementValidationError("layer", "*", None,
+                                                 "layer_time_ms rows need a 'layer' column")
+            layer_vals = df["layer"].to_numpy(dtype=object)
+            empty = np.fromiter((_is_missing(x) or not str(x) for x in layer_vals), dtype=bool, count=n)
+            flag(layer_rows & empty, "layer", layer_vals, "missing for a layer_time_ms row")
+    return [first[pos] for pos in sorted(first)]
 
 
 def validate_measurements(df: pd.DataFrame) -> pd.DataFrame:
@@ -249,8 +433,10 @@ def validate_measurements(df: pd.DataFrame) -> pd.DataFrame:
     numeric dtypes; ``metric`` is one of :data:`METRICS`; ``value`` is finite and > 0;
     ``n_devices``, ``devices_per_node``, ``batch_per_device`` and ``line`` are positive
     integers where given; statistic columns are finite and >= 0 where given; ``precision``
-    is one of :data:`PRECISIONS` and ``phase`` one of :data:`PHASES` where given;
-    ``layer_time_ms`` rows need a non-empty ``layer`` column.
+    is a key of :data:`PRECISIONS` or "not stated" and ``phase`` one of :data:`PHASES` where
+    given; the statistics of one sample are in order (min <= median <= max, ...) and a
+    throughput equals ``throughput_qps`` x ``batch_per_device`` where both are given
+    (:func:`row_problems`); ``layer_time_ms`` rows need a non-empty ``layer`` column.
 
     Raises
     ------
@@ -266,18 +452,9 @@ def validate_measurements(df: pd.DataFrame) -> pd.DataFrame:
             _check_text(df, col)
         else:
             _check_numeric(df, col)
-    _check_allowed(df, "metric", METRICS, required=True)
-    _check_allowed(df, "precision", PRECISIONS, required=False)
-    _check_allowed(df, "phase", PHASES, required=False)
-    _check_values(df)
-    layer_rows = df["metric"] == "layer_time_ms"
-    if layer_rows.any():
-        if "layer" not in df.columns:
-            raise MeasurementValidationError("layer", "*", None,
-                                             "layer_time_ms rows need a 'layer' column")
-        for idx, v in df.loc[layer_rows, "layer"].items():
-            if _is_missing(v) or not str(v):
-                raise MeasurementValidationError("layer", idx, v, "missing for a layer_time_ms row")
+    problems = row_problems(df)
+    if problems:
+        raise problems[0]
     return df
 
 

@@ -1,4 +1,4 @@
-"""Measured runs: parsers for trtexec (text and JSON), DLBS, onnxruntime profiles and CSV
+"""Readers (``plaster_model.io.readers``) of measured runs: parsers for trtexec (text and JSON), DLBS, onnxruntime profiles and CSV
 tables, into one validated measurement table (see :mod:`.schema`).
 
 >>> df = read_measurements("runs/")                      # doctest: +SKIP

@@ -14,49 +14,37 @@ from typing import Callable, Iterable, Mapping
 import numpy as np
 import pandas as pd
 
+from ...catalog.objects import normalize_precision
 from .schema import _is_missing, conform
 
-__all__ = ["normalize_precision", "precision_from_flags", "normalize_names", "device_candidates",
-           "interconnect_candidates"]
+__all__ = ["precision_from_text", "normalize_precision", "precision_from_flags", "normalize_names",
+           "device_candidates", "interconnect_candidates"]
 
-# Checked in this order: "bfloat16 (mixed)" is bf16, "mixed (fp16)" is mixed,
-# "FP32+FP16+INT8" is int8 (TensorRT may pick the lowest allowed precision per layer).
-_PRECISION_RULES: tuple[tuple[str, str], ...] = (
-    (r"bfloat16|\bbf16\b", "bf16"),
-    (r"\bint8\b|\bbest\b", "int8"),
-    (r"\bfp8\b|float8", "fp8"),
-    (r"mixed|\bamp\b", "mixed"),
-    (r"\bfp16\b|float16|\bhalf\b", "fp16"),
-    (r"\bfp32\b|float32|\bfloat\b|single|\btf32\b", "fp32"),
-)
+def precision_from_text(text: object) -> str:
+    """Map a free-text precision to a key of :data:`plaster_model.PRECISIONS` or "not stated".
 
-
-def normalize_precision(text: object) -> str:
-    """Map a free-text precision to one of ``schema.PRECISIONS``.
+    ``normalize_precision(text, free_text=True)``: the rules live once, in
+    :func:`plaster_model.catalog.objects.normalize_precision`.
 
     Parameters
     ----------
     text : str or None
         E.g. ``"mixed (fp16)"``, ``"bfloat16 (mixed; not stated in log)"``, ``"FP32+FP16"``,
-        ``"float16"``, ``"--int8"``.
+        ``"float16"``, ``"--int8"``, ``"TF32"``.
 
     Returns
     -------
     str
-        ``"fp32"``, ``"fp16"``, ``"mixed"``, ``"int8"``, ``"bf16"``, ``"fp8"`` or
-        ``"not stated"`` (also for empty or unrecognised text; callers keep the original in
-        ``precision_raw`` and :func:`normalize_names` reports unrecognised ones).
+        ``"fp32"``, ``"tf32"``, ``"fp16"``, ``"mixed"``, ``"int8"``, ``"bf16"``, ``"fp8"``,
+        ``"fp64"`` or ``"not stated"`` (also for empty or unrecognised text; callers keep the
+        original in ``precision_raw`` and :func:`normalize_names` reports unrecognised ones).
+
+    Examples
+    --------
+    >>> precision_from_text("FP32+INT8"), precision_from_text(None)
+    ('int8', 'not stated')
     """
-    if _is_missing(text):
-        return "not stated"
-    t = str(text).strip().lower().replace("_", " ")
-    if not t:
-        return "not stated"
-    # "bfloat16 (mixed; not stated in log)" is still bf16: the first rule that matches wins.
-    for pattern, name in _PRECISION_RULES:
-        if re.search(pattern, t):
-            return name
-    return "not stated"
+    return normalize_precision(text, free_text=True)
 
 
 def precision_from_flags(flags: Iterable[str]) -> str | None:

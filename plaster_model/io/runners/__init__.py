@@ -1,12 +1,14 @@
 """Runners that measure models on this machine and return measurement rows.
 
+Also reachable as :mod:`plaster_model.measure` (``pm.measure.trtexec``, ``pm.measure.onnxruntime``).
+
 * :func:`trtexec` -- TensorRT's ``trtexec`` over an ONNX file, per batch size and precision
   (the TensorRT Python API when ``trtexec`` is not installed);
 * :func:`onnxruntime` -- onnxruntime on the CPU, for models built in code
   (:mod:`plaster_model.onnx_builders`) or read from a file.
 
 Both return a DataFrame in the measurement schema
-(:data:`plaster_model.measurements.MEASUREMENT_COLUMNS`), ready for
+(:data:`plaster_model.io.readers.MEASUREMENT_COLUMNS`), ready for
 :func:`plaster_model.calibrate`, with two extra columns, ``model_fwd_flops`` [FLOP per sample]
 and ``model_params``, counted from the ONNX graph: the calibration builds a
 :class:`~plaster_model.Model` from them when the model is not in the zoo.
@@ -20,7 +22,7 @@ and ``model_params``, counted from the ONNX graph: the calibration builds a
 >>> bool(cal.residuals_["rel_error"].abs().median() < 0.5)
 True
 """
-from .onnxruntime import onnxruntime
-from .trtexec import trtexec
+from .run_onnxruntime import onnxruntime
+from .run_trtexec import trtexec
 
 __all__ = ["trtexec", "onnxruntime"]

@@ -104,8 +104,8 @@ def onnxruntime(model_or_path, batches=None, n_warmup=3, n_runs=20, threads=1,
         onnxruntime (or onnx) is not installed: ``pip install 'plaster_model[measure]'``.
     """
     ort = _import_ort()
-    from ..measurements.normalize import normalize_names
-    from ..measurements.schema import frame_from_records, latency_stats
+    from ..readers.normalize import normalize_names
+    from ..readers.schema import frame_from_records, latency_stats
 
     batch_sizes = aliased("batches", batches, "batch_sizes", batch_sizes)
     batch_sizes = [int(b) for b in ((1, 4, 16) if batch_sizes is None else batch_sizes)]

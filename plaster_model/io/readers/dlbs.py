@@ -24,12 +24,17 @@ from typing import Any
 
 import pandas as pd
 
-from .normalize import normalize_precision
-from .schema import ParseError, frame_from_records, latency_stats
+from .normalize import precision_from_text
+from .schema import (ParseError, decode_text, frame_from_records, latency_stats,
+                     only_parse_errors, read_text)
 
-__all__ = ["parse_dlbs_text", "read_dlbs_log", "dlbs_rows"]
+__all__ = ["parse_dlbs_text", "read_dlbs_log", "dlbs_rows", "dlbs_records", "dlbs_log_records"]
 
 _KEY = re.compile(r"^\s*__(?P<key>[A-Za-z0-9_.]+)__\s*=\s*(?P<json>.*?)\s*$")
+_KEY_ML = re.compile(r"^[ \t\f\v]*__(?P<key>[A-Za-z0-9_.]+)__[ \t\f\v]*=[ \t\f\v]*(?P<json>[^\n]*?)[ \t\f\v]*$",
+                     re.MULTILINE)
+_OTHER_LINE_ENDS = "\r\x0b\x0c\x1c\x1d\x1e\x85\u2028\u2029"
+_LINE_ENDS_TO_LF = str.maketrans({c: "\n" for c in _OTHER_LINE_ENDS})
 
 
 def parse_dlbs_text(text: str, *, file: str = "<string>") -> tuple[dict[str, Any], dict[str, int]]:
@@ -40,13 +45,21 @@ def parse_dlbs_text(text: str, *, file: str = "<string>") -> tuple[dict[str, Any
     """
     params: dict[str, Any] = {}
     lines: dict[str, int] = {}
-    for n, raw in enumerate(text.splitlines(), start=1):
-        m = _KEY.match(raw)
-        if not m:
-            continue
+    # One MULTILINE regex pass over the text with every line end made "\n" (the ends
+    # str.splitlines knows), line numbers from newline counts between matches: a log with
+    # millions of other lines costs no Python step per line.
+    text = text.replace("\r\n", "\n")
+    if any(c in text for c in _OTHER_LINE_ENDS):
+        text = text.translate(_LINE_ENDS_TO_LF)
+    n, pos = 1, 0
+    for m in _KEY_ML.finditer(text):
+        n += text.count("\n", pos, m.start())
+        pos = m.start()
         key, value = m.group("key"), m.group("json")
         try:
             params[key] = json.loads(value) if value else None
+        except RecursionError:
+            raise ParseError(f"__{key}__ value nested too deeply", file, n) from None
         except json.JSONDecodeError:
             if key.startswith("results."):
                 raise ParseError(f"__{key}__ value is not JSON: {value!r}", file, n) from None
@@ -85,10 +98,14 @@ def _stats(params: dict, lines: dict, prefix: str, file: str) -> dict[str, float
     return out
 
 
-def _n_devices(params: dict) -> int | None:
+def _n_devices(params: dict, lines: dict | None = None, file: str = "<string>") -> int | None:
     for key in ("exp.num_gpus", "exp.num_replicas"):
         v = params.get(key)
-        if isinstance(v, (int, float)) and not isinstance(v, bool) and v > 0:
+        if isinstance(v, (int, float)) and not isinstance(v, bool):
+            # 1e400 decodes to inf (int() of it overflows); a count is a finite integer >= 1.
+            if not (math.isfinite(v) and v >= 1 and v == int(v)):
+                raise ParseError(f"__{key}__ is {v!r}; expected a device count (an integer >= 1)",
+                                 file, (lines or {}).get(key))
             return int(v)
     gpus = params.get("exp.gpus")
     if isinstance(gpus, str) and gpus.strip():
@@ -99,17 +116,25 @@ def _n_devices(params: dict) -> int | None:
 def dlbs_rows(params: dict[str, Any], lines: dict[str, int], *, file: str = "<string>",
               device: str | None = None) -> pd.DataFrame:
     """Measurement rows for one DLBS benchmark (see the module docstring)."""
+    records, status = dlbs_records(params, lines, file=file, device=device)
+    df = frame_from_records(records)
+    if status:
+        df.attrs["dlbs_status"] = status
+    return df
+
+
+def dlbs_records(params: dict[str, Any], lines: dict[str, int], *, file: str = "<string>",
+                 device: str | None = None) -> tuple[list[dict[str, Any]], str | None]:
+    """The rows of :func:`dlbs_rows` as dicts, and why there are none (or None)."""
     status = params.get("exp.status")
     tput = _number(params, lines, "results.throughput", file)
     time_ms = _number(params, lines, "results.time", file)
     if (status not in (None, "success")) or not ((tput or 0) > 0 or (time_ms or 0) > 0):
-        df = frame_from_records([])
-        df.attrs["dlbs_status"] = f"no result: exp.status={status!r}, " \
-                                  f"results.throughput={tput!r}, results.time={time_ms!r}"
-        return df
+        return [], (f"no result: exp.status={status!r}, "
+                    f"results.throughput={tput!r}, results.time={time_ms!r}")
     phase = params.get("exp.phase")
     phase = phase if phase in ("training", "inference") else None
-    n_dev = _n_devices(params)
+    n_dev = _n_devices(params, lines, file)
     n_nodes = params.get("exp.num_nodes")
     dev = params.get("exp.device_title") or device
     notes = [f"exp.status={status!r}"] if status else []
@@ -125,7 +150,7 @@ def dlbs_rows(params: dict[str, Any], lines: dict[str, int], *, file: str = "<st
         "device": dev, "device_raw": dev, "n_devices": n_dev,
         "devices_per_node": params.get("exp.num_local_gpus") or (n_dev if not n_nodes or n_nodes == 1 else None),
         "interconnect": params.get("exp.node_nic") if isinstance(n_nodes, (int, float)) and n_nodes > 1 else None,
-        "precision": normalize_precision(params.get("exp.dtype")),
+        "precision": precision_from_text(params.get("exp.dtype")),
         "precision_raw": _text(params.get("exp.dtype")),
         "batch_per_device": params.get("exp.replica_batch"), "phase": phase, "file": file,
     }
@@ -136,7 +161,7 @@ def dlbs_rows(params: dict[str, Any], lines: dict[str, int], *, file: str = "<st
                         "line": lines.get("results.throughput"),
                         "notes": "; ".join(notes + ["results.throughput"])})
     records += _time_rows(params, lines, base, notes, phase, file)
-    return frame_from_records(records)
+    return records, None
 
 
 def _text(v: Any) -> str | None:
@@ -163,6 +188,7 @@ def _time_rows(params: dict, lines: dict, base: dict, notes: list[str], phase: s
     return [{**row, "metric": "latency_ms", "value": value_ms}]
 
 
+@only_parse_errors("DLBS log")
 def read_dlbs_log(path: str | os.PathLike, *, device: str | None = None) -> pd.DataFrame:
     """Measurement rows from a DLBS log file (``*.log``; ``*.log.gz`` is decompressed).
 
@@ -178,15 +204,26 @@ def read_dlbs_log(path: str | os.PathLike, *, device: str | None = None) -> pd.D
     ParseError
         No ``__key__=value`` line at all, or a ``results.*`` value that is not a number.
     """
+    records, params = dlbs_log_records(path, device=device)
+    df = frame_from_records(records)
+    df.attrs["dlbs_params"] = len(params)
+    return df
+
+
+def dlbs_log_records(path: str | os.PathLike, *, device: str | None = None
+                     ) -> tuple[list[dict[str, Any]], dict[str, Any]]:
+    """The rows of :func:`read_dlbs_log` as dicts, and the log's parameters."""
     p = Path(path)
     if p.suffix == ".gz":
         import gzip  # noqa: PLC0415
-        text = gzip.decompress(p.read_bytes()).decode("utf-8", errors="replace")
+        try:
+            text = decode_text(gzip.decompress(p.read_bytes()))
+        except (OSError, EOFError, ValueError) as exc:  # gzip's errors: bad header, truncated
+            raise ParseError(f"not a readable gzip file ({exc})", str(path), None) from None
     else:
-        text = p.read_text(encoding="utf-8", errors="replace")
+        text = read_text(p)
     params, lines = parse_dlbs_text(text, file=str(path))
     if not params:
         raise ParseError("no DLBS __key__=value lines", str(path), None)
-    df = dlbs_rows(params, lines, file=str(path), device=device)
-    df.attrs["dlbs_params"] = len(params)
-    return df
+    records, _ = dlbs_records(params, lines, file=str(path), device=device)
+    return records, params

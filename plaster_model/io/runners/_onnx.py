@@ -68,7 +68,7 @@ def model_for(model, name):
     """A :class:`~plaster_model.Model` with the FLOPs of the ONNX graph (batch 1), or None
     when the graph cannot be counted (the rows then need ``models=`` at calibration)."""
     try:
-        from ..onnx_import import model_from_onnx
+        from ...onnx_import import model_from_onnx
         return model_from_onnx(model, batch=1, name=name)
     except Exception:  # noqa: BLE001 - counting is a convenience, never fatal for measuring
         return None

@@ -2,7 +2,7 @@
 
 Each (batch, precision) is one ``trtexec --onnx=MODEL --shapes=INPUT:BxCxHxW [--fp16|--int8]``
 run; its output goes through the project's trtexec log parser
-(:func:`plaster_model.measurements.trtexec.parse_trtexec_text`), which gives two rows per
+(:func:`plaster_model.io.readers.trtexec.parse_trtexec_text`), which gives two rows per
 run: ``throughput_img_s`` (qps × batch) and ``latency_ms`` (the median **GPU Compute Time**,
 the number to fit compute to; ``BRIEF.md`` §7). When no ``trtexec`` executable is found the
 TensorRT Python API (``import tensorrt``) is used instead, timing with CUDA events.
@@ -64,8 +64,9 @@ def trtexec(onnx_path, batches=None, precisions=("fp32", "fp16"), trtexec="trtex
         Builder precisions (:data:`PRECISION_FLAGS`).
     trtexec : str
         Executable name or path (default ``"trtexec"`` on ``PATH``).
-    extra_args : sequence of str
-        More trtexec flags (e.g. ``("--useCudaGraph", "--noDataTransfers")``).
+    extra_args : sequence of str, or str
+        More trtexec flags (e.g. ``("--useCudaGraph", "--noDataTransfers")``); a string is
+        split like a shell command line (:func:`shlex.split`: ``"--fp16 --workspace=64"``).
     input_name : str, optional
         Input to size first (default: the first graph input).
     model_name : str, optional
@@ -75,7 +76,9 @@ def trtexec(onnx_path, batches=None, precisions=("fp32", "fp16"), trtexec="trtex
     timeout : float, optional
         Seconds per trtexec run.
     log_dir : str or path-like, optional
-        Keep each run's output as ``<model>_b<batch>_<precision>.log`` there.
+        Keep each run's output as ``<model>_b<batch>_<precision>.log`` there. The model
+        name is reduced to letters, digits, ``.``, ``_`` and ``-`` for the file name, so that
+        a graph named ``../../x`` or ``/etc/x`` cannot write outside `log_dir`.
     batch_sizes : sequence of int, optional
         Alias of ``batches`` (its former name).
 
@@ -94,10 +97,11 @@ def trtexec(onnx_path, batches=None, precisions=("fp32", "fp16"), trtexec="trtex
     """
     import pandas as pd
 
-    from ..measurements.normalize import normalize_names
-    from ..measurements.schema import conform
-    from ..measurements.trtexec import parse_trtexec_text, runs_to_frame
+    from ..readers.normalize import normalize_names
+    from ..readers.schema import conform
+    from ..readers.trtexec import parse_trtexec_text, runs_to_frame
 
+    extra = _extra_args(extra_args)
     batch_sizes = aliased("batches", batches, "batch_sizes", batch_sizes)
     batch_sizes = [int(b) for b in ((1, 8, 32) if batch_sizes is None else batch_sizes)]
     if not batch_sizes or any(b < 1 for b in batch_sizes):
@@ -120,15 +124,14 @@ def trtexec(onnx_path, batches=None, precisions=("fp32", "fp16"), trtexec="trtex
                 frames.append(_tensorrt_api(onnx_path, b, precision, shapes, name, trtexec))
                 continue
             cmd = [exe, f"--onnx={os.fspath(onnx_path)}", f"--shapes={shapes}",
-                   *PRECISION_FLAGS[precision], *extra_args]
+                   *PRECISION_FLAGS[precision], *extra]
             try:
                 proc = subprocess.run(cmd, capture_output=True, text=True, timeout=timeout, check=False)
             except subprocess.TimeoutExpired as exc:
                 raise RuntimeError(f"trtexec timed out after {timeout} s: {' '.join(cmd)}") from exc
             text = (proc.stdout or "") + ("\n" + proc.stderr if proc.stderr else "")
             if log_dir is not None:
-                Path(log_dir).mkdir(parents=True, exist_ok=True)
-                (Path(log_dir) / f"{name}_b{b}_{precision}.log").write_text(text)
+                _log_path(log_dir, name, b, precision).write_text(text)
             if proc.returncode != 0:
                 tail = "\n".join(text.strip().splitlines()[-15:])
                 raise RuntimeError(f"trtexec failed (exit {proc.returncode}): {' '.join(cmd)}\n{tail}")
@@ -142,6 +145,44 @@ def trtexec(onnx_path, batches=None, precisions=("fp32", "fp16"), trtexec="trtex
     out = conform(pd.concat(frames, ignore_index=True))
     out, _ = normalize_names(out)
     return add_model_columns(out, model_for(model, name))
+
+
+def _extra_args(extra_args) -> list[str]:
+    """trtexec flags from a sequence of strings or one shell-like string."""
+    import shlex
+
+    from ...errors import ParameterError
+
+    if isinstance(extra_args, str):
+        try:
+            return shlex.split(extra_args)
+        except ValueError as exc:  # an unclosed quote
+            raise ParameterError("extra_args", extra_args, f"a command-line string ({exc})") from None
+    if isinstance(extra_args, (bytes, bytearray)) or not all(isinstance(a, str) for a in extra_args):
+        raise ParameterError("extra_args", extra_args, "a list of strings or one command-line string")
+    return list(extra_args)
+
+
+def _log_path(log_dir, name: str, batch: int, precision: str) -> Path:
+    """``<log_dir>/<name>_b<batch>_<precision>.log``, confined to `log_dir`.
+
+    The name comes from the ONNX graph, i.e. from whoever wrote the file: only letters,
+    digits, ``.``, ``_`` and ``-`` are kept (no separator, no leading dot), and the
+    resolved path must still lie inside `log_dir` (a symbolic link there cannot lead out).
+    """
+    import re
+
+    from ...errors import ParameterError
+
+    folder = Path(log_dir)
+    folder.mkdir(parents=True, exist_ok=True)
+    stem = re.sub(r"[^A-Za-z0-9._-]+", "_", str(name)).lstrip(".")[:100] or "onnx_model"
+    path = folder / f"{stem}_b{int(batch)}_{precision}.log"
+    root = folder.resolve()
+    if root not in path.resolve().parents:
+        raise ParameterError("log_dir", os.fspath(log_dir),
+                             f"a folder the log {path.name!r} resolves inside of")
+    return path
 
 
 def _tensorrt_api(onnx_path, batch, precision, shapes, name, trtexec_name):
@@ -158,7 +199,7 @@ def _tensorrt_api(onnx_path, batch, precision, shapes, name, trtexec_name):
     except ImportError:
         raise RuntimeError("the TensorRT Python API path needs PyTorch for device buffers "
                            "(or install trtexec)") from None
-    from ..measurements.schema import frame_from_records, latency_stats
+    from ..readers.schema import frame_from_records, latency_stats
 
     logger = trt.Logger(trt.Logger.WARNING)
     builder = trt.Builder(logger)
