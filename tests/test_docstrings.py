@@ -24,13 +24,6 @@ CODES = ("PR01", "PR02", "RT01", "EX01")
 #: Items that fail today, as "<code>" or "<code> <parameter>". Most live in modules being
 #: restructured on main (issue 12), whose owner fixes them there and deletes the entry.
 KNOWN_FAILURES: dict[str, set[str]] = {
-    # plaster_model/calibration/model.py (lead): parameters, Returns and an example to write
-    "calibrate": {"PR01 measurements", "PR01 devices", "PR01 models", "PR01 **kwargs", "RT01", "EX01"},
-    # plaster_model/estimators/data_parallel.py (lead)
-    "required_bandwidth": {"EX01"},
-    "tree_crossover_devices": {"PR01 factor"},
-    # plaster_model/estimators/summa.py (lead)
-    "summa_grid": {"PR01 devices", "RT01"},
     # plaster_model/scaling.py (lead): "servers," is documented in a wrapped list that
     # numpydoc reads as a parameter named "servers,"
     "scaling_curve": {"PR01 servers", "PR02 servers,"},
@@ -46,13 +39,6 @@ KNOWN_FAILURES: dict[str, set[str]] = {
     "default_training_cluster": {"PR01 device", "EX01"},
     "programmability": {"PR01 device"},
     "published_accuracy": {"PR01 model", "PR01 precision", "PR01 metric", "RT01"},
-    # plaster_model/inference/roofline.py (lead)
-    "host_transfer_time": {"EX01"},
-    # plaster_model/catalog/objects.py: normalize_precision is rewritten (with a full
-    # docstring) on the io/ branch; delete this entry when it lands
-    "normalize_precision": {"PR01 precision", "RT01", "EX01"},
-    # plaster_model/measurements/read.py: moving to io/readers and edited on two branches
-    "read_measurements": {"EX01"},
 }
 
 _SET_IN_MESSAGE = re.compile(r"\{.*\}")

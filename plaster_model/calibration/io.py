@@ -69,8 +69,9 @@ def to_dict(cal) -> dict:
         "group_time_scale": [float(v) for v in cal.group_time_scale_],
         "n_rows": int(cal.n_rows_),
         "setup_spread": [float(v) for v in cal.setup_spread_],
-        "fallback_spread": {k: float(v) for k, v in cal.fallback_spread_.items()},
-        "source_spread": {k: float(v) for k, v in cal.source_spread_.items()},
+        # per phase; None where it was not measurable (JSON has no NaN)
+        "fallback_spread": {k: (float(v) if math.isfinite(v) else None) for k, v in cal.fallback_spread_.items()},
+        "source_spread": {k: (float(v) if math.isfinite(v) else None) for k, v in cal.source_spread_.items()},
         "theta": [float(v) for v in cal.theta_],
         "theta_bootstrap": [[float(v) for v in row] for row in cal.theta_bootstrap_],
         "user_models": {k: {f: _plain(getattr(m, f)) for f in _MODEL_FIELDS} for k, m in cal.user_models_.items()},
@@ -189,10 +190,11 @@ def from_dict(data: dict, *, origin: str = "calibration data"):
     for attr in ("fallback_spread", "source_spread"):  # per phase; NaN where it was not measurable
         spread = data.get(attr) or {}
         if not isinstance(spread, dict) or not all(
-                k in ("training", "inference") and isinstance(v, (int, float)) and not (v < 0)
+                k in ("training", "inference") and (v is None or (isinstance(v, (int, float))
+                                                                 and not isinstance(v, bool) and v >= 0))
                 for k, v in spread.items()):
-            raise _fail(where, f"{attr!r} must map a phase to a spread >= 0 (or NaN)")
-        setattr(cal, attr + "_", {k: float(v) for k, v in spread.items()})
+            raise _fail(where, f"{attr!r} must map a phase to a spread >= 0 (or null)")
+        setattr(cal, attr + "_", {k: (math.nan if v is None else float(v)) for k, v in spread.items()})
     cal.theta_ = _finite_array(data, "theta", where)
     boot = _finite_array(data, "theta_bootstrap", where, ndim=2)
     if boot.size and boot.shape[1] != cal.theta_.size:

@@ -474,6 +474,17 @@ def _system_aliases() -> list[tuple[str, str]]:
 def resolve_system(text: str) -> NameMatch:
     """Map a system name, or a text that contains one, to a catalog system.
 
+    Parameters
+    ----------
+    text : str
+        E.g. ``"AWS p3.16xlarge"``, ``"NVLink 3.0/NVSwitch within DGX A100"``.
+
+    Returns
+    -------
+    NameMatch
+        ``name`` (the catalog entry, or None when unmapped), ``how`` (why), and the closest
+        names when nothing matched.
+
     Examples
     --------
     >>> resolve_system("AWS p3.16xlarge").name
@@ -609,6 +620,21 @@ FRAMEWORK_DEFAULT_PRECISION: dict[str, str] = {
 def resolve_precision(text, framework: str | None = None, device: str | None = None) -> NameMatch:
     """Canonical precision of a free-text precision, with the framework default when none is stated.
 
+    Parameters
+    ----------
+    text : str or None
+        The precision as a table or log prints it (``"mixed (fp16)"``, ``"not stated"``).
+    framework : str, optional
+        The run's framework: its documented default precision when the text states none.
+    device : str, optional
+        The run's device (a TPU's default is bfloat16 matmuls).
+
+    Returns
+    -------
+    NameMatch
+        ``name`` (the catalog entry, or None when unmapped), ``how`` (why), and the closest
+        names when nothing matched.
+
     Examples
     --------
     >>> resolve_precision("mixed (fp16)").name
@@ -699,6 +725,12 @@ def resolve_model(text: str, model_map: Mapping[str, str] | None = None) -> Name
     model_map : mapping of str to str, optional
         ``{NAME: ZOO}`` overrides, tried first (NAME case-insensitive). A ZOO name that is not
         in the zoo is kept as given (for a model you pass to ``calibrate(models=...)``).
+
+    Returns
+    -------
+    NameMatch
+        ``name`` (the catalog entry, or None when unmapped), ``how`` (why), and the closest
+        names when nothing matched.
 
     Examples
     --------

@@ -120,6 +120,14 @@ def required_bandwidth(w, t_compute, steps, alpha=0.0):
     -------
     float or numpy.ndarray
         ``β_required`` [B/s] (0 where ``steps = 0``).
+
+    Examples
+    --------
+    A tree over 8 devices (``steps = 2·log2 8 = 6``) hiding 102.4 MB behind 95.4 ms of
+    compute needs ``6·102.4e6 / 0.0954`` = 6.44 GB/s:
+
+    >>> round(required_bandwidth(102.4e6, 0.0954, 6) / 1e9, 2)
+    6.44
     """
     w = np.asarray(w, dtype=float)
     t = np.asarray(t_compute, dtype=float)
@@ -139,7 +147,7 @@ def tree_crossover_devices(fwd_flops, batch, gamma, w, beta, scaling="weak",
     ``p* = 2^(3·F·b·β / (2·w·γ))``.
     Strong scaling (``batch`` is the global batch ``B``): ``3·F·B/(p·γ) = 2·w·log2(p)/β``
     gives ``p·ln p = K·ln 2`` with ``K = 3·F·B·β/(2·w·γ)``, i.e. ``p* = exp(W(K·ln 2))``
-    with ``W`` the Lambert W function (solved here by Newton's method).
+    with ``W`` the Lambert W function (:func:`scipy.special.lambertw`).
     Beyond ``p*`` the interconnect is the bottleneck.
 
     Parameters
@@ -155,6 +163,9 @@ def tree_crossover_devices(fwd_flops, batch, gamma, w, beta, scaling="weak",
     beta : float or array_like
         Bandwidth [B/s].
     scaling : {"weak", "strong"}
+        Whether ``batch`` is per device (weak) or global (strong).
+    factor : float
+        Training work relative to the forward pass (:data:`TRAINING_FLOPS_FACTOR`, 3).
 
     Returns
     -------

@@ -305,6 +305,16 @@ def summa_time(m, k, n, gamma, beta, pr, pc=None, precision="fp32", overlap=True
 def summa_grid(devices):
     """The most square ``pr × pc`` grid with ``pr·pc = devices`` and ``pr ≤ pc``.
 
+    Parameters
+    ----------
+    devices : int
+        Devices of the grid.
+
+    Returns
+    -------
+    (int, int)
+        ``(pr, pc)``: the largest divisor ``pr ≤ √devices`` and ``devices / pr``.
+
     Examples
     --------
     >>> summa_grid(8), summa_grid(16), summa_grid(7)

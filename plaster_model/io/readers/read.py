@@ -410,6 +410,13 @@ def read_measurements(source, *, normalize: bool = True, on_error: str = "collec
         Nothing matches `source`.
     ParameterError
         `source` is empty or not a path, or `on_error` is not one of the two modes.
+
+    Examples
+    --------
+    >>> import plaster_model as pm                                         # doctest: +SKIP
+    >>> df = pm.read_measurements("runs/")        # a directory, a file or a glob  # doctest: +SKIP
+    >>> df.attrs["failed"]                         # [(path, reason)] of unreadable files  # doctest: +SKIP
+    []
     """
     if on_error not in ("collect", "raise"):
         raise ParameterError("on_error", on_error, "'collect' or 'raise'")

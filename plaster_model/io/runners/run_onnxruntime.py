@@ -14,7 +14,7 @@ import time
 import numpy as np
 
 from ._onnx import ELEM_TYPES, add_model_columns, graph_inputs, load_onnx, model_for, onnx_name
-from .._arguments import aliased
+from ..._arguments import aliased
 
 __all__ = ["onnxruntime"]
 

@@ -17,7 +17,7 @@ from pathlib import Path
 import numpy as np
 
 from ._onnx import add_model_columns, graph_inputs, load_onnx, model_for, onnx_name
-from .._arguments import aliased
+from ..._arguments import aliased
 
 __all__ = ["trtexec", "PRECISION_FLAGS"]
 
