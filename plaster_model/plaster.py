@@ -57,6 +57,11 @@ _SECONDS_PER_DAY = 86400.0
 def programmability(device) -> dict[str, tuple[str, ...]]:
     """Precisions (with a published peak) and frameworks a device supports, from the catalog.
 
+    Parameters
+    ----------
+    device : str or Device
+        Catalog name or a :class:`~plaster_model.Device`.
+
     Returns
     -------
     dict
@@ -78,6 +83,21 @@ def published_accuracy(model, precision="fp32", metric="top1"):
 
     Values come only from the zoo's accuracy records (e.g. the PLASTER whitepaper's TensorRT
     FP32 → INT8 ImageNet top-1); nothing is interpolated or borrowed from another precision.
+
+    Parameters
+    ----------
+    model : str or Model
+        Zoo name or a :class:`~plaster_model.Model`.
+    precision : str
+        Precision of the record (``"fp32"``, ``"int8"``, ...).
+    metric : {"top1", "top5"}
+        Accuracy metric.
+
+    Returns
+    -------
+    float or str
+        The accuracy [%], or :data:`NOT_PUBLISHED` (``plaster_report`` puts NaN in its numeric
+        columns instead).
 
     Examples
     --------
@@ -115,10 +135,22 @@ def default_training_cluster(device) -> tuple[Cluster, str]:
     device's host link (``"T4"`` → 8 × T4 over PCIe 3.0 x16); else (no host link in the
     catalog) a single device.
 
+    Parameters
+    ----------
+    device : str or Device
+        The inference device whose model is retrained.
+
     Returns
     -------
     (Cluster, str)
         The cluster and a sentence saying how it was chosen.
+
+    Examples
+    --------
+    >>> import plaster_model as pm
+    >>> cluster, how = pm.default_training_cluster("V100")
+    >>> cluster.n_devices, cluster.intra_node.name
+    (8, 'NVLink 2')
     """
     cat = active_catalog()
     dev = cat.get("device", device)

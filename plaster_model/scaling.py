@@ -92,8 +92,9 @@ def scaling_curve(model, cluster, devices=None, batch_per_device=None, precision
     interconnect : str, Interconnect or list, optional
         Network(s) replacing the template's; a list stacks the curves (column
         ``interconnect``).
-    efficiency, comm_efficiency, overhead_s, gradient_precision, overlap, bucket_bytes, servers,
-    inter_algorithm, optimizer, backend, framework :
+    efficiency, comm_efficiency, overhead_s, gradient_precision, overlap, bucket_bytes : optional
+        As for :func:`~plaster_model.predict_training`.
+    servers, inter_algorithm, optimizer, backend, framework : optional
         As for :func:`~plaster_model.predict_training`.
     check_memory : bool or {"warn", "error"}
         Check memory at the largest per-device batch of the curve.
