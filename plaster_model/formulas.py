@@ -46,11 +46,15 @@ Examples
 """
 from __future__ import annotations
 
+import numbers
+
 import functools
 from dataclasses import dataclass, field
 from typing import Callable, Mapping
 
 import sympy as sp
+
+from .errors import ParameterError
 
 __all__ = [
     "Formula", "SYMBOLS", "symbol", "lambdify",
@@ -211,7 +215,13 @@ class Formula:
         return out if out.ndim else float(out)
 
     def subs(self, **values) -> "Formula":
-        """The formula with some symbols replaced (numbers or expressions)."""
+        """The formula with some symbols replaced by numbers or sympy expressions.
+
+        Strings are refused: sympy would parse (and so evaluate) them as Python code.
+        """
+        for k, v in values.items():
+            if isinstance(v, (bool, str, bytes)) or not isinstance(v, (numbers.Number, sp.Basic)):
+                raise ParameterError(k, v, "a number or a sympy expression (no strings: sympy would parse them)")
         expr = self.expr.subs({symbol(k): v for k, v in values.items()})
         return Formula(self.name, self.lhs, expr, self.description, self.reference, self.assumptions)
 

@@ -241,6 +241,12 @@ class _Setup:
     backend: str = "nccl"
 
 
+#: Largest effective compute efficiency accepted: the calibration's η ≤ 1 times its largest
+#: model factor κ (Winograd/FFT kernels beat the zoo's direct-convolution FLOP count).
+from .calibration.fit import KAPPA_BOUNDS as _KAPPA_BOUNDS  # noqa: E402
+
+EFFICIENCY_MAX = float(_KAPPA_BOUNDS[1])
+
 #: Topology keywords that only the parameter server / hierarchical algorithms take.
 _ALGORITHM_OPTIONS = ("servers", "inter_algorithm")
 
@@ -298,6 +304,10 @@ def _setup(model, cluster, precision, algorithm, calibration, efficiency, comm_e
         assumptions.append("efficiency 1.0 (peak; uncalibrated — pass calibration= or efficiency=)")
     else:
         efficiency = _positive(efficiency, "efficiency")
+        if efficiency > EFFICIENCY_MAX:
+            raise ParameterError("efficiency", efficiency,
+                                 f"a fraction of the peak in (0, {EFFICIENCY_MAX:g}] (above 1 only for kernels that "
+                                 "beat the zoo's direct-convolution count, bounded by the calibration's model factor)")
         assumptions.append(f"compute efficiency {efficiency:.3g} of peak")
     if overhead_s is None:
         overhead_s = cal_overhead if cal_overhead is not None else 0.0

@@ -129,10 +129,10 @@ def required_bandwidth(w, t_compute, steps, alpha=0.0):
     >>> round(required_bandwidth(102.4e6, 0.0954, 6) / 1e9, 2)
     6.44
     """
-    w = np.asarray(w, dtype=float)
-    t = np.asarray(t_compute, dtype=float)
-    s = np.asarray(steps, dtype=float)
-    a = np.asarray(alpha, dtype=float)
+    w = np.asarray(_positive_array(w, "bytes", "w", allow_zero=True))
+    t = np.asarray(_positive_array(t_compute, "time", "t_compute", allow_zero=True))
+    s = np.asarray(_positive_array(steps, "dimensionless", "steps", allow_zero=True))
+    a = np.asarray(_positive_array(alpha, "time", "alpha", allow_zero=True))
     slack = t - s * a
     with np.errstate(divide="ignore", invalid="ignore"):
         out = np.where(s == 0, 0.0, np.where(slack > 0, s * w / np.where(slack > 0, slack, 1.0), np.inf))

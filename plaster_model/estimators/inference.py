@@ -20,6 +20,8 @@ from __future__ import annotations
 
 import numpy as np
 
+from ._validate import _positive_array
+
 __all__ = ["inference_batch_time", "host_transfer_time", "inference_knee_batch"]
 
 
@@ -59,11 +61,15 @@ def inference_batch_time(fwd_flops, weight_bytes, activation_bytes_per_sample, b
     >>> round(inference_batch_time(7.8e9, 102.4e6, 0.0, 1, 15.7e12, 900e9) * 1e3, 3)
     0.497
     """
-    b = np.asarray(batch, dtype=float)
-    compute = np.asarray(fwd_flops, dtype=float) * b / np.asarray(gamma_eff, dtype=float)
-    memory = (np.asarray(weight_bytes, dtype=float)
-              + np.asarray(activation_bytes_per_sample, dtype=float) * b) / np.asarray(bandwidth_eff, dtype=float)
-    out = np.asarray(t0, dtype=float) + np.maximum(compute, memory)
+    b = np.asarray(_positive_array(batch, "dimensionless", "batch"))
+    f = np.asarray(_positive_array(fwd_flops, "flops", "fwd_flops", allow_zero=True))
+    g = np.asarray(_positive_array(gamma_eff, "flop_rate", "gamma_eff"))
+    w = np.asarray(_positive_array(weight_bytes, "bytes", "weight_bytes", allow_zero=True))
+    act = np.asarray(_positive_array(activation_bytes_per_sample, "bytes", "activation_bytes_per_sample",
+                                     allow_zero=True))
+    bw = np.asarray(_positive_array(bandwidth_eff, "bandwidth", "bandwidth_eff"))
+    t0 = np.asarray(_positive_array(t0, "time", "t0", allow_zero=True))
+    out = t0 + np.maximum(f * b / g, (w + act * b) / bw)
     return out if out.ndim else float(out)
 
 
@@ -97,9 +103,12 @@ def host_transfer_time(input_bytes_per_sample, output_bytes_per_sample, batch, l
     >>> round(host_transfer_time(602112, 4000, 32, 15.75e9, 1e-6) * 1e3, 4)
     1.2335
     """
-    b = np.asarray(batch, dtype=float)
-    io = (np.asarray(input_bytes_per_sample, dtype=float) + np.asarray(output_bytes_per_sample, dtype=float)) * b
-    out = 2.0 * np.asarray(link_latency, dtype=float) + io / np.asarray(link_bandwidth, dtype=float)
+    b = np.asarray(_positive_array(batch, "dimensionless", "batch"))
+    io = (np.asarray(_positive_array(input_bytes_per_sample, "bytes", "input_bytes_per_sample", allow_zero=True))
+          + np.asarray(_positive_array(output_bytes_per_sample, "bytes", "output_bytes_per_sample",
+                                       allow_zero=True))) * b
+    out = 2.0 * np.asarray(_positive_array(link_latency, "time", "link_latency", allow_zero=True)) \
+        + io / np.asarray(_positive_array(link_bandwidth, "bandwidth", "link_bandwidth"))
     return out if out.ndim else float(out)
 
 
@@ -129,9 +138,12 @@ def inference_knee_batch(fwd_flops, weight_bytes, activation_bytes_per_sample, g
     >>> round(inference_knee_batch(7.8e9, 25.61e6, 0.0, 130e12, 320e9), 3)
     1.334
     """
-    f = np.asarray(fwd_flops, dtype=float)
-    per_sample = f * np.asarray(bandwidth_eff, dtype=float) / np.asarray(gamma_eff, dtype=float) \
-        - np.asarray(activation_bytes_per_sample, dtype=float)
+    f = np.asarray(_positive_array(fwd_flops, "flops", "fwd_flops", allow_zero=True))
+    w = np.asarray(_positive_array(weight_bytes, "bytes", "weight_bytes", allow_zero=True))
+    per_sample = f * np.asarray(_positive_array(bandwidth_eff, "bandwidth", "bandwidth_eff")) \
+        / np.asarray(_positive_array(gamma_eff, "flop_rate", "gamma_eff")) \
+        - np.asarray(_positive_array(activation_bytes_per_sample, "bytes", "activation_bytes_per_sample",
+                                     allow_zero=True))
     with np.errstate(divide="ignore"):
-        out = np.where(per_sample > 0, np.asarray(weight_bytes, dtype=float) / np.where(per_sample > 0, per_sample, 1.0), np.inf)
+        out = np.where(per_sample > 0, w / np.where(per_sample > 0, per_sample, 1.0), np.inf)
     return out if out.ndim else float(out)

@@ -35,6 +35,7 @@ __all__ = ["OPTIMIZER_STATE_COPIES", "DEFAULT_WORKSPACE_BYTES", "MemoryFitError"
 
 
 from ..errors import MemoryFitError
+from ._validate import _positive_array
 
 #: fp32 copies of the parameters each optimizer keeps (SGD: none; momentum / Nesterov /
 #: RMSProp / Adagrad / LARS: one; Adam / AdamW / LAMB: first and second moments).
@@ -95,13 +96,31 @@ def training_memory_bytes(params, batch_per_device, activation_bytes_per_sample=
     >>> training_memory_bytes(25.6e6, 0)
     307200000.0
     """
-    opt = _optimizer(optimizer)
-    params = np.asarray(params, dtype=float)
-    s = np.asarray(bytes_per_element, dtype=float)
-    state = params * 4.0 * (OPTIMIZER_STATE_COPIES[opt] + (1 if mixed_precision else 0))
-    acts = np.asarray(batch_per_device, dtype=float) * np.asarray(activation_bytes_per_sample, dtype=float) * s / 4.0
-    out = params * 2.0 * s + state + acts + np.asarray(workspace_bytes, dtype=float)
+    terms = _memory_terms(params, batch_per_device, activation_bytes_per_sample, bytes_per_element, optimizer,
+                          workspace_bytes, mixed_precision)
+    out = sum(terms.values())
     return out if np.ndim(out) else float(out)
+
+
+def _memory_terms(params, batch_per_device, activation_bytes_per_sample, bytes_per_element, optimizer,
+                  workspace_bytes, mixed_precision) -> dict:
+    """The terms of the training-memory model, validated (the one place it is written)."""
+    opt = _optimizer(optimizer)
+    params = np.asarray(_positive_array(params, "dimensionless", "params", allow_zero=True))
+    b = np.asarray(_positive_array(batch_per_device, "dimensionless", "batch_per_device", allow_zero=True))
+    act = np.asarray(_positive_array(activation_bytes_per_sample, "bytes", "activation_bytes_per_sample",
+                                     allow_zero=True))
+    ws = np.asarray(_positive_array(workspace_bytes, "bytes", "workspace_bytes", allow_zero=True))
+    s = np.asarray(_positive_array(bytes_per_element, "bytes", "bytes_per_element"))
+    return {
+        "weights_bytes": params * s,
+        "gradients_bytes": params * s,
+        # optimizer state in fp32, plus the fp32 master copy under mixed precision
+        "optimizer_bytes": params * 4.0 * (OPTIMIZER_STATE_COPIES[opt] + (1 if mixed_precision else 0)),
+        # the activation figure is for fp32; it scales with the element size
+        "activations_bytes": b * act * s / 4.0,
+        "workspace_bytes": ws,
+    }
 
 
 def _resolve(model, device, precision, activation_bytes_per_sample):
@@ -163,16 +182,9 @@ def training_memory_breakdown(model, precision="fp32", batch_per_device=1, optim
     from ..units import to_si
 
     m, _, prec, acts = _resolve(model, None, precision, activation_bytes_per_sample)
-    opt = _optimizer(optimizer)
-    s = float(BYTES_PER_ELEMENT[prec])
-    ws = float(to_si(workspace_bytes, "bytes", name="workspace_bytes"))
-    out = {
-        "weights_bytes": m.params * s,
-        "gradients_bytes": m.params * s,
-        "optimizer_bytes": m.params * 4.0 * (OPTIMIZER_STATE_COPIES[opt] + (1 if prec == "mixed" else 0)),
-        "activations_bytes": float(batch_per_device) * acts * s / 4.0,
-        "workspace_bytes": ws,
-    }
+    terms = _memory_terms(m.params, batch_per_device, acts, float(BYTES_PER_ELEMENT[prec]), optimizer,
+                          to_si(workspace_bytes, "bytes", name="workspace_bytes"), prec == "mixed")
+    out = {k: float(v) for k, v in terms.items()}
     out["total_bytes"] = sum(out.values())
     return out
 

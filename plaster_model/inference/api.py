@@ -35,6 +35,9 @@ __all__ = ["latency_throughput_curve", "best_batch", "BestBatch", "model_footpri
 
 #: Batches of :func:`latency_throughput_curve` when none are given.
 DEFAULT_BATCHES = (1, 2, 4, 8, 16, 32, 64, 128, 256)
+#: Largest batch accepted (2^31 samples): far beyond any device memory, and small enough that
+#: byte counts stay exact in float64 and integer casts cannot overflow.
+MAX_BATCH = 2**31
 
 #: Columns of :func:`latency_throughput_curve`, in order.
 CURVE_COLUMNS = [
@@ -388,8 +391,10 @@ def _batches(batches, name="batches"):
         vals = arr.astype(float)
     except (TypeError, ValueError):
         raise ValueError(f"{name} must be numbers, got {batches!r}") from None
-    if not np.all(np.isfinite(vals)) or np.any(vals < 1) or np.any(vals != np.round(vals)):
-        raise ParameterError(name, batches, "positive whole numbers of samples (a device runs whole samples)")
+    if not np.all(np.isfinite(vals)) or np.any(vals < 1) or np.any(vals != np.round(vals)) \
+            or np.any(vals > MAX_BATCH):
+        raise ParameterError(name, batches, f"whole numbers of samples from 1 to {MAX_BATCH:,} "
+                                            "(a device runs whole samples)")
     return np.unique(vals.astype(int))
 
 
