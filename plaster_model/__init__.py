@@ -57,7 +57,7 @@ _EXPORTS = {
     "multirail_ring_allreduce_time": "estimators.collectives",
     # ONNX import
     "model_from_onnx": "onnx_import", "onnx_layer_table": "onnx_import",
-    "layerwise_time": "onnx_import", "layerwise_summary": "onnx_import",
+    "layerwise_time": "estimators.layerwise", "layerwise_summary": "estimators.layerwise",
     # clusters and predictions
     "Cluster": "cluster",
     "predict_training": "training", "predict_epoch_time": "training",
@@ -74,7 +74,7 @@ _EXPORTS = {
     "plaster_report": "plaster", "programmability": "plaster", "published_accuracy": "plaster",
     "rate_of_learning": "plaster", "default_training_cluster": "plaster",
     # vectorized sweeps
-    "sweep": "sweeps", "sweep_chunks": "sweeps", "sweep_size": "sweeps", "pareto": "sweeps",
+    "sweep": "sweeps", "sweep_chunks": "sweeps", "sweep_size": "sweeps", "pareto": "pareto_front",
     # measured runs and calibration
     "read_measurements": "measurements",
     "calibrate": "calibration.model", "Calibration": "calibration.model",

@@ -38,6 +38,7 @@ def _definitions():
     ("training_memory_bytes", "estimators/memory.py"),
     ("summa_bandwidth_bound", "estimators/summa.py"),
     ("inferences_per_joule", "estimators/energy.py"),
+    ("layerwise_time", "estimators/layerwise.py"),
     ("node_links", "resolution.py"),
 ])
 def test_each_model_is_defined_once_in_its_home(name, home):
