@@ -241,11 +241,8 @@ class _Setup:
     backend: str = "nccl"
 
 
-#: Largest effective compute efficiency accepted: the calibration's η ≤ 1 times its largest
-#: model factor κ (Winograd/FFT kernels beat the zoo's direct-convolution FLOP count).
-from .calibration.fit import KAPPA_BOUNDS as _KAPPA_BOUNDS  # noqa: E402
-
-EFFICIENCY_MAX = float(_KAPPA_BOUNDS[1])
+#: Largest effective compute efficiency accepted (the package's one bound).
+from .estimators._validate import COMPUTE_EFFICIENCY_MAX as EFFICIENCY_MAX  # noqa: E402
 
 #: Topology keywords that only the parameter server / hierarchical algorithms take.
 _ALGORITHM_OPTIONS = ("servers", "inter_algorithm")

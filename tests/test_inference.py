@@ -90,9 +90,10 @@ def test_fit_efficiency_may_exceed_one_but_is_bounded():
     t = pm.inference_batch_time(8e9, 1e6, 0.0, b, 1.8 * 10e12, 300e9, 1e-4)
     fit = pm.fit_inference_curve(b, t, fwd_flops=8e9, weight_bytes=1e6, peak_flops=10e12, peak_bandwidth=300e9)
     assert fit.compute_efficiency == pytest.approx(1.8, rel=1e-4)
-    t_bad = pm.inference_batch_time(8e9, 1e6, 0.0, b, 5 * 10e12, 300e9, 0.0)
+    # 8x the direct count is beyond the package's one bound (5: COMPUTE_EFFICIENCY_MAX)
+    t_bad = pm.inference_batch_time(8e9, 1e6, 0.0, b, 8 * 10e12, 300e9, 0.0)
     fit_bad = pm.fit_inference_curve(b, t_bad, fwd_flops=8e9, weight_bytes=1e6, peak_flops=10e12, peak_bandwidth=300e9)
-    assert fit_bad.compute_efficiency <= 3.0
+    assert fit_bad.compute_efficiency <= 5.0
     assert any("upper bound" in n for n in fit_bad.notes)
 
 
@@ -127,7 +128,7 @@ def test_fit_input_checks_and_fixed_parameters():
 # --------------------------------------------------------------------------- curves
 @settings(max_examples=30, deadline=None)
 @given(device=st.sampled_from(["T4", "V100", "K80", "A100", "Xeon Gold 6148"]),
-       eta_c=st.floats(0.05, 3.0), eta_m=st.floats(0.05, 3.0), t0=st.floats(0.0, 5e-3),
+       eta_c=st.floats(0.05, 3.0), eta_m=st.floats(0.05, 1.0), t0=st.floats(0.0, 5e-3),
        transfer=st.booleans())
 def test_latency_non_decreasing_in_batch(device, eta_c, eta_m, t0, transfer):
     kw = dict(host_link="PCIe 3.0 x16") if transfer else {}

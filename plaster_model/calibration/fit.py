@@ -36,6 +36,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from ..estimators._validate import COMPUTE_EFFICIENCY_MAX, TRANSFER_EFFICIENCY_MAX
 from .predict import log_prediction
 
 __all__ = ["Layout", "build_layout", "solve", "bootstrap", "factor_family", "ETA_BOUNDS", "KAPPA_BOUNDS",
@@ -44,9 +45,9 @@ __all__ = ["Layout", "build_layout", "solve", "bootstrap", "factor_family", "ETA
 #: Bounds of every efficiency (η, η_comm, η_m): a fraction of the catalog peak, DRAM
 #: bandwidth or link payload rate. Faster-than-direct-count convolutions are the model
 #: factor's business (:data:`KAPPA_BOUNDS`).
-ETA_BOUNDS = (1e-5, 1.0)
+ETA_BOUNDS = (1e-5, TRANSFER_EFFICIENCY_MAX)
 #: Bounds of the model factors κ.
-KAPPA_BOUNDS = (0.2, 5.0)
+KAPPA_BOUNDS = (0.2, COMPUTE_EFFICIENCY_MAX)
 #: Models that share one factor κ: variants of one architecture whose FLOP counts already
 #: differ in the zoo. ResNet-50 v1.5 moves the stride of each downsampling bottleneck from
 #: the first 1×1 to the 3×3 convolution (same layers and kernels, 5 % more FLOPs).

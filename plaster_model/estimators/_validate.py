@@ -8,6 +8,14 @@ from __future__ import annotations
 import numpy as np
 
 from ..errors import ParameterError
+
+#: The one bound on an effective compute efficiency (fraction of the catalog peak): 1 for the
+#: hardware, times at most 5 for kernels that do less arithmetic than the zoo's direct
+#: count (Winograd/FFT 3×3 convolutions; the calibration's model factor κ ≤ 5).
+COMPUTE_EFFICIENCY_MAX = 5.0
+#: The one bound on memory and link efficiencies: no memory beats its DRAM peak, no link its
+#: payload rate.
+TRANSFER_EFFICIENCY_MAX = 1.0
 from ..units import to_si
 
 

@@ -183,9 +183,13 @@ def inference_workload(model, device, precision="fp32") -> dict[str, float]:
 
 
 def _efficiency(value, name):
+    """A user's efficiency, inside the package's one bound for its kind."""
+    from ..estimators._validate import TRANSFER_EFFICIENCY_MAX
+
+    cap = TRANSFER_EFFICIENCY_MAX if name == "memory_efficiency" else EFFICIENCY_MAX
     v = float(value)
-    if not (math.isfinite(v) and 0 < v <= EFFICIENCY_MAX):
-        raise ValueError(f"{name} must be in (0, {EFFICIENCY_MAX:g}], got {value!r}")
+    if not (math.isfinite(v) and 0 < v <= cap):
+        raise ParameterError(name, value, f"a fraction in (0, {cap:g}]")
     return v
 
 

@@ -21,6 +21,7 @@ from typing import Mapping
 import numpy as np
 
 from ..units import format_si, to_si
+from ..estimators._validate import COMPUTE_EFFICIENCY_MAX, TRANSFER_EFFICIENCY_MAX
 from ..estimators.inference import inference_batch_time
 
 __all__ = ["fit_inference_curve", "InferenceFit", "PARAMETERS", "EFFICIENCY_MAX"]
@@ -32,7 +33,11 @@ PARAMETERS = ("t0_s", "compute_efficiency", "memory_efficiency")
 #: FLOPs of direct convolution, and Winograd/FFT kernels (cuDNN, TensorRT) do fewer
 #: arithmetic operations for 3×3 layers, so the *apparent* rate can exceed the peak; on-chip
 #: caches likewise let the apparent bandwidth exceed DRAM bandwidth.
-EFFICIENCY_MAX = 3.0
+#: Upper bound of the fitted compute efficiency (the package's one bound,
+#: :data:`plaster_model.estimators._validate.COMPUTE_EFFICIENCY_MAX`) and of the memory
+#: efficiency (no memory beats its DRAM peak).
+EFFICIENCY_MAX = COMPUTE_EFFICIENCY_MAX
+MEMORY_EFFICIENCY_MAX = TRANSFER_EFFICIENCY_MAX
 _EFFICIENCY_MIN = 1e-6
 
 
@@ -233,10 +238,10 @@ def fit_inference_curve(batch, time_s, *, fwd_flops, weight_bytes, activation_by
 
     minimising ``Σ ρ(r_i)`` with relative residuals ``r_i = (t(b_i) − t_i)/t_i`` and the robust
     loss ``ρ`` (:func:`scipy.optimize.least_squares`, trust-region reflective, analytic
-    Jacobian, several starting points). Bounds: ``t0 ≥ 0``; ``0 < η ≤ 3``. Efficiencies may
-    exceed 1 because ``F`` counts direct-convolution FLOPs while Winograd/FFT kernels do
-    less arithmetic (and caches beat DRAM bandwidth): an efficiency is "the rate at which the
-    nominal work gets done", not a hardware utilisation.
+    Jacobian, several starting points). Bounds: ``t0 ≥ 0``; ``0 < η_c ≤ 5`` (it may exceed 1
+    because ``F`` counts direct-convolution FLOPs while Winograd/FFT kernels do less
+    arithmetic: "the rate at which the nominal work gets done"); ``0 < η_m ≤ 1`` (no memory
+    beats its DRAM peak).
 
     Standard errors come from the Jacobian at the solution: ``C = s²·(JᵀJ)⁻¹`` with
     ``s² = Σ r_i² / (n − k)`` over the ``k`` identified free parameters. A parameter is
@@ -333,7 +338,8 @@ def fit_inference_curve(batch, time_s, *, fwd_flops, weight_bytes, activation_by
     for name, value in fixed.items():
         v = float(to_si(value, "time", name=name)) if name == "t0_s" else float(value)
         lo_ok = v >= 0 if name == "t0_s" else v > 0
-        if not (math.isfinite(v) and lo_ok and (name == "t0_s" or v <= EFFICIENCY_MAX)):
+        cap = EFFICIENCY_MAX if name == "compute_efficiency" else MEMORY_EFFICIENCY_MAX
+        if not (math.isfinite(v) and lo_ok and (name == "t0_s" or v <= cap)):
             raise ValueError(f"fixed[{name!r}] = {value!r} is outside its bounds")
         fixed[name] = v
     _held_notes: dict[str, str] = {}
@@ -407,8 +413,9 @@ def fit_inference_curve(batch, time_s, *, fwd_flops, weight_bytes, activation_by
         notes.append("t0_s at its lower bound 0")
     for i in (1, 2):
         n = PARAMETERS[i]
-        if identified[n] and params[i] >= EFFICIENCY_MAX * (1 - 1e-6):
-            notes.append(f"{n} at its upper bound {EFFICIENCY_MAX:g}: check the FLOP count and peak")
+        cap = EFFICIENCY_MAX if i == 1 else MEMORY_EFFICIENCY_MAX
+        if identified[n] and params[i] >= cap * (1 - 1e-6):
+            notes.append(f"{n} at its upper bound {cap:g}: check the FLOP count and peak")
 
     return InferenceFit(
         t0_s=float(params[0]), compute_efficiency=float(params[1]), memory_efficiency=float(params[2]),
@@ -450,7 +457,7 @@ def _solve(b, t, F, W, A, gamma, bw, t_scale, fixed, loss, f_scale, least_square
         x = full(np.empty(0))
         return (x, residuals(np.empty(0)), *terms(x))
     lower = np.array([0.0, _EFFICIENCY_MIN, _EFFICIENCY_MIN])[free]
-    upper = np.array([np.inf, EFFICIENCY_MAX, EFFICIENCY_MAX])[free]
+    upper = np.array([np.inf, EFFICIENCY_MAX, MEMORY_EFFICIENCY_MAX])[free]
 
     # Starting points: a straight line through the points gives t0 (intercept) and η_c
     # (slope = F/(η_c·γ)); η_m starts at 1 and at a value making the smallest batch
@@ -463,7 +470,7 @@ def _solve(b, t, F, W, A, gamma, bw, t_scale, fixed, loss, f_scale, least_square
     eta_c_guess = float(np.clip(F / (max(slope, 1e-30) * gamma), 1e-3, EFFICIENCY_MAX))
     i_min = int(np.argmin(b))
     mem_needed = (W + A * b[i_min]) / bw
-    eta_m_alt = (float(np.clip(mem_needed / max(t[i_min] - t0_guess, 1e-12), 1e-3, EFFICIENCY_MAX))
+    eta_m_alt = (float(np.clip(mem_needed / max(t[i_min] - t0_guess, 1e-12), 1e-3, MEMORY_EFFICIENCY_MAX))
                  if mem_needed > 0 else 1.0)
     best = None
     for eta_m0 in (1.0, eta_m_alt, 0.3):
