@@ -954,11 +954,6 @@ def _from_onnx(cls, model_or_path, batch: int = 1, name: str | None = None, **kw
                   if f.init and f.name not in ("reported_flops",)})
 
 
-def _yaml_str(text: str) -> str:
-    import json
-    return json.dumps(str(text), ensure_ascii=False)
-
-
 def model_to_yaml(model) -> str:
     """A model zoo entry (YAML text) for ``model``, readable by ``pm.load_catalog``.
 
@@ -970,39 +965,25 @@ def model_to_yaml(model) -> str:
     Returns
     -------
     str
-        ``models: {<name>: {task, input_shape, params, fwd_flops, flop_convention,
-        activation_memory_per_sample, source, notes}}`` with quantities written with units
-        and 6 significant digits (``fwd_flops: "8.22055 GFLOP"``).
+        A catalog file holding ``models: {<name>: ...}``, written by the catalog's one
+        serializer (:func:`plaster_model.catalog.serialize.to_yaml`): quantities as SI unit
+        strings, exact.
 
     Examples
     --------
     >>> from plaster_model.catalog.objects import Model
-    >>> print(model_to_yaml(Model(name="toy", params=10, fwd_flops=2e9, source="hand")))
+    >>> print(model_to_yaml(Model(name="toy", params=10, fwd_flops=2e9, source="hand")).strip())
+    schema_version: 1
     models:
-      "toy":
-        task: ""
-        input_shape: []
+      toy:
         params: 10
-        fwd_flops: "2 GFLOP"
+        fwd_flops: 2000000000.0 FLOP
+        source: hand
         flop_convention: flops
-        source: "hand"
-    <BLANKLINE>
     """
-    from .units import format_si
+    from .catalog.serialize import to_yaml
 
-    lines = ["models:", f"  {_yaml_str(model.name)}:",
-             f"    task: {_yaml_str(model.task or '')}",
-             f"    input_shape: [{', '.join(str(int(d)) for d in model.input_shape)}]",
-             f"    params: {int(model.params)}",
-             f"    fwd_flops: {_yaml_str(format_si(model.fwd_flops, 'FLOP', 6))}",
-             "    flop_convention: flops"]
-    if model.activation_bytes_per_sample:
-        lines.append("    activation_memory_per_sample: "
-                     + _yaml_str(format_si(model.activation_bytes_per_sample, "B", 6)))
-    lines.append(f"    source: {_yaml_str(model.source)}")
-    if model.notes:
-        lines.append(f"    notes: {_yaml_str(model.notes)}")
-    return "\n".join(lines) + "\n"
+    return to_yaml(model)
 
 
 # the per-layer roofline lives in estimators/ (one home per formula); re-exported here

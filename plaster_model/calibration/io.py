@@ -17,6 +17,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from ..catalog.serialize import catalog_entry
 from ..errors import CalibrationError
 
 __all__ = ["save_calibration", "load_calibration", "to_dict", "from_dict", "FORMAT", "VERSION"]
@@ -24,10 +25,6 @@ __all__ = ["save_calibration", "load_calibration", "to_dict", "from_dict", "FORM
 FORMAT = "plaster_model.calibration"
 VERSION = 2  # 2: communication efficiency keyed by (backend, link class)
 _TABLES = ("params_", "model_factors_", "comm_efficiencies_", "residuals_", "errors_", "skipped_", "unmapped_")
-_MODEL_FIELDS = ("name", "params", "fwd_flops", "source", "full_name", "task", "input_shape",
-                 "activation_bytes_per_sample", "notes")
-_DEVICE_FIELDS = ("name", "peak_flops", "memory_bytes", "memory_bandwidth", "power_w", "source",
-                  "full_name", "vendor", "kind", "notes")
 
 
 def _plain(v):
@@ -74,8 +71,9 @@ def to_dict(cal) -> dict:
         "source_spread": {k: (float(v) if math.isfinite(v) else None) for k, v in cal.source_spread_.items()},
         "theta": [float(v) for v in cal.theta_],
         "theta_bootstrap": [[float(v) for v in row] for row in cal.theta_bootstrap_],
-        "user_models": {k: {f: _plain(getattr(m, f)) for f in _MODEL_FIELDS} for k, m in cal.user_models_.items()},
-        "user_devices": {k: {f: _plain(getattr(d, f)) for f in _DEVICE_FIELDS} for k, d in cal.user_devices_.items()},
+        # the catalog's one serializer: each object as its catalog entry (name and mapping)
+        "user_models": {k: list(catalog_entry(m)[1:]) for k, m in cal.user_models_.items()},
+        "user_devices": {k: list(catalog_entry(d)[1:]) for k, d in cal.user_devices_.items()},
     }
     for name in _TABLES:
         out[name.rstrip("_")] = _table(getattr(cal, name))
@@ -150,7 +148,7 @@ def from_dict(data: dict, *, origin: str = "calibration data"):
         A part is missing, of the wrong type, non-finite or outside the fit's bounds, or a
         constructor parameter is invalid (``interval: 5``); the message names `origin`.
     """
-    from ..catalog.objects import Device, Model
+    from ..catalog.serialize import from_entry
     from .model import Calibration
 
     where = origin
@@ -201,10 +199,10 @@ def from_dict(data: dict, *, origin: str = "calibration data"):
         raise _fail(where, f"theta_bootstrap rows have {boot.shape[1]} values, theta {cal.theta_.size}")
     cal.theta_bootstrap_ = boot.reshape(-1, cal.theta_.size)
     try:
-        cal.user_models_ = {k: Model(**{f: v for f, v in m.items() if v is not None})
-                            for k, m in (data.get("user_models") or {}).items()}
-        cal.user_devices_ = {k: Device(**{f: v for f, v in d.items() if v is not None})
-                             for k, d in (data.get("user_devices") or {}).items()}
+        cal.user_models_ = {k: from_entry("model", *v, origin=where)
+                            for k, v in (data.get("user_models") or {}).items()}
+        cal.user_devices_ = {k: from_entry("device", *v, origin=where)
+                             for k, v in (data.get("user_devices") or {}).items()}
     except (TypeError, ValueError, AttributeError) as exc:
         raise _fail(where, f"bad user model or device: {exc}") from None
     for name in _TABLES:

@@ -562,10 +562,11 @@ class Model:
         return _from_onnx(cls, model_or_path, batch=batch, name=name, **kwargs)
 
     def to_yaml(self) -> str:
-        """A ``model_zoo.yaml`` entry for this model (text), loadable by :func:`plaster_model.load_catalog`."""
-        from ..onnx_import import model_to_yaml
+        """A ``model_zoo.yaml`` entry for this model (text), loadable by :func:`plaster_model.load_catalog`
+        (the catalog's one serializer, :func:`plaster_model.catalog.serialize.to_yaml`)."""
+        from .serialize import to_yaml
 
-        return model_to_yaml(self)
+        return to_yaml(self)
 
     @property
     def fwd_macs(self) -> float:
