@@ -134,8 +134,6 @@ from typing import TYPE_CHECKING, Any, Mapping
 
 import numpy as np
 
-from .estimators.data_parallel import TRAINING_FLOPS_FACTOR
-from .units import to_si
 
 # pandas is imported inside the functions: `import plaster_model` stays light.
 if TYPE_CHECKING:  # pragma: no cover

@@ -1,0 +1,349 @@
+"""How a fitted calibration answers a configuration: its group, or a fallback, and the spreads.
+
+:class:`LookupMixin` holds the look-ups of :class:`~plaster_model.Calibration` (split from
+the estimator so each module has one job): the per-group natural parameters and draws, the
+fallback levels for a (device, precision, phase[, engine]) no group covers, the precision
+speedup, the model factor (with family priors), the communication efficiency per (backend,
+link class), and the measured fallback and source spreads.
+"""
+from __future__ import annotations
+
+import math
+
+import numpy as np
+
+from ..errors import CalibrationLookupError
+from . import fit as _fit
+from .predict import log_prediction
+from .rows import framework_family, inference_engine, model_family
+
+__all__ = ["LookupMixin"]
+
+#: Precisions whose groups stand in for each other when a device has no group of its own
+#: precision (all run on the same tensor-core peak where the device has one).
+_SIBLING_PRECISIONS = {"mixed": ("fp16", "bf16"), "fp16": ("mixed",), "bf16": ("mixed",)}
+
+#: Smallest group-to-group spread (sd of log η, log t, log η2) added to the interval of a
+#: prediction answered by a fallback group: ±z·0.25 is about ×/÷ 1.5 at 90 %.
+SD_BETWEEN_FLOOR = np.array([0.25, 0.5, 0.25])
+
+
+def _key_text(key) -> str:
+    return "|".join(str(k) for k in key)
+
+
+def _device(name, user):
+    from ..catalog.loader import active_catalog
+    if name is None:
+        return None
+    if not isinstance(name, str):
+        return name
+    if user and name in user:
+        return user[name]
+    try:
+        return active_catalog().get("device", name)
+    except KeyError:
+        return None
+
+
+def _z(level: float) -> float:
+    from scipy.stats import norm
+    return float(norm.ppf(0.5 + level / 2.0))
+
+
+def _robust_sd(x) -> float:
+    """1.4826 · median |x| (x are residuals of a fit, centred on 0 by construction)."""
+    x = np.asarray(x, dtype=float)
+    x = x[np.isfinite(x)]
+    return float(1.4826 * np.median(np.abs(x))) if x.size else math.nan
+
+
+class LookupMixin:
+    """The look-ups of a fitted :class:`~plaster_model.Calibration` (see the module docstring)."""
+
+    def _index_tables(self):
+        """Per-group natural parameters and draws, for the look-ups of predict/parameters_for."""
+        G = len(self.groups_)
+        x, B = self.theta_, self.theta_bootstrap_
+        tau = np.asarray(self.group_time_scale_, dtype=float)
+        self._gidx = {tuple(g): i for i, g in enumerate(self.groups_)}
+        models = list(self.model_factors_["model"])
+        self._midx = {m: j for j, m in enumerate(models)}
+        # natural parameters: log η, t [s], log η2 ; per group, point (G, 3) and draws (B, G, 3)
+        nat = x[:3 * G].reshape(G, 3).copy()
+        nat[:, 1] *= tau
+        natB = B[:, :3 * G].reshape(len(B), G, 3).copy()
+        natB[:, :, 1] *= tau
+        self._nat, self._natB = nat, natB
+        M = len(models)
+        self._logk = x[3 * G:3 * G + M]
+        self._logkB = B[:, 3 * G:3 * G + M]
+        ce = getattr(self, "comm_efficiencies_", None)
+        keys = [] if ce is None else list(zip(ce["backend"], ce["link_class"]))
+        self._cidx = {k: i for i, k in enumerate(keys)}
+        self._logc = x[3 * G + M:3 * G + M + len(keys)]
+        self._logcB = B[:, 3 * G + M:3 * G + M + len(keys)]
+        # group-to-group spread of (log η, log t, log η2) per phase: the extra uncertainty of
+        # a configuration answered by another group (a fallback)
+        # (sample sd over the phase's groups, or over all groups when the phase has fewer
+        # than 3; never below SD_BETWEEN_FLOOR: a handful of groups cannot show how far an
+        # unseen device, precision or framework may land)
+        logs = np.column_stack([nat[:, 0], np.log(np.maximum(nat[:, 1], 1e-9)), nat[:, 2]])
+        self._sd_between = {}
+        for ph in ("training", "inference"):
+            sel = np.array([g[2] == ph for g in self.groups_])
+            v = logs[sel] if sel.sum() >= 3 else logs
+            sd = np.std(v, axis=0, ddof=1) if len(v) >= 2 else np.zeros(3)
+            self._sd_between[ph] = np.maximum(np.nan_to_num(sd), SD_BETWEEN_FLOOR)
+        self._sd_kappa = float(np.std(self._logk)) if self._logk.size >= 2 else 0.3
+
+    # ------------------------------------------------------------------ look-ups
+    def _key(self, device, precision, phase, model=None, framework=None):
+        key = (device, precision, phase)
+        if self.by_framework:
+            key += (framework_family(framework) if framework else "unknown",)
+        elif phase == "inference":
+            # None: no engine named; the look-up takes the device's best-covered engine
+            key += (inference_engine(framework) if framework else None,)
+        if self.per == "device_precision_model":
+            key += (model,)
+        return key
+
+    def _resolve(self, key, peak=None, vendor="", kind=""):
+        """Group parameters for ``key``: (point (3,), draws (B, 3), scatter, extra sd of
+        (log η, log t, log η2) (3,), notes, source group text). Falls back to similar groups when ``key`` was not
+        fitted, and says so. Inference groups are keyed by engine (TensorRT, onnxruntime, a
+        framework's own runtime): a fallback stays within the engine, and crosses to another
+        engine only when the engine has no group of the phase at all (stated, with the
+        group-to-group spread)."""
+        engine_keyed = key[2] == "inference" and not self.by_framework
+        i = self._gidx.get(tuple(key))
+        p = self.params_
+        if i is not None:
+            row = p.iloc[i]
+            note = (f"{row['group']}: fitted on {row['n_rows']} row(s) ({row['frameworks']}); "
+                    f"in-sample median |error| {row['median_abs_pct_error']:.3g} %")
+            return self._nat[i], self._natB[:, i], float(row["scatter"]), np.zeros(3), [note], row["group"]
+        device, precision, phase = key[:3]
+        same_phase = [j for j, g in enumerate(self.groups_) if g[2] == phase]
+        if not same_phase:
+            raise CalibrationLookupError(f"the calibration has no {phase} group at all (groups: "
+                             f"{[_key_text(g) for g in self.groups_]})")
+        if engine_keyed:
+            same_engine = [j for j in same_phase if self.groups_[j][3] == key[3]]
+            if same_engine:
+                return self._fallback(key, same_engine, peak, vendor, kind)
+            nat, natB, sc, extra, notes, src = self._fallback(key, same_phase, peak, vendor, kind)
+            notes.append(f"no {key[3]} inference group was fitted at all: another engine's parameters, "
+                         "with the group-to-group spread")
+            return nat, natB, sc, np.maximum(extra, self._sd_between[phase]), notes, src
+        return self._fallback(key, same_phase, peak, vendor, kind)
+
+    def _measure_fallback_spread(self, rows, layout) -> dict:
+        """How wrong a fallback is, measured: each fitted group with at least 3 rows is
+        answered as if it had not been fitted (the fallback path of :meth:`_resolve` over the
+        other groups, no refit) and its rows' log errors ``log ŷ' − log y`` are pooled per
+        phase. The returned sd (the ``interval`` quantile of the absolute errors over ``z``)
+        is the least spread a fallback prediction's interval gets."""
+        out = {}
+        z = _z(self.interval)
+        for ph in ("training", "inference"):
+            errs = []
+            for i, key in enumerate(layout.groups):
+                m = layout.row_group == i
+                if key[2] != ph or m.sum() < 3:
+                    continue
+                pool = [j for j, g in enumerate(self.groups_) if g[2] == ph and j != i]
+                if self.per == "device_precision" and not self.by_framework and ph == "inference":
+                    same = [j for j in pool if self.groups_[j][3] == key[3]]
+                    pool = same or pool
+                if not pool:
+                    continue
+                dev = _device(key[0], self.user_devices_)
+                try:
+                    nat = self._fallback(key, pool, float(rows.peak[m][0]), getattr(dev, "vendor", ""),
+                                         getattr(dev, "kind", ""))[0]
+                except (LookupError, ValueError):
+                    continue
+                sub = rows.subset(m)
+                eta, t, eta2, kappa = layout.unpack(self.theta_, layout.row_group[m], layout.row_model[m],
+                                                    layout.row_comm[m])
+                eta2 = np.where(layout.row_comm[m] >= 0, eta2, np.exp(nat[2]))
+                k = int(m.sum())
+                lp = log_prediction(sub, np.full(k, np.exp(nat[0])), np.full(k, nat[1]), eta2, kappa)
+                errs.append(lp - np.log(sub.value))
+            e = np.concatenate(errs) if errs else np.array([])
+            e = e[np.isfinite(e)]
+            out[ph] = float(np.quantile(np.abs(e), self.interval) / z) if e.size >= 5 else math.nan
+        return out
+
+    def _source_sd(self, phase) -> float:
+        """The source-to-source spread of ``phase``. Where no group was measured by several
+        sources it is unknown, and the measured fallback spread of the phase (how far one
+        group sits from another) stands in: wider, never narrower, when the data cannot say."""
+        v = getattr(self, "source_spread_", {}).get(phase, math.nan)
+        return float(v) if v is not None and math.isfinite(v) else self._fallback_sd(phase)
+
+    def _fallback_sd(self, phase) -> float:
+        v = getattr(self, "fallback_spread_", {}).get(phase, math.nan)
+        return float(v) if v is not None and math.isfinite(v) else 0.0
+
+    def _concrete(self, key):
+        """``key`` with an unnamed inference engine (None) replaced by the engine with the most
+        rows for this device and precision (else this device, else the phase), and a note."""
+        if key[2] != "inference" or self.by_framework or key[3] is not None:
+            return tuple(key), []
+        p = self.params_
+        inf = [g for g in self.groups_ if g[2] == "inference"]
+        cand = [g for g in inf if g[:2] == tuple(key[:2])] or [g for g in inf if g[0] == key[0]] or inf
+        if not cand:
+            return tuple(key), []
+        best = max(cand, key=lambda g: (int(p.iloc[self._gidx[tuple(g)]]["n_rows"]), str(g)))
+        return (tuple(key[:3]) + (best[3],) + tuple(key[4:]),
+                [f"no inference engine named: {best[3]} assumed (pass framework= to choose)"])
+
+    def _fallback(self, key, same_phase, peak, vendor, kind):
+        """The fallback levels of :meth:`_resolve` among the groups ``same_phase``."""
+        p = self.params_
+        device, precision, phase = key[:3]
+        sib = _SIBLING_PRECISIONS.get(precision, ())
+        levels = [
+            ("the same device and precision (other framework/model)",
+             [j for j in same_phase if self.groups_[j][:2] == (device, precision)]),
+            (f"the same device at a sibling precision ({', '.join(sib)})",
+             [j for j in same_phase if self.groups_[j][0] == device and self.groups_[j][1] in sib]),
+        ]
+        similar = [j for j in same_phase if self.groups_[j][1] in (precision, *sib)
+                   and (not vendor or p.iloc[j]["vendor"] == vendor) and (not kind or p.iloc[j]["kind"] == kind)]
+        if similar and peak:
+            dist = {j: abs(math.log(p.iloc[j]["peak_flops"] / peak)) for j in similar}
+            best_dev = p.iloc[min(dist, key=dist.get)]["device"]
+            levels.append((f"the most similar device ({best_dev}: same vendor/kind, nearest "
+                           f"{precision} peak)", [j for j in similar if p.iloc[j]["device"] == best_dev]))
+        for what, cand in levels:
+            if cand:
+                src = ", ".join(p.iloc[j]["group"] for j in cand)
+                extra = np.zeros(3) if what.startswith("the same device and") else self._sd_between[phase]
+                note = (f"no {_key_text(key)} group was fitted: using {what}: {src}"
+                        + (f" (median of {len(cand)})" if len(cand) > 1 else ""))
+                return (np.median(self._nat[cand], axis=0), np.median(self._natB[:, cand], axis=1),
+                        float(np.median(p.iloc[cand]["scatter"])), extra, [note], src)
+        other = [j for j in same_phase if self.groups_[j][0] == device and self.groups_[j][1] != precision]
+        if other and peak:
+            # the nearest precision first: int8 from fp16/mixed, half from fp32, ...
+            order = {"int8": ("fp16", "mixed", "bf16", "fp8", "fp32"), "fp8": ("fp16", "bf16", "mixed", "int8")}
+            pref = order.get(precision, ())
+            rank = lambda k: (pref.index(self.groups_[k][1]) if self.groups_[k][1] in pref else len(pref),  # noqa: E731
+                              -p.iloc[k]["n_rows"])
+            j = min(other, key=rank)
+            src = p.iloc[j]
+            if phase == "inference" and precision == "int8" and src["precision"] in ("fp16", "mixed", "bf16"):
+                # an engine that runs fp16 runs int8 at the same fraction of the int8 peak
+                # (TensorRT's int8 kernels are the fp16 ones on the int8 tensor-core path)
+                log_speed = math.log(peak / src["peak_flops"])
+                sd_speed = max(abs(log_speed) / (2 * _z(self.interval)), 0.1)
+                how = f"the device's int8/{src['precision']} peak ratio {peak / src['peak_flops']:.3g}"
+            else:
+                log_speed, sd_speed, how = self._speedup(src["precision"], precision, src["peak_flops"], peak, phase)
+            shift = math.log(src["peak_flops"] / peak) + log_speed
+            nat, natB = self._nat[j].copy(), self._natB[:, j].copy()
+            nat[0] += shift
+            natB[:, 0] += shift
+            note = (f"no {_key_text(key)} group was fitted: using {src['group']} at the same sustained "
+                    f"rate × {math.exp(log_speed):.3g} ({how})")
+            extra = self._sd_between[phase].copy()
+            extra[0] = sd_speed
+            return nat, natB, float(src["scatter"]), extra, [note], src["group"]
+        note = (f"no {_key_text(key)} group and no similar device was fitted: using the median "
+                f"of all {len(same_phase)} {phase} groups (device-to-device spread added to the interval)")
+        return (np.median(self._nat[same_phase], axis=0), np.median(self._natB[:, same_phase], axis=1),
+                float(np.median(p.iloc[same_phase]["scatter"])), self._sd_between[phase], [note], "pooled")
+
+    def _speedup(self, prec_from, prec_to, peak_from, peak_to, phase):
+        """log of the sustained-rate ratio ``prec_to``/``prec_from`` for a device with no
+        ``prec_to`` group: the median over devices fitted at both precisions in ``phase``;
+        without any, the geometric mean of 1 (no gain) and the peak ratio (full gain), with
+        an sd that puts both ends at the interval's edges. Returns (log ratio, sd, text)."""
+        cls = lambda q: "half" if q in ("fp16", "mixed", "bf16") else q  # noqa: E731
+        p = self.params_
+        rate = {}
+        for _, g in p.iterrows():
+            rate.setdefault((g["device"], g["phase"], cls(g["precision"])), []).append(
+                math.log(g["efficiency"] * g["peak_flops"]))
+        ratios = []
+        for (dev, ph, q), v in rate.items():
+            if ph == phase and q == cls(prec_to) and (dev, ph, cls(prec_from)) in rate:
+                ratios.append(np.median(v) - np.median(rate[(dev, ph, cls(prec_from))]))
+        if ratios:
+            sd = _robust_sd(np.array(ratios) - np.median(ratios)) if len(ratios) >= 3 else 0.3
+            return (float(np.median(ratios)), max(sd, 0.1),
+                    f"{prec_to}/{prec_from} {phase} rate ratio of {len(ratios)} device(s) fitted at both")
+        half = 0.5 * math.log(peak_to / peak_from)
+        return half, abs(half) / _z(self.interval), (f"no device was fitted at both precisions: the geometric "
+                                                     f"mean of no gain and the peak ratio {peak_to / peak_from:.3g}")
+
+    def _frameworks_of(self, src: str, phase: str) -> set:
+        """Framework families the group(s) named in ``src`` were fitted on."""
+        p = self.params_
+        names = p["group"][p["phase"] == phase] if src == "pooled" else src.split(", ")
+        fws = set()
+        for g in names:
+            hit = p.loc[p["group"] == g, "frameworks"]
+            if len(hit):
+                fws |= {f.strip() for f in str(hit.iloc[0]).split(",") if f.strip()}
+        return fws
+
+    def _setup_sd(self, src, phase, framework) -> np.ndarray:
+        """The framework-to-framework spread (sd of log η, log t, log η2) for a run of
+        ``framework`` answered by ``src``: 0 when the group was fitted on runs of that
+        framework, else :attr:`setup_spread_`."""
+        if framework and framework_family(framework) in self._frameworks_of(src, phase):
+            return np.zeros(3)
+        return np.asarray(self.setup_spread_, dtype=float)
+
+    def _kappa(self, model):
+        """(log κ, draws, extra sd, notes) of a model. A model without a fitted factor takes
+        the median factor of its family's fitted models (ResNets for a ResNet-101), else the
+        median of all fitted factors; the model-to-model spread is added to its interval."""
+        nB = len(self.theta_bootstrap_)
+        if not len(self.model_factors_):
+            return 0.0, np.zeros(nB), 0.0, []
+        j = self._midx.get(_fit.factor_family(model))
+        if j is not None:
+            note = f"model factor κ({_fit.factor_family(model)}) = {math.exp(self._logk[j]):.3g}"
+            return float(self._logk[j]), self._logkB[:, j], 0.0, [note]
+        fam = model_family(model)
+        names = list(self.model_factors_["model"])
+        same = [k for k, m in enumerate(names) if fam is not None and model_family(m) == fam]
+        pool, what = (same, f"the {fam} family's fitted factor(s) ({', '.join(names[k] for k in same)})") if same \
+            else (list(range(len(names))), f"all {len(names)} fitted factors")
+        lk = float(np.median(self._logk[pool]))
+        lkB = np.median(self._logkB[:, pool], axis=1)
+        return lk, lkB, self._sd_kappa, [
+            f"model {model!r} has no fitted factor: κ = {math.exp(lk):.3g}, the median of {what}; "
+            "the model-to-model spread is added to the interval"]
+
+    def _comm(self, backend, lclass, n_devices=None):
+        """(log η_comm, draws, extra sd, notes) for an exchange by ``backend`` over a link of
+        class ``lclass``. Not fitted: the same backend on other link classes (median, with
+        the spread between keys), else η_comm = 1 (the payload rate; a prior, stated)."""
+        nB = len(self.theta_bootstrap_)
+        ce = self.comm_efficiencies_
+        i = self._cidx.get((backend, lclass))
+        if i is not None:
+            row = ce.iloc[i]
+            note = (f"η_comm({backend} over {lclass}) = {math.exp(self._logc[i]):.3g}, fitted on "
+                    f"{int(row['n_rows'])} multi-device row(s)")
+            if n_devices and n_devices > row["max_devices"]:
+                note += f" of at most {row['max_devices']:g} devices; {n_devices} is an extrapolation"
+            return float(self._logc[i]), self._logcB[:, i], 0.0, [note]
+        same = [k for k, (b, _) in enumerate(self._cidx) if b == backend]
+        sd_keys = float(np.std(self._logc, ddof=1)) if len(self._logc) >= 2 else 0.3
+        if same:
+            lc = float(np.median(self._logc[same]))
+            return lc, np.median(self._logcB[:, same], axis=1), max(sd_keys, 0.2), [
+                f"η_comm({backend} over {lclass}) not fitted: {math.exp(lc):.3g}, the {backend} "
+                f"efficiency fitted on other links ({', '.join(ce.iloc[k]['link_class'] for k in same)})"]
+        return 0.0, np.zeros(nB), max(sd_keys, 0.2), [
+            f"η_comm({backend} over {lclass}) not fitted: 1.0 (the link's payload rate; no run of "
+            f"this backend was in the data)"]
