@@ -25,6 +25,7 @@ from .catalog.objects import normalize_precision
 from .cluster import Cluster
 from .inference.api import (UnknownLatencyDistribution, best_batch, latency_throughput_curve,
                             model_footprint)
+from .errors import ParameterError
 from .units import format_si, to_si
 
 __all__ = ["plaster_report", "programmability", "published_accuracy", "rate_of_learning",
@@ -325,7 +326,7 @@ def plaster_report(model, devices, latency_budget="7 ms", precision="fp32", cali
     mdl = cat.get("model", model)
     budget = float(to_si(latency_budget, "time", name="latency_budget"))
     if not (math.isfinite(budget) and budget > 0):
-        raise ValueError(f"latency_budget must be a positive time, got {latency_budget!r}")
+        raise ParameterError("latency_budget", latency_budget, "a positive finite time, e.g. '7 ms'")
     if isinstance(devices, (str, bytes)) or not hasattr(devices, "__iter__"):
         devices = [devices]
     devs = [cat.get("device", d) for d in devices]

@@ -24,6 +24,7 @@ from dataclasses import replace
 import numpy as np
 
 from .cluster import Cluster
+from .errors import ParameterError
 from .resolution import cluster_links
 from .training import (_ALGORITHM_OPTIONS, DEFAULT_BUCKET_BYTES, _crossover, _iteration, _memory_check, _positive,
                        _resolve_cluster, _setup)
@@ -140,7 +141,7 @@ def scaling_curve(model, cluster, devices=None, batch_per_device=None, precision
         if global_batch is not None:
             raise ValueError("global_batch is for scaling='strong'; weak scaling takes batch_per_device")
         if batch_per_device is None:
-            raise ValueError("batch_per_device: give the per-device batch for weak scaling")
+            raise ParameterError("batch_per_device", None, "the per-device batch for weak scaling")
         b_fixed = _positive(batch_per_device, "batch_per_device")
     else:
         if batch_per_device is not None:

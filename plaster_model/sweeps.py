@@ -76,14 +76,14 @@ def _positives(values, name: str) -> np.ndarray:
     out = []
     for v in _as_list(values, name):
         if isinstance(v, (bool, np.bool_)) or not isinstance(v, numbers.Real) or not math.isfinite(v) or v <= 0:
-            raise ValueError(f"{name} must be positive numbers, got {v!r}")
+            raise ParameterError(name, v, "finite positive numbers")
         out.append(float(v))
     return np.array(list(dict.fromkeys(out)), dtype=float)
 
 
 def _positive(value, name: str) -> float:
     if isinstance(value, bool) or not isinstance(value, numbers.Real) or not math.isfinite(value) or value <= 0:
-        raise ValueError(f"{name} must be a positive number, got {value!r}")
+        raise ParameterError(name, value, "a finite positive number")
     return float(value)
 
 
@@ -198,7 +198,8 @@ def _plan(models, devices, n_devices, interconnects=None, batch_per_device=None,
         if global_batch is not None:
             raise ValueError("global_batch is for scaling='strong'; with weak scaling give batch_per_device")
         if batch_per_device is None:
-            raise ValueError("batch_per_device: give the per-device batch (or scaling='strong' with global_batch)")
+            raise ParameterError("batch_per_device", None,
+                                 "the per-device batch (or scaling='strong' with global_batch)")
         batches = _positives(batch_per_device, "batch_per_device")
         if (batches < 1).any():  # as predict_training: a fraction of a sample is no batch
             raise ParameterError("batch_per_device", float(batches[batches < 1][0]), "at least 1 sample per device")
@@ -212,9 +213,9 @@ def _plan(models, devices, n_devices, interconnects=None, batch_per_device=None,
     # options of data_parallel_iteration, validated as predict_training validates them
     iteration_kw: dict[str, Any] = {}
     if overlap is not None:
-        ov = float(overlap)
-        if not 0.0 <= ov <= 1.0:
-            raise ValueError(f"overlap must be a fraction in [0, 1], got {overlap!r}")
+        from .estimators._validate import _fraction_array
+
+        _fraction_array(overlap, "overlap")
     if _bucket_given:
         iteration_kw["bucket_bytes"] = None if bucket_bytes is None else _positive(
             float(to_si(bucket_bytes, "bytes", name="bucket_bytes")), "bucket_bytes")
@@ -242,11 +243,17 @@ def _plan(models, devices, n_devices, interconnects=None, batch_per_device=None,
     nics = int(_counts(nics_per_node, "nics_per_node")[0])
     user_eff = None if efficiency is None else _positive(efficiency, "efficiency")
     user_ce = None if comm_efficiency is None else _positive(comm_efficiency, "comm_efficiency")
+    from .estimators._validate import COMPUTE_EFFICIENCY_MAX, TRANSFER_EFFICIENCY_MAX
+
+    if user_eff is not None and user_eff > COMPUTE_EFFICIENCY_MAX:
+        raise ParameterError("efficiency", efficiency, f"a fraction of the peak in (0, {COMPUTE_EFFICIENCY_MAX:g}]")
+    if user_ce is not None and user_ce > TRANSFER_EFFICIENCY_MAX:
+        raise ParameterError("comm_efficiency", comm_efficiency, "a fraction in (0, 1] of the link's payload rate")
     user_oh = None
     if overhead_s is not None:
-        user_oh = float(to_si(overhead_s, "time", name="overhead_s"))
-        if not user_oh >= 0:
-            raise ValueError(f"overhead_s must be >= 0, got {overhead_s!r}")
+        from .estimators._validate import _positive_array
+
+        user_oh = float(_positive_array(overhead_s, "time", "overhead_s", allow_zero=True))
     grad_prec = normalize_precision(gradient_precision) if gradient_precision else None
 
     # ---- workload axis: valid (model, device, precision) triples, resolved once each

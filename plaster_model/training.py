@@ -202,7 +202,7 @@ def _resolve_cluster(cluster) -> Cluster:
 def _positive(value, name):
     if isinstance(value, bool) or not isinstance(value, (int, float, np.integer, np.floating)) \
             or not math.isfinite(value) or value <= 0:
-        raise ValueError(f"{name} must be a positive number, got {value!r}")
+        raise ParameterError(name, value, "a finite positive number")
     return float(value)
 
 
@@ -325,9 +325,10 @@ def _setup(model, cluster, precision, algorithm, calibration, efficiency, comm_e
         topology["servers"] = _positive(servers, "servers")
     if inter_algorithm is not None:
         topology["inter_algorithm"] = normalize_algorithm(inter_algorithm)
-    overlap = float(overlap)
-    if not 0.0 <= overlap <= 1.0:
+    if isinstance(overlap, (bool, str)) or not isinstance(overlap, (int, float, np.integer, np.floating)) \
+            or not 0.0 <= float(overlap) <= 1.0:
         raise ParameterError("overlap", overlap, "a fraction in [0, 1]")
+    overlap = float(overlap)
     if bucket_bytes is not None:
         bucket_bytes = _positive(float(to_si(bucket_bytes, "bytes", name="bucket_bytes")), "bucket_bytes")
     if link is not None:
@@ -528,7 +529,7 @@ def _predict(s: _Setup, batch_per_device, global_batch, scaling, optimizer, chec
             raise ValueError(f"batch_per_device={batch_per_device!r} contradicts global_batch={global_batch!r} "
                              f"on {p} devices (= {b:g} per device); give one of them")
     elif batch_per_device is None:
-        raise ValueError("batch_per_device: give the per-device batch (or global_batch for strong scaling)")
+        raise ParameterError("batch_per_device", None, "the per-device batch (or global_batch for strong scaling)")
     else:
         b = _positive(batch_per_device, "batch_per_device")
         if b < 1:  # a fraction of a sample per device is no batch (strong scaling: global_batch=)
@@ -570,10 +571,10 @@ def _resolve_dataset(dataset) -> tuple[str, int]:
         d = active_catalog().get("dataset", dataset)
         return d.name, d.train_samples
     if isinstance(dataset, (int, float, np.integer, np.floating)) and not isinstance(dataset, bool):
-        if dataset < 1 or dataset != int(dataset):
-            raise ValueError(f"dataset must be a positive whole number of samples, got {dataset!r}")
+        if not math.isfinite(dataset) or dataset < 1 or dataset != int(dataset):
+            raise ParameterError("dataset", dataset, "a positive whole number of samples, or a catalog dataset")
         return f"{int(dataset):,} samples", int(dataset)
-    raise TypeError(f"dataset must be a catalog name, a Dataset or a number of samples, got {dataset!r}")
+    raise ParameterError("dataset", dataset, "a catalog name, a Dataset or a number of samples")
 
 
 def predict_epoch_time(model, cluster, dataset="ImageNet-1k", epochs=1, batch_per_device=None,

@@ -303,8 +303,10 @@ def test_energy_units_by_derivation():
         assert row.inferences_per_j * row.energy_per_inference_j == pytest.approx(1.0)
     assert pm.energy_per_inference(1000.0, "70 W") == pytest.approx(0.07)
     assert pm.inferences_per_joule("1000 img/s", 70.0) == pytest.approx(1000 / 70)
-    assert pm.energy_per_inference(0.0, 70.0) == math.inf
-    with pytest.raises(ValueError):
+    # no throughput is no energy figure (never an infinite one): refused by name
+    with pytest.raises(pm.ParameterError, match="throughput_samples_s"):
+        pm.energy_per_inference(0.0, 70.0)
+    with pytest.raises(pm.ParameterError, match="power_w"):
         pm.inferences_per_joule(10.0, 0.0)
 
 

@@ -23,11 +23,19 @@ def _first_bad(arr: np.ndarray, bad: np.ndarray):
     return arr[bad].ravel()[0].item()
 
 
+def _refuse_bool(value, name):
+    if isinstance(value, (bool, np.bool_)) or (isinstance(value, np.ndarray) and value.dtype == bool):
+        raise ParameterError(name, value, "a number (True/False is not a quantity)")
+
+
 def _positive_array(value, kind, name, allow_zero=False, allow_nan=False):
     """``value`` in SI as a float or float array, finite and > 0 (>= 0 with ``allow_zero``).
 
     ``allow_nan`` lets NaN through as a "not applicable" marker (a sweep's device with no
     peak at a precision): its outputs are NaN, never a number."""
+    _refuse_bool(value, name)
+    if value is None:
+        raise ParameterError(name, value, "a number or a quantity with its unit")
     arr = np.asarray(to_si(value, kind, name=name), dtype=float)
     bad = ((arr < 0) if allow_zero else (arr <= 0)) | np.isinf(arr)
     if not allow_nan:
@@ -39,6 +47,9 @@ def _positive_array(value, kind, name, allow_zero=False, allow_nan=False):
 
 def _count_array(value, name):
     """A device count: finite and >= 1 (real values allowed: the crossover search uses them)."""
+    _refuse_bool(value, name)
+    if value is None:
+        raise ParameterError(name, value, "a device count >= 1")
     arr = np.asarray(to_si(value, "dimensionless", name=name), dtype=float)
     bad = ~np.isfinite(arr) | (arr < 1)
     if np.any(bad):
@@ -48,7 +59,11 @@ def _count_array(value, name):
 
 def _fraction_array(value, name, low=0.0, high=1.0):
     """A fraction in [low, high]."""
-    arr = np.asarray(value, dtype=float)
+    _refuse_bool(value, name)
+    try:
+        arr = np.asarray(value, dtype=float)
+    except (TypeError, ValueError):
+        raise ParameterError(name, value, f"a fraction in [{low:g}, {high:g}]") from None
     bad = ~np.isfinite(arr) | (arr < low) | (arr > high)
     if np.any(bad):
         raise ParameterError(name, _first_bad(arr, bad), f"a fraction in [{low:g}, {high:g}]")

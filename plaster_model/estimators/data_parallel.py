@@ -130,7 +130,7 @@ def required_bandwidth(w, t_compute, steps, alpha=0.0):
     6.44
     """
     w = np.asarray(_positive_array(w, "bytes", "w", allow_zero=True))
-    t = np.asarray(_positive_array(t_compute, "time", "t_compute", allow_zero=True))
+    t = np.asarray(_positive_array(t_compute, "time", "t_compute"))
     s = np.asarray(_positive_array(steps, "dimensionless", "steps", allow_zero=True))
     a = np.asarray(_positive_array(alpha, "time", "alpha", allow_zero=True))
     slack = t - s * a
@@ -181,7 +181,11 @@ def tree_crossover_devices(fwd_flops, batch, gamma, w, beta, scaling="weak",
     >>> round(float(p), 2)
     9.58
     """
-    f, b, g, w, beta = (np.asarray(x, dtype=float) for x in (fwd_flops, batch, gamma, w, beta))
+    f = np.asarray(_positive_array(fwd_flops, "flops", "fwd_flops"))
+    b = np.asarray(_positive_array(batch, "dimensionless", "batch"))
+    g = np.asarray(_positive_array(gamma, "flop_rate", "gamma"))
+    w = np.asarray(_positive_array(w, "bytes", "w", allow_zero=True))
+    beta = np.asarray(_positive_array(beta, "bandwidth", "beta"))
     with np.errstate(divide="ignore", over="ignore"):
         k = factor * f * b * beta / (2.0 * w * g)
         if scaling == "weak":

@@ -11,16 +11,15 @@ from __future__ import annotations
 
 import numpy as np
 
-from ..units import to_si
+from ._validate import _positive_array
 
 __all__ = ["inferences_per_joule", "energy_per_inference"]
 
 
 def _arrays(throughput_samples_s, power_w):
-    thr = np.asarray(to_si(throughput_samples_s, "sample_rate", name="throughput_samples_s"), dtype=float)
-    pw = np.asarray(to_si(power_w, "power", name="power_w"), dtype=float)
-    if np.any(thr < 0) or np.any(pw <= 0):
-        raise ValueError("throughput_samples_s must be >= 0 and power_w > 0")
+    # a throughput of 0 would be an infinite energy per inference: refused, like NaN and inf
+    thr = np.asarray(_positive_array(throughput_samples_s, "sample_rate", "throughput_samples_s"))
+    pw = np.asarray(_positive_array(power_w, "power", "power_w"))
     return thr, pw
 
 
@@ -63,8 +62,8 @@ def inferences_per_joule(throughput_samples_s, power_w):
 def energy_per_inference(throughput_samples_s, power_w):
     """Energy per inference [J].
 
-    ``E = P / X`` (W divided by inferences/s is J per inference); infinite at zero
-    throughput.
+    ``E = P / X`` (W divided by inferences/s is J per inference); a zero throughput is
+    refused (no energy figure, never an infinite one).
 
     Parameters
     ----------
@@ -86,6 +85,5 @@ def energy_per_inference(throughput_samples_s, power_w):
     0.07
     """
     thr, pw = _arrays(throughput_samples_s, power_w)
-    with np.errstate(divide="ignore"):
-        out = np.where(thr > 0, pw / np.where(thr > 0, thr, 1.0), np.inf)
+    out = pw / thr
     return out if out.ndim else float(out)

@@ -138,7 +138,7 @@ def inference_knee_batch(fwd_flops, weight_bytes, activation_bytes_per_sample, g
     >>> round(inference_knee_batch(7.8e9, 25.61e6, 0.0, 130e12, 320e9), 3)
     1.334
     """
-    f = np.asarray(_positive_array(fwd_flops, "flops", "fwd_flops", allow_zero=True))
+    f = np.asarray(_positive_array(fwd_flops, "flops", "fwd_flops"))
     w = np.asarray(_positive_array(weight_bytes, "bytes", "weight_bytes", allow_zero=True))
     per_sample = f * np.asarray(_positive_array(bandwidth_eff, "bandwidth", "bandwidth_eff")) \
         / np.asarray(_positive_array(gamma_eff, "flop_rate", "gamma_eff")) \

@@ -187,6 +187,8 @@ def _efficiency(value, name):
     from ..estimators._validate import TRANSFER_EFFICIENCY_MAX
 
     cap = TRANSFER_EFFICIENCY_MAX if name == "memory_efficiency" else EFFICIENCY_MAX
+    if isinstance(value, (bool, str)) or not isinstance(value, (int, float, np.integer, np.floating)):
+        raise ParameterError(name, value, f"a fraction in (0, {cap:g}]")
     v = float(value)
     if not (math.isfinite(v) and 0 < v <= cap):
         raise ParameterError(name, value, f"a fraction in (0, {cap:g}]")
@@ -244,9 +246,9 @@ def _setup(model, device, precision="fp32", calibration=None, compute_efficiency
             sources[name] = (default, "uncalibrated default")
     eta_c = _efficiency(sources["compute_efficiency"][0], "compute_efficiency")
     eta_m = _efficiency(sources["memory_efficiency"][0], "memory_efficiency")
-    t0_s = float(to_si(sources["t0_s"][0], "time", name="t0"))
-    if not (math.isfinite(t0_s) and t0_s >= 0):
-        raise ValueError(f"t0 must be a non-negative time, got {t0!r}")
+    from ..estimators._validate import _positive_array
+
+    t0_s = float(_positive_array(sources["t0_s"][0], "time", "t0", allow_zero=True))
     if compute_efficiency is not None:
         eff_interval = None  # a given efficiency carries no calibrated interval
     a.append(f"compute efficiency η_c = {eta_c:.3g} ({sources['compute_efficiency'][1]}), "
@@ -388,13 +390,16 @@ def _evaluate(s: _Setup, batch) -> dict[str, np.ndarray]:
 
 
 def _batches(batches, name="batches"):
+    if isinstance(batches, (bool, np.bool_)) or (isinstance(batches, (list, tuple))
+                                                  and any(isinstance(b, (bool, np.bool_)) for b in batches)):
+        raise ParameterError(name, batches, "whole numbers of samples (True/False is not a batch)")
     arr = np.atleast_1d(np.asarray(batches))
     if arr.ndim != 1 or arr.size == 0:
         raise ValueError(f"{name} must be a non-empty list of batch sizes, got {batches!r}")
     try:
         vals = arr.astype(float)
     except (TypeError, ValueError):
-        raise ValueError(f"{name} must be numbers, got {batches!r}") from None
+        raise ParameterError(name, batches, "whole numbers of samples") from None
     if not np.all(np.isfinite(vals)) or np.any(vals < 1) or np.any(vals != np.round(vals)) \
             or np.any(vals > MAX_BATCH):
         raise ParameterError(name, batches, f"whole numbers of samples from 1 to {MAX_BATCH:,} "
@@ -610,15 +615,13 @@ def best_batch(model, device, latency_budget="7 ms", precision="fp32", batches=N
     """
     budget = float(to_si(latency_budget, "time", name="latency_budget"))
     if not (math.isfinite(budget) and budget > 0):
-        raise ValueError(f"latency_budget must be a positive time, got {latency_budget!r}")
+        raise ParameterError("latency_budget", latency_budget, "a positive finite time, e.g. '7 ms'")
     batches = aliased("batches", batches, "batch_sizes", kwargs.pop("batch_sizes", None))
     s = _setup(model, device, precision, calibration, kwargs.pop("compute_efficiency", None),
                kwargs.pop("memory_efficiency", None), kwargs.pop("t0", None),
                kwargs.pop("include_transfer", False), percentile, **kwargs)
     if batches is None:
-        max_batch = int(max_batch)
-        if max_batch < 1:
-            raise ValueError(f"max_batch must be >= 1, got {max_batch!r}")
+        max_batch = int(_batches([max_batch], "max_batch")[0])
         cand = np.arange(1, max_batch + 1)
     else:
         cand = _batches(batches)
