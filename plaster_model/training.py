@@ -504,13 +504,72 @@ def predict_training(model, cluster, batch_per_device=None, precision="fp32", sc
     >>> pred.bound
     'compute'
     """
+    args = (model, cluster, batch_per_device, precision, scaling, algorithm, global_batch, efficiency,
+            comm_efficiency, overhead_s, gradient_precision, optimizer, check_memory, overlap, bucket_bytes,
+            servers, inter_algorithm, backend, framework)
+    store = _prediction_store(calibration)
+    key = _hashable(args)
+    if store is not None and key is not None:
+        hit = store.get(key)
+        if hit is not None:
+            store.move_to_end(key)
+            for w in hit[1]:  # a memory warning is said again on every call, as on the first
+                warnings.warn_explicit(w.message, w.category, w.filename, w.lineno)
+            return hit[0]
     if scaling not in ("weak", "strong"):
-        raise ValueError(f"scaling must be 'weak' or 'strong', got {scaling!r}")
-    s = _setup(model, cluster, precision, algorithm, calibration, efficiency, comm_efficiency,
-               overhead_s, gradient_precision, servers=servers, inter_algorithm=inter_algorithm,
-               overlap=overlap, bucket_bytes=bucket_bytes, backend=backend, framework=framework)
-    return _predict(s, batch_per_device, global_batch, scaling, optimizer, check_memory,
-                    calibration is not None)
+        raise ParameterError("scaling", scaling, "'weak' or 'strong'")
+    with warnings.catch_warnings(record=True) as said:
+        warnings.simplefilter("always")
+        s = _setup(model, cluster, precision, algorithm, calibration, efficiency, comm_efficiency,
+                   overhead_s, gradient_precision, servers=servers, inter_algorithm=inter_algorithm,
+                   overlap=overlap, bucket_bytes=bucket_bytes, backend=backend, framework=framework)
+        pred = _predict(s, batch_per_device, global_batch, scaling, optimizer, check_memory,
+                        calibration is not None)
+    for w in said:
+        warnings.warn_explicit(w.message, w.category, w.filename, w.lineno)
+    if store is not None and key is not None:
+        store[key] = (pred, tuple(said))
+        if len(store) > _PREDICTION_CACHE_SIZE:
+            store.popitem(last=False)
+    return pred
+
+
+#: Predictions kept per calibration (and for none): a loop over the same configurations, a
+#: web form redrawn, a notebook cell re-run all reuse the resolution and the evaluation.
+_PREDICTION_CACHE_SIZE = 4096
+_UNCALIBRATED: dict = {}
+
+
+def _hashable(args):
+    """``args`` as a cache key, or None when one is not hashable (then nothing is cached)."""
+    try:
+        hash(args)
+    except TypeError:
+        return None
+    return args
+
+
+def _prediction_store(calibration):
+    """The cache for predictions with ``calibration``: one per fitted calibration (a refit
+    clears it with the other fitted attributes) and one per catalog without calibration
+    (``load_catalog`` / ``reset_catalog`` replace the catalog, so names may mean other
+    objects). A prediction is a frozen dataclass, so sharing it is safe."""
+    from collections import OrderedDict
+
+    cat = active_catalog()
+    if calibration is None:
+        if _UNCALIBRATED.get("catalog") is not cat:
+            _UNCALIBRATED.clear()
+            _UNCALIBRATED.update(catalog=cat, store=OrderedDict())
+        return _UNCALIBRATED["store"]
+    try:
+        entry = calibration.__dict__.setdefault("_prediction_cache_", {})
+    except AttributeError:  # a calibration object without a __dict__: not cached
+        return None
+    if entry.get("catalog") is not cat:
+        entry.clear()
+        entry.update(catalog=cat, store=OrderedDict())
+    return entry["store"]
 
 
 def _predict(s: _Setup, batch_per_device, global_batch, scaling, optimizer, check_memory,

@@ -257,3 +257,21 @@ def test_crossover_beyond_a_networkless_node_is_flagged():
     v = pm.is_bandwidth_bound("VGG-16", c, batch_per_device=16)
     assert v.crossover_devices > 8 and "no inter-node interconnect" in v.notes[0]
     assert "no inter-node interconnect" in str(v)
+
+
+def test_repeated_predictions_are_reused_and_still_warn():
+    # a loop over the same configuration reuses the first evaluation (issue 17) ...
+    c = pm.Cluster.from_system("DGX-1 (V100)", n_nodes=2)
+    a = pm.predict_training("ResNet-50", c, 64, check_memory=False)
+    assert pm.predict_training("ResNet-50", c, 64, check_memory=False) is a
+    assert pm.predict_training("ResNet-50", c, 32, check_memory=False) is not a
+    # ... says a memory warning again on every call, as on the first ...
+    for _ in range(2):
+        with pytest.warns(pm.MemoryWarning):
+            pm.predict_training("ResNet-50", pm.Cluster("K40", 1), 4096)  # 4096 × ~78 MB of activations
+    # ... and a new catalog (other objects may stand behind the same names) starts afresh
+    try:
+        pm.load_catalog([])
+        assert pm.predict_training("ResNet-50", c, 64, check_memory=False) is not a
+    finally:
+        pm.reset_catalog()
