@@ -203,6 +203,19 @@ def _node_layout(p, devices_per_node):
     return np.asarray(p, dtype=float), g, np.maximum(n, 1.0)
 
 
+def _topology_args(w, p, beta, alpha, devices_per_node, nics_per_node, beta_intra, alpha_intra):
+    """The topology-aware algorithms' arguments, validated once, in SI:
+    ``(w, β, α, p, g, n, m, β_in, α_in)``."""
+    w = _positive_array(w, "bytes", "w", allow_zero=True)
+    b = _positive_array(beta, "bandwidth", "beta")
+    a = _positive_array(alpha, "time", "alpha", allow_zero=True)
+    p, g, n = _node_layout(p, devices_per_node)
+    m = _positive_array(nics_per_node, "dimensionless", "nics_per_node")
+    b_in = b if beta_intra is None else _positive_array(beta_intra, "bandwidth", "beta_intra")
+    a_in = _positive_array(alpha_intra, "time", "alpha_intra", allow_zero=True)
+    return w, b, a, p, g, n, m, b_in, a_in
+
+
 def parameter_server_time(w, p, beta, alpha=0.0, *, servers=None, beta_server=None,
                           devices_per_node=1, nics_per_node=1, beta_intra=None, alpha_intra=0.0):
     """Parameter-server gradient exchange: push to ``k`` server shards, then pull [s].
@@ -350,13 +363,8 @@ def hierarchical_allreduce_time(w, p, beta, alpha=0.0, *, devices_per_node=1, ni
     inter = normalize_algorithm(inter_algorithm)
     if inter not in FLAT_ALGORITHMS:
         raise ValueError(f"inter_algorithm must be one of {sorted(FLAT_ALGORITHMS)}, got {inter_algorithm!r}")
-    w = _positive_array(w, "bytes", "w", allow_zero=True)
-    b = _positive_array(beta, "bandwidth", "beta")
-    a = _positive_array(alpha, "time", "alpha", allow_zero=True)
-    p, g, n = _node_layout(p, devices_per_node)
-    m = _positive_array(nics_per_node, "dimensionless", "nics_per_node")
-    b_in = b if beta_intra is None else _positive_array(beta_intra, "bandwidth", "beta_intra")
-    a_in = _positive_array(alpha_intra, "time", "alpha_intra", allow_zero=True)
+    w, b, a, p, g, n, m, b_in, a_in = _topology_args(w, p, beta, alpha, devices_per_node, nics_per_node,
+                                                     beta_intra, alpha_intra)
     return _out(_hierarchical(w, p, b, a, g, n, m, b_in, a_in, inter))
 
 
@@ -415,13 +423,8 @@ def multirail_ring_allreduce_time(w, p, beta, alpha=0.0, *, devices_per_node=1, 
     ...                                     beta_intra=150e9) * 1e3, 4)
     3.875
     """
-    w = _positive_array(w, "bytes", "w", allow_zero=True)
-    b = _positive_array(beta, "bandwidth", "beta")
-    a = _positive_array(alpha, "time", "alpha", allow_zero=True)
-    p, g, n = _node_layout(p, devices_per_node)
-    m = _positive_array(nics_per_node, "dimensionless", "nics_per_node")
-    b_in = b if beta_intra is None else _positive_array(beta_intra, "bandwidth", "beta_intra")
-    a_in = _positive_array(alpha_intra, "time", "alpha_intra", allow_zero=True)
+    w, b, a, p, g, n, m, b_in, a_in = _topology_args(w, p, beta, alpha, devices_per_node, nics_per_node,
+                                                     beta_intra, alpha_intra)
     return _out(_multirail_ring(w, p, b, a, g, n, m, b_in, a_in))
 
 
@@ -487,13 +490,8 @@ def auto_allreduce_time(w, p, beta, alpha=0.0, *, devices_per_node=1, nics_per_n
     1.1667
     """
     # validated once, then every candidate's kernel on the same arrays
-    w = _positive_array(w, "bytes", "w", allow_zero=True)
-    b = _positive_array(beta, "bandwidth", "beta")
-    a = _positive_array(alpha, "time", "alpha", allow_zero=True)
-    p, g, n = _node_layout(p, devices_per_node)
-    m = _positive_array(nics_per_node, "dimensionless", "nics_per_node")
-    b_in = b if beta_intra is None else _positive_array(beta_intra, "bandwidth", "beta_intra")
-    a_in = _positive_array(alpha_intra, "time", "alpha_intra", allow_zero=True)
+    w, b, a, p, g, n, m, b_in, a_in = _topology_args(w, p, beta, alpha, devices_per_node, nics_per_node,
+                                                     beta_intra, alpha_intra)
     best = _multirail_ring(w, p, b, a, g, n, m, b_in, a_in)
     for name, kernel in _FLAT_KERNELS.items():
         best = np.minimum(best, np.where(p > 1, kernel(w, p, b, a), 0.0))
