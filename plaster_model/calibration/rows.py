@@ -403,6 +403,11 @@ def prepare_rows(df: pd.DataFrame, *, models: Mapping | None = None, devices: Ma
     from ..estimators.iteration import DEFAULT_BUCKET_BYTES
     from ..resolution import communication_backend, link_class, node_links
 
+    # pandas deep-copies DataFrame.attrs on every column access (__finalize__): a table from
+    # read_measurements carries its reading report there, which made each of the thousands
+    # of cell reads below a deep copy. The rows need none of it.
+    df = df.copy(deep=False)
+    df.attrs = {}
     df, _ = normalize_names(df)
     n = len(df)
     n_samples = active_catalog().get("dataset", dataset).train_samples

@@ -176,8 +176,28 @@ def _squashed_index(kind: str) -> dict[str, set[str]]:
     return out
 
 
-def _closest(kind: str, text: str, n: int = 5) -> tuple[str, ...]:
+#: Per-catalog memo of the slow look-ups (a table repeats its texts on every row, and difflib
+#: over every alias is the slow part of reading names); reset when the catalog changes.
+_MEMO: dict = {"catalog": None}
+
+
+def _memo(kind: str) -> dict:
     cat = _cat()
+    if _MEMO["catalog"] is not cat:
+        _MEMO.clear()
+        _MEMO["catalog"] = cat
+    return _MEMO.setdefault(kind, {})
+
+
+def _closest(kind: str, text: str, n: int = 5) -> tuple[str, ...]:
+    memo = _memo("closest")
+    key = (kind, str(text), n)
+    if key not in memo:
+        memo[key] = _closest_in(_cat(), kind, str(text), n)
+    return memo[key]
+
+
+def _closest_in(cat, kind: str, text: str, n: int) -> tuple[str, ...]:
     choices = {}
     for name, obj in cat.entries[kind].items():
         for alias in (name, *obj.aliases):
@@ -465,7 +485,13 @@ def resolve_interconnect(text: str, device: str | None = None) -> NameMatch:
 # ---------------------------------------------------------------------------------------
 
 def _system_aliases() -> list[tuple[str, str]]:
-    cat = _cat()
+    memo = _memo("system_aliases")
+    if "pairs" not in memo:
+        memo["pairs"] = _system_aliases_of(_cat())
+    return memo["pairs"]
+
+
+def _system_aliases_of(cat) -> list[tuple[str, str]]:
     pairs = [(_squash(a), name) for name, obj in cat.entries["system"].items()
              for a in (name, *obj.aliases)]
     return sorted({p for p in pairs if len(p[0]) >= 3}, key=lambda p: -len(p[0]))
