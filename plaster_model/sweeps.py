@@ -147,7 +147,6 @@ class _Plan:
     tables: dict
     codes: dict
     categories: dict
-    any_topo: bool
     intervals: bool
     nics_per_node: int
     iteration_kw: dict
@@ -430,7 +429,7 @@ def _plan(models, devices, n_devices, interconnects=None, batch_per_device=None,
             notes.append(f"{a_}: overlap {algorithm_kw[a_]['overlap']:g} of the all-reduce with the backward pass, "
                          "the last bucket exposed")
     attrs.update({k: v for k, v in iteration_kw.items()})
-    return _Plan(algs, shape, strong, t, codes, categories, True, eff_lo is not None,
+    return _Plan(algs, shape, strong, t, codes, categories, eff_lo is not None,
                  nics, iteration_kw, algorithm_kw, attrs)
 
 
@@ -470,15 +469,15 @@ def _evaluate(plan: _Plan, algorithm: str, sl) -> dict:
         return data_parallel_iteration(g("fwd"), g("params"), n, b, gamma, g("gbytes"),
                                        g("beta"), g("alpha"), **kw)
 
-    both = run  # every row takes the same topology keywords (flat rows: devices_per_node = 1)
-    out = both(g("gamma"))
+    # every row takes the same topology keywords (flat rows: devices_per_node = 1)
+    out = run(g("gamma"))
     res = {k: out[k] for k in _FLOAT_OUT if k in out}
     res["communication_bound"] = out["communication_bound"]
     res["global_batch"] = b * n
     res["batch_per_device"] = b
     if plan.intervals:
-        hi = both(g("gamma_hi"))["iteration_time_s"]
-        lo = both(g("gamma_lo"))["iteration_time_s"]
+        hi = run(g("gamma_hi"))["iteration_time_s"]
+        lo = run(g("gamma_lo"))["iteration_time_s"]
         res["iteration_time_low_s"] = np.minimum(hi, lo)
         res["iteration_time_high_s"] = np.maximum(hi, lo)
     return res

@@ -12,7 +12,8 @@ Usage::
 
 Modules: :mod:`.rows` (rows to arrays: name mapping, metric algebra), :mod:`.predict` (the
 forward model), :mod:`.fit` (the least-squares problem and its bootstrap), :mod:`.model`
-(the :class:`Calibration` estimator), :mod:`.io` (YAML/JSON files), :mod:`.cli` (the
+(the :class:`Calibration` estimator), :mod:`.lookup` (how a fitted calibration answers a
+configuration: its group or a fallback, and the spreads), :mod:`.io` (YAML/JSON files), :mod:`.cli` (the
 ``plaster-model calibrate`` command). See ``docs/calibration.md``.
 """
 import importlib

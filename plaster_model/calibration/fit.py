@@ -64,7 +64,6 @@ class Layout:
 
     groups: list          # group keys, in x order
     phases: list          # "training" / "inference" per group
-    has_comm: np.ndarray  # bool per group: a multi-device row is in it
     models: list          # model names with a factor, in x order
     tau: np.ndarray       # per-group time scale [s]
     row_group: np.ndarray  # group index per row
@@ -115,7 +114,6 @@ def build_layout(rows, model_factors: bool) -> Layout:
     mi = {m: i for i, m in enumerate(models)}
     row_model = np.array([mi.get(m, -1) for m in families], dtype=int)
     phases = [g[2] for g in groups]
-    has_comm = np.array([bool(np.any((row_group == i) & (rows.n_devices > 1))) for i in range(len(groups))])
     t_meas = measured_time(rows)
     tau = np.array([np.nanmedian(t_meas[row_group == i]) if np.any(np.isfinite(t_meas[row_group == i]))
                     else 1.0 for i in range(len(groups))])
@@ -126,7 +124,7 @@ def build_layout(rows, model_factors: bool) -> Layout:
     for i, ph in enumerate(phases):
         if ph == "training":
             free[3 * i + 2] = False  # training exchanges use the comm-key parameters
-    return Layout(groups, phases, has_comm, models, tau, row_group, row_model, free,
+    return Layout(groups, phases, models, tau, row_group, row_model, free,
                   _components(row_group, row_model, len(models)), comm_keys, row_comm)
 
 

@@ -29,17 +29,21 @@ _LOSSES = ("linear", "soft_l1", "huber", "cauchy", "arctan")
 class Calibration(LookupMixin):
     """Efficiency factors fitted to measured runs, with honest intervals.
 
-    For every group of rows — by default (device, precision, phase) — the fit finds
+    For every group of rows — by default (device, precision, phase), inference groups also
+    by engine (TensorRT, onnxruntime, a framework's runtime) — the fit finds
 
     * training: the compute efficiency ``η`` (fraction of the catalog peak for the
-      precision), a per-iteration overhead ``t_oh ≥ 0`` [s] and, where the group has
-      multi-device rows, a communication efficiency ``η_comm`` (fraction of the link
-      bandwidth), in ``T = 3·F·b/(η·κ_m·γ_peak) + T_allreduce(β·η_comm) + t_oh``;
+      precision, ≤ 1) and a per-iteration overhead ``t_oh ≥ 0`` [s], in
+      ``T = C + T_allreduce(β·η_comm) + t_oh − hidden`` with ``C = 3·F·b/(η·κ_m·γ_peak)``
+      and the all-reduce and overlap of each row's communication backend
+      (:func:`plaster_model.resolution.communication_backend`);
     * inference: ``η``, a per-batch overhead ``t0 ≥ 0`` [s] and a memory efficiency
-      ``η_m``, in ``T = t0 + max(F·b/(η·κ_m·γ_peak), (W + A·b)/(η_m·bw))`` (the roofline of
-      :func:`~plaster_model.inference.latency_throughput_curve`, same ``W`` and ``A``);
+      ``η_m ≤ 1``, in ``T = t0 + max(F·b/(η·κ_m·γ_peak), (W + A·b)/(η_m·bw))`` (the roofline
+      of :func:`~plaster_model.latency_throughput_curve`, same ``W`` and ``A``);
 
-    and, shared by every group, a model factor ``κ_m`` per model (``model_factors=True``):
+    a communication efficiency ``η_comm ≤ 1`` (fraction of the link's payload rate) per
+    (backend, link class) the multi-device rows used (``comm_efficiencies_``), and, shared
+    by every group, a model factor ``κ_m`` per model (``model_factors=True``):
     how much faster than the group's typical model this model runs per nominal FLOP (VGG's
     3×3 convolutions run Winograd kernels, so its FLOPs "count" more). Everything is fitted
     at once by :func:`scipy.optimize.least_squares` on log residuals ``log(ŷ/y)`` under a
@@ -90,7 +94,7 @@ class Calibration(LookupMixin):
         with the finer keys), ``n_rows``, ``efficiency``, ``efficiency_low``,
         ``efficiency_high`` (``η·exp(±z·sd)`` with ``sd`` the bootstrap spread of ``log η``:
         the uncertainty of the parameter, not of a new run), ``overhead_s`` (``t_oh`` or ``t0``)
-        [s], ``comm_efficiency`` (NaN where not fitted), ``memory_efficiency`` (inference),
+        [s], ``memory_efficiency`` (inference),
         ``scatter`` (the ``interval`` quantile of the absolute log residuals divided by the
         normal z, i.e. an sd equivalent), ``median_abs_pct_error``,
         ``frameworks``, ``peak_flops`` [FLOP/s], ``vendor``, ``kind``,
@@ -348,7 +352,6 @@ class Calibration(LookupMixin):
                 "efficiency_low": float(np.exp(x[3 * i] - z * sdB[3 * i])),
                 "efficiency_high": float(np.exp(x[3 * i] + z * sdB[3 * i])),
                 "overhead_s": float(x[3 * i + 1] * layout.tau[i]),
-                "comm_efficiency": math.nan,  # keyed by (backend, link class): comm_efficiencies_
                 "memory_efficiency": float(np.exp(x[3 * i + 2])) if key[2] == "inference" else math.nan,
                 "scatter": float(sd),
                 "median_abs_pct_error": float(np.median(np.abs(np.expm1(logr[m]))) * 100),
@@ -604,15 +607,19 @@ class Calibration(LookupMixin):
         self._check_fitted()
         p = self.params_
         lines = [f"{self!r}", "",
-                 f"{'group':<34} {'rows':>5} {'η':>7} {'90% CI':>15} {'overhead':>10} {'η_comm':>7} "
+                 f"{'group':<34} {'rows':>5} {'η':>7} {'90% CI':>15} {'overhead':>10} "
                  f"{'η_mem':>7} {'scatter':>8} {'med|err|':>8}"]
         for _, g in p.iterrows():
             ci = f"[{g['efficiency_low']:.3g}, {g['efficiency_high']:.3g}]"
             oh = _fmt_s(g["overhead_s"])
-            ce = "" if not math.isfinite(g["comm_efficiency"]) else f"{g['comm_efficiency']:.3g}"
             me = "" if not math.isfinite(g["memory_efficiency"]) else f"{g['memory_efficiency']:.3g}"
             lines.append(f"{g['group']:<34} {g['n_rows']:>5d} {g['efficiency']:>7.3g} {ci:>15} {oh:>10} "
-                         f"{ce:>7} {me:>7} {g['scatter']:>8.3g} {g['median_abs_pct_error']:>7.3g}%")
+                         f"{me:>7} {g['scatter']:>8.3g} {g['median_abs_pct_error']:>7.3g}%")
+        if len(self.comm_efficiencies_):
+            lines += ["", "communication efficiency η_comm per (backend, link class), of the payload rate:"]
+            for _, c in self.comm_efficiencies_.iterrows():
+                lines.append(f"  {c['backend'] + ' over ' + c['link_class']:<32} {c['comm_efficiency']:.3g}  "
+                             f"[{c['comm_efficiency_low']:.3g}, {c['comm_efficiency_high']:.3g}]  ({c['n_rows']} rows)")
         if len(self.model_factors_):
             lines += ["", "model factors κ (effective efficiency = η·κ):"]
             for _, m in self.model_factors_.iterrows():
