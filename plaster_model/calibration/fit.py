@@ -245,16 +245,41 @@ GAUGE_WEIGHT = 10.0
 
 def _objective(rows, layout: Layout, x0, sel=None):
     """``evaluate(x_free) -> (r, J)``: the residual vector (data rows ``sel``, then the prior
-    and gauge pseudo-rows) and its Jacobian over the free parameters, cached per point."""
+    and gauge pseudo-rows) and its Jacobian over the free parameters, cached per point.
+
+    ``sel`` holds increasing, distinct row indices (a bootstrap resample passes its repeats
+    as loss weights, :func:`_weighted_loss`); only those rows are evaluated."""
     n = len(rows.ok)
-    sel = np.arange(n) if sel is None else np.asarray(sel, dtype=int)
-    logy = np.log(rows.value[sel])
+    if sel is None:
+        sel = np.arange(n)
+        sub = rows
+    else:
+        sel = np.asarray(sel, dtype=int)
+        if sel.size and (np.any(np.diff(sel) <= 0) or sel[0] < 0 or sel[-1] >= n):
+            raise ValueError("sel must hold increasing, distinct row indices")
+        mask = np.zeros(n, dtype=bool)
+        mask[sel] = True
+        sub = rows.subset(mask)
+    logy = np.log(sub.value)
     G = len(layout.groups)
     pidx, pinv = _prior_rows(layout)
     free = np.flatnonzero(layout.free)
     g_sel, m_sel = layout.row_group[sel], layout.row_model[sel]
     c_sel = layout.row_comm[sel]
+    comps = [np.array(c) for c in (layout.components or [])]
+    n_rows = sel.size + pidx.size + len(comps)
+    # Where each row's four derivatives land in the full Jacobian (fixed for the fit): the
+    # Jacobian is block-sparse (a row touches its group, its model and its link class), so
+    # it is scattered into one preallocated array instead of rebuilt per evaluation.
     ar = np.arange(sel.size)
+    has_m = m_sel >= 0
+    col_eta2 = np.where(c_sel >= 0, layout.comm_offset + np.maximum(c_sel, 0), 3 * g_sel + 2)
+    col_kappa = 3 * G + np.maximum(m_sel, 0)
+    tau = layout.tau[g_sel]
+    J = np.zeros((n_rows, layout.n_params))
+    for k, c in enumerate(comps):
+        J[sel.size + pidx.size + k, 3 * G + c] = GAUGE_WEIGHT / len(c)
+    J[sel.size + np.arange(pidx.size), pidx] = pinv
     cache = {}
 
     def evaluate(xf):
@@ -262,24 +287,16 @@ def _objective(rows, layout: Layout, x0, sel=None):
         if key not in cache:
             x = x0.copy()
             x[free] = xf
-            eta, t, eta2, kappa = layout.unpack(x)
-            lp, J4 = log_prediction(rows, eta, t, eta2, kappa, jacobian=True)
-            lp, J4 = lp[sel], J4[sel]
-            comps = layout.components or []
-            gauge = [GAUGE_WEIGHT * np.mean(x[3 * G + np.array(c)]) for c in comps]
+            eta, t, eta2, kappa = layout.unpack(x, g_sel, m_sel, c_sel)
+            lp, J4 = log_prediction(sub, eta, t, eta2, kappa, jacobian=True)
+            gauge = [GAUGE_WEIGHT * np.mean(x[3 * G + c]) for c in comps]
             r = np.concatenate([lp - logy, pinv * x[pidx], gauge])
-            J = np.zeros((sel.size + pidx.size + len(gauge), layout.n_params))
-            for k, c in enumerate(comps):
-                J[sel.size + pidx.size + k, 3 * G + np.array(c)] = GAUGE_WEIGHT / len(c)
+            J[:sel.size] = 0.0
             J[ar, 3 * g_sel] = J4[:, 0]
-            J[ar, 3 * g_sel + 1] = J4[:, 1] * layout.tau[g_sel]
-            has_c = c_sel >= 0
-            J[ar[~has_c], 3 * g_sel[~has_c] + 2] = J4[~has_c, 2]
-            J[ar[has_c], layout.comm_offset + c_sel[has_c]] = J4[has_c, 2]
+            J[ar, 3 * g_sel + 1] = J4[:, 1] * tau
+            J[ar, col_eta2] = J4[:, 2]
             if layout.models:
-                has = m_sel >= 0
-                J[ar[has], 3 * G + m_sel[has]] = J4[has, 3]
-            J[sel.size + np.arange(pidx.size), pidx] = pinv
+                J[ar[has_m], col_kappa[has_m]] = J4[has_m, 3]
             cache.clear()
             cache[key] = (r, J[:, free])
         return cache[key]
@@ -287,8 +304,48 @@ def _objective(rows, layout: Layout, x0, sel=None):
     return evaluate, sel.size
 
 
-def solve(rows, layout: Layout, x0, *, sel=None, loss="soft_l1", f_scale=0.1, max_nfev=None):
-    """Fit ``x`` to the rows ``sel`` (indices into ``rows``, repeats allowed; default all).
+def _weighted_loss(loss: str, weights):
+    """scipy's robust ``loss`` with row ``weights``, as a callable for ``least_squares``:
+    ``Σ w_i·ρ(z_i)`` is the loss of a resample that holds row ``i`` ``w_i`` times, so a
+    bootstrap refit evaluates each distinct row once (``ρ``, ``ρ'``, ``ρ''`` as scipy
+    defines its named losses)."""
+    w = np.asarray(weights, dtype=float)
+
+    def rho(z):
+        out = np.empty((3, z.size))
+        if loss == "linear":
+            out[0], out[1], out[2] = z, 1.0, 0.0
+        elif loss == "soft_l1":
+            t = 1.0 + z
+            out[0], out[1], out[2] = 2.0 * (np.sqrt(t) - 1.0), t ** -0.5, -0.5 * t ** -1.5
+        elif loss == "huber":
+            small = z <= 1.0
+            zs = np.maximum(z, 1e-300)
+            out[0] = np.where(small, z, 2.0 * np.sqrt(zs) - 1.0)
+            out[1] = np.where(small, 1.0, zs ** -0.5)
+            out[2] = np.where(small, 0.0, -0.5 * zs ** -1.5)
+        elif loss == "cauchy":
+            out[0], out[1], out[2] = np.log1p(z), 1.0 / (1.0 + z), -1.0 / (1.0 + z) ** 2
+        elif loss == "arctan":
+            out[0], out[1], out[2] = np.arctan(z), 1.0 / (1.0 + z ** 2), -2.0 * z / (1.0 + z ** 2) ** 2
+        else:
+            raise ValueError(f"loss {loss!r} is unknown")
+        return out * w
+
+    return rho
+
+
+#: Tolerance (``ftol`` = ``xtol`` = ``gtol`` of ``least_squares``) of a bootstrap refit. A
+#: draw needs its parameters to well under their spread across draws (typically a few
+#: hundredths in log units), not to 1e-8: at 1e-4 a refit takes half the evaluations and the
+#: spread of the draws is the same (``tests/test_calibration_speed.py`` compares them).
+BOOTSTRAP_TOL = 1e-4
+
+
+def solve(rows, layout: Layout, x0, *, sel=None, weights=None, loss="soft_l1", f_scale=0.1,
+          max_nfev=None, tol=1e-8):
+    """Fit ``x`` to the rows ``sel`` (increasing, distinct indices into ``rows``; default
+    all), row ``sel[i]`` counted ``weights[i]`` times (default once), to tolerance ``tol``.
 
     Returns
     -------
@@ -299,12 +356,15 @@ def solve(rows, layout: Layout, x0, *, sel=None, loss="soft_l1", f_scale=0.1, ma
     from scipy.optimize import least_squares
 
     free = np.flatnonzero(layout.free)
-    evaluate, _ = _objective(rows, layout, x0, sel)
+    evaluate, n_data = _objective(rows, layout, x0, sel)
+    if weights is not None:
+        n_pseudo = evaluate(x0[free])[0].size - n_data
+        loss = _weighted_loss(loss, np.concatenate([np.asarray(weights, dtype=float), np.ones(n_pseudo)]))
     lo, hi = _bounds(layout)
     start = np.clip(x0[free], lo[free] + 1e-9, np.where(np.isfinite(hi[free]), hi[free] - 1e-9, np.inf))
     res = least_squares(lambda xf: evaluate(xf)[0], start, jac=lambda xf: evaluate(xf)[1],
                         bounds=(lo[free], hi[free]), loss=loss, f_scale=f_scale, method="trf",
-                        x_scale="jac", max_nfev=max_nfev)
+                        x_scale="jac", max_nfev=max_nfev, ftol=tol, xtol=tol, gtol=tol)
     x = x0.copy()
     x[free] = res.x
     return x, res
@@ -343,7 +403,8 @@ def bootstrap(rows, layout: Layout, x_hat, n_bootstrap: int, rng, *, method="ref
     """Parameter draws ``(n_bootstrap, n_params)`` from row resamples drawn with replacement
     within each group.
 
-    ``method="refit"`` (default) refits every resample from ``x̂`` (warm start).
+    ``method="refit"`` (default) refits every resample from ``x̂`` (warm start), each
+    distinct row evaluated once with its count as a loss weight, to :data:`BOOTSTRAP_TOL`.
     ``"linearized"`` takes, for each resample, the Gauss-Newton step of the reweighted problem from
     the converged ``x̂``: with the Jacobian ``J`` and robust (IRLS) weights ``w`` at ``x̂``
     and resample counts ``c``, ``Δ = −(Jᵀ·diag(c·w)·J)⁻¹·Jᵀ·diag(c·w)·r`` (the one-step
@@ -356,8 +417,9 @@ def bootstrap(rows, layout: Layout, x_hat, n_bootstrap: int, rng, *, method="ref
     if method == "refit":
         draws = np.empty((n_bootstrap, layout.n_params))
         for k in range(n_bootstrap):
-            sel = np.repeat(np.arange(counts.shape[1]), counts[k].astype(int))
-            draws[k], _ = solve(rows, layout, x_hat, sel=sel, max_nfev=200, loss=loss, f_scale=f_scale)
+            sel = np.flatnonzero(counts[k])
+            draws[k], _ = solve(rows, layout, x_hat, sel=sel, weights=counts[k, sel], max_nfev=200,
+                                loss=loss, f_scale=f_scale, tol=BOOTSTRAP_TOL)
         return draws
     if method != "linearized":
         raise ValueError(f"bootstrap method must be 'linearized' or 'refit', got {method!r}")

@@ -430,24 +430,30 @@ def prepare_rows(df: pd.DataFrame, *, models: Mapping | None = None, devices: Ma
     mcache, dcache, lcache = {}, {}, {}
     row_models: dict = {}
 
+    # one list per column, read once: a pandas cell read costs ~30 µs, a list index ~30 ns
+    cells = {name: df[name].tolist() for name in df.columns}
+    none = [None] * n
+    nums = {name: cells.get(name, [math.nan] * n) for name in
+            ("model_fwd_flops", "model_params", "n_devices", "batch_per_device", "devices_per_node")}
+
     def col(name, i):
-        return _text(df[name].iat[i]) if name in df.columns else None
+        return _text(cells.get(name, none)[i])
 
     for i in range(n):
         why = None
         metric = col("metric", i)
         phase = col("phase", i)
         model, mwhy = _resolve_model(col("model", i), models, mcache,
-                                     _num(df["model_fwd_flops"].iat[i]) if "model_fwd_flops" in df else math.nan,
-                                     _num(df["model_params"].iat[i]) if "model_params" in df else math.nan,
+                                     _num(nums["model_fwd_flops"][i]),
+                                     _num(nums["model_params"][i]),
                                      row_models)
         device, dwhy = _resolve_device(col("device_raw", i), col("device", i), devices, dcache)
         prec_text = col("precision", i)
         prec = normalize_precision(prec_text) if prec_text else "not stated"
         fw = framework_family(col("framework", i))
-        p = _num(df["n_devices"].iat[i]) if "n_devices" in df else math.nan
-        b = _num(df["batch_per_device"].iat[i]) if "batch_per_device" in df else math.nan
-        dpn = _num(df["devices_per_node"].iat[i]) if "devices_per_node" in df else math.nan
+        p = _num(nums["n_devices"][i])
+        b = _num(nums["batch_per_device"][i])
+        dpn = _num(nums["devices_per_node"][i])
         link_name = None
         if metric not in SUPPORTED_METRICS:
             why = f"metric {metric!r} is not predicted (supported: {', '.join(SUPPORTED_METRICS)})"

@@ -425,6 +425,10 @@ def fit_inference_curve(batch, time_s, *, fwd_flops, weight_bytes, activation_by
         peak_bandwidth=bw, loss=loss, notes=tuple(notes))
 
 
+#: Tolerance of each starting point's descent in :func:`_solve` (the best is then polished).
+_START_TOL = 1e-5
+
+
 def _solve(b, t, F, W, A, gamma, bw, t_scale, fixed, loss, f_scale, least_squares):
     """Bounded multi-start least squares; returns (x, residuals, compute_s, memory_s) with
     ``x = (t0/t_scale, η_c, η_m)``."""
@@ -472,13 +476,21 @@ def _solve(b, t, F, W, A, gamma, bw, t_scale, fixed, loss, f_scale, least_square
     mem_needed = (W + A * b[i_min]) / bw
     eta_m_alt = (float(np.clip(mem_needed / max(t[i_min] - t0_guess, 1e-12), 1e-3, MEMORY_EFFICIENCY_MAX))
                  if mem_needed > 0 else 1.0)
-    best = None
+    # Each start only has to find its basin: it runs to a loose tolerance, and the best one
+    # is then polished to scipy's default (1e-8), half the evaluations of polishing all nine.
+    best, seen = None, []
     for eta_m0 in (1.0, eta_m_alt, 0.3):
         for t0_0, eta_c0 in ((t0_guess, eta_c_guess), (0.0, eta_c_guess), (t0_guess, 1.0)):
             x0 = np.clip(np.array([t0_0 / t_scale, eta_c0, eta_m0])[free], lower, np.minimum(upper, 1e12))
+            if any(np.array_equal(x0, s) for s in seen):
+                continue  # a repeated start (t0_guess = 0, or eta_m_alt = 1) finds the same point
+            seen.append(x0)
             res = least_squares(residuals, x0, jac=jacobian, bounds=(lower, upper), loss=loss,
-                                f_scale=f_scale, method="trf", x_scale="jac", max_nfev=2000)
+                                f_scale=f_scale, method="trf", x_scale="jac", max_nfev=2000,
+                                ftol=_START_TOL, xtol=_START_TOL, gtol=_START_TOL)
             if best is None or res.cost < best.cost * (1 - 1e-9):
                 best = res
+    best = least_squares(residuals, best.x, jac=jacobian, bounds=(lower, upper), loss=loss,
+                         f_scale=f_scale, method="trf", x_scale="jac", max_nfev=2000)
     x = full(best.x)
     return (x, residuals(best.x), *terms(x))
