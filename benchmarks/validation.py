@@ -210,7 +210,8 @@ def write_report(res: dict, path: Path, n_bootstrap: int) -> None:
     src["source"] = src["source"].str.replace("|", "/", regex=False)
     src = src.rename(columns={"median": "median %", "p90": "p90 %", "uncal_median": "uncalibrated median %"})
     split = res["t_split"].rename(columns={"median": "median %", "p90": "p90 %", "coverage": "coverage %"})
-    k = cal.model_factors_.set_index("model")["factor"]
+    mf = cal.model_factors_
+    k = mf[mf["phase"] == "training"].set_index("model")["factor"]  # one factor per model and phase
     ratio = lambda a, b: k[a] / k[b] if a in k and b in k else math.nan  # noqa: E731
     ce = cal.comm_efficiencies_[["backend", "link_class", "comm_efficiency", "comm_efficiency_low",
                                  "comm_efficiency_high", "n_rows"]]

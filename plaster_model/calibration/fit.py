@@ -11,7 +11,19 @@ group's median measured time (for conditioning), ``η2_g`` its memory efficiency
 unused by training groups), ``κ_m`` the model factor shared by every group (held at 1 when
 model factors are off), and ``η_comm,c`` the communication efficiency of each (backend, link
 class) ``c`` that multi-device training rows used — keyed by how a run communicated, not by
-its device: a parameter server over 10 GbE says nothing of NCCL rings over NVLink. The residual of row ``i`` is the log ratio of prediction and measurement::
+its device: a parameter server over 10 GbE says nothing of NCCL rings over NVLink.
+
+The model factor is kept per phase, ``κ_(m, phase)``: training runs each convolution three
+times (forward, data gradient, weight gradient) with other algorithms than inference's
+forward pass alone, so a model's speed per nominal FLOP in training says little about its
+inference (and the other way round); a model seen in one phase only lends its factor to the
+other with the model-to-model spread. An inference batch's overhead is a cost per operator:
+the runtime dispatches and launches each of the model's ``K_m`` operators
+(:attr:`plaster_model.Model.kernels`) on its own, so a row pays ``t_g·K_m/K̄_g``, with ``t_g``
+the overhead of the group's typical model (``K̄_g``, the median ``K`` of its rows): AlexNet's
+20 operators cost a ninth of ResNet-50's 174. (A training step's overhead also holds the
+optimizer update and the input pipeline, which do not follow the forward pass's operators,
+and stays one figure per group.) The residual of row ``i`` is the log ratio of prediction and measurement::
 
     r_i = log ŷ_i − log y_i
 
@@ -39,8 +51,8 @@ import numpy as np
 from ..estimators._validate import COMPUTE_EFFICIENCY_MAX, TRANSFER_EFFICIENCY_MAX
 from .predict import log_prediction
 
-__all__ = ["Layout", "build_layout", "solve", "bootstrap", "factor_family", "ETA_BOUNDS", "KAPPA_BOUNDS",
-           "FACTOR_FAMILIES"]
+__all__ = ["Layout", "build_layout", "solve", "bootstrap", "factor_family", "factor_key", "ETA_BOUNDS",
+           "KAPPA_BOUNDS", "FACTOR_FAMILIES", "OPERATOR_SCALED_PHASES"]
 
 #: Bounds of every efficiency (η, η_comm, η_m): a fraction of the catalog peak, DRAM
 #: bandwidth or link payload rate. Faster-than-direct-count convolutions are the model
@@ -56,6 +68,9 @@ FACTOR_FAMILIES = {"ResNet-50 v1.5": "ResNet-50"}
 #: like a parameter one prior standard deviation away from its neutral value).
 PRIOR_WEIGHT = 0.1
 PRIOR_SD = {"kappa": 1.0, "eta2": 1.0, "t": 1.0}
+#: Phases whose per-batch overhead scales with the model's operator count (see the module
+#: docstring): inference; a training step's overhead is one figure per group.
+OPERATOR_SCALED_PHASES = ("inference",)
 
 
 @dataclass
@@ -72,6 +87,9 @@ class Layout:
     components: list = None  # model indices per connected component (one gauge each)
     comm_keys: list = None   # (backend, link class) with a communication efficiency, in x order
     row_comm: np.ndarray = None  # comm-key index per row, -1 for rows without an exchange
+    row_ops: np.ndarray = None  # the row's overhead / its group's: K_m / K̄_g (1 where not scaled)
+    row_kernels: np.ndarray = None  # K_m: operators per forward pass of the row's model (0: unknown)
+    kernels_ref: np.ndarray = None  # K̄_g: median operators of the group's rows' models (NaN: unknown)
 
     @property
     def n_params(self) -> int:
@@ -81,15 +99,19 @@ class Layout:
     def comm_offset(self) -> int:
         return 3 * len(self.groups) + len(self.models)
 
-    def unpack(self, x, rows_group=None, rows_model=None, rows_comm=None):
+    def unpack(self, x, rows_group=None, rows_model=None, rows_comm=None, rows_ops=None):
         """Per-row (η, t, η2, κ) arrays for parameter vector ``x`` (η2: η_comm of the row's
-        (backend, link class) for multi-device training rows, else the group's η2)."""
+        (backend, link class) for multi-device training rows, else the group's η2; t: the
+        group's overhead scaled by the row's operator ratio ``K_m/K̄_g``)."""
         g = self.row_group if rows_group is None else rows_group
         m = self.row_model if rows_model is None else rows_model
         c = self.row_comm if rows_comm is None else rows_comm
+        ops = self.row_ops if rows_group is None else rows_ops  # per-row arrays come together
         G = len(self.groups)
         eta = np.exp(x[3 * g])
         t = x[3 * g + 1] * self.tau[g]
+        if ops is not None:
+            t = t * ops
         eta2 = np.exp(x[3 * g + 2])
         if self.comm_keys:
             eta2 = np.where(c >= 0, np.exp(x[self.comm_offset + np.maximum(c, 0)]), eta2)
@@ -109,7 +131,7 @@ def build_layout(rows, model_factors: bool) -> Layout:
     groups = sorted(set(rows.group), key=lambda k: tuple(str(v) for v in k))
     gi = {g: i for i, g in enumerate(groups)}
     row_group = np.array([gi[g] for g in rows.group], dtype=int)
-    families = [factor_family(m) for m in rows.model]
+    families = [factor_key(m, ph) for m, ph in zip(rows.model, rows.phase)]
     models = sorted(set(families)) if model_factors else []
     mi = {m: i for i, m in enumerate(models)}
     row_model = np.array([mi.get(m, -1) for m in families], dtype=int)
@@ -124,8 +146,28 @@ def build_layout(rows, model_factors: bool) -> Layout:
     for i, ph in enumerate(phases):
         if ph == "training":
             free[3 * i + 2] = False  # training exchanges use the comm-key parameters
+    kernels = np.nan_to_num(np.asarray(rows.kernels, dtype=float), nan=0.0)
+    scaled = np.isin(np.asarray(rows.phase, dtype=object), list(OPERATOR_SCALED_PHASES)) & (kernels > 0)
+    kref = np.array([np.median(kernels[(row_group == i) & scaled]) if np.any((row_group == i) & scaled)
+                     else np.nan for i in range(len(groups))])
+    ops = operator_ratio(kernels, kref[row_group], scaled)
     return Layout(groups, phases, models, tau, row_group, row_model, free,
-                  _components(row_group, row_model, len(models)), comm_keys, row_comm)
+                  _components(row_group, row_model, len(models)), comm_keys, row_comm, ops, kernels, kref)
+
+
+def operator_ratio(kernels, kernels_ref, scaled=True):
+    """``K_m / K̄_g``: the share of a group's per-batch overhead a row's model pays (1 where
+    either count is unknown or the phase is not operator-scaled)."""
+    k = np.asarray(kernels, dtype=float)
+    ref = np.asarray(kernels_ref, dtype=float)
+    ok = np.asarray(scaled, dtype=bool) & (k > 0) & np.isfinite(ref) & (ref > 0)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        return np.where(ok, k / np.where(ok, ref, 1.0), 1.0)
+
+
+def factor_key(model: str, phase: str) -> tuple[str, str]:
+    """The factor κ a row of ``model`` in ``phase`` uses: ``(factor_family(model), phase)``."""
+    return (factor_family(model), phase)
 
 
 def factor_family(model: str) -> str:
@@ -266,6 +308,7 @@ def _objective(rows, layout: Layout, x0, sel=None):
     free = np.flatnonzero(layout.free)
     g_sel, m_sel = layout.row_group[sel], layout.row_model[sel]
     c_sel = layout.row_comm[sel]
+    o_sel = layout.row_ops[sel]
     comps = [np.array(c) for c in (layout.components or [])]
     n_rows = sel.size + pidx.size + len(comps)
     # Where each row's four derivatives land in the full Jacobian (fixed for the fit): the
@@ -275,7 +318,7 @@ def _objective(rows, layout: Layout, x0, sel=None):
     has_m = m_sel >= 0
     col_eta2 = np.where(c_sel >= 0, layout.comm_offset + np.maximum(c_sel, 0), 3 * g_sel + 2)
     col_kappa = 3 * G + np.maximum(m_sel, 0)
-    tau = layout.tau[g_sel]
+    tau = layout.tau[g_sel] * o_sel  # d t / d x[3g+1]
     J = np.zeros((n_rows, layout.n_params))
     for k, c in enumerate(comps):
         J[sel.size + pidx.size + k, 3 * G + c] = GAUGE_WEIGHT / len(c)
@@ -287,7 +330,7 @@ def _objective(rows, layout: Layout, x0, sel=None):
         if key not in cache:
             x = x0.copy()
             x[free] = xf
-            eta, t, eta2, kappa = layout.unpack(x, g_sel, m_sel, c_sel)
+            eta, t, eta2, kappa = layout.unpack(x, g_sel, m_sel, c_sel, o_sel)
             lp, J4 = log_prediction(sub, eta, t, eta2, kappa, jacobian=True)
             gauge = [GAUGE_WEIGHT * np.mean(x[3 * G + c]) for c in comps]
             r = np.concatenate([lp - logy, pinv * x[pidx], gauge])

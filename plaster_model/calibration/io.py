@@ -69,6 +69,8 @@ def to_dict(cal) -> dict:
         # per phase; None where it was not measurable (JSON has no NaN)
         "fallback_spread": {k: (float(v) if math.isfinite(v) else None) for k, v in cal.fallback_spread_.items()},
         "source_spread": {k: (float(v) if math.isfinite(v) else None) for k, v in cal.source_spread_.items()},
+        "fallback_level_spread": {ph: {lv: float(v) for lv, v in d.items()}
+                                  for ph, d in getattr(cal, "fallback_level_spread_", {}).items()},
         "theta": [float(v) for v in cal.theta_],
         "theta_bootstrap": [[float(v) for v in row] for row in cal.theta_bootstrap_],
         # the catalog's one serializer: each object as its catalog entry (name and mapping)
@@ -193,6 +195,17 @@ def from_dict(data: dict, *, origin: str = "calibration data"):
                 for k, v in spread.items()):
             raise _fail(where, f"{attr!r} must map a phase to a spread >= 0 (or null)")
         setattr(cal, attr + "_", {k: (math.nan if v is None else float(v)) for k, v in spread.items()})
+    from .lookup import FALLBACK_LEVELS
+
+    levels = data.get("fallback_level_spread") or {}  # absent in files saved before it existed
+    if not isinstance(levels, dict) or not all(
+            ph in ("training", "inference") and isinstance(d, dict) and all(
+                lv in FALLBACK_LEVELS and isinstance(v, (int, float)) and not isinstance(v, bool)
+                and math.isfinite(v) and v >= 0 for lv, v in d.items())
+            for ph, d in levels.items()):
+        raise _fail(where, f"'fallback_level_spread' must map a phase to {{level: spread >= 0}} "
+                           f"with levels among {list(FALLBACK_LEVELS)}")
+    cal.fallback_level_spread_ = {ph: {lv: float(v) for lv, v in d.items()} for ph, d in levels.items()}
     cal.theta_ = _finite_array(data, "theta", where)
     boot = _finite_array(data, "theta_bootstrap", where, ndim=2)
     if boot.size and boot.shape[1] != cal.theta_.size:

@@ -23,6 +23,16 @@ __all__ = ["LookupMixin"]
 #: precision (all run on the same tensor-core peak where the device has one).
 _SIBLING_PRECISIONS = {"mixed": ("fp16", "bf16"), "fp16": ("mixed",), "bf16": ("mixed",)}
 
+#: How a fallback answered a group that was not fitted, from the nearest to the farthest:
+#: the same device and precision fitted with other frameworks/models, the same device at
+#: another precision (a sibling, or scaled by a measured or assumed speed-up), the most
+#: similar device at the same precision, the median of every group of the phase, another
+#: inference engine's group. Each level's errors are measured separately
+#: (:meth:`LookupMixin._measure_fallback_spread`).
+FALLBACK_LEVELS = ("framework", "precision", "device", "pooled", "engine")
+#: Fewest measured fallback errors for a level to have a spread of its own.
+MIN_FALLBACK_ERRORS = 10
+
 #: Smallest group-to-group spread (sd of log η, log t, log η2) added to the interval of a
 #: prediction answered by a fallback group: ±z·0.25 is about ×/÷ 1.5 at 90 %.
 SD_BETWEEN_FLOOR = np.array([0.25, 0.5, 0.25])
@@ -67,7 +77,8 @@ class LookupMixin:
         x, B = self.theta_, self.theta_bootstrap_
         tau = np.asarray(self.group_time_scale_, dtype=float)
         self._gidx = {tuple(g): i for i, g in enumerate(self.groups_)}
-        models = list(self.model_factors_["model"])
+        mf = self.model_factors_
+        models = list(zip(mf["model"], mf["phase"])) if "phase" in mf else [(m, None) for m in mf["model"]]
         self._midx = {m: j for j, m in enumerate(models)}
         # natural parameters: log η, t [s], log η2 ; per group, point (G, 3) and draws (B, G, 3)
         nat = x[:3 * G].reshape(G, 3).copy()
@@ -111,7 +122,8 @@ class LookupMixin:
 
     def _resolve(self, key, peak=None, vendor="", kind=""):
         """Group parameters for ``key``: (point (3,), draws (B, 3), scatter, extra sd of
-        (log η, log t, log η2) (3,), notes, source group text). Falls back to similar groups when ``key`` was not
+        (log η, log t, log η2) (3,), notes, source group text, fallback level: None for a
+        fitted group, else one of :data:`FALLBACK_LEVELS`). Falls back to similar groups when ``key`` was not
         fitted, and says so. Inference groups are keyed by engine (TensorRT, onnxruntime, a
         framework's own runtime): a fallback stays within the engine, and crosses to another
         engine only when the engine has no group of the phase at all (stated, with the
@@ -123,7 +135,7 @@ class LookupMixin:
             row = p.iloc[i]
             note = (f"{row['group']}: fitted on {row['n_rows']} row(s) ({row['frameworks']}); "
                     f"in-sample median |error| {row['median_abs_pct_error']:.3g} %")
-            return self._nat[i], self._natB[:, i], float(row["scatter"]), np.zeros(3), [note], row["group"]
+            return self._nat[i], self._natB[:, i], float(row["scatter"]), np.zeros(3), [note], row["group"], None
         device, precision, phase = key[:3]
         same_phase = [j for j, g in enumerate(self.groups_) if g[2] == phase]
         if not same_phase:
@@ -133,22 +145,31 @@ class LookupMixin:
             same_engine = [j for j in same_phase if self.groups_[j][3] == key[3]]
             if same_engine:
                 return self._fallback(key, same_engine, peak, vendor, kind)
-            nat, natB, sc, extra, notes, src = self._fallback(key, same_phase, peak, vendor, kind)
+            nat, natB, sc, extra, notes, src, _ = self._fallback(key, same_phase, peak, vendor, kind)
             notes.append(f"no {key[3]} inference group was fitted at all: another engine's parameters, "
                          "with the group-to-group spread")
-            return nat, natB, sc, np.maximum(extra, self._sd_between[phase]), notes, src
+            return nat, natB, sc, np.maximum(extra, self._sd_between[phase]), notes, src, "engine"
         return self._fallback(key, same_phase, peak, vendor, kind)
 
-    def _measure_fallback_spread(self, rows, layout) -> dict:
+    def _measure_fallback_spread(self, rows, layout) -> tuple[dict, dict]:
         """How wrong a fallback is, measured: each fitted group with at least 3 rows is
         answered as if it had not been fitted (the fallback path of :meth:`_resolve` over the
         other groups, no refit) and its rows' log errors ``log ŷ' − log y`` are pooled per
-        phase. The returned sd (the ``interval`` quantile of the absolute errors over ``z``)
-        is the least spread a fallback prediction's interval gets."""
-        out = {}
+        phase, and per phase and fallback level (:data:`FALLBACK_LEVELS`: another device
+        at the same precision errs less than the same device at another precision). Each sd
+        is the ``interval`` quantile of the absolute errors over ``z``: the least spread a
+        fallback prediction's interval gets, its level's where at least
+        :data:`MIN_FALLBACK_ERRORS` errors measured it, else its phase's.
+
+        Returns
+        -------
+        (dict, dict)
+            ``{phase: sd}`` and ``{phase: {level: sd}}``.
+        """
+        pooled, by_level = {}, {}
         z = _z(self.interval)
         for ph in ("training", "inference"):
-            errs = []
+            errs: dict[str, list] = {}
             for i, key in enumerate(layout.groups):
                 m = layout.row_group == i
                 if key[2] != ph or m.sum() < 3:
@@ -161,21 +182,29 @@ class LookupMixin:
                     continue
                 dev = _device(key[0], self.user_devices_)
                 try:
-                    nat = self._fallback(key, pool, float(rows.peak[m][0]), getattr(dev, "vendor", ""),
-                                         getattr(dev, "kind", ""))[0]
+                    res = self._fallback(key, pool, float(rows.peak[m][0]), getattr(dev, "vendor", ""),
+                                         getattr(dev, "kind", ""))
                 except (LookupError, ValueError):
                     continue
+                nat, level = res[0], res[6]
                 sub = rows.subset(m)
                 eta, t, eta2, kappa = layout.unpack(self.theta_, layout.row_group[m], layout.row_model[m],
                                                     layout.row_comm[m])
                 eta2 = np.where(layout.row_comm[m] >= 0, eta2, np.exp(nat[2]))
                 k = int(m.sum())
-                lp = log_prediction(sub, np.full(k, np.exp(nat[0])), np.full(k, nat[1]), eta2, kappa)
-                errs.append(lp - np.log(sub.value))
-            e = np.concatenate(errs) if errs else np.array([])
-            e = e[np.isfinite(e)]
-            out[ph] = float(np.quantile(np.abs(e), self.interval) / z) if e.size >= 5 else math.nan
-        return out
+                # the fallback group's overhead, for each row's model (its operator count)
+                ratio = np.array([self._operator_ratio(res[5], ph, kk)[0] for kk in layout.row_kernels[m]])
+                lp = log_prediction(sub, np.full(k, np.exp(nat[0])), nat[1] * ratio, eta2, kappa)
+                e = lp - np.log(sub.value)
+                errs.setdefault(level, []).append(e[np.isfinite(e)])
+            allv = np.concatenate([v for vs in errs.values() for v in vs]) if errs else np.array([])
+            pooled[ph] = float(np.quantile(np.abs(allv), self.interval) / z) if allv.size >= 5 else math.nan
+            by_level[ph] = {}
+            for level, vs in sorted(errs.items()):
+                v = np.concatenate(vs)
+                if v.size >= MIN_FALLBACK_ERRORS:
+                    by_level[ph][level] = float(np.quantile(np.abs(v), self.interval) / z)
+        return pooled, by_level
 
     def _source_sd(self, phase) -> float:
         """The source-to-source spread of ``phase``. Where no group was measured by several
@@ -184,7 +213,11 @@ class LookupMixin:
         v = getattr(self, "source_spread_", {}).get(phase, math.nan)
         return float(v) if v is not None and math.isfinite(v) else self._fallback_sd(phase)
 
-    def _fallback_sd(self, phase) -> float:
+    def _fallback_sd(self, phase, level=None) -> float:
+        """The measured fallback spread of ``phase`` at fallback ``level`` (else the phase's)."""
+        v = getattr(self, "fallback_level_spread_", {}).get(phase, {}).get(level, math.nan)
+        if v is not None and math.isfinite(v):
+            return float(v)
         v = getattr(self, "fallback_spread_", {}).get(phase, math.nan)
         return float(v) if v is not None and math.isfinite(v) else 0.0
 
@@ -209,9 +242,9 @@ class LookupMixin:
         sib = _SIBLING_PRECISIONS.get(precision, ())
         levels = [
             ("the same device and precision (other framework/model)",
-             [j for j in same_phase if self.groups_[j][:2] == (device, precision)]),
+             [j for j in same_phase if self.groups_[j][:2] == (device, precision)], "framework"),
             (f"the same device at a sibling precision ({', '.join(sib)})",
-             [j for j in same_phase if self.groups_[j][0] == device and self.groups_[j][1] in sib]),
+             [j for j in same_phase if self.groups_[j][0] == device and self.groups_[j][1] in sib], "precision"),
         ]
         similar = [j for j in same_phase if self.groups_[j][1] in (precision, *sib)
                    and (not vendor or p.iloc[j]["vendor"] == vendor) and (not kind or p.iloc[j]["kind"] == kind)]
@@ -219,15 +252,15 @@ class LookupMixin:
             dist = {j: abs(math.log(p.iloc[j]["peak_flops"] / peak)) for j in similar}
             best_dev = p.iloc[min(dist, key=dist.get)]["device"]
             levels.append((f"the most similar device ({best_dev}: same vendor/kind, nearest "
-                           f"{precision} peak)", [j for j in similar if p.iloc[j]["device"] == best_dev]))
-        for what, cand in levels:
+                           f"{precision} peak)", [j for j in similar if p.iloc[j]["device"] == best_dev], "device"))
+        for what, cand, level in levels:
             if cand:
                 src = ", ".join(p.iloc[j]["group"] for j in cand)
                 extra = np.zeros(3) if what.startswith("the same device and") else self._sd_between[phase]
                 note = (f"no {_key_text(key)} group was fitted: using {what}: {src}"
                         + (f" (median of {len(cand)})" if len(cand) > 1 else ""))
                 return (np.median(self._nat[cand], axis=0), np.median(self._natB[:, cand], axis=1),
-                        float(np.median(p.iloc[cand]["scatter"])), extra, [note], src)
+                        float(np.median(p.iloc[cand]["scatter"])), extra, [note], src, level)
         other = [j for j in same_phase if self.groups_[j][0] == device and self.groups_[j][1] != precision]
         if other and peak:
             # the nearest precision first: int8 from fp16/mixed, half from fp32, ...
@@ -253,11 +286,11 @@ class LookupMixin:
                     f"rate × {math.exp(log_speed):.3g} ({how})")
             extra = self._sd_between[phase].copy()
             extra[0] = sd_speed
-            return nat, natB, float(src["scatter"]), extra, [note], src["group"]
+            return nat, natB, float(src["scatter"]), extra, [note], src["group"], "precision"
         note = (f"no {_key_text(key)} group and no similar device was fitted: using the median "
                 f"of all {len(same_phase)} {phase} groups (device-to-device spread added to the interval)")
         return (np.median(self._nat[same_phase], axis=0), np.median(self._natB[:, same_phase], axis=1),
-                float(np.median(p.iloc[same_phase]["scatter"])), self._sd_between[phase], [note], "pooled")
+                float(np.median(p.iloc[same_phase]["scatter"])), self._sd_between[phase], [note], "pooled", "pooled")
 
     def _speedup(self, prec_from, prec_to, peak_from, peak_to, phase):
         """log of the sustained-rate ratio ``prec_to``/``prec_from`` for a device with no
@@ -301,27 +334,72 @@ class LookupMixin:
             return np.zeros(3)
         return np.asarray(self.setup_spread_, dtype=float)
 
-    def _kappa(self, model):
+    def _kappa(self, model, phase="training"):
         """(log κ, draws, extra sd, notes) of a model. A model without a fitted factor takes
         the median factor of its family's fitted models (ResNets for a ResNet-101), else the
         median of all fitted factors; the model-to-model spread is added to its interval."""
         nB = len(self.theta_bootstrap_)
         if not len(self.model_factors_):
             return 0.0, np.zeros(nB), 0.0, []
-        j = self._midx.get(_fit.factor_family(model))
+        key = _fit.factor_key(model, phase)
+        j = self._midx.get(key)
         if j is not None:
-            note = f"model factor κ({_fit.factor_family(model)}) = {math.exp(self._logk[j]):.3g}"
+            note = f"model factor κ({key[0]}, {phase}) = {math.exp(self._logk[j]):.3g}"
             return float(self._logk[j]), self._logkB[:, j], 0.0, [note]
+        mf = self.model_factors_
+        base = list(mf["model"])
+        ph_of = list(mf["phase"]) if "phase" in mf else [phase] * len(base)
+        names = [f"{b} ({q})" for b, q in zip(base, ph_of)]
+        other = [k for k, b in enumerate(base) if b == _fit.factor_family(model)]
+        if other:  # the same model in the other phase, with the model-to-model spread
+            k = other[0]
+            return float(self._logk[k]), self._logkB[:, k], self._sd_kappa, [
+                f"model {model!r} has no {phase} factor: κ = {math.exp(self._logk[k]):.3g}, its {ph_of[k]} "
+                "factor, with the model-to-model spread"]
         fam = model_family(model)
-        names = list(self.model_factors_["model"])
-        same = [k for k, m in enumerate(names) if fam is not None and model_family(m) == fam]
+        same = [k for k, m in enumerate(base) if fam is not None and model_family(m) == fam and ph_of[k] == phase]
+        allp = [k for k in range(len(names)) if ph_of[k] == phase] or list(range(len(names)))
         pool, what = (same, f"the {fam} family's fitted factor(s) ({', '.join(names[k] for k in same)})") if same \
-            else (list(range(len(names))), f"all {len(names)} fitted factors")
+            else (allp, f"all {len(allp)} fitted factors")
         lk = float(np.median(self._logk[pool]))
         lkB = np.median(self._logkB[:, pool], axis=1)
         return lk, lkB, self._sd_kappa, [
             f"model {model!r} has no fitted factor: κ = {math.exp(lk):.3g}, the median of {what}; "
             "the model-to-model spread is added to the interval"]
+
+    def _model(self, name):
+        """The Model called ``name`` (the fit's user models first, then the zoo), or None."""
+        if name is None:
+            return None
+        if not isinstance(name, str):
+            return name
+        m = self.user_models_.get(name)
+        if m is not None:
+            return m
+        try:
+            from ..catalog.loader import active_catalog
+            return active_catalog().get("model", name)
+        except (KeyError, LookupError, ValueError):
+            return None
+
+    def _operator_ratio(self, src, phase, kernels) -> tuple[float, list]:
+        """``K_m / K̄``: the share of the overhead of the group(s) ``src`` (their typical
+        model's, ``kernels_ref``) that a model of ``kernels`` operators pays in ``phase``
+        (:data:`~plaster_model.calibration.fit.OPERATOR_SCALED_PHASES`); 1 when a count is
+        unknown. Returns the ratio and a note."""
+        if phase not in _fit.OPERATOR_SCALED_PHASES or kernels is None or not np.isfinite(kernels) \
+                or kernels <= 0 or "kernels_ref" not in self.params_:
+            return 1.0, []
+        p = self.params_
+        names = set(p["group"][p["phase"] == phase]) if src == "pooled" else set(str(src).split(", "))
+        refs = p.loc[p["group"].isin(names), "kernels_ref"].to_numpy(dtype=float)
+        refs = refs[np.isfinite(refs) & (refs > 0)]
+        if not refs.size:
+            return 1.0, []
+        ref = float(np.median(refs))
+        ratio = float(_fit.operator_ratio(kernels, ref))
+        return ratio, [f"per-batch overhead × {ratio:.3g} ({kernels:g} operators against the "
+                       f"{ref:g} of the group's typical model)"]
 
     def _comm(self, backend, lclass, n_devices=None):
         """(log η_comm, draws, extra sd, notes) for an exchange by ``backend`` over a link of

@@ -127,7 +127,13 @@ class Calibration(LookupMixin):
     fallback_spread_ : dict
         Per phase, the measured error sd of a fallback: every fitted group of 3 or more rows
         answered as if it had not been fitted (from the other groups, no refit), its log
-        errors pooled; a fallback prediction's interval is at least that wide.
+        errors pooled; a fallback prediction's interval is at least that wide (at least its
+        level's, :attr:`fallback_level_spread_`, where that was measured).
+    fallback_level_spread_ : dict
+        ``{phase: {level: sd}}``: the same, per fallback level
+        (:data:`~plaster_model.calibration.lookup.FALLBACK_LEVELS`: another device at the
+        same precision errs less than the same device at another precision), for levels
+        with at least :data:`~plaster_model.calibration.lookup.MIN_FALLBACK_ERRORS` errors.
     setup_spread_ : numpy.ndarray
         Framework-to-framework spread of (log η, log t, log η2) within a group, from the
         fitted residuals (rms deviation of each framework's median residual from the group
@@ -361,17 +367,21 @@ class Calibration(LookupMixin):
                 "vendor": getattr(dev, "vendor", "") if dev is not None else "",
                 "kind": getattr(dev, "kind", "") if dev is not None else "",
                 "latency_p99_ratio": p99,
+                # K̄_g: the operators of the group's typical model (its per-batch overhead is
+                # for that model; another model pays overhead_s·K_m/K̄_g), NaN when not scaled
+                "kernels_ref": float(layout.kernels_ref[i]),
             })
             recs.append(rec)
         self.params_ = pd.DataFrame(recs)
         mf = []
         for j, name in enumerate(layout.models):
             col = 3 * G + j
-            mf.append({"model": name, "factor": float(np.exp(x[col])),
+            mf.append({"model": name[0], "phase": name[1], "factor": float(np.exp(x[col])),
                        "factor_low": float(np.exp(x[col] - z * sdB[col])),
                        "factor_high": float(np.exp(x[col] + z * sdB[col])),
                        "n_rows": int(np.sum(layout.row_model == j))})
-        self.model_factors_ = pd.DataFrame(mf, columns=["model", "factor", "factor_low", "factor_high", "n_rows"])
+        self.model_factors_ = pd.DataFrame(mf, columns=["model", "phase", "factor", "factor_low", "factor_high",
+                                                        "n_rows"])
         ce = []
         for c, (backend, lclass) in enumerate(layout.comm_keys or ()):
             col = layout.comm_offset + c
@@ -384,7 +394,7 @@ class Calibration(LookupMixin):
                                                             "comm_efficiency_low", "comm_efficiency_high",
                                                             "n_rows", "max_devices"])
         self._index_tables()
-        self.fallback_spread_ = self._measure_fallback_spread(rows, layout)
+        self.fallback_spread_, self.fallback_level_spread_ = self._measure_fallback_spread(rows, layout)
         self._index_tables()
 
     def comm_efficiency_for(self, backend="nccl", link_class="other", n_devices=None) -> tuple[float, list]:
@@ -468,10 +478,10 @@ class Calibration(LookupMixin):
             except ValueError:
                 peak = None
         key, engine_note = self._concrete(self._key(dev_name, prec, phase, model_name, framework))
-        nat, natB, scatter, extra, notes, src = self._resolve(key, peak, getattr(dev, "vendor", ""),
-                                                              getattr(dev, "kind", ""))
+        nat, natB, scatter, extra, notes, src, level = self._resolve(key, peak, getattr(dev, "vendor", ""),
+                                                                     getattr(dev, "kind", ""))
         notes = notes + engine_note
-        lk, lkB, extra_k, knotes = self._kappa(model_name) if model_name else (
+        lk, lkB, extra_k, knotes = self._kappa(model_name, phase) if model_name else (
             0.0, 0.0, self._sd_kappa if len(self.model_factors_) else 0.0, [])
         log_eff = nat[0] + lk
         setup = self._setup_sd(src, phase, framework)
@@ -479,7 +489,7 @@ class Calibration(LookupMixin):
                        + extra_k ** 2)
         sd = math.hypot(sd, self._source_sd(phase))  # a new run is a new source
         if tuple(key) not in self._gidx:  # a fallback: at least the measured fallback spread
-            sd = max(sd, self._fallback_sd(phase))
+            sd = max(sd, self._fallback_sd(phase, level))
         z = _z(self.interval)
         out = {"efficiency": float(math.exp(log_eff)),
                "efficiency_interval": (float(math.exp(log_eff - z * sd)), float(math.exp(log_eff + z * sd))),
@@ -495,7 +505,10 @@ class Calibration(LookupMixin):
             else:
                 out["comm_efficiency"] = 1.0
         else:
-            out["t0_s"] = float(nat[1])
+            kernels = getattr(self._model(model), "kernels", None) if model is not None else None
+            ratio, onote = self._operator_ratio(src, phase, kernels)
+            out["t0_s"] = float(nat[1]) * ratio
+            out["notes"] += onote
             out["memory_efficiency"] = float(math.exp(nat[2]))
             i = self._gidx.get(tuple(key))
             if i is not None and math.isfinite(self.params_.iloc[i]["latency_p99_ratio"]):
@@ -547,24 +560,31 @@ class Calibration(LookupMixin):
             PB = np.zeros((B, m, 4))
             extra_sd = np.zeros((m, 4))
             scat = np.zeros(m)
+            levels = [None] * m
             cache = {}
             for k in range(m):
                 i = idx[k]
                 dev = _device(r.device[i], {**self.user_devices_, **(devices or {})})
                 ck = (r.group[i], r.model[i], r.framework[i])
                 if ck not in cache:
-                    nat, natB, sc, ex, nts, src = self._resolve(r.group[i], r.peak[i], getattr(dev, "vendor", ""),
-                                                                getattr(dev, "kind", ""))
-                    lk, lkB, exk, kn = self._kappa(r.model[i])
+                    nat, natB, sc, ex, nts, src, level = self._resolve(r.group[i], r.peak[i],
+                                                                       getattr(dev, "vendor", ""),
+                                                                       getattr(dev, "kind", ""))
+                    lk, lkB, exk, kn = self._kappa(r.model[i], r.phase[i])
                     ex = np.hypot(ex, self._setup_sd(src, r.phase[i], r.framework[i]))
-                    cache[ck] = (nat, natB, sc, ex, exk, "; ".join(nts + kn), src,
-                                 tuple(r.group[i]) not in self._gidx)
-                nat, natB, sc, ex, exk, txt, src, fb = cache[ck]
-                fallback[i] = fb
-                P[k, :3], P[k, 3] = nat, self._kappa(r.model[i])[0]
+                    cache[ck] = (nat, natB, sc, ex, exk, "; ".join(nts + kn), src, level, lk, lkB)
+                nat, natB, sc, ex, exk, txt, src, level, lk, lkB = cache[ck]
+                fallback[i] = level is not None
+                levels[k] = level
+                P[k, :3], P[k, 3] = nat, lk
                 PB[:, k, :3] = natB
-                PB[:, k, 3] = self._kappa(r.model[i])[1]
+                PB[:, k, 3] = lkB
                 extra_sd[k] = (*ex, exk)
+                ratio, onote = self._operator_ratio(src, r.phase[i], r.kernels[i])
+                if ratio != 1.0:
+                    P[k, 1] *= ratio
+                    PB[:, k, 1] *= ratio
+                    txt = txt + "; " + "; ".join(onote)
                 if r.comm_key[i] is not None:
                     lc, lcB, exc, cn = self._comm(*r.comm_key[i], r.n_devices[i])
                     P[k, 2], PB[:, k, 2], extra_sd[k, 2] = lc, lcB, exc
@@ -582,7 +602,7 @@ class Calibration(LookupMixin):
             var = var + np.array([self._source_sd(r.phase[i]) for i in idx]) ** 2
             # a fallback is at least as uncertain as fallbacks measured on the fitted groups
             fb = np.array([bool(fallback[i]) for i in idx])
-            floor = np.array([self._fallback_sd(r.phase[i]) for i in idx]) ** 2
+            floor = np.array([self._fallback_sd(r.phase[i], levels[k]) for k, i in enumerate(idx)]) ** 2
             var = np.where(fb, np.maximum(var, np.nanvar(lpB, axis=0) + floor), var)
             z = _z(self.interval)
             half = z * np.sqrt(var)

@@ -209,6 +209,7 @@ class RowTable:
     const: np.ndarray          # c
     value: np.ndarray          # measured value (NaN when absent)
     p99_ratio: np.ndarray      # latency_p99_ms / latency_median_ms where both are given
+    kernels: np.ndarray = None  # operators per forward pass of the row's model (NaN: unknown)
     link: list = field(default_factory=list)
     backend: list = field(default_factory=list)
     source: list = field(default_factory=list)  # the row's source (publication, log file)
@@ -412,7 +413,7 @@ def prepare_rows(df: pd.DataFrame, *, models: Mapping | None = None, devices: Ma
     n = len(df)
     n_samples = active_catalog().get("dataset", dataset).train_samples
     nan = lambda: np.full(n, np.nan)  # noqa: E731
-    F, P, peak, bw, W = nan(), nan(), nan(), nan(), nan()
+    F, P, peak, bw, W, kern = nan(), nan(), nan(), nan(), nan(), nan()
     A = np.zeros(n)
     extra = _host_transfer_s(df)
     p_arr, b_arr, sign, const = nan(), nan(), nan(), nan()
@@ -513,6 +514,7 @@ def prepare_rows(df: pd.DataFrame, *, models: Mapping | None = None, devices: Ma
             }[metric]
         if why is None:
             F[i], P[i] = model.fwd_flops, float(model.params)
+            kern[i] = float(model.kernels) if getattr(model, "kernels", None) else math.nan
             bw[i] = device.memory_bandwidth
             W[i] = P[i] * BYTES_PER_ELEMENT[prec]
             if phase == "inference":
@@ -588,7 +590,7 @@ def prepare_rows(df: pd.DataFrame, *, models: Mapping | None = None, devices: Ma
                     fwd_flops=F, params=P, peak=peak, bandwidth=bw, weight_bytes=W, act_bytes=A,
                     extra_s=np.where(ok & (np.asarray(phases, dtype=object) == "inference")
                                      & (np.asarray(metrics, dtype=object) == "throughput_img_s"), extra, 0.0),
-                    n_devices=p_arr, batch=b_arr, comm_a=comm_a, comm_l=comm_l, last_a=last_a,
+                    n_devices=p_arr, batch=b_arr, kernels=kern, comm_a=comm_a, comm_l=comm_l, last_a=last_a,
                     last_l=last_l, overlap=np.where(multi, overlap, 0.0),
                     comm_key=[k if m else None for k, m in zip(comm_keys, multi)], backend=backends,
                     algorithm=[a if m else None for a, m in zip(algos, multi)],

@@ -91,7 +91,7 @@ _TEXT_FIELDS = {"source", "full_name", "vendor", "kind", "form_factor", "notes",
                 "flop_convention", "scope", "encoding"}
 _OPTIONAL_TEXT_FIELDS = {"host_link", "board", "device", "intra_node", "interconnect"}
 _COUNT_FIELDS = {"params", "links", "devices_per_node", "nics_per_node", "dies_per_board",
-                 "train_samples"}
+                 "train_samples", "kernels"}
 _TEXT_LIST_FIELDS = {"aliases", "frameworks"}
 
 

@@ -457,6 +457,12 @@ class Model:
     seq_len : int, optional
         For sequence models: the tokens one *sample* means (``fwd_flops`` is per sequence of
         this length; attention work grows with its square).
+    kernels : int, optional
+        Operators of one forward pass that launch work on the device (the non-view nodes of
+        the model's ONNX graph: convolutions, normalizations, activations, pooling, ...). A
+        framework's per-batch cost grows with it (each operator is dispatched and launched
+        on its own); the calibration fits a launch cost per operator and framework
+        (:class:`plaster_model.Calibration`).
 
     Examples
     --------
@@ -486,9 +492,14 @@ class Model:
     fully_connected: tuple[tuple[int, int], ...] = ()
     family: str = ""
     seq_len: int | None = None
+    kernels: int | None = None
 
     def __post_init__(self):
         owner = f"model {self.name!r}"
+        if self.kernels is not None and (isinstance(self.kernels, bool) or not isinstance(self.kernels, int)
+                                         or self.kernels < 1):
+            raise ValueError(f"{owner}: kernels must be a positive integer (operators per forward pass), "
+                             f"got {self.kernels!r}")
         if not isinstance(self.family, str):
             raise ValueError(f"{owner}: family must be a string such as 'resnet', got {self.family!r}")
         if self.seq_len is not None and (isinstance(self.seq_len, bool) or not isinstance(self.seq_len, int)

@@ -268,6 +268,13 @@ def count(name: str):
     return model_from_onnx(build(name), name=name, task=spec.task)
 
 
+def kernel_count(layers) -> int:
+    """Operators of a forward pass that launch device work: the rows of a layer table
+    (:func:`plaster_model.onnx_import.onnx_layer_table`) that are not views (reshapes,
+    flattens and other metadata-only nodes launch nothing)."""
+    return int((layers["kind"] != "view").sum())
+
+
 def zoo_entry(name: str) -> dict:
     """The ``model_zoo.yaml`` entry of ``name``: counts from the graph, the spec's metadata."""
     spec = SPECS[name]
@@ -284,12 +291,14 @@ def zoo_entry(name: str) -> dict:
     if spec.seq_len is not None:
         entry["seq_len"] = spec.seq_len
     entry["params"] = int(m.params)
+    entry["kernels"] = kernel_count(m.layers)
     entry["fwd_flops"] = f"{macs / 1e9:.10g} GFLOP"
     entry["flop_convention"] = "macs"
     entry["source"] = (f"built in code: plaster_model.model_builders ({spec.builder.__name__}), counted by "
                        f"plaster_model.model_from_onnx; layout of {spec.reference}")
     sources = {"params": ("equals the published count of the reference implementation" if spec.ref_params
-                          else "counted from the architecture (no exact published count)")}
+                          else "counted from the architecture (no exact published count)"),
+               "kernels": "non-view nodes of the built graph (plaster_model.model_builders.kernel_count)"}
     if spec.ref_gmacs:
         sources["fwd_flops"] = f"multiply-adds counted from the graph; the reference prints {spec.ref_gmacs} G"
     else:
