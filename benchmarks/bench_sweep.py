@@ -1,5 +1,6 @@
-"""Throughput of pm.sweep against a Python loop over pm.predict_training, memory per million
-rows, a 10^7-configuration sweep, and a peer tool (llm-analysis) for reference.
+"""Throughput of pm.sweep against a Python loop over pm.predict_training and against a plain
+numpy kernel producing the same columns, memory per million rows, a 10^7-configuration
+sweep, and a peer tool (llm-analysis) for reference.
 
 Run from the repository root::
 
@@ -70,6 +71,139 @@ def bench_sweep(g, repeat, label, **extra):
     print(f"sweep[{label}] time_s (first, median of {repeat}): {times[0]:.3f}, {med:.3f}")
     print(f"sweep[{label}] configs_per_s: {rows / med:,.0f}")
     return df, rows / med
+
+
+# --------------------------------------------------------------------------- reference kernel
+def kernel_numpy(g):
+    """THE BENCHMARK'S REFERENCE, not library code: a plain numpy kernel for the tree model.
+
+    It restates the data-parallel tree formula (``T_compute = 3·F·b/γ_peak``,
+    ``T_comm = 2·log2(p)·(P·s/β + α)``, ``T_iter = T_compute + T_comm``) so that ``pm.sweep``
+    has a yardstick: the same output columns, dtypes and row order as ``pm.sweep(**g)``,
+    every intermediate at its broadcast-small shape and each column written once into a
+    preallocated array. Only what the benchmark grid needs (weak scaling, tree all-reduce,
+    one device per node, peak efficiency, no overhead, no overlap).
+
+    Parameters
+    ----------
+    g : dict
+        A :func:`grid` (the ``--quick`` grid in :func:`bench_kernel`).
+
+    Returns
+    -------
+    dict of numpy.ndarray
+        Column -> values; categorical columns hold the codes ``pm.sweep`` gives them.
+    """
+    from plaster_model.catalog.loader import active_catalog
+    from plaster_model.catalog.objects import BYTES_PER_ELEMENT
+    from plaster_model.estimators.data_parallel import TRAINING_FLOPS_FACTOR
+
+    if list(g["algorithms"]) != ["tree"]:
+        raise ValueError("kernel_numpy models the tree all-reduce only")
+    cat = active_catalog()
+    models = [cat.get("model", m) for m in g["models"]]
+    devices = [cat.get("device", d) for d in g["devices"]]
+    inters = [cat.get("interconnect", i) for i in g["interconnects"]]
+    precs = list(g["precisions"])
+    peaks = {}  # (device, precision) -> peak [FLOP/s]; pairs without a peak are left out
+    for jd, d in enumerate(devices):
+        for jq, q in enumerate(precs):
+            try:
+                peaks[jd, jq] = d.peak_flops[d.peak_key(q)]
+            except ValueError:
+                pass
+    wm = np.repeat(np.arange(len(models)), len(peaks))  # workload axis: model × kept pairs
+    wd = np.tile([d for d, _ in peaks], len(models))
+    wq = np.tile([q for _, q in peaks], len(models))
+    ns = np.array(g["n_devices"], dtype=float)
+    bs = np.array(g["batch_per_device"], dtype=float)
+    shape = (len(wm), len(inters), len(ns), len(bs))  # (workload, network, p, b), b fastest
+
+    def ax(values, axis, dtype=float):
+        out = np.asarray(values, dtype=dtype)
+        return out.reshape([-1 if k == axis else 1 for k in range(4)])
+
+    fwd = ax([m.fwd_flops for m in models], 0)[wm]
+    params = ax([float(m.params) for m in models], 0)[wm]
+    gbytes = ax([float(BYTES_PER_ELEMENT[q]) for q in precs], 0)[wq]
+    gamma = ax(list(peaks.values()), 0)[np.tile(np.arange(len(peaks)), len(models))]
+    p, b = ax(ns, 2), ax(bs, 3)
+    multi = p > 1  # one device per node: every p > 1 crosses the network
+    beta = np.where(multi, ax([i.bandwidth for i in inters], 1), 1.0)
+    alpha = np.where(multi, ax([i.latency_s for i in inters], 1), 0.0)
+    t_compute = TRAINING_FLOPS_FACTOR * fwd * b / gamma                               # (W, 1, 1, B)
+    t_comm = np.where(multi, 2.0 * np.log2(p) * (params * gbytes / beta + alpha), 0.0)  # (W, I, N, 1)
+    pb = p * b
+
+    rows = math.prod(shape)
+    cols = {}
+
+    def col(name, dtype=np.float64):
+        cols[name] = np.empty(rows, dtype=dtype)
+        return cols[name].reshape(shape)
+
+    np.copyto(col("model", np.int8), ax(wm, 0, np.int8))
+    np.copyto(col("device", np.int8), ax(wd, 0, np.int8))
+    np.copyto(col("n_devices", np.int32), ax(ns, 2, np.int32))
+    np.copyto(col("nodes", np.int32), ax(ns, 2, np.int32))
+    col("devices_per_node", np.int32).fill(1)
+    col("intra_node", np.int8).fill(-1)  # no intra-node link: NaN in the categorical
+    np.copyto(col("interconnect", np.int8), ax(np.arange(len(inters)), 1, np.int8))
+    np.copyto(col("link", np.int8), np.where(multi, ax(np.arange(len(inters)), 1, np.int8), -1).astype(np.int8))
+    np.copyto(col("batch_per_device"), b)
+    np.copyto(col("global_batch"), pb)
+    np.copyto(col("precision", np.int8), ax(wq, 0, np.int8))
+    col("algorithm", np.int8).fill(0)
+    np.copyto(col("compute_time_s"), t_compute)
+    np.copyto(col("communication_time_s"), t_comm)
+    np.copyto(col("exposed_communication_time_s"), t_comm)
+    col("overhead_time_s").fill(0.0)
+    t_iter = col("iteration_time_s")
+    np.add(t_compute, t_comm, out=t_iter)
+    np.divide(pb, t_iter, out=col("throughput_samples_s"))
+    with np.errstate(divide="ignore", invalid="ignore"):
+        np.divide(t_comm, t_compute, out=col("comm_to_compute_ratio"))
+    np.greater(t_comm, t_compute, out=col("bound", np.int8))  # codes: 0 compute, 1 communication
+    return cols
+
+
+def _column_values(df, name):
+    """A sweep column as numpy: the codes of a categorical, else the values."""
+    s = df[name]
+    return s.cat.codes.to_numpy() if s.dtype == "category" else s.to_numpy()
+
+
+def bench_kernel(g, repeat):
+    """pm.sweep against :func:`kernel_numpy` on the same grid, timed alternately in this process.
+
+    First checks that the kernel is an honest yardstick: the same columns, in the same
+    order, with the same dtypes and values (``np.allclose``, relative 1e-12) as the sweep.
+    """
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        df = pm.sweep(**g, progress=False)
+        cols = kernel_numpy(g)
+        n = len(df)
+        differ = [c for c in df.columns if c not in cols] + [
+            c for c, arr in cols.items()
+            if _column_values(df, c).dtype != arr.dtype
+            or not np.allclose(_column_values(df, c), arr, rtol=1e-12, atol=0.0, equal_nan=True)]
+        identical = sum(np.array_equal(_column_values(df, c), arr, equal_nan=True) for c, arr in cols.items())
+        n_cols = len(cols)
+        del df, cols
+        if differ:
+            raise SystemExit(f"kernel[numpy] is no yardstick: columns {differ} differ from pm.sweep's")
+        t_sweep, t_kernel = [], []
+        for _ in range(repeat):  # alternating, so that load from other jobs hits both alike
+            t_sweep += timed(lambda: pm.sweep(**g, progress=False), 1)[1]
+            t_kernel += timed(lambda: kernel_numpy(g), 1)[1]
+    sweep_rate, kernel_rate = n / statistics.median(t_sweep), n / statistics.median(t_kernel)
+    print(f"kernel[numpy] rows: {n:,} (the --quick grid, tree); columns equal to the sweep's "
+          f"(np.allclose, rtol 1e-12): {n_cols} of {n_cols}, bit-identical: {identical} of {n_cols}")
+    print(f"kernel[numpy] configs_per_s (median of {repeat}): {kernel_rate:,.0f}")
+    print(f"sweep[tree, alternating with the kernel] configs_per_s (median of {repeat}): {sweep_rate:,.0f}")
+    print(f"ratio sweep/kernel: {100 * sweep_rate / kernel_rate:.0f} %")
+    return sweep_rate / kernel_rate
 
 
 def bench_loop(g, n, seed=0, **extra):
@@ -265,6 +399,7 @@ def main(argv=None):
     print(f"ratio sweep/loop: {rate / loop:,.0f}x")
     bench_pareto(df, 3)
     del df
+    bench_kernel(grid(8), args.repeat)  # the --quick grid in either mode
     from plaster_model.estimators.collectives import ALGORITHMS
 
     g_all = dict(g, algorithms=sorted(ALGORITHMS), batch_per_device=g["batch_per_device"][:: 8 if not args.quick else 1])

@@ -6,7 +6,9 @@ sizes and intra-node links) with numpy broadcasting. Every catalog name is resol
 into a small array; the grid is never materialised as Python objects. Each chunk of the grid
 is handed, as broadcast arrays, to :func:`plaster_model.training.data_parallel_iteration`,
 the same function :func:`plaster_model.predict_training` calls, so a sweep row and the scalar
-prediction for the same configuration are the same floating-point computation.
+prediction for the same configuration are the same floating-point computation. The function
+writes its outputs straight into views of the preallocated output columns (``out=``): each
+column is written once, from intermediates at the broadcast-small shapes of the inputs.
 
 :func:`pareto` keeps the non-dominated rows of a result for cost / time trade-offs.
 """
@@ -152,6 +154,10 @@ class _Plan:
     iteration_kw: dict
     algorithm_kw: dict
     attrs: dict = field(default_factory=dict)
+    #: rows may be NaN (unsupported="nan" pairs, failed calibration lookups): their bound is -1
+    nan_rows: bool = False
+    #: output column -> numpy dtype (see :func:`_column_spec`)
+    spec: dict = field(default_factory=dict)
 
     @property
     def rows_per_algorithm(self) -> int:
@@ -256,21 +262,24 @@ def _plan(models, devices, n_devices, interconnects=None, batch_per_device=None,
     grad_prec = normalize_precision(gradient_precision) if gradient_precision else None
 
     # ---- workload axis: valid (model, device, precision) triples, resolved once each
-    wl_m, wl_d, wl_q, peak, unsupported_pairs = [], [], [], [], []
-    for im, _m in enumerate(model_objs):
-        for idev, d in enumerate(device_objs):
-            for iq, q in enumerate(precs):
-                try:
-                    pk = d.peak_flops[d.peak_key(q)]
-                except ValueError as exc:
-                    if unsupported == "raise":
-                        raise
-                    if im == 0:
-                        unsupported_pairs.append((d.name, q, str(exc)))
-                    if unsupported == "drop":
-                        continue
-                    pk = math.nan
-                wl_m.append(im), wl_d.append(idev), wl_q.append(iq), peak.append(pk)
+    # the peak depends on (device, precision) only: looked up once per pair, not per model
+    pair_peak: dict[tuple[int, int], float] = {}
+    unsupported_pairs = []
+    for idev, d in enumerate(device_objs):
+        for iq, q in enumerate(precs):
+            try:
+                pair_peak[idev, iq] = d.peak_flops[d.peak_key(q)]
+            except ValueError as exc:
+                if unsupported == "raise":
+                    raise
+                unsupported_pairs.append((d.name, q, str(exc)))
+                if unsupported == "nan":
+                    pair_peak[idev, iq] = math.nan
+    # workload axis: every model × the kept (device, precision) pairs, the pair fastest
+    kept = np.array(list(pair_peak), dtype=np.int64).reshape(-1, 2)
+    wl_m = np.repeat(np.arange(len(model_objs), dtype=np.int64), len(kept))
+    wl_d, wl_q = np.tile(kept[:, 0], len(model_objs)), np.tile(kept[:, 1], len(model_objs))
+    peak = np.tile(np.array(list(pair_peak.values()), dtype=float), len(model_objs))
     notes: list[str] = []
     if unsupported_pairs:
         pairs = ", ".join(f"{d}/{q}" for d, q, _ in unsupported_pairs)
@@ -279,15 +288,14 @@ def _plan(models, devices, n_devices, interconnects=None, batch_per_device=None,
         hint = "unsupported='nan' keeps them as NaN rows" if unsupported == "drop" else "unsupported='drop' leaves them out"
         warnings.warn(f"sweep: {len(unsupported_pairs)} device/precision pair(s) have no published peak and "
                       f"are {verb}: {pairs} ({hint}; 'raise' stops)", UserWarning, stacklevel=3)
-    if not wl_m:
+    if not len(wl_m):
         raise ValueError("sweep: no device supports any of the requested precisions "
                          f"({', '.join(precs)}); see Device.precisions")
     nW = len(wl_m)
-    wl_m, wl_d, wl_q = (np.array(x, dtype=np.int64) for x in (wl_m, wl_d, wl_q))
-    peak = np.array(peak, dtype=float)
-    fwd = np.array([model_objs[i].fwd_flops for i in wl_m], dtype=float)
-    params = np.array([float(model_objs[i].params) for i in wl_m], dtype=float)
-    gbytes = np.array([float(BYTES_PER_ELEMENT[grad_prec or precs[i]]) for i in wl_q], dtype=float)
+    # one entry per model / precision, spread over the workload axis by index
+    fwd = np.array([m.fwd_flops for m in model_objs], dtype=float)[wl_m]
+    params = np.array([float(m.params) for m in model_objs], dtype=float)[wl_m]
+    gbytes = np.array([float(BYTES_PER_ELEMENT[grad_prec or q]) for q in precs], dtype=float)[wl_q]
 
     # ---- per (workload, n_devices): efficiency, overhead, comm efficiency (calibration once each)
     nN = len(ns)
@@ -429,8 +437,13 @@ def _plan(models, devices, n_devices, interconnects=None, batch_per_device=None,
             notes.append(f"{a_}: overlap {algorithm_kw[a_]['overlap']:g} of the all-reduce with the backward pass, "
                          "the last bucket exposed")
     attrs.update({k: v for k, v in iteration_kw.items()})
-    return _Plan(algs, shape, strong, t, codes, categories, eff_lo is not None,
-                 nics, iteration_kw, algorithm_kw, attrs)
+    plan = _Plan(algs, shape, strong, t, codes, categories, eff_lo is not None,
+                 nics, iteration_kw, algorithm_kw, attrs,
+                 nan_rows=calibration is not None or (unsupported == "nan" and bool(unsupported_pairs)))
+    plan.spec = _column_spec(plan)
+    # code tables in their column's dtype: a broadcast copy without a cast is one pass
+    plan.codes = {col: np.asarray(c, dtype=plan.spec[col]) for col, c in codes.items()}
+    return plan
 
 
 # --------------------------------------------------------------------------- evaluation
@@ -452,35 +465,52 @@ def _chunk_slices(shape, chunk_size) -> Iterator[tuple]:
                         + full[split + 1:])
 
 
-def _evaluate(plan: _Plan, algorithm: str, sl) -> dict:
+def _write(plan: _Plan, arrays: dict, offset: int, sl, a_index: int) -> None:
+    """Evaluate one chunk of the grid straight into its rows ``offset:`` of ``arrays``.
+
+    :func:`~plaster_model.estimators.iteration.data_parallel_iteration` writes its outputs
+    into views of the output columns (``out=``), from intermediates at the broadcast-small
+    shapes of the inputs: every column is written once, with no full-size temporary.
+    """
     from .estimators.iteration import data_parallel_iteration
 
+    cshape = tuple(s.stop - s.start for s in sl)
+    size = math.prod(cshape)
+    views = {col: arr[offset:offset + size].reshape(cshape) for col, arr in arrays.items()}
+    algorithm = plan.algorithms[a_index]
     t = plan.tables
     g = lambda key: _cut(t[key], sl)  # noqa: E731
     n = g("n")
     b = g("batch") / n if plan.strong else g("batch")
-
-    def run(gamma):
-        ce = g("ce:" + algorithm) if "ce:" + algorithm in t else g("ce")
-        kw = dict(algorithm=algorithm, overhead_s=g("overhead"), comm_efficiency=ce, **plan.iteration_kw,
-                  **plan.algorithm_kw[algorithm])
-        kw.update(devices_per_node=g("topo_dpn"), nics_per_node=plan.nics_per_node,
-                  beta_intra=g("topo_beta_intra"), alpha_intra=g("topo_alpha_intra"))
-        return data_parallel_iteration(g("fwd"), g("params"), n, b, gamma, g("gbytes"),
-                                       g("beta"), g("alpha"), **kw)
-
+    ce = g("ce:" + algorithm) if "ce:" + algorithm in t else g("ce")
     # every row takes the same topology keywords (flat rows: devices_per_node = 1)
-    out = run(g("gamma"))
-    res = {k: out[k] for k in _FLOAT_OUT if k in out}
-    res["communication_bound"] = out["communication_bound"]
-    res["global_batch"] = b * n
-    res["batch_per_device"] = b
+    kw = dict(algorithm=algorithm, overhead_s=g("overhead"), comm_efficiency=ce, **plan.iteration_kw,
+              **plan.algorithm_kw[algorithm], devices_per_node=g("topo_dpn"), nics_per_node=plan.nics_per_node,
+              beta_intra=g("topo_beta_intra"), alpha_intra=g("topo_alpha_intra"))
+
+    def run(gamma, out):
+        data_parallel_iteration(g("fwd"), g("params"), n, b, gamma, g("gbytes"), g("beta"), g("alpha"),
+                                out=out, **kw)
+
+    out = {k: views[k] for k in _FLOAT_OUT}
+    out["communication_bound"] = views["bound"]  # 0/1: the codes of "compute"/"communication"
+    run(g("gamma"), out)
+    np.copyto(views["batch_per_device"], b)
+    np.multiply(b, n, out=views["global_batch"])
     if plan.intervals:
-        hi = run(g("gamma_hi"))["iteration_time_s"]
-        lo = run(g("gamma_lo"))["iteration_time_s"]
-        res["iteration_time_low_s"] = np.minimum(hi, lo)
-        res["iteration_time_high_s"] = np.maximum(hi, lo)
-    return res
+        # the high-efficiency time into the low column, the low-efficiency one into the high
+        # column, then ordered (either may be NaN)
+        first, second = views["iteration_time_low_s"], views["iteration_time_high_s"]
+        run(g("gamma_hi"), {"iteration_time_s": first})
+        run(g("gamma_lo"), {"iteration_time_s": second})
+        low = np.minimum(first, second)
+        np.maximum(first, second, out=second)
+        first[...] = low
+    if plan.nan_rows:  # no bound for a row without a prediction
+        views["bound"][np.isnan(views["iteration_time_s"])] = -1
+    views["algorithm"].fill(a_index)
+    for col, codes in plan.codes.items():
+        np.copyto(views[col], _cut(codes, sl))
 
 
 def _column_spec(plan: _Plan) -> dict:
@@ -500,23 +530,6 @@ def _column_spec(plan: _Plan) -> dict:
         for col in INTERVAL_COLUMNS:
             spec[col] = np.float64
     return spec
-
-
-def _fill(plan: _Plan, arrays: dict, offset: int, sl, a_index: int, values: dict) -> None:
-    cshape = tuple(s.stop - s.start for s in sl)
-    size = int(np.prod(cshape))
-    for col, arr in arrays.items():
-        view = arr[offset:offset + size].reshape(cshape)
-        if col == "algorithm":
-            view[...] = a_index
-        elif col == "bound":
-            view[...] = values["communication_bound"]
-            if plan.attrs["unsupported"] or plan.attrs["calibrated"]:
-                view[np.isnan(np.broadcast_to(values["iteration_time_s"], cshape))] = -1
-        elif col in values:
-            view[...] = values[col]
-        else:
-            view[...] = _cut(plan.codes[col], sl)
 
 
 def _frame(plan: _Plan, arrays: dict):
@@ -579,9 +592,8 @@ def _iterate(plan: _Plan, chunk_size: int, progress) -> Iterator[tuple]:
         for a_index, alg in enumerate(plan.algorithms):
             for sl in _chunk_slices(plan.shape, chunk_size):
                 start = int(np.ravel_multi_index(tuple(s.start for s in sl), plan.shape))
-                values = _evaluate(plan, alg, sl)
-                yield a_index * rows + start, sl, a_index, values
-                bar.update(int(np.prod([s.stop - s.start for s in sl])))
+                yield a_index * rows + start, sl, a_index  # the caller evaluates it (_write)
+                bar.update(math.prod(s.stop - s.start for s in sl))
     finally:
         bar.close()
 
@@ -620,8 +632,11 @@ _SWEEP_DOC_PARAMS = """
     efficiency : float, optional
         Fraction of peak sustained (default 1.0, or the calibration's).
     chunk_size : int
-        Grid cells evaluated per numpy call (bounds the working memory: about
-        ``chunk_size × 200 B``).
+        Grid cells evaluated per numpy call. Results are written straight into the output
+        columns (92 B per row), so this bounds only the temporaries beyond them: none for
+        serial algorithms, about ``chunk_size × 16 B`` with ``overlap`` (the hidden part of
+        the all-reduce depends on every axis); and a :func:`sweep_chunks` frame holds
+        ``chunk_size`` rows.
     progress : bool or None
         Progress bar (tqdm, when installed). ``None``: shown for sweeps predicted to run
         longer than a second.
@@ -739,10 +754,9 @@ def sweep(models, devices, n_devices, interconnects=None, batch_per_device=None,
                  gradient_precision=gradient_precision, unsupported=unsupported, overlap=overlap,
                  bucket_bytes=None if bucket_bytes is _UNSET else bucket_bytes,
                  _bucket_given=bucket_bytes is not _UNSET, servers=servers, inter_algorithm=inter_algorithm)
-    spec = _column_spec(plan)
-    arrays = {col: np.empty(plan.total, dtype=dt) for col, dt in spec.items()}
-    for offset, sl, a_index, values in _iterate(plan, chunk_size, progress):
-        _fill(plan, arrays, offset, sl, a_index, values)
+    arrays = {col: np.empty(plan.total, dtype=dt) for col, dt in plan.spec.items()}
+    for offset, sl, a_index in _iterate(plan, chunk_size, progress):
+        _write(plan, arrays, offset, sl, a_index)
     return _frame(plan, arrays)
 
 
@@ -773,11 +787,10 @@ def sweep_chunks(models, devices, n_devices, interconnects=None, batch_per_devic
     """
     plan = _plan(models, devices, n_devices, interconnects, batch_per_device, precisions, algorithms,
                  devices_per_node, intra_node, scaling, calibration, efficiency, **_options(kwargs, "sweep_chunks"))
-    spec = _column_spec(plan)
-    for offset, sl, a_index, values in _iterate(plan, chunk_size, progress):
-        size = int(np.prod([s.stop - s.start for s in sl]))
-        arrays = {col: np.empty(size, dtype=dt) for col, dt in spec.items()}
-        _fill(plan, arrays, 0, sl, a_index, values)
+    for offset, sl, a_index in _iterate(plan, chunk_size, progress):
+        size = math.prod(s.stop - s.start for s in sl)
+        arrays = {col: np.empty(size, dtype=dt) for col, dt in plan.spec.items()}
+        _write(plan, arrays, 0, sl, a_index)
         df = _frame(plan, arrays)
         df.index = range(offset, offset + size)
         yield df

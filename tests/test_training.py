@@ -252,6 +252,36 @@ def test_iteration_broadcasts_every_argument():
     np.testing.assert_allclose(np.diff(out["iteration_time_s"] - out["communication_time_s"]), [0.01, 0.01])
 
 
+@pytest.mark.parametrize("algorithm, overlap, overhead", [("tree", 0.0, 0.0), ("auto", 1.0, 0.0),
+                                                          ("ring", 0.3, [0.0, 0.01, 0.02])])
+def test_iteration_out_is_bit_identical_to_the_returned_dict(algorithm, overlap, overhead):
+    """out= (the sweep's path) writes the same bits as the returned dict, for any subset of
+    keys, into arrays larger than the inputs' broadcast shape and into int8 codes."""
+    import numpy as np
+    from plaster_model.estimators.iteration import ITERATION_OUTPUTS
+    from plaster_model.training import data_parallel_iteration
+
+    # p (3, 1), b (2,), γ (2, 1, 1) with a NaN (a device without a peak): broadcast (2, 3, 2)
+    args = (7.8e9, 25.6e6, np.array([1, 4, 8])[:, None], np.array([16.0, 64.0]),
+            np.array([15e12, np.nan])[:, None, None], 4, 12.5e9, 2e-6)
+    kw = dict(algorithm=algorithm, overlap=overlap,
+              overhead_s=np.reshape(overhead, (-1, 1)) if np.ndim(overhead) else overhead,
+              devices_per_node=4, beta_intra=150e9, alpha_intra=1e-6)
+    ref = data_parallel_iteration(*args, **kw)
+    shape = (2, 2, 3, 2)  # one axis more than the inputs have
+    out = {k: np.empty(shape, dtype=np.int8 if k == "communication_bound" else float) for k in ITERATION_OUTPUTS}
+    assert data_parallel_iteration(*args, **kw, out=out) is out
+    for k in ITERATION_OUTPUTS:
+        np.testing.assert_array_equal(out[k], np.broadcast_to(ref[k], shape).astype(out[k].dtype), err_msg=k)
+    # one key alone (the throughput needs T_iter: a temporary, not a key of out)
+    only = {"throughput_samples_s": np.empty(shape)}
+    data_parallel_iteration(*args, **kw, out=only)
+    assert list(only) == ["throughput_samples_s"]
+    np.testing.assert_array_equal(only["throughput_samples_s"], np.broadcast_to(ref["throughput_samples_s"], shape))
+    with pytest.raises(TypeError, match="unknown out key"):
+        data_parallel_iteration(*args, **kw, out={"iteration_time": np.empty(shape)})
+
+
 def test_crossover_beyond_a_networkless_node_is_flagged():
     c = pm.Cluster("K40", 8, devices_per_node=8, intra_node="PCIe 3.0 x16")
     v = pm.is_bandwidth_bound("VGG-16", c, batch_per_device=16)

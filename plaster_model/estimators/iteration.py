@@ -19,7 +19,7 @@ from ._validate import _count_array, _fraction_array, _positive_array
 from .collectives import allreduce_time
 from .data_parallel import TRAINING_FLOPS_FACTOR
 
-__all__ = ["DEFAULT_BUCKET_BYTES", "COMM_EFFICIENCY_MIN", "data_parallel_iteration"]
+__all__ = ["DEFAULT_BUCKET_BYTES", "COMM_EFFICIENCY_MIN", "ITERATION_OUTPUTS", "data_parallel_iteration"]
 
 #: Smallest communication efficiency accepted (1e-4 of the payload rate): below that a
 #: "link" is not a link, and a fit that wants it has the wrong communication model.
@@ -29,11 +29,16 @@ COMM_EFFICIENCY_MIN = 1e-4
 #: (25 MiB = 26,214,400 B; DDP multiplies by 1024 · 1024).
 DEFAULT_BUCKET_BYTES = 25 * 1024 * 1024
 
+#: Keys of the dict :func:`data_parallel_iteration` returns (and accepts as ``out=``).
+ITERATION_OUTPUTS = ("compute_time_s", "communication_time_s", "exposed_communication_time_s",
+                     "overhead_time_s", "iteration_time_s", "throughput_samples_s",
+                     "comm_to_compute_ratio", "communication_bound")
+
 
 def data_parallel_iteration(fwd_flops, params, n_devices, batch_per_device, gamma, grad_bytes,
                             beta, alpha=0.0, *, algorithm="auto", overhead_s=0.0,
                             comm_efficiency=1.0, flops_factor=TRAINING_FLOPS_FACTOR,
-                            overlap=0.0, bucket_bytes=DEFAULT_BUCKET_BYTES, **topology):
+                            overlap=0.0, bucket_bytes=DEFAULT_BUCKET_BYTES, out=None, **topology):
     """One data-parallel training iteration, vectorized over every argument.
 
     ``T_compute = 3·F·b / γ`` (per device: ``c/(p·γ)`` with ``c = 3·F·b·p``), split into
@@ -91,6 +96,13 @@ def data_parallel_iteration(fwd_flops, params, n_devices, batch_per_device, gamm
     bucket_bytes : array_like or None
         Gradient bucket size [B] (default 25 MiB, PyTorch DDP); None means one bucket
         holding the whole gradient (nothing can overlap).
+    out : dict of numpy.ndarray, optional
+        Arrays to write the results into, keyed as the returned dict (any subset of
+        :data:`ITERATION_OUTPUTS`). Each must have a shape the inputs broadcast to; the
+        times are written as float, ``communication_bound`` as 0/1 into any integer or bool
+        array. Only the keys given are computed, each written once, and every intermediate
+        stays at the inputs' broadcast shape: no full-size temporary (a sweep passes views
+        of its output columns). The same floating-point operations as without ``out``.
     **topology
         Passed to :func:`~plaster_model.estimators.allreduce_time` (``devices_per_node``,
         ``nics_per_node``, ``beta_intra``, ``alpha_intra``, ``servers``, ``beta_server``,
@@ -103,7 +115,8 @@ def data_parallel_iteration(fwd_flops, params, n_devices, batch_per_device, gamm
         ``exposed_communication_time_s`` (the part not hidden by overlap),
         ``overhead_time_s``, ``iteration_time_s`` [s], ``throughput_samples_s``
         [samples/s], ``comm_to_compute_ratio`` (``T_comm/T_compute``),
-        ``communication_bound`` (bool, ``T_comm > T_compute``).
+        ``communication_bound`` (bool, ``T_comm > T_compute``). With ``out``: ``out``
+        itself, filled.
 
     Examples
     --------
@@ -118,7 +131,19 @@ def data_parallel_iteration(fwd_flops, params, n_devices, batch_per_device, gamm
     (95.4, 14.3)
     >>> bool(out["exposed_communication_time_s"] < out["communication_time_s"])
     True
+
+    Written in place, for two batch sizes at once:
+
+    >>> buf = {"iteration_time_s": np.empty(2), "communication_bound": np.empty(2, dtype=np.int8)}
+    >>> _ = data_parallel_iteration(7.8e9, 25.6e6, 8, [64, 128], 15.7e12, 4, 12.5e9, algorithm="ring", out=buf)
+    >>> (buf["iteration_time_s"] * 1e3).round(1).tolist(), buf["communication_bound"].tolist()
+    ([109.7, 205.1], [0, 0])
     """
+    if out is not None:
+        unknown = set(out) - set(ITERATION_OUTPUTS)
+        if unknown:
+            raise TypeError(f"data_parallel_iteration: unknown out key(s) {sorted(unknown)}; "
+                            f"known: {list(ITERATION_OUTPUTS)}")
     f = np.asarray(_positive_array(fwd_flops, "flops", "fwd_flops"))
     p = np.asarray(_count_array(n_devices, "n_devices"))
     b = np.asarray(_positive_array(batch_per_device, "dimensionless", "batch_per_device"))
@@ -151,6 +176,8 @@ def data_parallel_iteration(fwd_flops, params, n_devices, batch_per_device, gamm
         hidden = np.minimum(t_bwd, o * t_rest)
     else:
         hidden = 0.0
+    if out is not None:
+        return _write_outputs(out, p, b, t_compute, t_comm, t_overhead, hidden)
     t_iter = t_compute + t_comm + t_overhead - hidden
     shape = np.shape(t_iter)  # every output shares the broadcast shape of all inputs
     t_compute, t_comm = np.broadcast_to(t_compute, shape), np.broadcast_to(t_comm, shape)
@@ -166,3 +193,43 @@ def data_parallel_iteration(fwd_flops, params, n_devices, batch_per_device, gamm
         "comm_to_compute_ratio": ratio,
         "communication_bound": t_comm > t_compute,
     }
+
+
+def _write_outputs(out, p, b, t_compute, t_comm, t_overhead, hidden):
+    """The outputs of :func:`data_parallel_iteration` written into ``out``, each once.
+
+    The operations, and their order, are those of the returned dict (``T_iter`` is
+    ``((T_compute + T_comm) + T_overhead) − hidden``), so the values are bit-identical.
+    A step adding or subtracting exact zeros is skipped: ``x + 0.0 == x`` for every
+    ``x`` but −0.0, and ``T_compute > 0`` (or NaN) rules that out.
+    """
+    t_iter = out.get("iteration_time_s")
+    if t_iter is None and "throughput_samples_s" in out:  # the rate needs T_iter: a temporary
+        t_iter = np.empty(out["throughput_samples_s"].shape)
+    nothing_hidden = np.ndim(hidden) == 0 and hidden == 0.0
+    if t_iter is not None:
+        np.add(t_compute, t_comm, out=t_iter)
+        if np.any(t_overhead != 0.0):
+            np.add(t_iter, t_overhead, out=t_iter)
+        if not nothing_hidden:
+            np.subtract(t_iter, hidden, out=t_iter)
+    if "throughput_samples_s" in out:
+        np.divide(p * b, t_iter, out=out["throughput_samples_s"])
+    if "compute_time_s" in out:
+        np.copyto(out["compute_time_s"], t_compute)
+    if "communication_time_s" in out:
+        np.copyto(out["communication_time_s"], t_comm)
+    if "exposed_communication_time_s" in out:
+        if nothing_hidden:  # a copy is twice as fast as subtracting a zero
+            np.copyto(out["exposed_communication_time_s"], t_comm)
+        else:
+            np.subtract(t_comm, hidden, out=out["exposed_communication_time_s"])
+    if "overhead_time_s" in out:
+        np.copyto(out["overhead_time_s"], t_overhead)
+    if "comm_to_compute_ratio" in out:
+        with np.errstate(divide="ignore", invalid="ignore"):
+            np.divide(t_comm, t_compute, out=out["comm_to_compute_ratio"])
+    if "communication_bound" in out:
+        # bool -> the caller's dtype: an int8 categorical code column takes 0/1 directly
+        np.greater(t_comm, t_compute, out=out["communication_bound"])
+    return out
