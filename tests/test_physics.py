@@ -129,3 +129,90 @@ def test_hpe_cookbook_job_lands_in_the_measured_range():
     lo, hi = (t / 3600 for t in pred.epoch_time_interval_s)
     assert 150 < hours < 450
     assert lo < 416.1 and hi > 175.8  # the interval overlaps the measured range
+
+
+# ------------------------------------------------------- operators and per-phase model factors
+def _inference_rows(per_operator_s, models=("ResNet-50", "AlexNet"), eta=0.4):
+    """Latency rows on a T4 (fp16, PyTorch) whose per-batch overhead is ``per_operator_s``
+    times the model's operator count (174 for ResNet-50, 20 for AlexNet)."""
+    recs = []
+    for name in models:
+        m = pm.load_model(name)
+        w = pm.inference.api.inference_workload(name, "T4", "fp16")
+        for b in (1, 2, 4, 8, 16, 32, 64, 128):
+            t = pm.inference_batch_time(w["fwd_flops"], w["weight_bytes"], w["activation_bytes_per_sample"], b,
+                                        eta * w["peak_flops"], w["peak_bandwidth"], per_operator_s * m.kernels)
+            recs.append({"source": "synthetic", "model": name, "framework": "PyTorch", "device": "T4",
+                         "n_devices": 1, "devices_per_node": 1, "precision": "fp16", "batch_per_device": b,
+                         "phase": "inference", "metric": "latency_ms", "value": t * 1e3, "notes": ""})
+    return pd.DataFrame(recs)
+
+
+def test_inference_overhead_scales_with_the_operator_count():
+    # A runtime dispatches and launches each operator on its own: rows generated with
+    # t0 = 30 µs × K (ResNet-50: 174 operators -> 5.22 ms; AlexNet: 20 -> 0.60 ms) are fitted
+    # with one overhead for the group's typical model, and each model gets its share K/K̄.
+    cal = pm.Calibration(n_bootstrap=0).fit(_inference_rows(30e-6))
+    for name, k in (("ResNet-50", 174), ("AlexNet", 20)):
+        t0 = cal.parameters_for("T4", "fp16", name, phase="inference", framework="PyTorch")["t0_s"]
+        assert t0 == pytest.approx(30e-6 * k, rel=0.03), name
+    assert cal.errors_["median_abs_pct_error"].max() < 1.0
+
+
+def test_an_unseen_model_pays_overhead_for_its_own_operators():
+    # fitted on ResNet-50 alone (K̄ = 174), a ResNet-152 (514 operators) query pays
+    # 514/174 = 2.95 times the overhead: 30 µs × 514 = 15.4 ms
+    cal = pm.Calibration(n_bootstrap=0).fit(_inference_rows(30e-6, models=("ResNet-50",)))
+    out = cal.parameters_for("T4", "fp16", "ResNet-152", phase="inference", framework="PyTorch")
+    assert out["t0_s"] == pytest.approx(30e-6 * 514, rel=0.03)
+    assert any("514 operators" in n for n in out["notes"])
+
+
+def test_training_overhead_does_not_scale_with_operators():
+    # a training step's overhead (optimizer, input pipeline) stays the group's one figure
+    rows = pd.DataFrame(_comm_rows("PyTorch", "", 1.0))
+    cal = pm.Calibration(n_bootstrap=0).fit(rows)
+    a = cal.parameters_for("V100", "fp32", "ResNet-50")["overhead_s"]
+    b = cal.parameters_for("V100", "fp32", "AlexNet")["overhead_s"]
+    assert a == b
+
+
+def test_model_factors_are_per_phase():
+    # training and inference run different kernels: the factor of a model fitted in training
+    # is not its inference factor; a model seen in one phase lends it to the other, stated
+    train = pd.DataFrame(_comm_rows("PyTorch", "", 1.0))
+    cal = pm.Calibration(n_bootstrap=0).fit(pd.concat([train, _inference_rows(30e-6)], ignore_index=True))
+    mf = cal.model_factors_
+    assert set(zip(mf["model"], mf["phase"])) == {("ResNet-50", "training"), ("ResNet-50", "inference"),
+                                                  ("AlexNet", "inference")}
+    out = cal.parameters_for("V100", "fp32", "AlexNet", phase="training")
+    assert any("no training factor" in n and "inference factor" in n for n in out["notes"])
+
+
+@pytest.mark.parametrize("bad", [0, -3, True, 1.5, "174"])
+def test_model_kernels_must_be_a_positive_count(bad):
+    with pytest.raises((ValueError, TypeError), match="kernels"):
+        pm.Model(name="toy", params=10, fwd_flops="1 GFLOP", source="hand", kernels=bad)
+
+
+def test_zoo_operator_counts_follow_the_built_graphs():
+    # the hand-written entries state how their count derives from a graph built in code
+    pytest.importorskip("onnx")
+    from plaster_model.model_builders import count, kernel_count
+    from plaster_model.model_builders.inception import inception_v3
+    from plaster_model.model_builders.resnet import resnet
+    from plaster_model.model_builders.vgg import alexnet, vgg
+    from plaster_model.onnx_import import onnx_layer_table
+
+    def k(graph):
+        return kernel_count(onnx_layer_table(graph, batch=1))
+
+    expect = {"ResNet-50": k(resnet(depth=50)), "ResNet-50 v1.5": k(resnet(depth=50)),
+              "ResNet-101": k(resnet(depth=101)), "ResNet-152": k(resnet(depth=152)),
+              "VGG-16": k(vgg(16)), "VGG-19": k(vgg(19)), "Inception-v3": k(inception_v3(aux_logits=False)),
+              "AlexNet": k(alexnet()) + 2}  # Caffe's AlexNet adds two LRN layers
+    tv = count("GoogLeNet (torchvision)").layers
+    expect["GoogleNet"] = kernel_count(tv) - int((tv["kind"] == "normalization").sum()) + 2  # no BN, 2 LRN
+    assert expect["ResNet-50"] == 53 + 1 + 53 + 49 + 16 + 2  # conv, FC, BN, ReLU, adds, pools
+    for name, n in expect.items():
+        assert pm.load_model(name).kernels == n, name

@@ -193,7 +193,7 @@ class LookupMixin:
                 eta2 = np.where(layout.row_comm[m] >= 0, eta2, np.exp(nat[2]))
                 k = int(m.sum())
                 # the fallback group's overhead, for each row's model (its operator count)
-                ratio = np.array([self._operator_ratio(res[5], ph, kk)[0] for kk in layout.row_kernels[m]])
+                ratio = _fit.operator_ratio(layout.row_kernels[m], self._kernels_ref(res[5], ph))
                 lp = log_prediction(sub, np.full(k, np.exp(nat[0])), nat[1] * ratio, eta2, kappa)
                 e = lp - np.log(sub.value)
                 errs.setdefault(level, []).append(e[np.isfinite(e)])
@@ -277,7 +277,9 @@ class LookupMixin:
                 sd_speed = max(abs(log_speed) / (2 * _z(self.interval)), 0.1)
                 how = f"the device's int8/{src['precision']} peak ratio {peak / src['peak_flops']:.3g}"
             else:
-                log_speed, sd_speed, how = self._speedup(src["precision"], precision, src["peak_flops"], peak, phase)
+                engine = self.groups_[j][3] if phase == "inference" and len(self.groups_[j]) > 3 else None
+                log_speed, sd_speed, how = self._speedup(src["precision"], precision, src["peak_flops"], peak, phase,
+                                                         engine)
             shift = math.log(src["peak_flops"] / peak) + log_speed
             nat, natB = self._nat[j].copy(), self._natB[:, j].copy()
             nat[0] += shift
@@ -292,25 +294,29 @@ class LookupMixin:
         return (np.median(self._nat[same_phase], axis=0), np.median(self._natB[:, same_phase], axis=1),
                 float(np.median(p.iloc[same_phase]["scatter"])), self._sd_between[phase], [note], "pooled", "pooled")
 
-    def _speedup(self, prec_from, prec_to, peak_from, peak_to, phase):
+    def _speedup(self, prec_from, prec_to, peak_from, peak_to, phase, engine=None):
         """log of the sustained-rate ratio ``prec_to``/``prec_from`` for a device with no
-        ``prec_to`` group: the median over devices fitted at both precisions in ``phase``;
-        without any, the geometric mean of 1 (no gain) and the peak ratio (full gain), with
-        an sd that puts both ends at the interval's edges. Returns (log ratio, sd, text)."""
+        ``prec_to`` group: the median over devices fitted at both precisions in ``phase`` (for
+        inference, with the same ``engine``: TensorRT's fp16 gain over fp32, with fused
+        kernels, says little of a framework's mixed precision); without any, the geometric
+        mean of 1 (no gain) and the peak ratio (full gain), with an sd that puts both ends at
+        the interval's edges. Returns (log ratio, sd, text)."""
         cls = lambda q: "half" if q in ("fp16", "mixed", "bf16") else q  # noqa: E731
         p = self.params_
         rate = {}
-        for _, g in p.iterrows():
-            rate.setdefault((g["device"], g["phase"], cls(g["precision"])), []).append(
-                math.log(g["efficiency"] * g["peak_flops"]))
+        for g, (_, row) in zip(self.groups_, p.iterrows()):
+            eng = g[3] if row["phase"] == "inference" and len(g) > 3 else None
+            rate.setdefault((row["device"], row["phase"], eng, cls(row["precision"])), []).append(
+                math.log(row["efficiency"] * row["peak_flops"]))
         ratios = []
-        for (dev, ph, q), v in rate.items():
-            if ph == phase and q == cls(prec_to) and (dev, ph, cls(prec_from)) in rate:
-                ratios.append(np.median(v) - np.median(rate[(dev, ph, cls(prec_from))]))
+        for (dev, ph, eng, q), v in rate.items():
+            if ph == phase and eng == engine and q == cls(prec_to) and (dev, ph, eng, cls(prec_from)) in rate:
+                ratios.append(np.median(v) - np.median(rate[(dev, ph, eng, cls(prec_from))]))
         if ratios:
             sd = _robust_sd(np.array(ratios) - np.median(ratios)) if len(ratios) >= 3 else 0.3
             return (float(np.median(ratios)), max(sd, 0.1),
-                    f"{prec_to}/{prec_from} {phase} rate ratio of {len(ratios)} device(s) fitted at both")
+                    f"{prec_to}/{prec_from} {phase} rate ratio of {len(ratios)} device(s) fitted at both"
+                    + (f" with {engine}" if engine else ""))
         half = 0.5 * math.log(peak_to / peak_from)
         return half, abs(half) / _z(self.interval), (f"no device was fitted at both precisions: the geometric "
                                                      f"mean of no gain and the peak ratio {peak_to / peak_from:.3g}")
@@ -382,21 +388,25 @@ class LookupMixin:
         except (KeyError, LookupError, ValueError):
             return None
 
-    def _operator_ratio(self, src, phase, kernels) -> tuple[float, list]:
-        """``K_m / K̄``: the share of the overhead of the group(s) ``src`` (their typical
-        model's, ``kernels_ref``) that a model of ``kernels`` operators pays in ``phase``
-        (:data:`~plaster_model.calibration.fit.OPERATOR_SCALED_PHASES`); 1 when a count is
-        unknown. Returns the ratio and a note."""
-        if phase not in _fit.OPERATOR_SCALED_PHASES or kernels is None or not np.isfinite(kernels) \
-                or kernels <= 0 or "kernels_ref" not in self.params_:
-            return 1.0, []
+    def _kernels_ref(self, src, phase) -> float:
+        """K̄ of the group(s) ``src`` (the median operator count of the models their
+        per-batch overhead was fitted on; ``"pooled"``: every group of ``phase``), NaN when
+        the phase is not operator-scaled or no count is known."""
+        if phase not in _fit.OPERATOR_SCALED_PHASES or "kernels_ref" not in self.params_:
+            return math.nan
         p = self.params_
         names = set(p["group"][p["phase"] == phase]) if src == "pooled" else set(str(src).split(", "))
         refs = p.loc[p["group"].isin(names), "kernels_ref"].to_numpy(dtype=float)
         refs = refs[np.isfinite(refs) & (refs > 0)]
-        if not refs.size:
+        return float(np.median(refs)) if refs.size else math.nan
+
+    def _operator_ratio(self, src, phase, kernels) -> tuple[float, list]:
+        """``K_m / K̄``: the share of the overhead of the group(s) ``src`` (fitted for their
+        typical model, :meth:`_kernels_ref`) that a model of ``kernels`` operators pays in
+        ``phase``; 1 when a count is unknown. Returns the ratio and a note."""
+        ref = self._kernels_ref(src, phase)
+        if not (kernels is not None and np.isfinite(kernels) and kernels > 0 and np.isfinite(ref)):
             return 1.0, []
-        ref = float(np.median(refs))
         ratio = float(_fit.operator_ratio(kernels, ref))
         return ratio, [f"per-batch overhead × {ratio:.3g} ({kernels:g} operators against the "
                        f"{ref:g} of the group's typical model)"]
