@@ -290,8 +290,12 @@ def test_published_mapping(published):
     assert links["NVLink (single NVIDIA DGX-1 server)"] == "NVLink 1"
     reasons = pd.Series([r for r in rows.reason if r])
     assert reasons.str.contains("AlexNet \\(group=1\\)").sum() == 12
-    assert reasons.str.contains("batch_per_device not given").sum() >= 20
-    assert rows.ok.sum() > 550
+    # NVIDIA's TF ResNet-50 v1.5 rows leave the batch out and take the README's documented
+    # default (128 fp32, 256 AMP); the abstracts' time-to-train rows stay unpredicted
+    assumed = [a for a in rows.assumed if a]
+    assert len(assumed) == 23 and all("documented default" in a for a in assumed)
+    assert reasons.str.contains("batch_per_device not given").sum() == 3
+    assert rows.ok.sum() > 570
 
 
 @needs_csv

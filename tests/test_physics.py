@@ -216,3 +216,41 @@ def test_zoo_operator_counts_follow_the_built_graphs():
     assert expect["ResNet-50"] == 53 + 1 + 53 + 49 + 16 + 2  # conv, FC, BN, ReLU, adds, pools
     for name, n in expect.items():
         assert pm.load_model(name).kernels == n, name
+
+
+def test_training_rows_do_not_move_an_inference_fit():
+    # with per-phase model factors no row links a training parameter to an inference one:
+    # parameter_blocks() solves them apart, so adding training rows leaves every inference
+    # parameter where it was (to the solver's tolerance)
+    from plaster_model.calibration.fit import build_layout, parameter_blocks
+    from plaster_model.calibration.rows import prepare_rows
+
+    inf = _inference_rows(30e-6)
+    train = pd.DataFrame(_comm_rows("PyTorch", "", 0.8))
+    rows = prepare_rows(pd.concat([train, inf], ignore_index=True))
+    blocks = parameter_blocks(build_layout(rows, True))
+    assert len(blocks) == 2
+    phases = [set(np.asarray(rows.phase, dtype=object)[rm]) for rm, _ in blocks]
+    assert sorted(map(sorted, phases)) == [["inference"], ["training"]]
+    alone = pm.Calibration(n_bootstrap=0).fit(inf).params_.set_index("group")
+    both = pm.Calibration(n_bootstrap=0).fit(pd.concat([train, inf], ignore_index=True)).params_.set_index("group")
+    g = "T4|fp16|inference|framework"
+    for col in ("efficiency", "overhead_s"):
+        assert both.loc[g, col] == pytest.approx(alone.loc[g, col], rel=1e-6)
+
+
+def test_a_missing_batch_takes_the_documented_default():
+    # NVIDIA's TensorFlow ResNet-50 v1.5 README documents --batch_size=128 (FP32) and 256
+    # (AMP) as the default; a row without a batch is predicted at it, and says so
+    from plaster_model.calibration.defaults import default_batch
+    from plaster_model.calibration.rows import prepare_rows
+
+    assert default_batch("TensorFlow 19.07 NGC", "tensorflow", "ResNet-50 v1.5", "fp32", "training").batch == 128
+    assert default_batch("PyTorch 21.03 NGC", "pytorch", "ResNet-50 v1.5", "fp32", "training") is None
+    row = {"source": "s", "model": "ResNet-50 v1.5", "framework": "TensorFlow 19.07 NGC (Horovod)",
+           "device": "V100", "n_devices": 1, "devices_per_node": 1, "precision": "mixed",
+           "phase": "training", "metric": "throughput_img_s", "value": 800.0, "notes": ""}
+    rows = prepare_rows(pd.DataFrame([row, {**row, "framework": "TensorFlow 1.3"}]))
+    assert rows.ok.tolist() == [True, False]
+    assert rows.batch[0] == 256 and "documented default" in rows.assumed[0]
+    assert rows.reason[1] == "batch_per_device not given"

@@ -51,7 +51,7 @@ import numpy as np
 from ..estimators._validate import COMPUTE_EFFICIENCY_MAX, TRANSFER_EFFICIENCY_MAX
 from .predict import log_prediction
 
-__all__ = ["Layout", "build_layout", "solve", "bootstrap", "factor_family", "factor_key", "ETA_BOUNDS",
+__all__ = ["Layout", "build_layout", "solve", "parameter_blocks", "bootstrap", "factor_family", "factor_key", "ETA_BOUNDS",
            "KAPPA_BOUNDS", "FACTOR_FAMILIES", "OPERATOR_SCALED_PHASES"]
 
 #: Bounds of every efficiency (η, η_comm, η_m): a fraction of the catalog peak, DRAM
@@ -285,12 +285,14 @@ def _prior_rows(layout: Layout):
 GAUGE_WEIGHT = 10.0
 
 
-def _objective(rows, layout: Layout, x0, sel=None):
+def _objective(rows, layout: Layout, x0, sel=None, block=None):
     """``evaluate(x_free) -> (r, J)``: the residual vector (data rows ``sel``, then the prior
     and gauge pseudo-rows) and its Jacobian over the free parameters, cached per point.
 
     ``sel`` holds increasing, distinct row indices (a bootstrap resample passes its repeats
-    as loss weights, :func:`_weighted_loss`); only those rows are evaluated."""
+    as loss weights, :func:`_weighted_loss`); only those rows are evaluated. ``block`` (bool
+    per parameter) limits the free parameters, priors and gauges to one block of
+    :func:`parameter_blocks` (the rows ``sel`` must be the block's)."""
     n = len(rows.ok)
     if sel is None:
         sel = np.arange(n)
@@ -304,12 +306,15 @@ def _objective(rows, layout: Layout, x0, sel=None):
         sub = rows.subset(mask)
     logy = np.log(sub.value)
     G = len(layout.groups)
+    block = np.ones(layout.n_params, dtype=bool) if block is None else np.asarray(block, dtype=bool)
     pidx, pinv = _prior_rows(layout)
-    free = np.flatnonzero(layout.free)
+    keep = block[pidx]
+    pidx, pinv = pidx[keep], pinv[keep]
+    free = np.flatnonzero(layout.free & block)
     g_sel, m_sel = layout.row_group[sel], layout.row_model[sel]
     c_sel = layout.row_comm[sel]
     o_sel = layout.row_ops[sel]
-    comps = [np.array(c) for c in (layout.components or [])]
+    comps = [np.array(c) for c in (layout.components or []) if block[3 * G + np.array(c)].all()]
     n_rows = sel.size + pidx.size + len(comps)
     # Where each row's four derivatives land in the full Jacobian (fixed for the fit): the
     # Jacobian is block-sparse (a row touches its group, its model and its link class), so
@@ -386,32 +391,99 @@ def _weighted_loss(loss: str, weights):
 BOOTSTRAP_TOL = 1e-3
 
 
+def parameter_blocks(layout: Layout) -> list:
+    """Sets of parameters no row links: ``[(row mask, parameter mask), ...]``.
+
+    A row ties its group's three parameters, its model factor and its communication key
+    together; parameters that no chain of rows connects (training and inference, whose
+    model factors are per phase, or devices that share no model) are separate least-squares
+    problems. Solved apart, each converges on its own terms (a tolerance relative to its own
+    cost, not to the whole table's, so adding training rows cannot move an inference fit)
+    and the trust-region steps factor small matrices (cost ∝ rows × parameters²)."""
+    n = layout.n_params
+    parent = list(range(n))
+
+    def find(a):
+        while parent[a] != a:
+            parent[a] = parent[parent[a]]
+            a = parent[a]
+        return a
+
+    G = len(layout.groups)
+    cols = [3 * layout.row_group, 3 * layout.row_group + 1,
+            np.where(layout.row_comm >= 0, layout.comm_offset + np.maximum(layout.row_comm, 0),
+                     3 * layout.row_group + 2)]
+    if layout.models:
+        cols.append(np.where(layout.row_model >= 0, 3 * G + np.maximum(layout.row_model, 0), 3 * layout.row_group))
+    links = np.unique(np.column_stack(cols), axis=0)
+    for row in links:
+        for c in row[1:]:
+            ra, rb = find(int(row[0])), find(int(c))
+            if ra != rb:
+                parent[rb] = ra
+    for i in range(G):  # a training group's unused η2 stays with its group
+        parent[find(3 * i + 2)] = find(3 * i)
+    roots = np.array([find(a) for a in range(n)])
+    row_root = roots[3 * layout.row_group]
+    out = []
+    for r in sorted(set(row_root.tolist())):
+        out.append((row_root == r, roots == r))
+    return out
+
+
 def solve(rows, layout: Layout, x0, *, sel=None, weights=None, loss="soft_l1", f_scale=0.1,
           max_nfev=None, tol=1e-8):
     """Fit ``x`` to the rows ``sel`` (increasing, distinct indices into ``rows``; default
-    all), row ``sel[i]`` counted ``weights[i]`` times (default once), to tolerance ``tol``.
+    all), row ``sel[i]`` counted ``weights[i]`` times (default once), to tolerance ``tol``:
+    one least-squares problem per block of :func:`parameter_blocks`.
 
     Returns
     -------
     x : numpy.ndarray
         The full parameter vector (fixed entries as in ``x0``).
-    result : scipy.optimize.OptimizeResult
+    result : types.SimpleNamespace
+        ``fun`` (the residuals of every block, concatenated), ``jac`` (their Jacobian over
+        all free parameters, block-diagonal), ``cost``, ``nfev``, ``status`` (the worst) and
+        ``success``.
     """
+    from types import SimpleNamespace
+
     from scipy.optimize import least_squares
 
-    free = np.flatnonzero(layout.free)
-    evaluate, n_data = _objective(rows, layout, x0, sel)
-    if weights is not None:
-        n_pseudo = evaluate(x0[free])[0].size - n_data
-        loss = _weighted_loss(loss, np.concatenate([np.asarray(weights, dtype=float), np.ones(n_pseudo)]))
+    n = len(rows.ok)
+    sel = np.arange(n) if sel is None else np.asarray(sel, dtype=int)
+    w_all = None if weights is None else np.asarray(weights, dtype=float)
     lo, hi = _bounds(layout)
-    start = np.clip(x0[free], lo[free] + 1e-9, np.where(np.isfinite(hi[free]), hi[free] - 1e-9, np.inf))
-    res = least_squares(lambda xf: evaluate(xf)[0], start, jac=lambda xf: evaluate(xf)[1],
-                        bounds=(lo[free], hi[free]), loss=loss, f_scale=f_scale, method="trf",
-                        x_scale="jac", max_nfev=max_nfev, ftol=tol, xtol=tol, gtol=tol)
     x = x0.copy()
-    x[free] = res.x
-    return x, res
+    free_all = np.flatnonzero(layout.free)
+    col_of = {p: k for k, p in enumerate(free_all)}
+    funs, jacs, cost, nfev, status = [], [], 0.0, 0, []
+    for row_mask, block in parameter_blocks(layout):
+        pick = row_mask[sel]
+        if not pick.any():
+            continue
+        evaluate, n_data = _objective(rows, layout, x0, sel[pick], block)
+        free = np.flatnonzero(layout.free & block)
+        bloss = loss
+        if w_all is not None:
+            n_pseudo = evaluate(x0[free])[0].size - n_data
+            bloss = _weighted_loss(loss, np.concatenate([w_all[pick], np.ones(n_pseudo)]))
+        start = np.clip(x0[free], lo[free] + 1e-9, np.where(np.isfinite(hi[free]), hi[free] - 1e-9, np.inf))
+        res = least_squares(lambda xf: evaluate(xf)[0], start, jac=lambda xf: evaluate(xf)[1],
+                            bounds=(lo[free], hi[free]), loss=bloss, f_scale=f_scale, method="trf",
+                            x_scale="jac", max_nfev=max_nfev, ftol=tol, xtol=tol, gtol=tol)
+        x[free] = res.x
+        J = np.zeros((res.fun.size, free_all.size))
+        J[:, [col_of[p] for p in free]] = res.jac
+        funs.append(res.fun)
+        jacs.append(J)
+        cost += float(res.cost)
+        nfev += int(res.nfev)
+        status.append(int(res.status))
+    out = SimpleNamespace(fun=np.concatenate(funs) if funs else np.zeros(0),
+                          jac=np.vstack(jacs) if jacs else np.zeros((0, free_all.size)), cost=cost,
+                          nfev=nfev, status=min(status) if status else 0, success=bool(status) and min(status) > 0)
+    return x, out
 
 
 def _resample_counts(layout: Layout, n_bootstrap: int, rng) -> np.ndarray:

@@ -590,6 +590,8 @@ class Calibration(LookupMixin):
                     P[k, 2], PB[:, k, 2], extra_sd[k, 2] = lc, lcB, exc
                     txt = txt + "; " + "; ".join(cn)
                 scat[k] = sc
+                if r.assumed and r.assumed[i]:
+                    txt = txt + "; " + r.assumed[i]
                 groups[i], notes[i] = src, txt
             lp, J = log_prediction(sub, np.exp(P[:, 0]), P[:, 1], np.exp(P[:, 2]), np.exp(P[:, 3]), jacobian=True)
             lpB = log_prediction(sub, np.exp(PB[..., 0]), PB[..., 1], np.exp(PB[..., 2]), np.exp(PB[..., 3]))

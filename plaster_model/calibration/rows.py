@@ -49,6 +49,8 @@ from typing import Mapping
 import numpy as np
 import pandas as pd
 
+from .defaults import default_batch
+
 __all__ = ["DEVICE_MAP", "INTERCONNECT_MAP", "SUPPORTED_METRICS", "RowTable", "prepare_rows",
            "framework_family", "model_family", "inference_engine", "INFERENCE_ENGINES", "parse_epochs"]
 
@@ -210,6 +212,7 @@ class RowTable:
     value: np.ndarray          # measured value (NaN when absent)
     p99_ratio: np.ndarray      # latency_p99_ms / latency_median_ms where both are given
     kernels: np.ndarray = None  # operators per forward pass of the row's model (NaN: unknown)
+    assumed: list = field(default_factory=list)  # per row: a stated assumption (a default batch), else None
     link: list = field(default_factory=list)
     backend: list = field(default_factory=list)
     source: list = field(default_factory=list)  # the row's source (publication, log file)
@@ -425,6 +428,7 @@ def prepare_rows(df: pd.DataFrame, *, models: Mapping | None = None, devices: Ma
     reason, models_l, devices_l, precs, phases, metrics, fws, groups, links = ([] for _ in range(9))
     backends, comm_keys, algos = [], [], []
     overlap = np.zeros(n)
+    batch_notes = [None] * n
     dpn_arr, intra_bw, intra_lat = np.ones(n), np.full(n, np.nan), np.full(n, np.nan)
     pcie = active_catalog().get("interconnect", "PCIe 3.0 x16")
     unmapped: dict[str, int] = {}
@@ -471,7 +475,17 @@ def prepare_rows(df: pd.DataFrame, *, models: Mapping | None = None, devices: Ma
         elif not (p >= 1):
             why = "n_devices not given"
         elif not (b > 0):
-            why = "batch_per_device not given"
+            from ..catalog.objects import normalize_precision as _canon
+            try:
+                default = default_batch(col("framework", i), fw, model.name, _canon(prec), phase)
+            except ValueError:
+                default = None
+            if default is None:
+                why = "batch_per_device not given"
+            else:
+                b = float(default.batch)
+                batch_notes[i] = (f"batch_per_device not given: {default.batch}, the documented default "
+                                  f"({default.source})")
         if why is None:
             prec = catalog_precision(prec)
             try:
@@ -590,7 +604,7 @@ def prepare_rows(df: pd.DataFrame, *, models: Mapping | None = None, devices: Ma
                     fwd_flops=F, params=P, peak=peak, bandwidth=bw, weight_bytes=W, act_bytes=A,
                     extra_s=np.where(ok & (np.asarray(phases, dtype=object) == "inference")
                                      & (np.asarray(metrics, dtype=object) == "throughput_img_s"), extra, 0.0),
-                    n_devices=p_arr, batch=b_arr, kernels=kern, comm_a=comm_a, comm_l=comm_l, last_a=last_a,
+                    n_devices=p_arr, batch=b_arr, kernels=kern, assumed=batch_notes, comm_a=comm_a, comm_l=comm_l, last_a=last_a,
                     last_l=last_l, overlap=np.where(multi, overlap, 0.0),
                     comm_key=[k if m else None for k, m in zip(comm_keys, multi)], backend=backends,
                     algorithm=[a if m else None for a, m in zip(algos, multi)],
