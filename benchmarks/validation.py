@@ -41,7 +41,7 @@ METRIC_ORDER = ["throughput_img_s", "latency_ms", "time_per_iter_s", "time_to_tr
 
 #: Calibration settings compared in the ablation (the first is the library default).
 CONFIGS = {
-    "default (backend per row, device × precision × phase[ × engine], model factors)": {},
+    "default (backend per row, device × precision × phase[ × engine], model factors per phase)": {},
     "no model factors": {"model_factors": False},
     "groups split by framework": {"by_framework": True},
     "one group per model (per='device_precision_model')": {"per": "device_precision_model"},
@@ -240,7 +240,10 @@ Settings: `pm.calibrate(rows, n_bootstrap={n_bootstrap})` with the defaults: eac
 multi-device row modelled with its communication backend (read from its framework and
 notes: NCCL rings, parameter servers, Caffe's tree) and that backend's overlap, `η_comm`
 per (backend, link class), groups by device × precision × phase (× inference engine), model
-factors with family priors, soft-L1 loss; generated {date.today().isoformat()} with Python
+factors per (model, phase) with family priors, an inference batch's overhead scaled by the
+model's operator count (`Model.kernels`), parameters no row links solved apart (training and
+inference), a missing batch taken from the reference script's documented default (stated),
+soft-L1 loss; generated {date.today().isoformat()} with Python
 {platform.python_version()}, plaster_model {pm.__version__}.
 
 ## Results
@@ -290,7 +293,7 @@ NCCL ring over NVLink or InfiniBand: a prediction for a Horovod/NCCL cluster tak
 {_md(res["t_ablation"]) if "t_ablation" in res else "(skipped: --no-ablation)"}
 
 The per-model factors κ matter when the held-out source brings several models (fitted on
-all rows, VGG-16 runs at {ratio('VGG-16', 'ResNet-50'):.1f} × and Inception-v3 at
+all training rows, VGG-16 runs at {ratio('VGG-16', 'ResNet-50'):.1f} × and Inception-v3 at
 {ratio('Inception-v3', 'ResNet-50'):.2f} × ResNet-50's rate per nominal FLOP, AlexNet at
 {ratio('AlexNet', 'ResNet-50'):.1f} ×); a model the fit never saw takes its family's factor
 (ResNet-101 takes the ResNets'), else the median factor, with the model-to-model spread in
@@ -311,7 +314,10 @@ a ring) instead of its backend is the calibration before backends were read.
   `distributed_replicated` are parameter servers, `replicated` and Horovod are NCCL
   all-reduces, MXNet's `device` kvstore reduces each gradient on one GPU.
 - **What the model cannot know.** Framework overheads at small batch (PyTorch eager ≈ 13 ms
-  per batch on a T4, TensorFlow ≈ 5 ms, Triton adds server time), a device's power limit
+  per batch on a T4, TensorFlow ≈ 5 ms) before any run of that framework is seen; the
+  server time of TensorRT behind Triton (the measured latency exceeds the engine's by about
+  0.5 ms per sample on both the T4 and the V100, the same on either device: the client's
+  input tensors going through the server's protocol, not the GPU); a device's power limit
   (the 70 W T4 sustains far less of its boost-clock peak than a V100) and how much faster a
   precision runs before any run at that precision is seen. Time-to-train rows include
   evaluation and checkpointing, which the model does not.
