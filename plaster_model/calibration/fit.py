@@ -175,25 +175,28 @@ def factor_family(model: str) -> str:
     return FACTOR_FAMILIES.get(model, model)
 
 
+def _labels(n: int, pairs) -> np.ndarray:
+    """Connected-component label of each of ``n`` nodes linked by the index ``pairs``."""
+    from scipy.sparse import coo_matrix
+    from scipy.sparse.csgraph import connected_components
+
+    pairs = np.asarray(pairs, dtype=int).reshape(-1, 2)
+    graph = coo_matrix((np.ones(len(pairs)), (pairs[:, 0], pairs[:, 1])), shape=(n, n))
+    return connected_components(graph, directed=False)[1]
+
+
 def _components(row_group, row_model, n_models) -> list:
     """Model indices of each connected component of the group–model graph (two models are
     linked when some group has rows of both). Each component has its own unseen direction
     ``(η_g·c, κ_m/c)``, so each gets its own gauge."""
-    parent = list(range(n_models))
-
-    def find(a):
-        while parent[a] != a:
-            parent[a] = parent[parent[a]]
-            a = parent[a]
-        return a
-
+    pairs = []
     for g in np.unique(row_group):
         ms = np.unique(row_model[(row_group == g) & (row_model >= 0)])
-        for m in ms[1:]:
-            parent[find(m)] = find(ms[0])
+        pairs += [(ms[0], m) for m in ms[1:]]
+    labels = _labels(n_models, pairs)
     comps: dict[int, list] = {}
     for m in range(n_models):
-        comps.setdefault(find(m), []).append(m)
+        comps.setdefault(int(labels[m]), []).append(m)
     return list(comps.values())
 
 
@@ -400,15 +403,6 @@ def parameter_blocks(layout: Layout) -> list:
     problems. Solved apart, each converges on its own terms (a tolerance relative to its own
     cost, not to the whole table's, so adding training rows cannot move an inference fit)
     and the trust-region steps factor small matrices (cost ∝ rows × parameters²)."""
-    n = layout.n_params
-    parent = list(range(n))
-
-    def find(a):
-        while parent[a] != a:
-            parent[a] = parent[parent[a]]
-            a = parent[a]
-        return a
-
     G = len(layout.groups)
     cols = [3 * layout.row_group, 3 * layout.row_group + 1,
             np.where(layout.row_comm >= 0, layout.comm_offset + np.maximum(layout.row_comm, 0),
@@ -416,18 +410,13 @@ def parameter_blocks(layout: Layout) -> list:
     if layout.models:
         cols.append(np.where(layout.row_model >= 0, 3 * G + np.maximum(layout.row_model, 0), 3 * layout.row_group))
     links = np.unique(np.column_stack(cols), axis=0)
-    for row in links:
-        for c in row[1:]:
-            ra, rb = find(int(row[0])), find(int(c))
-            if ra != rb:
-                parent[rb] = ra
-    for i in range(G):  # a training group's unused η2 stays with its group
-        parent[find(3 * i + 2)] = find(3 * i)
-    roots = np.array([find(a) for a in range(n)])
-    row_root = roots[3 * layout.row_group]
+    pairs = [np.column_stack([links[:, 0], links[:, k]]) for k in range(1, links.shape[1])]
+    pairs.append(np.column_stack([3 * np.arange(G), 3 * np.arange(G) + 2]))  # a training group's unused η2
+    labels = _labels(layout.n_params, np.vstack(pairs))
+    row_label = labels[3 * layout.row_group]
     out = []
-    for r in sorted(set(row_root.tolist())):
-        out.append((row_root == r, roots == r))
+    for r in sorted(set(row_label.tolist())):
+        out.append((row_label == r, labels == r))
     return out
 
 

@@ -238,7 +238,8 @@ def fit_inference_curve(batch, time_s, *, fwd_flops, weight_bytes, activation_by
 
     minimising ``Σ ρ(r_i)`` with relative residuals ``r_i = (t(b_i) − t_i)/t_i`` and the robust
     loss ``ρ`` (:func:`scipy.optimize.least_squares`, trust-region reflective, analytic
-    Jacobian, several starting points). Bounds: ``t0 ≥ 0``; ``0 < η_c ≤ 5`` (it may exceed 1
+    Jacobian, several starting points, each run to a tolerance of 1e-5 and the best one
+    polished to scipy's default 1e-8). Bounds: ``t0 ≥ 0``; ``0 < η_c ≤ 5`` (it may exceed 1
     because ``F`` counts direct-convolution FLOPs while Winograd/FFT kernels do less
     arithmetic: "the rate at which the nominal work gets done"); ``0 < η_m ≤ 1`` (no memory
     beats its DRAM peak).
