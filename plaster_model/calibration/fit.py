@@ -355,33 +355,39 @@ def _objective(rows, layout: Layout, x0, sel=None, block=None):
     return evaluate, sel.size
 
 
+def _rho(loss: str, z) -> np.ndarray:
+    """``(ρ(z), ρ'(z), ρ''(z))`` of scipy's named robust ``loss`` at ``z = (r/f)²``, shape (3, n)."""
+    z = np.asarray(z, dtype=float)
+    out = np.empty((3, z.size))
+    if loss == "linear":
+        out[0], out[1], out[2] = z, 1.0, 0.0
+    elif loss == "soft_l1":
+        t = 1.0 + z
+        out[0], out[1], out[2] = 2.0 * (np.sqrt(t) - 1.0), t ** -0.5, -0.5 * t ** -1.5
+    elif loss == "huber":
+        small = z <= 1.0
+        zs = np.maximum(z, 1e-300)
+        out[0] = np.where(small, z, 2.0 * np.sqrt(zs) - 1.0)
+        out[1] = np.where(small, 1.0, zs ** -0.5)
+        out[2] = np.where(small, 0.0, -0.5 * zs ** -1.5)
+    elif loss == "cauchy":
+        out[0], out[1], out[2] = np.log1p(z), 1.0 / (1.0 + z), -1.0 / (1.0 + z) ** 2
+    elif loss == "arctan":
+        out[0], out[1], out[2] = np.arctan(z), 1.0 / (1.0 + z ** 2), -2.0 * z / (1.0 + z ** 2) ** 2
+    else:
+        raise ValueError(f"loss {loss!r} is unknown")
+    return out
+
+
 def _weighted_loss(loss: str, weights):
     """scipy's robust ``loss`` with row ``weights``, as a callable for ``least_squares``:
     ``Σ w_i·ρ(z_i)`` is the loss of a resample that holds row ``i`` ``w_i`` times, so a
-    bootstrap refit evaluates each distinct row once (``ρ``, ``ρ'``, ``ρ''`` as scipy
-    defines its named losses)."""
+    bootstrap refit evaluates each distinct row once."""
     w = np.asarray(weights, dtype=float)
+    _rho(loss, np.zeros(1))  # an unknown name fails here, not inside the solver
 
     def rho(z):
-        out = np.empty((3, z.size))
-        if loss == "linear":
-            out[0], out[1], out[2] = z, 1.0, 0.0
-        elif loss == "soft_l1":
-            t = 1.0 + z
-            out[0], out[1], out[2] = 2.0 * (np.sqrt(t) - 1.0), t ** -0.5, -0.5 * t ** -1.5
-        elif loss == "huber":
-            small = z <= 1.0
-            zs = np.maximum(z, 1e-300)
-            out[0] = np.where(small, z, 2.0 * np.sqrt(zs) - 1.0)
-            out[1] = np.where(small, 1.0, zs ** -0.5)
-            out[2] = np.where(small, 0.0, -0.5 * zs ** -1.5)
-        elif loss == "cauchy":
-            out[0], out[1], out[2] = np.log1p(z), 1.0 / (1.0 + z), -1.0 / (1.0 + z) ** 2
-        elif loss == "arctan":
-            out[0], out[1], out[2] = np.arctan(z), 1.0 / (1.0 + z ** 2), -2.0 * z / (1.0 + z ** 2) ** 2
-        else:
-            raise ValueError(f"loss {loss!r} is unknown")
-        return out * w
+        return _rho(loss, z) * w
 
     return rho
 
@@ -489,18 +495,7 @@ def _resample_counts(layout: Layout, n_bootstrap: int, rng) -> np.ndarray:
 
 def _loss_weights(r, loss: str, f_scale: float) -> np.ndarray:
     """IRLS weights ``ρ'((r/f)²)`` of scipy's robust losses at the residuals ``r``."""
-    z = (r / f_scale) ** 2
-    if loss == "linear":
-        return np.ones_like(z)
-    if loss == "soft_l1":
-        return 1.0 / np.sqrt(1.0 + z)
-    if loss == "huber":
-        return np.where(z <= 1.0, 1.0, 1.0 / np.sqrt(np.maximum(z, 1e-300)))
-    if loss == "cauchy":
-        return 1.0 / (1.0 + z)
-    if loss == "arctan":
-        return 1.0 / (1.0 + z ** 2)
-    raise ValueError(f"loss {loss!r} is unknown")
+    return _rho(loss, (np.asarray(r, dtype=float) / f_scale) ** 2)[1]
 
 
 def bootstrap(rows, layout: Layout, x_hat, n_bootstrap: int, rng, *, method="refit",

@@ -341,9 +341,11 @@ class LookupMixin:
         return np.asarray(self.setup_spread_, dtype=float)
 
     def _kappa(self, model, phase="training"):
-        """(log κ, draws, extra sd, notes) of a model. A model without a fitted factor takes
-        the median factor of its family's fitted models (ResNets for a ResNet-101), else the
-        median of all fitted factors; the model-to-model spread is added to its interval."""
+        """(log κ, draws, extra sd, notes) of a model in ``phase``. Factors are per (model,
+        phase). A model without a factor in ``phase`` takes its factor of the other phase;
+        a model with none takes the median factor of its family's fitted models in ``phase``
+        (ResNets for a ResNet-101), else the median of all the phase's fitted factors. Either
+        way the model-to-model spread is added to its interval."""
         nB = len(self.theta_bootstrap_)
         if not len(self.model_factors_):
             return 0.0, np.zeros(nB), 0.0, []

@@ -37,13 +37,15 @@ class Calibration(LookupMixin):
       ``T = C + T_allreduce(β·η_comm) + t_oh − hidden`` with ``C = 3·F·b/(η·κ_m·γ_peak)``
       and the all-reduce and overlap of each row's communication backend
       (:func:`plaster_model.resolution.communication_backend`);
-    * inference: ``η``, a per-batch overhead ``t0 ≥ 0`` [s] and a memory efficiency
-      ``η_m ≤ 1``, in ``T = t0 + max(F·b/(η·κ_m·γ_peak), (W + A·b)/(η_m·bw))`` (the roofline
-      of :func:`~plaster_model.latency_throughput_curve`, same ``W`` and ``A``);
+    * inference: ``η``, a per-batch overhead ``t0 ≥ 0`` [s] of the group's typical model
+      and a memory efficiency ``η_m ≤ 1``, in
+      ``T = t0·K_m/K̄_g + max(F·b/(η·κ_m·γ_peak), (W + A·b)/(η_m·bw))`` (the roofline of
+      :func:`~plaster_model.latency_throughput_curve`, same ``W`` and ``A``; ``K_m`` the
+      model's operators, :attr:`plaster_model.Model.kernels`, ``K̄_g`` the group's median);
 
     a communication efficiency ``η_comm ≤ 1`` (fraction of the link's payload rate) per
     (backend, link class) the multi-device rows used (``comm_efficiencies_``), and, shared
-    by every group, a model factor ``κ_m`` per model (``model_factors=True``):
+    by every group of a phase, a model factor ``κ_m`` per model and phase (``model_factors=True``):
     how much faster than the group's typical model this model runs per nominal FLOP (VGG's
     3×3 convolutions run Winograd kernels, so its FLOPs "count" more). Everything is fitted
     at once by :func:`scipy.optimize.least_squares` on log residuals ``log(ŷ/y)`` under a
@@ -98,9 +100,10 @@ class Calibration(LookupMixin):
         ``scatter`` (the ``interval`` quantile of the absolute log residuals divided by the
         normal z, i.e. an sd equivalent), ``median_abs_pct_error``,
         ``frameworks``, ``peak_flops`` [FLOP/s], ``vendor``, ``kind``,
-        ``latency_p99_ratio``.
+        ``latency_p99_ratio``, ``kernels_ref`` (``K̄_g``, the median operator count of an
+        inference group's models; NaN for training groups).
     model_factors_ : pandas.DataFrame
-        ``model``, ``factor`` (κ), ``factor_low``, ``factor_high``, ``n_rows``.
+        ``model``, ``phase``, ``factor`` (κ), ``factor_low``, ``factor_high``, ``n_rows``.
     comm_efficiencies_ : pandas.DataFrame
         ``backend``, ``link_class``, ``comm_efficiency`` (η_comm ≤ 1, the fraction of the
         link's payload rate the exchange achieved), ``comm_efficiency_low``,
@@ -645,7 +648,8 @@ class Calibration(LookupMixin):
         if len(self.model_factors_):
             lines += ["", "model factors κ (effective efficiency = η·κ):"]
             for _, m in self.model_factors_.iterrows():
-                lines.append(f"  {m['model']:<24} {m['factor']:.3g}  [{m['factor_low']:.3g}, {m['factor_high']:.3g}]"
+                lines.append(f"  {m['model'] + ' (' + m['phase'] + ')':<34} {m['factor']:.3g}  "
+                             f"[{m['factor_low']:.3g}, {m['factor_high']:.3g}]"
                              f"  ({m['n_rows']} rows)")
         lines += ["", "in-sample absolute % error:"]
         for _, e in self.errors_.iterrows():

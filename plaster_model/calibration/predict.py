@@ -15,7 +15,9 @@ Inference (:func:`plaster_model.inference.inference_batch_time`)::
 
     T = t0 + max(F·b / (η·κ_m·γ_peak), (W + A·b) / (η_m·bw_peak))
 
-with ``W = P·bytes(precision)`` the weights read once per batch and ``A`` the activation
+with ``t0`` the row's share of its group's per-batch overhead (the group's ``t0`` times
+``K_m/K̄_g``, applied by :meth:`~plaster_model.calibration.fit.Layout.unpack`; the
+functions here take each row's ``t`` as given), ``W = P·bytes(precision)`` the weights read once per batch and ``A`` the activation
 traffic per sample that :func:`plaster_model.inference.latency_throughput_curve` counts
 (:func:`~plaster_model.inference.api.inference_workload`; 0 for models without an
 activation figure). ``κ_m`` is the model factor (1 when model factors are off or the model was not

@@ -475,9 +475,8 @@ def prepare_rows(df: pd.DataFrame, *, models: Mapping | None = None, devices: Ma
         elif not (p >= 1):
             why = "n_devices not given"
         elif not (b > 0):
-            from ..catalog.objects import normalize_precision as _canon
             try:
-                default = default_batch(col("framework", i), fw, model.name, _canon(prec), phase)
+                default = default_batch(col("framework", i), fw, model.name, catalog_precision(prec), phase)
             except ValueError:
                 default = None
             if default is None:

@@ -178,21 +178,11 @@ def data_parallel_iteration(fwd_flops, params, n_devices, batch_per_device, gamm
         hidden = 0.0
     if out is not None:
         return _write_outputs(out, p, b, t_compute, t_comm, t_overhead, hidden)
-    t_iter = t_compute + t_comm + t_overhead - hidden
-    shape = np.shape(t_iter)  # every output shares the broadcast shape of all inputs
-    t_compute, t_comm = np.broadcast_to(t_compute, shape), np.broadcast_to(t_comm, shape)
-    with np.errstate(divide="ignore", invalid="ignore"):
-        ratio = t_comm / t_compute
-    return {
-        "compute_time_s": t_compute + 0.0,
-        "communication_time_s": t_comm + 0.0,
-        "exposed_communication_time_s": t_comm - hidden,
-        "overhead_time_s": np.broadcast_to(t_overhead, shape) + 0.0,
-        "iteration_time_s": t_iter,
-        "throughput_samples_s": p * b / t_iter,
-        "comm_to_compute_ratio": ratio,
-        "communication_bound": t_comm > t_compute,
-    }
+    # every output shares the broadcast shape of all inputs; 0-d results come back as scalars
+    shape = np.broadcast_shapes(*(np.shape(v) for v in (t_compute, t_comm, t_overhead, hidden, p, b)))
+    res = {k: np.empty(shape, dtype=bool if k == "communication_bound" else float) for k in ITERATION_OUTPUTS}
+    _write_outputs(res, p, b, t_compute, t_comm, t_overhead, hidden)
+    return {k: v[()] if v.ndim == 0 else v for k, v in res.items()}
 
 
 def _write_outputs(out, p, b, t_compute, t_comm, t_overhead, hidden):
