@@ -71,6 +71,7 @@ _EXPORTS = {
     "inference_batch_time": "estimators.inference", "host_transfer_time": "estimators.inference",
     "inference_knee_batch": "estimators.inference",
     "inferences_per_joule": "estimators.energy", "energy_per_inference": "estimators.energy",
+    "power_capped_clock_ratio": "estimators.power_cap",
     "plaster_report": "plaster", "programmability": "plaster", "published_accuracy": "plaster",
     "rate_of_learning": "plaster", "default_training_cluster": "plaster",
     # vectorized sweeps

@@ -38,6 +38,7 @@ def _definitions():
     ("training_memory_bytes", "estimators/memory.py"),
     ("summa_bandwidth_bound", "estimators/summa.py"),
     ("inferences_per_joule", "estimators/energy.py"),
+    ("power_capped_clock_ratio", "estimators/power_cap.py"),
     ("layerwise_time", "estimators/layerwise.py"),
     ("node_links", "resolution.py"),
 ])

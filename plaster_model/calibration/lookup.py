@@ -30,6 +30,11 @@ _SIBLING_PRECISIONS = {"mixed": ("fp16", "bf16"), "fp16": ("mixed",), "bf16": ("
 #: inference engine's group. Each level's errors are measured separately
 #: (:meth:`LookupMixin._measure_fallback_spread`).
 FALLBACK_LEVELS = ("framework", "precision", "device", "pooled", "engine")
+#: Fallback levels that stay on the group's device and precision: they add no group-to-group
+#: spread, so their intervals keep the source-to-source spread of a fitted group. The others
+#: add the group-to-group spread instead, which already holds it (those groups were measured
+#: by other sources): adding both would count the source twice.
+WITHIN_GROUP_LEVELS = ("framework",)
 #: Fewest measured fallback errors for a level to have a spread of its own.
 MIN_FALLBACK_ERRORS = 10
 
@@ -259,8 +264,10 @@ class LookupMixin:
                 extra = np.zeros(3) if what.startswith("the same device and") else self._sd_between[phase]
                 note = (f"no {_key_text(key)} group was fitted: using {what}: {src}"
                         + (f" (median of {len(cand)})" if len(cand) > 1 else ""))
-                return (np.median(self._nat[cand], axis=0), np.median(self._natB[:, cand], axis=1),
-                        float(np.median(p.iloc[cand]["scatter"])), extra, [note], src, level)
+                nat, natB, cnotes = self._other_devices(device, cand) if level == "device" else (
+                    self._nat[cand], self._natB[:, cand], [])
+                return (np.median(nat, axis=0), np.median(natB, axis=1),
+                        float(np.median(p.iloc[cand]["scatter"])), extra, [note] + cnotes, src, level)
         other = [j for j in same_phase if self.groups_[j][0] == device and self.groups_[j][1] != precision]
         if other and peak:
             # the nearest precision first: int8 from fp16/mixed, half from fp32, ...
@@ -291,8 +298,44 @@ class LookupMixin:
             return nat, natB, float(src["scatter"]), extra, [note], src["group"], "precision"
         note = (f"no {_key_text(key)} group and no similar device was fitted: using the median "
                 f"of all {len(same_phase)} {phase} groups (device-to-device spread added to the interval)")
-        return (np.median(self._nat[same_phase], axis=0), np.median(self._natB[:, same_phase], axis=1),
-                float(np.median(p.iloc[same_phase]["scatter"])), self._sd_between[phase], [note], "pooled", "pooled")
+        nat, natB, cnotes = self._other_devices(device, same_phase)
+        return (np.median(nat, axis=0), np.median(natB, axis=1),
+                float(np.median(p.iloc[same_phase]["scatter"])), self._sd_between[phase], [note] + cnotes,
+                "pooled", "pooled")
+
+    def _other_devices(self, device, cand):
+        """The natural parameters (and draws) of the groups ``cand``, fitted on other devices,
+        as they stand for ``device``: a group on a device of the same vendor, kind and
+        fabrication process has its sustained efficiency scaled by the ratio of the two
+        devices' power-capped clocks (:func:`~plaster_model.estimators.power_capped_clock_ratio`:
+        a 70 W T4 holds 0.77 of the clock fraction a 300 W V100 does). Other groups pass
+        unchanged: on another process the energy per operation is not known. Returns
+        (nat (n, 3), draws (B, n, 3), notes)."""
+        from ..estimators.power_cap import power_capped_clock_ratio
+
+        p = self.params_
+        nat, natB = self._nat[cand].copy(), self._natB[:, cand].copy()
+        target = _device(device, self.user_devices_)
+        proc = getattr(target, "process", None)
+        if proc is None:
+            return nat, natB, []
+        notes = []
+        for k, j in enumerate(cand):
+            src = _device(p.iloc[j]["device"], self.user_devices_)
+            if (src is None or getattr(src, "process", None) != proc or src.vendor != target.vendor
+                    or src.kind != target.kind or src.name == target.name):
+                continue
+            # both at the source group's precision: the clock fraction is the chip's, whatever unit runs
+            try:
+                peak_t = target.peak(p.iloc[j]["precision"])
+            except ValueError:
+                continue
+            r = power_capped_clock_ratio(target.power_w, peak_t, src.power_w, float(p.iloc[j]["peak_flops"]))
+            nat[k, 0] += math.log(r)
+            natB[:, k, 0] += math.log(r)
+            notes.append(f"sustained rate × {r:.3g} for the power cap ({target.name} {target.power_w:.0f} W "
+                         f"against {src.name} {src.power_w:.0f} W at their peaks, both {proc})")
+        return nat, natB, sorted(set(notes))
 
     def _speedup(self, prec_from, prec_to, peak_from, peak_to, phase, engine=None):
         """log of the sustained-rate ratio ``prec_to``/``prec_from`` for a device with no

@@ -16,7 +16,7 @@ import pandas as pd
 
 from ..errors import CalibrationLookupError, NotFittedError
 from . import fit as _fit
-from .lookup import SD_BETWEEN_FLOOR, LookupMixin, _device, _key_text, _z
+from .lookup import SD_BETWEEN_FLOOR, WITHIN_GROUP_LEVELS, LookupMixin, _device, _key_text, _z
 from .predict import log_prediction
 from .rows import SUPPORTED_METRICS, prepare_rows
 
@@ -125,8 +125,10 @@ class Calibration(LookupMixin):
     source_spread_ : dict
         Per phase, the source-to-source spread within groups (each source's median log
         residual against its group's mean, over the groups several sources measured): a new
-        run is a new source, so every prediction interval carries it (NaN where no group was
-        measured by several sources: the fallback spread stands in).
+        run is a new source, so the interval of every prediction a fitted group answers
+        carries it (NaN where no group was measured by several sources: the fallback spread
+        stands in). A fallback to another device or precision carries the group-to-group
+        spread instead, which holds it already.
     fallback_spread_ : dict
         Per phase, the measured error sd of a fallback: every fitted group of 3 or more rows
         answered as if it had not been fitted (from the other groups, no refit), its log
@@ -490,7 +492,10 @@ class Calibration(LookupMixin):
         setup = self._setup_sd(src, phase, framework)
         sd = math.sqrt(float(np.var(natB[:, 0] + lkB)) + scatter ** 2 + setup[0] ** 2 + extra[0] ** 2
                        + extra_k ** 2)
-        sd = math.hypot(sd, self._source_sd(phase))  # a new run is a new source
+        if level is None or level in WITHIN_GROUP_LEVELS:
+            sd = math.hypot(sd, self._source_sd(phase))  # a new run is a new source
+        # (a fallback to another device or precision: its group-to-group spread already holds
+        # the source-to-source one, those groups were measured by other sources)
         if tuple(key) not in self._gidx:  # a fallback: at least the measured fallback spread
             sd = max(sd, self._fallback_sd(phase, level))
         z = _z(self.interval)
@@ -603,10 +608,13 @@ class Calibration(LookupMixin):
             var = (np.nanvar(lpB, axis=0) + scat ** 2 + (J[:, 0] * extra_sd[:, 0]) ** 2
                    + (J[:, 1] * P[:, 1] * extra_sd[:, 1]) ** 2 + (J[:, 2] * extra_sd[:, 2]) ** 2
                    + (J[:, 3] * extra_sd[:, 3]) ** 2)
-            # a new run is a new source: the source-to-source spread within groups
-            var = var + np.array([self._source_sd(r.phase[i]) for i in idx]) ** 2
-            # a fallback is at least as uncertain as fallbacks measured on the fitted groups
+            # a new run is a new source: the source-to-source spread within groups. A fallback to
+            # another device or precision adds the group-to-group spread, which already holds it
+            # (those groups were measured by other sources); every fallback is at least as
+            # uncertain as fallbacks measured on the fitted groups
             fb = np.array([bool(fallback[i]) for i in idx])
+            between = np.array([lv is not None and lv not in WITHIN_GROUP_LEVELS for lv in levels])
+            var = var + np.where(between, 0.0, np.array([self._source_sd(r.phase[i]) for i in idx]) ** 2)
             floor = np.array([self._fallback_sd(r.phase[i], levels[k]) for k, i in enumerate(idx)]) ** 2
             var = np.where(fb, np.maximum(var, np.nanvar(lpB, axis=0) + floor), var)
             z = _z(self.interval)

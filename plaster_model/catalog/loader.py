@@ -89,7 +89,7 @@ _UNIT_FIELDS = {
 # not listed go to the constructor unchecked, which validates them).
 _TEXT_FIELDS = {"source", "full_name", "vendor", "kind", "form_factor", "notes", "task",
                 "flop_convention", "scope", "encoding"}
-_OPTIONAL_TEXT_FIELDS = {"host_link", "board", "device", "intra_node", "interconnect"}
+_OPTIONAL_TEXT_FIELDS = {"host_link", "board", "device", "intra_node", "interconnect", "process"}
 _COUNT_FIELDS = {"params", "links", "devices_per_node", "nics_per_node", "dies_per_board",
                  "train_samples", "kernels"}
 _TEXT_LIST_FIELDS = {"aliases", "frameworks"}

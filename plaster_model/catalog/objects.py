@@ -8,6 +8,7 @@ estimators never see a unit string or a negative bandwidth.
 """
 from __future__ import annotations
 
+import difflib
 import math
 from dataclasses import dataclass, field, fields
 from types import MappingProxyType
@@ -17,7 +18,7 @@ from ..units import to_si
 
 __all__ = [
     "Device", "Interconnect", "System", "Model", "Dataset",
-    "PRECISIONS", "BYTES_PER_ELEMENT", "PEAK_KEYS", "ENCODINGS",
+    "PRECISIONS", "BYTES_PER_ELEMENT", "PEAK_KEYS", "ENCODINGS", "PROCESS_NODES",
 ]
 
 #: Precisions a user may ask for, and the order of catalog peak keys each one uses.
@@ -36,6 +37,13 @@ PRECISIONS: dict[str, tuple[str, ...]] = {
 
 #: Catalog keys of ``peak_flops``.
 PEAK_KEYS = ("fp64", "fp32", "tf32", "fp16", "fp16_tensor", "bf16", "bf16_tensor", "int8", "fp8")
+
+#: Fabrication processes a catalog device may name (``process``), spelled once so that two
+#: devices on the same process compare equal. The foundry's own node names.
+PROCESS_NODES = (
+    "TSMC 28 nm", "TSMC 16 nm FinFET", "TSMC 12 nm FFN", "TSMC 7 nm N7", "TSMC 6 nm N6",
+    "TSMC 5 nm N5", "TSMC 4N", "TSMC 4NP", "Samsung 8 nm 8N", "Intel 14 nm", "Intel 10 nm",
+)
 
 #: Bytes per element of weights/gradients/activations for each precision. "mixed" keeps
 #: fp16 activations and exchanges fp16 gradients (the default of NVIDIA AMP / Apex O1).
@@ -185,9 +193,12 @@ class Device:
     Other Parameters
     ----------------
     full_name, vendor, kind, form_factor, host_link, frameworks, notes, aliases,
-    dies_per_board, board, sources :
+    dies_per_board, board, sources, process :
         Descriptive fields; ``kind`` is ``"gpu"``, ``"tpu"``, ``"cpu"`` or ``"manycore"``;
         ``host_link`` names the interconnect to the host (for input transfers);
+        ``process`` names the chip's fabrication process, one of :data:`PROCESS_NODES`
+        (devices on one process spend about the same energy per operation, which is what
+        :func:`~plaster_model.estimators.power_capped_clock_ratio` compares);
         ``sources`` maps a field name to a source that overrides ``source`` for it.
 
     Examples
@@ -217,9 +228,15 @@ class Device:
     dies_per_board: int = 1
     board: str | None = None
     sources: Mapping[str, str] = field(default_factory=dict)
+    process: str | None = None
 
     def __post_init__(self):
         owner = f"device {self.name!r}"
+        if self.process is not None and self.process not in PROCESS_NODES:
+            close = difflib.get_close_matches(str(self.process), PROCESS_NODES, n=3, cutoff=0.4)
+            raise ValueError(f"{owner}: process {self.process!r} is not a known fabrication process"
+                             + (f"; did you mean {close}?" if close else "")
+                             + f" Known: {list(PROCESS_NODES)}")
         if not self.name or not isinstance(self.name, str):
             raise ValueError(f"device: name must be a non-empty string, got {self.name!r}")
         if not self.source or not isinstance(self.source, str):

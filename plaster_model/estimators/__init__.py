@@ -13,3 +13,4 @@ from .summa import (summa_bandwidth_bound, summa_compute_time, summa_data_read_t
 from .iteration import COMM_EFFICIENCY_MIN, DEFAULT_BUCKET_BYTES, data_parallel_iteration
 from .inference import host_transfer_time, inference_batch_time, inference_knee_batch
 from .energy import energy_per_inference, inferences_per_joule
+from .power_cap import DVFS_POWER_EXPONENT, power_capped_clock_ratio
