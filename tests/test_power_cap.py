@@ -160,3 +160,23 @@ def test_the_pooled_fallback_scales_only_the_groups_of_the_same_process():
     assert any("median of all" in n for n in t["notes"])
     assert t["efficiency"] == pytest.approx(math.sqrt(v * 0.7676 * k), rel=1e-3)
     assert t["efficiency"] == pytest.approx(0.339, rel=0.03)
+
+
+def test_a_device_given_at_predict_time_is_power_capped_too(v100_cal):
+    # a half-power T4-like board given only to predict(devices=...): 35 W, 8.1 TFLOPS fp32,
+    # 320 GB/s, TSMC 12 nm FFN. Against the V100 group its clock ratio is
+    # ((35/8.1) / (300/15.7))^(1/3) = (4.321/19.108)^(1/3) = 0.6093, and the batch-256
+    # latency is the roofline at η_V100 × 0.6093 on its own peak
+    dev = pm.Device(name="Half T4", peak_flops={"fp32": "8.1 TFLOPS"}, memory_bytes="16 GB",
+                    memory_bandwidth="320 GB/s", power_w="35 W", source="test", vendor="NVIDIA",
+                    process="TSMC 12 nm FFN")
+    r = pm.power_capped_clock_ratio(35.0, 8.1e12, 300.0, 15.7e12)
+    assert r == pytest.approx(0.6093, abs=1e-4)
+    row = _v100_rows().iloc[[-1]].assign(device="Half T4")
+    got = v100_cal.predict(row, devices={"Half T4": dev})
+    assert "power cap" in got["calibration_notes"].iloc[0]
+    v = v100_cal.parameters_for("V100", "fp32", "ResNet-50", phase="inference", framework="TensorFlow")
+    w = pm.inference.api.inference_workload("ResNet-50", dev, "fp32")
+    want = pm.inference_batch_time(w["fwd_flops"], w["weight_bytes"], w["activation_bytes_per_sample"], 256,
+                                   v["efficiency"] * r * 8.1e12, v["memory_efficiency"] * 320e9, v["t0_s"]) * 1e3
+    assert got["value"].iloc[0] == pytest.approx(want, rel=1e-6)

@@ -577,7 +577,7 @@ class Calibration(LookupMixin):
                 if ck not in cache:
                     nat, natB, sc, ex, nts, src, level = self._resolve(r.group[i], r.peak[i],
                                                                        getattr(dev, "vendor", ""),
-                                                                       getattr(dev, "kind", ""))
+                                                                       getattr(dev, "kind", ""), devices)
                     lk, lkB, exk, kn = self._kappa(r.model[i], r.phase[i])
                     ex = np.hypot(ex, self._setup_sd(src, r.phase[i], r.framework[i]))
                     cache[ck] = (nat, natB, sc, ex, exk, "; ".join(nts + kn), src, level, lk, lkB)
