@@ -317,8 +317,10 @@ a ring) instead of its backend is the calibration before backends were read.
   per batch on a T4, TensorFlow ≈ 5 ms) before any run of that framework is seen; the
   server time of TensorRT behind Triton (the measured latency exceeds the engine's by about
   0.5 ms per sample on both the T4 and the V100, the same on either device: the client's
-  input tensors going through the server's protocol, not the GPU); a device's power limit
-  (the 70 W T4 sustains far less of its boost-clock peak than a V100) and how much faster a
+  input tensors going through the server's protocol, not the GPU); a power-capped device's
+  clock against a device on another or unknown fabrication process (on the same process the
+  fallbacks scale by `power_capped_clock_ratio`: a 70 W T4 holds 0.768 of a V100's clock
+  fraction) and how much faster a
   precision runs before any run at that precision is seen. Time-to-train rows include
   evaluation and checkpointing, which the model does not.
 - **Held-out data.** Further published measurements exist that this project has not seen; nothing

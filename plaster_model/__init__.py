@@ -69,6 +69,7 @@ _EXPORTS = {
     "inference_workload": "inference.api",
     "fit_inference_curve": "inference.fit", "InferenceFit": "inference.fit",
     "inference_batch_time": "estimators.inference", "host_transfer_time": "estimators.inference",
+    "inference_roofline_terms": "estimators.inference",
     "inference_knee_batch": "estimators.inference",
     "inferences_per_joule": "estimators.energy", "energy_per_inference": "estimators.energy",
     "power_capped_clock_ratio": "estimators.power_cap",

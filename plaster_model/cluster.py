@@ -11,15 +11,8 @@ from .errors import ParameterError
 __all__ = ["Cluster"]
 
 
-def _positive_count(value, name: str) -> int:
-    """``value`` as an int >= 1, else :class:`ParameterError` naming ``name``."""
-    try:
-        return _count(value, name)
-    except ValueError:
-        raise ParameterError(name, value, "a positive integer") from None
-
-
 def _count(value, name: str) -> int:
+    """``value`` as an int >= 1, else :class:`ParameterError` naming ``name``."""
     if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value) \
             or value != int(value) or value < 1:
         raise ParameterError(name, value, "a positive integer")
@@ -191,9 +184,9 @@ class Cluster:
             raise ParameterError("n_devices", n_devices,
                                  f"either n_nodes= or n_devices=, not both (n_nodes={n_nodes!r} was given too)")
         if n_devices is not None:
-            n_devices = _positive_count(n_devices, "n_devices")
+            n_devices = _count(n_devices, "n_devices")
         else:
-            n_devices = _positive_count(1 if n_nodes is None else n_nodes, "n_nodes") * sys_.devices_per_node
+            n_devices = _count(1 if n_nodes is None else n_nodes, "n_nodes") * sys_.devices_per_node
         return cls(device=sys_.device, n_devices=n_devices,
                    devices_per_node=sys_.devices_per_node,
                    intra_node=intra_node if intra_node is not None else sys_.intra_node,

@@ -151,9 +151,13 @@ def communication_backend(framework=None, notes=None, backend=None) -> tuple[Bac
     for pattern, name, why in _RULES:
         if re.search(pattern, text):
             return BACKENDS[name], why
-    from .calibration.rows import framework_family  # noqa: PLC0415
+    if isinstance(framework, str) and framework.strip():
+        # (imported here: calibration.rows loads pandas, which a default prediction never needs)
+        from .calibration.rows import framework_family  # noqa: PLC0415
 
-    fam = framework_family(framework)
+        fam = framework_family(framework)
+    else:
+        fam = "unknown"
     if fam in _FRAMEWORK_DEFAULTS:
         name, why = _FRAMEWORK_DEFAULTS[fam]
         return BACKENDS[name], f"not stated: {why} assumed"

@@ -25,8 +25,8 @@ import numpy as np
 
 from .cluster import Cluster
 from .errors import ParameterError
-from .resolution import cluster_links
-from .training import (_ALGORITHM_OPTIONS, DEFAULT_BUCKET_BYTES, _crossover, _iteration, _memory_check, _positive,
+from .resolution import cluster_links, link_class
+from .training import (DEFAULT_BUCKET_BYTES, _crossover, _design_topology, _iteration, _memory_check, _positive,
                        _resolve_cluster, _setup)
 
 __all__ = ["scaling_curve", "SCALING_COLUMNS"]
@@ -87,7 +87,8 @@ def scaling_curve(model, cluster, devices=None, batch_per_device=None, precision
     algorithm : str or list of str
         All-reduce algorithm(s); a list stacks the curves (column ``algorithm``).
     calibration : Calibration, optional
-        As for :func:`~plaster_model.predict_training` (looked up per device count).
+        As for :func:`~plaster_model.predict_training`: its communication efficiency is looked up
+        for each device count's own link class.
     global_batch : float, optional
         Global batch ``B`` (strong scaling).
     interconnect : str, Interconnect or list, optional
@@ -158,7 +159,9 @@ def scaling_curve(model, cluster, devices=None, batch_per_device=None, precision
             s0 = _setup(model, tmpl, precision, alg, calibration, efficiency, comm_efficiency, overhead_s,
                         gradient_precision, servers=servers, inter_algorithm=inter_algorithm, overlap=overlap,
                         bucket_bytes=bucket_bytes, backend=backend, framework=framework)
-            frame, notes = _one_curve(s0, devs, b_fixed, scaling, optimizer, check_memory)
+            # a Calibration keys η_comm by link class: each count's own link, unless given
+            per_count = calibration if comm_efficiency is None else None
+            frame, notes = _one_curve(s0, devs, b_fixed, scaling, optimizer, check_memory, per_count)
             check_memory = False  # once is enough
             frames.append(frame)
             assumptions += [a for a in notes if a not in assumptions]
@@ -167,9 +170,11 @@ def scaling_curve(model, cluster, devices=None, batch_per_device=None, precision
     return df
 
 
-def _one_curve(s0, devs, b_fixed, scaling, optimizer, check_memory):
+def _one_curve(s0, devs, b_fixed, scaling, optimizer, check_memory, calibration=None):
     """One curve: the template's setup (resolved once) evaluated over every device count,
-    with the links of each count from the resolution layer."""
+    with the links of each count from the resolution layer, and with ``calibration`` the
+    communication efficiency of each count's link class (what :func:`predict_training`
+    asks for that cluster)."""
     import pandas as pd
 
     counts = sorted(set(devs) | {1})
@@ -183,11 +188,16 @@ def _one_curve(s0, devs, b_fixed, scaling, optimizer, check_memory):
                          f"nodes of {c.devices_per_node}, and the cluster has no inter-node interconnect; "
                          "pass interconnect=... (see plaster_model.list_interconnects())")
     links = cluster_links(c, p)
-    topo = {k: links[k] for k in ("devices_per_node", "nics_per_node", "beta_intra", "alpha_intra")}
-    topo.update({k: v for k, v in s0.topology.items() if k in _ALGORITHM_OPTIONS})
+    topo = _design_topology(s0, links)
+
+    comm = {}
+    if calibration is not None and hasattr(calibration, "comm_efficiency_for"):
+        comm["comm_efficiency"] = np.array([
+            calibration.comm_efficiency_for(s0.backend, link_class(link), int(n))[0] if n > 1 else 1.0
+            for link, n in zip(links["link"], counts)])
 
     def run(efficiency):
-        return _iteration(s0, p, b, s0.gamma_peak * efficiency, links["beta"], links["alpha"], topo)
+        return _iteration(s0, p, b, s0.gamma_peak * efficiency, links["beta"], links["alpha"], topo, **comm)
 
     out = run(s0.efficiency)
     thr = out["throughput_samples_s"]

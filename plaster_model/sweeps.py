@@ -246,14 +246,12 @@ def _plan(models, devices, n_devices, interconnects=None, batch_per_device=None,
     if len(_as_list(nics_per_node, "nics_per_node")) != 1:
         raise ValueError(f"nics_per_node must be a single positive integer, got {nics_per_node!r}")
     nics = int(_counts(nics_per_node, "nics_per_node")[0])
-    user_eff = None if efficiency is None else _positive(efficiency, "efficiency")
-    user_ce = None if comm_efficiency is None else _positive(comm_efficiency, "comm_efficiency")
-    from .estimators._validate import COMPUTE_EFFICIENCY_MAX, TRANSFER_EFFICIENCY_MAX
+    from .estimators._validate import COMPUTE_EFFICIENCY_MAX, TRANSFER_EFFICIENCY_MAX, _bounded_fraction
 
-    if user_eff is not None and user_eff > COMPUTE_EFFICIENCY_MAX:
-        raise ParameterError("efficiency", efficiency, f"a fraction of the peak in (0, {COMPUTE_EFFICIENCY_MAX:g}]")
-    if user_ce is not None and user_ce > TRANSFER_EFFICIENCY_MAX:
-        raise ParameterError("comm_efficiency", comm_efficiency, "a fraction in (0, 1] of the link's payload rate")
+    user_eff = None if efficiency is None else _bounded_fraction(
+        efficiency, "efficiency", COMPUTE_EFFICIENCY_MAX, f"a fraction of the peak in (0, {COMPUTE_EFFICIENCY_MAX:g}]")
+    user_ce = None if comm_efficiency is None else _bounded_fraction(
+        comm_efficiency, "comm_efficiency", TRANSFER_EFFICIENCY_MAX, "a fraction in (0, 1] of the link's payload rate")
     user_oh = None
     if overhead_s is not None:
         from .estimators._validate import _positive_array
@@ -659,7 +657,8 @@ _SWEEP_DOC_PARAMS = """
         NaN times and no ``bound``, ``"raise"`` raises ``ValueError``. Either way a
         ``UserWarning`` names the pairs and ``df.attrs["unsupported"]`` lists them.
     overlap : float, optional
-        Fraction in [0, 1] of the all-reduce hidden behind the backward pass (default 0).
+        Fraction in [0, 1] of the all-reduce hidden behind the backward pass (default, as
+        ``predict_training``: the NCCL backend's 1 for ``"auto"`` rows, 0 for a named algorithm).
     bucket_bytes : float or str or None, optional
         Gradient bucket of the overlap model [B] (default: ``predict_training``'s, 25 MiB).
     servers : int, optional
@@ -804,9 +803,12 @@ def sweep_size(models, devices, n_devices, interconnects=None, batch_per_device=
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         kwargs.pop("chunk_size", None), kwargs.pop("progress", None)
-        calibration, efficiency = kwargs.pop("calibration", None), kwargs.pop("efficiency", None)
+        # a calibration changes values, never the row count (a configuration it cannot answer
+        # is a NaN row): it is not consulted
+        kwargs.pop("calibration", None)
+        efficiency = kwargs.pop("efficiency", None)
         plan = _plan(models, devices, n_devices, interconnects, batch_per_device, precisions, algorithms,
-                     devices_per_node, intra_node, scaling, calibration, efficiency, **_options(kwargs, "sweep_size"))
+                     devices_per_node, intra_node, scaling, None, efficiency, **_options(kwargs, "sweep_size"))
     return plan.total
 
 

@@ -18,7 +18,7 @@ from .cluster import Cluster
 from .estimators.collectives import normalize_algorithm
 from .estimators.iteration import DEFAULT_BUCKET_BYTES, data_parallel_iteration
 from .estimators.data_parallel import TRAINING_FLOPS_FACTOR
-from .estimators.memory import DEFAULT_WORKSPACE_BYTES, MemoryFitError, training_memory_bytes
+from .estimators.memory import DEFAULT_WORKSPACE_BYTES, MemoryFitError, max_batch_that_fits, training_memory_bytes
 from ._results import Result
 from .units import format_si, to_si
 
@@ -175,9 +175,6 @@ class BandwidthVerdict(Result):
                 ("crossover", f"p* = {self.crossover_devices:.4g} devices"),
                 ("compute-bound needs", f">= {format_si(self.required_bandwidth, 'B/s')}")]
 
-    def _footer(self) -> list[str]:
-        return list(self.notes)
-
     def __str__(self) -> str:
         verdict = "BANDWIDTH-BOUND" if self.bandwidth_bound else "compute-bound"
         link = f"{self.link} ({format_si(self.link_bandwidth, 'B/s')})" if self.link else "no link"
@@ -242,9 +239,13 @@ class _Setup:
 
 #: Largest effective compute efficiency accepted (the package's one bound).
 from .estimators._validate import COMPUTE_EFFICIENCY_MAX as EFFICIENCY_MAX  # noqa: E402
+from .estimators._validate import TRANSFER_EFFICIENCY_MAX, _bounded_fraction  # noqa: E402
 
 #: Topology keywords that only the parameter server / hierarchical algorithms take.
 _ALGORITHM_OPTIONS = ("servers", "inter_algorithm")
+#: The node-layout keywords of the all-reduce estimators, as
+#: :func:`~plaster_model.resolution.cluster_links` returns them.
+_LINK_TOPOLOGY = ("devices_per_node", "nics_per_node", "beta_intra", "alpha_intra")
 
 
 def _setup(model, cluster, precision, algorithm, calibration, efficiency, comm_efficiency,
@@ -271,7 +272,7 @@ def _setup(model, cluster, precision, algorithm, calibration, efficiency, comm_e
         backend = backend_for_algorithm(algorithm)
     be, be_why = communication_backend(framework, None, backend)
     if algorithm == "auto":
-        algorithm = "auto" if be.algorithm == "auto" else be.algorithm
+        algorithm = be.algorithm
         if overlap is None:
             overlap = be.overlap
     elif overlap is None:
@@ -299,11 +300,10 @@ def _setup(model, cluster, precision, algorithm, calibration, efficiency, comm_e
         efficiency = 1.0
         assumptions.append("efficiency 1.0 (peak; uncalibrated — pass calibration= or efficiency=)")
     else:
-        efficiency = _positive(efficiency, "efficiency")
-        if efficiency > EFFICIENCY_MAX:
-            raise ParameterError("efficiency", efficiency,
-                                 f"a fraction of the peak in (0, {EFFICIENCY_MAX:g}] (above 1 only for kernels that "
-                                 "beat the zoo's direct-convolution count, bounded by the calibration's model factor)")
+        efficiency = _bounded_fraction(efficiency, "efficiency", EFFICIENCY_MAX,
+                                       f"a fraction of the peak in (0, {EFFICIENCY_MAX:g}] (above 1 only for kernels "
+                                       "that beat the zoo's direct-convolution count, bounded by the calibration's "
+                                       "model factor)")
         assumptions.append(f"compute efficiency {efficiency:.3g} of peak")
     if overhead_s is None:
         overhead_s = cal_overhead if cal_overhead is not None else 0.0
@@ -314,13 +314,11 @@ def _setup(model, cluster, precision, algorithm, calibration, efficiency, comm_e
         assumptions.append(f"per-iteration overhead {format_si(overhead_s, 's')}")
     if comm_efficiency is None:
         comm_efficiency = cal_comm if cal_comm is not None else 1.0
-    comm_efficiency = _positive(comm_efficiency, "comm_efficiency")
-    if comm_efficiency > 1.0:
-        raise ParameterError("comm_efficiency", comm_efficiency,
-                             "a fraction in (0, 1] of the link's payload rate (no link beats its line rate)")
+    comm_efficiency = _bounded_fraction(comm_efficiency, "comm_efficiency", TRANSFER_EFFICIENCY_MAX,
+                                        "a fraction in (0, 1] of the link's payload rate (no link beats its line rate)")
     beta = float(links["beta"])
     alpha = float(links["alpha"])
-    topology = {k: float(links[k]) for k in ("devices_per_node", "nics_per_node", "beta_intra", "alpha_intra")}
+    topology = {k: float(links[k]) for k in _LINK_TOPOLOGY}
     if servers is not None:
         topology["servers"] = _positive(servers, "servers")
     if inter_algorithm is not None:
@@ -397,7 +395,9 @@ def _memory_check(s: _Setup, batch_per_device: float, optimizer: str, mode="warn
         if fixed > device.memory_bytes:
             hint = "even the weights, gradients and optimizer state do not fit: shard the model"
         elif acts:
-            hint = f"the largest batch that fits is {int((device.memory_bytes - fixed) // (acts * bpe / 4))}"
+            b_max = max_batch_that_fits(m, device, s.precision, optimizer, activation_bytes_per_sample=acts,
+                                        workspace_bytes=DEFAULT_WORKSPACE_BYTES)
+            hint = f"the largest batch that fits is {b_max}"
         else:
             hint = "reduce the batch"
         msg = (f"batch_per_device={batch_per_device:g}: the memory estimate {format_si(need, 'B')} "
@@ -685,6 +685,14 @@ def predict_epoch_time(model, cluster, dataset="ImageNet-1k", epochs=1, batch_pe
                            epoch_time_s=epochs * per_epoch, epoch_time_interval_s=interval)
 
 
+def _design_topology(s: _Setup, links) -> dict:
+    """The all-reduce keywords of ``links`` (from :func:`~plaster_model.resolution.cluster_links`
+    at any device counts) with the setup's algorithm options (servers, inter-node algorithm)."""
+    topo = {k: links[k] for k in _LINK_TOPOLOGY}
+    topo.update({k: v for k, v in s.topology.items() if k in _ALGORITHM_OPTIONS})
+    return topo
+
+
 def _design_links(s: _Setup, p):
     """Links of the cluster design at ``p`` devices (vectorized): ``(beta, alpha, topology)``
     from the resolution layer; ``None`` when the design has no link at all."""
@@ -694,9 +702,7 @@ def _design_links(s: _Setup, p):
     if c.interconnect is None and c.intra_node is None:  # single-device cluster: no link to scale onto
         return None
     links = cluster_links(c, p)
-    topo = {k: links[k] for k in ("devices_per_node", "nics_per_node", "beta_intra", "alpha_intra")}
-    topo.update({k: v for k, v in s.topology.items() if k in _ALGORITHM_OPTIONS})
-    return links["beta"], links["alpha"], topo
+    return links["beta"], links["alpha"], _design_topology(s, links)
 
 
 def _comm_minus_compute(s: _Setup, p, b_or_global, scaling, algorithm=None):

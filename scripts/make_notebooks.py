@@ -234,9 +234,11 @@ hpe_table
     md("""
 Uncalibrated, the tree at the catalog peak is the slides' 152 h bound doubled (the zoo
 counts VGG-16's 15.5 G multiply-adds as 31 GFLOPs) plus its serial all-reduce. Calibrated,
-the tree charges every iteration 3 × the 553 MB gradient at a fitted fraction of PCIe; the
-ring and `auto` charge 2 · 7/8 of it, mostly hidden behind the backward pass, and land
-inside the measured 176–416 h.
+the tree charges every iteration 2 · log2 8 = 6 × the 553 MB gradient at a fitted fraction of
+PCIe (about 840 h). The ring and the hierarchical all-reduce charge 2 · 7/8 of it, but a named
+algorithm runs serially (`overlap=0`), so they land at about 460 h, above the measured range;
+`auto` is what NCCL runs, overlapped with the backward pass in buckets, and lands inside the
+measured 176–416 h (about 320 h).
 
 The same comparison on 4 DGX-1 (V100) nodes, 32 GPUs, ResNet-50 at 64 per GPU: the
 multi-rail ring over 4 EDR NICs per node against the tree over one:

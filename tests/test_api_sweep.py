@@ -41,6 +41,7 @@ CASES = [
  ("tree_crossover_devices", lambda **k: pm.tree_crossover_devices(**{**dict(fwd_flops=7.8e9, batch=64, gamma=15e12, w=1e8, beta=7e9), **k}), ["fwd_flops", "batch", "gamma", "w", "beta"]),
  ("required_bandwidth", lambda **k: pm.required_bandwidth(**{**dict(w=1e8, t_compute=0.1, steps=6), **k}), ["w", "t_compute", "steps", "alpha"]),
  ("inferences_per_joule", lambda **k: pm.inferences_per_joule(**{**dict(throughput_samples_s=1000, power_w=70), **k}), ["throughput_samples_s", "power_w"]),
+ ("inference_roofline_terms", lambda **k: pm.inference_roofline_terms(**{**dict(fwd_flops=7.8e9, weight_bytes=1e8, activation_bytes_per_sample=0, batch=8, gamma_eff=1e14, bandwidth_eff=3e11), **k}), ["batch", "gamma_eff", "bandwidth_eff"]),
  ("power_capped_clock_ratio", lambda **k: pm.power_capped_clock_ratio(**{**dict(power_w=70, peak_flops=8.1e12, power_w_ref=300, peak_flops_ref=15.7e12), **k}), ["power_w", "peak_flops", "power_w_ref", "peak_flops_ref"]),
  ("energy_per_inference", lambda **k: pm.energy_per_inference(**{**dict(throughput_samples_s=1000, power_w=70), **k}), ["throughput_samples_s", "power_w"]),
  ("training_flops", lambda **k: pm.training_flops(**{**dict(fwd_flops=7.8e9, batch=64), **k}), ["fwd_flops", "batch"]),

@@ -30,6 +30,8 @@ def _definitions():
 @pytest.mark.parametrize("name, home", [
     ("data_parallel_iteration", "estimators/iteration.py"),
     ("inference_batch_time", "estimators/inference.py"),
+    ("inference_roofline_terms", "estimators/inference.py"),
+    ("_roofline_terms", "estimators/inference.py"),
     ("tree_allreduce_time", "estimators/collectives.py"),
     ("ring_allreduce_time", "estimators/collectives.py"),
     ("hierarchical_allreduce_time", "estimators/collectives.py"),

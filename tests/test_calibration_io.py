@@ -1,33 +1,24 @@
 """Calibration files (issue 15 defect 4): atomic save, validated load."""
 from __future__ import annotations
 
-import builtins
 import copy
 import io
 import json
 import os
 
 import numpy as np
-import pandas as pd
 import pytest
 
 import plaster_model as pm
 from plaster_model.calibration import io as cio
 
+from _synthetic import inference_latency_rows
+
 
 def _rows():
     # Inference latencies from the library's own roofline (ResNet-50 fp16 on a T4) with
     # eta = 0.4 and t0 = 0.2 ms: a calibration that fits them exactly.
-    w = pm.inference.api.inference_workload("ResNet-50", "T4", "fp16")
-    recs = []
-    for b in (1, 2, 4, 8, 16, 32, 64, 128):
-        t = pm.inference_batch_time(w["fwd_flops"], w["weight_bytes"], w["activation_bytes_per_sample"], b,
-                                    0.4 * w["peak_flops"], w["peak_bandwidth"], 2e-4)
-        recs.append(dict(source="synthetic", source_detail="", model="ResNet-50", framework="TensorRT",
-                         device="T4", n_devices=1, devices_per_node=1, interconnect=None,
-                         precision="fp16", batch_per_device=b, phase="inference", metric="latency_ms",
-                         value=t * 1e3, notes=None))
-    return pd.DataFrame(recs)
+    return inference_latency_rows("ResNet-50", "T4", "fp16", "TensorRT", eta=0.4, t0_s=2e-4)
 
 
 @pytest.fixture(scope="module")

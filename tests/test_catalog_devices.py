@@ -171,7 +171,9 @@ def test_multi_die_parts_are_halves():
 
 @pytest.mark.parametrize("name, gbytes_per_s", [
     # per direction per device port: PCIe 5.0 x16 = 32 GT/s x 16 x 128/130 / 8 = 63.0 GB/s;
-    # NVLink 5 = 18 x 50 GB/s = 900; NVSwitch 2 = 12 x 25 = 300; TPU v5e = 400 GB/s bidir / 2
+    # NVLink 5 = 18 x 50 GB/s = 900; NVSwitch 2 = 12 x 25 = 300; NVSwitch 3 (NVLink 4) = 18 x 25
+    # = 450; InfiniBand XDR 800 Gb/s / 8 = 100; RoCE 200 Gb/s / 8 = 25; EFA 100 Gb/s / 8 = 12.5;
+    # TPU v5e = 400 GB/s bidir / 2; TPU v5p = 4,800 Gb/s bidir / 8 / 2 = 300
     ("PCIe 5.0 x16", 32 * 16 * 128 / 130 / 8), ("NVLink 5", 900), ("NVSwitch 2 (DGX A100)", 300),
     ("NVSwitch 3 (DGX H100)", 450), ("InfiniBand XDR", 100), ("RoCE 200G", 25),
     ("AWS EFA 100G", 12.5), ("TPU v5e ICI", 200), ("TPU v5p ICI", 4800 / 8 / 2),
@@ -180,6 +182,8 @@ def test_interconnect_bandwidths(name, gbytes_per_s):
     assert pm.load_interconnect(name).bandwidth == pytest.approx(gbytes_per_s * 1e9, rel=1e-6)
 
 
+# NICs per node: p4d 400 Gb/s of EFA = 4 x 100G; p5 3,200 Gb/s of EFAv2 = 32 x 100G; Azure ND
+# A100 v4 8 x HDR (one per GPU); p3.16xlarge one 25 GbE port; a TPU v4-8 host one
 @pytest.mark.parametrize("name, device, n, intra, net, nics", [
     ("p4d.24xlarge", "A100", 8, "NVSwitch 2 (DGX A100)", "AWS EFA 100G", 4),
     ("p5.48xlarge", "H100", 8, "NVSwitch 3 (DGX H100)", "AWS EFA 100G", 32),

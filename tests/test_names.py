@@ -252,6 +252,8 @@ def test_every_sample_gpu_resolves():
 
 
 @needs_shared
+# 15 = the rows of the log's "=== Profile ===" table (its Total row excluded); 9 = the
+# entries of the JSON's "Layers" list
 @pytest.mark.parametrize("name, n_layers", [
     ("08_trt10.16.1_h100pcie_mnist-cnn_dumpProfile.log", 15),
     ("09_trt10.16.1_h100pcie_mnist-cnn_exportLayerInfo.json", 9),
@@ -276,3 +278,19 @@ def test_cli_model_map(tmp_path, capsys):
     assert "RTX 3060 Laptop" in text and out.is_file()
     with pytest.raises(SystemExit):
         main(["calibrate", str(SWEEP), "--model-map", "no-equals-sign"])
+
+
+def test_names_follow_a_merged_file(tmp_path):
+    # a file merged into the active catalog that re-aliases the K80 (same device count, so a
+    # cache keyed on the count would not notice): spellings that differ from an alias only by
+    # punctuation follow the new aliases ("Kepler-die" resolves), not the replaced ones
+    # ("K80_die", from the old alias "K80 die", no longer does)
+    cat = pm.load_catalog([], activate=True)
+    assert resolve_device("K80-die").name == "K80"
+    (tmp_path / "k80.yaml").write_text(
+        "devices:\n  K80:\n    aliases: [Kepler die]\n    peak_flops: {fp32: '2.8 TFLOPS'}\n"
+        "    memory: '12 GB'\n    memory_bandwidth: '240 GB/s'\n    power: '150 W'\n    source: test\n",
+        encoding="utf-8")
+    cat.merge_file(tmp_path / "k80.yaml")
+    assert resolve_device("Kepler-die").name == "K80"
+    assert resolve_device("K80_die").name is None

@@ -15,6 +15,8 @@ from hypothesis import strategies as st
 import plaster_model as pm
 from plaster_model.estimators import FLAT_ALGORITHMS, allreduce_time
 
+from _synthetic import inference_latency_rows
+
 SHARED = Path(__file__).resolve().parents[2] / "shared"
 CSV = SHARED / "data" / "published_measurements.csv"
 
@@ -134,18 +136,10 @@ def test_hpe_cookbook_job_lands_in_the_measured_range():
 # ------------------------------------------------------- operators and per-phase model factors
 def _inference_rows(per_operator_s, models=("ResNet-50", "AlexNet"), eta=0.4):
     """Latency rows on a T4 (fp16, PyTorch) whose per-batch overhead is ``per_operator_s``
-    times the model's operator count (174 for ResNet-50, 20 for AlexNet)."""
-    recs = []
-    for name in models:
-        m = pm.load_model(name)
-        w = pm.inference.api.inference_workload(name, "T4", "fp16")
-        for b in (1, 2, 4, 8, 16, 32, 64, 128):
-            t = pm.inference_batch_time(w["fwd_flops"], w["weight_bytes"], w["activation_bytes_per_sample"], b,
-                                        eta * w["peak_flops"], w["peak_bandwidth"], per_operator_s * m.kernels)
-            recs.append({"source": "synthetic", "model": name, "framework": "PyTorch", "device": "T4",
-                         "n_devices": 1, "devices_per_node": 1, "precision": "fp16", "batch_per_device": b,
-                         "phase": "inference", "metric": "latency_ms", "value": t * 1e3, "notes": ""})
-    return pd.DataFrame(recs)
+    times the model's operator count (ResNet-50 174; AlexNet 20 = 5 conv + 3 FC + 7 ReLU +
+    2 LRN + 3 max-pool, the non-view nodes of the graphs built in code)."""
+    return inference_latency_rows(models, "T4", "fp16", "PyTorch", eta=eta,
+                                  t0_s=lambda m: per_operator_s * m.kernels)
 
 
 def test_inference_overhead_scales_with_the_operator_count():
@@ -160,8 +154,9 @@ def test_inference_overhead_scales_with_the_operator_count():
 
 
 def test_an_unseen_model_pays_overhead_for_its_own_operators():
-    # fitted on ResNet-50 alone (K̄ = 174), a ResNet-152 (514 operators) query pays
-    # 514/174 = 2.95 times the overhead: 30 µs × 514 = 15.4 ms
+    # fitted on ResNet-50 alone (K̄ = 174), a ResNet-152 query pays for its 514 operators
+    # (155 conv = 1 + 50 × 3 + 4 projections, 155 BN, 151 ReLU, 50 adds, 1 FC, 2 pools):
+    # 514/174 = 2.95 times the overhead, 30 µs × 514 = 15.4 ms
     cal = pm.Calibration(n_bootstrap=0).fit(_inference_rows(30e-6, models=("ResNet-50",)))
     out = cal.parameters_for("T4", "fp16", "ResNet-152", phase="inference", framework="PyTorch")
     assert out["t0_s"] == pytest.approx(30e-6 * 514, rel=0.03)

@@ -14,6 +14,8 @@ from hypothesis import strategies as st
 import plaster_model as pm
 from plaster_model.catalog.loader import active_catalog
 
+from _synthetic import BATCHES, inference_latency_rows
+
 
 def test_t4_against_v100_follows_the_cube_law():
     # w = P / γ: T4 70 W / 8.1 TFLOPS = 8.642 W per TFLOPS, V100 SXM2 300 W / 15.7 TFLOPS =
@@ -41,11 +43,12 @@ def test_units_at_the_boundary_and_exponent():
        k=st.floats(0.1, 10))
 def test_ratio_is_symmetric_and_scale_free(p, g, p0, g0, k):
     # x_t/x_s · x_s/x_t = 1; scaling both boards' power (or both peaks) by k leaves the ratio
-    # unchanged (only watts per FLOP/s compare); more power at the same peak is never slower
+    # unchanged (only watts per FLOP/s compare); k times the power at the same peak is
+    # k^(1/3) times the clock fraction
     r = pm.power_capped_clock_ratio(p, g, p0, g0)
     assert r * pm.power_capped_clock_ratio(p0, g0, p, g) == pytest.approx(1.0, rel=1e-9)
     assert pm.power_capped_clock_ratio(k * p, g, k * p0, g0) == pytest.approx(r, rel=1e-9)
-    assert pm.power_capped_clock_ratio(k * p, g, p0, g0) >= r if k >= 1 else True
+    assert pm.power_capped_clock_ratio(k * p, g, p0, g0) == pytest.approx(k ** (1 / 3) * r, rel=1e-9)
 
 
 def test_catalog_processes_are_known_spellings():
@@ -76,15 +79,8 @@ def test_a_bare_number_process_is_refused_in_yaml(tmp_path):
 
 def _v100_rows(eta=0.5, t0=2e-3, device="V100"):
     """fp32 inference latency rows of ResNet-50 on ``device`` at sustained efficiency ``eta``."""
-    w = pm.inference.api.inference_workload("ResNet-50", device, "fp32")
-    recs = []
-    for b in (1, 2, 4, 8, 16, 32, 64, 128, 256):
-        t = pm.inference_batch_time(w["fwd_flops"], w["weight_bytes"], w["activation_bytes_per_sample"], b,
-                                    eta * w["peak_flops"], w["peak_bandwidth"], t0)
-        recs.append({"source": "synthetic", "model": "ResNet-50", "framework": "TensorFlow", "device": device,
-                     "n_devices": 1, "devices_per_node": 1, "precision": "fp32", "batch_per_device": b,
-                     "phase": "inference", "metric": "latency_ms", "value": t * 1e3, "notes": ""})
-    return pd.DataFrame(recs)
+    return inference_latency_rows("ResNet-50", device, "fp32", "TensorFlow", eta=eta, t0_s=t0,
+                                  batches=(*BATCHES, 256))
 
 
 @pytest.fixture(scope="module")

@@ -38,6 +38,36 @@ def test_scaling_curve_rows_equal_predict_training(dgx1, algorithm, scaling):
         assert row.link == pred.link
 
 
+class _LinkKeyedCalibration:
+    """A stand-in calibration whose η_comm depends on the link class, as a fitted one's does
+    (0.8 over NVLink, 0.3 over InfiniBand): a curve must ask for each count's own link."""
+    ETA = {"nvlink": 0.8, "infiniband": 0.3}
+
+    def comm_efficiency_for(self, backend="nccl", link_class="other", n_devices=None):
+        return self.ETA.get(link_class, 1.0), []
+
+    def parameters_for(self, device, precision="fp32", model=None, phase="training", n_devices=1,
+                       backend=None, link_class=None, **_):
+        ce = self.comm_efficiency_for(backend, link_class, n_devices)[0] if n_devices > 1 else 1.0
+        return {"efficiency": 0.5, "efficiency_interval": (0.4, 0.6), "overhead_s": 0.001,
+                "comm_efficiency": ce, "notes": []}
+
+
+def test_calibrated_curve_takes_each_counts_link_class(dgx1):
+    # 8 devices stay in one node (NVLink, η_comm 0.8), 128 cross nodes (InfiniBand, 0.3): each
+    # row equals predict_training on that cluster with the same calibration, interval included
+    cal = _LinkKeyedCalibration()
+    devices = [1, 8, 128]
+    df = pm.scaling_curve("ResNet-50", dgx1, devices, batch_per_device=64, calibration=cal, check_memory=False)
+    for row in df.itertuples():
+        pred = pm.predict_training("ResNet-50", dgx1.with_devices(row.devices), batch_per_device=64,
+                                   calibration=cal, check_memory=False)
+        assert row.iteration_time_s == pytest.approx(pred.iteration_time_s, rel=1e-12)
+        assert row.communication_time_s == pytest.approx(pred.communication_time_s, rel=1e-12)
+        assert (row.iteration_time_low_s, row.iteration_time_high_s) == pytest.approx(
+            pred.iteration_time_interval_s, rel=1e-12)
+
+
 def test_scaling_curve_columns_speedup_and_efficiency(dgx1):
     df = pm.scaling_curve("VGG-16", dgx1, [1, 8, 32, 128], batch_per_device=32, algorithm="ring",
                           check_memory=False)

@@ -125,8 +125,8 @@ class LookupMixin:
             key += (model,)
         return key
 
-    def _resolve(self, key, peak=None, vendor="", kind="", devices=None):
-        """Group parameters for ``key``: (point (3,), draws (B, 3), scatter, extra sd of
+    def _resolve(self, key, peak=None, dev=None):
+        """Group parameters for ``key`` (``dev``: the query's Device, when known): (point (3,), draws (B, 3), scatter, extra sd of
         (log η, log t, log η2) (3,), notes, source group text, fallback level: None for a
         fitted group, else one of :data:`FALLBACK_LEVELS`). Falls back to similar groups when ``key`` was not
         fitted, and says so. Inference groups are keyed by engine (TensorRT, onnxruntime, a
@@ -149,12 +149,12 @@ class LookupMixin:
         if engine_keyed:
             same_engine = [j for j in same_phase if self.groups_[j][3] == key[3]]
             if same_engine:
-                return self._fallback(key, same_engine, peak, vendor, kind, devices)
-            nat, natB, sc, extra, notes, src, _ = self._fallback(key, same_phase, peak, vendor, kind, devices)
+                return self._fallback(key, same_engine, peak, dev)
+            nat, natB, sc, extra, notes, src, _ = self._fallback(key, same_phase, peak, dev)
             notes.append(f"no {key[3]} inference group was fitted at all: another engine's parameters, "
                          "with the group-to-group spread")
             return nat, natB, sc, np.maximum(extra, self._sd_between[phase]), notes, src, "engine"
-        return self._fallback(key, same_phase, peak, vendor, kind, devices)
+        return self._fallback(key, same_phase, peak, dev)
 
     def _measure_fallback_spread(self, rows, layout) -> tuple[dict, dict]:
         """How wrong a fallback is, measured: each fitted group with at least 3 rows is
@@ -187,8 +187,7 @@ class LookupMixin:
                     continue
                 dev = _device(key[0], self.user_devices_)
                 try:
-                    res = self._fallback(key, pool, float(rows.peak[m][0]), getattr(dev, "vendor", ""),
-                                         getattr(dev, "kind", ""))
+                    res = self._fallback(key, pool, float(rows.peak[m][0]), dev)
                 except (LookupError, ValueError):
                     continue
                 nat, level = res[0], res[6]
@@ -240,9 +239,10 @@ class LookupMixin:
         return (tuple(key[:3]) + (best[3],) + tuple(key[4:]),
                 [f"no inference engine named: {best[3]} assumed (pass framework= to choose)"])
 
-    def _fallback(self, key, same_phase, peak, vendor, kind, devices=None):
+    def _fallback(self, key, same_phase, peak, dev=None):
         """The fallback levels of :meth:`_resolve` among the groups ``same_phase``."""
         p = self.params_
+        vendor, kind = getattr(dev, "vendor", ""), getattr(dev, "kind", "")
         device, precision, phase = key[:3]
         sib = _SIBLING_PRECISIONS.get(precision, ())
         levels = [
@@ -264,7 +264,7 @@ class LookupMixin:
                 extra = np.zeros(3) if what.startswith("the same device and") else self._sd_between[phase]
                 note = (f"no {_key_text(key)} group was fitted: using {what}: {src}"
                         + (f" (median of {len(cand)})" if len(cand) > 1 else ""))
-                nat, natB, cnotes = self._other_devices(device, cand, devices) if level == "device" else (
+                nat, natB, cnotes = self._other_devices(dev, cand) if level == "device" else (
                     self._nat[cand], self._natB[:, cand], [])
                 return (np.median(nat, axis=0), np.median(natB, axis=1),
                         float(np.median(p.iloc[cand]["scatter"])), extra, [note] + cnotes, src, level)
@@ -298,32 +298,29 @@ class LookupMixin:
             return nat, natB, float(src["scatter"]), extra, [note], src["group"], "precision"
         note = (f"no {_key_text(key)} group and no similar device was fitted: using the median "
                 f"of all {len(same_phase)} {phase} groups (device-to-device spread added to the interval)")
-        nat, natB, cnotes = self._other_devices(device, same_phase, devices)
+        nat, natB, cnotes = self._other_devices(dev, same_phase)
         return (np.median(nat, axis=0), np.median(natB, axis=1),
                 float(np.median(p.iloc[same_phase]["scatter"])), self._sd_between[phase], [note] + cnotes,
                 "pooled", "pooled")
 
-    def _other_devices(self, device, cand, devices=None):
+    def _other_devices(self, target, cand):
         """The natural parameters (and draws) of the groups ``cand``, fitted on other devices,
-        as they stand for ``device``: a group on a device of the same vendor, kind and
+        as they stand for the Device ``target``: a group on a device of the same vendor, kind and
         fabrication process has its sustained efficiency scaled by the ratio of the two
         devices' power-capped clocks (:func:`~plaster_model.estimators.power_capped_clock_ratio`:
         a 70 W T4 holds 0.77 of the clock fraction a 300 W V100 does). Other groups pass
-        unchanged: on another process the energy per operation is not known. ``devices``
-        (name -> Device) are user devices of this call, over those given to the fit. Returns
+        unchanged: on another process the energy per operation is not known. Returns
         (nat (n, 3), draws (B, n, 3), notes)."""
         from ..estimators.power_cap import power_capped_clock_ratio
 
         p = self.params_
         nat, natB = self._nat[cand].copy(), self._natB[:, cand].copy()
-        user = {**self.user_devices_, **(devices or {})}
-        target = _device(device, user)
         proc = getattr(target, "process", None)
         if proc is None:
             return nat, natB, []
         notes = []
         for k, j in enumerate(cand):
-            src = _device(p.iloc[j]["device"], user)
+            src = _device(p.iloc[j]["device"], self.user_devices_)
             if (src is None or getattr(src, "process", None) != proc or src.vendor != target.vendor
                     or src.kind != target.kind or src.name == target.name):
                 continue

@@ -483,8 +483,7 @@ class Calibration(LookupMixin):
             except ValueError:
                 peak = None
         key, engine_note = self._concrete(self._key(dev_name, prec, phase, model_name, framework))
-        nat, natB, scatter, extra, notes, src, level = self._resolve(key, peak, getattr(dev, "vendor", ""),
-                                                                     getattr(dev, "kind", ""))
+        nat, natB, scatter, extra, notes, src, level = self._resolve(key, peak, dev)
         notes = notes + engine_note
         lk, lkB, extra_k, knotes = self._kappa(model_name, phase) if model_name else (
             0.0, 0.0, self._sd_kappa if len(self.model_factors_) else 0.0, [])
@@ -575,9 +574,7 @@ class Calibration(LookupMixin):
                 dev = _device(r.device[i], {**self.user_devices_, **(devices or {})})
                 ck = (r.group[i], r.model[i], r.framework[i])
                 if ck not in cache:
-                    nat, natB, sc, ex, nts, src, level = self._resolve(r.group[i], r.peak[i],
-                                                                       getattr(dev, "vendor", ""),
-                                                                       getattr(dev, "kind", ""), devices)
+                    nat, natB, sc, ex, nts, src, level = self._resolve(r.group[i], r.peak[i], dev)
                     lk, lkB, exk, kn = self._kappa(r.model[i], r.phase[i])
                     ex = np.hypot(ex, self._setup_sd(src, r.phase[i], r.framework[i]))
                     cache[ck] = (nat, natB, sc, ex, exk, "; ".join(nts + kn), src, level, lk, lkB)

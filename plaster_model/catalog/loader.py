@@ -213,7 +213,10 @@ class Catalog:
             raise CatalogError(f"{path}: not valid YAML: {exc}") from None
         if not isinstance(data, Mapping):
             raise CatalogError(f"{path}: expected a mapping with sections {sorted(_SECTIONS)}")
+        # every cache of look-ups over the entries (here and in catalog.names) is stale now
         self.__dict__.pop("_alias_cache", None)
+        self.__dict__.pop("_squash_cache", None)
+        self.__dict__["_generation"] = self.__dict__.get("_generation", 0) + 1
         unknown = set(data) - set(_SECTIONS) - {"schema_version"}
         if unknown:
             raise CatalogError(f"{path}: unknown top-level section(s) {sorted(unknown)}; expected {sorted(_SECTIONS)}")

@@ -164,28 +164,28 @@ def _squash(text: str) -> str:
 
 def _squashed_index(kind: str) -> dict[str, set[str]]:
     cat = _cat()
-    cache = cat.__dict__.setdefault("_squash_cache", {})
-    hit = cache.get(kind)
-    if hit is not None and hit[0] == len(cat.entries[kind]):
-        return hit[1]
-    out: dict[str, set[str]] = {}
-    for name, obj in cat.entries[kind].items():
-        for alias in (name, *obj.aliases):
-            out.setdefault(_squash(alias), set()).add(name)
-    cache[kind] = (len(cat.entries[kind]), out)
-    return out
+    cache = cat.__dict__.setdefault("_squash_cache", {})  # dropped by Catalog._add_file
+    if kind not in cache:
+        out: dict[str, set[str]] = {}
+        for name, obj in cat.entries[kind].items():
+            for alias in (name, *obj.aliases):
+                out.setdefault(_squash(alias), set()).add(name)
+        cache[kind] = out
+    return cache[kind]
 
 
 #: Per-catalog memo of the slow look-ups (a table repeats its texts on every row, and difflib
-#: over every alias is the slow part of reading names); reset when the catalog changes.
+#: over every alias is the slow part of reading names); reset when another catalog becomes
+#: active or a file is merged into this one (its ``_generation``).
 _MEMO: dict = {"catalog": None}
 
 
 def _memo(kind: str) -> dict:
     cat = _cat()
-    if _MEMO["catalog"] is not cat:
+    stamp = (cat, cat.__dict__.get("_generation", 0))
+    if _MEMO["catalog"] != stamp:
         _MEMO.clear()
-        _MEMO["catalog"] = cat
+        _MEMO["catalog"] = stamp
     return _MEMO.setdefault(kind, {})
 
 
@@ -287,11 +287,6 @@ def resolve_device(text: str) -> NameMatch:
 # ---------------------------------------------------------------------------------------
 # rates and interconnects
 # ---------------------------------------------------------------------------------------
-
-_RATE = re.compile(
-    r"(\d+(?:\.\d+)?)\s*(t|g|m)\s*(?:b(?:it)?(?:s|/s|ps)?|bps|igabit|ig\s*e|be)?(?![a-z])",
-    re.IGNORECASE)
-
 
 def parse_rate_gbps(text: str) -> float | None:
     """A network rate in the text, in Gb/s (bits): ``"200 Gb/s"``, ``"100Gbit"``, ``"25G"``,

@@ -19,6 +19,18 @@ TRANSFER_EFFICIENCY_MAX = 1.0
 from ..units import to_si
 
 
+def _bounded_fraction(value, name, cap, expected=None) -> float:
+    """A user's efficiency: one real number in ``(0, cap]`` (``cap`` one of the bounds above),
+    else :class:`ParameterError` naming ``name`` and saying ``expected``."""
+    expected = expected or f"a fraction in (0, {cap:g}]"
+    if isinstance(value, (bool, np.bool_, str)) or not isinstance(value, (int, float, np.integer, np.floating)):
+        raise ParameterError(name, value, expected)
+    v = float(value)
+    if not (np.isfinite(v) and 0 < v <= cap):
+        raise ParameterError(name, value, expected)
+    return v
+
+
 def _first_bad(arr: np.ndarray, bad: np.ndarray):
     return arr[bad].ravel()[0].item()
 

@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import math
 import warnings
-from dataclasses import dataclass, field, fields
+from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
@@ -26,8 +26,7 @@ from .._arguments import aliased
 from .._results import Result
 from ..units import format_si, to_si
 from ..estimators.energy import energy_per_inference, inferences_per_joule
-from .fit import EFFICIENCY_MAX
-from ..estimators.inference import host_transfer_time, inference_batch_time
+from ..estimators.inference import host_transfer_time, inference_batch_time, inference_roofline_terms
 
 __all__ = ["latency_throughput_curve", "best_batch", "BestBatch", "model_footprint", "inference_workload",
            "UnknownLatencyDistribution", "DEFAULT_BATCHES", "CURVE_COLUMNS",
@@ -184,15 +183,10 @@ def inference_workload(model, device, precision="fp32") -> dict[str, float]:
 
 def _efficiency(value, name):
     """A user's efficiency, inside the package's one bound for its kind."""
-    from ..estimators._validate import TRANSFER_EFFICIENCY_MAX
+    from ..estimators._validate import COMPUTE_EFFICIENCY_MAX, TRANSFER_EFFICIENCY_MAX, _bounded_fraction
 
-    cap = TRANSFER_EFFICIENCY_MAX if name == "memory_efficiency" else EFFICIENCY_MAX
-    if isinstance(value, (bool, str)) or not isinstance(value, (int, float, np.integer, np.floating)):
-        raise ParameterError(name, value, f"a fraction in (0, {cap:g}]")
-    v = float(value)
-    if not (math.isfinite(v) and 0 < v <= cap):
-        raise ParameterError(name, value, f"a fraction in (0, {cap:g}]")
-    return v
+    return _bounded_fraction(value, name, TRANSFER_EFFICIENCY_MAX if name == "memory_efficiency"
+                             else COMPUTE_EFFICIENCY_MAX)
 
 
 def _calibration_parameters(calibration, model, device, precision, assumptions, framework=None):
@@ -357,8 +351,8 @@ def _evaluate(s: _Setup, batch) -> dict[str, np.ndarray]:
     b = np.asarray(batch, dtype=float)
     gamma = s.compute_efficiency * s.gamma_peak
     bw = s.memory_efficiency * s.bandwidth_peak
-    compute = s.fwd_flops * b / gamma
-    memory = (s.weight_bytes + s.activation_traffic * b) / bw
+    compute, memory = (np.asarray(t, dtype=float) for t in inference_roofline_terms(
+        s.fwd_flops, s.weight_bytes, s.activation_traffic, b, gamma, bw))
     device_t = inference_batch_time(s.fwd_flops, s.weight_bytes, s.activation_traffic, b, gamma, bw, s.t0_s)
     if s.link is not None:
         transfer = np.asarray(host_transfer_time(s.input_bytes, s.output_bytes, b, s.link.bandwidth,
@@ -435,7 +429,9 @@ def latency_throughput_curve(model, device, precision="fp32", batches=DEFAULT_BA
         ``measured_power_w``. A calibration without this pair (``LookupError`` or None)
         leaves the peak-based defaults, with a warning and an assumption saying so.
     compute_efficiency, memory_efficiency : float, optional
-        ``η_c``, ``η_m`` in (0, 3]; override the calibration (default 1.0 uncalibrated).
+        ``η_c`` in (0, 5] (above 1 only for kernels that beat the zoo's direct count) and
+        ``η_m`` in (0, 1] (no memory beats its DRAM peak); override the calibration (default
+        1.0 uncalibrated).
     t0 : float or str, optional
         Fixed per-batch overhead [s] (``"0.5 ms"``); default the calibration's, else 0.
     include_transfer : bool

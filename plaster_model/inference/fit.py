@@ -22,7 +22,7 @@ import numpy as np
 
 from ..units import format_si, to_si
 from ..estimators._validate import COMPUTE_EFFICIENCY_MAX, TRANSFER_EFFICIENCY_MAX
-from ..estimators.inference import inference_batch_time
+from ..estimators.inference import _roofline_terms, inference_batch_time
 
 __all__ = ["fit_inference_curve", "InferenceFit", "PARAMETERS", "EFFICIENCY_MAX"]
 
@@ -442,7 +442,7 @@ def _solve(b, t, F, W, A, gamma, bw, t_scale, fixed, loss, f_scale, least_square
         return x
 
     def terms(x):
-        return F * b / (x[1] * gamma), (W + A * b) / (x[2] * bw)
+        return _roofline_terms(F, W, A, b, x[1] * gamma, x[2] * bw)
 
     def residuals(x_free):
         x = full(x_free)

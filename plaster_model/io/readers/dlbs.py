@@ -30,7 +30,6 @@ from .schema import (ParseError, decode_text, frame_from_records, latency_stats,
 
 __all__ = ["parse_dlbs_text", "read_dlbs_log", "dlbs_rows", "dlbs_records", "dlbs_log_records"]
 
-_KEY = re.compile(r"^\s*__(?P<key>[A-Za-z0-9_.]+)__\s*=\s*(?P<json>.*?)\s*$")
 _KEY_ML = re.compile(r"^[ \t\f\v]*__(?P<key>[A-Za-z0-9_.]+)__[ \t\f\v]*=[ \t\f\v]*(?P<json>[^\n]*?)[ \t\f\v]*$",
                      re.MULTILINE)
 _OTHER_LINE_ENDS = "\r\x0b\x0c\x1c\x1d\x1e\x85\u2028\u2029"

@@ -25,7 +25,6 @@ import math
 import os
 import re
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any, Callable
 
 import pandas as pd
@@ -493,16 +492,6 @@ class _Markdown:
         return self.batch, False
 
 
-def _split_line(raw: str) -> tuple[str | None, str]:
-    """(severity letter or None, text with the bracketed prefix removed)."""
-    if not raw.startswith(("[", " ", "\t")):
-        return None, raw.rstrip()  # no prefix: skip the two regular expressions
-    m = _PREFIX.match(raw)
-    prefix = m.group(0)
-    sev = _SEV.findall(prefix)
-    return (sev[-1] if sev else None), raw[m.end():].rstrip()
-
-
 # Literal starts of every line the main loop acts on (outside a summary): markdown fences
 # and headings, summary heads and lines, profile tables, context lines.
 _LINE_STARTS = (("`", "#", "=== ", "Throughput: ", "Host Latency", "Host latency",
@@ -628,8 +617,8 @@ def parse_trtexec_text(text: str, *, file: str = "<string>", batch: int | None =
             # A verbose line ("[date] [V] [TRT] ..."): most of a --verbose log, never data.
             i += 1
             continue
-        # _split_line, inlined (the hot path of a long log): strip "[date] [I] [TRT]" and
-        # note whether the last severity tag is [V].
+        # the hot path of a long log: strip the "[date] [I] [TRT]" prefix and note whether
+        # the last severity tag is [V].
         if raw.startswith(("[", " ", "\t")):
             end = _PREFIX.match(raw).end()
             body = raw[end:].rstrip()
@@ -655,7 +644,7 @@ def parse_trtexec_text(text: str, *, file: str = "<string>", batch: int | None =
         m = _BANNER.match(body)
         if m:
             if m.group("status") == "RUNNING":
-                _check_segment_end(ctx, segment_runs, file, lineno - 1, ended=False)
+                _check_segment_end(ctx, segment_runs, file, lineno - 1)
                 ctx, segment_runs = _Context(), 0
                 ctx.has_banner, ctx.banner_line = True, lineno
                 ctx.version_token, ctx.build, ctx.command = m.group("ver"), m.group("build"), m.group("cmd")
@@ -694,14 +683,14 @@ def parse_trtexec_text(text: str, *, file: str = "<string>", batch: int | None =
         summary.check(total_lines, at_eof=True)
         runs.append(_make_run(summary, ctx, md, file, batch))
         segment_runs += 1
-    _check_segment_end(ctx, segment_runs, file, total_lines, ended=True)
+    _check_segment_end(ctx, segment_runs, file, total_lines)
     frame = None
     if layers:
         frame = layer_frame(layer_records) if layer_records else empty_layer_profile()
     return TrtexecLog(file=file, runs=runs, layers=frame, n_layer_rows=len(layer_records))
 
 
-def _check_segment_end(ctx: _Context, n_runs: int, file: str, last_line: int, ended: bool) -> None:
+def _check_segment_end(ctx: _Context, n_runs: int, file: str, last_line: int) -> None:
     """A started invocation without a summary: fine if it passed (build-only, profiler on)."""
     if not ctx.has_banner or n_runs:
         return
