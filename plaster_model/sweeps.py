@@ -26,7 +26,7 @@ import numpy as np
 from ._feasibility import mark_sweep_memory
 from .errors import ParameterError
 
-__all__ = ["sweep", "sweep_chunks", "sweep_size", "SWEEP_COLUMNS", "INTERVAL_COLUMNS"]
+__all__ = ["sweep", "sweep_chunks", "sweep_size", "SWEEP_COLUMNS", "INTERVAL_COLUMNS", "MEMORY_COLUMNS"]
 
 #: Columns of a :func:`sweep` result, in order. Times are in seconds [s], rates in
 #: samples per second; categorical columns hold catalog names.
@@ -36,6 +36,8 @@ SWEEP_COLUMNS = (
     "compute_time_s", "communication_time_s", "exposed_communication_time_s", "overhead_time_s",
     "iteration_time_s", "throughput_samples_s", "comm_to_compute_ratio", "bound",
 )
+#: Columns appended after :data:`SWEEP_COLUMNS` (and the intervals) when memory is checked.
+MEMORY_COLUMNS = ("fits_memory",)
 #: Extra columns present when a calibration supplies an efficiency interval.
 INTERVAL_COLUMNS = ("iteration_time_low_s", "iteration_time_high_s")
 
