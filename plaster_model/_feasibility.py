@@ -11,7 +11,7 @@ import warnings
 
 import numpy as np
 
-__all__ = ["mark_memory_fit", "training_fits"]
+__all__ = ["mark_memory_fit", "mark_sweep_memory", "blank_infeasible", "training_fits"]
 
 #: Column suffixes and names that carry a number a configuration that cannot run must not show.
 _NUMBER_SUFFIXES = ("_s", "_samples_s", "_tokens_s")
@@ -48,6 +48,15 @@ def mark_memory_fit(frame, fits, allow_oversubscribed: bool = False, what: str =
     if allow_oversubscribed:
         warnings.warn(f"{int(bad.sum())} of {len(fits)} {what} do not fit in device memory "
                       "(fits_memory False); kept as asked (allow_oversubscribed=True)", MemoryWarning, stacklevel=3)
+        return frame
+    return blank_infeasible(frame, fits)
+
+
+def blank_infeasible(frame, fits):
+    """Set the time, rate, speedup, efficiency and cost columns of rows where ``fits`` is
+    False to NaN (in place); other columns (names, batches, memory needed) stay."""
+    bad = ~np.asarray(fits, dtype=bool).reshape(-1)
+    if not bad.any():
         return frame
     cols = [c for c in frame.columns
             if (c.endswith(_NUMBER_SUFFIXES) or c in _NUMBER_COLUMNS) and c != "crossover_devices"

@@ -35,7 +35,7 @@ import numpy as np
 __all__ = ["OPTIMIZER_STATE_COPIES", "DEFAULT_WORKSPACE_BYTES", "MemoryFitError",
            "training_memory_bytes", "training_memory_breakdown", "max_batch_that_fits",
            "transformer_activation_bytes", "transformer_dims", "model_activation_bytes",
-           "training_memory_fit", "memory_fit_message"]
+           "training_memory_fit", "memory_fit_message", "transformer_live_activation_bytes"]
 
 
 from ..errors import MemoryFitError
@@ -260,6 +260,26 @@ def model_activation_bytes(model) -> tuple[float | None, str]:
     act16 = transformer_activation_bytes(dims["seq_len"], 1, dims["hidden"], dims["heads"], dims["layers"])
     return 2.0 * act16, (f"Korthikanti et al. 2022: s·h·(34 + 5·a·s/h) B per layer at 16 bits "
                          f"(s {dims['seq_len']}, h {dims['hidden']}, a {dims['heads']}, {dims['layers']} layers)")
+
+
+def transformer_live_activation_bytes(model) -> float | None:
+    """fp32 activation bytes per sample live at once in a transformer's inference pass [B].
+
+    One layer of :func:`transformer_activation_bytes` at one sequence, doubled to fp32
+    (inference frees each layer's tensors before the next: one layer is live). It counts
+    what training keeps for the backward pass of that layer, so it bounds the live
+    tensors from above. None for a model that is not a known transformer.
+
+    >>> round(transformer_live_activation_bytes("BERT-base") / 1e6, 1)   # 384·768·(34 + 5·12·384/768)·2
+    37.7
+    """
+    from ..catalog.loader import active_catalog
+
+    m = active_catalog().get("model", model) if isinstance(model, str) else model
+    dims = transformer_dims(m)
+    if dims is None:
+        return None
+    return 2.0 * transformer_activation_bytes(dims["seq_len"], 1, dims["hidden"], dims["heads"], 1)
 
 
 def memory_fit_message(what: str, need_bytes: float, available_bytes: float, device: str, hint: str = "") -> str:
