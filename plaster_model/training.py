@@ -100,8 +100,10 @@ class TrainingPrediction(Result):
 class EpochPrediction(TrainingPrediction):
     """A :class:`TrainingPrediction` plus the time for ``epochs`` passes over a dataset.
 
-    ``epoch_time_s`` is the time for all ``epochs`` (``time_per_epoch_s`` for one);
-    an epoch is ``ceil(dataset_samples / global_batch)`` iterations.
+    ``total_time_s`` (also ``epoch_time_s``, its older name, kept) is the time for all
+    ``epochs``; ``time_per_epoch_s`` is one epoch, what a measurement table's
+    ``epoch_time_s`` metric holds. An epoch is ``ceil(dataset_samples / global_batch)``
+    iterations.
     """
 
     dataset: str = ""
@@ -115,6 +117,17 @@ class EpochPrediction(TrainingPrediction):
     @property
     def epoch_time_h(self) -> float:
         """``epoch_time_s`` in hours [h]."""
+        return self.epoch_time_s / 3600.0
+
+    @property
+    def total_time_s(self) -> float:
+        """Time for all ``epochs`` [s]: the same as ``epoch_time_s``, named for what it is
+        (the measurement CSV's ``epoch_time_s`` metric is one epoch: ``time_per_epoch_s``)."""
+        return self.epoch_time_s
+
+    @property
+    def total_time_h(self) -> float:
+        """:attr:`total_time_s` in hours [h]."""
         return self.epoch_time_s / 3600.0
 
     def _summary_rows(self):
