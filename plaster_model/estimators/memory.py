@@ -299,6 +299,21 @@ def training_memory_fit(model, device, precision, batch_per_device, optimizer="m
     :func:`model_activation_bytes`, against the device's ``memory_bytes``. Vectorized over
     ``batch_per_device``.
 
+    Parameters
+    ----------
+    model : str or Model
+        Zoo name or :class:`~plaster_model.Model`.
+    device : str or Device
+        Catalog name or :class:`~plaster_model.Device` (its ``memory_bytes``).
+    precision : str
+        Training precision (element size; ``"mixed"`` adds the fp32 master copy).
+    batch_per_device : float or array_like
+        Samples per device.
+    optimizer : str
+        A key of :data:`OPTIMIZER_STATE_COPIES`.
+    workspace_bytes : float
+        Framework workspace [B] (default 1 GiB, an assumption).
+
     Returns
     -------
     dict
