@@ -301,7 +301,10 @@ def rate_of_learning(model, device=None, training_cluster=None, epochs=None, dat
                 pred = predict_epoch_time(model, training_cluster, dataset=dataset, epochs=epochs,
                                           batch_per_device=batch_per_device, precision=precision)
             except MemoryFitError as exc:
-                fits = max_batch_that_fits(model, dev, precision)
+                try:
+                    fits = max_batch_that_fits(model, dev, precision)
+                except ValueError:  # no activation figure: no smaller batch to offer
+                    fits = 0
                 if fits < 1:
                     raise
                 notes.append(f"training batch {batch_per_device:g} per device does not fit ({exc}); "
@@ -454,6 +457,12 @@ def plaster_report(model, devices, latency_budget="7 ms", precision="fp32", cali
             except UnknownLatencyDistribution as exc:
                 row["note"] = f"latency not predicted: {exc}"
                 row["basis"] = "programmability/size: catalog; accuracy: published"
+                rows.append(row)
+                continue
+            except MemoryFitError as exc:  # not even the smallest batch fits: infeasible, no number
+                row.update(size_fits_in_memory=False, size_memory_needed_bytes=exc.need_bytes,
+                           note=f"infeasible: {exc}",
+                           basis="programmability/size: catalog; accuracy: published; rest not predicted")
                 rows.append(row)
                 continue
             all_assumptions[f"{dev.name}/{prec}"] = list(bb.assumptions)

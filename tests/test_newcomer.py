@@ -90,6 +90,12 @@ def test_inference_batches_that_do_not_fit_show_no_time():
     big = pm.Model(name="huge", params=10**10, fwd_flops="1 TFLOP", source="test")
     with pytest.raises(pm.MemoryFitError, match="does not fit"):
         pm.best_batch(big, "T4", "1 s")
+    # ... and a PLASTER row for it says infeasible instead of failing the report
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        report = pm.plaster_report(big, "T4", dataset=1000, epochs=1)
+    assert report.loc[0, "note"].startswith("infeasible") and not report.loc[0, "size_fits_in_memory"]
+    assert np.isnan(report.loc[0, "latency_s"]) and np.isnan(report.loc[0, "throughput_samples_s"])
 
 
 # --------------------------------------------------------------------------- calibration

@@ -665,10 +665,7 @@ def best_batch(model, device, latency_budget="7 ms", precision="fp32", batches=N
                          float(cols["energy_per_inference_j"][i]), float(cols["inferences_per_j"][i]),
                          s.power_w, s.power_source, float(cols["memory_needed_bytes"][i]), limited, s.calibrated, msg, tuple(a))
     first = float(cols["latency_s"][0])
-    if not meets[0]:
-        msg = (f"no batch meets the budget: even batch {int(cand[0])} takes {format_si(first, 's')} "
-               f"({s.latency_statistic}) > {format_si(budget, 's')}, so throughput within the budget is 0")
-    else:
+    if require_fit and not fits[0]:  # not even the smallest candidate fits: refused, whatever its latency
         from ..estimators.memory import memory_fit_message
 
         need = float(cols["memory_needed_bytes"][0])
@@ -676,6 +673,13 @@ def best_batch(model, device, latency_budget="7 ms", precision="fp32", batches=N
             f"inference of {s.model.name} at batch {int(cand[0])} ({s.precision}, weights + live activations)",
             need, float(s.device.memory_bytes), s.device.name, "shard the model or lower the precision"),
             need, float(s.device.memory_bytes))
+    if not meets[0]:
+        msg = (f"no batch meets the budget: even batch {int(cand[0])} takes {format_si(first, 's')} "
+               f"({s.latency_statistic}) > {format_si(budget, 's')}, so throughput within the budget is 0")
+    else:
+        msg = (f"no batch meets the budget and fits: batch {int(cand[0])} needs "
+               f"{format_si(float(cols['memory_needed_bytes'][0]), 'B')} > "
+               f"{format_si(s.device.memory_bytes, 'B')} of device memory")
     a.append(msg)
     interval = (float(cols["latency_low_s"][0]), float(cols["latency_high_s"][0])) \
         if s.efficiency_interval is not None else None
