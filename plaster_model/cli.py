@@ -425,6 +425,8 @@ def main(argv=None) -> int:
         msg = exc.args[0] if isinstance(exc, KeyError) and exc.args else exc
         if isinstance(exc, OSError) and exc.filename is not None and exc.strerror:
             msg = f"{exc.strerror}: {exc.filename}"
+        if isinstance(exc, pm.MemoryFitError):  # the command line's name for the way out
+            msg = str(msg).replace("allow_oversubscribed=True", "--allow-oversubscribed")
         print(f"plaster-model: error: {msg}", file=sys.stderr)
         return 2
 

@@ -15,6 +15,7 @@ def test_predict_that_does_not_fit_exits_non_zero_with_one_line(capsys):
     err = capsys.readouterr().err
     assert rc == 2
     assert len(err.strip().splitlines()) == 1 and "does not fit in memory" in err and "313 GB" in err
+    assert "--allow-oversubscribed answers anyway" in err
     rc = main(["predict", "--model", "ResNet-50", "--device", "V100", "--batch-per-device", "4096",
                "--allow-oversubscribed"])
     out, err = capsys.readouterr()
