@@ -565,7 +565,8 @@ class BestBatch(Result):
                 ("latency", format_si(self.latency_s, "s")),
                 ("throughput within budget", f"{self.throughput_samples_s:,.1f} samples/s"),
                 ("energy", f"{self.energy_per_inference_j * 1e3:.4g} mJ per inference, "
-                           f"{self.inferences_per_j:.4g} inferences/J at {self.power_w:g} W"),
+                           f"{self.inferences_per_j:.4g} inferences/J at {self.power_w:g} W"
+                 if math.isfinite(self.power_w) else f"not estimated: power {self.power_source}"),
                 ("basis", "calibrated" if self.calibrated else "peak-based (uncalibrated)"),
                 ("verdict", self.message)]
 
