@@ -88,7 +88,8 @@ def render() -> str:
     for d in devices:
         peaks = ", ".join(f"{_PEAK_LABELS.get(k, k)} {_rate(v)}" for k, v in d.peak_flops.items())
         out.append(f"| [{_cell(d.name)}](#{_anchor('device', d.name)}) | {d.kind} | {peaks} | "
-                   f"{_num(d.memory_bytes, 1e9)} | {_num(d.memory_bandwidth, 1e9)} | {_power(d.power_w)} | "
+                   f"{_num(d.memory_bytes, 1e9)}{' ' + d.memory_technology if d.memory_technology else ''} | "
+                   f"{_num(d.memory_bandwidth, 1e9)} | {_power(d.power_w)} | "
                    f"{_cell(d.process) if d.process else '–'} |")
     out += ["", "## Interconnects", "",
             "| name | scope | bandwidth [GB/s] | links | signalling rate [Gb/s] | encoding | latency [µs] |",

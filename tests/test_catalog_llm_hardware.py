@@ -225,6 +225,20 @@ def test_fp4_precision():
     assert "fp4" in pm.load_device("GB300").precisions
 
 
+def test_memory_technology():
+    # HBM generation from the sources: Blackwell / Blackwell Ultra / MI325X / MI355X HBM3e, MI300X HBM3,
+    # MI250 HBM2e, TPU v5e HBM2 and v5p HBM2e; GDDR on the older inference cards
+    expected = {"B200": "HBM3e", "B300": "HBM3e", "GB200": "HBM3e", "GB300": "HBM3e", "H100": "HBM3",
+                "H100-PCIe": "HBM2e", "MI300X": "HBM3", "MI325X": "HBM3e", "MI355X": "HBM3e",
+                "MI250 GCD": "HBM2e", "TPU5e chip": "HBM2", "TPU5p chip": "HBM2e", "P4": "GDDR5", "T4": "GDDR6"}
+    for name, tech in expected.items():
+        assert pm.load_device(name).memory_technology == tech, name
+    with pytest.raises(ValueError, match="memory_technology"):
+        Device(name="x", peak_flops={"fp32": "1 TFLOPS"}, memory_bytes="1 GB", memory_bandwidth="1 GB/s",
+               power_w="1 W", source="s", memory_technology="HBM9")
+    assert pm.list_devices().set_index("name").loc["GB300", "memory_technology"] == "HBM3e"
+
+
 def test_processes():
     assert pm.load_device("MI355X").process == "TSMC 3 nm N3P"
     assert {pm.load_device(n).process for n in ("B300", "GB200", "GB300")} == {"TSMC 4NP"}

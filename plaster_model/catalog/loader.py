@@ -89,7 +89,8 @@ _UNIT_FIELDS = {
 # not listed go to the constructor unchecked, which validates them).
 _TEXT_FIELDS = {"source", "full_name", "vendor", "kind", "form_factor", "notes", "task",
                 "flop_convention", "scope", "encoding"}
-_OPTIONAL_TEXT_FIELDS = {"host_link", "board", "device", "intra_node", "interconnect", "process"}
+_OPTIONAL_TEXT_FIELDS = {"host_link", "board", "device", "intra_node", "interconnect", "process",
+                         "memory_technology"}
 _COUNT_FIELDS = {"params", "links", "devices_per_node", "nics_per_node", "dies_per_board",
                  "train_samples", "kernels", "scale_up_domain"}
 _TEXT_LIST_FIELDS = {"aliases", "frameworks"}
@@ -465,7 +466,7 @@ def list_devices():
 
     Columns: ``name``, ``kind``, ``form_factor``, peak rates per precision key
     (``fp64_flops`` … ``fp4_flops``) [FLOP/s], ``memory_bytes`` [B], ``memory_bandwidth_Bps``
-    [B/s], ``power_w`` [W] (NaN where the vendor publishes no power), ``frameworks``,
+    [B/s], ``memory_technology`` (``"HBM3e"``, ...), ``process``, ``power_w`` [W] (NaN where the vendor publishes no power), ``frameworks``,
     ``source``, ``notes``.
 
     Returns
@@ -488,6 +489,7 @@ def list_devices():
         row = {"name": d.name, "full_name": d.full_name, "kind": d.kind, "form_factor": d.form_factor}
         row.update({f"{k}_flops": d.peak_flops.get(k) for k in PEAK_KEYS})
         row.update({"memory_bytes": d.memory_bytes, "memory_bandwidth_Bps": d.memory_bandwidth,
+                    "memory_technology": d.memory_technology, "process": d.process,
                     "power_w": d.power_w if d.power_w is not None else float("nan"), "frameworks": ", ".join(d.frameworks),
                     "source": d.source, "notes": d.notes})
         rows.append(row)

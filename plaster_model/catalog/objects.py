@@ -18,7 +18,7 @@ from ..units import to_si
 
 __all__ = [
     "Device", "Interconnect", "System", "Model", "Dataset",
-    "PRECISIONS", "BYTES_PER_ELEMENT", "PEAK_KEYS", "ENCODINGS", "PROCESS_NODES",
+    "PRECISIONS", "BYTES_PER_ELEMENT", "PEAK_KEYS", "ENCODINGS", "PROCESS_NODES", "MEMORY_TECHNOLOGIES",
 ]
 
 #: Precisions a user may ask for, and the order of catalog peak keys each one uses.
@@ -45,6 +45,13 @@ PEAK_KEYS = ("fp64", "fp32", "tf32", "fp16", "fp16_tensor", "bf16", "bf16_tensor
 PROCESS_NODES = (
     "TSMC 28 nm", "TSMC 16 nm FinFET", "TSMC 12 nm FFN", "TSMC 7 nm N7", "TSMC 6 nm N6",
     "TSMC 5 nm N5", "TSMC 4N", "TSMC 4NP", "TSMC 3 nm N3P", "Samsung 8 nm 8N", "Intel 14 nm", "Intel 10 nm",
+)
+
+#: Device memory technologies a catalog device may name (``memory_technology``), spelled once.
+#: "HBM" is for parts whose vendor says HBM without a generation (Google's TPUs).
+MEMORY_TECHNOLOGIES = (
+    "HBM", "HBM2", "HBM2e", "HBM3", "HBM3e", "GDDR5", "GDDR5X", "GDDR6", "GDDR6X",
+    "LPDDR4x", "LPDDR5", "LPDDR5X", "DDR4", "DDR5", "MCDRAM",
 )
 
 #: Bytes per element of weights/gradients/activations for each precision. "mixed" keeps
@@ -200,9 +207,10 @@ class Device:
     Other Parameters
     ----------------
     full_name, vendor, kind, form_factor, host_link, frameworks, notes, aliases,
-    dies_per_board, board, sources, process :
+    dies_per_board, board, sources, process, memory_technology :
         Descriptive fields; ``kind`` is ``"gpu"``, ``"tpu"``, ``"cpu"`` or ``"manycore"``;
         ``host_link`` names the interconnect to the host (for input transfers);
+        ``memory_technology`` names the memory (:data:`MEMORY_TECHNOLOGIES`, ``"HBM3e"``);
         ``process`` names the chip's fabrication process, one of :data:`PROCESS_NODES`
         (devices on one process spend about the same energy per operation, which is what
         :func:`~plaster_model.estimators.power_capped_clock_ratio` compares);
@@ -236,9 +244,13 @@ class Device:
     board: str | None = None
     sources: Mapping[str, str] = field(default_factory=dict)
     process: str | None = None
+    memory_technology: str | None = None
 
     def __post_init__(self):
         owner = f"device {self.name!r}"
+        if self.memory_technology is not None and self.memory_technology not in MEMORY_TECHNOLOGIES:
+            raise ValueError(f"{owner}: memory_technology {self.memory_technology!r} is unknown; "
+                             f"expected one of {list(MEMORY_TECHNOLOGIES)}")
         if self.process is not None and self.process not in PROCESS_NODES:
             close = difflib.get_close_matches(str(self.process), PROCESS_NODES, n=3, cutoff=0.4)
             raise ValueError(f"{owner}: process {self.process!r} is not a known fabrication process"
