@@ -252,6 +252,8 @@ def test_processes():
     ("Tesla V100-PCIE-32GB", "V100-PCIe-32GB"), ("Tesla T4", "T4"), ("Tesla P4", "P4"),
     ("AMD Instinct MI100", "MI100"), ("AMD Instinct MI210", "MI210"), ("AMD Instinct MI250", "MI250 GCD"),
     ("NVIDIA GB200", "GB200"), ("TPU v5p", "TPU5p chip"), ("Trillium", "TPU6e chip"),
+    # Korthikanti et al. (2022) ran on Selene's DGX A100 nodes with 80 GB A100s
+    ("A100 (NVIDIA Selene)", "A100-80GB"),
 ])
 def test_shared_data_names_resolve(printed, name):
     assert pm.load_device(printed).name == name
