@@ -71,6 +71,28 @@ def test_dense_peak_from_the_printed_figure(name, key, printed, divisor):
     assert pm.load_device(name).peak_flops[key] == pytest.approx(printed / divisor, rel=0.005)
 
 
+@pytest.mark.parametrize("name, bf16, int8, pod_chips, pod_bf16", [
+    # Google Cloud TPU tables: per-chip bf16 / int8 peaks, and the pod's bf16 peak where printed
+    ("TPU5e chip", 197 * T, 393 * T, 256, 50.63 * P),   # 256 x 197 = 50.43 PFLOPS (Google: 50.63)
+    ("TPU5p chip", 459 * T, 918 * T, 8960, None),
+    ("TPU6e chip", 918 * T, 1836 * T, 256, 234.9 * P),  # 256 x 918 = 235.0 PFLOPS
+])
+def test_tpu_peaks(name, bf16, int8, pod_chips, pod_bf16):
+    d = pm.load_device(name)
+    assert d.peak("bf16") == bf16 and d.peak("int8") == int8
+    if pod_bf16 is not None:
+        assert pod_chips * d.peak("bf16") == pytest.approx(pod_bf16, rel=0.005)
+    # the v5e pod's int8 figure: 100 PetaOps for 256 chips = 390.6 TOPS per chip, within 1 % of 393
+    if name == "TPU5e chip":
+        assert 256 * d.peak("int8") == pytest.approx(100 * P, rel=0.01)
+
+
+def test_v100_pcie_32gb_is_the_16gb_part_with_more_memory():
+    a, b = pm.load_device("V100-PCIe"), pm.load_device("Tesla V100-PCIE-32GB")
+    assert dict(a.peak_flops) == dict(b.peak_flops) and a.memory_bandwidth == b.memory_bandwidth == 900e9
+    assert (a.memory_bytes, b.memory_bytes) == (16e9, 32e9)
+
+
 def test_h100_sxm_dense_is_not_the_sparse_figure():
     h = pm.load_device("H100 SXM")
     assert h.peak("bf16") == pytest.approx(989.4 * T)       # whitepaper, dense
