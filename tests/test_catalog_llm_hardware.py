@@ -292,3 +292,17 @@ def test_every_neusight_device_resolves(shared_dir):
         d = pm.load_device(row["device"])
         # NeuSight's own memory figure agrees with the catalog's within 7 % (T4: 15 vs 16 GB)
         assert d.memory_bytes == pytest.approx(row["Dev_Mem_GB"] * 1e9, rel=0.07), row["device"]
+
+
+@pytest.mark.parametrize("kind, name", [("device", "TPU6e chip"), ("device", "GB300"), ("device", "MI250 GCD"),
+                                        ("system", "GB200 NVL72"), ("system", "Cloud TPU v5p pod")])
+def test_new_entries_round_trip_through_yaml(kind, name):
+    # an unpublished power (None), fp4 peaks, memory technology and scale_up_domain survive the serializer
+    from plaster_model.catalog.serialize import catalog_entry, from_entry
+
+    obj = getattr(pm, f"load_{kind}")(name)
+    k, n, entry = catalog_entry(obj)
+    back = from_entry(k, n, entry)
+    assert back == obj
+    if kind == "system":
+        assert back.scale_up_domain == obj.scale_up_domain > obj.devices_per_node
