@@ -160,7 +160,7 @@ def test_power_published_or_said_not_to_be():
 def test_unpublished_power_needs_a_stated_reason():
     kw = dict(name="x", peak_flops={"fp32": "1 TFLOPS"}, memory_bytes="1 GB", memory_bandwidth="1 GB/s",
               power_w=None, source="s")
-    with pytest.raises(ValueError, match="sources"):
+    with pytest.raises(CatalogError, match="sources"):
         Device(**kw)
     assert Device(**kw, sources={"power": "not published by the vendor"}).power_w is None
 
@@ -227,7 +227,7 @@ def test_scale_up_domain_validation(tmp_path):
     assert System(**base).scale_up_domain == 4
     assert System(**base, scale_up_domain=72).scale_up_domain == 72
     for bad in (6, 0, True, 7.5):
-        with pytest.raises(ValueError, match="scale_up_domain"):
+        with pytest.raises(CatalogError, match="scale_up_domain"):
             System(**base, scale_up_domain=bad)
     p = tmp_path / "sys.yaml"
     p.write_text('systems:\n  Mine:\n    device: H100\n    devices_per_node: 4\n    scale_up_domain: "72"\n'
@@ -255,7 +255,7 @@ def test_memory_technology():
                 "MI250 GCD": "HBM2e", "TPU5e chip": "HBM2", "TPU5p chip": "HBM2e", "P4": "GDDR5", "T4": "GDDR6"}
     for name, tech in expected.items():
         assert pm.load_device(name).memory_technology == tech, name
-    with pytest.raises(ValueError, match="memory_technology"):
+    with pytest.raises(CatalogError, match="memory_technology"):
         Device(name="x", peak_flops={"fp32": "1 TFLOPS"}, memory_bytes="1 GB", memory_bandwidth="1 GB/s",
                power_w="1 W", source="s", memory_technology="HBM9")
     assert pm.list_devices().set_index("name").loc["GB300", "memory_technology"] == "HBM3e"

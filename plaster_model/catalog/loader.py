@@ -466,8 +466,8 @@ def list_devices():
 
     Columns: ``name``, ``kind``, ``form_factor``, peak rates per precision key
     (``fp64_flops`` … ``fp4_flops``) [FLOP/s], ``memory_bytes`` [B], ``memory_bandwidth_Bps``
-    [B/s], ``memory_technology`` (``"HBM3e"``, ...), ``process``, ``power_w`` [W] (NaN where the vendor publishes no power), ``frameworks``,
-    ``source``, ``notes``.
+    [B/s], ``memory_technology`` (``"HBM3e"``, ...), ``process``, ``power_w`` [W] (NaN where
+    the vendor publishes no power), ``frameworks``, ``source``, ``notes``.
 
     Returns
     -------
@@ -490,7 +490,8 @@ def list_devices():
         row.update({f"{k}_flops": d.peak_flops.get(k) for k in PEAK_KEYS})
         row.update({"memory_bytes": d.memory_bytes, "memory_bandwidth_Bps": d.memory_bandwidth,
                     "memory_technology": d.memory_technology, "process": d.process,
-                    "power_w": d.power_w if d.power_w is not None else float("nan"), "frameworks": ", ".join(d.frameworks),
+                    "power_w": d.power_w if d.power_w is not None else float("nan"),
+                    "frameworks": ", ".join(d.frameworks),
                     "source": d.source, "notes": d.notes})
         rows.append(row)
     df = pd.DataFrame(rows)

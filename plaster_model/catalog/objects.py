@@ -14,6 +14,7 @@ from dataclasses import dataclass, field, fields
 from types import MappingProxyType
 from typing import Any, Mapping
 
+from ..errors import CatalogError
 from ..units import to_si
 
 __all__ = [
@@ -249,7 +250,7 @@ class Device:
     def __post_init__(self):
         owner = f"device {self.name!r}"
         if self.memory_technology is not None and self.memory_technology not in MEMORY_TECHNOLOGIES:
-            raise ValueError(f"{owner}: memory_technology {self.memory_technology!r} is unknown; "
+            raise CatalogError(f"{owner}: memory_technology {self.memory_technology!r} is unknown; "
                              f"expected one of {list(MEMORY_TECHNOLOGIES)}")
         if self.process is not None and self.process not in PROCESS_NODES:
             close = difflib.get_close_matches(str(self.process), PROCESS_NODES, n=3, cutoff=0.4)
@@ -276,7 +277,7 @@ class Device:
         if self.power_w is None:
             # "not published" is a statement with a source, never a silent gap
             if not str((self.sources or {}).get("power", "")).strip():
-                raise ValueError(f"{owner}: power_w is None (not published); give the board power, or "
+                raise CatalogError(f"{owner}: power_w is None (not published); give the board power, or "
                                  "say why it is missing in sources['power'] (YAML: sources: {power: ...})")
         else:
             _set(self, "power_w", _positive(to_si(self.power_w, "power", name=f"{owner} power_w"),
@@ -477,10 +478,10 @@ class System:
                 raise ValueError(f"{owner}: {attr} must be a positive integer, got {v!r}")
         dom = self.devices_per_node if self.scale_up_domain is None else self.scale_up_domain
         if isinstance(dom, bool) or not isinstance(dom, int) or dom < 1:
-            raise ValueError(f"{owner}: scale_up_domain must be a positive integer (devices on the "
+            raise CatalogError(f"{owner}: scale_up_domain must be a positive integer (devices on the "
                              f"scale-up fabric), got {self.scale_up_domain!r}")
         if dom % self.devices_per_node:
-            raise ValueError(f"{owner}: scale_up_domain={dom} must be a whole number of nodes "
+            raise CatalogError(f"{owner}: scale_up_domain={dom} must be a whole number of nodes "
                              f"(a multiple of devices_per_node={self.devices_per_node})")
         _set(self, "scale_up_domain", dom)
         _set(self, "aliases", _as_tuple(self.aliases))
