@@ -211,7 +211,7 @@ def _devices(args) -> int:
             view[col] = view[col].map(_fmt_flops)
         view["memory"] = (view.pop("memory_bytes") / 1e9).map(lambda v: f"{v:.3g} GB")
         view["bandwidth"] = (view.pop("memory_bandwidth_Bps") / 1e9).map(lambda v: f"{v:.4g} GB/s")
-        view["power"] = view.pop("power_w").map(lambda v: f"{v:.0f} W")
+        view["power"] = view.pop("power_w").map(lambda v: f"{v:.0f} W" if v == v else "not published")
         keep = ["name", "kind"] + [c for c in view.columns if c.endswith("_flops")] + ["memory", "bandwidth", "power"]
         _print_frame(view, "table", keep + (["source"] if args.sources else []))
     else:

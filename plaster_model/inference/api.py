@@ -310,12 +310,17 @@ def _setup(model, device, precision="fp32", calibration=None, compute_efficiency
         psrc = "given"
     elif cp is not None and cp.get("measured_power_w") is not None:
         pw, psrc = float(cp["measured_power_w"]), "measured (calibration)"
-    else:
+    elif device.power_w is not None:
         pw, psrc = device.power_w, "board power (catalog TDP)"
-    if not (math.isfinite(pw) and pw > 0):
+    else:  # the vendor publishes no power (catalog sources.power says so): energy is not estimated
+        pw, psrc = math.nan, f"not published for {device.name} (pass power_w= for an energy estimate)"
+    if math.isnan(pw) and psrc.startswith("not published"):
+        a.append(f"power {psrc}: energy per inference not estimated")
+    elif not (math.isfinite(pw) and pw > 0):
         raise ValueError(f"power_w must be positive, got {pw!r}")
-    a.append(f"power {pw:g} W: {psrc}" + ("; TDP is an upper bound on the draw, so energy per "
-                                           "inference is pessimistic" if psrc.startswith("board") else ""))
+    else:
+        a.append(f"power {pw:g} W: {psrc}" + ("; TDP is an upper bound on the draw, so energy per "
+                                               "inference is pessimistic" if psrc.startswith("board") else ""))
 
     # host transfers
     link = None
@@ -381,8 +386,11 @@ def _evaluate(s: _Setup, batch) -> dict[str, np.ndarray]:
         "typical_latency_s": typical, "throughput_samples_s": throughput,
         "overhead_time_s": np.full_like(b, s.t0_s), "compute_time_s": compute, "memory_time_s": memory,
         "transfer_time_s": transfer, "bound": np.where(compute >= memory, "compute", "memory"),
-        "energy_per_inference_j": np.asarray(energy_per_inference(throughput, s.power_w), dtype=float),
-        "inferences_per_j": np.asarray(inferences_per_joule(throughput, s.power_w), dtype=float),
+        # NaN where the device's power is not published (nothing to multiply the time by)
+        "energy_per_inference_j": (np.asarray(energy_per_inference(throughput, s.power_w), dtype=float)
+                                   if math.isfinite(s.power_w) else np.full_like(b, np.nan)),
+        "inferences_per_j": (np.asarray(inferences_per_joule(throughput, s.power_w), dtype=float)
+                             if math.isfinite(s.power_w) else np.full_like(b, np.nan)),
         "power_w": np.full_like(b, s.power_w), "memory_needed_bytes": need,
         "fits_in_memory": need <= s.device.memory_bytes,
     }
@@ -572,7 +580,8 @@ class BestBatch(Result):
                 ("latency", format_si(self.latency_s, "s")),
                 ("throughput within budget", f"{self.throughput_samples_s:,.1f} samples/s"),
                 ("energy", f"{self.energy_per_inference_j * 1e3:.4g} mJ per inference, "
-                           f"{self.inferences_per_j:.4g} inferences/J at {self.power_w:g} W"),
+                           f"{self.inferences_per_j:.4g} inferences/J at {self.power_w:g} W"
+                 if math.isfinite(self.power_w) else f"not estimated: power {self.power_source}"),
                 ("basis", "calibrated" if self.calibrated else "peak-based (uncalibrated)"),
                 ("verdict", self.message)]
 
