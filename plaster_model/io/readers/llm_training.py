@@ -106,7 +106,9 @@ def read_llm_training_csv(path) -> pd.DataFrame:
         "interconnect": None, "precision": "mixed",
         "batch_per_device": (t["global_batch"] / t["data_parallel"]).astype(float),
         "phase": "training", "metric": "time_per_iter_s", "value": t["value"].astype(float),
-        "notes": t.get("notes"), "device_raw": t["device"], "precision_raw": t.get("precision"),
+        "notes": t.get("notes"),
+        # Selene is DGX A100 80GB: said in the raw name, which the name normalization reads
+        "device_raw": [("A100 80GB (" + d + ")") if "Selene" in str(d) else d for d in t["device"]], "precision_raw": t.get("precision"),
         "file": file, "line": lines[keep],
     })
     out = conform(out)
