@@ -106,14 +106,14 @@ def model_terms(cfg) -> _Terms:
         name=cfg.name, layers=int(cfg.n_layers), hidden=int(cfg.d_model), heads=int(cfg.n_heads),
         kv_hidden=float(cfg.kv_heads_effective * cfg.head_dim), ffn=float(ffn), gated=bool(cfg.gated_mlp),
         vocab=int(cfg.vocab_size), moe_layers=moe_layers, top_k=top_k,
-        f_tp=float(f[lin & split & ~mem_ops].sum()), f_rep=float(f[lin & ~split].sum()),
+        f_tp=float(f[lin & split & ~mem_ops].sum()), f_rep=float(f[lin & ~split & ~mem_ops].sum()),
         attn_per_key=float((ops["attn_flops_per_key"].to_numpy(float) * n).sum()),
         f_head=float(f[head].sum()),
         elem_bytes_tp=float(elem[mem_ops & split].sum()), elem_bytes_rep=float(elem[mem_ops & ~split].sum()),
         p_layers_tp=float(pc["attention"] + pc["mlp"] + pc.get("shared_experts", 0.0)),
-        p_layers_rep=float(pc["norms"] + pc.get("router", 0.0)),
+        p_layers_rep=float(pc["norms"] + pc.get("router", 0.0) + pc.get("other", 0.0)),
         p_experts=float(pc.get("experts", 0.0)),
-        p_embed=float(pc["embedding"] + pc.get("position", 0.0)),
+        p_embed=float(pc["embedding"]),  # token (+ learned position) embeddings
         p_head=float(pc.get("lm_head", 0.0)), tied=bool(cfg.tied_embeddings), causal=not bool(cfg.encoder),
     )
 
