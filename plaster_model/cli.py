@@ -1,4 +1,4 @@
-"""Command line: ``plaster-model predict|devices|models|interconnects|systems|calibrate|serve``."""
+"""Command line: ``plaster-model predict|train-plan|devices|models|interconnects|systems|calibrate|serve``."""
 from __future__ import annotations
 
 import argparse
@@ -195,6 +195,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--catalog", dest="serve_catalogs", nargs="+", default=[], metavar="YAML",
                    help="user catalog YAML files merged over the bundled one")
 
+    from .parallel.cli import add_train_plan_parser  # LLM parallel plans: train-plan
+    add_train_plan_parser(sub, _command)
     try:  # calibration registers its own sub-command when present
         from .calibration.cli import add_calibrate_parser
         add_calibrate_parser(sub, _command)
