@@ -36,7 +36,7 @@ from ..errors import CalibrationError
 from ..parallel.step import DEFAULT_EFFICIENCIES, llm_step, model_terms
 
 __all__ = ["LLMTrainingFit", "PRIORS", "is_llm_row", "split_llm_rows", "fit_llm_part", "predict_llm_part",
-           "row_setup"]
+           "row_setup", "subset_setup"]
 
 #: Prior median and sd of the log of each parameter (module table).
 PRIORS = {"eta_c": (0.6, 0.5), "eta_m": (0.7, 0.5), "tau_layer": (2e-5, 1.5), "eta_tp": (0.7, 0.5),
@@ -150,6 +150,14 @@ def row_setup(rows: pd.DataFrame) -> dict:
     return {"terms": terms, "hw": hw, "plan": plan, "model_flops_per_token": fpt}
 
 
+def subset_setup(setup: dict, mask) -> dict:
+    """The rows ``mask`` of a :func:`row_setup`."""
+    m = np.asarray(mask)
+    n = len(setup["model_flops_per_token"])
+    cut = lambda v: v[m] if isinstance(v, np.ndarray) and v.ndim and v.shape[0] == n else v  # noqa: E731
+    return {k: ({kk: cut(vv) for kk, vv in v.items()} if isinstance(v, dict) else cut(v)) for k, v in setup.items()}
+
+
 def _times(setup, eff):
     return llm_step(setup["terms"], setup["hw"], setup["plan"], eff)["time_per_iter_s"]
 
@@ -204,15 +212,20 @@ class LLMTrainingFit:
     # -- fitting
     def fit(self, rows: pd.DataFrame) -> "LLMTrainingFit":
         """Fit the parameters to rows of metric ``time_per_iter_s`` with a parallel layout."""
-        from scipy.optimize import least_squares
 
         rows = rows[(rows["metric"] == "time_per_iter_s") & np.isfinite(rows["value"].astype(float))
                     & (rows["value"].astype(float) > 0)]
         if not len(rows):
             raise CalibrationError("LLMTrainingFit.fit: no time_per_iter_s row with a parallel layout")
-        setup = row_setup(rows)
-        y = np.log(rows["value"].to_numpy(float))
-        src = rows["source"].astype(str).to_numpy()
+        return self.fit_arrays(row_setup(rows), rows["value"].to_numpy(float), rows["source"].astype(str).to_numpy())
+
+    def fit_arrays(self, setup: dict, value, source) -> "LLMTrainingFit":
+        """:meth:`fit` on a :func:`row_setup` (``value`` [s] and ``source`` per row): the
+        validation refits subsets without rebuilding the rows."""
+        from scipy.optimize import least_squares
+
+        y = np.log(np.asarray(value, dtype=float))
+        src = np.asarray(source)
         uniq, inv, counts = np.unique(src, return_inverse=True, return_counts=True)
         # each source the weight of N/S rows
         w = np.sqrt(len(rows) / (len(uniq) * counts[inv]))
@@ -244,12 +257,16 @@ class LLMTrainingFit:
         par = float(np.sqrt(np.nanmean([v**2 for v in self.log_sd_.values()]))) if self.log_sd_ else 0.0
         qlo, qhi = np.quantile(logr, [a, 1.0 - a])
         self.residual_quantiles_ = (float(qlo - par * 0.5), float(qhi + par * 0.5))
-        self.n_rows_ = int(len(rows))
+        self.n_rows_ = int(len(y))
         err = 100 * np.abs(np.expm1(logr))
         self.errors_ = pd.DataFrame([{"source": s, "n": int((src == s).sum()),
                                       "median_abs_pct_error": float(np.median(err[src == s])),
                                       "p90_abs_pct_error": float(np.quantile(err[src == s], 0.9))} for s in uniq])
         return self
+
+    def predict_arrays(self, setup: dict) -> np.ndarray:
+        """Predicted step times [s] of a :func:`row_setup`."""
+        return _times(setup, self.efficiencies())
 
     def predict(self, rows: pd.DataFrame) -> pd.DataFrame:
         """Predicted ``value`` (s per step), ``value_low``/``value_high`` of layout rows."""
