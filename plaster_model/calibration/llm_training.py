@@ -39,10 +39,12 @@ __all__ = ["LLMTrainingFit", "PRIORS", "is_llm_row", "split_llm_rows", "fit_llm_
            "row_setup", "subset_setup"]
 
 #: Prior median and sd of the log of each parameter (module table).
-PRIORS = {"eta_c": (0.6, 0.5), "eta_m": (0.7, 0.5), "tau_layer": (2e-5, 1.5), "eta_tp": (0.7, 0.5),
-          "eta_dp": (0.7, 0.5), "k_bubble": (1.0, 0.3), "k_recompute": (1.0, 0.3), "tau0": (0.01, 1.5)}
+PRIORS = {"eta_c": (0.6, 0.5), "eta_m": (0.7, 0.5), "tau_layer": (2e-4, 1.5), "eta_tp": (0.7, 0.5),
+          "eta_dp": (0.7, 0.5), "k_bubble": (1.0, 0.3), "k_recompute": (1.0, 0.3), "tau0": (0.01, 1.5),
+          "tau_coll": (2e-5, 1.0)}
 _BOUNDS = {"eta_c": (0.02, 1.0), "eta_m": (0.02, 1.0), "tau_layer": (1e-8, 1e-2), "eta_tp": (0.02, 1.0),
-           "eta_dp": (0.02, 1.0), "k_bubble": (0.25, 4.0), "k_recompute": (0.25, 4.0), "tau0": (1e-6, 30.0)}
+           "eta_dp": (0.02, 1.0), "k_bubble": (0.25, 4.0), "k_recompute": (0.25, 4.0), "tau0": (1e-6, 30.0),
+           "tau_coll": (1e-7, 1e-2)}
 PARAMS = tuple(PRIORS)
 #: The typical log error of one row (scales the data residuals against the priors).
 _ROW_SD = 0.1
@@ -142,7 +144,9 @@ def row_setup(rows: pd.DataFrame) -> dict:
             "v": col("virtual_pipeline_stages", 1).astype(float),
             "rec": np.array([RECOMPUTE_CODES.get(str(x), 2) for x in col("recompute", "full")], dtype=float),
             "flash": np.array([str(x) == "flash" for x in col("attention", "materialized")]),
-            "seq_len": col("seq_len", 2048).astype(float), "w_bytes": 2.0, "g_bytes": 4.0, "o_bytes": 12.0,
+            "seq_len": col("seq_len", 2048).astype(float), "w_bytes": 2.0, "o_bytes": 12.0,
+            "g_bytes": np.array([2.0 if str(g) in ("fp16", "bf16") else 4.0
+                                 for g in col("grad_reduce_precision", "fp32")]),
             "act_bytes": 2.0, "comm_bytes": 2.0,
             # Megatron-LM of 2021-22 and vTrain's runs (use_gradient_bucket=false): no overlap
             "dp_overlap": np.zeros(n, dtype=bool), "reserve": 0.0}
@@ -228,7 +232,7 @@ class LLMTrainingFit:
         src = np.asarray(source)
         uniq, inv, counts = np.unique(src, return_inverse=True, return_counts=True)
         # each source the weight of N/S rows
-        w = np.sqrt(len(rows) / (len(uniq) * counts[inv]))
+        w = np.sqrt(len(y) / (len(uniq) * counts[inv]))
         mu = np.array([math.log(PRIORS[k][0]) for k in PARAMS])
         sd = np.array([PRIORS[k][1] for k in PARAMS])
         lo = np.array([math.log(_BOUNDS[k][0]) for k in PARAMS])

@@ -32,7 +32,7 @@ from ..estimators.llm_memory import activation_bytes_per_layer, model_state_byte
 from .context import cp_comm_time_per_layer
 from .expert import ep_comm_time_per_layer
 from .pipeline import p2p_time_per_microbatch, pipeline_time
-from .tensor import tp_comm_time_per_layer
+from .tensor import tp_collectives_per_layer, tp_comm_time_per_layer
 from .zero import dp_step_comm_time, zero3_microbatch_comm_time
 
 __all__ = ["DEFAULT_EFFICIENCIES", "model_terms", "llm_step", "OPTIMIZER_STEP_BYTES_PER_PARAM"]
@@ -40,8 +40,8 @@ __all__ = ["DEFAULT_EFFICIENCIES", "model_terms", "llm_step", "OPTIMIZER_STEP_BY
 #: Uncalibrated defaults (the calibration's prior means): GEMM efficiency of peak, element-wise
 #: memory efficiency, per-layer-pass latency [s], TP and DP collective efficiencies, bubble and
 #: recomputation scales, per-step overhead [s].
-DEFAULT_EFFICIENCIES = {"eta_c": 0.6, "eta_m": 0.7, "tau_layer": 2e-5, "eta_tp": 0.7, "eta_dp": 0.7,
-                        "k_bubble": 1.0, "k_recompute": 1.0, "tau0": 0.01}
+DEFAULT_EFFICIENCIES = {"eta_c": 0.6, "eta_m": 0.7, "tau_layer": 2e-4, "eta_tp": 0.7, "eta_dp": 0.7,
+                        "k_bubble": 1.0, "k_recompute": 1.0, "tau0": 0.01, "tau_coll": 2e-5}
 #: HBM bytes per local parameter an Adam step touches: reads fp32 master, m, v and the gradient
 #: (16 B), writes master, m, v (12 B) and the 16-bit weight (2 B).
 OPTIMIZER_STEP_BYTES_PER_PARAM = 30.0
@@ -104,7 +104,7 @@ def model_terms(cfg) -> _Terms:
         ffn = cfg.ffn_dim
     return _Terms(
         name=cfg.name, layers=int(cfg.n_layers), hidden=int(cfg.d_model), heads=int(cfg.n_heads),
-        kv_hidden=float(cfg.kv_heads_effective * cfg.head_dim), ffn=float(ffn), gated=bool(cfg.gated_mlp),
+        kv_hidden=float((getattr(cfg, "kv_heads_effective", None) or cfg.n_kv_heads or cfg.n_heads) * cfg.head_dim), ffn=float(ffn), gated=bool(cfg.gated_mlp),
         vocab=int(cfg.vocab_size), moe_layers=moe_layers, top_k=top_k,
         f_tp=float(f[lin & split & ~mem_ops].sum()), f_rep=float(f[lin & ~split & ~mem_ops].sum()),
         attn_per_key=float((ops["attn_flops_per_key"].to_numpy(float) * n).sum()),
@@ -120,6 +120,19 @@ def model_terms(cfg) -> _Terms:
 
 def _a(x):
     return np.asarray(x, dtype=float)
+
+
+#: Exponent of the smooth maximum of GPU time and launch time.
+SMOOTH_MAX_ORDER = 4.0
+
+
+def smooth_max(a, b, k=SMOOTH_MAX_ORDER):
+    """``(a^k + b^k)^(1/k)``: max(a, b) where one dominates, 2^(1/k)·a where they are equal.
+
+    >>> round(float(smooth_max(1.0, 0.0)), 6), round(float(smooth_max(1.0, 1.0)), 4)
+    (1.0, 1.1892)
+    """
+    return (np.asarray(a, dtype=float) ** k + np.asarray(b, dtype=float) ** k) ** (1.0 / k)
 
 
 def llm_step(terms: dict, hw: dict, plan: dict, eff: dict) -> dict:
@@ -168,7 +181,9 @@ def llm_step(terms: dict, hw: dict, plan: dict, eff: dict) -> dict:
     mem_rate = _a(hw["mem_bw"]) * eff["eta_m"]
     gamma_att = _a(hw.get("peak_attn", hw["peak"])) * eff["eta_c"]  # fp8 recipes run attention in 16 bits
     t_lin, t_att, t_elem = f_lin / gamma, f_att / gamma_att, e_bytes / mem_rate
-    fwd = t_lin + t_att + t_elem + L * eff["tau_layer"]
+    # a layer's kernels run no faster than the host issues them: the pass takes the larger of its
+    # GPU time and the launch time τ_layer (a smooth maximum: the two overlap asynchronously)
+    fwd = L * smooth_max((t_lin + t_att + t_elem) / L, eff["tau_layer"])
     # forward + backward (2×), recomputation: full re-runs the forward, selective the attention core
     recomp = np.where(rec == 2, fwd, np.where(rec == 1, t_att, 0.0)) * eff["k_recompute"]
     t_layers = 3.0 * fwd + recomp
@@ -177,8 +192,10 @@ def llm_step(terms: dict, hw: dict, plan: dict, eff: dict) -> dict:
     t_head = 3.0 * f_head / gamma
     # --- tensor-parallel collectives (per layer, every micro-batch)
     cb = _a(plan["comm_bytes"])
-    t_tp = L * tp_comm_time_per_layer(mb, s / cp, h, tp, _a(hw["beta_tp"]) * eff["eta_tp"], _a(hw["alpha_tp"]),
-                                      sp, rec, cb)
+    # every collective call also costs a fixed τ_coll (NCCL launch and synchronization)
+    calls = tp_collectives_per_layer(rec, sp) * np.where(sp, 2.0, 1.0) * (tp > 1)
+    t_tp = L * (tp_comm_time_per_layer(mb, s / cp, h, tp, _a(hw["beta_tp"]) * eff["eta_tp"], _a(hw["alpha_tp"]),
+                                       sp, rec, cb) + calls * eff["tau_coll"])
     # --- context parallelism: ring attention overlaps the attention core, the rest is exposed
     t_cp_raw = L * cp_comm_time_per_layer(mb, s, _a(T["kv_hidden"]) / tp, cp, _a(hw["beta_cp"]) * eff["eta_dp"],
                                           _a(hw["alpha_cp"]), cb)
@@ -189,8 +206,8 @@ def llm_step(terms: dict, hw: dict, plan: dict, eff: dict) -> dict:
     # --- stages: the slowest holds ceil(L/p) layers and, when it is the last, the output layer
     lp_max = np.ceil(L / pp - 1e-9)
     per_layer = (t_layers + t_tp + t_cp + t_ep) / L
-    t_p2p = p2p_time_per_microbatch(mb, s / cp, h, tp, pp, _a(hw["beta_pp"]) * eff["eta_dp"], _a(hw["alpha_pp"]),
-                                    v, cb)
+    t_p2p = p2p_time_per_microbatch(mb, s / cp, h, tp, pp, _a(hw["beta_pp"]) * eff["eta_dp"],
+                                    _a(hw["alpha_pp"]) + eff["tau_coll"], v, cb)
     # parameters held by one rank (its stage's share), for ZeRO-3 traffic and model states
     p_layer = (_a(T["p_layers_tp"]) / tp + _a(T["p_layers_rep"]) + _a(T["p_experts"]) / (tp * ep)) / L
     p_embed = _a(T["p_embed"]) / tp

@@ -15,14 +15,17 @@ from .collectives import all_gather_s, allreduce_s, reduce_scatter_s
 __all__ = ["tp_collectives_per_layer", "tp_bytes_per_layer", "tp_comm_time_per_layer"]
 
 
-def tp_collectives_per_layer(recompute_code=0):
+def tp_collectives_per_layer(recompute_code=0, sp=False):
     """All-reduces (or RS + AG pairs) per layer and micro-batch: 2 forward + 2 backward,
-    + 2 when full recomputation re-runs the forward (code 2).
+    + 2 when full recomputation re-runs the forward (code 2). With sequence parallelism and no
+    full recomputation, Megatron-LM re-does the 2 all-gathers of the column-parallel inputs in
+    the backward pass instead of keeping them (half an all-reduce each: +1).
 
-    >>> tp_collectives_per_layer(0), tp_collectives_per_layer(2)
-    (4.0, 6.0)
+    >>> tp_collectives_per_layer(0), tp_collectives_per_layer(2), tp_collectives_per_layer(1, sp=True)
+    (4.0, 6.0, 5.0)
     """
-    out = 4.0 + 2.0 * (np.asarray(recompute_code) == 2)
+    code = np.asarray(recompute_code)
+    out = 4.0 + 2.0 * (code == 2) + 1.0 * (np.asarray(sp, dtype=bool) & (code != 2))
     return float(out) if np.ndim(out) == 0 else out
 
 
@@ -40,7 +43,8 @@ def tp_comm_time_per_layer(micro_batch, seq_len, hidden, tp, beta, alpha=0.0, sp
     """Time of one layer's TP collectives for one micro-batch (forward + backward) [s].
 
     ``k·T_AR(b·s·h·e, t)`` with ``k`` from :func:`tp_collectives_per_layer`; with sequence
-    parallelism ``k·(T_RS + T_AG)`` — the same bandwidth term, twice the latency steps.
+    parallelism ``k·(T_RS + T_AG)`` — the same bandwidth term, twice the latency steps (``k``
+    counting the backward all-gathers Megatron re-does).
 
     Examples
     --------
@@ -51,7 +55,7 @@ def tp_comm_time_per_layer(micro_batch, seq_len, hidden, tp, beta, alpha=0.0, sp
     1.174
     """
     w = tp_bytes_per_layer(micro_batch, seq_len, hidden, bytes_per_element)
-    k = tp_collectives_per_layer(recompute_code)
+    k = tp_collectives_per_layer(recompute_code, sp)
     one = np.where(np.asarray(sp, dtype=bool),
                    reduce_scatter_s(w, tp, beta, alpha) + all_gather_s(w, tp, beta, alpha),
                    allreduce_s(w, tp, beta, alpha))

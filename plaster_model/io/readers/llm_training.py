@@ -27,7 +27,7 @@ __all__ = ["LAYOUT_COLUMNS", "is_llm_training_csv", "llm_training_table", "read_
 #: Columns that describe a row's parallel layout and architecture (kept after the schema's).
 LAYOUT_COLUMNS = ["tensor_parallel", "pipeline_parallel", "data_parallel", "sequence_parallel",
                   "virtual_pipeline_stages", "micro_batch", "global_batch", "seq_len", "recompute",
-                  "zero_stage", "attention", "hidden_size", "num_layers", "num_attention_heads",
+                  "zero_stage", "attention", "grad_reduce_precision", "hidden_size", "num_layers", "num_attention_heads",
                   "ffn_hidden_size"]
 _MARKERS = ("tensor_parallel", "pipeline_parallel", "data_parallel", "metric", "value")
 
@@ -123,6 +123,8 @@ def read_llm_training_csv(path) -> pd.DataFrame:
         "seq_len": t["seq_len"].astype(int), "recompute": [_recompute(r) for r in t.get("recompute", [])],
         "zero_stage": t.get("zero_stage", pd.Series(np.nan, index=t.index)).fillna(0).astype(int),
         "attention": "materialized",
+        # DeepSpeed's fp16 engine all-reduces fp16 gradients; Megatron-LM keeps fp32 main_grad
+        "grad_reduce_precision": ["fp16" if "DeepSpeed" in str(f) else "fp32" for f in t.get("framework", [""] * len(t))],
     }
     for c in ("hidden_size", "num_layers", "num_attention_heads", "ffn_hidden_size"):
         layout[c] = t[c].astype(float) if c in t.columns else np.nan
