@@ -2,7 +2,7 @@
 
 Rows with a parallel layout (the shared ``data/llm_training`` tables: vTrain's single-node
 Megatron-DeepSpeed runs, Korthikanti et al.'s Selene iterations) are predicted by
-:func:`plaster_model.parallel.step.llm_step`, whose eight physical parameters are fitted here
+:func:`plaster_model.parallel.step.llm_step`, whose physical parameters are fitted here
 together, by robust least squares on log time with log-normal priors:
 
 ================= ============================================ ==============
@@ -10,17 +10,19 @@ parameter         meaning                                      prior (median, sd
 ================= ============================================ ==============
 ``eta_c``         GEMM / attention efficiency of the peak      0.6, 0.5
 ``eta_m``         element-wise memory-bandwidth efficiency     0.7, 0.5
-``tau_layer``     latency per layer pass (Hockney's n_1/2)     20 us, 1.5
+``tau_layer``     host launch time of a layer's forward pass   200 us, 1.5
 ``eta_tp``        TP collective efficiency of the link         0.7, 0.5
 ``eta_dp``        DP / PP / CP / EP efficiency of the link     0.7, 0.5
 ``k_bubble``      scale of the pipeline bubble                 1, 0.3
 ``k_recompute``   scale of the recomputed forward              1, 0.3
 ``tau0``          per-step overhead [s]                        10 ms, 1.5
+``tau_coll``      fixed cost of one collective / p2p call      20 us, 1.0
 ================= ============================================ ==============
 
 Each source weighs the same in the fit (vTrain's 1,440 rows do not drown Korthikanti's 8). The
-interval is the fitted rows' spread of log errors (the ``interval`` quantiles), widened by the
-parameters' spread (Jacobian at the optimum). Nothing is fitted by hand to single rows.
+interval is the fitted rows' spread of log errors (the ``interval`` quantiles); the parameters'
+own spread (Jacobian at the optimum) is reported in ``log_sd_``. Nothing is fitted by hand to
+single rows.
 
 :class:`~plaster_model.Calibration` calls :func:`fit_llm_part` / :func:`predict_llm_part` from its
 ``fit`` / ``predict`` and saves the part with itself (``llm_training`` in its file).
@@ -257,10 +259,10 @@ class LLMTrainingFit:
         pred = _times(setup, self.params_)
         logr = np.log(pred) - y
         a = (1.0 - self.interval) / 2.0
-        # the spread of the errors, widened by the parameters' spread (root sum of squares)
-        par = float(np.sqrt(np.nanmean([v**2 for v in self.log_sd_.values()]))) if self.log_sd_ else 0.0
+        # the spread of the fitted rows' errors (the parameters' own spread is far smaller
+        # than the row-to-row scatter of 1,448 rows; it is reported in log_sd_)
         qlo, qhi = np.quantile(logr, [a, 1.0 - a])
-        self.residual_quantiles_ = (float(qlo - par * 0.5), float(qhi + par * 0.5))
+        self.residual_quantiles_ = (float(qlo), float(qhi))
         self.n_rows_ = int(len(y))
         err = 100 * np.abs(np.expm1(logr))
         self.errors_ = pd.DataFrame([{"source": s, "n": int((src == s).sum()),

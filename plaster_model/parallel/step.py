@@ -9,12 +9,13 @@ One optimizer step of a plan ``(t, p, d, c, e, ZeRO, b, m, v, recompute)`` takes
 per micro-batch of ``b`` sequences of ``s`` tokens (``s/c`` per rank under context parallelism):
 ``t_layers`` is the roofline of the layers' operators (GEMM FLOPs over ``η_c·γ``, element-wise
 bytes over ``η_m·β_mem``) for forward + backward (×3 FLOPs; full recomputation adds a forward,
-selective the attention core's) plus a per-layer-pass latency ``τ_layer`` (Hockney's ``n_1/2``:
-small GEMMs run below peak); ``t_tp``, ``t_cp``, ``t_ep``, ``t_p2p`` and the data-parallel terms
-are the collectives of :mod:`.tensor`, :mod:`.context`, :mod:`.expert`, :mod:`.pipeline` and
-:mod:`.zero` on the link tier each group spans (:mod:`.placement`), at efficiencies ``η_tp``,
-``η_dp``. The calibration (:mod:`plaster_model.calibration.llm_training`) fits ``η_c``,
-``τ_layer``, ``η_m``, ``η_tp``, ``η_dp``, ``κ_bubble``, ``κ_recompute`` and ``τ_0``.
+selective the attention core's), each layer pass taking at least the host's launch time
+``τ_layer`` (a smooth maximum ``(t_gpu⁴ + τ⁴)^¼``: small layers are launch-bound); ``t_tp``,
+``t_cp``, ``t_ep``, ``t_p2p`` and the data-parallel terms are the collectives of :mod:`.tensor`,
+:mod:`.context`, :mod:`.expert`, :mod:`.pipeline` and :mod:`.zero` on the link tier each group
+spans (:mod:`.placement`), at efficiencies ``η_tp``, ``η_dp``, each call costing ``τ_coll`` more.
+The calibration (:mod:`plaster_model.calibration.llm_training`) fits ``η_c``, ``τ_layer``,
+``η_m``, ``η_tp``, ``η_dp``, ``κ_bubble``, ``κ_recompute``, ``τ_0`` and ``τ_coll``.
 
 Memory per device (the first or last pipeline stage, whichever holds more): model states of its
 share of the parameters (:func:`~plaster_model.estimators.llm_memory.model_state_bytes`),
@@ -37,9 +38,9 @@ from .zero import dp_step_comm_time, zero3_microbatch_comm_time
 
 __all__ = ["DEFAULT_EFFICIENCIES", "model_terms", "llm_step", "OPTIMIZER_STEP_BYTES_PER_PARAM"]
 
-#: Uncalibrated defaults (the calibration's prior means): GEMM efficiency of peak, element-wise
-#: memory efficiency, per-layer-pass latency [s], TP and DP collective efficiencies, bubble and
-#: recomputation scales, per-step overhead [s].
+#: Uncalibrated defaults (the calibration's prior medians): GEMM efficiency of peak, element-wise
+#: memory efficiency, launch time of a layer's forward pass [s], TP and DP collective
+#: efficiencies, bubble and recomputation scales, per-step overhead [s], cost per collective call [s].
 DEFAULT_EFFICIENCIES = {"eta_c": 0.6, "eta_m": 0.7, "tau_layer": 2e-4, "eta_tp": 0.7, "eta_dp": 0.7,
                         "k_bubble": 1.0, "k_recompute": 1.0, "tau0": 0.01, "tau_coll": 2e-5}
 #: HBM bytes per local parameter an Adam step touches: reads fp32 master, m, v and the gradient
