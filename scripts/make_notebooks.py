@@ -648,8 +648,10 @@ assumptions say.
     code("""
 from pathlib import Path
 
-rows_dir = Path("../shared/data/llm_training")
-if rows_dir.is_dir():
+# the shared third-party data sits beside the checkout (notebooks/ is the working directory)
+rows_dir = next((p for p in (Path("../../shared/data/llm_training"), Path("../shared/data/llm_training"))
+                 if p.is_dir()), None)
+if rows_dir is not None:
     cal = pm.calibrate(pm.read_measurements(rows_dir))
     print(cal.llm_training_.summary())
     cpred = pm.predict_llm_training(model, cluster, plan, seq_len=8192, tokens=1.4e12, calibration=cal)
