@@ -18,7 +18,7 @@ from .plan import ParallelPlan
 from .predict import efficiencies_from, hardware_arrays, precision_recipe, transformer_of
 from .step import llm_step, model_terms
 
-__all__ = ["best_plans", "candidate_plans", "evaluate_plans"]
+__all__ = ["best_plans", "candidate_plans", "evaluate_plans", "flatten_plans"]
 
 _REC = np.array(["none", "selective", "full"], dtype=object)
 
@@ -34,7 +34,8 @@ def _pow2_upto(n):
 def candidate_plans(n_devices, cfg, global_batch, seq_len, *, max_tp=None, micro_batches=(1, 2, 4, 8, 16),
                     virtual_stages=(1, 2, 3, 4), zero_stages=(0, 1, 2, 3), recompute=("none", "selective", "full"),
                     cp_sizes=None) -> dict:
-    """Every valid layout as arrays (``tp, pp, dp, cp, ep, sp, zero, mb, m, v, rec``).
+    """Every valid layout as broadcastable arrays (``tp, pp, dp, cp, ep, sp, zero, mb, m, v, rec``):
+    layouts down axis 0, ZeRO stage × recompute along axis 1 (:func:`flatten_plans` gives rows).
 
     Rules (Megatron-LM's): ``tp`` a power of two dividing the heads, at most ``max_tp`` (default
     the scale-up domain); ``pp`` dividing the layers; ``tp·pp·cp`` dividing ``n_devices``; the
@@ -71,14 +72,21 @@ def candidate_plans(n_devices, cfg, global_batch, seq_len, *, max_tp=None, micro
         raise ParameterError("global_batch", global_batch,
                              f"a batch some layout of {n} devices can split (none of tp×pp×cp×dp × micro-batch fits)")
     base = np.array(rows, dtype=float)
-    nz, nr = len(zero_stages), len(recompute)
+    nr = len(recompute)
     codes = np.array([{"none": 0, "selective": 1, "full": 2}[r] for r in recompute], dtype=float)
-    B = np.repeat(base, nz * nr, axis=0)
-    zero = np.tile(np.repeat(np.asarray(zero_stages, float), nr), len(base))
-    rec = np.tile(codes, len(base) * nz)
-    out = {k: B[:, i] for i, k in enumerate(("tp", "pp", "dp", "cp", "ep", "mb", "m", "v"))}
-    out.update(zero=zero, rec=rec, sp=out["tp"] > 1)
+    # a grid: the layouts down axis 0, (ZeRO stage × recompute) along axis 1, so that numpy
+    # broadcasting computes what depends on the layout once per layout (flatten_plans: one row each)
+    out = {k: base[:, i:i + 1] for i, k in enumerate(("tp", "pp", "dp", "cp", "ep", "mb", "m", "v"))}
+    out.update(zero=np.repeat(np.asarray(zero_stages, float), nr)[None, :], rec=np.tile(codes, len(zero_stages))[None, :],
+               sp=out["tp"] > 1)
     return out
+
+
+def flatten_plans(arrays: dict) -> dict:
+    """The arrays of :func:`candidate_plans` (or of an evaluation on them) as one row per plan
+    (scalars are left as they are)."""
+    shape = np.broadcast_shapes(*[np.shape(v) for v in arrays.values() if np.ndim(v)])
+    return {k: (np.broadcast_to(np.asarray(v), shape).ravel() if np.ndim(v) else v) for k, v in arrays.items()}
 
 
 def evaluate_plans(cfg_or_terms, cluster, plans: dict, seq_len, precision="bf16", efficiencies=None,
@@ -158,6 +166,9 @@ def best_plans(model, cluster, global_batch, seq_len=None, precision="bf16", top
                             max_tp=max_tp or links.domain, **space)
     eff, factors, _ = efficiencies_from(calibration, cluster.device)
     out = evaluate_plans(cfg, cluster, plans, seq_len, precision, eff)
+    shape = np.broadcast_shapes(*[np.shape(v) for v in plans.values()])
+    plans = flatten_plans(dict(plans, _shape=np.empty(shape)))
+    out = flatten_plans(dict(out, _shape=np.empty(shape)))
     t = out["time_per_iter_s"]
     fits = out["fits"]
     order = np.lexsort((t, ~fits))
@@ -168,7 +179,7 @@ def best_plans(model, cluster, global_batch, seq_len=None, precision="bf16", top
     thr = global_batch * seq_len / t[idx]
     from .predict import binding_term
 
-    sub = {k: np.broadcast_to(np.asarray(v), t.shape)[idx] for k, v in out.items() if np.ndim(v) > 0 or k != "peak"}
+    sub = {k: np.asarray(v)[idx] for k, v in out.items() if np.ndim(v) > 0}
     df = pd.DataFrame({
         "tp": plans["tp"][idx].astype(int), "pp": plans["pp"][idx].astype(int), "dp": plans["dp"][idx].astype(int),
         "cp": plans["cp"][idx].astype(int), "ep": plans["ep"][idx].astype(int), "sp": plans["sp"][idx],
