@@ -303,12 +303,20 @@ class LLMTrainingFit:
 
     # -- persistence (inside a Calibration's file)
     def to_dict(self) -> dict:
+        """Plain data of the fit (stored under ``llm_training`` in a calibration file)."""
         return {"interval": self.interval, "params": dict(self.params_), "log_sd": dict(self.log_sd_),
                 "residual_quantiles": list(self.residual_quantiles_), "n_rows": self.n_rows_,
                 "errors": self.errors_.to_dict(orient="list")}
 
     @classmethod
     def from_dict(cls, data: dict, origin: str = "calibration data") -> "LLMTrainingFit":
+        """Rebuild a fit from :meth:`to_dict` output, validating each part.
+
+        Raises
+        ------
+        CalibrationError
+            A missing part, or a parameter outside the fit's bounds (names ``origin``).
+        """
         try:
             fit = cls(float(data["interval"]))
             fit.params_ = {k: float(data["params"][k]) for k in PARAMS}
