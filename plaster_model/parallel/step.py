@@ -29,6 +29,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from ..estimators.data_parallel import TRAINING_FLOPS_FACTOR  # forward + backward = 3 forwards
 from ..estimators.llm_memory import activation_bytes_per_layer, model_state_bytes, pipeline_inflight_microbatches
 from .context import cp_comm_time_per_layer
 from .expert import ep_comm_time_per_layer
@@ -187,10 +188,10 @@ def llm_step(terms: dict, hw: dict, plan: dict, eff: dict) -> dict:
     fwd = L * smooth_max((t_lin + t_att + t_elem) / L, eff["tau_layer"])
     # forward + backward (2×), recomputation: full re-runs the forward, selective the attention core
     recomp = np.where(rec == 2, fwd, np.where(rec == 1, t_att, 0.0)) * eff["k_recompute"]
-    t_layers = 3.0 * fwd + recomp
-    hw_flops_mb = 3.0 * (f_lin + f_att) + np.where(rec == 2, f_lin + f_att, np.where(rec == 1, f_att, 0.0))
+    t_layers = TRAINING_FLOPS_FACTOR * fwd + recomp
+    hw_flops_mb = TRAINING_FLOPS_FACTOR * (f_lin + f_att) + np.where(rec == 2, f_lin + f_att, np.where(rec == 1, f_att, 0.0))
     f_head = tok * _a(T["f_head"]) / tp
-    t_head = 3.0 * f_head / gamma
+    t_head = TRAINING_FLOPS_FACTOR * f_head / gamma
     # --- tensor-parallel collectives (per layer, every micro-batch)
     cb = _a(plan["comm_bytes"])
     # every collective call also costs a fixed τ_coll (NCCL launch and synchronization)
@@ -200,7 +201,7 @@ def llm_step(terms: dict, hw: dict, plan: dict, eff: dict) -> dict:
     # --- context parallelism: ring attention overlaps the attention core, the rest is exposed
     t_cp_raw = L * cp_comm_time_per_layer(mb, s, _a(T["kv_hidden"]) / tp, cp, _a(hw["beta_cp"]) * eff["eta_dp"],
                                           _a(hw["alpha_cp"]), cb)
-    t_cp = np.maximum(0.0, t_cp_raw - 3.0 * t_att)
+    t_cp = np.maximum(0.0, t_cp_raw - TRAINING_FLOPS_FACTOR * t_att)
     # --- expert parallelism: two all-to-alls forward and two backward per MoE layer
     t_ep = _a(T["moe_layers"]) * ep_comm_time_per_layer(mb, s / cp, h / np.where(sp, tp, 1.0), _a(T["top_k"]), ep,
                                                         _a(hw["beta_ep"]) * eff["eta_dp"], _a(hw["alpha_ep"]), cb)
@@ -252,7 +253,7 @@ def llm_step(terms: dict, hw: dict, plan: dict, eff: dict) -> dict:
         "tp_s": m * lp_max * t_tp / L, "cp_s": m * lp_max * t_cp / L, "ep_s": m * lp_max * t_ep / L,
         "pp_bubble_s": bubble, "pp_p2p_s": m * t_p2p, "zero3_s": m * t_z3, "dp_s": t_dp,
         "optimizer_s": t_opt, "overhead_s": np.broadcast_to(eff["tau0"], np.shape(total)) + 0.0,
-        "hw_flops": m * (lp_max / L * hw_flops_mb + 3.0 * f_head),
+        "hw_flops": m * (lp_max / L * hw_flops_mb + TRAINING_FLOPS_FACTOR * f_head),
         "mem_weights": ms["weights"], "mem_grads": ms["gradients"], "mem_optimizer": ms["optimizer"],
         "mem_activations": act, "mem_reserve": reserve + 0.0 * total, "mem_total": mem_total,
     }
