@@ -195,3 +195,19 @@ def test_synthetic_rows_recover_the_parameters():
     err = np.abs(pred["value"] / rows["value"] - 1)
     assert err.max() < 0.05 and err.median() < 0.02
     assert fit.params_["eta_c"] == pytest.approx(0.45, rel=0.15)
+
+
+def test_expert_parallel_model_states():
+    # Mixtral-8x7B on 8 GPUs, EP 8 and ZeRO-1: each rank keeps the dense parameters and 1/8 of
+    # the experts; ZeRO-1 shards the dense optimizer states over the 8 data-parallel ranks and
+    # the experts' over the 8/8 = 1 expert-data-parallel rank
+    from plaster_model.estimators.transformer import transformer_param_counts
+
+    pc = transformer_param_counts(pm.load_model("Mixtral-8x7B").transformer)
+    dense, experts = pc["total"] - pc["experts"], pc["experts"]
+    c = pm.Cluster.from_system("DGX H100", n_nodes=1)
+    p = pm.predict_llm_training("Mixtral-8x7B", c, pm.ParallelPlan(ep=8, zero=1, recompute="full", global_batch=8),
+                                seq_len=4096, check_memory=False)
+    assert p.memory_weights_bytes == pytest.approx(2 * (dense + experts / 8), rel=1e-6)
+    assert p.memory_optimizer_bytes == pytest.approx(12 * (dense / 8 + experts / 8), rel=1e-6)
+    assert p.ep_comm_time_s > 0

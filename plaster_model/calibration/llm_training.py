@@ -153,7 +153,8 @@ def row_setup(rows: pd.DataFrame) -> dict:
             # Megatron-LM of 2021-22 and vTrain's runs (use_gradient_bucket=false): no overlap
             "dp_overlap": np.zeros(n, dtype=bool), "reserve": 0.0}
     fpt = np.array([terms_cache[(r, int(s))][1] for r, s in zip(rows["model"], rows["seq_len"])])
-    return {"terms": terms, "hw": hw, "plan": plan, "model_flops_per_token": fpt}
+    devices = sorted({c.device.name for c in cl_cache.values()})
+    return {"terms": terms, "hw": hw, "plan": plan, "model_flops_per_token": fpt, "devices": devices}
 
 
 def subset_setup(setup: dict, mask) -> dict:
@@ -264,6 +265,7 @@ class LLMTrainingFit:
         qlo, qhi = np.quantile(logr, [a, 1.0 - a])
         self.residual_quantiles_ = (float(qlo), float(qhi))
         self.n_rows_ = int(len(y))
+        self.devices_ = tuple(setup.get("devices", ()))
         err = 100 * np.abs(np.expm1(logr))
         self.errors_ = pd.DataFrame([{"source": s, "n": int((src == s).sum()),
                                       "median_abs_pct_error": float(np.median(err[src == s])),
@@ -305,6 +307,7 @@ class LLMTrainingFit:
     def to_dict(self) -> dict:
         """Plain data of the fit (stored under ``llm_training`` in a calibration file)."""
         return {"interval": self.interval, "params": dict(self.params_), "log_sd": dict(self.log_sd_),
+                "devices": list(getattr(self, "devices_", ())),
                 "residual_quantiles": list(self.residual_quantiles_), "n_rows": self.n_rows_,
                 "errors": self.errors_.to_dict(orient="list")}
 
@@ -324,6 +327,7 @@ class LLMTrainingFit:
             q = [float(v) for v in data["residual_quantiles"]]
             fit.residual_quantiles_ = (q[0], q[1])
             fit.n_rows_ = int(data["n_rows"])
+            fit.devices_ = tuple(str(d) for d in data.get("devices", []))
             fit.errors_ = pd.DataFrame(data.get("errors", {}))
         except (KeyError, TypeError, ValueError, IndexError) as exc:
             raise CalibrationError(f"{origin}: malformed llm_training part ({type(exc).__name__}: {exc})") from None

@@ -61,9 +61,7 @@ def predict_training_with_plan(model, cluster, plan, batch_per_device=None, glob
 
     if not routes_to_llm(model, plan):
         return None
-    if batch_per_device is not None and plan.micro_batch is None and global_batch is None:
-        global_batch = None  # batch_per_device is sequences per device per step: global = b·n
-    gb = _global(cluster, batch_per_device, global_batch)
+    gb = _global(cluster, batch_per_device, global_batch)  # batch_per_device: sequences per device per step
     return predict_llm_training(model, cluster, plan, seq_len=seq_len, global_batch=gb,
                                 precision=_precision(precision), calibration=calibration, tokens=tokens,
                                 check_memory=bool(check_memory))

@@ -106,7 +106,8 @@ def plan_arrays(rp: ResolvedPlan, seq_len, recipe) -> dict:
 
 def efficiencies_from(calibration, device=None):
     """``(efficiencies, (low, high) time factors or None, notes)`` from a calibration that holds
-    an LLM-training fit (``calibration.llm_training_``), else the uncalibrated defaults."""
+    an LLM-training fit (``calibration.llm_training_``), else the uncalibrated defaults; the
+    notes say when ``device`` is not one the fit saw."""
     fit = getattr(calibration, "llm_training_", None) if calibration is not None else None
     if fit is None:
         if calibration is not None and hasattr(calibration, "efficiencies") and hasattr(calibration, "interval_factors"):
@@ -114,7 +115,12 @@ def efficiencies_from(calibration, device=None):
     if fit is None:
         return dict(DEFAULT_EFFICIENCIES), None, ["uncalibrated: default efficiencies "
                                                   + ", ".join(f"{k}={v:g}" for k, v in DEFAULT_EFFICIENCIES.items())]
-    return fit.efficiencies(), fit.interval_factors(), [f"calibrated on {fit.n_rows_} LLM-training rows"]
+    notes = [f"calibrated on {fit.n_rows_} LLM-training rows"]
+    seen = getattr(fit, "devices_", ())
+    if device is not None and seen and device.name not in seen:
+        notes.append(f"{device.name} was not among the calibration's devices ({', '.join(seen)}): "
+                     "their efficiencies are applied to its peaks and links")
+    return fit.efficiencies(), fit.interval_factors(), notes
 
 
 @dataclass(frozen=True)
@@ -247,9 +253,11 @@ def memory_error_text(out: dict, device, plan_text: str, i=None) -> str:
     need, have = get("mem_total"), float(device.memory_bytes)
     parts = ", ".join(f"{n} {format_si(get(k), 'B')}" for k, n in _MEMORY_TERMS)
     big = max(_MEMORY_TERMS[:4], key=lambda kn: get(kn[0]))[1]
+    hint = ("recompute='selective' or 'full', sp=True, a smaller micro_batch, or more tp/pp/cp"
+            if big == "activations" else "shard them: zero=1/2/3, or more tp/pp")
     return (f"plan {plan_text}: memory per device {format_si(need, 'B')} ({parts}) exceeds "
             f"{device.name}'s {format_si(have, 'B')} by {format_si(need - have, 'B')}; the largest term is "
-            f"the {big} (shard them: zero=, tp=, pp=; or recompute=, a smaller micro_batch)")
+            f"the {big} ({hint})")
 
 
 def predict_llm_training(model, cluster, plan: ParallelPlan | None = None, *, seq_len=None, global_batch=None,
@@ -270,8 +278,8 @@ def predict_llm_training(model, cluster, plan: ParallelPlan | None = None, *, se
     plan : ParallelPlan, optional
         Default ``ParallelPlan()``: data parallelism over every device.
     seq_len : int, optional
-        Tokens per sequence (default: the model's context, at most 4,096... see the
-        assumptions printed).
+        Tokens per sequence (default: the model's ``seq_len``, else its learned context capped
+        at 4,096, else 4,096; stated in the assumptions).
     global_batch : int, optional
         Sequences per step when the plan leaves it open.
     precision : {"bf16", "fp16", "mixed", "fp8", "fp4", "fp32", "tf32"}

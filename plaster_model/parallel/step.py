@@ -217,9 +217,17 @@ def llm_step(terms: dict, hw: dict, plan: dict, eff: dict) -> dict:
     p_first = lp_max * p_layer + p_embed + np.where(pp == 1, p_head * (1 - np.asarray(T["tied"], dtype=float)), 0.0)
     p_last = lp_max * p_layer + np.where(pp == 1, p_embed + p_head * (1 - np.asarray(T["tied"], dtype=float)), p_head)
     p_rank = np.maximum(p_first, p_last)
+    # routed experts are sharded over ep already: their states and gradients go over the
+    # expert-data-parallel group of dp·cp/ep ranks, the rest over all dp·cp
+    dpg = dp * cp
+    edp = np.maximum(1.0, dpg / ep)
+    p_exp = lp_max * _a(T["p_experts"]) / (tp * ep * L)
+    p_dense = p_rank - p_exp
     z3 = zero >= 3
-    t_z3_raw = zero3_microbatch_comm_time(p_rank * _a(plan["g_bytes"]), p_rank * _a(plan["w_bytes"]), dp * cp,
-                                          _a(hw["beta_dp"]) * eff["eta_dp"], _a(hw["alpha_dp"]))
+    beta_dp, alpha_dp = _a(hw["beta_dp"]) * eff["eta_dp"], _a(hw["alpha_dp"])
+    g_b, w_b = _a(plan["g_bytes"]), _a(plan["w_bytes"])
+    t_z3_raw = (zero3_microbatch_comm_time(p_dense * g_b, p_dense * w_b, dpg, beta_dp, alpha_dp)
+                + zero3_microbatch_comm_time(p_exp * g_b, p_exp * w_b, edp, beta_dp, alpha_dp))
     # every stage's layers, plus the output layer on the last (the only stage when p = 1)
     t_stage_max = lp_max * per_layer + t_head + t_p2p
     t_z3 = np.where(z3, np.maximum(0.0, t_z3_raw - t_stage_max), 0.0)
@@ -228,16 +236,18 @@ def llm_step(terms: dict, hw: dict, plan: dict, eff: dict) -> dict:
     t_pipe = pipeline_time(t_stage_max, t_stage_mean, pp, m, v, eff["k_bubble"])
     bubble = t_pipe - m * t_stage_max
     # --- data-parallel gradient exchange once per step (ZeRO 0-2), over dp·cp ranks
-    dpg = dp * cp
-    t_dp_raw = dp_step_comm_time(p_rank * _a(plan["g_bytes"]), p_rank * _a(plan["w_bytes"]), dpg,
-                                 _a(hw["beta_dp"]) * eff["eta_dp"], _a(hw["alpha_dp"]), zero)
+    t_dp_raw = (dp_step_comm_time(p_dense * g_b, p_dense * w_b, dpg, beta_dp, alpha_dp, zero)
+                + dp_step_comm_time(p_exp * g_b, p_exp * w_b, edp, beta_dp, alpha_dp, zero))
     window = (2.0 / 3.0) * (t_stage_max - t_p2p - t_z3)  # the last micro-batch's backward pass
     t_dp = np.where(np.asarray(plan["dp_overlap"], dtype=bool), np.maximum(0.0, t_dp_raw - window), t_dp_raw)
     # --- optimizer step: memory-bound over the rank's (sharded) parameters
-    t_opt = OPTIMIZER_STEP_BYTES_PER_PARAM * p_rank / np.where(zero >= 1, dpg, 1.0) / mem_rate
+    t_opt = OPTIMIZER_STEP_BYTES_PER_PARAM * (p_dense / np.where(zero >= 1, dpg, 1.0)
+                                              + p_exp / np.where(zero >= 1, edp, 1.0)) / mem_rate
     total = t_pipe + t_dp + t_opt + eff["tau0"]
     # --- memory per device
-    ms = model_state_bytes(p_rank, dpg, zero, _a(plan["w_bytes"]), _a(plan["g_bytes"]), _a(plan["o_bytes"]))
+    ms_d = model_state_bytes(p_dense, dpg, zero, w_b, g_b, _a(plan["o_bytes"]))
+    ms_e = model_state_bytes(p_exp, edp, zero, w_b, g_b, _a(plan["o_bytes"]))
+    ms = {k: ms_d[k] + ms_e[k] for k in ms_d}
     act_layer = activation_bytes_per_layer(s / cp, mb, h, _a(T["heads"]), tp, sp, rec, ffn_hidden=_a(T["ffn"]),
                                            kv_hidden=_a(T["kv_hidden"]), gated_mlp=np.asarray(T["gated"], bool),
                                            scores=~flash, bytes_per_element=_a(plan["act_bytes"]))
