@@ -53,11 +53,17 @@ _ROW_SD = 0.1
 
 
 def is_llm_row(df: pd.DataFrame) -> np.ndarray:
-    """Rows that carry a parallel layout (``tensor_parallel`` and ``pipeline_parallel`` given)."""
-    if "tensor_parallel" not in df.columns or "pipeline_parallel" not in df.columns:
+    """Training rows that carry a parallel layout (``tensor_parallel``, ``pipeline_parallel`` and
+    ``data_parallel`` given; serving rows with a TP size are not these)."""
+    cols = ("tensor_parallel", "pipeline_parallel", "data_parallel")
+    if any(c not in df.columns for c in cols):
         return np.zeros(len(df), dtype=bool)
-    return (pd.to_numeric(df["tensor_parallel"], errors="coerce").notna()
-            & pd.to_numeric(df["pipeline_parallel"], errors="coerce").notna()).to_numpy()
+    ok = np.ones(len(df), dtype=bool)
+    for c in cols:
+        ok &= pd.to_numeric(df[c], errors="coerce").notna().to_numpy()
+    if "phase" in df.columns:
+        ok &= (df["phase"].astype(str) == "training").to_numpy()
+    return ok
 
 
 def split_llm_rows(df: pd.DataFrame):
