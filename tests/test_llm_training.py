@@ -211,3 +211,26 @@ def test_expert_parallel_model_states():
     assert p.memory_weights_bytes == pytest.approx(2 * (dense + experts / 8), rel=1e-6)
     assert p.memory_optimizer_bytes == pytest.approx(12 * (dense / 8 + experts / 8), rel=1e-6)
     assert p.ep_comm_time_s > 0
+
+
+def test_epoch_time_with_a_plan_counts_tokens():
+    c = pm.Cluster.from_system("DGX A100 640GB", n_nodes=8)
+    plan = pm.ParallelPlan(tp=8, pp=8, recompute="full", global_batch=64)
+    # 1,000,000 sequences of 2,048 tokens, 2 epochs: ceil(2·10^6·2048 / (64·2048)) steps
+    e = pm.predict_epoch_time("GPT-3 175B", c, dataset=1_000_000, epochs=2, plan=plan, seq_len=2048, precision="bf16")
+    assert e.tokens == 2e6 * 2048
+    assert e.time_to_train_s == pytest.approx(math.ceil(2e6 / 64) * e.time_per_iter_s)
+
+
+def test_train_plan_cli(capsys):
+    from plaster_model.cli import main
+
+    args = ["train-plan", "--model", "GPT-3 175B", "--system", "DGX A100 640GB", "--nodes", "8",
+            "--global-batch", "64"]
+    assert main(args + ["--tp", "8", "--pp", "8", "--recompute", "full", "--format", "csv"]) == 0
+    out = capsys.readouterr().out
+    assert "time_per_iter_s" in out.splitlines()[0] and "TP 8 × PP 8" in out
+    assert main(args + ["--top", "3"]) == 0
+    assert "plans fit; the fastest" in capsys.readouterr().out
+    assert main(args + ["--tp", "1", "--pp", "1"]) == 2  # does not fit: one line, exit 2
+    assert "exceeds" in capsys.readouterr().err

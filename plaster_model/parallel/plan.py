@@ -221,4 +221,6 @@ class ResolvedPlan:
     micro_batches: int
 
     def __getattr__(self, name):  # the plan's fields read through
+        if name == "plan":  # not set yet (copy, unpickling): no recursion
+            raise AttributeError(name)
         return getattr(self.plan, name)

@@ -99,8 +99,7 @@ def plan_arrays(rp: ResolvedPlan, seq_len, recipe) -> dict:
     return {"tp": p.tp, "pp": p.pp, "dp": p.dp, "cp": p.cp, "ep": p.ep, "sp": p.sp, "zero": p.zero,
             "mb": p.micro_batch, "m": rp.micro_batches, "v": p.virtual_stages, "rec": RECOMPUTE_CODES[p.recompute],
             "flash": p.attention == "flash", "seq_len": seq_len, "w_bytes": recipe["w_bytes"],
-            "g_bytes": recipe["g_bytes"] if p.grad_reduce_precision == "fp32" or recipe["w_bytes"] == 4
-            else 2.0, "o_bytes": recipe["o_bytes"], "act_bytes": recipe["act_bytes"],
+            "g_bytes": recipe["g_bytes"], "o_bytes": recipe["o_bytes"], "act_bytes": recipe["act_bytes"],
             "comm_bytes": recipe["comm_bytes"], "dp_overlap": p.dp_overlap, "reserve": p.framework_reserve_bytes}
 
 
