@@ -39,7 +39,7 @@ def rate(model="GPT-3 175B", system="DGX A100 640GB", nodes=128, n=2_000_000, re
         t0 = time.perf_counter()
         out = evaluate_plans(terms, c, plans, 2048, "bf16")
         best = min(best, time.perf_counter() - t0)
-    return n_plans / best, n_plans, int(np.sum(out["fits"]))
+    return n_plans / best, n_plans, int(np.sum(out["fits_memory"]))
 
 
 def gpt3_on_1024_a100():

@@ -96,7 +96,7 @@ def test_tp_beyond_a_node_crosses_the_network():
 def test_best_plans_gpt3_on_1024_a100():
     c = pm.Cluster.from_system("DGX A100 640GB", n_nodes=128)
     df = pm.best_plans("GPT-3 175B", c, global_batch=1536, seq_len=2048, top=5)
-    assert len(df) == 5 and df["fits"].all() and df["time_per_iter_s"].is_monotonic_increasing
+    assert len(df) == 5 and df["fits_memory"].all() and df["time_per_iter_s"].is_monotonic_increasing
     top = df.iloc[0]
     assert top.tp * top.pp * top.dp == 1024 and top.tp <= 8 and 0.3 < top.mfu < 0.75
     # the vectorized row equals the scalar prediction of the same plan
@@ -113,16 +113,16 @@ def test_sweep_and_scaling_with_a_plan_mark_what_does_not_fit():
     df = pm.sweep("GPT-3 175B", ["A100-80GB"], [32, 64, 128], "InfiniBand HDR", plan=plan, precisions="bf16",
                   devices_per_node=8, intra_node="NVSwitch 2 (DGX A100)", nics_per_node=8, seq_len=2048)
     # 32 GPUs cannot hold TP 8 × PP 8; 64 and 128 can (175 B / 64 × 18 B = 49 GB of model states)
-    assert list(df["n_devices"]) == [32, 64, 128] and df["fits"].tolist() == [False, True, True]
+    assert list(df["n_devices"]) == [32, 64, 128] and df["fits_memory"].tolist() == [False, True, True]
     assert "n_devices" in df["reason"].iloc[0]
     big = pm.ParallelPlan(tp=1, global_batch=64)
     df2 = pm.sweep("GPT-3 175B", ["A100-80GB"], [64], "InfiniBand HDR", plan=big, precisions="bf16",
                    devices_per_node=8, intra_node="NVSwitch 2 (DGX A100)", seq_len=2048)
-    assert not df2["fits"].iloc[0] and "exceeds" in df2["reason"].iloc[0]
+    assert not df2["fits_memory"].iloc[0] and "exceeds" in df2["reason"].iloc[0]
     c = pm.Cluster.from_system("DGX A100 640GB", n_nodes=16)
     curve = pm.scaling_curve("GPT-3 175B", c, plan=pm.ParallelPlan(tp=8, pp=8, recompute="full"),
                              devices=[64, 128], global_batch=128, seq_len=2048, precision="bf16")
-    assert curve["fits"].all() and curve["throughput_tokens_s"].iloc[1] > curve["throughput_tokens_s"].iloc[0]
+    assert curve["fits_memory"].all() and curve["throughput_tokens_s"].iloc[1] > curve["throughput_tokens_s"].iloc[0]
 
 
 def test_precision_recipes():

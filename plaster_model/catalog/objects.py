@@ -294,6 +294,19 @@ class Device:
         """Peak compute rate [FLOP/s] for ``precision`` (see :meth:`peak_key`)."""
         return self.peak_flops[self.peak_key(precision)]
 
+    def __str__(self) -> str:
+        """One line: name, peaks, memory, bandwidth, power (``repr`` keeps every field).
+
+        >>> import plaster_model as pm
+        >>> print(pm.load_device("V100"))
+        V100: fp64 7.8 TFLOP/s, fp32 15.7 TFLOP/s, fp16 31.4 TFLOP/s, fp16_tensor 125 TFLOP/s; 16 GB at 900 GB/s; 300 W
+        """
+        from ..units import format_si
+
+        peaks = ", ".join(f"{k} {format_si(v, 'FLOP/s')}" for k, v in self.peak_flops.items())
+        return (f"{self.name}: {peaks}; {format_si(self.memory_bytes, 'B')} at "
+                f"{format_si(self.memory_bandwidth, 'B/s')}; {self.power_w:g} W")
+
 
 @dataclass(frozen=True, eq=True)
 class Interconnect:

@@ -63,7 +63,7 @@ _BUDGET_RTOL = 1e-12
 
 
 
-from ..errors import ParameterError, UnknownLatencyDistribution
+from ..errors import MemoryFitError, ParameterError, UnknownLatencyDistribution
 
 
 # --------------------------------------------------------------------------- setup
@@ -136,6 +136,11 @@ def _live_activation_bytes(model, precision) -> tuple[float, str]:
         return (float(model.activation_bytes_per_sample) * INFERENCE_LIVE_ACTIVATION_FRACTION * scale,
                 f"{INFERENCE_LIVE_ACTIVATION_FRACTION:.4f} × the fp32 training activation figure "
                 "(the live fraction derived on ResNet-50)")
+    from ..estimators.memory import transformer_live_activation_bytes
+
+    live = transformer_live_activation_bytes(model)
+    if live:
+        return live * scale, "one transformer layer's activations (Korthikanti et al. 2022; an upper bound)"
     return 0.0, ""
 
 
@@ -404,7 +409,8 @@ def _batches(batches, name="batches"):
 # --------------------------------------------------------------------------- curve
 def latency_throughput_curve(model, device, precision="fp32", batches=DEFAULT_BATCHES, calibration=None,
                              compute_efficiency=None, memory_efficiency=None, t0=None,
-                             include_transfer=False, latency_percentile=None, **kwargs):
+                             include_transfer=False, latency_percentile=None, allow_oversubscribed=False,
+                             **kwargs):
     """Latency, throughput and energy of inference versus batch size, one row per batch.
 
     ``t(b) = t0 + max(F·b/(η_c·γ_peak), (W + A·b)/(η_m·bw_peak)) [+ 2α + (I+O)·b/β]``,
@@ -441,6 +447,9 @@ def latency_throughput_curve(model, device, precision="fp32", batches=DEFAULT_BA
         Report ``latency_s`` at this percentile (e.g. 99) instead of the mean: the point
         estimate times a tail ratio ``p<P>/median`` from ``percentile_ratio=`` or the
         calibration (``latency_p99_ratio``). Raises when no ratio is known.
+    allow_oversubscribed : bool
+        Keep the latency and throughput of batches that do not fit in device memory
+        (default False: NaN there, ``fits_in_memory`` False).
     **kwargs
         ``percentile_ratio``, ``power_w`` (measured power [W], default board TDP),
         ``host_link``, ``activation_bytes_per_sample`` (traffic per sample at this precision
@@ -493,6 +502,12 @@ def latency_throughput_curve(model, device, precision="fp32", batches=DEFAULT_BA
         **{k: cols[k] for k in CURVE_COLUMNS[6:-1]}, "calibrated": s.calibrated,
     })[CURVE_COLUMNS]
     df.attrs["assumptions"] = list(s.assumptions)
+    from .._feasibility import blank_infeasible  # a batch that does not fit shows no time
+
+    if not allow_oversubscribed and not df["fits_in_memory"].all():
+        blank_infeasible(df, df["fits_in_memory"])
+        df.attrs["assumptions"].append("batches that do not fit in device memory (fits_in_memory False) show "
+                                       "no latency or throughput (allow_oversubscribed=True keeps them)")
     return df
 
 
@@ -589,7 +604,8 @@ def best_batch(model, device, latency_budget="7 ms", precision="fp32", batches=N
     max_batch : int
         Largest batch searched when ``batches`` is None.
     require_fit : bool
-        Skip batches whose weights + activations exceed device memory (default True).
+        Skip batches whose weights + activations exceed device memory (default True); when
+        not even the smallest candidate fits, raise :class:`~plaster_model.MemoryFitError`.
     **kwargs
         ``compute_efficiency``, ``memory_efficiency``, ``t0``, ``include_transfer``,
         ``percentile_ratio``, ``power_w``, ``host_link``, ``activation_bytes_per_sample``,
@@ -649,6 +665,14 @@ def best_batch(model, device, latency_budget="7 ms", precision="fp32", batches=N
                          float(cols["energy_per_inference_j"][i]), float(cols["inferences_per_j"][i]),
                          s.power_w, s.power_source, float(cols["memory_needed_bytes"][i]), limited, s.calibrated, msg, tuple(a))
     first = float(cols["latency_s"][0])
+    if require_fit and not fits[0]:  # not even the smallest candidate fits: refused, whatever its latency
+        from ..estimators.memory import memory_fit_message
+
+        need = float(cols["memory_needed_bytes"][0])
+        raise MemoryFitError(memory_fit_message(
+            f"inference of {s.model.name} at batch {int(cand[0])} ({s.precision}, weights + live activations)",
+            need, float(s.device.memory_bytes), s.device.name, "shard the model or lower the precision"),
+            need, float(s.device.memory_bytes))
     if not meets[0]:
         msg = (f"no batch meets the budget: even batch {int(cand[0])} takes {format_si(first, 's')} "
                f"({s.latency_statistic}) > {format_si(budget, 's')}, so throughput within the budget is 0")

@@ -42,7 +42,7 @@ def _train_plan(args) -> int:
         return 0
     plan = pm.ParallelPlan(**given, global_batch=args.global_batch)
     pred = pm.predict_llm_training(args.model, cluster, plan, seq_len=args.seq_len, precision=args.precision,
-                                   calibration=cal, tokens=args.tokens)
+                                   calibration=cal, tokens=args.tokens, check_memory=not args.allow_oversubscribed)
     if args.format == "table":
         print(pred)
     else:
@@ -72,5 +72,7 @@ def add_train_plan_parser(sub, command) -> None:
     p.add_argument("--tokens", type=float, default=None, help="training tokens: adds the time to train")
     p.add_argument("--top", type=int, default=10, help="plans listed by the search (no --tp/--pp/...)")
     p.add_argument("--calibration", help="calibration file from 'plaster-model calibrate'")
+    p.add_argument("--allow-oversubscribed", action="store_true",
+                   help="answer a plan that does not fit in device memory (with a warning)")
     p.add_argument("--format", default="table", choices=["table", "csv", "json"])
     command("train-plan")(_train_plan)

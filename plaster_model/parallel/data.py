@@ -85,7 +85,7 @@ def epoch_with_plan(model, cluster, dataset, epochs, batch_per_device, precision
 def scaling_curve_with_plan(model, cluster, plan, devices=None, precision="bf16", calibration=None, seq_len=None,
                             global_batch=None, batch_per_device=None):
     """``scaling_curve(..., plan=)``: the plan at each device count (``dp`` grows), as a tidy
-    frame; counts the plan does not tile or that do not fit are kept with ``fits`` False."""
+    frame; counts the plan does not tile or that do not fit are kept with ``fits_memory`` False and the ``reason``."""
     import pandas as pd
 
     from ..errors import MemoryFitError
@@ -107,16 +107,16 @@ def scaling_curve_with_plan(model, cluster, plan, devices=None, precision="bf16"
             p = predict_llm_training(model, c, plan, seq_len=seq_len, global_batch=gb, precision=precision,
                                      calibration=calibration)
             lo, hi = p.time_per_iter_interval_s or (math.nan, math.nan)
-            row.update(fits=True, plan=p.plan, time_per_iter_s=p.time_per_iter_s, time_per_iter_low_s=lo,
+            row.update(fits_memory=True, plan=p.plan, time_per_iter_s=p.time_per_iter_s, time_per_iter_low_s=lo,
                        time_per_iter_high_s=hi, throughput_tokens_s=p.throughput_tokens_s, mfu=p.mfu,
                        memory_per_device_bytes=p.memory_per_device_bytes, binding=p.binding, reason=None)
         except (MemoryFitError, ParameterError) as exc:
-            row.update(fits=False, plan=None, time_per_iter_s=math.nan, time_per_iter_low_s=math.nan,
+            row.update(fits_memory=False, plan=None, time_per_iter_s=math.nan, time_per_iter_low_s=math.nan,
                        time_per_iter_high_s=math.nan, throughput_tokens_s=math.nan, mfu=math.nan,
                        memory_per_device_bytes=math.nan, binding=None, reason=str(exc))
         rows.append(row)
     df = pd.DataFrame(rows)
-    base = df.loc[df["fits"]].head(1)
+    base = df.loc[df["fits_memory"]].head(1)
     if len(base):
         b = base.iloc[0]
         df["speedup"] = df["throughput_tokens_s"] / b["throughput_tokens_s"]
@@ -128,7 +128,7 @@ def sweep_with_plan(models, devices, n_devices, interconnects=None, plan=None, p
                     devices_per_node=8, intra_node=None, nics_per_node=1, calibration=None, seq_len=None,
                     global_batch=None, batch_per_device=None):
     """``sweep(..., plan=)``: every (model, device, precision, interconnect, n_devices) under one
-    plan; rows that do not fit or do not tile are kept, ``fits`` False, with the reason."""
+    plan; rows that do not fit or do not tile are kept, ``fits_memory`` False, with the ``reason``."""
     import pandas as pd
 
     from ..cluster import Cluster
@@ -149,11 +149,11 @@ def sweep_with_plan(models, devices, n_devices, interconnects=None, plan=None, p
                                                                 else int(batch_per_device * n))
             p = predict_llm_training(m, c, plan, seq_len=seq_len, global_batch=gb, precision=prec,
                                      calibration=calibration)
-            row.update(fits=True, plan=p.plan, time_per_iter_s=p.time_per_iter_s,
+            row.update(fits_memory=True, plan=p.plan, time_per_iter_s=p.time_per_iter_s,
                        throughput_tokens_s=p.throughput_tokens_s, mfu=p.mfu,
                        memory_per_device_bytes=p.memory_per_device_bytes, binding=p.binding, reason=None)
         except (MemoryFitError, ParameterError, ValueError) as exc:
-            row.update(fits=False, plan=None, time_per_iter_s=math.nan, throughput_tokens_s=math.nan, mfu=math.nan,
+            row.update(fits_memory=False, plan=None, time_per_iter_s=math.nan, throughput_tokens_s=math.nan, mfu=math.nan,
                        memory_per_device_bytes=math.nan, binding=None, reason=str(exc))
         rows.append(row)
     return pd.DataFrame(rows)

@@ -288,7 +288,8 @@ def predict_llm_training(model, cluster, plan: ParallelPlan | None = None, *, se
     tokens : float, optional
         Training tokens: adds ``time_to_train_s``.
     check_memory : bool
-        Refuse (:class:`~plaster_model.MemoryFitError`) a plan that does not fit (default).
+        Refuse (:class:`~plaster_model.MemoryFitError`) a plan that does not fit (default);
+        ``False`` answers anyway, with a :class:`~plaster_model.MemoryWarning`.
 
     Returns
     -------
@@ -342,8 +343,15 @@ def predict_llm_training(model, cluster, plan: ParallelPlan | None = None, *, se
     pa = plan_arrays(rp, seq_len, recipe)
     out = llm_step(vars(terms), hw, pa, eff)
     out = {k: float(np.asarray(v)) for k, v in out.items()}
-    if check_memory and out["mem_total"] > cluster.device.memory_bytes:
-        raise MemoryFitError(memory_error_text(out, cluster.device, p.describe()))
+    if out["mem_total"] > cluster.device.memory_bytes:
+        text = memory_error_text(out, cluster.device, p.describe())
+        if check_memory:
+            raise MemoryFitError(text)
+        import warnings
+
+        from ..errors import MemoryWarning
+        warnings.warn(text + " (answered anyway: check_memory=False)", MemoryWarning, stacklevel=2)
+        assumptions.append("does NOT fit in device memory (answered with check_memory=False)")
     t = out["time_per_iter_s"]
     tokens_step = p.global_batch * seq_len
     fpt = float(model_flops_per_token(cfg, seq_len))

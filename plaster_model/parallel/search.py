@@ -103,7 +103,7 @@ def evaluate_plans(cfg_or_terms, cluster, plans: dict, seq_len, precision="bf16"
     from .step import DEFAULT_EFFICIENCIES
 
     out = llm_step(terms, hw, pa, efficiencies or dict(DEFAULT_EFFICIENCIES))
-    out["fits"] = out["mem_total"] <= float(cluster.device.memory_bytes)
+    out["fits_memory"] = out["mem_total"] <= float(cluster.device.memory_bytes)
     out["peak"] = recipe["peak"]
     return out
 
@@ -128,7 +128,7 @@ def best_plans(model, cluster, global_batch, seq_len=None, precision="bf16", top
     calibration : Calibration, optional
         A calibration with an LLM-training fit.
     include_infeasible : bool
-        Keep the plans that do not fit (``fits`` False), ranked after those that do.
+        Keep the plans that do not fit (``fits_memory`` False), ranked after those that do.
     max_tp : int, optional
         Largest tensor-parallel size (default: the scale-up domain).
     **space
@@ -140,7 +140,7 @@ def best_plans(model, cluster, global_batch, seq_len=None, precision="bf16", top
     pandas.DataFrame
         One row per plan: ``tp, pp, dp, cp, ep, sp, zero, micro_batch, micro_batches,
         virtual_stages, recompute, time_per_iter_s, throughput_tokens_s, tflops_per_device, mfu,
-        memory_per_device_bytes, fits, binding, plan``; ``attrs["n_plans"]`` and
+        memory_per_device_bytes, fits_memory, binding, plan``; ``attrs["n_plans"]`` and
         ``attrs["n_feasible"]`` count the space.
 
     Examples
@@ -148,7 +148,7 @@ def best_plans(model, cluster, global_batch, seq_len=None, precision="bf16", top
     >>> import plaster_model as pm
     >>> c = pm.Cluster.from_system("DGX A100 640GB", n_nodes=128)
     >>> df = pm.best_plans("GPT-3 175B", c, global_batch=1536, seq_len=2048, top=3)
-    >>> len(df), bool(df["fits"].all()), df.attrs["n_plans"] > 1000
+    >>> len(df), bool(df["fits_memory"].all()), df.attrs["n_plans"] > 1000
     (3, True, True)
     """
     from ..estimators.transformer import model_flops_per_token
@@ -170,7 +170,7 @@ def best_plans(model, cluster, global_batch, seq_len=None, precision="bf16", top
     plans = flatten_plans(dict(plans, _shape=np.empty(shape)))
     out = flatten_plans(dict(out, _shape=np.empty(shape)))
     t = out["time_per_iter_s"]
-    fits = out["fits"]
+    fits = out["fits_memory"]
     order = np.lexsort((t, ~fits))
     if not include_infeasible:
         order = order[fits[order]]
@@ -189,7 +189,7 @@ def best_plans(model, cluster, global_batch, seq_len=None, precision="bf16", top
         "time_per_iter_s": t[idx], "throughput_tokens_s": thr,
         "tflops_per_device": thr * fpt / cluster.n_devices / 1e12,
         "mfu": thr * fpt / (cluster.n_devices * out["peak"]),
-        "memory_per_device_bytes": out["mem_total"][idx], "fits": fits[idx],
+        "memory_per_device_bytes": out["mem_total"][idx], "fits_memory": fits[idx],
         "binding": binding_term(sub) if len(idx) else np.array([], dtype=object),
     })
     if factors is not None:
