@@ -206,8 +206,10 @@ def test_expert_parallel_model_states():
     pc = transformer_param_counts(pm.load_model("Mixtral-8x7B").transformer)
     dense, experts = pc["total"] - pc["experts"], pc["experts"]
     c = pm.Cluster.from_system("DGX H100", n_nodes=1)
-    p = pm.predict_llm_training("Mixtral-8x7B", c, pm.ParallelPlan(ep=8, zero=1, recompute="full", global_batch=8),
-                                seq_len=4096, check_memory=False)
+    with pytest.warns(pm.MemoryWarning, match="answered anyway"):  # 118 GB: it does not fit, asked anyway
+        p = pm.predict_llm_training("Mixtral-8x7B", c, pm.ParallelPlan(ep=8, zero=1, recompute="full",
+                                                                       global_batch=8),
+                                    seq_len=4096, check_memory=False)
     assert p.memory_weights_bytes == pytest.approx(2 * (dense + experts / 8), rel=1e-6)
     assert p.memory_optimizer_bytes == pytest.approx(12 * (dense / 8 + experts / 8), rel=1e-6)
     assert p.ep_comm_time_s > 0
