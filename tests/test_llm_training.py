@@ -236,3 +236,17 @@ def test_train_plan_cli(capsys):
     assert "plans fit; the fastest" in capsys.readouterr().out
     assert main(args + ["--tp", "1", "--pp", "1"]) == 2  # does not fit: one line, exit 2
     assert "exceeds" in capsys.readouterr().err
+
+
+def test_one_calibration_fits_cnn_and_llm_rows(shared_dir):
+    # the same Calibration.fit takes both kinds of rows; predict sends each to its own model
+    import pandas as pd
+
+    cnn = pm.read_measurements(shared_dir / "data" / "published_measurements.csv").head(120)
+    llm = pm.read_measurements(shared_dir / "data" / "llm_training" / "korthikanti2022_selene.csv")
+    rows = pd.concat([cnn, llm], ignore_index=True)
+    cal = pm.Calibration(n_bootstrap=0).fit(rows)
+    assert cal.llm_training_.n_rows_ == 8 and cal.n_rows_ <= 120
+    pred = cal.predict(rows.iloc[[0, 1, 120, 121]])
+    assert list(pred.index) == [0, 1, 120, 121] and pred["value"].notna().all()
+    assert (pred.loc[[120, 121], "calibration_group"] == "llm_training").all()

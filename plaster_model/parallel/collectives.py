@@ -20,14 +20,15 @@ __all__ = ["allreduce_s", "reduce_scatter_s", "all_gather_s", "all_to_all_s", "p
 def allreduce_s(w, n, beta, alpha=0.0):
     """Ring all-reduce ``2·(n−1)/n·w/β + 2·(n−1)·α`` [s] (0 for one rank), vectorized.
 
-    The same form as :func:`plaster_model.estimators.ring_allreduce_time`, without its
-    argument validation (the plan search calls it on 10^6-element arrays).
+    :func:`plaster_model.estimators.ring_allreduce_time`'s kernel (the form's one home),
+    without its argument validation (the plan search calls it on 10^6-element arrays).
 
     >>> round(float(allreduce_s(100e6, 4, 10e9, 1e-6)), 9)
     0.015006
     """
-    n = np.asarray(n, dtype=float)
-    return 2.0 * (n - 1.0) / n * np.asarray(w, dtype=float) / beta + 2.0 * (n - 1.0) * alpha
+    from ..estimators.collectives import _ring
+
+    return _ring(np.asarray(w, dtype=float), np.asarray(n, dtype=float), beta, alpha)
 
 
 def reduce_scatter_s(w, n, beta, alpha=0.0):
