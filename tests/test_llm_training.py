@@ -146,6 +146,7 @@ def llm_calibration():
     return rows, pm.calibrate(rows)
 
 
+@pytest.mark.slow
 def test_korthikanti_iterations_within_10_percent(llm_calibration):
     rows, cal = llm_calibration
     k = rows[rows.model.str.contains("Korthikanti")]
@@ -155,6 +156,7 @@ def test_korthikanti_iterations_within_10_percent(llm_calibration):
     assert ((pred["value_low"] <= pred["value"]) & (pred["value"] <= pred["value_high"])).all()
 
 
+@pytest.mark.slow
 def test_calibration_round_trip_and_use(llm_calibration, tmp_path):
     rows, cal = llm_calibration
     path = tmp_path / "llm.json"
@@ -167,6 +169,7 @@ def test_calibration_round_trip_and_use(llm_calibration, tmp_path):
     assert p.calibrated and lo < p.time_per_iter_s < hi and p.mfu_low < p.mfu < p.mfu_high
 
 
+@pytest.mark.slow
 def test_synthetic_rows_recover_the_parameters():
     # rows built by the step model itself with known parameters are fitted back (no shared data)
     import pandas as pd
@@ -238,6 +241,7 @@ def test_train_plan_cli(capsys):
     assert "exceeds" in capsys.readouterr().err
 
 
+@pytest.mark.slow
 def test_one_calibration_fits_cnn_and_llm_rows(shared_dir):
     # the same Calibration.fit takes both kinds of rows; predict sends each to its own model
     import pandas as pd
