@@ -86,12 +86,15 @@ _EXPORTS = {
     # measured runs and calibration
     "read_measurements": "measurements",
     "calibrate": "calibration.model", "Calibration": "calibration.model",
+    # LLM training at scale (parallel plans)
+    "ParallelPlan": "parallel.plan", "predict_llm_training": "parallel.predict",
+    "LLMTrainingPrediction": "parallel.predict", "best_plans": "parallel.search",
 }
 
 # Subpackages reachable as attributes (pm.measure.trtexec, pm.formulas, pm.plotting).
 _SUBMODULES = {"errors", "formulas", "plotting", "measure", "estimators", "catalog", "units", "measurements",
                "io", "calibration", "inference", "sweeps", "onnx_import", "onnx_builders", "cli",
-               "model_builders", "resolution",
+               "model_builders", "resolution", "parallel",
                "web"}  # the web guide: Panel is imported only by plaster_model.web.app()/serve()
 
 __all__ = sorted(_EXPORTS) + ["__version__"]

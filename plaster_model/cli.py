@@ -1,4 +1,4 @@
-"""Command line: ``plaster-model predict|inference|best-batch|plaster|bandwidth|sweep|devices|models|
+"""Command line: ``plaster-model predict|train-plan|inference|best-batch|plaster|bandwidth|sweep|devices|models|
 interconnects|systems|calibrate|serve``.
 
 Every sub-command that answers takes ``--format table|csv|json``. A configuration that does
@@ -378,6 +378,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--catalog", dest="serve_catalogs", nargs="+", default=[], metavar="YAML",
                    help="user catalog YAML files merged over the bundled one")
 
+    from .parallel.cli import add_train_plan_parser  # LLM parallel plans: train-plan
+    add_train_plan_parser(sub, _command)
     try:  # calibration registers its own sub-command when present
         from .calibration.cli import add_calibrate_parser
         add_calibrate_parser(sub, _command)

@@ -62,7 +62,7 @@ def scaling_curve(model, cluster, devices=None, batch_per_device=None, precision
                   efficiency=None, comm_efficiency=None, overhead_s=None, gradient_precision=None,
                   overlap=None, bucket_bytes=DEFAULT_BUCKET_BYTES, servers=None, inter_algorithm=None,
                   optimizer="momentum", check_memory=True, backend=None, framework=None,
-                  allow_oversubscribed=False):
+                  allow_oversubscribed=False, plan=None, seq_len=None):
     """Predicted data-parallel scaling over device counts, as a tidy DataFrame.
 
     For each device count ``N`` the template ``cluster`` is resized (nodes of its
@@ -107,6 +107,10 @@ def scaling_curve(model, cluster, devices=None, batch_per_device=None, precision
         ``fits_memory`` True; ``"warn"``: numbers kept, a warning).
     allow_oversubscribed : bool
         Keep the numbers of rows that do not fit (``fits_memory`` still False), with a warning.
+    plan, seq_len : optional
+        A :class:`~plaster_model.ParallelPlan` (and tokens per sequence): for a transformer or a
+        plan beyond pure data parallelism, the curve of
+        :func:`~plaster_model.parallel.data.scaling_curve_with_plan` (``dp`` grows with the count).
 
     Returns
     -------
@@ -135,6 +139,11 @@ def scaling_curve(model, cluster, devices=None, batch_per_device=None, precision
     """
     import pandas as pd
 
+    if plan is not None:  # parallel plans: plaster_model/parallel (None: today's data parallelism)
+        from .parallel.data import routes_to_llm, scaling_curve_with_plan
+        if routes_to_llm(model, plan):
+            return scaling_curve_with_plan(model, cluster, plan, devices, precision, calibration, seq_len,
+                                           global_batch, batch_per_device)
     template = _resolve_cluster(cluster)
     if scaling not in ("weak", "strong"):
         raise ValueError(f"scaling must be 'weak' or 'strong', got {scaling!r}")

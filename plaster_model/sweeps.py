@@ -672,6 +672,11 @@ _SWEEP_DOC_PARAMS = """
         Check each row's per-device training memory (momentum optimizer, 1 GiB workspace).
     allow_oversubscribed : bool
         Keep the times of rows that do not fit (``fits_memory`` still False), with a warning.
+    plan, seq_len : optional
+        A :class:`~plaster_model.ParallelPlan` and tokens per sequence: the rows are
+        :func:`~plaster_model.predict_llm_training` of each (model, device, precision,
+        interconnect, count) (:func:`~plaster_model.parallel.data.sweep_with_plan`), with ``fits_memory``
+        False and the ``reason`` where a plan does not fit or tile.
 """
 
 
@@ -696,7 +701,7 @@ def sweep(models, devices, n_devices, interconnects=None, batch_per_device=None,
           scaling="weak", calibration=None, efficiency=None, chunk_size=2_000_000, progress=None,
           *, global_batch=None, nics_per_node=1, comm_efficiency=None, overhead_s=None,
           gradient_precision=None, unsupported="drop", overlap=None, bucket_bytes=_UNSET, servers=None,
-          inter_algorithm=None, check_memory=True, allow_oversubscribed=False):
+          inter_algorithm=None, check_memory=True, allow_oversubscribed=False, plan=None, seq_len=None):
     """Predict data-parallel training for every configuration of a cross product.
 
     Evaluates models × devices × precisions × ``intra_node`` × ``interconnects`` ×
@@ -757,6 +762,10 @@ def sweep(models, devices, n_devices, interconnects=None, batch_per_device=None,
     ResNet-50   V100         64 InfiniBand EDR     mixed communication
        VGG-16   V100         64 InfiniBand EDR     mixed communication
     """
+    if plan is not None:  # a ParallelPlan: the LLM path (plaster_model/parallel/data.py), rows marked `fits`
+        from .parallel.data import sweep_with_plan
+        return sweep_with_plan(models, devices, n_devices, interconnects, plan, precisions, devices_per_node,
+                               intra_node, nics_per_node, calibration, seq_len, global_batch, batch_per_device)
     plan = _plan(models, devices, n_devices, interconnects, batch_per_device, precisions, algorithms,
                  devices_per_node, intra_node, scaling, calibration, efficiency, global_batch=global_batch,
                  nics_per_node=nics_per_node, comm_efficiency=comm_efficiency, overhead_s=overhead_s,

@@ -421,7 +421,7 @@ def predict_training(model, cluster, batch_per_device=None, precision="fp32", sc
                      optimizer="momentum", check_memory=True, overlap=None,
                      bucket_bytes=DEFAULT_BUCKET_BYTES, servers=None,
                      inter_algorithm=None, backend=None, framework=None,
-                     allow_oversubscribed=False) -> TrainingPrediction:
+                     allow_oversubscribed=False, plan=None, seq_len=None) -> TrainingPrediction:
     """Predict one data-parallel training iteration on a cluster.
 
     ``T_iter = 3·F·b/(η·γ_peak) + T_allreduce(w, p, β, α) + T_overhead`` with
@@ -497,6 +497,14 @@ def predict_training(model, cluster, batch_per_device=None, precision="fp32", sc
     framework : str, optional
         Framework text ("TensorFlow (tf_cnn_benchmarks)", "PyTorch"): its documented default
         backend when ``backend`` is not given.
+    plan : ParallelPlan, optional
+        A parallel plan (:class:`~plaster_model.ParallelPlan`). For a transformer, or any plan
+        beyond pure data parallelism, the answer is
+        :func:`~plaster_model.predict_llm_training`'s :class:`LLMTrainingPrediction`
+        (``batch_per_device`` / ``global_batch`` in sequences); pure data parallelism of
+        another model answers as without a plan.
+    seq_len : int, optional
+        Tokens per sequence, with ``plan``.
 
     Returns
     -------
@@ -514,6 +522,12 @@ def predict_training(model, cluster, batch_per_device=None, precision="fp32", sc
     >>> pred.bound
     'compute'
     """
+    if plan is not None:  # parallel plans: plaster_model/parallel (None: today's data parallelism)
+        from .parallel.data import predict_training_with_plan
+        routed = predict_training_with_plan(model, cluster, plan, batch_per_device, global_batch, precision,
+                                            calibration, seq_len, check_memory and not allow_oversubscribed)
+        if routed is not None:
+            return routed
     if allow_oversubscribed and check_memory in (True, "error"):
         check_memory = "warn"  # answer, and say it does not fit
     args = (model, cluster, batch_per_device, precision, scaling, algorithm, global_batch, efficiency,
@@ -680,6 +694,13 @@ def predict_epoch_time(model, cluster, dataset="ImageNet-1k", epochs=1, batch_pe
     >>> pred.iterations_per_epoch   # ceil(1,281,167 / 4096)
     313
     """
+    if kwargs.get("plan") is not None:  # parallel plans: plaster_model/parallel
+        from .parallel.data import epoch_with_plan
+        routed = epoch_with_plan(model, cluster, dataset, _positive(epochs, "epochs"), batch_per_device,
+                                 precision, calibration, **kwargs)
+        if routed is not None:
+            return routed
+        kwargs = {k: v for k, v in kwargs.items() if k not in ("plan", "seq_len")}
     name, n = _resolve_dataset(dataset)
     epochs = _positive(epochs, "epochs")
     base = predict_training(model, cluster, batch_per_device, precision, scaling, algorithm,

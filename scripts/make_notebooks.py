@@ -573,6 +573,106 @@ ax = plot_roofline(["T4", gpu], layers, precisions=["fp32"])
 ]
 
 
+# --------------------------------------------------------------------------- 07
+NOTEBOOKS["07_llm_training_plan"] = [
+    md("""
+# Will Llama-3-70B train in a month on 512 H100?
+
+A 70-billion-parameter transformer does not fit one GPU: its weights, gradients and Adam
+states alone are about 1.1 TB (16–18 bytes per parameter). It has to be split with tensor,
+pipeline and data parallelism (and perhaps ZeRO). This notebook asks the library for the plans
+that fit on 64 DGX H100 nodes, their MFU and the binding term, and how long 1.4 trillion
+tokens (Chinchilla's 20 tokens per parameter) would take.
+"""),
+    code("""
+import plaster_model as pm
+
+cluster = pm.Cluster.from_system("DGX H100", n_nodes=64)      # 512 × H100 80 GB, NVLink 4 + 8 × NDR per node
+model = pm.load_model("Llama-3.1-70B")
+cfg = model.transformer
+print(cluster.name)
+print(f"{model.params / 1e9:.1f} B parameters, {cfg.n_layers} layers, d_model {cfg.d_model}, "
+      f"{cfg.n_heads} heads ({cfg.n_kv_heads} KV heads)")
+"""),
+    md("""
+## Pure data parallelism does not fit
+
+Every GPU would hold the whole model and its optimizer states. The library refuses to answer
+with a time and says what does not fit, and by how much:
+"""),
+    code("""
+try:
+    pm.predict_llm_training(model, cluster, pm.ParallelPlan(), seq_len=8192, global_batch=1024)
+except pm.MemoryFitError as err:
+    print(err)
+"""),
+    md("""
+## The best plans
+
+`best_plans` evaluates every layout (tensor × pipeline × micro-batch × interleaving ×
+recomputation × ZeRO stage) as numpy arrays, drops those that do not fit in 80 GB and ranks
+the rest by step time. A global batch of 1,024 sequences of 8,192 tokens is 8 M tokens per step.
+"""),
+    code("""
+best = pm.best_plans(model, cluster, global_batch=1024, seq_len=8192, precision="bf16", top=8)
+print(f"{best.attrs['n_feasible']:,} of {best.attrs['n_plans']:,} plans fit")
+best[["plan", "micro_batch", "time_per_iter_s", "tflops_per_device", "mfu", "memory_per_device_bytes", "binding"]]
+"""),
+    md("""
+## The fastest plan in detail
+
+The breakdown shows what a step spends its time on; the memory line what each GPU holds.
+"""),
+    code("""
+top = best.iloc[0]
+plan = pm.ParallelPlan(tp=int(top.tp), pp=int(top.pp), sp=bool(top.sp), zero=int(top.zero),
+                       micro_batch=int(top.micro_batch), virtual_stages=int(top.virtual_stages),
+                       recompute=top.recompute, global_batch=1024)
+pred = pm.predict_llm_training(model, cluster, plan, seq_len=8192, tokens=1.4e12)
+print(pred)
+"""),
+    code("""
+pred.breakdown()
+"""),
+    md("""
+## A month?
+
+At this plan's throughput, 1.4 T tokens take `time_to_train_days`; Llama 3's own 15 T tokens
+would take about ten times as long. FP8 GEMMs (Transformer Engine) raise the GEMM peak by 2×:
+"""),
+    code("""
+fp8 = pm.predict_llm_training(model, cluster, plan, seq_len=8192, tokens=1.4e12, precision="fp8")
+for p in (pred, fp8):
+    print(f"{p.precision}: {p.time_per_iter_s:.2f} s/step, {p.throughput_tokens_s / 1e6:.2f} M tokens/s, "
+          f"MFU {100 * p.mfu:.0f} %, 1.4 T tokens in {p.time_to_train_days:.0f} days, "
+          f"15 T tokens in {p.time_to_train_days * 15 / 1.4:.0f} days")
+"""),
+    md("""
+## With a calibration
+
+The numbers above use default efficiencies (stated in `pred.assumptions`). A calibration fitted
+on measured Megatron iterations (the shared vTrain and Korthikanti et al. rows, A100) gives the
+efficiencies and a 90 % interval; the H100 prediction borrows the A100 efficiencies, which the
+assumptions say.
+"""),
+    code("""
+from pathlib import Path
+
+# the shared third-party data sits beside the checkout (notebooks/ is the working directory)
+rows_dir = next((p for p in (Path("../../shared/data/llm_training"), Path("../shared/data/llm_training"))
+                 if p.is_dir()), None)
+if rows_dir is not None:
+    cal = pm.calibrate(pm.read_measurements(rows_dir))
+    print(cal.llm_training_.summary())
+    cpred = pm.predict_llm_training(model, cluster, plan, seq_len=8192, tokens=1.4e12, calibration=cal)
+    lo, hi = cpred.time_to_train_interval_s
+    print(f"calibrated: MFU {100 * cpred.mfu:.0f} %, 1.4 T tokens in {cpred.time_to_train_days:.0f} days "
+          f"(90 %: {lo / 86400:.0f}–{hi / 86400:.0f} days)")
+else:
+    print("the shared measurements are not here; skipping the calibration")
+"""),
+]
+
 def build(name: str, cells: list[tuple[str, str]]):
     nb = new_notebook()
     nb.metadata["kernelspec"] = dict(KERNELSPEC)

@@ -58,8 +58,11 @@ def _untable(d: dict) -> pd.DataFrame:
 
 def to_dict(cal) -> dict:
     """Plain-data form of a fitted calibration."""
-    cal._check_fitted()
     params = {k: (list(v) if isinstance(v, tuple) else v) for k, v in cal.get_params().items()}
+    llm = {"llm_training": cal.llm_training_.to_dict()} if hasattr(cal, "llm_training_") else {}
+    if llm and not cal._fitted():  # an LLM-training-only calibration (calibration/llm_training.py)
+        return {"format": FORMAT, "version": VERSION, "parameters": params, **llm}
+    cal._check_fitted()
     out = {
         "format": FORMAT, "version": VERSION, "parameters": params,
         "groups": [list(g) for g in cal.groups_],
@@ -79,6 +82,7 @@ def to_dict(cal) -> dict:
     }
     for name in _TABLES:
         out[name.rstrip("_")] = _table(getattr(cal, name))
+    out.update(llm)
     return out
 
 
@@ -172,6 +176,11 @@ def from_dict(data: dict, *, origin: str = "calibration data"):
         cal._validate()
     except (ValueError, TypeError, KeyError) as exc:
         raise _fail(where, f"invalid parameter: {exc}") from None
+    if "llm_training" in data:  # the LLM-training part (calibration/llm_training.py)
+        from .llm_training import LLMTrainingFit
+        cal.llm_training_ = LLMTrainingFit.from_dict(data["llm_training"], origin=where)
+        if "theta" not in data:
+            return cal
     groups = data.get("groups")
     if not isinstance(groups, list) or not all(
             isinstance(g, list) and len(g) >= 3 and all(isinstance(k, str) for k in g)

@@ -270,6 +270,11 @@ class Calibration(LookupMixin):
         for attr in [a for a in vars(self) if a.endswith("_") or a.startswith("_")]:
             delattr(self, attr)  # a failed refit must not leave the previous fit behind
         df = _as_frame(measurements)
+        # -- LLM-training rows (parallel layouts) have their own step model: llm_training.py
+        from .llm_training import fit_llm_part
+        df = fit_llm_part(self, df)
+        if df is None:  # only such rows: the calibration holds that part alone
+            return self
         self.user_models_ = dict(models or {})
         self.user_devices_ = dict(devices or {})
         rows = prepare_rows(df, models=self.user_models_, devices=self.user_devices_,
@@ -545,6 +550,11 @@ class Calibration(LookupMixin):
             group(s) used), ``calibration_fallback`` (True where the row's own group was
             not fitted and a similar one stood in) and ``calibration_notes``.
         """
+        # -- LLM-training rows (parallel layouts): llm_training.py predicts them
+        from .llm_training import predict_llm_part
+        both = predict_llm_part(self, _as_frame(rows), lambda r: self.predict(r, models=models, devices=devices))
+        if both is not None:
+            return both
         self._check_fitted()
         df = _as_frame(rows)
         out = df.copy()
@@ -674,7 +684,8 @@ class Calibration(LookupMixin):
     def save(self, path) -> None:
         """Write the fitted calibration to ``path`` (YAML for .yaml/.yml, else JSON)."""
         from .io import save_calibration
-        self._check_fitted()
+        if not hasattr(self, "llm_training_"):  # an LLM-training-only calibration saves that part
+            self._check_fitted()
         save_calibration(self, path)
 
     @classmethod

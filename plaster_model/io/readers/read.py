@@ -32,6 +32,7 @@ import pandas as pd
 from ...errors import ParameterError
 from .csv_table import read_measurement_csv
 from .dlbs import dlbs_log_records
+from .llm_training import is_llm_training_csv, read_llm_training_csv
 from .normalize import normalize_names
 from .ort_profile import ort_profile_records
 from .schema import (_PARSER_SLIPS, ParseError, as_parse_error, conform, decode_text,
@@ -159,6 +160,8 @@ def sniff_format(path: str | os.PathLike) -> str:
         fmt = _sniff_json(head)
         if fmt:
             return fmt
+    if is_llm_training_csv(head):
+        return "llm_training_csv"
     if _is_csv(head):
         return "csv"
     # Logs with a long preamble: look at the whole window.
@@ -193,6 +196,7 @@ _RECORDS: dict[str, Callable[..., Any]] = {
     "trex_metadata": lambda p, batch, device: _fill_device(trex_metadata_records(p, batch=batch), device),
     "ort_profile": lambda p, batch, device: ort_profile_records(p, batch=batch, device=device),
     "csv": lambda p, batch, device: read_measurement_csv(p),
+    "llm_training_csv": lambda p, batch, device: read_llm_training_csv(p),  # parallel-layout tables
     "trtexec_profile": lambda p, batch, device: [],
     "trtexec_layers": lambda p, batch, device: [],
 }
