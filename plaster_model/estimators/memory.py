@@ -355,7 +355,8 @@ def training_memory_fit(model, device, precision, batch_per_device, optimizer="m
         fits = bool(fits)
         if not fits:
             if fixed > avail:
-                hint = "even the weights, gradients and optimizer state do not fit: shard the model"
+                hint = ("even the weights, gradients and optimizer state do not fit: shard the model with "
+                        "plan=pm.ParallelPlan(tp=..., pp=..., zero=...) or search pm.best_plans")
             elif acts:
                 b_max = int(math.floor((avail - fixed) / (acts * s / 4.0) * (1 + 1e-12)))
                 hint = f"the largest batch that fits is {b_max}"

@@ -680,7 +680,7 @@ def best_batch(model, device, latency_budget="7 ms", precision="fp32", batches=N
         need = float(cols["memory_needed_bytes"][0])
         raise MemoryFitError(memory_fit_message(
             f"inference of {s.model.name} at batch {int(cand[0])} ({s.precision}, weights + live activations)",
-            need, float(s.device.memory_bytes), s.device.name, "shard the model or lower the precision"),
+            need, float(s.device.memory_bytes), s.device.name, "shard the model (pm.predict_serving with tp=/pp=) or lower the precision"),
             need, float(s.device.memory_bytes))
     if not meets[0]:
         msg = (f"no batch meets the budget: even batch {int(cand[0])} takes {format_si(first, 's')} "

@@ -43,7 +43,7 @@ def precision_recipe(device, precision="bf16", grad_reduce_precision="fp32") -> 
     >>> import plaster_model as pm
     >>> r = precision_recipe(pm.load_device("H100"), "fp8")
     >>> r["peak"] / 1e12, r["peak_attn"] / 1e12, r["g_bytes"]
-    (1979.0, 989.0, 4.0)
+    (1978.9, 989.4, 4.0)
     """
     prec = str(precision).strip().lower()
     if prec not in _GEMM_PEAKS:
