@@ -40,6 +40,11 @@ class Cluster:
         Network ports per node (DGX-1: 4), shared by the node's devices.
     name : str
         Label used in tables and plots.
+    scale_up_domain : int, optional
+        Devices one scale-up fabric joins (NVLink Switch, Infinity Fabric, TPU ICI), a whole
+        number of nodes: 72 for a GB200 NVL72 rack of 4-GPU trays. Default: one node.
+        ``Cluster.from_system`` takes it from the system. The parallel plans place tensor,
+        expert and context groups that fit in one domain on its links.
 
     Raises
     ------
@@ -80,6 +85,7 @@ class Cluster:
     interconnect: Interconnect | None = None
     nics_per_node: int = 1
     name: str = ""
+    scale_up_domain: int | None = None
 
     def __post_init__(self):
         cat = active_catalog()
@@ -103,6 +109,13 @@ class Cluster:
                 f"intra_node: nodes of {self.devices_per_node} devices need an intra-node link, "
                 "e.g. intra_node='NVLink 2' or 'PCIe 3.0 x16'"
             )
+        if self.scale_up_domain is not None:
+            dom = _count(self.scale_up_domain, "scale_up_domain")
+            if dom % self.devices_per_node:
+                raise ParameterError("scale_up_domain", self.scale_up_domain,
+                                     f"a whole number of nodes of {self.devices_per_node} devices "
+                                     "(the devices one NVLink/Infinity Fabric/ICI domain joins)")
+            set_("scale_up_domain", dom)
         if not self.name:
             set_("name", self._default_name())
 
@@ -200,4 +213,6 @@ class Cluster:
                    intra_node=intra_node if intra_node is not None else sys_.intra_node,
                    interconnect=interconnect if interconnect is not None else sys_.interconnect,
                    nics_per_node=nics_per_node if nics_per_node is not None else sys_.nics_per_node,
+                   **({"scale_up_domain": sys_.scale_up_domain}
+                      if getattr(sys_, "scale_up_domain", None) and "scale_up_domain" not in kwargs else {}),
                    **kwargs)
