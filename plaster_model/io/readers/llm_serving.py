@@ -43,6 +43,7 @@ import numpy as np
 import pandas as pd
 
 from ...catalog.objects import NOT_STATED, PRECISIONS
+from ...serving.precision import WEIGHT_BYTES  # noqa: F401 - re-exported: the formats named here
 from .schema import ParseError, conform
 
 __all__ = ["read_llm_serving", "is_llm_serving_header", "WEIGHT_BYTES", "ENGINES"]
@@ -52,13 +53,6 @@ _SIGNATURE = ("ttft_ms", "tpot_ms", "input_len", "output_len", "concurrency", "d
 
 #: aiconfigurator's backend keys -> engine names.
 ENGINES = {"trtllm": "TensorRT-LLM", "sglang": "SGLang", "vllm": "vLLM"}
-
-#: Stored bytes per weight of each weight format, block scales included: fp8 block scaling
-#: keeps one fp32 scale per 128x128 block (4/16384 B); NVFP4 one fp8 scale per 16 values
-#: (0.5 + 1/16 B, NVIDIA's NVFP4 format); int4 weight-only (AWQ/GPTQ-style) one fp16 scale
-#: per group of 128 (0.5 + 2/128 B).
-WEIGHT_BYTES = {"bf16": 2.0, "fp8": 1.0, "fp8_block": 1.0 + 4.0 / 16384.0,
-                "nvfp4": 0.5 + 1.0 / 16.0, "int4": 0.5 + 2.0 / 128.0}
 
 # quant mode (aiconfigurator enum) -> (weight format, math precision)
 _QUANT = {"fp8": ("fp8", "fp8"), "fp8_block": ("fp8_block", "fp8"), "nvfp4": ("nvfp4", "fp4"),

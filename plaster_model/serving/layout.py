@@ -1,0 +1,115 @@
+"""From a transformer, a device and a parallel layout to the per-GPU geometry of serving.
+
+:func:`model_shape` sums the transformer operator table
+(:func:`plaster_model.estimators.transformer.transformer_operators`) into the few totals
+serving needs; :func:`serving_geometry` splits them over the layout (vectorized over arrays of
+layouts, workloads and precisions) into the ``g`` dict that
+:func:`plaster_model.estimators.serving.serving_step_times` evaluates.
+
+Layout (one worker; aiconfigurator's and the engines' meanings): ``tp`` tensor parallel,
+``pp`` pipeline stages, ``attention_dp`` attention data-parallel ranks (each holds its own
+requests and KV cache; the MoE layers span all ``tp·attention_dp`` GPUs of a stage), ``ep``
+expert parallel and ``moe_tp`` expert tensor parallel with ``moe_tp·ep = tp·attention_dp``.
+GPUs per worker = ``tp·pp·attention_dp``.
+"""
+from __future__ import annotations
+
+import numpy as np
+
+from ..errors import ParameterError
+
+__all__ = ["model_shape", "serving_geometry", "SHAPE_KEYS"]
+
+SHAPE_KEYS = ("layers", "moe_layers", "d_model", "experts", "top_k", "dense_params", "expert_params",
+              "expert_flops_per_token", "attn_flops_per_key", "kv_elems_per_token", "kv_heads",
+              "is_mla", "embedding_params", "total_params")
+
+
+def model_shape(cfg) -> dict:
+    """Totals of a :class:`~plaster_model.catalog.transformer.TransformerConfig` used by serving.
+
+    Returns
+    -------
+    dict
+        ``layers``, ``moe_layers``, ``d_model``, ``experts``, ``top_k``; ``dense_params``
+        (weights every token reads through GEMMs: attention projections, dense and shared
+        MLPs, router, LM head), ``expert_params`` (all routed experts), ``expert_flops_per_token``
+        (forward FLOPs of the routed experts per token), ``attn_flops_per_key`` (attention-core
+        FLOPs per token per attended key, all layers), ``kv_elems_per_token`` (cache elements
+        per token, all layers), ``kv_heads`` (KV heads that tensor parallelism splits; 1 for
+        MLA, whose latent every rank keeps), ``is_mla``, ``embedding_params``, ``total_params``.
+    """
+    from ..estimators.transformer import (kv_cache_bytes_per_token, transformer_operators,
+                                          transformer_param_counts)
+    ops = transformer_operators(cfg)
+    counts = transformer_param_counts(cfg)
+    layers = ops["layers"].to_numpy(float)
+    cls = ops["op_class"].to_numpy()
+    w = ops["weight_params"].to_numpy(float) * layers
+    gemm = np.isin(cls, ("gemm", "router", "lm_head"))
+    moe = cls == "moe_gemm"
+    attn = cls == "attention"
+    return {
+        "layers": float(cfg.n_layers), "moe_layers": float(cfg.n_moe_layers if cfg.is_moe else 0),
+        "d_model": float(cfg.d_model), "experts": float(cfg.n_experts or 0),
+        "top_k": float(cfg.top_k or 0) if cfg.is_moe else 0.0,
+        "dense_params": float(w[gemm].sum()), "expert_params": float(w[moe].sum()),
+        "expert_flops_per_token": float((ops["flops_per_token"].to_numpy(float) * layers)[moe].sum()),
+        "attn_flops_per_key": float((ops["attn_flops_per_key"].to_numpy(float) * layers)[attn].sum()),
+        "kv_elems_per_token": float(kv_cache_bytes_per_token(cfg, bytes_per_element=1.0)),
+        "kv_heads": 1.0 if cfg.is_mla else float(cfg.n_kv_heads),
+        "is_mla": bool(cfg.is_mla), "embedding_params": float(counts.get("embedding", 0.0)),
+        "total_params": float(counts["total"]),
+    }
+
+
+def _arr(x):
+    return np.asarray(x, dtype=float)
+
+
+def check_layout(shape: dict, tp, pp, attention_dp, ep):
+    """Refuse layouts the model cannot take (ParameterError naming the argument)."""
+    tp, pp, adp, ep = (np.atleast_1d(_arr(v)) for v in (tp, pp, attention_dp, ep))
+    for name, v in (("tp", tp), ("pp", pp), ("attention_dp", adp), ("ep", ep)):
+        if not np.all((v >= 1) & (v == np.round(v))):
+            raise ParameterError(name, v[~((v >= 1) & (v == np.round(v)))][0], "an integer >= 1")
+    if np.any(pp > shape["layers"]):
+        raise ParameterError("pp", pp.max(), f"at most the model's {int(shape['layers'])} layers")
+    if shape["experts"] == 0 and np.any(ep > 1):
+        raise ParameterError("ep", ep.max(), "1 for a dense model (no experts to spread)")
+    bad = ep > tp * adp
+    if np.any(bad):
+        raise ParameterError("ep", ep[bad][0], "a divisor of tp·attention_dp (moe_tp·ep = tp·attention_dp)")
+    if shape["experts"] and np.any(shape["experts"] % ep != 0):
+        raise ParameterError("ep", ep[shape["experts"] % ep != 0][0],
+                             f"a divisor of the model's {int(shape['experts'])} experts")
+
+
+def serving_geometry(shape: dict, *, tp, pp, attention_dp, ep, weight_bytes, moe_weight_bytes,
+                     kv_bytes, act_bytes=2.0) -> dict:
+    """Per-GPU, per-stage geometry of a worker (the model part of ``g``; arrays broadcast).
+
+    Tensor parallelism splits the GEMM weights and the attention heads over ``tp`` (Shoeybi et
+    al. 2019) and the KV heads over ``min(tp, kv_heads)`` (ranks beyond the KV-head count keep
+    copies; an MLA latent is kept whole on every rank); the routed experts spread over the
+    stage's ``tp·attention_dp`` GPUs; pipeline parallelism splits the layers over ``pp``.
+    """
+    tp, pp, adp, ep = (_arr(v) for v in (tp, pp, attention_dp, ep))
+    stage_gpus = tp * adp
+    kv_split = np.minimum(tp, shape["kv_heads"])
+    return {
+        "gemm_params": shape["dense_params"] / tp / pp,
+        "gemm_weight_bytes": shape["dense_params"] / tp / pp * weight_bytes,
+        "expert_params": shape["expert_params"] / stage_gpus / pp,
+        "expert_weight_bytes": shape["expert_params"] / stage_gpus / pp * moe_weight_bytes,
+        "experts": shape["experts"] + 0.0 * tp, "top_k": shape["top_k"] + 0.0 * tp,
+        "moe_flops_per_token": shape["expert_flops_per_token"] / stage_gpus / pp,
+        "attn_flops_per_key": shape["attn_flops_per_key"] / tp / pp,
+        "kv_bytes_per_token": shape["kv_elems_per_token"] * kv_bytes / kv_split / pp,
+        "layers": shape["layers"] / pp, "moe_layers": shape["moe_layers"] / pp,
+        "d_model": shape["d_model"] + 0.0 * tp, "act_bytes": act_bytes + 0.0 * tp,
+        "tp": tp, "pp": pp, "attention_dp": adp, "ep": ep,
+        # weights held per GPU (memory): GEMMs, experts, and the vocabulary-parallel embedding
+        "weight_bytes_gpu": (shape["dense_params"] * weight_bytes + shape["embedding_params"] * 2.0) / tp / pp
+        + shape["expert_params"] * moe_weight_bytes / stage_gpus / pp,
+    }
