@@ -1,0 +1,285 @@
+"""Calibration of the LLM-serving model on measured TTFT/TPOT rows (metrics ``ttft_ms``/``tpot_ms``).
+
+What is fitted, all at once, by robust least squares on ``log(predicted/measured)``:
+
+* hardware efficiencies shared by every GPU (they are what transfers to a GPU absent from the
+  rows): ``eta_gemm`` (dense GEMMs, bf16 math), ``eta_fp8_rel``/``eta_fp4_rel`` (the fraction of
+  it fp8/fp4 math keeps), ``eta_moe`` (grouped expert GEMMs), ``eta_attn``, ``eta_mem``
+  (bandwidth), ``eta_link`` and ``alpha_link_s`` (collectives), and the scheduling shares
+  ``q_queue`` and ``iota`` (:data:`~plaster_model.estimators.serving.SERVING_PARAMETERS`);
+* each engine's overheads (``t_step_s``, ``t_layer_s``, ``t_request_s``) as log-offsets from
+  the engines' shared value, with a Gaussian prior pulling each towards it.
+
+Every parameter carries a log-normal prior around :data:`SERVING_PARAMETERS` /
+:data:`~plaster_model.serving.engines.ENGINE_PRIORS`; nothing is set by hand to single rows.
+The 90 % interval is the 5th-95th percentile of the fitted log-residuals per metric; an
+engine the fit has not seen adds the engines' spread (standard deviation of their offsets)
+in quadrature.
+"""
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from ..errors import CalibrationError
+from ..estimators.serving import SERVING_PARAMETERS
+from ..serving.engines import ENGINE_KEYS, ENGINE_PRIORS, normalize_engine
+
+__all__ = ["ServingCalibration", "fit_serving", "serving_inputs", "SERVING_METRICS", "is_serving_rows"]
+
+SERVING_METRICS = ("ttft_ms", "tpot_ms")
+#: Global parameters the fit frees, with the log-space prior standard deviation of each.
+_FREE = {"eta_gemm": 0.5, "eta_fp8_rel": 0.3, "eta_fp4_rel": 0.4, "eta_moe": 0.7, "eta_attn": 0.7,
+         "eta_mem": 0.3, "eta_link": 0.7, "alpha_link_s": 1.0, "q_queue": 0.7, "iota": 0.7}
+_UPPER = {"eta_gemm": 1.0, "eta_fp8_rel": 1.0, "eta_fp4_rel": 1.0, "eta_moe": 1.0, "eta_attn": 1.0,
+          "eta_mem": 1.0, "eta_link": 1.0, "q_queue": 2.0, "iota": 2.0, "alpha_link_s": 1e-3}
+_ENGINE_PRIOR_SD = 1.0
+_MATH_REL = {"bf16": None, "fp16": None, "int8": "eta_fp8_rel", "fp8": "eta_fp8_rel", "fp4": "eta_fp4_rel"}
+
+
+def is_serving_rows(df: pd.DataFrame) -> pd.Series:
+    """Rows of a measurement table that this module fits (metric ttft_ms or tpot_ms)."""
+    return df["metric"].isin(SERVING_METRICS) if "metric" in df.columns else pd.Series(False, index=df.index)
+
+
+def _models_yaml(files) -> dict:
+    """Architectures from a ``models.yaml`` beside the rows' file (the shared folder's layout)."""
+    from .._yaml import load_yaml  # noqa: PLC0415
+    out = {}
+    for f in {str(x) for x in files if isinstance(x, str)}:
+        p = Path(f).with_name("models.yaml")
+        if p.is_file():
+            for name, entry in (load_yaml(p.read_text()) or {}).items():
+                if isinstance(entry, dict) and "config" in entry:
+                    out[name] = entry["config"]
+    return out
+
+
+def _shape_of(name: str, yaml_configs: dict, cache: dict):
+    if name in cache:
+        return cache[name]
+    from ..serving.layout import model_shape  # noqa: PLC0415
+    cfg = None
+    try:
+        from ..catalog.loader import load_model  # noqa: PLC0415
+        cfg = getattr(load_model(name), "transformer", None)
+    except Exception:  # noqa: BLE001 - not a zoo name: the models.yaml beside the rows
+        cfg = None
+    if cfg is None and name in yaml_configs:
+        from ..catalog.transformer import TransformerConfig  # noqa: PLC0415
+        cfg = TransformerConfig.from_hf_config(dict(yaml_configs[name]), name=name)
+    cache[name] = None if cfg is None else model_shape(cfg)
+    return cache[name]
+
+
+def serving_inputs(df: pd.DataFrame) -> tuple[pd.DataFrame, dict, list[str]]:
+    """Measurement rows -> (one row per measurement with ttft_ms/tpot_ms, evaluate() inputs, notes).
+
+    Keeps aggregated rows with a resolved layout and a concurrency, and disaggregated rows
+    with stated worker counts; rows of unknown models or devices are dropped and counted in
+    the notes.
+    """
+    from ..catalog.loader import load_device  # noqa: PLC0415
+    from ..serving.hardware import hardware_values, resolve_hardware  # noqa: PLC0415
+    from ..serving.precision import WEIGHT_BYTES, resolve_serving_precision  # noqa: PLC0415
+    rows = df[is_serving_rows(df)]
+    key = "dup_group" if "dup_group" in rows.columns else "source_detail"
+    wide = rows.pivot_table(index=key, columns="metric", values="value", aggfunc="first")
+    first = rows.drop_duplicates(key).set_index(key)
+    t = first.join(wide[[m for m in SERVING_METRICS if m in wide.columns]], how="inner")
+    notes = []
+    t = t.dropna(subset=["ttft_ms", "tpot_ms", "concurrency", "input_len", "output_len"])
+    dis = t["mode"].eq("disaggregated")
+    ok_agg = ~dis & t[["tp", "pp"]].notna().all(axis=1)
+    ok_dis = dis & t[["prefill_workers", "decode_workers", "prefill_tp", "decode_tp"]].notna().all(axis=1)
+    n0 = len(t)
+    t = t[ok_agg | ok_dis].copy()
+    notes.append(f"{n0 - len(t)} measurements without a resolved layout, worker counts or concurrency dropped")
+    yaml_configs = _models_yaml(t["file"].unique() if "file" in t.columns else [])
+    cache: dict = {}
+    model_col = t["model_raw"] if "model_raw" in t.columns else t["model"]
+    shapes = {m: _shape_of(m, yaml_configs, cache) for m in model_col.unique()}
+    known = model_col.map(lambda m: shapes[m] is not None)
+    if (~known).any():
+        notes.append(f"{int((~known).sum())} measurements of models without an architecture dropped: "
+                     f"{sorted(set(model_col[~known]))}")
+    t = t[known.to_numpy()]
+    model_col = model_col[known.to_numpy()]
+    hw_rows, rules = [], set()
+    dev_cache: dict = {}
+    for dev, act in zip(t["device"], t["activation_precision"]):
+        if dev not in dev_cache:
+            d, links, _ = resolve_hardware(load_device(dev))
+            dev_cache[dev] = (d, links)
+        d, links = dev_cache[dev]
+        hw, rule = hardware_values(d, links, act)
+        if rule:
+            rules.add(f"{dev}: {rule}")
+        hw_rows.append(hw)
+    notes.extend(sorted(rules))
+    hw = {k: np.array([h[k] for h in hw_rows], float) for k in hw_rows[0]} if hw_rows else {}
+    shape = {k: np.array([float(shapes[m][k]) for m in model_col]) for k in next(iter(
+        s for s in shapes.values() if s is not None)).keys()} if len(t) else {}
+    kv_bytes = np.array([resolve_serving_precision({"weights": "bf16", "activations": a}).kv_bytes
+                         for a in t["activation_precision"]])
+    wb = t["weight_precision"].map(WEIGHT_BYTES).to_numpy(float)
+    mw = t["moe_weight_precision"].where(t["moe_weight_precision"].isin(list(WEIGHT_BYTES)),
+                                         t["weight_precision"]).map(WEIGHT_BYTES).to_numpy(float)
+    prec = {"weight_bytes": wb, "moe_weight_bytes": mw, "kv_bytes": kv_bytes,
+            "math_key": t["activation_precision"].to_numpy()}
+    dis = t["mode"].eq("disaggregated").to_numpy()
+
+    def col(name, default=1.0):
+        return t[name].fillna(default).to_numpy(float) if name in t.columns else np.full(len(t), default)
+    lay = {}
+    for role in ("prefill", "decode"):
+        for k, src in (("tp", "tp"), ("pp", "pp"), ("attention_dp", "attention_dp"), ("ep", "ep")):
+            lay[f"{role}_{k}"] = np.where(dis, col(f"{role}_{k}"), col(src))
+        lay[f"{role}_workers"] = np.where(dis, col(f"{role}_workers"), 1.0)
+    # an expert-parallel size beyond the model's experts or a missing one: experts spread over the stage
+    wl = {"input_len": col("input_len"), "output_len": col("output_len"), "concurrency": col("concurrency"),
+          "disaggregated": dis}
+    t["engine_name"] = t["engine"].map(normalize_engine) if "engine" in t.columns else \
+        t["framework"].map(normalize_engine)
+    t["model_name"] = model_col.to_numpy()
+    return t, {"shape": shape, "hw": hw, "lay": lay, "prec": prec, "wl": wl}, notes
+
+
+@dataclass
+class ServingCalibration:
+    """Fitted serving parameters: the shared hardware efficiencies and each engine's overheads.
+
+    Attributes
+    ----------
+    params : dict
+        Fitted values of :data:`SERVING_PARAMETERS` (engine keys hold the engines' shared value).
+    engines : dict
+        Engine name -> {``t_step_s``, ``t_layer_s``, ``t_request_s``} [s].
+    engine_spread : float
+        Standard deviation of the engines' log-offsets (widens an unknown engine's interval).
+    residual_quantiles : dict
+        Metric -> (q05, q95) of the fit's log-residuals ``log(pred/meas)``.
+    n_rows : int
+        Measurements fitted.
+    notes : list of str
+    """
+
+    params: dict
+    engines: dict
+    engine_spread: float
+    residual_quantiles: dict
+    n_rows: int
+    notes: list = field(default_factory=list)
+
+    def parameters_for(self, engine) -> tuple[dict, bool]:
+        """(parameter dict for `engine`, whether the engine was fitted)."""
+        name = normalize_engine(engine)
+        p = dict(self.params)
+        if name in self.engines:
+            p.update(self.engines[name])
+            return p, True
+        return p, False
+
+    def interval(self, metric: str, known_engine: bool = True) -> tuple[float, float]:
+        """Multiplicative (low, high) factors of the 90 % interval of `metric`."""
+        lo, hi = self.residual_quantiles[metric]
+        if not known_engine:
+            w = math.hypot(max(hi - lo, 0.0) / 2.0, 1.645 * self.engine_spread)
+            mid = (lo + hi) / 2.0
+            lo, hi = mid - w, mid + w
+        # a prediction p with residual r = log(p/m) means m = p·exp(−r)
+        return math.exp(-hi), math.exp(-lo)
+
+    def to_dict(self) -> dict:
+        return {"params": self.params, "engines": self.engines, "engine_spread": self.engine_spread,
+                "residual_quantiles": {k: list(v) for k, v in self.residual_quantiles.items()},
+                "n_rows": self.n_rows, "notes": list(self.notes)}
+
+    @classmethod
+    def from_dict(cls, d: dict) -> "ServingCalibration":
+        return cls(dict(d["params"]), {k: dict(v) for k, v in d["engines"].items()}, float(d["engine_spread"]),
+                   {k: tuple(v) for k, v in d["residual_quantiles"].items()}, int(d["n_rows"]),
+                   list(d.get("notes", [])))
+
+
+def _shared_engine_prior() -> dict:
+    return {k: float(np.exp(np.mean([np.log(v[k]) for v in ENGINE_PRIORS.values()]))) for k in ENGINE_KEYS}
+
+
+def _unpack(theta, engines):
+    n = len(_FREE)
+    p = dict(SERVING_PARAMETERS)
+    for i, k in enumerate(_FREE):
+        p[k] = float(np.exp(theta[i]))
+    shared = theta[n:n + len(ENGINE_KEYS)]
+    offs = theta[n + len(ENGINE_KEYS):].reshape(len(engines), len(ENGINE_KEYS)) if engines else np.zeros((0, 3))
+    for j, k in enumerate(ENGINE_KEYS):
+        p[k] = float(np.exp(shared[j]))
+    return p, shared, offs
+
+
+def predict_inputs(inp: dict, params: dict, engine_values: dict | None = None) -> dict:
+    """Evaluate fit inputs with `params` (``engine_values``: per-row arrays of the engine keys)."""
+    from ..serving.core import evaluate  # noqa: PLC0415
+    p = dict(params)
+    if engine_values:
+        p.update(engine_values)
+    keys = inp["prec"]["math_key"]
+    rel = np.ones(len(keys))
+    for name, k in _MATH_REL.items():
+        if k:
+            rel = np.where(keys == name, p[k], rel)
+    prec = {**inp["prec"], "math_rel": rel}
+    return evaluate(inp["shape"], inp["hw"], inp["lay"], prec, inp["wl"], p)
+
+
+def fit_serving(df: pd.DataFrame, *, max_nfev: int = 60) -> ServingCalibration:
+    """Fit :class:`ServingCalibration` to the serving rows of a measurement table.
+
+    Raises
+    ------
+    CalibrationError
+        Fewer than 10 usable measurements.
+    """
+    from scipy.optimize import least_squares  # noqa: PLC0415
+    t, inp, notes = serving_inputs(df)
+    if len(t) < 10:
+        raise CalibrationError(f"serving fit: {len(t)} usable measurements; need at least 10")
+    engines = sorted(t["engine_name"].unique())
+    eidx = t["engine_name"].map({e: i for i, e in enumerate(engines)}).to_numpy()
+    y_ttft, y_tpot = np.log(t["ttft_ms"].to_numpy(float) / 1e3), np.log(t["tpot_ms"].to_numpy(float) / 1e3)
+    shared_prior = _shared_engine_prior()
+    prior = np.array([math.log(SERVING_PARAMETERS[k]) for k in _FREE]
+                     + [math.log(shared_prior[k]) for k in ENGINE_KEYS]
+                     + [math.log(ENGINE_PRIORS.get(e, shared_prior)[k] / shared_prior[k])
+                        for e in engines for k in ENGINE_KEYS])
+    sd = np.array(list(_FREE.values()) + [1.5] * len(ENGINE_KEYS) + [_ENGINE_PRIOR_SD] * (3 * len(engines)))
+    upper = np.array([math.log(_UPPER[k]) for k in _FREE] + [math.log(1.0)] * (len(prior) - len(_FREE)))
+    lower = np.array([math.log(1e-3)] * len(_FREE) + [math.log(1e-8)] * len(ENGINE_KEYS)
+                     + [-6.0] * (3 * len(engines)))
+    x0 = np.clip(prior, lower + 1e-6, upper - 1e-6)
+    w_prior = math.sqrt(max(len(t), 1) / 200.0)  # priors count as ~200 rows' worth of evidence at most
+
+    def residuals(theta):
+        p, shared, offs = _unpack(theta, engines)
+        ev = {k: np.exp(shared[j] + offs[eidx, j]) for j, k in enumerate(ENGINE_KEYS)}
+        out = predict_inputs(inp, p, ev)
+        r1 = np.log(np.maximum(out["ttft_s"], 1e-9)) - y_ttft
+        r2 = np.log(np.maximum(out["tpot_s"], 1e-9)) - y_tpot
+        return np.concatenate([r1, r2, w_prior * (theta - prior) / sd / math.sqrt(len(t))])
+
+    sol = least_squares(residuals, x0, bounds=(lower, upper), loss="soft_l1", f_scale=0.2, max_nfev=max_nfev,
+                        x_scale=1.0, diff_step=1e-3)
+    p, shared, offs = _unpack(sol.x, engines)
+    eng = {e: {k: float(np.exp(shared[j] + offs[i, j])) for j, k in enumerate(ENGINE_KEYS)}
+           for i, e in enumerate(engines)}
+    res = sol.fun[: 2 * len(t)]
+    rq = {"ttft_ms": tuple(np.quantile(res[: len(t)], [0.05, 0.95])),
+          "tpot_ms": tuple(np.quantile(res[len(t):], [0.05, 0.95]))}
+    spread = float(np.std(offs, axis=0).mean()) if len(engines) > 1 else 0.5
+    return ServingCalibration({k: float(v) for k, v in p.items()}, eng, spread,
+                              {k: (float(a), float(b)) for k, (a, b) in rq.items()}, int(len(t)), notes)
