@@ -36,7 +36,7 @@ SERVING_METRICS = ("ttft_ms", "tpot_ms")
 _FREE = {"eta_gemm": 0.5, "eta_fp8_rel": 0.3, "eta_fp4_rel": 0.4, "eta_moe": 0.7, "eta_attn": 0.7,
          "eta_mem": 0.3, "eta_link": 0.7, "alpha_link_s": 1.0, "q_queue": 0.7, "iota": 0.7}
 _UPPER = {"eta_gemm": 1.0, "eta_fp8_rel": 1.0, "eta_fp4_rel": 1.0, "eta_moe": 1.0, "eta_attn": 1.0,
-          "eta_mem": 1.0, "eta_link": 1.0, "q_queue": 2.0, "iota": 2.0, "alpha_link_s": 1e-3}
+          "eta_mem": 1.0, "eta_link": 1.0, "q_queue": 4.0, "q_wave": 1.0, "iota": 2.0, "s_step": 10.0, "alpha_link_s": 1e-3}
 _ENGINE_PRIOR_SD = 1.0
 _MATH_REL = {"bf16": None, "fp16": None, "int8": "eta_fp8_rel", "fp8": "eta_fp8_rel", "fp4": "eta_fp4_rel"}
 
@@ -194,6 +194,27 @@ class ServingCalibration:
         # a prediction p with residual r = log(p/m) means m = p·exp(−r)
         return math.exp(-hi), math.exp(-lo)
 
+    def predict_rows(self, df: pd.DataFrame) -> pd.DataFrame:
+        """Predicted TTFT/TPOT [ms] with 90 % intervals for the serving rows of `df`.
+
+        Returns one row per measurement (:func:`serving_inputs`) with ``ttft_ms``, ``tpot_ms``
+        (measured), ``ttft_pred_ms``, ``tpot_pred_ms``, ``*_low_ms``/``*_high_ms`` and
+        ``engine_known``.
+        """
+        t, inp, _ = serving_inputs(df)
+        known = t["engine_name"].isin(list(self.engines)).to_numpy()
+        shared = {k: self.params[k] for k in ENGINE_KEYS}
+        ev = {k: np.array([self.engines.get(e, shared)[k] for e in t["engine_name"]]) for k in ENGINE_KEYS}
+        out = predict_inputs(inp, self.params, ev)
+        t = t.assign(ttft_pred_ms=out["ttft_s"] * 1e3, tpot_pred_ms=out["tpot_s"] * 1e3, engine_known=known,
+                     fits=out["fits"])
+        for m in ("ttft", "tpot"):
+            lo_k, hi_k = self.interval(f"{m}_ms", True)
+            lo_u, hi_u = self.interval(f"{m}_ms", False)
+            t[f"{m}_low_ms"] = t[f"{m}_pred_ms"] * np.where(known, lo_k, lo_u)
+            t[f"{m}_high_ms"] = t[f"{m}_pred_ms"] * np.where(known, hi_k, hi_u)
+        return t
+
     def to_dict(self) -> dict:
         return {"params": self.params, "engines": self.engines, "engine_spread": self.engine_spread,
                 "residual_quantiles": {k: list(v) for k, v in self.residual_quantiles.items()},
@@ -216,7 +237,8 @@ def _unpack(theta, engines):
     for i, k in enumerate(_FREE):
         p[k] = float(np.exp(theta[i]))
     shared = theta[n:n + len(ENGINE_KEYS)]
-    offs = theta[n + len(ENGINE_KEYS):].reshape(len(engines), len(ENGINE_KEYS)) if engines else np.zeros((0, 3))
+    offs = (theta[n + len(ENGINE_KEYS):].reshape(len(engines), len(ENGINE_KEYS)) if engines
+            else np.zeros((0, len(ENGINE_KEYS))))
     for j, k in enumerate(ENGINE_KEYS):
         p[k] = float(np.exp(shared[j]))
     return p, shared, offs
@@ -237,6 +259,15 @@ def predict_inputs(inp: dict, params: dict, engine_values: dict | None = None) -
     return evaluate(inp["shape"], inp["hw"], inp["lay"], prec, inp["wl"], p)
 
 
+def _subset(t, inp, mask):
+    """Rows `mask` of the frame and of every array of the inputs."""
+    n = len(t)
+
+    def cut(v):
+        return v[mask] if isinstance(v, np.ndarray) and v.shape[:1] == (n,) else v
+    return t[mask], {grp: {k: cut(v) for k, v in d.items()} for grp, d in inp.items()}
+
+
 def fit_serving(df: pd.DataFrame, *, max_nfev: int = 60) -> ServingCalibration:
     """Fit :class:`ServingCalibration` to the serving rows of a measurement table.
 
@@ -249,6 +280,11 @@ def fit_serving(df: pd.DataFrame, *, max_nfev: int = 60) -> ServingCalibration:
     t, inp, notes = serving_inputs(df)
     if len(t) < 10:
         raise CalibrationError(f"serving fit: {len(t)} usable measurements; need at least 10")
+    fits = predict_inputs(inp, {**SERVING_PARAMETERS, **_shared_engine_prior()})["fits"]
+    if not fits.all():
+        notes.append(f"{int((~fits).sum())} measurements whose configuration does not fit the model's "
+                     "memory estimate left out of the fit")
+        t, inp = _subset(t, inp, fits)
     engines = sorted(t["engine_name"].unique())
     eidx = t["engine_name"].map({e: i for i, e in enumerate(engines)}).to_numpy()
     y_ttft, y_tpot = np.log(t["ttft_ms"].to_numpy(float) / 1e3), np.log(t["tpot_ms"].to_numpy(float) / 1e3)
@@ -257,10 +293,12 @@ def fit_serving(df: pd.DataFrame, *, max_nfev: int = 60) -> ServingCalibration:
                      + [math.log(shared_prior[k]) for k in ENGINE_KEYS]
                      + [math.log(ENGINE_PRIORS.get(e, shared_prior)[k] / shared_prior[k])
                         for e in engines for k in ENGINE_KEYS])
-    sd = np.array(list(_FREE.values()) + [1.5] * len(ENGINE_KEYS) + [_ENGINE_PRIOR_SD] * (3 * len(engines)))
-    upper = np.array([math.log(_UPPER[k]) for k in _FREE] + [math.log(1.0)] * (len(prior) - len(_FREE)))
-    lower = np.array([math.log(1e-3)] * len(_FREE) + [math.log(1e-8)] * len(ENGINE_KEYS)
-                     + [-6.0] * (3 * len(engines)))
+    ne = len(ENGINE_KEYS)
+    sd = np.array(list(_FREE.values()) + [1.5] * ne + [_ENGINE_PRIOR_SD] * (ne * len(engines)))
+    upper = np.array([math.log(_UPPER[k]) for k in _FREE] + [math.log(_UPPER.get(k, 1.0)) for k in ENGINE_KEYS]
+                     + [6.0] * (ne * len(engines)))
+    lower = np.array([math.log(1e-8 if k.endswith("_s") else 1e-3) for k in _FREE]
+                     + [math.log(1e-8 if k.endswith("_s") else 1e-3) for k in ENGINE_KEYS] + [-6.0] * (ne * len(engines)))
     x0 = np.clip(prior, lower + 1e-6, upper - 1e-6)
     w_prior = math.sqrt(max(len(t), 1) / 200.0)  # priors count as ~200 rows' worth of evidence at most
 

@@ -32,15 +32,16 @@ __all__ = ["expected_active_experts", "kv_capacity_requests", "capacity_wait", "
 
 #: Parameters of :func:`serving_step_times` and their prior values (the calibration's prior
 #: means; the uncalibrated prediction uses them). Efficiencies are fractions of the datasheet
-#: peak (``eta_*``); ``*_rel`` scale ``eta_gemm`` for fp8/fp4 math; ``q_queue`` is the share of
-#: the queued prefills a request waits for (1/2 for a synchronized wave served in order);
+#: peak (``eta_*``); ``*_rel`` scale ``eta_gemm`` for fp8/fp4 math; ``q_queue`` scales the M/D/1
+#: queueing wait of the prefill lane (1/2 for deterministic service); ``s_step`` the decode
+#: steps a new request waits for before its prefill runs (1: the step in flight and its own);
 #: ``iota`` the share of the admitted prefills that stall a decode step (1 = none overlaps);
 #: ``t_step_s``/``t_layer_s``/``t_request_s`` the engine's fixed time per decode step, per
 #: layer per step (kernel launches) and per request (scheduling, tokenization, first sampling).
 SERVING_PARAMETERS = {
     "eta_gemm": 0.60, "eta_fp8_rel": 0.85, "eta_fp4_rel": 0.70, "eta_moe": 0.35,
-    "eta_attn": 0.40, "eta_mem": 0.75, "eta_link": 0.60, "alpha_link_s": 8e-6,
-    "q_queue": 0.5, "iota": 0.75,
+    "eta_attn": 0.40, "eta_mem": 0.75, "eta_link": 0.60, "alpha_link_s": 10e-6,
+    "q_queue": 0.5, "q_wave": 0.05, "iota": 0.75, "s_step": 1.0,
     "t_step_s": 2e-3, "t_layer_s": 2e-5, "t_request_s": 10e-3,
 }
 
@@ -177,10 +178,13 @@ def serving_step_times(g: dict, p: dict) -> dict:
         # Megatron TP: two all-reduces of the layer's activations per layer (Shoeybi et al. 2019);
         # expert parallelism: dispatch and combine all-to-alls per MoE layer (GShard).
         msg = tokens * g["d_model"] * g["act_bytes"]
-        t_ar = 2.0 * g["layers"] * _ring(msg, tp, g["link_bw"] * p["eta_link"], p["alpha_link_s"])
+        # inference engines all-reduce small messages in one shot (TensorRT-LLM's and vLLM's
+        # custom all-reduce): one latency per collective, the ring's bandwidth term
+        t_ar = 2.0 * g["layers"] * np.where(tp > 1, _ring(msg, tp, g["link_bw"] * p["eta_link"], 0.0)
+                                            + p["alpha_link_s"], 0.0)
         a2a = moe_tokens / g["attention_dp"] * g["top_k"] * g["d_model"] * g["act_bytes"]
         t_a2a = np.where(ep > 1, 2.0 * g["moe_layers"]
-                         * _alltoall(a2a, ep, g["a2a_bw"] * p["eta_link"], p["alpha_link_s"]), 0.0)
+                         * (_alltoall(a2a, ep, g["a2a_bw"] * p["eta_link"], 0.0) + p["alpha_link_s"]), 0.0)
         floor = (g["gemm_weight_bytes"] + expert_bytes + kv_bytes) / g["bandwidth"]
         return t_gemm, t_moe, t_attn, t_ar + t_a2a, floor
 
@@ -207,46 +211,62 @@ def serving_step_times(g: dict, p: dict) -> dict:
 def continuous_batching(prefill_s, decode_step_s, g: dict, p: dict) -> dict:
     """TTFT and TPOT of a closed loop under continuous batching, from the prefill and step times.
 
-    ``TPOT = t_step + ι·b·t_prefill/OSL`` (interference: the ``b`` requests of a micro-batch
-    restart every OSL steps, so ``b/OSL`` prefills join each step; 0 on disaggregated decode
-    workers), ``TTFT = t_prefill + q·(n_queue − 1)·t_prefill/pp + t_kv + W`` with ``n_queue``
-    the requests sharing a lane's prefills, ``t_kv`` the KV transfer of disaggregated serving
-    and ``W`` the admission wait of :func:`capacity_wait` with service time
-    ``TTFT + (OSL − 1)·TPOT``.
+    The closed loop's requests drift apart (each restarts when it ends), so arrivals at a
+    prefill lane look random: ``n`` requests in flight per lane, each cycling in
+    ``T = t_prefill + (OSL − 1)·TPOT``, arrive at ``λ = n/T``. Then
+
+    * ``TPOT = t_step + ι·b·t_prefill/OSL``: the ``b`` requests of a micro-batch restart every
+      OSL steps, so ``b/OSL`` prefills join each step (chunked prefill shares steps with
+      decode; 0 on disaggregated decode workers);
+    * ``TTFT = t_prefill + s·t_step + W + q_w·(n − 1)·t_prefill/pp + t_kv + W_cap``: the step in
+      flight when the request comes (``s``), the benchmark's first wave (its clients start
+      together; ``q_w`` is half the share of requests in that wave), the M/D/1 wait of the prefill lane ``W = q·ρ/(1 − ρ)·t_prefill/pp`` with
+      ``ρ = λ·t_prefill/pp`` (Pollaczek-Khinchine, ``q = 1/2`` for deterministic service),
+      the KV transfer ``t_kv`` of disaggregated serving, and the admission wait ``W_cap`` of
+      :func:`capacity_wait` when the KV cache holds fewer requests than are in flight.
 
     Parameters
     ----------
     prefill_s, decode_step_s : array_like
         Prefill time of one prompt and decode step time of the running batch [s].
     g : dict
-        ``batch``, ``pp``, ``output_len``, ``queue``, ``concurrency_rank``, ``capacity``,
-        ``interference`` (1 or 0), ``kv_transfer_s`` (see :func:`serving_step_times`).
+        ``batch`` (requests per micro-batch), ``pp``, ``output_len``, ``queue`` (requests in
+        flight per prefill lane), ``concurrency_rank``, ``capacity``, ``interference`` (1 or
+        0), ``kv_transfer_s``, ``step_in_flight`` (1 aggregated, 0 disaggregated).
     p : dict
-        ``iota`` and ``q_queue`` of :data:`SERVING_PARAMETERS`.
+        ``iota``, ``q_queue`` and ``s_step`` of :data:`SERVING_PARAMETERS`.
 
     Returns
     -------
     dict
-        ``ttft_s``, ``tpot_s``, ``interference_s``, ``queue_s``, ``capacity_wait_s``, ``kv_transfer_s``.
+        ``ttft_s``, ``tpot_s``, ``interference_s``, ``queue_s``, ``capacity_wait_s``,
+        ``kv_transfer_s``, ``utilization`` (ρ of the prefill lane).
 
     Examples
     --------
     A 100 ms prefill, 20 ms steps, 8 requests, 1024 output tokens, no capacity limit:
-    ``TPOT = 0.02 + 0.75·8·0.1/1024``, ``TTFT = 0.1 + 0.5·7·0.1``
+    ``TPOT = 0.02 + 0.75·8·0.1/1024 = 0.0205859``; ``T = 0.1 + 1023·TPOT``, ``ρ = 8·0.1/T``,
+    ``TTFT = 0.1 + 1·0.02 + 0.5·ρ/(1 − ρ)·0.1 + 0.05·7·0.1``
 
     >>> g = dict(batch=8, pp=1, output_len=1024, queue=8, concurrency_rank=8, capacity=100,
-    ...          interference=1, kv_transfer_s=0.0)
-    >>> r = continuous_batching(0.1, 0.02, g, {"iota": 0.75, "q_queue": 0.5})
+    ...          interference=1, kv_transfer_s=0.0, step_in_flight=1)
+    >>> r = continuous_batching(0.1, 0.02, g, {"iota": 0.75, "q_queue": 0.5, "s_step": 1.0, "q_wave": 0.05})
     >>> round(float(r["tpot_s"]), 7), round(float(r["ttft_s"]), 6)
-    (0.0205859, 0.45)
+    (0.0205859, 0.159079)
     """
     b, pp, osl = g["batch"], g["pp"], g["output_len"]
     interference = p["iota"] * g["interference"] * b * prefill_s / osl
     tpot = decode_step_s + interference
-    queue = p["q_queue"] * np.maximum(g["queue"] - 1.0, 0.0) * prefill_s / pp
-    ttft0 = prefill_s + queue + g["kv_transfer_s"]
+    cycle = prefill_s + np.maximum(osl - 1.0, 0.0) * tpot
+    lane_s = prefill_s / pp
+    rho = np.minimum(g["queue"] / cycle * lane_s, 0.98)
+    queue = p["q_queue"] * rho / (1.0 - rho) * lane_s
+    # the benchmark's first wave: the clients start together, so 1 request in 1/q_wave waits
+    # behind the other prefills of its lane (mean (n − 1)/2 of them)
+    wave = p["q_wave"] * np.maximum(g["queue"] - 1.0, 0.0) * lane_s
+    ttft0 = prefill_s + p["s_step"] * g["step_in_flight"] * decode_step_s + queue + wave + g["kv_transfer_s"]
     wait = capacity_wait(g["concurrency_rank"], g["capacity"], ttft0 + np.maximum(osl - 1.0, 0.0) * tpot)
     zero = 0.0 * (ttft0 + tpot)
     return {"ttft_s": ttft0 + wait, "tpot_s": tpot, "interference_s": interference + zero,
-            "queue_s": queue + zero, "capacity_wait_s": wait + zero,
-            "kv_transfer_s": g["kv_transfer_s"] + zero}
+            "queue_s": queue + wave + zero, "capacity_wait_s": wait + zero,
+            "kv_transfer_s": g["kv_transfer_s"] + zero, "utilization": rho + zero}

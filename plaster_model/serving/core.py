@@ -88,7 +88,7 @@ def evaluate(shape: dict, hw: dict, lay: dict, prec: dict, wl: dict, params: dic
     conc_prefill = conc / (np.asarray(lay["prefill_workers"], float) * lay["prefill_attention_dp"])
     common = {"input_len": isl, "output_len": osl, "peak_gemm": hw["peak_gemm"], "peak_attn": hw["peak_attn"],
               "bandwidth": hw["bandwidth"], "math_rel": prec["math_rel"], "concurrency_rank": conc_rank,
-              "capacity": cap_d, "kv_transfer_s": 0.0, "interference": 1.0}
+              "capacity": cap_d, "kv_transfer_s": 0.0, "interference": 1.0, "step_in_flight": 1.0}
     dec = serving_step_times({**g_d, **common, "batch": batch, "queue": running}, params)
     pre = dec if not dis.any() else serving_step_times(
         {**g_p, **common, "batch": batch, "queue": np.minimum(conc_prefill, np.maximum(cap_p, 1.0))}, params)
@@ -97,12 +97,13 @@ def evaluate(shape: dict, hw: dict, lay: dict, prec: dict, wl: dict, params: dic
     prefill_gpus = lay["prefill_tp"] * lay["prefill_pp"] * lay["prefill_attention_dp"]
     kv_total = isl * shape["kv_elems_per_token"] * prec["kv_bytes"]
     kv_transfer = np.where(dis, kv_total / (prefill_gpus * hw["inter_bw"]), 0.0)
-    queue = np.where(dis, np.minimum(conc_prefill, np.maximum(cap_p, 1.0)), running)
+    queue = np.where(dis, conc_prefill, running * adp_d / np.maximum(adp_d, 1.0))
     pp_q = np.where(dis, lay["prefill_pp"], pp_d)
     cb = continuous_batching(prefill_s, dec["decode_step_s"],
                              {"batch": batch, "pp": pp_q, "output_len": osl, "queue": queue,
                               "concurrency_rank": conc_rank, "capacity": cap_d,
-                              "interference": np.where(dis, 0.0, 1.0), "kv_transfer_s": kv_transfer}, params)
+                              "interference": np.where(dis, 0.0, 1.0), "kv_transfer_s": kv_transfer,
+                              "step_in_flight": np.where(dis, 0.0, 1.0)}, params)
     fits_w = (g_d["weight_bytes_gpu"] < MEMORY_FRACTION * hw["memory_bytes"] - RESERVE_BYTES) & \
              (g_p["weight_bytes_gpu"] < MEMORY_FRACTION * hw["memory_bytes"] - RESERVE_BYTES)
     fits_kv = (cap_d >= 1) & (cap_p >= 1)
