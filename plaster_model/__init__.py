@@ -80,12 +80,16 @@ _EXPORTS = {
     # measured runs and calibration
     "read_measurements": "measurements",
     "calibrate": "calibration.model", "Calibration": "calibration.model",
+    # LLM serving
+    "predict_serving": "serving.api", "serving_sweep": "serving.api", "best_serving": "serving.api",
+    "ServingPrediction": "serving.api", "fit_serving": "calibration.serving",
+    "ServingCalibration": "calibration.serving", "alltoall_time": "estimators.collectives",
 }
 
 # Subpackages reachable as attributes (pm.measure.trtexec, pm.formulas, pm.plotting).
 _SUBMODULES = {"errors", "formulas", "plotting", "measure", "estimators", "catalog", "units", "measurements",
                "io", "calibration", "inference", "sweeps", "onnx_import", "onnx_builders", "cli",
-               "model_builders", "resolution",
+               "model_builders", "resolution", "serving",
                "web"}  # the web guide: Panel is imported only by plaster_model.web.app()/serve()
 
 __all__ = sorted(_EXPORTS) + ["__version__"]

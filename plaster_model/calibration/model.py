@@ -270,6 +270,12 @@ class Calibration(LookupMixin):
         for attr in [a for a in vars(self) if a.endswith("_") or a.startswith("_")]:
             delattr(self, attr)  # a failed refit must not leave the previous fit behind
         df = _as_frame(measurements)
+        # --- LLM serving rows (metrics ttft_ms/tpot_ms) have their own model: calibration/serving.py
+        from . import serving as _serving
+        df, self.serving_ = _serving.split_and_fit(df)
+        if df.empty and self.serving_ is not None:
+            return self
+        # ---
         self.user_models_ = dict(models or {})
         self.user_devices_ = dict(devices or {})
         rows = prepare_rows(df, models=self.user_models_, devices=self.user_devices_,
@@ -545,8 +551,13 @@ class Calibration(LookupMixin):
             group(s) used), ``calibration_fallback`` (True where the row's own group was
             not fitted and a similar one stood in) and ``calibration_notes``.
         """
-        self._check_fitted()
         df = _as_frame(rows)
+        # --- LLM serving rows: predicted by the serving model (calibration/serving.py)
+        from . import serving as _serving
+        if _serving.is_serving_rows(df).any():
+            return _serving.predict_with(self, df, lambda rest: self.predict(rest, models=models, devices=devices))
+        # ---
+        self._check_fitted()
         out = df.copy()
         if "value" in out.columns:
             out["measured_value"] = out["value"]

@@ -321,3 +321,50 @@ def fit_serving(df: pd.DataFrame, *, max_nfev: int = 60) -> ServingCalibration:
     spread = float(np.std(offs, axis=0).mean()) if len(engines) > 1 else 0.5
     return ServingCalibration({k: float(v) for k, v in p.items()}, eng, spread,
                               {k: (float(a), float(b)) for k, (a, b) in rq.items()}, int(len(t)), notes)
+
+
+def split_and_fit(df: pd.DataFrame):
+    """(the rows that are not serving rows, a ServingCalibration of the serving rows or None).
+
+    The hook :meth:`plaster_model.Calibration.fit` calls: serving rows go to
+    :func:`fit_serving` (when there are any), the rest to the step model.
+    """
+    mask = is_serving_rows(df)
+    if not mask.any():
+        return df, None
+    return df[~mask], fit_serving(df[mask])
+
+
+def predict_with(calibration, df: pd.DataFrame, predict_rest) -> pd.DataFrame:
+    """:meth:`plaster_model.Calibration.predict` for a table holding serving rows.
+
+    Serving rows get ``value`` (ms), ``value_low``/``value_high`` from the calibration's
+    serving fit; the other rows go to ``predict_rest``.
+    """
+    from ..errors import NotFittedError  # noqa: PLC0415
+    serving = getattr(calibration, "serving_", None)
+    if serving is None:
+        raise NotFittedError("this Calibration holds no serving fit: fit it on rows with metrics ttft_ms/tpot_ms")
+    mask = is_serving_rows(df)
+    out = df.copy()
+    if "value" in out.columns:
+        out["measured_value"] = out["value"]
+    for col in ("value", "value_low", "value_high"):
+        out[col] = np.nan
+    out["reason"] = None
+    sub = df[mask]
+    key = "dup_group" if "dup_group" in sub.columns else "source_detail"
+    pred = serving.predict_rows(sub)
+    for metric in SERVING_METRICS:
+        m = metric.split("_")[0]
+        rows = sub.index[sub["metric"] == metric]
+        k = sub.loc[rows, key]
+        for col, src in (("value", f"{m}_pred_ms"), ("value_low", f"{m}_low_ms"), ("value_high", f"{m}_high_ms")):
+            out.loc[rows, col] = k.map(pred[src]).to_numpy(float)
+    missing = mask & out["value"].isna()
+    out.loc[missing, "reason"] = "serving row without a resolved layout, known model or concurrency"
+    if (~mask).any():
+        rest = predict_rest(df[~mask])
+        for col in rest.columns:
+            out.loc[~mask, col] = rest[col]
+    return out

@@ -56,7 +56,7 @@ def resolve_transformer(model):
 def _params(calibration, engine):
     """(parameter dict, log half-widths {metric: (lo, hi)} or None, notes)."""
     from ..calibration.serving import ServingCalibration  # noqa: PLC0415
-    cal = getattr(calibration, "serving", calibration)
+    cal = getattr(calibration, "serving_", calibration)
     name = normalize_engine(engine)
     if cal is None:
         p = dict(SERVING_PARAMETERS)
