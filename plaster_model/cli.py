@@ -195,6 +195,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--catalog", dest="serve_catalogs", nargs="+", default=[], metavar="YAML",
                    help="user catalog YAML files merged over the bundled one")
 
+    from .serving.cli import add_serve_plan_parser  # LLM serving registers its own sub-command
+    add_serve_plan_parser(sub, _command)
     try:  # calibration registers its own sub-command when present
         from .calibration.cli import add_calibrate_parser
         add_calibrate_parser(sub, _command)
