@@ -33,6 +33,11 @@ _EXPORTS = {
     "UnknownLatencyDistribution": "errors", "PlasterWarning": "errors",
     # units
     "to_si": "units", "format_si": "units",
+    # transformers
+    "TransformerConfig": "catalog.transformer",
+    "transformer_param_counts": "estimators.transformer", "transformer_operators": "estimators.transformer",
+    "kv_cache_bytes_per_token": "estimators.transformer", "model_flops_per_token": "estimators.transformer",
+    "megatron_iteration_flops": "estimators.transformer", "operator_roofline_time": "estimators.roofline",
     # estimators
     "training_flops": "estimators.data_parallel",
     "data_parallel_compute_time": "estimators.data_parallel",

@@ -155,6 +155,8 @@ def _build(kind: str, name: str, entry: Mapping[str, Any], origin: str):
             )
         kwargs[target] = value
     _check_entry(kind, name, entry, origin)
+    if kind == "model" and "transformer" in kwargs:
+        kwargs = _transformer_fields(name, kwargs, origin)
     if kind == "model":
         records = kwargs.pop("accuracy", None) or []
         if isinstance(records, Mapping):  # {precision: {metric: value}} shorthand
@@ -182,6 +184,37 @@ def _build(kind: str, name: str, entry: Mapping[str, Any], origin: str):
         raise CatalogError(f"{origin}: {kind} {name!r}: {exc}") from None
     except ValueError as exc:
         raise CatalogError(f"{origin}: {exc}") from None
+
+
+def _transformer_fields(name: str, kwargs: dict, origin: str) -> dict:
+    """A zoo transformer: its params and work derived from the ``transformer:`` architecture
+    (a Hugging Face config with its ``model_type``, or TransformerConfig fields)."""
+    from .transformer import TransformerConfig, transformer_model_fields
+
+    spec = kwargs.pop("transformer")
+    if not isinstance(spec, Mapping):
+        raise CatalogError(f"{origin}: model {name!r}: transformer must be a mapping (a Hugging Face "
+                           f"config or TransformerConfig fields), got {spec!r}"[:300])
+    try:
+        if "model_type" in spec:
+            cfg = TransformerConfig.from_hf_config(spec, name=name)
+        else:
+            cfg = TransformerConfig(name=name, **dict(spec))
+    except TypeError as exc:
+        raise CatalogError(f"{origin}: model {name!r}: transformer: {exc}") from None
+    cfg = cfg.with_(source=str(kwargs.get("source", cfg.source)))
+    fields_ = transformer_model_fields(cfg, kwargs.get("seq_len"))
+    # an entry may also state its counts (e.g. counted from an ONNX graph): the parameter count
+    # must then be the architecture's, exactly; a stated work is kept with its convention
+    if "params" in kwargs and kwargs["params"] != fields_["params"]:
+        raise CatalogError(f"{origin}: model {name!r}: params {kwargs['params']} differs from the "
+                           f"{fields_['params']} its transformer architecture has")
+    if "fwd_flops" in kwargs:
+        fields_.pop("flop_convention")
+    if kwargs.get("notes") and fields_.get("notes") and fields_["notes"] not in kwargs["notes"]:
+        kwargs["notes"] = f"{kwargs['notes']}; {fields_['notes']}"
+    fields_.update(kwargs)
+    return fields_
 
 
 @dataclass

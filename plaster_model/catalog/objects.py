@@ -474,6 +474,10 @@ class Model:
     seq_len : int, optional
         For sequence models: the tokens one *sample* means (``fwd_flops`` is per sequence of
         this length; attention work grows with its square).
+    transformer : TransformerConfig, optional
+        The architecture of a transformer (:class:`plaster_model.catalog.transformer.TransformerConfig`):
+        its operator table, KV cache and parallel layouts are derived from it
+        (:func:`plaster_model.estimators.transformer.transformer_operators`).
     kernels : int, optional
         Operators of one forward pass that launch work on the device (the non-view nodes of
         the model's ONNX graph: convolutions, normalizations, activations, pooling, ...). A
@@ -510,6 +514,7 @@ class Model:
     family: str = ""
     seq_len: int | None = None
     kernels: int | None = None
+    transformer: Any = field(default=None, compare=False, repr=False)
 
     def __post_init__(self):
         owner = f"model {self.name!r}"
@@ -588,6 +593,48 @@ class Model:
         from ..onnx_import import _from_onnx
 
         return _from_onnx(cls, model_or_path, batch=batch, name=name, **kwargs)
+
+    @classmethod
+    def from_hf_config(cls, path_or_dict, name: str | None = None, seq_len: int | None = None,
+                       **kwargs) -> "Model":
+        """Build a transformer from a Hugging Face ``config.json`` (a path or its dict), read locally.
+
+        ``params`` is the total parameter count (tied embeddings once; for a mixture of experts
+        all experts) and ``fwd_flops`` the forward FLOPs of one sequence of ``seq_len`` tokens
+        with every query attending all ``seq_len`` keys (the convention of PaLM's and Megatron's
+        FLOP counts); ``transformer`` carries the architecture for the operator-level estimators.
+
+        Parameters
+        ----------
+        path_or_dict : str, os.PathLike or mapping
+            The config (see :meth:`plaster_model.catalog.transformer.TransformerConfig.from_hf_config`).
+        name : str, optional
+            Model name (default: the config's ``_name_or_path`` or its ``model_type``).
+        seq_len : int, optional
+            Tokens of one sample (default 2048, stated in ``notes``).
+        **kwargs
+            Other :class:`Model` fields (``source``, ``aliases``, ``accuracy``, ...).
+
+        Returns
+        -------
+        Model
+
+        Examples
+        --------
+        >>> import plaster_model as pm
+        >>> m = pm.Model.from_hf_config({"model_type": "llama", "hidden_size": 4096, "num_hidden_layers": 32,
+        ...     "num_attention_heads": 32, "num_key_value_heads": 8, "intermediate_size": 14336,
+        ...     "vocab_size": 128256, "tie_word_embeddings": False}, name="Llama-3.1-8B", seq_len=8192)
+        >>> m.params                                  # the published num_parameters()
+        8030261248
+        """
+        from .transformer import TransformerConfig, transformer_model_fields
+
+        cfg = path_or_dict if isinstance(path_or_dict, TransformerConfig) else \
+            TransformerConfig.from_hf_config(path_or_dict, name=name)
+        fields_ = transformer_model_fields(cfg, seq_len)
+        fields_.update(kwargs)
+        return cls(name=name or cfg.name, **fields_)
 
     def to_yaml(self) -> str:
         """A ``model_zoo.yaml`` entry for this model (text), loadable by :func:`plaster_model.load_catalog`

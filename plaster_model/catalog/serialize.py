@@ -31,7 +31,7 @@ _QUANTITIES = {
     "system": {}, "dataset": {},
 }
 #: Fields computed from others on construction (never written).
-_SKIP = {"name", "layers", "reported_flops", "accuracy"}
+_SKIP = {"name", "layers", "reported_flops", "accuracy", "transformer"}
 
 
 def _kind(obj) -> str:
@@ -101,6 +101,10 @@ def catalog_entry(obj) -> tuple[str, str, dict]:
                 entry[key] = _quantity(value, unit)
         else:
             entry[f.name] = _plain(value)
+    if kind == "model" and obj.transformer is not None:
+        # the architecture (its Hugging Face config when it was read from one, else its own
+        # fields); the loader checks the written params against it
+        entry["transformer"] = transformer_entry(obj.transformer)
     if kind == "model":
         # the work as its source printed it, with that source's convention (MACs are doubled
         # on reading), so the entry round-trips to the same object
@@ -109,6 +113,22 @@ def catalog_entry(obj) -> tuple[str, str, dict]:
         if obj.accuracy_records:
             entry["accuracy"] = [_plain(dict(r)) for r in obj.accuracy_records]
     return kind, obj.name, entry
+
+
+def transformer_entry(cfg) -> dict:
+    """The ``transformer:`` mapping of a zoo entry: the Hugging Face config a
+    :class:`~plaster_model.catalog.transformer.TransformerConfig` was read from, else its fields."""
+    if cfg.hf_config:
+        return _plain(dict(cfg.hf_config))
+    out = {}
+    for f in fields(cfg):
+        if f.name in ("name", "hf_config"):
+            continue
+        value = getattr(cfg, f.name)
+        if f.default is not MISSING and value == f.default:
+            continue
+        out[f.name] = _plain(value)
+    return out
 
 
 def from_entry(kind: str, name: str, entry: Mapping[str, Any], origin: str = "catalog entry"):

@@ -81,7 +81,24 @@ def _lazy(module: str, fn: str, **kw):
         import importlib
         return getattr(importlib.import_module(f".{module}", __name__), fn)(**kw)
     make.__name__ = f"{fn}({', '.join(f'{k}={v!r}' for k, v in kw.items())})"
+    make.fn, make.kwargs = fn, dict(kw)
     return make
+
+
+def hf_config(spec: "ZooSpec") -> dict | None:
+    """The Hugging Face config of a code-built BERT or GPT-2 (for the zoo's ``transformer:``
+    field, whose parameter count the catalog loader checks against the graph's), else None."""
+    fn, kw = getattr(spec.builder, "fn", None), getattr(spec.builder, "kwargs", {})
+    if fn == "bert":
+        return {"model_type": "bert", "hidden_size": kw.get("d", 768), "num_hidden_layers": kw.get("layers", 12),
+                "num_attention_heads": kw.get("heads", 12), "intermediate_size": kw.get("ff", 3072),
+                "vocab_size": kw.get("vocab", 30522), "max_position_embeddings": kw.get("max_pos", 512),
+                "type_vocab_size": kw.get("type_vocab", 2)}
+    if fn == "gpt2":
+        return {"model_type": "gpt2", "n_embd": kw.get("d", 768), "n_layer": kw.get("layers", 12),
+                "n_head": kw.get("heads", 12), "vocab_size": kw.get("vocab", 50257),
+                "n_positions": kw.get("n_ctx", 1024)}
+    return None
 
 
 def _tv(name, module, fn, family, full, weights, params, gflops, aliases=(), task="image classification",
@@ -286,6 +303,9 @@ def zoo_entry(name: str) -> dict:
         "family": spec.family,
         "task": spec.task,
     }
+    hf = hf_config(spec)
+    if hf is not None:
+        entry["transformer"] = hf
     if m.input_shape and spec.seq_len is None:
         entry["input_shape"] = list(m.input_shape)
     if spec.seq_len is not None:
