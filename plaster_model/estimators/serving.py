@@ -141,7 +141,8 @@ def serving_step_times(g: dict, p: dict) -> dict:
         (routed-expert weights per GPU), ``expert_weight_bytes``, ``experts``, ``top_k``,
         ``moe_flops_per_token`` (routed-expert FLOPs per token per GPU), ``attn_flops_per_key``
         (attention-core FLOPs per token per attended key per GPU), ``kv_bytes_per_token``
-        (cache bytes per token per GPU), ``layers`` and ``moe_layers`` (per stage),
+        (cache bytes per token per GPU), ``window`` and ``window_share`` (sliding-window
+        keys and share of layers), ``layers`` and ``moe_layers`` (per stage),
         ``d_model``, ``act_bytes`` (bytes per exchanged activation), ``tp``, ``pp``,
         ``attention_dp``, ``ep`` (GPUs of the all-to-all), ``peak_gemm``, ``peak_attn``
         [FLOP/s], ``bandwidth`` [B/s], ``link_bw``, ``a2a_bw`` [B/s], ``math_rel``
@@ -172,8 +173,11 @@ def serving_step_times(g: dict, p: dict) -> dict:
         expert_bytes = g["expert_weight_bytes"] * frac
         t_moe = roofline(g["moe_flops_per_token"] * moe_tokens, expert_bytes, g["peak_gemm"],
                          g["bandwidth"], eta_g * p["eta_moe"] / p["eta_gemm"], eta_m)
-        kv_bytes = g["kv_bytes_per_token"] * kv_tokens
-        t_attn = roofline(g["attn_flops_per_key"] * tokens * keys, kv_bytes, g["peak_attn"],
+        # sliding-window layers attend at most `window` keys (their share of the layers)
+        win = np.where(g["window"] > 0, np.minimum(keys, np.maximum(g["window"], 1.0)) / np.maximum(keys, 1e-9), 1.0)
+        keep = 1.0 - g["window_share"] * (1.0 - win)
+        kv_bytes = g["kv_bytes_per_token"] * kv_tokens * keep
+        t_attn = roofline(g["attn_flops_per_key"] * tokens * keys * keep, kv_bytes, g["peak_attn"],
                           g["bandwidth"], p["eta_attn"], eta_m)
         # Megatron TP: two all-reduces of the layer's activations per layer (Shoeybi et al. 2019);
         # expert parallelism: dispatch and combine all-to-alls per MoE layer (GShard).
@@ -252,7 +256,7 @@ def continuous_batching(prefill_s, decode_step_s, g: dict, p: dict) -> dict:
     ...          interference=1, kv_transfer_s=0.0, step_in_flight=1)
     >>> r = continuous_batching(0.1, 0.02, g, {"iota": 0.75, "q_queue": 0.5, "s_step": 1.0, "q_wave": 0.05})
     >>> round(float(r["tpot_s"]), 7), round(float(r["ttft_s"]), 6)
-    (0.0205859, 0.159079)
+    (0.0205859, 0.156965)
     """
     b, pp, osl = g["batch"], g["pp"], g["output_len"]
     interference = p["iota"] * g["interference"] * b * prefill_s / osl

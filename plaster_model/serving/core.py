@@ -42,7 +42,11 @@ def _role(shape, hw, lay, prec, wl, prefix):
     # all-to-all crosses the network when the stage spans nodes (per-GPU NIC bandwidth).
     geo["link_bw"] = np.where(tp <= dpn, hw["link_bw"], hw["inter_bw"])
     geo["a2a_bw"] = np.where(tp * adp <= dpn, hw["link_bw"], hw["inter_bw"])
-    kv_request = (wl["input_len"] + wl["output_len"]) * geo["kv_bytes_per_token"]
+    ctx = wl["input_len"] + wl["output_len"]
+    # sliding-window layers keep at most `window` tokens (kv_cache_bytes' cap)
+    keep = 1.0 - geo["window_share"] * (1.0 - np.where(geo["window"] > 0, np.minimum(ctx, np.maximum(
+        geo["window"], 1.0)) / ctx, 1.0))
+    kv_request = ctx * geo["kv_bytes_per_token"] * keep
     cap = kv_capacity_requests(hw["memory_bytes"], geo["weight_bytes_gpu"], kv_request,
                                MEMORY_FRACTION, RESERVE_BYTES)
     return geo, cap

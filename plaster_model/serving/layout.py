@@ -20,24 +20,37 @@ from ..errors import ParameterError
 
 __all__ = ["model_shape", "serving_geometry", "SHAPE_KEYS"]
 
-SHAPE_KEYS = ("layers", "moe_layers", "d_model", "experts", "top_k", "dense_params", "expert_params",
-              "expert_flops_per_token", "attn_flops_per_key", "kv_elems_per_token", "kv_heads",
-              "is_mla", "embedding_params", "total_params")
+SHAPE_KEYS = ("layers", "moe_layers", "d_model", "experts", "top_k", "dense_params", "replicated_params",
+              "expert_params", "expert_flops_per_token", "attn_flops_per_key", "kv_elems_per_token", "kv_heads",
+              "is_mla", "window", "window_share", "embedding_params", "total_params")
 
 
 def model_shape(cfg) -> dict:
     """Totals of a :class:`~plaster_model.catalog.transformer.TransformerConfig` used by serving.
 
+    Sums :func:`~plaster_model.estimators.transformer.transformer_operators` over layers.
+
     Returns
     -------
     dict
         ``layers``, ``moe_layers``, ``d_model``, ``experts``, ``top_k``; ``dense_params``
-        (weights every token reads through GEMMs: attention projections, dense and shared
-        MLPs, router, LM head), ``expert_params`` (all routed experts), ``expert_flops_per_token``
-        (forward FLOPs of the routed experts per token), ``attn_flops_per_key`` (attention-core
-        FLOPs per token per attended key, all layers), ``kv_elems_per_token`` (cache elements
-        per token, all layers), ``kv_heads`` (KV heads that tensor parallelism splits; 1 for
-        MLA, whose latent every rank keeps), ``is_mla``, ``embedding_params``, ``total_params``.
+        (GEMM weights every token reads that tensor parallelism splits: attention projections,
+        dense and shared MLPs, the LM head), ``replicated_params`` (GEMM weights every rank
+        keeps whole: MLA's down-projections, the router), ``expert_params`` (all routed
+        experts), ``expert_flops_per_token`` (routed-expert FLOPs per token),
+        ``attn_flops_per_key`` (attention-core FLOPs per token per attended key, all layers),
+        ``kv_elems_per_token`` (cache elements per token, all layers, windowed layers at full
+        length), ``kv_heads`` (KV heads tensor parallelism splits; 1 for MLA, whose latent
+        every rank keeps), ``is_mla``, ``window`` and ``window_share`` (keys of the
+        sliding-window layers and their share of the attention layers), ``embedding_params``,
+        ``total_params``.
+
+    Examples
+    --------
+    >>> import plaster_model as pm
+    >>> s = model_shape(pm.load_model("Llama-3.1-70B").transformer)
+    >>> s["kv_elems_per_token"], s["kv_heads"]          # 2 x 80 layers x 8 heads x 128
+    (163840.0, 8.0)
     """
     from ..estimators.transformer import (kv_cache_bytes_per_token, transformer_operators,
                                           transformer_param_counts)
@@ -45,21 +58,29 @@ def model_shape(cfg) -> dict:
     counts = transformer_param_counts(cfg)
     layers = ops["layers"].to_numpy(float)
     cls = ops["op_class"].to_numpy()
-    w = ops["weight_params"].to_numpy(float) * layers
+    split = ops["tp_split"].to_numpy(bool)
+    # the LM head reads the (possibly tied) vocabulary matrix: its active weights
+    w = np.where(cls == "lm_head", ops["active_weight_params"].to_numpy(float),
+                 ops["weight_params"].to_numpy(float)) * layers
     gemm = np.isin(cls, ("gemm", "router", "lm_head"))
     moe = cls == "moe_gemm"
-    attn = cls == "attention"
+    attn = (cls == "attention") & (ops["attn_flops_per_key"].to_numpy(float) > 0)
+    fpk = ops["attn_flops_per_key"].to_numpy(float) * layers
+    windowed = attn & (ops["window"].to_numpy(float) > 0)
+    n_attn = layers[attn].sum()
     return {
         "layers": float(cfg.n_layers), "moe_layers": float(cfg.n_moe_layers if cfg.is_moe else 0),
-        "d_model": float(cfg.d_model), "experts": float(cfg.n_experts or 0),
-        "top_k": float(cfg.top_k or 0) if cfg.is_moe else 0.0,
-        "dense_params": float(w[gemm].sum()), "expert_params": float(w[moe].sum()),
+        "d_model": float(cfg.d_model), "experts": float(cfg.n_experts if cfg.is_moe else 0),
+        "top_k": float(cfg.top_k) if cfg.is_moe else 0.0,
+        "dense_params": float(w[gemm & split].sum()), "replicated_params": float(w[gemm & ~split].sum()),
+        "expert_params": float(w[moe].sum()),
         "expert_flops_per_token": float((ops["flops_per_token"].to_numpy(float) * layers)[moe].sum()),
-        "attn_flops_per_key": float((ops["attn_flops_per_key"].to_numpy(float) * layers)[attn].sum()),
+        "attn_flops_per_key": float(fpk[attn].sum()),
         "kv_elems_per_token": float(kv_cache_bytes_per_token(cfg, bytes_per_element=1.0)),
         "kv_heads": 1.0 if cfg.is_mla else float(cfg.n_kv_heads),
-        "is_mla": bool(cfg.is_mla), "embedding_params": float(counts.get("embedding", 0.0)),
-        "total_params": float(counts["total"]),
+        "is_mla": bool(cfg.is_mla), "window": float(cfg.sliding_window or 0),
+        "window_share": float(layers[windowed].sum() / n_attn) if n_attn else 0.0,
+        "embedding_params": float(counts.get("embedding", 0.0)), "total_params": float(counts["total"]),
     }
 
 
@@ -98,8 +119,8 @@ def serving_geometry(shape: dict, *, tp, pp, attention_dp, ep, weight_bytes, moe
     stage_gpus = tp * adp
     kv_split = np.minimum(tp, shape["kv_heads"])
     return {
-        "gemm_params": shape["dense_params"] / tp / pp,
-        "gemm_weight_bytes": shape["dense_params"] / tp / pp * weight_bytes,
+        "gemm_params": (shape["dense_params"] / tp + shape["replicated_params"]) / pp,
+        "gemm_weight_bytes": (shape["dense_params"] / tp + shape["replicated_params"]) / pp * weight_bytes,
         "expert_params": shape["expert_params"] / stage_gpus / pp,
         "expert_weight_bytes": shape["expert_params"] / stage_gpus / pp * moe_weight_bytes,
         "experts": shape["experts"] + 0.0 * tp, "top_k": shape["top_k"] + 0.0 * tp,
@@ -107,9 +128,11 @@ def serving_geometry(shape: dict, *, tp, pp, attention_dp, ep, weight_bytes, moe
         "attn_flops_per_key": shape["attn_flops_per_key"] / tp / pp,
         "kv_bytes_per_token": shape["kv_elems_per_token"] * kv_bytes / kv_split / pp,
         "layers": shape["layers"] / pp, "moe_layers": shape["moe_layers"] / pp,
+        "window": shape["window"] + 0.0 * tp, "window_share": shape["window_share"] + 0.0 * tp,
         "d_model": shape["d_model"] + 0.0 * tp, "act_bytes": act_bytes + 0.0 * tp,
         "tp": tp, "pp": pp, "attention_dp": adp, "ep": ep,
         # weights held per GPU (memory): GEMMs, experts, and the vocabulary-parallel embedding
-        "weight_bytes_gpu": (shape["dense_params"] * weight_bytes + shape["embedding_params"] * 2.0) / tp / pp
+        "weight_bytes_gpu": ((shape["dense_params"] * weight_bytes + shape["embedding_params"] * 2.0) / tp
+                             + shape["replicated_params"] * weight_bytes) / pp
         + shape["expert_params"] * moe_weight_bytes / stage_gpus / pp,
     }
