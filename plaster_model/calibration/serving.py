@@ -34,9 +34,9 @@ __all__ = ["ServingCalibration", "fit_serving", "serving_inputs", "SERVING_METRI
 SERVING_METRICS = ("ttft_ms", "tpot_ms")
 #: Global parameters the fit frees, with the log-space prior standard deviation of each.
 _FREE = {"eta_gemm": 0.5, "eta_fp8_rel": 0.3, "eta_fp4_rel": 0.4, "eta_moe": 0.7, "eta_attn": 0.7,
-         "eta_mem": 0.3, "eta_link": 0.7, "alpha_link_s": 1.0, "q_queue": 0.7, "iota": 0.7}
+         "eta_mem": 0.3, "eta_kv_rel": 0.4, "eta_link": 0.7, "alpha_link_s": 1.0, "q_queue": 0.7, "iota": 0.7}
 _UPPER = {"eta_gemm": 1.0, "eta_fp8_rel": 1.0, "eta_fp4_rel": 1.0, "eta_moe": 1.0, "eta_attn": 1.0,
-          "eta_mem": 1.0, "eta_link": 1.0, "q_queue": 4.0, "q_wave": 1.0, "iota": 2.0, "s_step": 10.0, "alpha_link_s": 1e-3}
+          "eta_mem": 1.0, "eta_kv_rel": 1.0, "eta_link": 1.0, "q_queue": 4.0, "q_wave": 1.0, "iota": 2.0, "s_step": 10.0, "alpha_link_s": 1e-3}
 _ENGINE_PRIOR_SD = 1.0
 _MATH_REL = {"bf16": None, "fp16": None, "int8": "eta_fp8_rel", "fp8": "eta_fp8_rel", "fp4": "eta_fp4_rel"}
 
@@ -92,6 +92,10 @@ def serving_inputs(df: pd.DataFrame) -> tuple[pd.DataFrame, dict, list[str]]:
     first = rows.drop_duplicates(key).set_index(key)
     t = first.join(wide[[m for m in SERVING_METRICS if m in wide.columns]], how="inner")
     notes = []
+    for col in ("tp", "pp", "attention_dp", "ep", "mode", *(f"{r}_{k}" for r in ("prefill", "decode")
+                for k in ("workers", "tp", "pp", "attention_dp", "ep"))):
+        if col not in t.columns:  # tables that only hold aggregated runs, or built by hand
+            t[col] = "aggregated" if col == "mode" else np.nan
     t = t.dropna(subset=["ttft_ms", "tpot_ms", "concurrency", "input_len", "output_len"])
     dis = t["mode"].eq("disaggregated")
     ok_agg = ~dis & t[["tp", "pp"]].notna().all(axis=1)

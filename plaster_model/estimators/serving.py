@@ -32,7 +32,8 @@ __all__ = ["expected_active_experts", "kv_capacity_requests", "capacity_wait", "
 
 #: Parameters of :func:`serving_step_times` and their prior values (the calibration's prior
 #: means; the uncalibrated prediction uses them). Efficiencies are fractions of the datasheet
-#: peak (``eta_*``); ``*_rel`` scale ``eta_gemm`` for fp8/fp4 math; ``q_queue`` scales the M/D/1
+#: peak (``eta_*``); ``eta_fp8_rel``/``eta_fp4_rel`` scale ``eta_gemm`` for fp8/fp4 math,
+#: ``eta_kv_rel`` scales ``eta_mem`` for paged KV-cache reads; ``q_queue`` scales the M/D/1
 #: queueing wait of the prefill lane (1/2 for deterministic service); ``s_step`` the decode
 #: steps a new request waits for before its prefill runs (1: the step in flight and its own);
 #: ``iota`` the share of the admitted prefills that stall a decode step (1 = none overlaps);
@@ -40,7 +41,7 @@ __all__ = ["expected_active_experts", "kv_capacity_requests", "capacity_wait", "
 #: layer per step (kernel launches) and per request (scheduling, tokenization, first sampling).
 SERVING_PARAMETERS = {
     "eta_gemm": 0.60, "eta_fp8_rel": 0.85, "eta_fp4_rel": 0.70, "eta_moe": 0.35,
-    "eta_attn": 0.40, "eta_mem": 0.75, "eta_link": 0.60, "alpha_link_s": 10e-6,
+    "eta_attn": 0.40, "eta_mem": 0.75, "eta_kv_rel": 0.8, "eta_link": 0.60, "alpha_link_s": 10e-6,
     "q_queue": 0.5, "q_wave": 0.05, "iota": 0.75, "s_step": 1.0,
     "t_step_s": 2e-3, "t_layer_s": 2e-5, "t_request_s": 10e-3,
 }
@@ -178,7 +179,7 @@ def serving_step_times(g: dict, p: dict) -> dict:
         keep = 1.0 - g["window_share"] * (1.0 - win)
         kv_bytes = g["kv_bytes_per_token"] * kv_tokens * keep
         t_attn = roofline(g["attn_flops_per_key"] * tokens * keys * keep, kv_bytes, g["peak_attn"],
-                          g["bandwidth"], p["eta_attn"], eta_m)
+                          g["bandwidth"], p["eta_attn"], eta_m * p["eta_kv_rel"])
         # Megatron TP: two all-reduces of the layer's activations per layer (Shoeybi et al. 2019);
         # expert parallelism: dispatch and combine all-to-alls per MoE layer (GShard).
         msg = tokens * g["d_model"] * g["act_bytes"]
