@@ -7,14 +7,16 @@ What is fitted, all at once, by robust least squares on ``log(predicted/measured
   it fp8/fp4 math keeps), ``eta_moe`` (grouped expert GEMMs), ``eta_attn``, ``eta_mem``
   (bandwidth), ``eta_link`` and ``alpha_link_s`` (collectives), and the scheduling shares
   ``q_queue`` and ``iota`` (:data:`~plaster_model.estimators.serving.SERVING_PARAMETERS`);
-* each engine's overheads (``t_step_s``, ``t_layer_s``, ``t_request_s``) as log-offsets from
-  the engines' shared value, with a Gaussian prior pulling each towards it.
+* each engine's overheads and scheduling (``t_step_s``, ``t_layer_s``, ``t_request_s``,
+  ``s_step``, ``q_wave``) as log-offsets from the engines' shared value, and each engine
+  version's as log-offsets from its engine's, with Gaussian priors pulling each towards the
+  level above (engine sd 1, version sd 0.5).
 
 Every parameter carries a log-normal prior around :data:`SERVING_PARAMETERS` /
 :data:`~plaster_model.serving.engines.ENGINE_PRIORS`; nothing is set by hand to single rows.
 The 90 % interval is the 5th-95th percentile of the fitted log-residuals per metric; an
-engine the fit has not seen adds the engines' spread (standard deviation of their offsets)
-in quadrature.
+unknown version of a fitted engine adds the versions' spread, an engine the fit has not seen
+adds the engines' spread too (standard deviations of their offsets), in quadrature.
 """
 from __future__ import annotations
 
@@ -38,6 +40,7 @@ _FREE = {"eta_gemm": 0.5, "eta_fp8_rel": 0.3, "eta_fp4_rel": 0.4, "eta_moe": 0.7
 _UPPER = {"eta_gemm": 1.0, "eta_fp8_rel": 1.0, "eta_fp4_rel": 1.0, "eta_moe": 1.0, "eta_attn": 1.0,
           "eta_mem": 1.0, "eta_kv_rel": 1.0, "eta_link": 1.0, "q_queue": 4.0, "q_wave": 1.0, "iota": 2.0, "s_step": 10.0, "alpha_link_s": 1e-3}
 _ENGINE_PRIOR_SD = 1.0
+_VERSION_PRIOR_SD = 0.5
 _MATH_REL = {"bf16": None, "fp16": None, "int8": "eta_fp8_rel", "fp8": "eta_fp8_rel", "fp4": "eta_fp4_rel"}
 
 
@@ -178,21 +181,39 @@ class ServingCalibration:
     residual_quantiles: dict
     n_rows: int
     notes: list = field(default_factory=list)
+    versions: dict = field(default_factory=dict)
+    version_spread: float = 0.0
+
+    def level_of(self, engine) -> str:
+        """``"version"``, ``"engine"`` or ``"unknown"``: how much of `engine` the fit knows."""
+        if engine is not None and str(engine).strip() in self.versions:
+            return "version"
+        return "engine" if normalize_engine(engine) in self.engines else "unknown"
 
     def parameters_for(self, engine) -> tuple[dict, bool]:
-        """(parameter dict for `engine`, whether the engine was fitted)."""
-        name = normalize_engine(engine)
+        """(parameter dict for `engine` (a version such as ``"vLLM 0.17.0"`` or an engine), whether
+        the engine was fitted)."""
         p = dict(self.params)
-        if name in self.engines:
-            p.update(self.engines[name])
-            return p, True
-        return p, False
+        level = self.level_of(engine)
+        if level == "version":
+            p.update(self.versions[str(engine).strip()])
+        elif level == "engine":
+            p.update(self.engines[normalize_engine(engine)])
+        return p, level != "unknown"
 
-    def interval(self, metric: str, known_engine: bool = True) -> tuple[float, float]:
-        """Multiplicative (low, high) factors of the 90 % interval of `metric`."""
+    def interval(self, metric: str, known_engine: bool | str = True) -> tuple[float, float]:
+        """Multiplicative (low, high) factors of the 90 % interval of `metric`.
+
+        ``known_engine``: True or ``"version"`` (fitted version), ``"engine"`` (a fitted engine,
+        version unknown: adds the version spread), False or ``"unknown"`` (adds the engine
+        spread too), in quadrature.
+        """
         lo, hi = self.residual_quantiles[metric]
-        if not known_engine:
-            w = math.hypot(max(hi - lo, 0.0) / 2.0, 1.645 * self.engine_spread)
+        level = {True: "version", False: "unknown"}.get(known_engine, known_engine)
+        extra = {"version": 0.0, "engine": self.version_spread,
+                 "unknown": math.hypot(self.version_spread, self.engine_spread)}[level]
+        if extra:
+            w = math.hypot(max(hi - lo, 0.0) / 2.0, 1.645 * extra)
             mid = (lo + hi) / 2.0
             lo, hi = mid - w, mid + w
         # a prediction p with residual r = log(p/m) means m = p·exp(−r)
@@ -206,21 +227,29 @@ class ServingCalibration:
         ``engine_known``.
         """
         t, inp, _ = serving_inputs(df)
-        known = t["engine_name"].isin(list(self.engines)).to_numpy()
-        shared = {k: self.params[k] for k in ENGINE_KEYS}
-        ev = {k: np.array([self.engines.get(e, shared)[k] for e in t["engine_name"]]) for k in ENGINE_KEYS}
+        vkeys = [_version_key(f, e) for f, e in zip(t["framework"], t["engine_name"])]
+        levels = np.array([self.level_of(v) if self.level_of(v) == "version" else self.level_of(e)
+                           for v, e in zip(vkeys, t["engine_name"])])
+        rows = [self.parameters_for(v if lv == "version" else e)[0]
+                for v, e, lv in zip(vkeys, t["engine_name"], levels)]
+        ev = {k: np.array([r[k] for r in rows]) for k in ENGINE_KEYS}
         out = predict_inputs(inp, self.params, ev)
-        t = t.assign(ttft_pred_ms=out["ttft_s"] * 1e3, tpot_pred_ms=out["tpot_s"] * 1e3, engine_known=known,
-                     fits=out["fits"])
+        t = t.assign(ttft_pred_ms=out["ttft_s"] * 1e3, tpot_pred_ms=out["tpot_s"] * 1e3, engine_level=levels,
+                     engine_known=levels != "unknown", fits=out["fits"])
         for m in ("ttft", "tpot"):
-            lo_k, hi_k = self.interval(f"{m}_ms", True)
-            lo_u, hi_u = self.interval(f"{m}_ms", False)
-            t[f"{m}_low_ms"] = t[f"{m}_pred_ms"] * np.where(known, lo_k, lo_u)
-            t[f"{m}_high_ms"] = t[f"{m}_pred_ms"] * np.where(known, hi_k, hi_u)
+            lo = np.ones(len(t))
+            hi = np.ones(len(t))
+            for lv in ("version", "engine", "unknown"):
+                a, b = self.interval(f"{m}_ms", lv)
+                lo = np.where(levels == lv, a, lo)
+                hi = np.where(levels == lv, b, hi)
+            t[f"{m}_low_ms"] = t[f"{m}_pred_ms"] * lo
+            t[f"{m}_high_ms"] = t[f"{m}_pred_ms"] * hi
         return t
 
     def to_dict(self) -> dict:
         return {"params": self.params, "engines": self.engines, "engine_spread": self.engine_spread,
+                "versions": self.versions, "version_spread": self.version_spread,
                 "residual_quantiles": {k: list(v) for k, v in self.residual_quantiles.items()},
                 "n_rows": self.n_rows, "notes": list(self.notes)}
 
@@ -228,24 +257,12 @@ class ServingCalibration:
     def from_dict(cls, d: dict) -> "ServingCalibration":
         return cls(dict(d["params"]), {k: dict(v) for k, v in d["engines"].items()}, float(d["engine_spread"]),
                    {k: tuple(v) for k, v in d["residual_quantiles"].items()}, int(d["n_rows"]),
-                   list(d.get("notes", [])))
+                   list(d.get("notes", [])), {k: dict(v) for k, v in d.get("versions", {}).items()},
+                   float(d.get("version_spread", 0.0)))
 
 
 def _shared_engine_prior() -> dict:
     return {k: float(np.exp(np.mean([np.log(v[k]) for v in ENGINE_PRIORS.values()]))) for k in ENGINE_KEYS}
-
-
-def _unpack(theta, engines):
-    n = len(_FREE)
-    p = dict(SERVING_PARAMETERS)
-    for i, k in enumerate(_FREE):
-        p[k] = float(np.exp(theta[i]))
-    shared = theta[n:n + len(ENGINE_KEYS)]
-    offs = (theta[n + len(ENGINE_KEYS):].reshape(len(engines), len(ENGINE_KEYS)) if engines
-            else np.zeros((0, len(ENGINE_KEYS))))
-    for j, k in enumerate(ENGINE_KEYS):
-        p[k] = float(np.exp(shared[j]))
-    return p, shared, offs
 
 
 def predict_inputs(inp: dict, params: dict, engine_values: dict | None = None) -> dict:
@@ -272,8 +289,20 @@ def _subset(t, inp, mask):
     return t[mask], {grp: {k: cut(v) for k, v in d.items()} for grp, d in inp.items()}
 
 
+def _version_key(framework: str, engine: str) -> str:
+    """``"<engine> <version>"`` of a framework text (versions not stated stay apart)."""
+    text = str(framework).strip()
+    return text if text.startswith(engine) else f"{engine} {text}"
+
+
 def fit_serving(df: pd.DataFrame, *, max_nfev: int = 60) -> ServingCalibration:
     """Fit :class:`ServingCalibration` to the serving rows of a measurement table.
+
+    Parameters: the global efficiencies (:data:`_FREE`), the engines' shared overheads, one
+    log-offset per engine (prior: :data:`ENGINE_PRIORS`, sd 1) and one per engine version
+    (prior 0, sd 0.5: a version differs from its engine less than engines differ).
+    Finite-difference Jacobian columns of offsets that touch disjoint rows are evaluated
+    together (``jac_sparsity``), so the offsets cost one evaluation per key.
 
     Raises
     ------
@@ -281,6 +310,7 @@ def fit_serving(df: pd.DataFrame, *, max_nfev: int = 60) -> ServingCalibration:
         Fewer than 10 usable measurements.
     """
     from scipy.optimize import least_squares  # noqa: PLC0415
+    from scipy.sparse import lil_matrix  # noqa: PLC0415
     t, inp, notes = serving_inputs(df)
     if len(t) < 10:
         raise CalibrationError(f"serving fit: {len(t)} usable measurements; need at least 10")
@@ -289,42 +319,70 @@ def fit_serving(df: pd.DataFrame, *, max_nfev: int = 60) -> ServingCalibration:
         notes.append(f"{int((~fits).sum())} measurements whose configuration does not fit the model's "
                      "memory estimate left out of the fit")
         t, inp = _subset(t, inp, fits)
+    n = len(t)
     engines = sorted(t["engine_name"].unique())
+    vkeys = [_version_key(f, e) for f, e in zip(t["framework"], t["engine_name"])]
+    versions = sorted(set(vkeys))
     eidx = t["engine_name"].map({e: i for i, e in enumerate(engines)}).to_numpy()
+    vidx = np.array([versions.index(v) for v in vkeys])
     y_ttft, y_tpot = np.log(t["ttft_ms"].to_numpy(float) / 1e3), np.log(t["tpot_ms"].to_numpy(float) / 1e3)
     shared_prior = _shared_engine_prior()
+    ne, nf, E, V = len(ENGINE_KEYS), len(_FREE), len(engines), len(versions)
     prior = np.array([math.log(SERVING_PARAMETERS[k]) for k in _FREE]
                      + [math.log(shared_prior[k]) for k in ENGINE_KEYS]
                      + [math.log(ENGINE_PRIORS.get(e, shared_prior)[k] / shared_prior[k])
-                        for e in engines for k in ENGINE_KEYS])
-    ne = len(ENGINE_KEYS)
-    sd = np.array(list(_FREE.values()) + [1.5] * ne + [_ENGINE_PRIOR_SD] * (ne * len(engines)))
+                        for e in engines for k in ENGINE_KEYS] + [0.0] * (ne * V))
+    sd = np.array(list(_FREE.values()) + [1.5] * ne + [_ENGINE_PRIOR_SD] * (ne * E) + [_VERSION_PRIOR_SD] * (ne * V))
     upper = np.array([math.log(_UPPER[k]) for k in _FREE] + [math.log(_UPPER.get(k, 1.0)) for k in ENGINE_KEYS]
-                     + [6.0] * (ne * len(engines)))
+                     + [6.0] * (ne * (E + V)))
     lower = np.array([math.log(1e-8 if k.endswith("_s") else 1e-3) for k in _FREE]
-                     + [math.log(1e-8 if k.endswith("_s") else 1e-3) for k in ENGINE_KEYS] + [-6.0] * (ne * len(engines)))
+                     + [math.log(1e-8 if k.endswith("_s") else 1e-3) for k in ENGINE_KEYS] + [-6.0] * (ne * (E + V)))
     x0 = np.clip(prior, lower + 1e-6, upper - 1e-6)
-    w_prior = math.sqrt(max(len(t), 1) / 200.0)  # priors count as ~200 rows' worth of evidence at most
+    w_prior = math.sqrt(max(n, 1) / 200.0)  # priors count as ~200 rows' worth of evidence at most
+
+    def unpack(theta):
+        p = dict(SERVING_PARAMETERS)
+        p.update({k: float(np.exp(theta[i])) for i, k in enumerate(_FREE)})
+        shared = theta[nf:nf + ne]
+        p.update({k: float(np.exp(shared[j])) for j, k in enumerate(ENGINE_KEYS)})
+        eo = theta[nf + ne:nf + ne + ne * E].reshape(E, ne)
+        vo = theta[nf + ne + ne * E:].reshape(V, ne)
+        return p, shared, eo, vo
 
     def residuals(theta):
-        p, shared, offs = _unpack(theta, engines)
-        ev = {k: np.exp(shared[j] + offs[eidx, j]) for j, k in enumerate(ENGINE_KEYS)}
+        p, shared, eo, vo = unpack(theta)
+        ev = {k: np.exp(shared[j] + eo[eidx, j] + vo[vidx, j]) for j, k in enumerate(ENGINE_KEYS)}
         out = predict_inputs(inp, p, ev)
         r1 = np.log(np.maximum(out["ttft_s"], 1e-9)) - y_ttft
         r2 = np.log(np.maximum(out["tpot_s"], 1e-9)) - y_tpot
-        return np.concatenate([r1, r2, w_prior * (theta - prior) / sd / math.sqrt(len(t))])
+        return np.concatenate([r1, r2, w_prior * (theta - prior) / sd / math.sqrt(n)])
 
+    m = len(prior)
+    sparsity = lil_matrix((2 * n + m, m), dtype=int)
+    sparsity[: 2 * n, : nf + ne] = 1
+    rows = np.arange(n)
+    for j in range(ne):
+        for block, idx in ((nf + ne, eidx), (nf + ne + ne * E, vidx)):
+            cols = block + idx * ne + j
+            sparsity[rows, cols] = 1
+            sparsity[rows + n, cols] = 1
+    sparsity[2 * n + np.arange(m), np.arange(m)] = 1
     sol = least_squares(residuals, x0, bounds=(lower, upper), loss="soft_l1", f_scale=0.2, max_nfev=max_nfev,
-                        x_scale=1.0, diff_step=1e-3)
-    p, shared, offs = _unpack(sol.x, engines)
-    eng = {e: {k: float(np.exp(shared[j] + offs[i, j])) for j, k in enumerate(ENGINE_KEYS)}
+                        x_scale=1.0, diff_step=1e-3, jac_sparsity=sparsity.tocsr())
+    p, shared, eo, vo = unpack(sol.x)
+    eng = {e: {k: float(np.exp(shared[j] + eo[i, j])) for j, k in enumerate(ENGINE_KEYS)}
            for i, e in enumerate(engines)}
-    res = sol.fun[: 2 * len(t)]
-    rq = {"ttft_ms": tuple(np.quantile(res[: len(t)], [0.05, 0.95])),
-          "tpot_ms": tuple(np.quantile(res[len(t):], [0.05, 0.95]))}
-    spread = float(np.std(offs, axis=0).mean()) if len(engines) > 1 else 0.5
+    ver = {v: {k: float(np.exp(shared[j] + eo[engines.index(v.split()[0]) if v.split()[0] in engines else 0, j]
+                               + vo[i, j])) for j, k in enumerate(ENGINE_KEYS)}
+           for i, v in enumerate(versions)}
+    res = sol.fun[: 2 * n]
+    rq = {"ttft_ms": tuple(np.quantile(res[:n], [0.05, 0.95])),
+          "tpot_ms": tuple(np.quantile(res[n:], [0.05, 0.95]))}
+    spread = float(np.std(eo, axis=0).mean()) if E > 1 else 0.5
+    vspread = float(np.std(vo, axis=0).mean()) if V > 1 else _VERSION_PRIOR_SD
     return ServingCalibration({k: float(v) for k, v in p.items()}, eng, spread,
-                              {k: (float(a), float(b)) for k, (a, b) in rq.items()}, int(len(t)), notes)
+                              {k: (float(a), float(b)) for k, (a, b) in rq.items()}, int(n), notes,
+                              versions=ver, version_spread=vspread)
 
 
 def split_and_fit(df: pd.DataFrame):

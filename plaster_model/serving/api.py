@@ -68,10 +68,13 @@ def _params(calibration, engine):
     if not isinstance(cal, ServingCalibration):
         raise ParameterError("calibration", calibration, "a ServingCalibration, a Calibration fitted on "
                              "serving rows, or None")
-    p, known = cal.parameters_for(name)
-    notes = [] if known or name is None else [
-        f"engine {name!r} not in the calibration: the engines' shared overheads, interval widened by "
-        "the engine-to-engine spread"]
+    p, known = cal.parameters_for(engine)
+    level = cal.level_of(engine)
+    notes = [] if level == "version" else [
+        f"engine {engine!r} not in the calibration: the engines' shared overheads, interval widened by "
+        "the engine-to-engine spread" if not known else
+        f"engine {engine!r}: the engine's fitted overheads (version not given or not fitted), interval "
+        "widened by the version-to-version spread"]
     return p, cal, notes
 
 
@@ -287,7 +290,7 @@ def predict_serving(model, device_or_cluster, tp=1, pp=1, ep=1, precision="bf16"
         iv_ttft = (v["ttft_s"] * math.exp(-h), v["ttft_s"] * math.exp(h))
         iv_tpot = (v["tpot_s"] * math.exp(-h), v["tpot_s"] * math.exp(h))
     else:
-        known = normalize_engine(engine) in cal.engines
+        known = cal.level_of(engine)
         lo, hi = cal.interval("ttft_ms", known)
         iv_ttft = (v["ttft_s"] * lo, v["ttft_s"] * hi)
         lo, hi = cal.interval("tpot_ms", known)
