@@ -33,7 +33,8 @@ __all__ = ["expected_active_experts", "kv_capacity_requests", "capacity_wait", "
 #: Parameters of :func:`serving_step_times` and their prior values (the calibration's prior
 #: means; the uncalibrated prediction uses them). Efficiencies are fractions of the datasheet
 #: peak (``eta_*``); ``eta_fp8_rel``/``eta_fp4_rel`` scale ``eta_gemm`` for fp8/fp4 math,
-#: ``eta_kv_rel`` scales ``eta_mem`` for paged KV-cache reads; ``q_queue`` scales the M/D/1
+#: ``eta_kv_rel`` scales ``eta_mem`` for paged KV-cache reads; ``tile_tokens`` is
+#: the rows each active expert's grouped-GEMM tile is padded to; ``q_queue`` scales the M/D/1
 #: queueing wait of the prefill lane (1/2 for deterministic service); ``s_step`` the decode
 #: steps a new request waits for before its prefill runs (1: the step in flight and its own);
 #: ``iota`` the share of the admitted prefills that stall a decode step (1 = none overlaps);
@@ -41,7 +42,7 @@ __all__ = ["expected_active_experts", "kv_capacity_requests", "capacity_wait", "
 #: layer per step (kernel launches) and per request (scheduling, tokenization, first sampling).
 SERVING_PARAMETERS = {
     "eta_gemm": 0.60, "eta_fp8_rel": 0.85, "eta_fp4_rel": 0.70, "eta_moe": 0.35,
-    "eta_attn": 0.40, "eta_mem": 0.75, "eta_kv_rel": 0.8, "eta_link": 0.60, "alpha_link_s": 10e-6,
+    "eta_attn": 0.40, "eta_mem": 0.75, "eta_kv_rel": 0.8, "eta_link": 0.60, "alpha_link_s": 10e-6, "tile_tokens": 64.0,
     "q_queue": 0.5, "q_wave": 0.05, "iota": 0.75, "s_step": 1.0,
     "t_step_s": 2e-3, "t_layer_s": 2e-5, "t_request_s": 10e-3,
 }
@@ -172,8 +173,11 @@ def serving_step_times(g: dict, p: dict) -> dict:
                           g["bandwidth"], eta_g, eta_m)
         frac = expected_active_experts(moe_tokens, g["experts"], g["top_k"]) / np.maximum(g["experts"], 1.0)
         expert_bytes = g["expert_weight_bytes"] * frac
-        t_moe = roofline(g["moe_flops_per_token"] * moe_tokens, expert_bytes, g["peak_gemm"],
-                         g["bandwidth"], eta_g * p["eta_moe"] / p["eta_gemm"], eta_m)
+        # grouped expert GEMMs pad each active expert's tokens to a tile of M rows: at small
+        # batch every active expert costs a tile's FLOPs (CUTLASS/DeepGEMM grouped GEMMs)
+        rows = np.maximum(moe_tokens * g["top_k"], p["tile_tokens"] * frac * g["experts"])
+        t_moe = roofline(g["moe_flops_per_token"] / np.maximum(g["top_k"], 1.0) * rows, expert_bytes,
+                         g["peak_gemm"], g["bandwidth"], eta_g * p["eta_moe"] / p["eta_gemm"], eta_m)
         # sliding-window layers attend at most `window` keys (their share of the layers)
         win = np.where(g["window"] > 0, np.minimum(keys, np.maximum(g["window"], 1.0)) / np.maximum(keys, 1e-9), 1.0)
         keep = 1.0 - g["window_share"] * (1.0 - win)

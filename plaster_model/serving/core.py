@@ -42,7 +42,9 @@ def _role(shape, hw, lay, prec, wl, prefix):
     # all-to-all crosses the network when the stage spans nodes (per-GPU NIC bandwidth).
     geo["link_bw"] = np.where(tp <= dpn, hw["link_bw"], hw["inter_bw"])
     geo["a2a_bw"] = np.where(tp * adp <= dpn, hw["link_bw"], hw["inter_bw"])
-    ctx = wl["input_len"] + wl["output_len"]
+    # paged KV caches (vLLM PagedAttention, SGLang, TensorRT-LLM) allocate blocks as a request
+    # grows: in steady state a request holds its prompt and half its output on average
+    ctx = wl["input_len"] + 0.5 * wl["output_len"]
     # sliding-window layers keep at most `window` tokens (kv_cache_bytes' cap)
     keep = 1.0 - geo["window_share"] * (1.0 - np.where(geo["window"] > 0, np.minimum(ctx, np.maximum(
         geo["window"], 1.0)) / ctx, 1.0))

@@ -18,13 +18,13 @@ from __future__ import annotations
 __all__ = ["ENGINES", "ENGINE_KEYS", "ENGINE_PRIORS", "normalize_engine"]
 
 #: Overhead parameters an engine sets (names of :data:`~plaster_model.estimators.serving.SERVING_PARAMETERS`).
-ENGINE_KEYS = ("t_step_s", "t_layer_s", "t_request_s", "s_step", "q_wave")
+ENGINE_KEYS = ("t_step_s", "t_layer_s", "t_request_s", "s_step", "q_wave", "iota")
 
 #: Engine name -> prior values of :data:`ENGINE_KEYS` [s].
 ENGINE_PRIORS = {
-    "TensorRT-LLM": {"t_step_s": 1.5e-3, "t_layer_s": 1.5e-5, "t_request_s": 30e-3, "s_step": 1.0, "q_wave": 0.05},
-    "SGLang": {"t_step_s": 2.0e-3, "t_layer_s": 2.0e-5, "t_request_s": 40e-3, "s_step": 1.0, "q_wave": 0.05},
-    "vLLM": {"t_step_s": 2.5e-3, "t_layer_s": 2.0e-5, "t_request_s": 30e-3, "s_step": 1.0, "q_wave": 0.05},
+    "TensorRT-LLM": {"t_step_s": 1.5e-3, "t_layer_s": 1.5e-5, "t_request_s": 30e-3, "s_step": 1.0, "q_wave": 0.05, "iota": 0.75},
+    "SGLang": {"t_step_s": 2.0e-3, "t_layer_s": 2.0e-5, "t_request_s": 40e-3, "s_step": 1.0, "q_wave": 0.05, "iota": 0.75},
+    "vLLM": {"t_step_s": 2.5e-3, "t_layer_s": 2.0e-5, "t_request_s": 30e-3, "s_step": 1.0, "q_wave": 0.05, "iota": 0.75},
 }
 
 ENGINES = tuple(ENGINE_PRIORS)
