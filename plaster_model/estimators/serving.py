@@ -142,7 +142,8 @@ def serving_step_times(g: dict, p: dict) -> dict:
         ``gemm_params`` (dense GEMM weights per GPU), ``gemm_weight_bytes``, ``expert_params``
         (routed-expert weights per GPU), ``expert_weight_bytes``, ``experts``, ``top_k``,
         ``moe_flops_per_token`` (routed-expert FLOPs per token per GPU), ``attn_flops_per_key``
-        (attention-core FLOPs per token per attended key per GPU), ``kv_bytes_per_token``
+        (attention-core FLOPs per token per attended key per GPU; ``attn_flops_per_key_decode``
+        in decode, MLA's absorbed form, defaults to it), ``kv_bytes_per_token``
         (cache bytes per token per GPU), ``window`` and ``window_share`` (sliding-window
         keys and share of layers), ``layers`` and ``moe_layers`` (per stage),
         ``d_model``, ``act_bytes`` (bytes per exchanged activation), ``tp``, ``pp``,
@@ -167,7 +168,7 @@ def serving_step_times(g: dict, p: dict) -> dict:
     eta_m = p["eta_mem"]
     tp, pp, ep = g["tp"], g["pp"], g["ep"]
 
-    def stage(tokens, moe_tokens, keys, kv_tokens):
+    def stage(tokens, moe_tokens, keys, kv_tokens, fpk):
         """One stage: `tokens` tokens of one rank, each attending `keys` keys, `kv_tokens` cache reads."""
         t_gemm = roofline(2.0 * g["gemm_params"] * tokens, g["gemm_weight_bytes"], g["peak_gemm"],
                           g["bandwidth"], eta_g, eta_m)
@@ -182,7 +183,7 @@ def serving_step_times(g: dict, p: dict) -> dict:
         win = np.where(g["window"] > 0, np.minimum(keys, np.maximum(g["window"], 1.0)) / np.maximum(keys, 1e-9), 1.0)
         keep = 1.0 - g["window_share"] * (1.0 - win)
         kv_bytes = g["kv_bytes_per_token"] * kv_tokens * keep
-        t_attn = roofline(g["attn_flops_per_key"] * tokens * keys * keep, kv_bytes, g["peak_attn"],
+        t_attn = roofline(fpk * tokens * keys * keep, kv_bytes, g["peak_attn"],
                           g["bandwidth"], p["eta_attn"], eta_m * p["eta_kv_rel"])
         # Megatron TP: two all-reduces of the layer's activations per layer (Shoeybi et al. 2019);
         # expert parallelism: dispatch and combine all-to-alls per MoE layer (GShard).
@@ -200,13 +201,14 @@ def serving_step_times(g: dict, p: dict) -> dict:
     # decode: `batch` requests per micro-batch, each reading its cache of the mean context
     b = g["batch"]
     ctx = g["input_len"] + 0.5 * g["output_len"]
-    d_gemm, d_moe, d_attn, d_comm, d_floor = stage(b, b * g["attention_dp"], ctx, b * ctx)
+    d_gemm, d_moe, d_attn, d_comm, d_floor = stage(b, b * g["attention_dp"], ctx, b * ctx,
+                                                   g.get("attn_flops_per_key_decode", g["attn_flops_per_key"]))
     d_over = p["t_step_s"] + p["t_layer_s"] * g["layers"]
     # a token crosses the pp stages in turn; the other micro-batches fill the pipeline
     decode_step = pp * (d_gemm + d_moe + d_attn + d_comm + d_over)
     # prefill of one prompt of n tokens: causal attention over (n+1)/2 keys on average
     n = g["input_len"]
-    f_gemm, f_moe, f_attn, f_comm, _ = stage(n, n, 0.5 * (n + 1.0), n)
+    f_gemm, f_moe, f_attn, f_comm, _ = stage(n, n, 0.5 * (n + 1.0), n, g["attn_flops_per_key"])
     prefill = pp * (f_gemm + f_moe + f_attn + f_comm + d_over) + p["t_request_s"]
     out = continuous_batching(prefill, decode_step, g, p)
     zero = 0.0 * b

@@ -21,7 +21,8 @@ from ..errors import ParameterError
 __all__ = ["model_shape", "serving_geometry", "SHAPE_KEYS"]
 
 SHAPE_KEYS = ("layers", "moe_layers", "d_model", "experts", "top_k", "dense_params", "replicated_params",
-              "expert_params", "expert_flops_per_token", "attn_flops_per_key", "kv_elems_per_token", "kv_heads",
+              "expert_params", "expert_flops_per_token", "attn_flops_per_key", "attn_flops_per_key_decode",
+              "kv_elems_per_token", "kv_heads",
               "is_mla", "window", "window_share", "embedding_params", "total_params")
 
 
@@ -39,6 +40,7 @@ def model_shape(cfg) -> dict:
         keeps whole: MLA's down-projections, the router), ``expert_params`` (all routed
         experts), ``expert_flops_per_token`` (routed-expert FLOPs per token),
         ``attn_flops_per_key`` (attention-core FLOPs per token per attended key, all layers),
+        ``attn_flops_per_key_decode`` (the same in decode: MLA's absorbed form),
         ``kv_elems_per_token`` (cache elements per token, all layers, windowed layers at full
         length), ``kv_heads`` (KV heads tensor parallelism splits; 1 for MLA, whose latent
         every rank keeps), ``is_mla``, ``window`` and ``window_share`` (keys of the
@@ -76,6 +78,12 @@ def model_shape(cfg) -> dict:
         "expert_params": float(w[moe].sum()),
         "expert_flops_per_token": float((ops["flops_per_token"].to_numpy(float) * layers)[moe].sum()),
         "attn_flops_per_key": float(fpk[attn].sum()),
+        # decode with MLA runs the absorbed form (DeepSeek-V2 §2.1.2; FlashMLA): queries projected
+        # into the latent, scores over the d_c + d_R cached elements and the output in the latent,
+        # 2·a·(d_c + d_R) + 2·a·d_c FLOPs per key per layer instead of 2·a·(d_nope + d_R + d_v)
+        "attn_flops_per_key_decode": float(
+            (2.0 * cfg.n_heads * (2 * cfg.kv_lora_rank + cfg.qk_rope_head_dim)) * layers[attn].sum()
+            if cfg.is_mla else fpk[attn].sum()),
         "kv_elems_per_token": float(kv_cache_bytes_per_token(cfg, bytes_per_element=1.0)),
         "kv_heads": 1.0 if cfg.is_mla else float(cfg.n_kv_heads),
         "is_mla": bool(cfg.is_mla), "window": float(cfg.sliding_window or 0),
@@ -126,6 +134,7 @@ def serving_geometry(shape: dict, *, tp, pp, attention_dp, ep, weight_bytes, moe
         "experts": shape["experts"] + 0.0 * tp, "top_k": shape["top_k"] + 0.0 * tp,
         "moe_flops_per_token": shape["expert_flops_per_token"] / stage_gpus / pp,
         "attn_flops_per_key": shape["attn_flops_per_key"] / tp / pp,
+        "attn_flops_per_key_decode": shape["attn_flops_per_key_decode"] / tp / pp,
         "kv_bytes_per_token": shape["kv_elems_per_token"] * kv_bytes / kv_split / pp,
         "layers": shape["layers"] / pp, "moe_layers": shape["moe_layers"] / pp,
         "window": shape["window"] + 0.0 * tp, "window_share": shape["window_share"] + 0.0 * tp,
