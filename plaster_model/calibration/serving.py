@@ -8,7 +8,7 @@ What is fitted, all at once, by robust least squares on ``log(predicted/measured
   (bandwidth), ``eta_link`` and ``alpha_link_s`` (collectives), and the scheduling shares
   ``q_queue`` and ``iota`` (:data:`~plaster_model.estimators.serving.SERVING_PARAMETERS`);
 * each engine's overheads and scheduling (``t_step_s``, ``t_layer_s``, ``t_request_s``,
-  ``s_step``, ``q_wave``) as log-offsets from the engines' shared value, and each engine
+  ``q_wave``, ``iota``) as log-offsets from the engines' shared value, and each engine
   version's as log-offsets from its engine's, with Gaussian priors pulling each towards the
   level above (engine sd 1, version sd 0.5).
 
@@ -39,7 +39,7 @@ _FREE = {"eta_gemm": 0.5, "eta_fp8_rel": 0.3, "eta_fp4_rel": 0.4, "eta_moe": 0.7
          "eta_mem": 0.3, "eta_kv_rel": 0.4, "eta_link": 0.7, "alpha_link_s": 1.0, "q_queue": 0.7,
          "tile_tokens": 0.7}
 _UPPER = {"eta_gemm": 1.0, "eta_fp8_rel": 1.0, "eta_fp4_rel": 1.0, "eta_moe": 1.0, "eta_attn": 1.0,
-          "eta_mem": 1.0, "eta_kv_rel": 1.0, "eta_link": 1.0, "q_queue": 4.0, "q_wave": 1.0, "iota": 2.0, "s_step": 10.0, "alpha_link_s": 1e-3, "tile_tokens": 512.0}
+          "eta_mem": 1.0, "eta_kv_rel": 1.0, "eta_link": 1.0, "q_queue": 4.0, "q_wave": 1.0, "iota": 2.0, "alpha_link_s": 1e-3, "tile_tokens": 512.0}
 _ENGINE_PRIOR_SD = 1.0
 _VERSION_PRIOR_SD = 0.5
 _MATH_REL = {"bf16": None, "fp16": None, "int8": "eta_fp8_rel", "fp8": "eta_fp8_rel", "fp4": "eta_fp4_rel"}
@@ -249,6 +249,7 @@ class ServingCalibration:
         return t
 
     def to_dict(self) -> dict:
+        """Plain-data form (JSON/YAML-safe) of the fit; :meth:`from_dict` reads it back."""
         return {"params": self.params, "engines": self.engines, "engine_spread": self.engine_spread,
                 "versions": self.versions, "version_spread": self.version_spread,
                 "residual_quantiles": {k: list(v) for k, v in self.residual_quantiles.items()},
@@ -256,6 +257,7 @@ class ServingCalibration:
 
     @classmethod
     def from_dict(cls, d: dict) -> "ServingCalibration":
+        """Rebuild a fit from :meth:`to_dict` output."""
         return cls(dict(d["params"]), {k: dict(v) for k, v in d["engines"].items()}, float(d["engine_spread"]),
                    {k: tuple(v) for k, v in d["residual_quantiles"].items()}, int(d["n_rows"]),
                    list(d.get("notes", [])), {k: dict(v) for k, v in d.get("versions", {}).items()},
@@ -299,7 +301,7 @@ def _version_key(framework: str, engine: str) -> str:
 def fit_serving(df: pd.DataFrame, *, max_nfev: int = 60, by_version: bool = False) -> ServingCalibration:
     """Fit :class:`ServingCalibration` to the serving rows of a measurement table.
 
-    Parameters: the global efficiencies (:data:`_FREE`), the engines' shared overheads, one
+    The parameters are the global efficiencies (:data:`_FREE`), the engines' shared overheads, one
     log-offset per engine (prior: :data:`ENGINE_PRIORS`, sd 1) and, with ``by_version``, one
     per engine version (prior 0, sd 0.5: a version differs from its engine less than engines
     differ). Off by default: in the shared rows the versions are confounded with the GPUs
@@ -309,10 +311,32 @@ def fit_serving(df: pd.DataFrame, *, max_nfev: int = 60, by_version: bool = Fals
     Finite-difference Jacobian columns of offsets that touch disjoint rows are evaluated
     together (``jac_sparsity``), so the offsets cost one evaluation per key.
 
+    Parameters
+    ----------
+    df : pandas.DataFrame
+        Measurement rows with metrics ``ttft_ms``/``tpot_ms`` [ms] and the serving detail
+        columns (:func:`plaster_model.read_measurements` of the shared serving table).
+    max_nfev : int
+        Function evaluations of the least-squares solver.
+    by_version : bool
+        Fit one offset per engine version as well.
+
+    Returns
+    -------
+    ServingCalibration
+        The fitted efficiencies, engine overheads and residual quantiles.
+
     Raises
     ------
     CalibrationError
         Fewer than 10 usable measurements.
+
+    Examples
+    --------
+    >>> import plaster_model as pm                                                 # doctest: +SKIP
+    >>> cal = pm.fit_serving(pm.read_measurements("serving_sample.csv"))          # doctest: +SKIP
+    >>> cal.params["eta_mem"] < 1                                                  # doctest: +SKIP
+    True
     """
     from scipy.optimize import least_squares  # noqa: PLC0415
     from scipy.sparse import lil_matrix  # noqa: PLC0415

@@ -36,7 +36,7 @@ __all__ = ["expected_active_experts", "kv_capacity_requests", "capacity_wait", "
 #: ``eta_kv_rel`` scales ``eta_mem`` for paged KV-cache reads; ``tile_tokens`` is
 #: the rows each active expert's grouped-GEMM tile is padded to; ``q_queue`` scales the M/D/1
 #: queueing wait of the prefill lane (1/2 for deterministic service); ``s_step`` the decode
-#: steps a new request waits for before its prefill runs (1: the step in flight and its own);
+#: steps a new request waits for before its prefill runs (1: the step in flight; fixed);
 #: ``iota`` the share of the admitted prefills that stall a decode step (1 = none overlaps);
 #: ``t_step_s``/``t_layer_s``/``t_request_s`` the engine's fixed time per decode step, per
 #: layer per step (kernel launches) and per request (scheduling, tokenization, first sampling).

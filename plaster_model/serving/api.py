@@ -319,12 +319,43 @@ def serving_sweep(model, device_or_cluster, *, tp=1, pp=1, ep=1, attention_dp=1,
     Every array argument broadcasts (numpy rules); layouts the model cannot take raise
     ParameterError, configurations that do not fit come back with ``fits`` False.
 
+    Parameters
+    ----------
+    model : str, Model, TransformerConfig or dict
+        The LLM (see :func:`predict_serving`).
+    device_or_cluster : str, Device or Cluster
+        The GPU or cluster.
+    tp, pp, ep, attention_dp : int or array_like
+        Layouts of one worker.
+    precision : str or dict
+        One precision for the whole sweep.
+    input_len, output_len : int or array_like
+        Prompt and generated tokens per request.
+    concurrency : int or array_like
+        Requests in flight per deployment.
+    engine : str, optional
+        Serving engine.
+    calibration : ServingCalibration or Calibration, optional
+        Fitted parameters (None: priors).
+    replicas : int or array_like
+        Workers sharing the concurrency.
+    as_frame : bool
+        Return a DataFrame (True) or a dict of arrays (False, faster).
+
     Returns
     -------
     pandas.DataFrame or dict of numpy.ndarray
         ``tp``, ``pp``, ``ep``, ``attention_dp``, ``concurrency``, ``input_len``, ``output_len``,
         ``gpus``, ``ttft_s``, ``tpot_s``, ``throughput_tokens_s``, ``tokens_s_per_gpu``,
-        ``tokens_s_per_user``, ``kv_capacity_requests``, ``fits``.
+        ``tokens_s_per_user``, ``kv_capacity_requests``, ``fits``; times in s, rates in
+        tokens/s.
+
+    Examples
+    --------
+    >>> import plaster_model as pm
+    >>> df = pm.serving_sweep("Llama-3.1-8B", "H100", concurrency=[1, 8, 64], precision="fp8")
+    >>> bool(df["tpot_s"].is_monotonic_increasing)
+    True
     """
     cfg = resolve_transformer(model)
     arrs = np.broadcast_arrays(*(np.asarray(x, float) for x in (tp, pp, ep, attention_dp, input_len, output_len,
@@ -363,17 +394,48 @@ def best_serving(model, device_or_cluster, n_devices=8, *, ttft_budget=None, tpo
     to 4096 by default), keeps the configurations that fit memory and meet ``TTFT ≤
     ttft_budget`` and ``TPOT ≤ tpot_budget``, and returns the non-dominated ones.
 
+    Parameters
+    ----------
+    model : str, Model, TransformerConfig or dict
+        The LLM.
+    device_or_cluster : str, Device or Cluster
+        The GPU (its catalog server gives the links) or a cluster.
+    n_devices : int
+        GPUs to deploy on.
+    ttft_budget, tpot_budget : float, optional
+        Latency budgets [s]; None leaves that one free.
+    input_len, output_len : int
+        Prompt and generated tokens per request.
+    precisions : sequence of str
+        Precisions to search.
+    engine : str, optional
+        Serving engine.
+    calibration : ServingCalibration or Calibration, optional
+        Fitted parameters (None: priors).
+    concurrencies : array_like, optional
+        Requests in flight to try (default 1, 2, 4, ..., 4096).
+    max_pp : int
+        Largest pipeline-parallel size searched.
+
     Returns
     -------
     pandas.DataFrame
         The front, sorted by tokens/s per user; ``attrs["evaluated"]`` counts the
-        configurations searched and ``attrs["feasible"]`` those within the budgets.
+        configurations searched and ``attrs["feasible"]`` those within the budgets; times in
+        s, rates in tokens/s.
 
     Raises
     ------
     ParameterError
         A budget that is not positive, or nothing fits within the budgets (the message says
         what bound: memory, TTFT or TPOT).
+
+    Examples
+    --------
+    >>> import plaster_model as pm
+    >>> front = pm.best_serving("Llama-3.1-70B", "H200", n_devices=8, tpot_budget=0.05)
+    >>> bool((front["tpot_s"] <= 0.05).all())
+    True
     """
     import pandas as pd  # noqa: PLC0415
 
