@@ -585,8 +585,9 @@ cal = pm.fit_serving(pm.read_measurements(rows), max_nfev=30) if rows.is_file() 
 print("calibrated on", cal.n_rows if cal else 0, "measurements")
 """),
     code("""
+# Hopper has no FP4 tensor cores: search bf16 and fp8
 front = pm.best_serving("Llama-3.1-70B", "H200", n_devices=8, ttft_budget=2.0, tpot_budget=0.050,
-                        engine="TensorRT-LLM", calibration=cal)
+                        precisions=("bf16", "fp8"), engine="TensorRT-LLM", calibration=cal)
 front[["precision", "tp", "replicas", "concurrency", "ttft_s", "tpot_s", "tokens_s_per_gpu",
        "tokens_s_per_user"]].round(3)
 """),
@@ -603,7 +604,8 @@ print(f"{best.precision}, tp{int(best.tp)} x {int(best.replicas)} replicas per 8
 """),
     code("""
 r = pm.predict_serving("Llama-3.1-70B", "H200", tp=int(best.tp), precision=best.precision,
-                       concurrency=int(best.concurrency), engine="TensorRT-LLM", calibration=cal)
+                       concurrency=int(best.concurrency), replicas=int(best.replicas),
+                       engine="TensorRT-LLM", calibration=cal)
 print(r)
 for a in r.assumptions:
     print(" -", a)

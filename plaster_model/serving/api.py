@@ -70,7 +70,7 @@ def _params(calibration, engine):
                              "serving rows, or None")
     p, known = cal.parameters_for(engine)
     level = cal.level_of(engine)
-    notes = [] if level == "version" else [
+    notes = [] if level == "version" or (level == "engine" and not cal.versions) else [
         f"engine {engine!r} not in the calibration: the engines' shared overheads, interval widened by "
         "the engine-to-engine spread" if not known else
         f"engine {engine!r}: the engine's fitted overheads (version not given or not fitted), interval "
