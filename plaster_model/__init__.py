@@ -53,6 +53,7 @@ _EXPORTS = {
     "parameter_server_time": "estimators.collectives",
     "hierarchical_allreduce_time": "estimators.collectives",
     "max_batch_that_fits": "estimators.memory", "training_memory_breakdown": "estimators.memory",
+    "training_memory_fit": "estimators.memory", "transformer_activation_bytes": "estimators.memory",
     "MemoryFitError": "errors",
     "summa_gemm_compute_time": "estimators.summa", "summa_gemm_data_read_time": "estimators.summa",
     "summa_gemm_bandwidth_bound": "estimators.summa", "summa_time": "estimators.summa",

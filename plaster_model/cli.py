@@ -1,4 +1,10 @@
-"""Command line: ``plaster-model predict|devices|models|interconnects|systems|calibrate|serve``."""
+"""Command line: ``plaster-model predict|inference|best-batch|plaster|bandwidth|sweep|devices|models|
+interconnects|systems|calibrate|serve``.
+
+Every sub-command that answers takes ``--format table|csv|json``. A configuration that does
+not fit in device memory exits with status 2 and a one-line message (``--allow-oversubscribed``
+answers anyway); warnings print as one line each, without source paths.
+"""
 from __future__ import annotations
 
 import argparse
@@ -38,39 +44,159 @@ def _fmt_flops(x):
     return "" if x is None or x != x else format_si(x, "FLOP/s")
 
 
-@_command("predict")
-def _predict(args) -> int:
+def _cluster(args):
+    """The cluster of ``--system``/``--nodes`` or ``--device``/``--devices`` (predict, bandwidth)."""
     import plaster_model as pm
 
-    calibration = None
-    if args.calibration:
-        calibration = pm.calibration.Calibration.load(args.calibration)
     if args.system:
         if args.device or args.devices_per_node is not None:
             raise pm.ParameterError("--system", args.system, "a catalog system without --device or "
                                     "--devices-per-node (the system fixes both)")
         # a system sized in nodes (--nodes) or in devices (--devices); links may be overridden
-        cluster = pm.Cluster.from_system(args.system, n_nodes=args.nodes, n_devices=args.devices,
-                                         intra_node=args.intra_node, interconnect=args.interconnect,
-                                         nics_per_node=args.nics_per_node)
+        return pm.Cluster.from_system(args.system, nodes=args.nodes, n_devices=args.devices,
+                                      intra_node=args.intra_node, interconnect=args.interconnect,
+                                      nics_per_node=args.nics_per_node)
+    if not args.device:
+        raise SystemExit("error: give --device (or --system)")
+    return pm.Cluster(device=args.device, n_devices=args.devices or 1,
+                      devices_per_node=args.devices_per_node or 1, intra_node=args.intra_node,
+                      interconnect=args.interconnect, nics_per_node=args.nics_per_node or 1)
+
+
+def _calibration(args):
+    import plaster_model as pm
+
+    return pm.calibration.Calibration.load(args.calibration) if getattr(args, "calibration", None) else None
+
+
+def _print_result(result, fmt: str, notes=()) -> None:
+    """A result object: its summary as a table, its ``to_frame()`` as csv/json."""
+    if fmt == "table":
+        print(result)
+        for n in notes:
+            print(f"  - {n}")
     else:
-        if not args.device:
-            raise SystemExit("error: give --device (or --system)")
-        cluster = pm.Cluster(device=args.device, n_devices=args.devices or 1,
-                             devices_per_node=args.devices_per_node or 1, intra_node=args.intra_node,
-                             interconnect=args.interconnect, nics_per_node=args.nics_per_node or 1)
+        _print_frame(result.to_frame(), fmt)
+
+
+@_command("predict")
+def _predict(args) -> int:
+    import plaster_model as pm
+
+    cluster = _cluster(args)
     # --algorithm unset: the library's default, so the CLI and Python predict the same job
     extra = {} if args.algorithm is None else {"algorithm": args.algorithm}
     pred = pm.predict_epoch_time(args.model, cluster, dataset=args.dataset, epochs=args.epochs,
                                  batch_per_device=args.batch_per_device, precision=args.precision,
-                                 scaling=args.scaling, calibration=calibration,
-                                 efficiency=args.efficiency, **extra)
+                                 scaling=args.scaling, calibration=_calibration(args),
+                                 efficiency=args.efficiency, allow_oversubscribed=args.allow_oversubscribed,
+                                 **extra)
+    notes = ([f"batch per device {args.batch_per_device:g} is the CLI default (--batch-per-device)"]
+             if args.batch_per_device_default else [])
+    _print_result(pred, args.format, notes)
+    return 0
+
+
+@_command("bandwidth")
+def _bandwidth(args) -> int:
+    import plaster_model as pm
+
+    extra = {} if args.algorithm is None else {"algorithm": args.algorithm}
+    verdict = pm.is_bandwidth_bound(args.model, _cluster(args), batch_per_device=args.batch_per_device,
+                                    precision=args.precision, scaling=args.scaling,
+                                    calibration=_calibration(args), efficiency=args.efficiency,
+                                    check_memory=not args.allow_oversubscribed, **extra)
     if args.format == "table":
-        print(pred)
-        if args.batch_per_device_default:
-            print(f"  - batch per device {args.batch_per_device:g} is the CLI default (--batch-per-device)")
+        print(verdict)
     else:
-        _print_frame(pred.to_frame(), args.format)
+        _print_frame(verdict.to_frame(), args.format)
+    return 0
+
+
+def _batches(text):
+    return [int(b) for b in str(text).replace(",", " ").split()]
+
+
+@_command("inference")
+def _inference(args) -> int:
+    import plaster_model as pm
+
+    df = pm.latency_throughput_curve(args.model, args.device, precision=args.precision,
+                                     batches=_batches(args.batches), calibration=_calibration(args),
+                                     allow_oversubscribed=args.allow_oversubscribed)
+    if args.format == "table":
+        from .units import format_si
+
+        view = df[["model", "device", "precision", "batch"]].copy()
+        view["latency"] = df["latency_s"].map(lambda v: "does not fit" if v != v else format_si(v, "s"))
+        view[f"throughput [{_rate_unit(args.model)}]"] = df["throughput_samples_s"].map(
+            lambda v: "" if v != v else f"{v:,.1f}")
+        view["bound"] = df["bound"]
+        view["memory"] = df["memory_needed_bytes"].map(lambda v: format_si(v, "B"))
+        view["fits memory"] = df["fits_in_memory"]
+        _print_frame(view, "table")
+    else:
+        _print_frame(df, args.format)
+    return 0
+
+
+def _rate_unit(model) -> str:
+    """Samples per second in the model's own words (img/s, seq/s)."""
+    from .plaster import throughput_unit
+
+    return throughput_unit(model)
+
+
+@_command("best-batch")
+def _best_batch(args) -> int:
+    import plaster_model as pm
+
+    r = pm.best_batch(args.model, args.device, latency_budget=args.budget, precision=args.precision,
+                      calibration=_calibration(args))
+    _print_result(r, args.format)
+    return 0
+
+
+@_command("plaster")
+def _plaster(args) -> int:
+    import plaster_model as pm
+
+    devices = [d.strip() for d in args.devices.split(",") if d.strip()]
+    precisions = [p.strip() for p in args.precision.split(",") if p.strip()]
+    df = pm.plaster_report(args.model, devices, latency_budget=args.budget,
+                           precision=precisions if len(precisions) > 1 else precisions[0],
+                           calibration=_calibration(args))
+    if args.format == "table":
+        from .plaster import compact_table
+
+        _print_frame(compact_table(df), "table")
+    else:
+        _print_frame(df, args.format)
+    return 0
+
+
+@_command("sweep")
+def _sweep(args) -> int:
+    import plaster_model as pm
+
+    split = lambda v: [x.strip() for x in v.split(",") if x.strip()] if v else None  # noqa: E731
+    df = pm.sweep(models=split(args.models), devices=split(args.devices),
+                  n_devices=[int(x) for x in split(args.n_devices)],
+                  interconnects=split(args.interconnects),
+                  batch_per_device=[float(x) for x in split(args.batch_per_device)],
+                  precisions=split(args.precisions), algorithms=split(args.algorithms) or "auto",
+                  devices_per_node=args.devices_per_node, intra_node=args.intra_node,
+                  allow_oversubscribed=args.allow_oversubscribed)
+    if args.pareto:
+        df = pm.pareto(df)
+    if args.format == "table":
+        cols = ["model", "device", "n_devices", "interconnect", "batch_per_device", "precision", "algorithm",
+                "iteration_time_s", "throughput_samples_s", "bound", "fits_memory"]
+        view = df[[c for c in cols if c in df.columns]].copy()
+        view["iteration_time_s"] = view["iteration_time_s"].map(lambda v: "does not fit" if v != v else f"{v:.4g}")
+        _print_frame(view, "table")
+    else:
+        _print_frame(df, args.format)
     return 0
 
 
@@ -85,7 +211,7 @@ def _devices(args) -> int:
             view[col] = view[col].map(_fmt_flops)
         view["memory"] = (view.pop("memory_bytes") / 1e9).map(lambda v: f"{v:.3g} GB")
         view["bandwidth"] = (view.pop("memory_bandwidth_Bps") / 1e9).map(lambda v: f"{v:.4g} GB/s")
-        view["power"] = view.pop("power_w").map(lambda v: f"{v:.0f} W")
+        view["power"] = view.pop("power_w").map(lambda v: f"{v:.0f} W" if v == v else "not published")
         keep = ["name", "kind"] + [c for c in view.columns if c.endswith("_flops")] + ["memory", "bandwidth", "power"]
         _print_frame(view, "table", keep + (["source"] if args.sources else []))
     else:
@@ -150,15 +276,7 @@ def _serve(args) -> int:
     return 0
 
 
-def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
-        prog="plaster-model",
-        description="Predict deep-learning training and inference performance on a cluster.")
-    parser.add_argument("--catalog", action="append", default=[], metavar="YAML",
-                        help="user catalog YAML merged over the bundled one (repeatable)")
-    sub = parser.add_subparsers(dest="command", required=True)
-
-    p = sub.add_parser("predict", help="predict training time for a model on a cluster")
+def _cluster_arguments(p) -> None:
     p.add_argument("--model", required=True, help="zoo model name, e.g. ResNet-50")
     p.add_argument("--device", help="device name, e.g. V100")
     p.add_argument("--devices", type=int, default=None,
@@ -170,16 +288,81 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--nics-per-node", type=int, default=None, help="network ports per node (default 1)")
     p.add_argument("--system", help="catalog system instead of --device, e.g. 'DGX-1 (V100)'")
     p.add_argument("--nodes", type=int, default=None, help="number of systems (with --system; default 1)")
-    p.add_argument("--batch-per-device", type=float, default=None,
-                   help="samples per device per iteration (default 32, stated in the output)")
     p.add_argument("--precision", default="fp32")
     p.add_argument("--scaling", default="weak", choices=["weak", "strong"])
     p.add_argument("--algorithm", default=None, help="all-reduce algorithm (default: the library's)")
+
+
+def _common(p) -> None:
+    p.add_argument("--calibration", help="calibration file from 'plaster-model calibrate'")
+    p.add_argument("--format", default="table", choices=["table", "csv", "json"])
+    p.add_argument("--allow-oversubscribed", action="store_true",
+                   help="answer a configuration that does not fit in device memory (default: refuse)")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="plaster-model",
+        description="Predict deep-learning training and inference performance on a cluster.")
+    parser.add_argument("--catalog", action="append", default=[], metavar="YAML",
+                        help="user catalog YAML merged over the bundled one (repeatable)")
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    p = sub.add_parser("predict", help="predict training time for a model on a cluster")
+    _cluster_arguments(p)
+    p.add_argument("--batch-per-device", type=float, default=None,
+                   help="samples per device per iteration (default 32, stated in the output)")
     p.add_argument("--dataset", default="ImageNet-1k", help="dataset name or number of samples")
     p.add_argument("--epochs", type=float, default=1.0)
     p.add_argument("--efficiency", type=float, default=None, help="fraction of peak (default 1.0)")
+    _common(p)
+
+    p = sub.add_parser("bandwidth", help="is the interconnect the bottleneck? (bandwidth verdict)")
+    _cluster_arguments(p)
+    p.add_argument("--batch-per-device", type=float, default=32.0, help="samples per device (default 32)")
+    p.add_argument("--efficiency", type=float, default=None, help="fraction of peak (default 1.0)")
+    _common(p)
+
+    p = sub.add_parser("inference", help="inference latency and throughput versus batch on one device")
+    p.add_argument("--model", required=True)
+    p.add_argument("--device", required=True)
+    p.add_argument("--batches", default="1,2,4,8,16,32,64,128", help="batch sizes, comma-separated")
+    p.add_argument("--precision", default="fp32")
     p.add_argument("--calibration", help="calibration file from 'plaster-model calibrate'")
     p.add_argument("--format", default="table", choices=["table", "csv", "json"])
+    p.add_argument("--allow-oversubscribed", action="store_true",
+                   help="show times for batches that do not fit in device memory")
+
+    p = sub.add_parser("best-batch", help="the largest inference batch within a latency budget")
+    p.add_argument("--model", required=True)
+    p.add_argument("--device", required=True)
+    p.add_argument("--budget", default="7 ms", help="latency budget (default '7 ms')")
+    p.add_argument("--precision", default="fp32")
+    p.add_argument("--calibration", help="calibration file from 'plaster-model calibrate'")
+    p.add_argument("--format", default="table", choices=["table", "csv", "json"])
+
+    p = sub.add_parser("plaster", help="PLASTER scorecard of a model on devices")
+    p.add_argument("--model", required=True)
+    p.add_argument("--devices", required=True, help="comma-separated devices, e.g. V100,T4")
+    p.add_argument("--budget", default="7 ms", help="latency budget (default '7 ms')")
+    p.add_argument("--precision", default="fp32", help="precision(s), comma-separated, e.g. fp32,fp16,int8")
+    p.add_argument("--calibration", help="calibration file from 'plaster-model calibrate'")
+    p.add_argument("--format", default="table", choices=["table", "csv", "json"])
+
+    p = sub.add_parser("sweep", help="data-parallel training over a cross product of designs")
+    p.add_argument("--models", required=True, help="comma-separated zoo models")
+    p.add_argument("--devices", required=True, help="comma-separated devices")
+    p.add_argument("--n-devices", required=True, help="comma-separated device counts")
+    p.add_argument("--interconnects", default=None, help="comma-separated networks between nodes")
+    p.add_argument("--batch-per-device", default="32", help="comma-separated batches (default 32)")
+    p.add_argument("--precisions", default="fp32", help="comma-separated precisions")
+    p.add_argument("--algorithms", default="auto", help="comma-separated all-reduce algorithms")
+    p.add_argument("--devices-per-node", type=int, default=1)
+    p.add_argument("--intra-node", default=None)
+    p.add_argument("--pareto", action="store_true", help="keep the Pareto front (time against cost)")
+    p.add_argument("--format", default="table", choices=["table", "csv", "json"])
+    p.add_argument("--allow-oversubscribed", action="store_true",
+                   help="keep the times of rows that do not fit in device memory")
 
     for name, text in (("devices", "list catalog devices"), ("models", "list zoo models"),
                        ("interconnects", "list interconnects"), ("systems", "list systems")):
@@ -205,6 +388,12 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def _one_line_warning(message, category, filename, lineno, file=None, line=None) -> None:
+    """A warning as one line on stderr: no source path, no code line, no class name."""
+    text = " ".join(str(message).split())
+    print(f"plaster-model: warning: {text}", file=sys.stderr if file is None else file)
+
+
 def main(argv=None) -> int:
     """Entry point of the ``plaster-model`` console script."""
     parser = build_parser()
@@ -215,8 +404,11 @@ def main(argv=None) -> int:
             args.batch_per_device = 32.0
         if args.dataset.replace("_", "").replace(",", "").isdigit():
             args.dataset = int(args.dataset.replace("_", "").replace(",", ""))
+    import warnings
+
     import plaster_model as pm
 
+    warnings.showwarning = _one_line_warning
     try:
         if args.catalog:
             pm.load_catalog(args.catalog)
@@ -235,6 +427,8 @@ def main(argv=None) -> int:
         msg = exc.args[0] if isinstance(exc, KeyError) and exc.args else exc
         if isinstance(exc, OSError) and exc.filename is not None and exc.strerror:
             msg = f"{exc.strerror}: {exc.filename}"
+        if isinstance(exc, pm.MemoryFitError):  # the command line's name for the way out
+            msg = str(msg).replace("allow_oversubscribed=True", "--allow-oversubscribed")
         print(f"plaster-model: error: {msg}", file=sys.stderr)
         return 2
 

@@ -137,7 +137,8 @@ class Cluster:
 
     @classmethod
     def from_system(cls, system, n_nodes: int | None = None, interconnect=None, *, n_devices: int | None = None,
-                    intra_node=None, nics_per_node: int | None = None, **kwargs) -> "Cluster":
+                    intra_node=None, nics_per_node: int | None = None, nodes: int | None = None,
+                    **kwargs) -> "Cluster":
         """A cluster of catalog systems (``"DGX-1 (V100)"``), sized in nodes or in devices.
 
         Parameters
@@ -157,6 +158,8 @@ class Cluster:
             Link inside a node; overrides the system's.
         nics_per_node : int, optional
             Network ports per node; overrides the system's.
+        nodes : int, optional
+            The same as ``n_nodes`` (the command line's ``--nodes``); give one of them.
         **kwargs
             Other :class:`Cluster` fields (``name``).
 
@@ -178,7 +181,12 @@ class Cluster:
         >>> c = pm.Cluster.from_system("HPE Apollo 6500", n_devices=12)  # 8 + 4 P100s
         >>> c.n_nodes, c.devices_per_node, c.intra_node.name
         (2, 8, 'PCIe 3.0 x16')
+        >>> pm.Cluster.from_system("DGX-1 (V100)", nodes=2).n_devices
+        16
         """
+        from ._arguments import aliased
+
+        n_nodes = aliased("n_nodes", n_nodes, "nodes", nodes)
         sys_ = active_catalog().get("system", system)
         if n_nodes is not None and n_devices is not None:
             raise ParameterError("n_devices", n_devices,

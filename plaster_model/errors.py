@@ -92,7 +92,21 @@ class CalibrationLookupError(CalibrationError, LookupError):
 
 
 class MemoryFitError(PlasterError, ValueError):
-    """A requested batch does not fit in device memory (``check_memory="error"``)."""
+    """A configuration does not fit in device memory: the message names what and by how much.
+
+    Parameters
+    ----------
+    message : str
+        What does not fit, the estimate against the device memory, and a way out.
+    need_bytes, available_bytes : float, optional
+        The memory estimate and the device memory [B]; ``excess_bytes`` is their difference.
+    """
+
+    def __init__(self, message: str, need_bytes: float | None = None, available_bytes: float | None = None):
+        self.need_bytes, self.available_bytes = need_bytes, available_bytes
+        self.excess_bytes = (None if need_bytes is None or available_bytes is None
+                             else float(need_bytes) - float(available_bytes))
+        super().__init__(message)
 
 
 class UnknownLatencyDistribution(PlasterError, ValueError):

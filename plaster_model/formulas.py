@@ -225,8 +225,38 @@ class Formula:
         expr = self.expr.subs({symbol(k): v for k, v in values.items()})
         return Formula(self.name, self.lhs, expr, self.description, self.reference, self.assumptions)
 
-    def solve_for(self, name: str, rhs=0) -> list["Formula"]:
-        """Solve ``expr = rhs`` for the symbol ``name`` (all solutions sympy finds)."""
+    def solve_for(self, name: str, rhs=None, *, equals=None) -> list["Formula"]:
+        """Solve ``lhs = expr`` for the symbol ``name`` (all solutions sympy finds).
+
+        Parameters
+        ----------
+        name : str
+            The symbol to solve for.
+        equals : sympy expression, number or str, optional
+            What the formula equals. Default: the formula's own left-hand side (``T_c``
+            for a compute time), so ``solve_for("p")`` gives ``p`` in terms of ``T_c``.
+        rhs : optional
+            The older name of ``equals`` (deprecated: it used to default to 0, solving
+            ``expr = 0``, which is rarely what is meant).
+
+        Examples
+        --------
+        >>> f = compute_time("strong")
+        >>> [str(s.expr) for s in f.solve_for("p")]
+        ['3*B*F/(T_c*gamma)']
+        >>> [str(s.expr) for s in f.solve_for("p", equals=2)]
+        ['3*B*F/(2*gamma)']
+        """
+        if rhs is not None:
+            import warnings
+
+            warnings.warn("Formula.solve_for(rhs=) is deprecated: pass equals= (the default is now the "
+                          "formula's left-hand side, not 0)", DeprecationWarning, stacklevel=2)
+            if equals is None:
+                equals = rhs
+        if equals is None:
+            equals = self.lhs
+        rhs = equals
         x = symbol(name)
         sols = sp.solve(sp.Eq(self.expr, rhs), x)
         return [Formula(f"{self.name}_solved_for_{name}", x, sp.simplify(sol),

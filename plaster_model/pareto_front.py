@@ -109,7 +109,14 @@ def _front_nd(x: np.ndarray, block: int = 1024) -> np.ndarray:
     return keep
 
 
-def pareto(df, objectives=("iteration_time_s", "cost")):
+#: The default objectives: time against cost.
+_DEFAULT = ("iteration_time_s", "cost")
+#: The cost :func:`pareto` derives when the frame has no ``cost`` column: device-seconds per
+#: sample, what any per-device-hour price multiplies (the catalog carries no prices).
+DERIVED_COST = "cost_device_s_per_sample"
+
+
+def pareto(df, objectives=_DEFAULT):
     """The non-dominated rows of ``df``: no other row is at least as good in every objective
     and strictly better in one.
 
@@ -118,7 +125,10 @@ def pareto(df, objectives=("iteration_time_s", "cost")):
     df : pandas.DataFrame
         Any table, typically a :func:`sweep` result with a cost column you add.
     objectives : mapping of column to {"min", "max"}, or list of columns
-        Columns to trade off; a list means every column is minimised.
+        Columns to trade off; a list means every column is minimised. The default,
+        ``("iteration_time_s", "cost")``, on a frame with no ``cost`` column (a plain
+        :func:`sweep`) uses ``cost_device_s_per_sample = n_devices / throughput_samples_s``
+        [device·s per sample] instead, added to the result and said in ``attrs["notes"]``.
 
     Returns
     -------
@@ -157,6 +167,14 @@ def pareto(df, objectives=("iteration_time_s", "cost")):
         T4          2   0.0645    0.0452
         T4          1   0.1281    0.0448
     """
+    if objectives == _DEFAULT and "cost" not in df.columns \
+            and {"n_devices", "throughput_samples_s"} <= set(df.columns):
+        df = df.assign(**{DERIVED_COST: df["n_devices"].astype(float) / df["throughput_samples_s"]})
+        notes = df.attrs.get("notes")
+        df.attrs["notes"] = (list(notes) if isinstance(notes, (list, tuple)) else ([notes] if notes else [])) + [
+            f"no cost column: cost is {DERIVED_COST} = n_devices / throughput_samples_s (device-seconds per "
+            "sample; multiply by a price per device-second for money)"]
+        objectives = ("iteration_time_s", DERIVED_COST)
     x, names = _objective_matrix(df, objectives)
     finite = ~np.isnan(x).any(axis=1)
     rows = np.flatnonzero(finite)

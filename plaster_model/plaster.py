@@ -25,11 +25,12 @@ from .catalog.objects import normalize_precision
 from .cluster import Cluster
 from .inference.api import (UnknownLatencyDistribution, best_batch, latency_throughput_curve,
                             model_footprint)
-from .errors import ParameterError
+from .errors import MemoryFitError, ParameterError
 from .units import format_si, to_si
 
 __all__ = ["plaster_report", "programmability", "published_accuracy", "rate_of_learning",
-           "default_training_cluster", "NOT_PUBLISHED", "PLASTER_COLUMNS"]
+           "default_training_cluster", "training_recipe", "throughput_unit", "compact_table",
+           "NOT_PUBLISHED", "NOT_KNOWN", "PLASTER_COLUMNS", "TRAINING_RECIPES"]
 
 #: What the report says where the zoo has no published accuracy (never an invented number).
 NOT_PUBLISHED = "not published"
@@ -43,7 +44,7 @@ PLASTER_COLUMNS = [
     "accuracy_top1_pct", "accuracy_top5_pct", "accuracy_top1_drop_vs_fp32_pct", "accuracy_source",
     "size_params", "size_weight_bytes", "size_memory_needed_bytes", "size_device_memory_bytes",
     "size_fits_in_memory", "size_weight_transfer_time_s", "size_transfer_link",
-    "throughput_batch", "throughput_samples_s", "throughput_bound", "throughput_limited_by",
+    "throughput_batch", "throughput_samples_s", "throughput_unit", "throughput_bound", "throughput_limited_by",
     "energy_power_w", "energy_power_source", "energy_per_inference_j", "energy_inferences_per_j",
     "rate_of_learning_cluster", "rate_of_learning_dataset", "rate_of_learning_epochs",
     "rate_of_learning_precision", "rate_of_learning_training_time_s",
@@ -52,6 +53,49 @@ PLASTER_COLUMNS = [
 ]
 
 _SECONDS_PER_DAY = 86400.0
+
+#: What the report says where a figure is not known (rate of learning without a recipe).
+NOT_KNOWN = "not known"
+
+#: Retraining recipes by the zoo's ``task``: (dataset, epochs, source). A model whose task is
+#: not here has no rate of learning unless ``dataset=`` and ``epochs=`` are given.
+TRAINING_RECIPES = {
+    "image classification": ("ImageNet-1k", 90, "90 epochs of ImageNet-1k (He et al., CVPR 2016; Goyal et al., "
+                                               "arXiv:1706.02677, 2017)"),
+    "language model (SQuAD question answering)": (
+        "SQuAD v1.1", 3, "fine-tuning, 3 epochs of SQuAD v1.1 (Devlin et al., NAACL 2019, section 4.2)"),
+}
+
+
+def training_recipe(model) -> tuple[str, float, str] | None:
+    """``(dataset, epochs, source)`` of retraining ``model`` (:data:`TRAINING_RECIPES` by its
+    task), or None when the zoo has none (GPT-2's WebText is not in the catalog).
+
+    Examples
+    --------
+    >>> training_recipe("BERT-base")[:2]
+    ('SQuAD v1.1', 3)
+    >>> training_recipe("GPT-2") is None
+    True
+    """
+    m = active_catalog().get("model", model)
+    return TRAINING_RECIPES.get(m.task)
+
+
+def throughput_unit(model) -> str:
+    """The unit of a sample per second in the model's own words: ``"img/s"`` for image models,
+    ``"seq/s"`` for sequence models (a sample is one sequence of ``seq_len`` tokens),
+    else ``"samples/s"``.
+
+    >>> throughput_unit("ResNet-50"), throughput_unit("BERT-base"), throughput_unit("DLRM (Criteo 1TB)")
+    ('img/s', 'seq/s', 'samples/s')
+    """
+    m = active_catalog().get("model", model)
+    if m.seq_len:
+        return "seq/s"
+    if "image" in (m.task or "") or len(m.input_shape) == 3:
+        return "img/s"
+    return "samples/s"
 
 
 # --------------------------------------------------------------------------- P
@@ -167,7 +211,7 @@ def default_training_cluster(device) -> tuple[Cluster, str]:
             f"default training cluster: a single {dev.name} (no catalog system or host link to join 8)")
 
 
-def rate_of_learning(model, device=None, training_cluster=None, epochs=90, dataset="ImageNet-1k",
+def rate_of_learning(model, device=None, training_cluster=None, epochs=None, dataset=None,
                      batch_per_device=32, precision=None, calibration=None) -> dict[str, Any]:
     """Retraining time and how many refreshes fit in a day.
 
@@ -181,11 +225,15 @@ def rate_of_learning(model, device=None, training_cluster=None, epochs=90, datas
         Used for the default cluster (:func:`default_training_cluster`) when
         ``training_cluster`` is None.
     training_cluster : Cluster, optional
-    epochs : float
-        Passes over the dataset per retraining (default 90, the ResNet ImageNet recipe).
-    dataset : str or int
-        Catalog dataset or sample count (default ImageNet-1k, 1,281,167 images).
+    epochs : float, optional
+        Passes over the dataset per retraining (default: the model's recipe,
+        :func:`training_recipe`: 90 for ImageNet classifiers, 3 for BERT on SQuAD).
+    dataset : str or int, optional
+        Catalog dataset or sample count (default: the model's recipe). A model with no
+        recipe and no ``dataset``/``epochs`` gets NaN times and a note saying so.
     batch_per_device : int
+        Training batch per device; when it does not fit in device memory the largest that
+        fits is used instead (said in the assumptions).
     precision : str, optional
         Training precision; default fp32 where the device has it, else ``mixed``.
     calibration : Calibration, optional
@@ -205,9 +253,24 @@ def rate_of_learning(model, device=None, training_cluster=None, epochs=90, datas
     >>> r["cluster"], r["refreshes_per_day"] > 1
     ('8× V100, NVLink 2', True)
     """
+    from .estimators.memory import max_batch_that_fits
+    from .errors import MemoryFitError
     from .training import MemoryWarning, predict_epoch_time
 
     notes = []
+    recipe = training_recipe(model)
+    if dataset is None or epochs is None:
+        if recipe is None:
+            m = active_catalog().get("model", model)
+            return {"training_time_s": math.nan, "refreshes_per_day": math.nan, "cluster": NOT_KNOWN,
+                    "dataset": NOT_KNOWN if dataset is None else str(dataset),
+                    "epochs": math.nan if epochs is None else float(epochs), "precision": NOT_KNOWN,
+                    "calibrated": False,
+                    "assumptions": [f"rate of learning not known: the zoo has no training recipe for {m.name} "
+                                    f"(task {m.task!r}); pass dataset= and epochs="]}
+        notes.append(f"retraining recipe: {recipe[2]}")
+        dataset = recipe[0] if dataset is None else dataset
+        epochs = recipe[1] if epochs is None else epochs
     if training_cluster is None:
         if device is None:
             raise ValueError("rate_of_learning: give training_cluster= or a device for the default cluster")
@@ -234,8 +297,20 @@ def rate_of_learning(model, device=None, training_cluster=None, epochs=90, datas
                 notes.append(f"calibration has no training parameters for {training_cluster.name} ({exc}): "
                              "peak-based training time")
         if pred is None:
-            pred = predict_epoch_time(model, training_cluster, dataset=dataset, epochs=epochs,
-                                      batch_per_device=batch_per_device, precision=precision)
+            try:
+                pred = predict_epoch_time(model, training_cluster, dataset=dataset, epochs=epochs,
+                                          batch_per_device=batch_per_device, precision=precision)
+            except MemoryFitError as exc:
+                try:
+                    fits = max_batch_that_fits(model, dev, precision)
+                except ValueError:  # no activation figure: no smaller batch to offer
+                    fits = 0
+                if fits < 1:
+                    raise
+                notes.append(f"training batch {batch_per_device:g} per device does not fit ({exc}); "
+                             f"retraining at {fits} per device, the largest that fits")
+                pred = predict_epoch_time(model, training_cluster, dataset=dataset, epochs=epochs,
+                                          batch_per_device=fits, precision=precision)
     notes += [f"training memory: {w.message}" for w in caught if issubclass(w.category, MemoryWarning)]
     t = pred.epoch_time_s
     return {"training_time_s": t, "refreshes_per_day": _SECONDS_PER_DAY / t, "cluster": pred.cluster,
@@ -257,7 +332,7 @@ def _cluster_for(training_cluster, device):
 
 def plaster_report(model, devices, latency_budget="7 ms", precision="fp32", calibration=None,
                    training_cluster=None, *, percentile=None, batches=None, max_batch=4096,
-                   epochs=90, dataset="ImageNet-1k", training_batch_per_device=32,
+                   epochs=None, dataset=None, training_batch_per_device=32,
                    training_precision=None, **kwargs):
     """Score ``model`` on each device and precision along the seven PLASTER dimensions.
 
@@ -296,7 +371,9 @@ def plaster_report(model, devices, latency_budget="7 ms", precision="fp32", cali
     batches, max_batch :
         Candidate batches (default every integer up to ``max_batch``).
     epochs, dataset, training_batch_per_device, training_precision :
-        Retraining job (default 90 epochs of ImageNet-1k, 32 per device, fp32 or mixed).
+        Retraining job (default the model's own recipe, :func:`training_recipe`: 90 epochs of
+        ImageNet-1k for image classifiers, 3 epochs of SQuAD v1.1 for BERT; "not known"
+        and NaN for a model without one; 32 per device, fp32 or mixed).
     **kwargs
         Passed to :func:`~plaster_model.inference.best_batch` (``compute_efficiency``,
         ``t0``, ``include_transfer``, ``power_w``, ``percentile_ratio``...).
@@ -382,6 +459,12 @@ def plaster_report(model, devices, latency_budget="7 ms", precision="fp32", cali
                 row["basis"] = "programmability/size: catalog; accuracy: published"
                 rows.append(row)
                 continue
+            except MemoryFitError as exc:  # not even the smallest batch fits: infeasible, no number
+                row.update(size_fits_in_memory=False, size_memory_needed_bytes=exc.need_bytes,
+                           note=f"infeasible: {exc}",
+                           basis="programmability/size: catalog; accuracy: published; rest not predicted")
+                rows.append(row)
+                continue
             all_assumptions[f"{dev.name}/{prec}"] = list(bb.assumptions)
             lo, hi = bb.latency_interval_s if bb.latency_interval_s else (np.nan, np.nan)
             fp_b = model_footprint(mdl, dev, prec, batch=max(bb.batch, 1))
@@ -390,6 +473,7 @@ def plaster_report(model, devices, latency_budget="7 ms", precision="fp32", cali
                 latency_high_s=hi, latency_batch1_s=float(b1.loc[0, "latency_s"]), latency_meets_budget=bb.meets_budget,
                 size_memory_needed_bytes=fp_b["memory_needed_bytes"], size_fits_in_memory=fp_b["fits_in_memory"],
                 throughput_batch=bb.batch, throughput_samples_s=bb.throughput_samples_s,
+                throughput_unit=throughput_unit(mdl),
                 throughput_bound=bb.bound, throughput_limited_by=bb.limited_by,
                 energy_power_w=bb.power_w,
                 energy_power_source=bb.power_source,
@@ -408,17 +492,25 @@ def plaster_report(model, devices, latency_budget="7 ms", precision="fp32", cali
             cl = _cluster_for(training_cluster, dev)
             key = f"{dev.name}|{id(cl)}"
             if key not in rol_cache:
-                rol_cache[key] = rate_of_learning(mdl, dev, cl, epochs=epochs, dataset=dataset,
-                                                  batch_per_device=training_batch_per_device,
-                                                  precision=training_precision, calibration=calibration)
+                try:
+                    rol_cache[key] = rate_of_learning(mdl, dev, cl, epochs=epochs, dataset=dataset,
+                                                      batch_per_device=training_batch_per_device,
+                                                      precision=training_precision, calibration=calibration)
+                except MemoryFitError as exc:  # not even one sample fits: no retraining time
+                    rol_cache[key] = {"training_time_s": math.nan, "refreshes_per_day": math.nan,
+                                      "cluster": NOT_KNOWN, "dataset": NOT_KNOWN, "epochs": math.nan,
+                                      "precision": NOT_KNOWN, "calibrated": False,
+                                      "assumptions": [f"rate of learning not known: training memory: {exc}"]}
             rol = rol_cache[key]
             row.update(rate_of_learning_cluster=rol["cluster"], rate_of_learning_dataset=rol["dataset"],
                        rate_of_learning_epochs=rol["epochs"], rate_of_learning_precision=rol["precision"],
                        rate_of_learning_training_time_s=rol["training_time_s"],
                        rate_of_learning_refreshes_per_day=rol["refreshes_per_day"])
-            basis.append("rate_of_learning: " + ("calibrated" if rol["calibrated"] else "peak-based (efficiency 1.0)"))
+            basis.append("rate_of_learning: " + (NOT_KNOWN if not math.isfinite(rol["training_time_s"]) else
+                                                 "calibrated" if rol["calibrated"] else "peak-based (efficiency 1.0)"))
             notes += [x for x in rol["assumptions"]
-                      if x.startswith(("default training cluster", "training memory:", "calibration has no"))]
+                      if x.startswith(("default training cluster", "training memory:", "calibration has no",
+                                       "rate of learning not known", "retraining recipe", "training batch"))]
             basis.append("accuracy: " + ("published" if math.isfinite(top1) else NOT_PUBLISHED))
             basis.append("programmability/size: catalog")
             row["basis"] = "; ".join(basis)
@@ -430,3 +522,50 @@ def plaster_report(model, devices, latency_budget="7 ms", precision="fp32", cali
     df.attrs["assumptions"] = all_assumptions
     df.attrs["latency_budget"] = format_si(budget, "s")
     return df
+
+
+#: The columns of :func:`compact_table`: one per PLASTER dimension, units in the headers.
+_COMPACT = [
+    ("device", "device"), ("precision", "precision"),
+    ("P: precisions", "programmability_precisions"),
+    ("L: latency [ms]", "latency_s"),
+    ("A: top-1 [%]", "accuracy_top1_pct"),
+    ("S: weights [MB]", "size_weight_bytes"),
+    ("T: throughput", "throughput_samples_s"),
+    ("E: inferences/J", "energy_inferences_per_j"),
+    ("R: retraining [h]", "rate_of_learning_training_time_s"),
+]
+
+
+def compact_table(report):
+    """One readable column per PLASTER dimension of a :func:`plaster_report`, as text.
+
+    Latency in ms, weights in MB, retraining in hours, throughput in the model's own unit
+    (img/s, seq/s); "not published", "not known" and "not predicted" spelled out, never 0.
+
+    Examples
+    --------
+    >>> import plaster_model as pm
+    >>> t = compact_table(pm.plaster_report("ResNet-50", "V100", precision=["fp32", "fp16"]))
+    >>> list(t["A: top-1 [%]"])
+    ['73.11', 'not published']
+    """
+    import pandas as pd
+
+    def fmt(col, v, row):
+        if col in ("device", "precision", "programmability_precisions"):
+            return str(v)
+        if v is None or (isinstance(v, float) and math.isnan(v)):
+            if col == "accuracy_top1_pct":
+                return NOT_PUBLISHED
+            if not row["programmability_supported"]:
+                return "not predicted"
+            return NOT_KNOWN if col.startswith("rate_of_learning") else "-"
+        scale = {"latency_s": 1e3, "size_weight_bytes": 1e-6, "rate_of_learning_training_time_s": 1 / 3600}
+        v = float(v) * scale.get(col, 1.0)
+        if col == "throughput_samples_s":
+            return f"{v:,.1f} {row.get('throughput_unit') or 'samples/s'}"
+        return f"{v:,.4g}" if abs(v) < 1e4 else f"{v:,.0f}"
+
+    out = {head: [fmt(col, r[col], r) for _, r in report.iterrows()] for head, col in _COMPACT}
+    return pd.DataFrame(out)

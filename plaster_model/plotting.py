@@ -208,6 +208,31 @@ def _curve_hue(df):
     return varying[0] if varying else _auto_hue(df, exclude=("batch",))
 
 
+#: Columns that identify one scaling curve (a configuration); ``link``, ``bound`` and
+#: ``nodes`` change along a curve and are drawn as markers, never as separate lines.
+_SCALING_IDENTITY = ("interconnect", "algorithm", "model", "device", "precision", "intra_node",
+                     "scaling", "label", "cluster", "batch_per_device", "global_batch")
+#: Marker per link along a scaling curve (the link the collective is bound by at that size).
+_LINK_MARKERS = ("o", "s", "^", "D", "v", "P", "X", "*")
+
+
+def _scaling_hue(df, x):
+    """Hue of :func:`plot_scaling` for ``hue="auto"``: every configuration column that varies
+    between curves (one line per configuration), never a column that varies along one curve
+    (the link, the bound, the per-device batch under strong scaling)."""
+    varying = []
+    for col in _SCALING_IDENTITY:
+        if col not in df.columns or df[col].nunique(dropna=True) <= 1:
+            continue
+        # a column that takes several values at one device count separates curves; one that
+        # is a function of the device count (strong scaling's batch) runs along each curve
+        if (df.groupby(x, observed=True)[col].nunique(dropna=True) > 1).any():
+            varying.append(col)
+    if len(varying) > 1:
+        return varying
+    return varying[0] if varying else None
+
+
 def _log2_devices_axis(ax, values) -> None:
     """Log-2 x axis with plain integer tick labels when the device counts span ≥ 8×."""
     import numpy as np
@@ -269,9 +294,11 @@ def plot_scaling(data, y: str = "speedup", *, hue: str | None = "auto", ax=None,
         Column to plot: ``"speedup"`` [×], ``"efficiency"`` [fraction],
         ``"iteration_time_s"`` [s], ``"throughput_samples_s"`` [samples/s], or any other
         numeric column (labelled by its unit suffix).
-    hue : str or None
-        Column whose values get one line each; ``"auto"`` (default) picks the first of
-        interconnect, algorithm, model, device, precision… that varies; None for one line.
+    hue : str, list of str or None
+        Column(s) whose values get one line each; ``"auto"`` (default) takes every
+        configuration column (interconnect, algorithm, model, device, precision, …) that
+        varies between curves, so each configuration is one line whatever its links; the
+        link along a curve (``link`` column) is drawn as the marker shape. None for one line.
     ax : matplotlib.axes.Axes, optional
         Axes to draw on; a new figure when omitted.
     ideal : bool
@@ -302,7 +329,8 @@ def plot_scaling(data, y: str = "speedup", *, hue: str | None = "auto", ax=None,
     -------
     matplotlib.axes.Axes
         x: devices p [count] (log 2 when the counts span 8× or more); y: the quantity with
-        its unit.
+        its unit, log 2 too for speedup and throughput on a log x axis (log-log: the ideal
+        line is straight), 0 to 1 for efficiency.
 
     Examples
     --------
@@ -320,20 +348,35 @@ def plot_scaling(data, y: str = "speedup", *, hue: str | None = "auto", ax=None,
     _require(df, [y], "plot_scaling")
     df = df.sort_values(x, kind="stable")
     if hue == "auto":
-        hue = _auto_hue(df)
+        hue = _scaling_hue(df, x)
     ax = _new_axes(ax)
     colors: dict[Any, str] = {}
     band_labelled = False
+    # the link along a curve is a marker shape (one line per configuration, whatever its links)
+    links = (list(dict.fromkeys(str(v) for v in df["link"].tolist() if v is not None and v == v))
+             if "link" in df.columns and hue != "link" else [])
+    marker_of = {k: _LINK_MARKERS[i % len(_LINK_MARKERS)] for i, k in enumerate(links)}
     for key, sub in _groups(df, hue):
         label = None if key is None else str(key)
-        (line,) = ax.plot(sub[x], sub[y], marker="o", ms=4, lw=1.8, label=label or y.replace("_", " "))
+        (line,) = ax.plot(sub[x], sub[y], marker=None if len(links) > 1 else "o", ms=4, lw=1.8,
+                          label=label or y.replace("_", " "))
         colors[key] = line.get_color()
+        if len(links) > 1:
+            for link, part in sub.groupby(sub["link"].astype(str), sort=False):
+                if link in marker_of:
+                    ax.scatter(part[x], part[y], marker=marker_of[link], s=30, color=line.get_color(), zorder=4)
         cols = _interval_columns(sub, y) if band else None
         if cols:
             lo, hi = cols
             ax.fill_between(sub[x], sub[lo], sub[hi], color=line.get_color(), alpha=0.2, lw=0,
                             label=None if band_labelled else "calibrated interval")
             band_labelled = True
+    for link in (links if len(links) > 1 else []):  # the legend says which marker is which link
+        ax.scatter([], [], marker=marker_of[link], s=30, color="0.35", label=f"over {link}")
+    if "fits_memory" in df.columns and not df["fits_memory"].astype(bool).all():
+        bad = df.loc[~df["fits_memory"].astype(bool), x]
+        ax.plot([], [], " ", label="does not fit in memory at p = " + ", ".join(_fmt_count(v) for v in
+                                                                            sorted(set(bad.tolist()))))
 
     # ideal line through the smallest device count
     if ideal:
@@ -390,14 +433,24 @@ def plot_scaling(data, y: str = "speedup", *, hue: str | None = "auto", ax=None,
             labelled = True
 
     _log2_devices_axis(ax, df[x].tolist())
-    if logy:
-        ax.set_yscale("log")
+    proportional = y == "speedup" or y.startswith("throughput")
+    if logy or (proportional and ax.get_xscale() == "log"):
+        # log-log: the ideal (proportional) line is straight, and so is any power law
+        ax.set_yscale("log", base=2 if proportional and not logy else 10)
+        if proportional and not logy:
+            from matplotlib.ticker import FuncFormatter
+            ax.yaxis.set_major_formatter(FuncFormatter(lambda v, _: f"{v:,.0f}" if v >= 1 else f"{v:g}"))
+    if y in ("efficiency", "scaling_efficiency"):
+        # anchored at 0–1: a 0.998 efficiency must not look like a collapse
+        top = float(np.nanmax(df[y].to_numpy(dtype=float))) if df[y].notna().any() else 1.0
+        ax.set_ylim(0.0, max(1.05, top * 1.05))
     ax.set_xlabel(axis_label(x))
     ax.set_ylabel(axis_label(y))
     ax.grid(True, which="major", alpha=0.3)
     if title:
         ax.set_title(title)
-    ax.legend(fontsize="small", title=hue.replace("_", " ") if hue else None, title_fontsize="small")
+    hue_title = None if not hue else (hue if isinstance(hue, str) else " / ".join(hue)).replace("_", " ")
+    ax.legend(fontsize="small", title=hue_title, title_fontsize="small")
     return ax
 
 
@@ -1071,7 +1124,11 @@ def _row_labels(df, label: str | None) -> list[str]:
     return [" ".join(str(r[c]) for c in varying) for _, r in df[varying].iterrows()]
 
 
-def plot_plaster(data, *, kind: str = "radar", dimensions: Mapping[str, Any] | None = None,
+#: Rows beyond which ``plot_plaster(kind="auto")`` draws small multiples instead of one radar.
+RADAR_MAX_ROWS = 4
+
+
+def plot_plaster(data, *, kind: str = "auto", dimensions: Mapping[str, Any] | None = None,
                  label: str | None = None, include_unsupported: bool = False, ax=None,
                  title: str | None = None):
     """The seven PLASTER dimensions compared across devices (and precisions).
@@ -1083,8 +1140,14 @@ def plot_plaster(data, *, kind: str = "radar", dimensions: Mapping[str, Any] | N
     ----------
     data : pandas.DataFrame
         A :func:`plaster_model.plaster_report` frame (one row per device and precision).
-    kind : {"radar", "bars"}
-        A radar (polar axes) or grouped bars (dimensions on x, one bar per row).
+    kind : {"auto", "radar", "bars", "multiples"}
+        A radar (polar axes), grouped bars (dimensions on x, one bar per row), or small
+        multiples (one small bar chart per row, the seven dimensions in each, on a grid of
+        at most four columns). ``"auto"`` (default): a radar up to
+        :data:`RADAR_MAX_ROWS` rows, small multiples beyond (a radar of more overlapping
+        polygons cannot be read). A dimension with no value for a row (accuracy not
+        published, rate of learning not known) is drawn as no bar / a gap and labelled,
+        never as 0.
     dimensions : mapping, optional
         Columns to use per dimension (see :func:`plaster_scores`).
     label : str, optional
@@ -1093,14 +1156,16 @@ def plot_plaster(data, *, kind: str = "radar", dimensions: Mapping[str, Any] | N
         Keep rows whose ``programmability_supported`` is False (a device without that
         precision: nothing predicted); by default they are left out and named in the title.
     ax : matplotlib.axes.Axes, optional
-        For ``kind="radar"`` a polar axes (``subplot_kw={"projection": "polar"}``).
+        For ``kind="radar"`` a polar axes (``subplot_kw={"projection": "polar"}``); for
+        ``"multiples"`` its place in the figure is split into the grid.
     title : str, optional
 
     Returns
     -------
-    matplotlib.axes.Axes
+    matplotlib.axes.Axes or numpy.ndarray of Axes
         Scores are dimensionless, normalized [0–1, 1 = best of compared]; the column used
-        for each dimension (with its unit) is written in the tick label.
+        for each dimension (with its unit) is written in the tick label. Small multiples
+        return the array of their axes (one per row, in row order).
 
     Examples
     --------
@@ -1130,6 +1195,10 @@ def plot_plaster(data, *, kind: str = "radar", dimensions: Mapping[str, Any] | N
             f"groups prefixed {', '.join(d + '_' for d in PLASTER_DIMENSIONS)}")
     labels = _row_labels(df, label)
     used = scores.attrs["columns"]
+    if kind == "auto":
+        kind = "radar" if len(df) <= RADAR_MAX_ROWS else "multiples"
+    if kind == "multiples":
+        return _plaster_multiples(scores, dims, labels, used, ax, title, dropped)
 
     def tick(dim):
         col, direction = used[dim]
@@ -1149,8 +1218,7 @@ def plot_plaster(data, *, kind: str = "radar", dimensions: Mapping[str, Any] | N
         closed = np.concatenate([angles, angles[:1]])
         for i, name in enumerate(labels):
             vals = scores.loc[i, dims].to_numpy(dtype=float)
-            vals = np.nan_to_num(vals)
-            vals = np.concatenate([vals, vals[:1]])
+            vals = np.concatenate([vals, vals[:1]])  # NaN (no value) leaves a gap, never a 0
             (line,) = ax.plot(closed, vals, lw=1.8, marker="o", ms=3, label=name)
             ax.fill(closed, vals, color=line.get_color(), alpha=0.1)
         ax.set_xticks(angles, [tick(d) for d in dims], fontsize="small")
@@ -1165,8 +1233,11 @@ def plot_plaster(data, *, kind: str = "radar", dimensions: Mapping[str, Any] | N
         width = 0.8 / max(n, 1)
         pos = np.arange(len(dims))
         for i, name in enumerate(labels):
-            vals = np.nan_to_num(scores.loc[i, dims].to_numpy(dtype=float))
-            ax.bar(pos - 0.4 + width * (i + 0.5), vals, width=width, label=name)
+            raw = scores.loc[i, dims].to_numpy(dtype=float)
+            xs = pos - 0.4 + width * (i + 0.5)
+            ax.bar(xs, np.nan_to_num(raw), width=width, label=name)
+            for xv in xs[np.isnan(raw)]:  # no value: say so where the bar would stand
+                ax.text(xv, 0.02, "n/a", rotation=90, ha="center", va="bottom", fontsize="xx-small")
         ax.set_xticks(pos, [tick(d) for d in dims], fontsize="small")
         ax.set_ylim(0, 1.1)
         ax.set_ylabel("normalized score [0–1, 1 = best of compared]")
@@ -1185,6 +1256,46 @@ def plot_plaster(data, *, kind: str = "radar", dimensions: Mapping[str, Any] | N
         gaps = [f"{d.replace('_', ' ')} ({int(scores[d].isna().sum())} rows)"
                 for d in dims if scores[d].isna().any()]
         if gaps:
-            title += f"\nno value, drawn at 0: {', '.join(gaps)}"
+            title += f"\nno value (not published / not known), left blank: {', '.join(gaps)}"
     ax.set_title(title, fontsize="medium", pad=18 if kind == "radar" else 6)
     return ax
+
+
+def _plaster_multiples(scores, dims, labels, used, ax, title, dropped):
+    """One small horizontal bar chart per row: the seven PLASTER scores, "n/a" where a
+    dimension has no value (not published, not known)."""
+    import numpy as np
+
+    n = len(labels)
+    ncols = min(4, n)
+    nrows = int(math.ceil(n / ncols))
+    if ax is None:
+        plt = _pyplot()
+        fig = plt.figure(figsize=(3.0 * ncols + 1.2, 2.4 * nrows + 0.8), layout="constrained")
+        grid = fig.add_gridspec(nrows, ncols)
+    else:
+        fig = ax.figure
+        grid = ax.get_subplotspec().subgridspec(nrows, ncols)
+        ax.remove()
+    names = [d.replace("_", " ").capitalize() for d in dims]
+    axes = []
+    for i, name in enumerate(labels):
+        a = fig.add_subplot(grid[i // ncols, i % ncols])
+        vals = scores.iloc[i][dims].to_numpy(dtype=float)
+        ypos = np.arange(len(dims))[::-1]
+        a.barh(ypos, np.nan_to_num(vals), color=[f"C{k}" for k in range(len(dims))], height=0.7)
+        for yv, v in zip(ypos, vals):
+            if np.isnan(v):
+                a.text(0.02, yv, "n/a", va="center", fontsize="x-small", color="0.35")
+        a.set_xlim(0, 1.05)
+        a.set_yticks(ypos, names if i % ncols == 0 else [""] * len(dims), fontsize="x-small")
+        a.tick_params(axis="x", labelsize="x-small")
+        a.set_title(name, fontsize="small")
+        a.grid(True, axis="x", alpha=0.3)
+        axes.append(a)
+    if title is None:
+        title = "PLASTER: normalized score [0–1, 1 = best of compared]; n/a = not published / not known"
+        if dropped:
+            title += f"\nnot supported: {', '.join(dropped)}"
+    fig.suptitle(title, fontsize="medium")
+    return np.array(axes)

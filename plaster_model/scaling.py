@@ -26,7 +26,8 @@ import numpy as np
 from .cluster import Cluster
 from .errors import ParameterError
 from .resolution import cluster_links, link_class
-from .training import (DEFAULT_BUCKET_BYTES, _crossover, _design_topology, _iteration, _memory_check, _positive,
+from ._feasibility import mark_memory_fit, training_fits
+from .training import (DEFAULT_BUCKET_BYTES, _crossover, _design_topology, _iteration, _positive,
                        _resolve_cluster, _setup)
 
 __all__ = ["scaling_curve", "SCALING_COLUMNS"]
@@ -38,6 +39,7 @@ SCALING_COLUMNS = (
     "communication_time_s", "exposed_communication_time_s", "overhead_time_s",
     "throughput_samples_s", "speedup", "efficiency", "bound", "crossover_devices",
     "iteration_time_low_s", "iteration_time_high_s", "throughput_low_samples_s", "throughput_high_samples_s",
+    "fits_memory",
 )
 
 
@@ -59,7 +61,8 @@ def scaling_curve(model, cluster, devices=None, batch_per_device=None, precision
                   algorithm="auto", calibration=None, *, global_batch=None, interconnect=None,
                   efficiency=None, comm_efficiency=None, overhead_s=None, gradient_precision=None,
                   overlap=None, bucket_bytes=DEFAULT_BUCKET_BYTES, servers=None, inter_algorithm=None,
-                  optimizer="momentum", check_memory=True, backend=None, framework=None):
+                  optimizer="momentum", check_memory=True, backend=None, framework=None,
+                  allow_oversubscribed=False):
     """Predicted data-parallel scaling over device counts, as a tidy DataFrame.
 
     For each device count ``N`` the template ``cluster`` is resized (nodes of its
@@ -99,7 +102,11 @@ def scaling_curve(model, cluster, devices=None, batch_per_device=None, precision
     servers, inter_algorithm, optimizer, backend, framework : optional
         As for :func:`~plaster_model.predict_training`.
     check_memory : bool or {"warn", "error"}
-        Check memory at the largest per-device batch of the curve.
+        Check memory at every count: a row that does not fit has ``fits_memory`` False and
+        NaN times, throughputs, speedup and efficiency (``False``: no check, every row
+        ``fits_memory`` True; ``"warn"``: numbers kept, a warning).
+    allow_oversubscribed : bool
+        Keep the numbers of rows that do not fit (``fits_memory`` still False), with a warning.
 
     Returns
     -------
@@ -162,7 +169,13 @@ def scaling_curve(model, cluster, devices=None, batch_per_device=None, precision
             # a Calibration keys η_comm by link class: each count's own link, unless given
             per_count = calibration if comm_efficiency is None else None
             frame, notes = _one_curve(s0, devs, b_fixed, scaling, optimizer, check_memory, per_count)
-            check_memory = False  # once is enough
+            if check_memory:  # infeasible rows: fits_memory False and no time (see _feasibility)
+                fits, _, how = training_fits(s0.model, s0.cluster.device, s0.precision, frame["batch_per_device"],
+                                             optimizer)
+                mark_memory_fit(frame, fits, allow_oversubscribed or check_memory == "warn", "device counts")
+                notes.append(f"memory fit checked per row ({how}); rows that do not fit show no time")
+            else:
+                frame["fits_memory"] = True
             frames.append(frame)
             assumptions += [a for a in notes if a not in assumptions]
     df = pd.concat(frames, ignore_index=True)[list(SCALING_COLUMNS)]
@@ -180,8 +193,6 @@ def _one_curve(s0, devs, b_fixed, scaling, optimizer, check_memory, calibration=
     counts = sorted(set(devs) | {1})
     p = np.array(counts, dtype=float)
     b = np.full_like(p, b_fixed) if scaling == "weak" else b_fixed / p
-    if check_memory:
-        _memory_check(replace(s0, assumptions=list(s0.assumptions)), float(b.max()), optimizer, check_memory)
     c = s0.cluster
     if c.interconnect is None and p.max() > c.devices_per_node:
         raise ValueError(f"interconnect: {int(p.max())} devices need {int(np.ceil(p.max() / c.devices_per_node))} "

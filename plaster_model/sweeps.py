@@ -23,9 +23,10 @@ from typing import Any, Iterator, Mapping, Sequence
 
 import numpy as np
 
+from ._feasibility import mark_sweep_memory
 from .errors import ParameterError
 
-__all__ = ["sweep", "sweep_chunks", "sweep_size", "SWEEP_COLUMNS", "INTERVAL_COLUMNS"]
+__all__ = ["sweep", "sweep_chunks", "sweep_size", "SWEEP_COLUMNS", "INTERVAL_COLUMNS", "MEMORY_COLUMNS"]
 
 #: Columns of a :func:`sweep` result, in order. Times are in seconds [s], rates in
 #: samples per second; categorical columns hold catalog names.
@@ -35,6 +36,8 @@ SWEEP_COLUMNS = (
     "compute_time_s", "communication_time_s", "exposed_communication_time_s", "overhead_time_s",
     "iteration_time_s", "throughput_samples_s", "comm_to_compute_ratio", "bound",
 )
+#: Columns appended after :data:`SWEEP_COLUMNS` (and the intervals) when memory is checked.
+MEMORY_COLUMNS = ("fits_memory",)
 #: Extra columns present when a calibration supplies an efficiency interval.
 INTERVAL_COLUMNS = ("iteration_time_low_s", "iteration_time_high_s")
 
@@ -665,6 +668,10 @@ _SWEEP_DOC_PARAMS = """
         Parameter-server shards, for the ``"parameter_server"`` rows only.
     inter_algorithm : str, optional
         Algorithm across nodes, for the ``"hierarchical"`` rows only.
+    check_memory : bool
+        Check each row's per-device training memory (momentum optimizer, 1 GiB workspace).
+    allow_oversubscribed : bool
+        Keep the times of rows that do not fit (``fits_memory`` still False), with a warning.
 """
 
 
@@ -689,7 +696,7 @@ def sweep(models, devices, n_devices, interconnects=None, batch_per_device=None,
           scaling="weak", calibration=None, efficiency=None, chunk_size=2_000_000, progress=None,
           *, global_batch=None, nics_per_node=1, comm_efficiency=None, overhead_s=None,
           gradient_precision=None, unsupported="drop", overlap=None, bucket_bytes=_UNSET, servers=None,
-          inter_algorithm=None):
+          inter_algorithm=None, check_memory=True, allow_oversubscribed=False):
     """Predict data-parallel training for every configuration of a cross product.
 
     Evaluates models × devices × precisions × ``intra_node`` × ``interconnects`` ×
@@ -713,9 +720,12 @@ def sweep(models, devices, n_devices, interconnects=None, batch_per_device=None,
         ``compute_time_s``, ``communication_time_s`` (the whole all-reduce),
         ``exposed_communication_time_s`` (the part not hidden by ``overlap``),
         ``overhead_time_s``, ``iteration_time_s`` [s], ``throughput_samples_s`` [samples/s],
-        ``comm_to_compute_ratio``, ``bound`` (``"compute"`` / ``"communication"``). String
-        columns are categoricals. ``df.attrs`` holds ``scaling``, ``notes`` (assumptions
-        and anything dropped) and ``unsupported``.
+        ``comm_to_compute_ratio``, ``bound`` (``"compute"`` / ``"communication"``),
+        ``fits_memory`` (the per-device training memory against the device's; a row that
+        does not fit has NaN times and throughput unless ``allow_oversubscribed=True``;
+        ``check_memory=False`` skips the check). String columns are categoricals.
+        ``df.attrs`` holds ``scaling``, ``notes`` (assumptions and anything dropped) and
+        ``unsupported``.
 
     Raises
     ------
@@ -756,7 +766,8 @@ def sweep(models, devices, n_devices, interconnects=None, batch_per_device=None,
     arrays = {col: np.empty(plan.total, dtype=dt) for col, dt in plan.spec.items()}
     for offset, sl, a_index in _iterate(plan, chunk_size, progress):
         _write(plan, arrays, offset, sl, a_index)
-    return _frame(plan, arrays)
+    df = _frame(plan, arrays)
+    return mark_sweep_memory(df, models, devices, allow_oversubscribed) if check_memory else df
 
 
 def sweep_chunks(models, devices, n_devices, interconnects=None, batch_per_device=None,
@@ -784,6 +795,8 @@ def sweep_chunks(models, devices, n_devices, interconnects=None, batch_per_devic
     >>> best["device"], int(best["n_devices"])
     ('A100', 8)
     """
+    check_memory = kwargs.pop("check_memory", True)
+    allow_oversubscribed = kwargs.pop("allow_oversubscribed", False)
     plan = _plan(models, devices, n_devices, interconnects, batch_per_device, precisions, algorithms,
                  devices_per_node, intra_node, scaling, calibration, efficiency, **_options(kwargs, "sweep_chunks"))
     for offset, sl, a_index in _iterate(plan, chunk_size, progress):
@@ -792,7 +805,7 @@ def sweep_chunks(models, devices, n_devices, interconnects=None, batch_per_devic
         _write(plan, arrays, 0, sl, a_index)
         df = _frame(plan, arrays)
         df.index = range(offset, offset + size)
-        yield df
+        yield mark_sweep_memory(df, models, devices, allow_oversubscribed) if check_memory else df
 
 
 def sweep_size(models, devices, n_devices, interconnects=None, batch_per_device=None,
@@ -806,6 +819,7 @@ def sweep_size(models, devices, n_devices, interconnects=None, batch_per_device=
         # a calibration changes values, never the row count (a configuration it cannot answer
         # is a NaN row): it is not consulted
         kwargs.pop("calibration", None)
+        kwargs.pop("check_memory", None), kwargs.pop("allow_oversubscribed", None)  # rows kept either way
         efficiency = kwargs.pop("efficiency", None)
         plan = _plan(models, devices, n_devices, interconnects, batch_per_device, precisions, algorithms,
                      devices_per_node, intra_node, scaling, None, efficiency, **_options(kwargs, "sweep_size"))

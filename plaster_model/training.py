@@ -100,8 +100,10 @@ class TrainingPrediction(Result):
 class EpochPrediction(TrainingPrediction):
     """A :class:`TrainingPrediction` plus the time for ``epochs`` passes over a dataset.
 
-    ``epoch_time_s`` is the time for all ``epochs`` (``time_per_epoch_s`` for one);
-    an epoch is ``ceil(dataset_samples / global_batch)`` iterations.
+    ``total_time_s`` (also ``epoch_time_s``, its older name, kept) is the time for all
+    ``epochs``; ``time_per_epoch_s`` is one epoch, what a measurement table's
+    ``epoch_time_s`` metric holds. An epoch is ``ceil(dataset_samples / global_batch)``
+    iterations.
     """
 
     dataset: str = ""
@@ -115,6 +117,17 @@ class EpochPrediction(TrainingPrediction):
     @property
     def epoch_time_h(self) -> float:
         """``epoch_time_s`` in hours [h]."""
+        return self.epoch_time_s / 3600.0
+
+    @property
+    def total_time_s(self) -> float:
+        """Time for all ``epochs`` [s]: the same as ``epoch_time_s``, named for what it is
+        (the measurement CSV's ``epoch_time_s`` metric is one epoch: ``time_per_epoch_s``)."""
+        return self.epoch_time_s
+
+    @property
+    def total_time_h(self) -> float:
+        """:attr:`total_time_s` in hours [h]."""
         return self.epoch_time_s / 3600.0
 
     def _summary_rows(self):
@@ -373,40 +386,32 @@ def _iteration(s: _Setup, p, b, gamma, beta=None, alpha=None, topology=None, **o
                                    **kw, **(s.topology if topology is None else topology))
 
 
-def _memory_check(s: _Setup, batch_per_device: float, optimizer: str, mode="warn"):
-    """Estimate per-device memory; warn (``mode="warn"``/True) or raise (``"error"``) when it
-    exceeds the device memory. Workspace: :data:`DEFAULT_WORKSPACE_BYTES` (1 GiB)."""
+def _memory_check(s: _Setup, batch_per_device: float, optimizer: str, mode="error"):
+    """Estimate per-device memory (:func:`~plaster_model.estimators.memory.training_memory_fit`);
+    raise :class:`MemoryFitError` (``mode=True``/``"error"``) or warn (``"warn"``: the
+    ``allow_oversubscribed=True`` behaviour) when it exceeds the device memory."""
+    from .estimators.memory import memory_fit_message, training_memory_fit
+
     if mode is True:
-        mode = "warn"
+        mode = "error"
     if mode not in ("warn", "error"):
         raise ValueError(f"check_memory must be True, False, 'warn' or 'error', got {mode!r}")
-    m = s.model
-    mixed = s.precision == "mixed"
-    bpe = BYTES_PER_ELEMENT[s.precision]
-    acts = m.activation_bytes_per_sample or 0.0
-    need = training_memory_bytes(m.params, batch_per_device, acts, bpe, optimizer,
-                                 workspace_bytes=DEFAULT_WORKSPACE_BYTES, mixed_precision=mixed)
-    if m.activation_bytes_per_sample is None:
+    fit = training_memory_fit(s.model, s.cluster.device, s.precision, batch_per_device, optimizer)
+    if fit["activation_bytes_per_sample"] is None:
         s.assumptions.append("memory estimate excludes activations (no activation figure for this model)")
-    device = s.cluster.device
-    if need > device.memory_bytes:
-        fixed = training_memory_bytes(m.params, 0, 0.0, bpe, optimizer,
-                                      workspace_bytes=DEFAULT_WORKSPACE_BYTES, mixed_precision=mixed)
-        if fixed > device.memory_bytes:
-            hint = "even the weights, gradients and optimizer state do not fit: shard the model"
-        elif acts:
-            b_max = max_batch_that_fits(m, device, s.precision, optimizer, activation_bytes_per_sample=acts,
-                                        workspace_bytes=DEFAULT_WORKSPACE_BYTES)
-            hint = f"the largest batch that fits is {b_max}"
-        else:
-            hint = "reduce the batch"
-        msg = (f"batch_per_device={batch_per_device:g}: the memory estimate {format_si(need, 'B')} "
-               f"(weights, gradients, {optimizer} state, activations, {format_si(DEFAULT_WORKSPACE_BYTES, 'B')} "
-               f"workspace) exceeds {device.name}'s {format_si(device.memory_bytes, 'B')}; {hint}")
+    elif s.model.activation_bytes_per_sample is None:
+        s.assumptions.append(f"activation memory from {fit['how']}")
+    if not fit["fits"]:
+        msg = memory_fit_message(
+            f"{s.model.name} at batch_per_device={batch_per_device:g} ({s.precision}, weights, gradients, "
+            f"{optimizer} state, activations, {format_si(DEFAULT_WORKSPACE_BYTES, 'B')} workspace)",
+            fit["need_bytes"], fit["available_bytes"], s.cluster.device.name, fit["hint"])
         if mode == "error":
-            raise MemoryFitError(msg)
+            raise MemoryFitError(msg + " (allow_oversubscribed=True answers anyway)", fit["need_bytes"],
+                                 fit["available_bytes"])
         warnings.warn(msg, MemoryWarning, stacklevel=3)
-    return float(need)
+        s.assumptions.append("OVERSUBSCRIBED: " + msg)
+    return float(fit["need_bytes"])
 
 
 # --------------------------------------------------------------------------- public API
@@ -415,7 +420,8 @@ def predict_training(model, cluster, batch_per_device=None, precision="fp32", sc
                      comm_efficiency=None, overhead_s=None, gradient_precision=None,
                      optimizer="momentum", check_memory=True, overlap=None,
                      bucket_bytes=DEFAULT_BUCKET_BYTES, servers=None,
-                     inter_algorithm=None, backend=None, framework=None) -> TrainingPrediction:
+                     inter_algorithm=None, backend=None, framework=None,
+                     allow_oversubscribed=False) -> TrainingPrediction:
     """Predict one data-parallel training iteration on a cluster.
 
     ``T_iter = 3·F·b/(η·γ_peak) + T_allreduce(w, p, β, α) + T_overhead`` with
@@ -465,9 +471,13 @@ def predict_training(model, cluster, batch_per_device=None, precision="fp32", sc
     optimizer : {"sgd", "momentum", "adam", ...}
         For the memory check (see :data:`plaster_model.estimators.OPTIMIZER_STATE_COPIES`).
     check_memory : bool or {"warn", "error"}
-        Warn (:class:`MemoryWarning`, ``True``/``"warn"``) or raise
-        (:class:`MemoryFitError`, ``"error"``) when the batch does not fit in device
-        memory (weights, gradients, optimizer state, activations, 1 GiB workspace).
+        Check the per-device memory (weights, gradients, optimizer state, activations, 1 GiB
+        workspace): a configuration that does not fit raises :class:`MemoryFitError` naming
+        the excess (``True``/``"error"``), or warns (:class:`MemoryWarning`, ``"warn"``).
+        ``False`` skips the check.
+    allow_oversubscribed : bool
+        Answer a configuration that does not fit, with a :class:`MemoryWarning` and an
+        ``OVERSUBSCRIBED`` assumption, instead of raising (default False).
     overlap : float, optional
         Fraction in [0, 1] of the all-reduce that overlaps the backward pass. Default: the
         backend's (1 for NCCL/Horovod/DDP buckets and parameter servers, 0 for Caffe's P2P
@@ -504,6 +514,8 @@ def predict_training(model, cluster, batch_per_device=None, precision="fp32", sc
     >>> pred.bound
     'compute'
     """
+    if allow_oversubscribed and check_memory in (True, "error"):
+        check_memory = "warn"  # answer, and say it does not fit
     args = (model, cluster, batch_per_device, precision, scaling, algorithm, global_batch, efficiency,
             comm_efficiency, overhead_s, gradient_precision, optimizer, check_memory, overlap, bucket_bytes,
             servers, inter_algorithm, backend, framework)
@@ -817,6 +829,7 @@ def is_bandwidth_bound(model, cluster, batch_per_device=None, precision="fp32", 
                servers=kwargs.pop("servers", None), inter_algorithm=kwargs.pop("inter_algorithm", None),
                overlap=kwargs.pop("overlap", None), bucket_bytes=kwargs.pop("bucket_bytes", DEFAULT_BUCKET_BYTES),
                backend=kwargs.pop("backend", None), framework=kwargs.pop("framework", None))
+    kwargs.pop("allow_oversubscribed", None)  # the verdict checks no memory unless check_memory= asks
     unknown = set(kwargs) - {"global_batch", "optimizer", "check_memory"}
     if unknown:
         raise TypeError(f"is_bandwidth_bound: unexpected keyword argument(s) {sorted(unknown)}")

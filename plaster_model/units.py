@@ -186,6 +186,8 @@ def format_si(value: float, unit: str, digits: int = 3) -> str:
     '300 GB/s'
     >>> format_si(15.7e12, "FLOP/s")
     '15.7 TFLOP/s'
+    >>> format_si(3.9e-30, "s"), format_si(5e-8, "s")
+    ('0 s', '50 ns')
     """
     if value is None or not np.isfinite(value):
         return f"{value} {unit}"
@@ -210,6 +212,8 @@ def _format_time(seconds: float, digits: int) -> str:
         return f"{seconds:.{digits}g} s"
     if s >= 1e-3:
         return f"{seconds * 1e3:.{digits}g} ms"
-    if s == 0:
+    if s < 1e-12:  # below a picosecond: rounding residue of a fit, not a time ("3.9e-24 us")
         return "0 s"
+    if s < 1e-6:
+        return f"{seconds * 1e9:.{digits}g} ns"
     return f"{seconds * 1e6:.{digits}g} us"

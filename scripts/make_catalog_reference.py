@@ -17,7 +17,7 @@ TARGET = REPO / "docs" / "catalog-reference.md"
 
 _PEAK_LABELS = {
     "fp64": "FP64", "fp32": "FP32", "tf32": "TF32 tensor", "fp16": "FP16", "fp16_tensor": "FP16 tensor",
-    "bf16": "BF16", "bf16_tensor": "BF16 tensor", "int8": "INT8", "fp8": "FP8",
+    "bf16": "BF16", "bf16_tensor": "BF16 tensor", "int8": "INT8", "fp8": "FP8", "fp4": "FP4",
 }
 
 
@@ -40,6 +40,10 @@ def _num(value: float, scale: float, digits: int = 4) -> str:
 
 def _rate(value: float) -> str:
     return f"{value / 1e12:.4g} T" if value >= 1e12 else f"{value / 1e9:.4g} G"
+
+
+def _power(watts) -> str:
+    return "not published" if watts is None else f"{watts:g}"
 
 
 def _provenance(obj) -> list[str]:
@@ -84,7 +88,8 @@ def render() -> str:
     for d in devices:
         peaks = ", ".join(f"{_PEAK_LABELS.get(k, k)} {_rate(v)}" for k, v in d.peak_flops.items())
         out.append(f"| [{_cell(d.name)}](#{_anchor('device', d.name)}) | {d.kind} | {peaks} | "
-                   f"{_num(d.memory_bytes, 1e9)} | {_num(d.memory_bandwidth, 1e9)} | {d.power_w:g} | "
+                   f"{_num(d.memory_bytes, 1e9)}{' ' + d.memory_technology if d.memory_technology else ''} | "
+                   f"{_num(d.memory_bandwidth, 1e9)} | {_power(d.power_w)} | "
                    f"{_cell(d.process) if d.process else '–'} |")
     out += ["", "## Interconnects", "",
             "| name | scope | bandwidth [GB/s] | links | signalling rate [Gb/s] | encoding | latency [µs] |",
@@ -94,11 +99,11 @@ def render() -> str:
         out.append(f"| [{_cell(i.name)}](#{_anchor('link', i.name)}) | {i.scope} | {_num(i.bandwidth, 1e9)} | "
                    f"{i.links} | {sig} | {i.encoding} | {i.latency_s * 1e6:.3g} |")
     out += ["", "## Systems", "",
-            "| name | device | devices per node | intra-node link | network | NICs per node |",
-            "|---|---|---|---|---|---|"]
+            "| name | device | devices per node | scale-up domain | intra-node link | network | NICs per node |",
+            "|---|---|---|---|---|---|---|"]
     for s in systems:
         out.append(f"| [{_cell(s.name)}](#{_anchor('system', s.name)}) | {_cell(s.device)} | {s.devices_per_node} | "
-                   f"{_cell(s.intra_node)} | {_cell(s.interconnect)} | {s.nics_per_node} |")
+                   f"{s.scale_up_domain} | {_cell(s.intra_node)} | {_cell(s.interconnect)} | {s.nics_per_node} |")
     out += ["", "## Models", "",
             "`fwd_flops` counts a multiply-add as two FLOPs; *as printed* is the source's figure "
             "in its own convention.", "",

@@ -72,7 +72,7 @@ pred = pm.predict_epoch_time("ResNet-50", cluster, dataset="ImageNet-1k", epochs
 print(pred)
 """),
     code("""
-print(f"90 epochs: {pred.epoch_time_s / 3600:.1f} h "
+print(f"90 epochs: {pred.total_time_s / 3600:.1f} h "
       f"(compute {pred.compute_time_s * 1e3:.0f} ms + communication "
       f"{pred.communication_time_s * 1e3:.0f} ms per iteration, {pred.bound}-bound)")
 for line in pred.assumptions:
@@ -225,7 +225,7 @@ for algorithm in ("tree", "ring", "hierarchical", "auto"):
         p = pm.predict_epoch_time("VGG-16", hpe, dataset=100_000_000, epochs=10, batch_per_device=16,
                                   algorithm=algorithm, calibration=calibration, check_memory=False)
         lo, hi = (t / 3600 for t in p.epoch_time_interval_s) if p.epoch_time_interval_s else (None, None)
-        rows.append({"algorithm": algorithm, "calibrated": calibration is not None, "hours": p.epoch_time_s / 3600,
+        rows.append({"algorithm": algorithm, "calibrated": calibration is not None, "hours": p.total_time_s / 3600,
                      "low_h": lo, "high_h": hi, "comm_per_iter_ms": p.communication_time_s * 1e3,
                      "exposed_ms": p.exposed_communication_time_s * 1e3, "overlap": p.overlap})
 hpe_table = pd.DataFrame(rows)
@@ -244,7 +244,7 @@ The same comparison on 4 DGX-1 (V100) nodes, 32 GPUs, ResNet-50 at 64 per GPU: t
 multi-rail ring over 4 EDR NICs per node against the tree over one:
 """),
     code("""
-dgx = pm.Cluster.from_system("DGX-1 (V100)", n_nodes=4)
+dgx = pm.Cluster.from_system("DGX-1 (V100)", nodes=4)
 pd.DataFrame([
     {"algorithm": a, **{k: getattr(p, k) for k in ("iteration_time_s", "communication_time_s",
                                                     "exposed_communication_time_s", "throughput_samples_s", "bound")}}
@@ -253,7 +253,7 @@ pd.DataFrame([
 ])
 """),
     code("""
-v = pm.is_bandwidth_bound("VGG-16", pm.Cluster.from_system("DGX-1 (P100)", n_nodes=8), batch_per_device=16)
+v = pm.is_bandwidth_bound("VGG-16", pm.Cluster.from_system("DGX-1 (P100)", nodes=8), batch_per_device=16)
 print(v)   # the verdict states the crossover under the seed tree and under auto
 """),
 ]
@@ -435,14 +435,24 @@ peak-based and which are calibrated or published:
     code("""
 report.filter(regex="^(device|precision|size_|rate_of_learning_)").head(3)
 """),
+    md("""
+The same report in one readable column per dimension, units in the headers, throughput in
+the model's own unit (img/s here, seq/s for BERT), and "not published" / "not predicted"
+spelled out (`plaster-model plaster` prints this table):
+"""),
+    code("""
+pm.plaster.compact_table(report)
+"""),
     code("""
 from plaster_model.plotting import plot_plaster
 
-ax = plot_plaster(report[report.precision.isin(["fp32", "int8"])])
+axes = plot_plaster(report[report.precision.isin(["fp32", "int8"])])
 """),
     md("""
-Each axis is normalized to the best of the rows compared (1 = best), from the column named
-under it (↑ higher is better, ↓ lower is better). INT8 wins latency, throughput and energy
+Five rows are past what a radar shows legibly, so the default draws one small panel per
+(device, precision); `kind="radar"` draws the radar. Each score is normalized to the best
+of the rows compared (1 = best); "n/a" marks a dimension with no value (accuracy not
+published, rate of learning not known), never a 0. INT8 wins latency, throughput and energy
 at a published top-1 cost of about 0.6 points; the V100 has no INT8 peak in its datasheet,
 so that row is left out.
 """),

@@ -173,10 +173,11 @@ def test_multi_die_parts_are_halves():
     # per direction per device port: PCIe 5.0 x16 = 32 GT/s x 16 x 128/130 / 8 = 63.0 GB/s;
     # NVLink 5 = 18 x 50 GB/s = 900; NVSwitch 2 = 12 x 25 = 300; NVSwitch 3 (NVLink 4) = 18 x 25
     # = 450; InfiniBand XDR 800 Gb/s / 8 = 100; RoCE 200 Gb/s / 8 = 25; EFA 100 Gb/s / 8 = 12.5;
-    # TPU v5e = 400 GB/s bidir / 2; TPU v5p = 4,800 Gb/s bidir / 8 / 2 = 300
+    # TPU v5e = 400 GB/s bidir / 2; TPU v5p = 1,200 GB/s bidir / 2 = 600 (Google's v5p table; the
+    # "4,800 Gbps" of the announcement is the per-direction rate, 600 GB/s, not 300 as first read)
     ("PCIe 5.0 x16", 32 * 16 * 128 / 130 / 8), ("NVLink 5", 900), ("NVSwitch 2 (DGX A100)", 300),
     ("NVSwitch 3 (DGX H100)", 450), ("InfiniBand XDR", 100), ("RoCE 200G", 25),
-    ("AWS EFA 100G", 12.5), ("TPU v5e ICI", 200), ("TPU v5p ICI", 4800 / 8 / 2),
+    ("AWS EFA 100G", 12.5), ("TPU v5e ICI", 200), ("TPU v5p ICI", 1200 / 2),
 ])
 def test_interconnect_bandwidths(name, gbytes_per_s):
     assert pm.load_interconnect(name).bandwidth == pytest.approx(gbytes_per_s * 1e9, rel=1e-6)

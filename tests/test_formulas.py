@@ -141,7 +141,7 @@ def test_formula_objects_render_and_validate():
     assert fm.lambdify(f) is f.lambdify()
     tc = fm.compute_time("weak").subs(F=7.8e9)
     assert tc.symbols.keys() == {"b", "gamma"}
-    roots = fm.allreduce_time("ring").subs(alpha=0).solve_for("beta", rhs=fm.symbol("T_c"))
+    roots = fm.allreduce_time("ring").subs(alpha=0).solve_for("beta", equals=fm.symbol("T_c"))
     assert len(roots) == 1
     assert "HPE" in fm.summa_bandwidth_bound().reference
     with pytest.raises(NotImplementedError):

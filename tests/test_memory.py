@@ -131,10 +131,19 @@ def test_missing_activation_figure_is_an_error_not_a_guess():
         (16e9 - 12 * 138_357_544 - 2**30) / 100e6)
 
 
-def test_predict_training_warns_or_raises_with_the_largest_batch():
+def test_predict_training_raises_or_warns_with_the_largest_batch():
+    # issue 26: a configuration that does not fit is refused by default (it used to warn and
+    # answer); allow_oversubscribed=True (or check_memory="warn") keeps the old behaviour
     c = pm.Cluster("V100", 1)
-    with pytest.warns(MemoryWarning, match="largest batch that fits is 182"):
+    with pytest.raises(pm.MemoryFitError, match="largest batch that fits is 182") as err:
         pm.predict_training("ResNet-50", c, batch_per_device=256)
+    # 256 × 80.1 MB + 12 B × 25,610,269 + 1 GiB = 21.89 GB against 16 GB
+    assert err.value.excess_bytes == pytest.approx(256 * 80.1e6 + 12 * 25_610_269 + 2**30 - 16e9, rel=1e-9)
+    assert isinstance(err.value, pm.PlasterError) and isinstance(err.value, ValueError)
+    with pytest.warns(MemoryWarning, match="largest batch that fits is 182"):
+        pm.predict_training("ResNet-50", c, batch_per_device=256, allow_oversubscribed=True)
+    with pytest.warns(MemoryWarning, match="exceeds"):
+        pm.predict_training("ResNet-50", c, batch_per_device=256, check_memory="warn")
     with pytest.raises(pm.MemoryFitError, match="exceeds"):
         pm.predict_training("ResNet-50", c, batch_per_device=256, check_memory="error")
     with warnings.catch_warnings():

@@ -345,9 +345,13 @@ def test_plot_plaster_real_report(artifacts_dir):
     plaster = pytest.importorskip("plaster_model.plaster", reason="module pending")
     df = plaster.plaster_report("ResNet-50", devices=["T4", "V100", "A100"], latency_budget="7 ms",
                                 precision=["fp32", "int8"])
-    ax = plotting.plot_plaster(df)
+    ax = plotting.plot_plaster(df, kind="radar")
     _save(ax, artifacts_dir, "plaster_real")
     assert len(ax.get_lines()) == int(df["programmability_supported"].sum())
+    # issue 26: beyond four rows the default draws small multiples, one panel per row
+    axes = plotting.plot_plaster(df)
+    assert int(df["programmability_supported"].sum()) == 5 > plotting.RADAR_MAX_ROWS
+    assert len(axes) == 5 and [a.get_title() for a in axes][0] == "T4 fp32"
 
 
 def test_plot_latency_throughput_one_line_per_device_and_precision():

@@ -129,8 +129,10 @@ def test_memory_warning_for_huge_batch():
     # for VGG-16 in the zoo, so use a user model with 100 MB/sample: 200 × 0.1 GB > 16 GB.
     m = pm.Model(name="big", params=138_357_544, fwd_flops="31 GFLOP", source="test",
                  activation_bytes_per_sample="100 MB")
-    with pytest.warns(MemoryWarning, match="exceeds"):
+    with pytest.raises(pm.MemoryFitError, match="exceeds"):
         pm.predict_training(m, pm.Cluster("V100", 1), batch_per_device=200)
+    with pytest.warns(MemoryWarning, match="exceeds"):
+        pm.predict_training(m, pm.Cluster("V100", 1), batch_per_device=200, allow_oversubscribed=True)
     with warnings.catch_warnings():
         warnings.simplefilter("error")
         pm.predict_training(m, pm.Cluster("V100", 1), batch_per_device=100)  # 10 GB + 1.7 GB fits
@@ -298,7 +300,8 @@ def test_repeated_predictions_are_reused_and_still_warn():
     # ... says a memory warning again on every call, as on the first ...
     for _ in range(2):
         with pytest.warns(pm.MemoryWarning):
-            pm.predict_training("ResNet-50", pm.Cluster("K40", 1), 4096)  # 4096 × ~78 MB of activations
+            pm.predict_training("ResNet-50", pm.Cluster("K40", 1), 4096,  # 4096 × ~78 MB of activations
+                                allow_oversubscribed=True)
     # ... and a new catalog (other objects may stand behind the same names) starts afresh
     try:
         pm.load_catalog([])

@@ -322,7 +322,8 @@ class LookupMixin:
         for k, j in enumerate(cand):
             src = _device(p.iloc[j]["device"], self.user_devices_)
             if (src is None or getattr(src, "process", None) != proc or src.vendor != target.vendor
-                    or src.kind != target.kind or src.name == target.name):
+                    or src.kind != target.kind or src.name == target.name
+                    or target.power_w is None or src.power_w is None):  # no published power: no cap ratio
                 continue
             # both at the source group's precision: the clock fraction is the chip's, whatever unit runs
             try:

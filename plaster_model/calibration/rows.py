@@ -369,6 +369,27 @@ def _activation_traffic(model, device, precision) -> float:
         return 0.0
 
 
+def _raise_no_rows(attrs) -> None:
+    """CalibrationError for an empty table: which files held no measurement, and why."""
+    from ..errors import CalibrationError
+
+    why = [f"{f}: {reason}" for f, reason in attrs.get("layer_only", ())]
+    why += [f"{f}: unreadable ({reason})" for f, reason in
+            (x if isinstance(x, tuple) and len(x) == 2 else (x, "failed") for x in attrs.get("failed", ()))]
+    why += [f"{f}: skipped ({reason})" for f, reason in
+            (x if isinstance(x, tuple) and len(x) == 2 else (x, "not a measurement file") for x in attrs.get("skipped", ()))]
+    files = attrs.get("files") or {}
+    listed = {w.split(":")[0] for w in why}
+    why += [f"{f}: read as {kind}, no measurement row (or a filter removed them all)"
+            for f, kind in files.items() if f not in listed]
+    raise CalibrationError("no measurement rows to calibrate on"
+                           + (": " + "; ".join(why) if why else
+                              " (an empty table: a filter left no rows, or the files hold none)")
+                           + ". Calibration needs measured times or throughputs (trtexec summaries, "
+                             "DLBS logs, CSV tables)"
+                           + ("; per-layer profiles alone hold none" if attrs.get("layer_only") else ""))
+
+
 def prepare_rows(df: pd.DataFrame, *, models: Mapping | None = None, devices: Mapping | None = None,
                  dataset: str = "ImageNet-1k", algorithm: str = "auto", by_framework: bool = False,
                  per: str = "device_precision") -> RowTable:
@@ -410,6 +431,8 @@ def prepare_rows(df: pd.DataFrame, *, models: Mapping | None = None, devices: Ma
     # pandas deep-copies DataFrame.attrs on every column access (__finalize__): a table from
     # read_measurements carries its reading report there, which made each of the thousands
     # of cell reads below a deep copy. The rows need none of it.
+    if len(df) == 0:  # nothing to resolve: say why, from the reading report when there is one
+        _raise_no_rows(df.attrs)
     df = df.copy(deep=False)
     df.attrs = {}
     df, _ = normalize_names(df)

@@ -89,9 +89,10 @@ _UNIT_FIELDS = {
 # not listed go to the constructor unchecked, which validates them).
 _TEXT_FIELDS = {"source", "full_name", "vendor", "kind", "form_factor", "notes", "task",
                 "flop_convention", "scope", "encoding"}
-_OPTIONAL_TEXT_FIELDS = {"host_link", "board", "device", "intra_node", "interconnect", "process"}
+_OPTIONAL_TEXT_FIELDS = {"host_link", "board", "device", "intra_node", "interconnect", "process",
+                         "memory_technology"}
 _COUNT_FIELDS = {"params", "links", "devices_per_node", "nics_per_node", "dies_per_board",
-                 "train_samples", "kernels"}
+                 "train_samples", "kernels", "scale_up_domain"}
 _TEXT_LIST_FIELDS = {"aliases", "frameworks"}
 
 
@@ -497,8 +498,9 @@ def list_devices():
     """Devices in the active catalog as a DataFrame, one row per device.
 
     Columns: ``name``, ``kind``, ``form_factor``, peak rates per precision key
-    (``fp64_flops`` … ``fp8_flops``) [FLOP/s], ``memory_bytes`` [B], ``memory_bandwidth_Bps``
-    [B/s], ``power_w`` [W], ``frameworks``, ``source``, ``notes``.
+    (``fp64_flops`` … ``fp4_flops``) [FLOP/s], ``memory_bytes`` [B], ``memory_bandwidth_Bps``
+    [B/s], ``memory_technology`` (``"HBM3e"``, ...), ``process``, ``power_w`` [W] (NaN where
+    the vendor publishes no power), ``frameworks``, ``source``, ``notes``.
 
     Returns
     -------
@@ -520,7 +522,9 @@ def list_devices():
         row = {"name": d.name, "full_name": d.full_name, "kind": d.kind, "form_factor": d.form_factor}
         row.update({f"{k}_flops": d.peak_flops.get(k) for k in PEAK_KEYS})
         row.update({"memory_bytes": d.memory_bytes, "memory_bandwidth_Bps": d.memory_bandwidth,
-                    "power_w": d.power_w, "frameworks": ", ".join(d.frameworks),
+                    "memory_technology": d.memory_technology, "process": d.process,
+                    "power_w": d.power_w if d.power_w is not None else float("nan"),
+                    "frameworks": ", ".join(d.frameworks),
                     "source": d.source, "notes": d.notes})
         rows.append(row)
     df = pd.DataFrame(rows)
@@ -560,8 +564,9 @@ def list_systems():
     Returns
     -------
     pandas.DataFrame
-        ``name``, ``device``, ``devices_per_node``, ``intra_node``, ``interconnect``,
-        ``nics_per_node``, ``source``, ``notes``.
+        ``name``, ``device``, ``devices_per_node``, ``scale_up_domain`` (devices on the
+        intra-node fabric), ``intra_node``, ``interconnect``, ``nics_per_node``, ``source``,
+        ``notes``.
 
     Examples
     --------
@@ -573,7 +578,7 @@ def list_systems():
     import pandas as pd
 
     rows = [{"name": s.name, "device": s.device, "devices_per_node": s.devices_per_node,
-             "intra_node": s.intra_node, "interconnect": s.interconnect,
+             "scale_up_domain": s.scale_up_domain, "intra_node": s.intra_node, "interconnect": s.interconnect,
              "nics_per_node": s.nics_per_node, "source": s.source, "notes": s.notes}
             for s in active_catalog().entries["system"].values()]
     return pd.DataFrame(rows)

@@ -14,11 +14,12 @@ from dataclasses import dataclass, field, fields
 from types import MappingProxyType
 from typing import Any, Mapping
 
+from ..errors import CatalogError
 from ..units import to_si
 
 __all__ = [
     "Device", "Interconnect", "System", "Model", "Dataset",
-    "PRECISIONS", "BYTES_PER_ELEMENT", "PEAK_KEYS", "ENCODINGS", "PROCESS_NODES",
+    "PRECISIONS", "BYTES_PER_ELEMENT", "PEAK_KEYS", "ENCODINGS", "PROCESS_NODES", "MEMORY_TECHNOLOGIES",
 ]
 
 #: Precisions a user may ask for, and the order of catalog peak keys each one uses.
@@ -33,22 +34,33 @@ PRECISIONS: dict[str, tuple[str, ...]] = {
     "mixed": ("fp16_tensor", "bf16_tensor", "fp16", "bf16"),
     "int8": ("int8",),
     "fp8": ("fp8",),
+    "fp4": ("fp4",),
 }
 
 #: Catalog keys of ``peak_flops``.
-PEAK_KEYS = ("fp64", "fp32", "tf32", "fp16", "fp16_tensor", "bf16", "bf16_tensor", "int8", "fp8")
+#: ``fp4`` is the 4-bit floating-point tensor rate (NVIDIA NVFP4, OCP MXFP4), dense.
+PEAK_KEYS = ("fp64", "fp32", "tf32", "fp16", "fp16_tensor", "bf16", "bf16_tensor", "int8", "fp8", "fp4")
 
 #: Fabrication processes a catalog device may name (``process``), spelled once so that two
 #: devices on the same process compare equal. The foundry's own node names.
 PROCESS_NODES = (
     "TSMC 28 nm", "TSMC 16 nm FinFET", "TSMC 12 nm FFN", "TSMC 7 nm N7", "TSMC 6 nm N6",
-    "TSMC 5 nm N5", "TSMC 4N", "TSMC 4NP", "Samsung 8 nm 8N", "Intel 14 nm", "Intel 10 nm",
+    "TSMC 5 nm N5", "TSMC 4N", "TSMC 4NP", "TSMC 3 nm N3P", "Samsung 8 nm 8N", "Intel 14 nm", "Intel 10 nm",
+)
+
+#: Device memory technologies a catalog device may name (``memory_technology``), spelled once.
+#: "HBM" is for parts whose vendor says HBM without a generation (Google's TPUs).
+MEMORY_TECHNOLOGIES = (
+    "HBM", "HBM2", "HBM2e", "HBM3", "HBM3e", "GDDR5", "GDDR5X", "GDDR6", "GDDR6X",
+    "LPDDR4x", "LPDDR5", "LPDDR5X", "DDR4", "DDR5", "MCDRAM",
 )
 
 #: Bytes per element of weights/gradients/activations for each precision. "mixed" keeps
 #: fp16 activations and exchanges fp16 gradients (the default of NVIDIA AMP / Apex O1).
-BYTES_PER_ELEMENT: dict[str, int] = {
-    "fp64": 8, "fp32": 4, "tf32": 4, "fp16": 2, "bf16": 2, "mixed": 2, "int8": 1, "fp8": 1,
+#: fp4 packs two elements per byte (0.5 B; NVFP4/MXFP4 block scales, 1 B per 16 or 32
+#: elements, are not counted).
+BYTES_PER_ELEMENT: dict[str, float] = {
+    "fp64": 8, "fp32": 4, "tf32": 4, "fp16": 2, "bf16": 2, "mixed": 2, "int8": 1, "fp8": 1, "fp4": 0.5,
 }
 
 #: Line encodings and their payload fraction (data bits / signalled bits).
@@ -92,7 +104,7 @@ _PRECISION_ALIASES = {
     "float16": "fp16", "half": "fp16", "bfloat16": "bf16", "amp": "mixed",
     "mixed (fp16)": "mixed", "mixed precision": "mixed", "mixed-fp16": "mixed",
     "fp16 mixed": "mixed", "mixed_fp16": "mixed", "tensorfloat32": "tf32",
-    "tensorfloat-32": "tf32",
+    "tensorfloat-32": "tf32", "nvfp4": "fp4", "mxfp4": "fp4", "float4": "fp4",
 }
 
 # Free text (log lines, CSV cells), checked in this order: "bfloat16 (mixed)" is bf16,
@@ -103,6 +115,7 @@ _PRECISION_RULES: tuple[tuple[str, str], ...] = (
     (r"bfloat16|\bbf16\b", "bf16"),
     (r"\bint8\b|\bbest\b", "int8"),
     (r"\bfp8\b|float8", "fp8"),
+    (r"\bfp4\b|\bnvfp4\b|\bmxfp4\b|float4", "fp4"),
     (r"mixed|\bamp\b", "mixed"),
     (r"\bfp16\b|float16|\bhalf\b", "fp16"),
     (r"\btf32\b|tensorfloat", "tf32"),
@@ -185,17 +198,20 @@ class Device:
         Device memory [B], e.g. ``"16 GB"``.
     memory_bandwidth : float or str
         Device memory bandwidth [B/s], e.g. ``"900 GB/s"``.
-    power_w : float or str
-        Board power (TDP) [W].
+    power_w : float or str or None
+        Board power (TDP) [W]. ``None`` where the vendor publishes none (Google's TPU
+        v5e/v5p/Trillium chips): the device is still usable, energy estimates then say
+        that the power is not published, and ``sources["power"]`` must say so.
     source : str
         Where the figures come from (datasheet, paper, measurement). Required.
 
     Other Parameters
     ----------------
     full_name, vendor, kind, form_factor, host_link, frameworks, notes, aliases,
-    dies_per_board, board, sources, process :
+    dies_per_board, board, sources, process, memory_technology :
         Descriptive fields; ``kind`` is ``"gpu"``, ``"tpu"``, ``"cpu"`` or ``"manycore"``;
         ``host_link`` names the interconnect to the host (for input transfers);
+        ``memory_technology`` names the memory (:data:`MEMORY_TECHNOLOGIES`, ``"HBM3e"``);
         ``process`` names the chip's fabrication process, one of :data:`PROCESS_NODES`
         (devices on one process spend about the same energy per operation, which is what
         :func:`~plaster_model.estimators.power_capped_clock_ratio` compares);
@@ -215,7 +231,7 @@ class Device:
     peak_flops: Mapping[str, float]
     memory_bytes: float
     memory_bandwidth: float
-    power_w: float
+    power_w: float | None
     source: str
     full_name: str = ""
     vendor: str = ""
@@ -229,9 +245,13 @@ class Device:
     board: str | None = None
     sources: Mapping[str, str] = field(default_factory=dict)
     process: str | None = None
+    memory_technology: str | None = None
 
     def __post_init__(self):
         owner = f"device {self.name!r}"
+        if self.memory_technology is not None and self.memory_technology not in MEMORY_TECHNOLOGIES:
+            raise CatalogError(f"{owner}: memory_technology {self.memory_technology!r} is unknown; "
+                             f"expected one of {list(MEMORY_TECHNOLOGIES)}")
         if self.process is not None and self.process not in PROCESS_NODES:
             close = difflib.get_close_matches(str(self.process), PROCESS_NODES, n=3, cutoff=0.4)
             raise ValueError(f"{owner}: process {self.process!r} is not a known fabrication process"
@@ -254,7 +274,14 @@ class Device:
         _set(self, "peak_flops", MappingProxyType(peaks))
         _set(self, "memory_bytes", _positive(to_si(self.memory_bytes, "bytes", name=f"{owner} memory_bytes"), "memory_bytes", owner))
         _set(self, "memory_bandwidth", _positive(to_si(self.memory_bandwidth, "bandwidth", name=f"{owner} memory_bandwidth"), "memory_bandwidth", owner))
-        _set(self, "power_w", _positive(to_si(self.power_w, "power", name=f"{owner} power_w"), "power_w", owner))
+        if self.power_w is None:
+            # "not published" is a statement with a source, never a silent gap
+            if not str((self.sources or {}).get("power", "")).strip():
+                raise CatalogError(f"{owner}: power_w is None (not published); give the board power, or "
+                                 "say why it is missing in sources['power'] (YAML: sources: {power: ...})")
+        else:
+            _set(self, "power_w", _positive(to_si(self.power_w, "power", name=f"{owner} power_w"),
+                                            "power_w", owner))
         if self.kind not in ("gpu", "tpu", "cpu", "manycore", "accelerator"):
             raise ValueError(f"{owner}: kind must be gpu, tpu, cpu, manycore or accelerator, got {self.kind!r}")
         if int(self.dies_per_board) < 1:
@@ -293,6 +320,19 @@ class Device:
     def peak(self, precision: str = "fp32") -> float:
         """Peak compute rate [FLOP/s] for ``precision`` (see :meth:`peak_key`)."""
         return self.peak_flops[self.peak_key(precision)]
+
+    def __str__(self) -> str:
+        """One line: name, peaks, memory, bandwidth, power (``repr`` keeps every field).
+
+        >>> import plaster_model as pm
+        >>> print(pm.load_device("V100"))
+        V100: fp64 7.8 TFLOP/s, fp32 15.7 TFLOP/s, fp16 31.4 TFLOP/s, fp16_tensor 125 TFLOP/s; 16 GB at 900 GB/s; 300 W
+        """
+        from ..units import format_si
+
+        peaks = ", ".join(f"{k} {format_si(v, 'FLOP/s')}" for k, v in self.peak_flops.items())
+        return (f"{self.name}: {peaks}; {format_si(self.memory_bytes, 'B')} at "
+                f"{format_si(self.memory_bandwidth, 'B/s')}; {self.power_w:g} W")
 
 
 @dataclass(frozen=True, eq=True)
@@ -411,6 +451,22 @@ class System:
         Network ports per node sharing the inter-node traffic.
     source : str
         Where the description comes from.
+    scale_up_domain : int, optional
+        Devices joined by the ``intra_node`` (scale-up) fabric: NVLink/NVSwitch, Infinity
+        Fabric, TPU ICI. Default ``devices_per_node`` (an 8-GPU server); larger where the
+        fabric leaves the node: 72 in a GB200/GB300 NVL72 rack (18 trays of 4 GPUs), 256
+        chips in a TPU v5e/Trillium pod, 8960 in a TPU v5p pod. A whole number of nodes.
+        A collective whose group fits in the domain runs on ``intra_node``; a larger group
+        crosses ``interconnect``.
+
+    Examples
+    --------
+    >>> import plaster_model as pm
+    >>> s = pm.load_system("GB200 NVL72")
+    >>> s.devices_per_node, s.scale_up_domain
+    (4, 72)
+    >>> pm.load_system("DGX H100").scale_up_domain   # default: one node
+    8
     """
 
     name: str
@@ -423,6 +479,7 @@ class System:
     full_name: str = ""
     notes: str = ""
     aliases: tuple[str, ...] = ()
+    scale_up_domain: int | None = None
 
     def __post_init__(self):
         owner = f"system {self.name!r}"
@@ -430,8 +487,16 @@ class System:
             raise ValueError(f"{owner}: source is required")
         for attr in ("devices_per_node", "nics_per_node"):
             v = getattr(self, attr)
-            if not isinstance(v, int) or v < 1:
+            if isinstance(v, bool) or not isinstance(v, int) or v < 1:
                 raise ValueError(f"{owner}: {attr} must be a positive integer, got {v!r}")
+        dom = self.devices_per_node if self.scale_up_domain is None else self.scale_up_domain
+        if isinstance(dom, bool) or not isinstance(dom, int) or dom < 1:
+            raise CatalogError(f"{owner}: scale_up_domain must be a positive integer (devices on the "
+                             f"scale-up fabric), got {self.scale_up_domain!r}")
+        if dom % self.devices_per_node:
+            raise CatalogError(f"{owner}: scale_up_domain={dom} must be a whole number of nodes "
+                             f"(a multiple of devices_per_node={self.devices_per_node})")
+        _set(self, "scale_up_domain", dom)
         _set(self, "aliases", _as_tuple(self.aliases))
 
 

@@ -97,6 +97,8 @@ def catalog_entry(obj) -> tuple[str, str, dict]:
                 entry[key] = {str(k): _quantity(v, unit) for k, v in value.items()}
             elif isinstance(value, float) and math.isnan(value):
                 continue
+            elif value is None:  # a required quantity stated as not published (device power)
+                entry[key] = None
             else:
                 entry[key] = _quantity(value, unit)
         else:

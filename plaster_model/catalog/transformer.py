@@ -56,15 +56,15 @@ class TransformerConfig:
     name : str
         Model name.
     n_layers : int
-        Transformer blocks (decoder layers; for an encoder, encoder layers).
+        Transformer blocks (decoder layers; for an encoder, encoder layers) [count].
     d_model : int
-        Hidden size h.
+        Hidden size h [elements per token].
     n_heads : int
-        Query heads a.
+        Query heads a [count].
     ffn_dim : int
-        Width of the dense MLP's hidden layer (``intermediate_size``; 4·h in GPT).
+        Width of the dense MLP's hidden layer (``intermediate_size``; 4·h in GPT) [elements].
     vocab_size : int
-        Vocabulary V (rows of the token embedding and of the LM head).
+        Vocabulary V (rows of the token embedding and of the LM head) [tokens].
     n_kv_heads : int, optional
         Key/value heads (grouped-query attention, Ainslie et al. 2023); default ``n_heads``.
     head_dim : int, optional

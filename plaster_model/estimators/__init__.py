@@ -7,7 +7,8 @@ from .data_parallel import (TRAINING_FLOPS_FACTOR, data_parallel_compute_time, r
                             training_flops, tree_crossover_devices)
 from .collectives import tree_allreduce_time
 from .memory import (DEFAULT_WORKSPACE_BYTES, OPTIMIZER_STATE_COPIES, MemoryFitError, max_batch_that_fits,
-                     training_memory_breakdown, training_memory_bytes)
+                     training_memory_breakdown, training_memory_bytes, training_memory_fit,
+                     transformer_activation_bytes)
 from .summa import (summa_bandwidth_bound, summa_compute_time, summa_data_read_time, summa_gemm_bandwidth_bound,
                     summa_gemm_compute_time, summa_gemm_data_read_time, summa_grid, summa_layers, summa_time)
 from .iteration import COMM_EFFICIENCY_MIN, DEFAULT_BUCKET_BYTES, data_parallel_iteration

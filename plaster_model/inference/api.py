@@ -63,7 +63,7 @@ _BUDGET_RTOL = 1e-12
 
 
 
-from ..errors import ParameterError, UnknownLatencyDistribution
+from ..errors import MemoryFitError, ParameterError, UnknownLatencyDistribution
 
 
 # --------------------------------------------------------------------------- setup
@@ -136,6 +136,11 @@ def _live_activation_bytes(model, precision) -> tuple[float, str]:
         return (float(model.activation_bytes_per_sample) * INFERENCE_LIVE_ACTIVATION_FRACTION * scale,
                 f"{INFERENCE_LIVE_ACTIVATION_FRACTION:.4f} × the fp32 training activation figure "
                 "(the live fraction derived on ResNet-50)")
+    from ..estimators.memory import transformer_live_activation_bytes
+
+    live = transformer_live_activation_bytes(model)
+    if live:
+        return live * scale, "one transformer layer's activations (Korthikanti et al. 2022; an upper bound)"
     return 0.0, ""
 
 
@@ -305,12 +310,17 @@ def _setup(model, device, precision="fp32", calibration=None, compute_efficiency
         psrc = "given"
     elif cp is not None and cp.get("measured_power_w") is not None:
         pw, psrc = float(cp["measured_power_w"]), "measured (calibration)"
-    else:
+    elif device.power_w is not None:
         pw, psrc = device.power_w, "board power (catalog TDP)"
-    if not (math.isfinite(pw) and pw > 0):
+    else:  # the vendor publishes no power (catalog sources.power says so): energy is not estimated
+        pw, psrc = math.nan, f"not published for {device.name} (pass power_w= for an energy estimate)"
+    if math.isnan(pw) and psrc.startswith("not published"):
+        a.append(f"power {psrc}: energy per inference not estimated")
+    elif not (math.isfinite(pw) and pw > 0):
         raise ValueError(f"power_w must be positive, got {pw!r}")
-    a.append(f"power {pw:g} W: {psrc}" + ("; TDP is an upper bound on the draw, so energy per "
-                                           "inference is pessimistic" if psrc.startswith("board") else ""))
+    else:
+        a.append(f"power {pw:g} W: {psrc}" + ("; TDP is an upper bound on the draw, so energy per "
+                                               "inference is pessimistic" if psrc.startswith("board") else ""))
 
     # host transfers
     link = None
@@ -376,8 +386,11 @@ def _evaluate(s: _Setup, batch) -> dict[str, np.ndarray]:
         "typical_latency_s": typical, "throughput_samples_s": throughput,
         "overhead_time_s": np.full_like(b, s.t0_s), "compute_time_s": compute, "memory_time_s": memory,
         "transfer_time_s": transfer, "bound": np.where(compute >= memory, "compute", "memory"),
-        "energy_per_inference_j": np.asarray(energy_per_inference(throughput, s.power_w), dtype=float),
-        "inferences_per_j": np.asarray(inferences_per_joule(throughput, s.power_w), dtype=float),
+        # NaN where the device's power is not published (nothing to multiply the time by)
+        "energy_per_inference_j": (np.asarray(energy_per_inference(throughput, s.power_w), dtype=float)
+                                   if math.isfinite(s.power_w) else np.full_like(b, np.nan)),
+        "inferences_per_j": (np.asarray(inferences_per_joule(throughput, s.power_w), dtype=float)
+                             if math.isfinite(s.power_w) else np.full_like(b, np.nan)),
         "power_w": np.full_like(b, s.power_w), "memory_needed_bytes": need,
         "fits_in_memory": need <= s.device.memory_bytes,
     }
@@ -404,7 +417,8 @@ def _batches(batches, name="batches"):
 # --------------------------------------------------------------------------- curve
 def latency_throughput_curve(model, device, precision="fp32", batches=DEFAULT_BATCHES, calibration=None,
                              compute_efficiency=None, memory_efficiency=None, t0=None,
-                             include_transfer=False, latency_percentile=None, **kwargs):
+                             include_transfer=False, latency_percentile=None, allow_oversubscribed=False,
+                             **kwargs):
     """Latency, throughput and energy of inference versus batch size, one row per batch.
 
     ``t(b) = t0 + max(F·b/(η_c·γ_peak), (W + A·b)/(η_m·bw_peak)) [+ 2α + (I+O)·b/β]``,
@@ -441,6 +455,9 @@ def latency_throughput_curve(model, device, precision="fp32", batches=DEFAULT_BA
         Report ``latency_s`` at this percentile (e.g. 99) instead of the mean: the point
         estimate times a tail ratio ``p<P>/median`` from ``percentile_ratio=`` or the
         calibration (``latency_p99_ratio``). Raises when no ratio is known.
+    allow_oversubscribed : bool
+        Keep the latency and throughput of batches that do not fit in device memory
+        (default False: NaN there, ``fits_in_memory`` False).
     **kwargs
         ``percentile_ratio``, ``power_w`` (measured power [W], default board TDP),
         ``host_link``, ``activation_bytes_per_sample`` (traffic per sample at this precision
@@ -493,6 +510,12 @@ def latency_throughput_curve(model, device, precision="fp32", batches=DEFAULT_BA
         **{k: cols[k] for k in CURVE_COLUMNS[6:-1]}, "calibrated": s.calibrated,
     })[CURVE_COLUMNS]
     df.attrs["assumptions"] = list(s.assumptions)
+    from .._feasibility import blank_infeasible  # a batch that does not fit shows no time
+
+    if not allow_oversubscribed and not df["fits_in_memory"].all():
+        blank_infeasible(df, df["fits_in_memory"])
+        df.attrs["assumptions"].append("batches that do not fit in device memory (fits_in_memory False) show "
+                                       "no latency or throughput (allow_oversubscribed=True keeps them)")
     return df
 
 
@@ -557,7 +580,8 @@ class BestBatch(Result):
                 ("latency", format_si(self.latency_s, "s")),
                 ("throughput within budget", f"{self.throughput_samples_s:,.1f} samples/s"),
                 ("energy", f"{self.energy_per_inference_j * 1e3:.4g} mJ per inference, "
-                           f"{self.inferences_per_j:.4g} inferences/J at {self.power_w:g} W"),
+                           f"{self.inferences_per_j:.4g} inferences/J at {self.power_w:g} W"
+                 if math.isfinite(self.power_w) else f"not estimated: power {self.power_source}"),
                 ("basis", "calibrated" if self.calibrated else "peak-based (uncalibrated)"),
                 ("verdict", self.message)]
 
@@ -589,7 +613,8 @@ def best_batch(model, device, latency_budget="7 ms", precision="fp32", batches=N
     max_batch : int
         Largest batch searched when ``batches`` is None.
     require_fit : bool
-        Skip batches whose weights + activations exceed device memory (default True).
+        Skip batches whose weights + activations exceed device memory (default True); when
+        not even the smallest candidate fits, raise :class:`~plaster_model.MemoryFitError`.
     **kwargs
         ``compute_efficiency``, ``memory_efficiency``, ``t0``, ``include_transfer``,
         ``percentile_ratio``, ``power_w``, ``host_link``, ``activation_bytes_per_sample``,
@@ -649,6 +674,14 @@ def best_batch(model, device, latency_budget="7 ms", precision="fp32", batches=N
                          float(cols["energy_per_inference_j"][i]), float(cols["inferences_per_j"][i]),
                          s.power_w, s.power_source, float(cols["memory_needed_bytes"][i]), limited, s.calibrated, msg, tuple(a))
     first = float(cols["latency_s"][0])
+    if require_fit and not fits[0]:  # not even the smallest candidate fits: refused, whatever its latency
+        from ..estimators.memory import memory_fit_message
+
+        need = float(cols["memory_needed_bytes"][0])
+        raise MemoryFitError(memory_fit_message(
+            f"inference of {s.model.name} at batch {int(cand[0])} ({s.precision}, weights + live activations)",
+            need, float(s.device.memory_bytes), s.device.name, "shard the model or lower the precision"),
+            need, float(s.device.memory_bytes))
     if not meets[0]:
         msg = (f"no batch meets the budget: even batch {int(cand[0])} takes {format_si(first, 's')} "
                f"({s.latency_statistic}) > {format_si(budget, 's')}, so throughput within the budget is 0")

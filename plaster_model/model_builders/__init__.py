@@ -35,7 +35,7 @@ import functools
 from dataclasses import dataclass, field
 from typing import Callable
 
-__all__ = ["ZooSpec", "SPECS", "build", "count", "zoo_entry"]
+__all__ = ["ZooSpec", "SPECS", "architecture", "build", "count", "zoo_entry"]
 
 _TV = "torchvision models documentation (pytorch.org/vision/stable/models), {w}: num_params {p}, GFLOPS {f} (multiply-adds)"
 
@@ -81,14 +81,17 @@ def _lazy(module: str, fn: str, **kw):
         import importlib
         return getattr(importlib.import_module(f".{module}", __name__), fn)(**kw)
     make.__name__ = f"{fn}({', '.join(f'{k}={v!r}' for k, v in kw.items())})"
-    make.fn, make.kwargs = fn, dict(kw)
+    # the architecture, readable without building the graph (memory estimates and the zoo's
+    # transformer configs need it)
+    make.target, make.keywords = (module, fn), dict(kw)
     return make
 
 
 def hf_config(spec: "ZooSpec") -> dict | None:
     """The Hugging Face config of a code-built BERT or GPT-2 (for the zoo's ``transformer:``
     field, whose parameter count the catalog loader checks against the graph's), else None."""
-    fn, kw = getattr(spec.builder, "fn", None), getattr(spec.builder, "kwargs", {})
+    fn = getattr(spec.builder, "target", (None, None))[1]
+    kw = getattr(spec.builder, "keywords", {})
     if fn == "bert":
         return {"model_type": "bert", "hidden_size": kw.get("d", 768), "num_hidden_layers": kw.get("layers", 12),
                 "num_attention_heads": kw.get("heads", 12), "intermediate_size": kw.get("ff", 3072),
@@ -269,6 +272,30 @@ SPECS: dict[str, ZooSpec] = {s.name: s for s in [
             None, None, ("unet", "UNet", "u-net", "U-Net (2015)"),
             notes="Counts derived from the paper's figure (no reference implementation count is published); 572x572 input."),
 ]}
+
+
+def architecture(name: str) -> dict:
+    """The keyword arguments of ``name``'s builder, its defaults filled in (no graph built).
+
+    ``{}`` for a name that is not built in code. For a transformer: ``d``, ``layers``,
+    ``heads`` (and ``seq_len``, ``patch``, ``hw``, ... as the builder takes them).
+
+    >>> architecture("GPT-2 XL")["d"], architecture("GPT-2 XL")["layers"]
+    (1600, 48)
+    """
+    import importlib
+    import inspect
+
+    spec = SPECS.get(name)
+    target = getattr(spec.builder, "target", None) if spec is not None else None
+    if target is None:
+        return {}
+    fn = getattr(importlib.import_module(f".{target[0]}", __name__), target[1])
+    out = {k: p.default for k, p in inspect.signature(fn).parameters.items()
+           if p.default is not inspect.Parameter.empty}
+    out.update(spec.builder.keywords)
+    out["builder"] = target[1]
+    return out
 
 
 def build(name: str, **kwargs):

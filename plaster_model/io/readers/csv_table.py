@@ -3,7 +3,9 @@
 ``shared/data/published_measurements.csv`` is the reference: columns ``source,
 source_detail, model, framework, device, n_devices, devices_per_node, interconnect,
 precision, batch_per_device, phase, metric, value, notes``; any of the optional detail
-columns of :data:`~.schema.MEASUREMENT_COLUMNS` may follow. Precision is normalized (the
+columns of :data:`~.schema.MEASUREMENT_COLUMNS` may follow. A minimal table needs only
+:data:`MINIMAL_COLUMNS` (``model, device, metric, value``): the others are defaulted
+(:data:`DEFAULTS`) and each row's ``notes`` says which. Precision is normalized (the
 original goes to ``precision_raw``); the table is validated, and a bad cell raises
 :class:`~.schema.ParseError` naming the file, the line and the column.
 """
@@ -19,7 +21,17 @@ from .normalize import precision_from_text
 from .schema import (CSV_COLUMNS, FLOAT_COLUMNS, INT_COLUMNS, MeasurementValidationError,
                      ParseError, conform, only_parse_errors, read_text, validate_measurements)
 
-__all__ = ["read_measurement_csv", "parse_measurement_csv"]
+__all__ = ["read_measurement_csv", "parse_measurement_csv", "MINIMAL_COLUMNS", "DEFAULTS"]
+
+#: The columns a row needs; every other published column has a default.
+MINIMAL_COLUMNS = ("model", "device", "metric", "value")
+#: Defaults of the columns a minimal table leaves out (stated in each row's ``notes``);
+#: ``phase`` follows the metric where it says (latency: inference; epoch and
+#: time-to-train: training), else stays unknown.
+DEFAULTS = {"n_devices": "1", "devices_per_node": "1", "precision": "fp32", "batch_per_device": "",
+            "interconnect": "", "framework": "", "source_detail": "", "phase": "", "notes": ""}
+_PHASE_OF_METRIC = {"latency_ms": "inference", "epoch_time_s": "training", "time_to_train_min": "training",
+                    "time_per_iter_s": "training", "scaling_efficiency": "training"}
 
 
 def _to_float(text: str, column: str, file: str, line: int) -> float:
@@ -54,9 +66,11 @@ def _parse_csv(text: str, file: str) -> pd.DataFrame:
         header = [h.strip() for h in next(reader)]
     except StopIteration:
         raise ParseError("empty CSV file", file, 1) from None
-    missing = [c for c in CSV_COLUMNS if c not in header]
-    if missing:
-        raise ParseError(f"CSV header lacks required column(s) {missing}", file, 1)
+    lacking = [c for c in MINIMAL_COLUMNS if c not in header]
+    if lacking:
+        raise ParseError(f"CSV header lacks required column(s) {lacking} (a row needs "
+                         f"{', '.join(MINIMAL_COLUMNS)}; the other columns have defaults)", file, 1)
+    defaulted = [c for c in CSV_COLUMNS if c not in header]  # filled below, said in notes
     rows, lines = [], []
     start = reader.line_num + 1
     for record in reader:
@@ -75,6 +89,8 @@ def _parse_csv(text: str, file: str) -> pd.DataFrame:
         rows.append(row)
         lines.append(line)
     df = pd.DataFrame(rows, columns=header)
+    if defaulted:
+        _fill_defaults(df, defaulted, file)
     df["precision_raw"] = df["precision"] if "precision_raw" not in header else df["precision_raw"]
     df["precision"] = [precision_from_text(p) for p in df["precision"]]
     if "file" not in header:
@@ -89,6 +105,31 @@ def _parse_csv(text: str, file: str) -> pd.DataFrame:
         raise ParseError(f"column {exc.column!r}: bad value {exc.value!r} ({exc.reason})",
                          file, line) from None
     return df
+
+
+def _fill_defaults(df: pd.DataFrame, columns: list, file: str) -> None:
+    """Add the published columns a minimal table leaves out, and say so in ``notes``."""
+    said = []
+    for col in columns:
+        if col == "source":
+            df[col] = f"user table {os.path.basename(str(file))}"
+        elif col == "phase":
+            df[col] = [_PHASE_OF_METRIC.get(m) for m in df["metric"]]
+        elif col in FLOAT_COLUMNS or col in INT_COLUMNS:
+            df[col] = float(DEFAULTS[col]) if DEFAULTS.get(col) else float("nan")
+        else:
+            df[col] = DEFAULTS.get(col) or None
+        if col == "phase":
+            said.append("phase from the metric")
+        elif col == "source":
+            said.append(f"source '{df[col].iloc[0] if len(df) else ''}'")
+        elif col not in ("notes", "source_detail"):
+            said.append(f"{col}={DEFAULTS.get(col) or 'not stated'}")
+    text = "columns not in the file, defaulted: " + ", ".join(said)
+    if "notes" in columns:
+        df["notes"] = text
+    else:
+        df["notes"] = [f"{n}; {text}" if n else text for n in df["notes"]]
 
 
 @only_parse_errors("CSV")
