@@ -89,12 +89,16 @@ _EXPORTS = {
     # LLM training at scale (parallel plans)
     "ParallelPlan": "parallel.plan", "predict_llm_training": "parallel.predict",
     "LLMTrainingPrediction": "parallel.predict", "best_plans": "parallel.search",
+    # LLM serving
+    "predict_serving": "serving.api", "serving_sweep": "serving.api", "best_serving": "serving.api",
+    "ServingPrediction": "serving.api", "fit_serving": "calibration.serving",
+    "ServingCalibration": "calibration.serving", "alltoall_time": "estimators.collectives",
 }
 
 # Subpackages reachable as attributes (pm.measure.trtexec, pm.formulas, pm.plotting).
 _SUBMODULES = {"errors", "formulas", "plotting", "measure", "estimators", "catalog", "units", "measurements",
                "io", "calibration", "inference", "sweeps", "onnx_import", "onnx_builders", "cli",
-               "model_builders", "resolution", "parallel",
+               "model_builders", "resolution", "parallel", "serving",
                "web"}  # the web guide: Panel is imported only by plaster_model.web.app()/serve()
 
 __all__ = sorted(_EXPORTS) + ["__version__"]

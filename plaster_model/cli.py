@@ -380,6 +380,8 @@ def build_parser() -> argparse.ArgumentParser:
 
     from .parallel.cli import add_train_plan_parser  # LLM parallel plans: train-plan
     add_train_plan_parser(sub, _command)
+    from .serving.cli import add_serve_plan_parser  # LLM serving registers its own sub-command
+    add_serve_plan_parser(sub, _command)
     try:  # calibration registers its own sub-command when present
         from .calibration.cli import add_calibrate_parser
         add_calibrate_parser(sub, _command)

@@ -673,6 +673,63 @@ else:
 """),
 ]
 
+NOTEBOOKS["08_llm_serving_h200"] = [
+    md("""
+# How many H200 do I need for Llama-3.1-70B at 50 ms TPOT?
+
+A service answers users at a time per output token (TPOT) of at most 50 ms (20 tokens/s per
+user, faster than reading) and a time to first token (TTFT) of at most 2 s. How many H200 does
+it take to serve 1,000 users at once? `pm.best_serving` searches layouts (replicas x tensor
+parallel), precisions and concurrencies, and returns the Pareto front of tokens/s per GPU
+against tokens/s per user within the budgets (see docs/llm-serving.md for the formulas).
+"""),
+    code("""
+from pathlib import Path
+import math
+import plaster_model as pm
+
+# Calibrate on the shared measured serving rows when they are here (efficiencies that transfer
+# across GPUs, engine overheads); otherwise the priors (a factor-2 interval).
+rows = Path("../../shared/data/llm_inference/serving_sample.csv")
+cal = pm.fit_serving(pm.read_measurements(rows), max_nfev=30) if rows.is_file() else None
+print("calibrated on", cal.n_rows if cal else 0, "measurements")
+"""),
+    code("""
+# Hopper has no FP4 tensor cores: search bf16 and fp8
+front = pm.best_serving("Llama-3.1-70B", "H200", n_devices=8, ttft_budget=2.0, tpot_budget=0.050,
+                        precisions=("bf16", "fp8"), engine="TensorRT-LLM", calibration=cal)
+front[["precision", "tp", "replicas", "concurrency", "ttft_s", "tpot_s", "tokens_s_per_gpu",
+       "tokens_s_per_user"]].round(3)
+"""),
+    md("""
+The first row of the front is the most tokens per GPU still within 50 ms: it serves
+`concurrency` users on 8 GPUs. Users per GPU at that point give the count for 1,000 users.
+"""),
+    code("""
+best = front.iloc[0]
+users_per_gpu = best.concurrency / best.gpus
+need = math.ceil(1000 / users_per_gpu)
+print(f"{best.precision}, tp{int(best.tp)} x {int(best.replicas)} replicas per 8 GPUs: "
+      f"{users_per_gpu:.1f} users per GPU at TPOT {best.tpot_s * 1e3:.1f} ms -> {need} H200 for 1,000 users")
+"""),
+    code("""
+r = pm.predict_serving("Llama-3.1-70B", "H200", tp=int(best.tp), precision=best.precision,
+                       concurrency=int(best.concurrency), replicas=int(best.replicas),
+                       engine="TensorRT-LLM", calibration=cal)
+print(r)
+for a in r.assumptions:
+    print(" -", a)
+"""),
+    code("""
+ax = front.plot(x="tokens_s_per_user", y="tokens_s_per_gpu", marker="o", legend=False)
+ax.set_xlabel("tokens/s per user (1 / TPOT)")
+ax.set_ylabel("output tokens/s per GPU")
+ax.axvline(20, ls="--", color="grey")
+ax.set_title("Llama-3.1-70B on 8 x H200: the serving Pareto front");
+"""),
+]
+
+
 def build(name: str, cells: list[tuple[str, str]]):
     nb = new_notebook()
     nb.metadata["kernelspec"] = dict(KERNELSPEC)

@@ -72,7 +72,7 @@ def test_notebooks_exist():
     names = [p.stem for p in NOTEBOOKS]
     assert names == ["01_quickstart", "02_interconnect_bottleneck", "03_summa_bounds",
                      "04_calibrate_tensorrt", "05_plaster_scorecard", "06_custom_device_and_model",
-                     "07_llm_training_plan"]
+                     "07_llm_training_plan", "08_llm_serving_h200"]
 
 
 def test_notebooks_are_generated_and_clean():

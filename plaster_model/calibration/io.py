@@ -83,6 +83,8 @@ def to_dict(cal) -> dict:
     for name in _TABLES:
         out[name.rstrip("_")] = _table(getattr(cal, name))
     out.update(llm)
+    if getattr(cal, "serving_", None) is not None:  # LLM serving fit (calibration/serving.py)
+        out["serving"] = cal.serving_.to_dict()
     return out
 
 
@@ -248,6 +250,9 @@ def from_dict(data: dict, *, origin: str = "calibration data"):
         cal._index_tables()
     except (KeyError, ValueError, TypeError, IndexError) as exc:
         raise _fail(where, f"inconsistent tables ({type(exc).__name__}: {exc})") from None
+    if data.get("serving") is not None:  # LLM serving fit (calibration/serving.py)
+        from .serving import ServingCalibration
+        cal.serving_ = ServingCalibration.from_dict(data["serving"])
     return cal
 
 

@@ -270,11 +270,17 @@ class Calibration(LookupMixin):
         for attr in [a for a in vars(self) if a.endswith("_") or a.startswith("_")]:
             delattr(self, attr)  # a failed refit must not leave the previous fit behind
         df = _as_frame(measurements)
-        # -- LLM-training rows (parallel layouts) have their own step model: llm_training.py
+        # --- LLM serving rows (metrics ttft_ms/tpot_ms) have their own model: calibration/serving.py
+        from . import serving as _serving
+        df, self.serving_ = _serving.split_and_fit(df)
+        if df.empty and self.serving_ is not None:
+            return self
+        # --- LLM-training rows (parallel layouts) have their own step model: llm_training.py
         from .llm_training import fit_llm_part
         df = fit_llm_part(self, df)
         if df is None:  # only such rows: the calibration holds that part alone
             return self
+        # ---
         self.user_models_ = dict(models or {})
         self.user_devices_ = dict(devices or {})
         rows = prepare_rows(df, models=self.user_models_, devices=self.user_devices_,
@@ -555,8 +561,13 @@ class Calibration(LookupMixin):
         both = predict_llm_part(self, _as_frame(rows), lambda r: self.predict(r, models=models, devices=devices))
         if both is not None:
             return both
-        self._check_fitted()
         df = _as_frame(rows)
+        # --- LLM serving rows: predicted by the serving model (calibration/serving.py)
+        from . import serving as _serving
+        if _serving.is_serving_rows(df).any():
+            return _serving.predict_with(self, df, lambda rest: self.predict(rest, models=models, devices=devices))
+        # ---
+        self._check_fitted()
         out = df.copy()
         if "value" in out.columns:
             out["measured_value"] = out["value"]

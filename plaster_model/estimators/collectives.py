@@ -42,7 +42,7 @@ __all__ = [
     "ALGORITHMS", "FLAT_ALGORITHMS", "allreduce_time", "normalize_algorithm",
     "auto_allreduce_time", "multirail_ring_allreduce_time", "tree_allreduce_time",
     "ring_allreduce_time", "halving_doubling_allreduce_time", "parameter_server_time",
-    "hierarchical_allreduce_time",
+    "hierarchical_allreduce_time", "alltoall_time",
 ]
 
 
@@ -597,3 +597,51 @@ def allreduce_time(algorithm, w, p, beta, alpha=0.0, **topology):
         raise TypeError(f"allreduce_time: unknown topology option(s) {sorted(unknown)}; "
                         f"known: {sorted(_KNOWN_KEYS)}")
     return ALGORITHMS[name](w, p, beta, alpha, **topology)
+
+
+def alltoall_time(w, p, beta, alpha=0.0):
+    """Pairwise all-to-all time, ``T = (p−1)/p · w/β + (p−1)·α`` [s].
+
+    Each of ``p`` devices holds ``w`` bytes split into ``p`` equal parts and sends part ``j``
+    to device ``j`` (expert parallelism's token dispatch and combine). In ``p − 1`` rounds
+    every device sends one part of ``w/p`` bytes while receiving one, so each device moves
+    ``(p−1)/p·w`` bytes, the lower bound over full-duplex ports of bandwidth ``β``
+    (Thakur, Rabenseifner & Gropp 2005, pairwise exchange); ``α`` is charged per round.
+
+    Parameters
+    ----------
+    w : float or array_like
+        Bytes each device sends in total, its own share included [B].
+    p : int or array_like
+        Devices taking part (``p = 1`` gives 0).
+    beta : float or array_like
+        Per-direction bandwidth of one device's port [B/s].
+    alpha : float or array_like
+        Latency per round [s].
+
+    Returns
+    -------
+    float or numpy.ndarray
+        [s]
+
+    References
+    ----------
+    Thakur, Rabenseifner & Gropp, IJHPCA 19(1), 2005 (pairwise-exchange all-to-all);
+    Lepikhin et al., GShard, arXiv:2006.16668 (two all-to-alls per MoE layer).
+
+    Examples
+    --------
+    8 MB over 8 devices at 100 GB/s with 2 us latency: ``7/8·8e6/1e11 + 7·2e-6 = 84 us``
+
+    >>> round(alltoall_time(8e6, 8, 100e9, 2e-6) * 1e6, 6)
+    84.0
+    """
+    w = _positive_array(w, "bytes", "w", allow_zero=True)
+    p = _count_array(p, "p")
+    b = _positive_array(beta, "bandwidth", "beta")
+    a = _positive_array(alpha, "time", "alpha", allow_zero=True)
+    return _out(_alltoall(w, p, b, a))
+
+
+def _alltoall(w, p, b, a):
+    return (p - 1.0) / p * w / b + (p - 1.0) * a

@@ -15,6 +15,7 @@ format               recognised by                                            ro
 ``trex_metadata``    JSON object with ``performance_summary`` / build options 2 / none
 ``ort_profile``      ``"traceEvents"`` or events with ``"cat": "Session"``    2
 ``csv``              a CSV header with ``metric`` and ``value`` columns        1 per record
+``llm_serving``      a CSV header with ``ttft_ms``, ``tpot_ms``, ``input_len``... 2 per run
 ==================== ======================================================== ==============
 """
 from __future__ import annotations
@@ -33,6 +34,7 @@ from ...errors import ParameterError
 from .csv_table import read_measurement_csv
 from .dlbs import dlbs_log_records
 from .llm_training import is_llm_training_csv, read_llm_training_csv
+from .llm_serving import is_llm_serving_header, read_llm_serving
 from .normalize import normalize_names
 from .ort_profile import ort_profile_records
 from .schema import (_PARSER_SLIPS, ParseError, as_parse_error, conform, decode_text,
@@ -162,6 +164,8 @@ def sniff_format(path: str | os.PathLike) -> str:
             return fmt
     if is_llm_training_csv(head):
         return "llm_training_csv"
+    if is_llm_serving_header(head.split("\n", 1)[0]):
+        return "llm_serving"
     if _is_csv(head):
         return "csv"
     # Logs with a long preamble: look at the whole window.
@@ -197,6 +201,7 @@ _RECORDS: dict[str, Callable[..., Any]] = {
     "ort_profile": lambda p, batch, device: ort_profile_records(p, batch=batch, device=device),
     "csv": lambda p, batch, device: read_measurement_csv(p),
     "llm_training_csv": lambda p, batch, device: read_llm_training_csv(p),  # parallel-layout tables
+    "llm_serving": lambda p, batch, device: read_llm_serving(p),
     "trtexec_profile": lambda p, batch, device: [],
     "trtexec_layers": lambda p, batch, device: [],
 }

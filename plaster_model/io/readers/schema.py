@@ -116,6 +116,8 @@ METRICS: dict[str, str] = {
     "epoch_time_s": "s per epoch",
     "time_to_train_min": "min",
     "scaling_efficiency": "fraction (0.9 = 90 %)",
+    "ttft_ms": "ms, time to first token of an LLM request (queueing + prefill)",
+    "tpot_ms": "ms, time per output token after the first (LLM decode)",
     "layer_time_ms": "ms per layer per batch (per-layer profiles; needs a 'layer' column)",
 }
 

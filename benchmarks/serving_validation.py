@@ -1,0 +1,162 @@
+"""Held-out validation of the LLM-serving model on the shared TTFT/TPOT rows.
+
+Reads ``shared/data/llm_inference/serving_sample.csv`` (de-duplicated on ``dup_group``), fits
+:func:`plaster_model.calibration.serving.fit_serving` on all rows but one group, predicts
+the held-out group, and reports the median relative error ``|pred/meas − 1|`` of TTFT and TPOT
+and the share of measurements inside the 90 % interval, for:
+
+* leave-one-system-out (H100, H200, B200),
+* leave-one-model-out (one architecture at a time: checkpoints of one architecture, such as
+  DeepSeek-R1 and DeepSeek-V3 or a model and its NVFP4/FP8 re-quantisation, leave together),
+* leave-one-engine-out (TensorRT-LLM, SGLang, vLLM; the held-out engine is predicted as an
+  unknown engine: the engines' shared overheads, interval widened by their spread),
+
+and the in-sample fit. Writes the tables into ``docs/validation.md`` between the markers
+``<!-- serving-validation:start -->`` and ``<!-- serving-validation:end -->`` with ``--write``.
+
+Usage: ``python benchmarks/serving_validation.py [--data PATH] [--write] [--nfev N]``
+"""
+from __future__ import annotations
+
+import argparse
+import re
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+import plaster_model as pm  # noqa: E402
+from plaster_model.calibration.serving import fit_serving  # noqa: E402
+
+DEFAULT = ROOT.parent / "shared" / "data" / "llm_inference" / "serving_sample.csv"
+START, END = "<!-- serving-validation:start -->", "<!-- serving-validation:end -->"
+NOTE = ("What the numbers say: TPOT transfers to a GPU absent from the rows at about the issue's 15 % (the decode step is weights and KV cache over bandwidth, plus grouped-GEMM tiles, collectives and engine overheads, all shared across GPUs); TTFT does not reach 20 %. Its residuals are biases of one engine on one system (for example SGLang on H100 and on H200 lie on opposite sides), that is, deployment settings the sample does not record (chunked-prefill budget, scheduler policy, benchmark client), which no hardware efficiency can carry over; the per-version overheads (`fit_serving(by_version=True)`) fit them in-sample (TTFT 23 %) but transfer worse, since each system was measured with its own versions. Leaving an engine out leaves its scheduling unknown (TTFT), while its decode step is mostly the shared hardware (TPOT).")
+
+
+def architecture(name: str) -> str:
+    """Architecture family of a checkpoint name (same weights' shapes leave together)."""
+    base = name.split("/")[-1]
+    base = re.sub(r"-(NVFP4|FP8|Instruct)(?=$|-)", "", base)
+    base = re.sub(r"-(NVFP4|FP8|Instruct)(?=$|-)", "", base)
+    if re.match(r"DeepSeek-(R1|V3)", base):
+        return "DeepSeek-V3/R1"
+    return base
+
+
+def score(pred: pd.DataFrame) -> dict:
+    out = {"n": len(pred)}
+    for m in ("ttft", "tpot"):
+        err = np.abs(pred[f"{m}_pred_ms"] / pred[f"{m}_ms"] - 1.0)
+        inside = (pred[f"{m}_ms"] >= pred[f"{m}_low_ms"]) & (pred[f"{m}_ms"] <= pred[f"{m}_high_ms"])
+        out[f"{m}_median_err"] = float(np.median(err))
+        out[f"{m}_coverage"] = float(inside.mean())
+    return out
+
+
+def held_out(df: pd.DataFrame, key: pd.Series, nfev: int) -> pd.DataFrame:
+    rows = []
+    for group in sorted(key.dropna().unique()):
+        test = key == group
+        t0 = time.time()
+        cal = fit_serving(df[~test], max_nfev=nfev)
+        pred = cal.predict_rows(df[test])
+        if pred.empty:
+            continue
+        rows.append({"held_out": group, **score(pred), "fit_s": time.time() - t0})
+        print(f"  {group}: {rows[-1]}", flush=True)
+    return pd.DataFrame(rows)
+
+
+def _pooled(df_rows: list[pd.DataFrame]) -> dict:
+    return score(pd.concat(df_rows, ignore_index=True))
+
+
+def run(path: Path, nfev: int) -> dict[str, pd.DataFrame]:
+    df = pm.read_measurements(path)
+    model = df.get("model_raw", df["model"]).astype(str)
+    keys = {"system": df["device"], "model": model.map(architecture), "engine": df["engine"]}
+    results = {}
+    for name, key in keys.items():
+        print(f"leave-one-{name}-out", flush=True)
+        results[name] = held_out(df, key, nfev)
+    cal = fit_serving(df, max_nfev=nfev)
+    results["in-sample"] = pd.DataFrame([{"held_out": "none (all rows)", **score(cal.predict_rows(df))}])
+    return results
+
+
+def summary(results: dict[str, pd.DataFrame]) -> pd.DataFrame:
+    rows = []
+    for name, r in results.items():
+        w = r["n"] / r["n"].sum()
+        rows.append({"split": name, "groups": len(r), "n": int(r["n"].sum()),
+                     "ttft_median_err": float(np.median(np.repeat(r["ttft_median_err"], 1))),
+                     "tpot_median_err": float(np.median(r["tpot_median_err"])),
+                     "ttft_coverage": float((w * r["ttft_coverage"]).sum()),
+                     "tpot_coverage": float((w * r["tpot_coverage"]).sum())})
+    return pd.DataFrame(rows)
+
+
+def markdown(results: dict[str, pd.DataFrame]) -> str:
+    lines = [START, "", "### LLM serving: TTFT and TPOT (shared aiconfigurator rows)", "",
+             "`benchmarks/serving_validation.py` on `llm_inference/serving_sample.csv` "
+             "(ai-dynamo/aiconfigurator@095f58a, Apache-2.0), de-duplicated on `dup_group`; aggregated rows "
+             "with a resolved layout and disaggregated rows with worker counts. Error = median "
+             "|predicted/measured − 1| over the held-out group's measurements; coverage = share inside "
+             "the 90 % interval. The summary row of each split is the median over groups (errors) and "
+             "the row-weighted mean (coverage).", ""]
+    lines.append("| split | groups | measurements | TTFT median error | TPOT median error | TTFT 90 % coverage | TPOT 90 % coverage |")
+    lines.append("|---|---|---|---|---|---|---|")
+    for _, s in summary(results).iterrows():
+        lines.append(f"| {s.split} | {s.groups} | {s.n} | {s.ttft_median_err:.1%} | {s.tpot_median_err:.1%} | "
+                     f"{s.ttft_coverage:.1%} | {s.tpot_coverage:.1%} |")
+    lines += ["", NOTE]
+    for name, r in results.items():
+        if name == "in-sample":
+            continue
+        lines += ["", f"Leave-one-{name}-out, per group:", "",
+                  "| held out | measurements | TTFT error | TPOT error | TTFT coverage | TPOT coverage |",
+                  "|---|---|---|---|---|---|"]
+        for _, g in r.iterrows():
+            lines.append(f"| {g.held_out} | {g.n} | {g.ttft_median_err:.1%} | {g.tpot_median_err:.1%} | "
+                         f"{g.ttft_coverage:.1%} | {g.tpot_coverage:.1%} |")
+    lines += ["", END]
+    return "\n".join(lines)
+
+
+def write_doc(text: str) -> None:
+    doc = ROOT / "docs" / "validation.md"
+    old = doc.read_text()
+    if START in old:
+        new = old[: old.index(START)] + text + old[old.index(END) + len(END):]
+    else:
+        anchor = "## Caveats"
+        new = old.replace(anchor, text + "\n\n" + anchor, 1) if anchor in old else old + "\n\n" + text + "\n"
+    doc.write_text(new)
+
+
+def main(argv=None):
+    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    ap.add_argument("--data", type=Path, default=DEFAULT)
+    ap.add_argument("--write", action="store_true", help="write the tables into docs/validation.md")
+    ap.add_argument("--nfev", type=int, default=40, help="function evaluations of each fit")
+    args = ap.parse_args(argv)
+    if not args.data.is_file():
+        print(f"no serving rows at {args.data}; nothing to validate")
+        return 0
+    results = run(args.data, args.nfev)
+    print(summary(results).to_string(index=False))
+    text = markdown(results)
+    if args.write:
+        write_doc(text)
+    else:
+        print(text)
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,461 @@
+"""Calibration of the LLM-serving model on measured TTFT/TPOT rows (metrics ``ttft_ms``/``tpot_ms``).
+
+What is fitted, all at once, by robust least squares on ``log(predicted/measured)``:
+
+* hardware efficiencies shared by every GPU (they are what transfers to a GPU absent from the
+  rows): ``eta_gemm`` (dense GEMMs, bf16 math), ``eta_fp8_rel``/``eta_fp4_rel`` (the fraction of
+  it fp8/fp4 math keeps), ``eta_moe`` (grouped expert GEMMs), ``eta_attn``, ``eta_mem``
+  (bandwidth), ``eta_link`` and ``alpha_link_s`` (collectives), and the scheduling shares
+  ``q_queue`` and ``iota`` (:data:`~plaster_model.estimators.serving.SERVING_PARAMETERS`);
+* each engine's overheads and scheduling (``t_step_s``, ``t_layer_s``, ``t_request_s``,
+  ``q_wave``, ``iota``) as log-offsets from the engines' shared value, and each engine
+  version's as log-offsets from its engine's, with Gaussian priors pulling each towards the
+  level above (engine sd 1, version sd 0.5).
+
+Every parameter carries a log-normal prior around :data:`SERVING_PARAMETERS` /
+:data:`~plaster_model.serving.engines.ENGINE_PRIORS`; nothing is set by hand to single rows.
+The 90 % interval is the 5th-95th percentile of the fitted log-residuals per metric; an
+unknown version of a fitted engine adds the versions' spread, an engine the fit has not seen
+adds the engines' spread too (standard deviations of their offsets), in quadrature.
+"""
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from ..errors import CalibrationError
+from ..estimators.serving import SERVING_PARAMETERS
+from ..serving.engines import ENGINE_KEYS, ENGINE_PRIORS, normalize_engine
+
+__all__ = ["ServingCalibration", "fit_serving", "serving_inputs", "SERVING_METRICS", "is_serving_rows"]
+
+SERVING_METRICS = ("ttft_ms", "tpot_ms")
+#: Global parameters the fit frees, with the log-space prior standard deviation of each.
+_FREE = {"eta_gemm": 0.5, "eta_fp8_rel": 0.3, "eta_fp4_rel": 0.4, "eta_moe": 0.7, "eta_attn": 0.7,
+         "eta_mem": 0.3, "eta_kv_rel": 0.4, "eta_link": 0.7, "alpha_link_s": 1.0, "q_queue": 0.7,
+         "tile_tokens": 0.7}
+_UPPER = {"eta_gemm": 1.0, "eta_fp8_rel": 1.0, "eta_fp4_rel": 1.0, "eta_moe": 1.0, "eta_attn": 1.0,
+          "eta_mem": 1.0, "eta_kv_rel": 1.0, "eta_link": 1.0, "q_queue": 4.0, "q_wave": 1.0, "iota": 2.0, "alpha_link_s": 1e-3, "tile_tokens": 512.0}
+_ENGINE_PRIOR_SD = 1.0
+_VERSION_PRIOR_SD = 0.5
+_MATH_REL = {"bf16": None, "fp16": None, "int8": "eta_fp8_rel", "fp8": "eta_fp8_rel", "fp4": "eta_fp4_rel"}
+
+
+def is_serving_rows(df: pd.DataFrame) -> pd.Series:
+    """Rows of a measurement table that this module fits (metric ttft_ms or tpot_ms)."""
+    return df["metric"].isin(SERVING_METRICS) if "metric" in df.columns else pd.Series(False, index=df.index)
+
+
+def _models_yaml(files) -> dict:
+    """Architectures from a ``models.yaml`` beside the rows' file (the shared folder's layout)."""
+    from .._yaml import load_yaml  # noqa: PLC0415
+    out = {}
+    for f in {str(x) for x in files if isinstance(x, str)}:
+        p = Path(f).with_name("models.yaml")
+        if p.is_file():
+            for name, entry in (load_yaml(p.read_text()) or {}).items():
+                if isinstance(entry, dict) and "config" in entry:
+                    out[name] = entry["config"]
+    return out
+
+
+def _shape_of(name: str, yaml_configs: dict, cache: dict):
+    if name in cache:
+        return cache[name]
+    from ..serving.layout import model_shape  # noqa: PLC0415
+    cfg = None
+    try:
+        from ..catalog.loader import load_model  # noqa: PLC0415
+        cfg = getattr(load_model(name), "transformer", None)
+    except Exception:  # noqa: BLE001 - not a zoo name: the models.yaml beside the rows
+        cfg = None
+    if cfg is None and name in yaml_configs:
+        from ..catalog.transformer import TransformerConfig  # noqa: PLC0415
+        cfg = TransformerConfig.from_hf_config(dict(yaml_configs[name]), name=name)
+    cache[name] = None if cfg is None else model_shape(cfg)
+    return cache[name]
+
+
+def serving_inputs(df: pd.DataFrame) -> tuple[pd.DataFrame, dict, list[str]]:
+    """Measurement rows -> (one row per measurement with ttft_ms/tpot_ms, evaluate() inputs, notes).
+
+    Keeps aggregated rows with a resolved layout and a concurrency, and disaggregated rows
+    with stated worker counts; rows of unknown models or devices are dropped and counted in
+    the notes.
+    """
+    from ..catalog.loader import load_device  # noqa: PLC0415
+    from ..serving.hardware import hardware_values, resolve_hardware  # noqa: PLC0415
+    from ..serving.precision import WEIGHT_BYTES, resolve_serving_precision  # noqa: PLC0415
+    rows = df[is_serving_rows(df)]
+    key = "dup_group" if "dup_group" in rows.columns else "source_detail"
+    wide = rows.pivot_table(index=key, columns="metric", values="value", aggfunc="first")
+    first = rows.drop_duplicates(key).set_index(key)
+    t = first.join(wide[[m for m in SERVING_METRICS if m in wide.columns]], how="inner")
+    notes = []
+    for col in ("tp", "pp", "attention_dp", "ep", "mode", *(f"{r}_{k}" for r in ("prefill", "decode")
+                for k in ("workers", "tp", "pp", "attention_dp", "ep"))):
+        if col not in t.columns:  # tables that only hold aggregated runs, or built by hand
+            t[col] = "aggregated" if col == "mode" else np.nan
+    t = t.dropna(subset=["ttft_ms", "tpot_ms", "concurrency", "input_len", "output_len"])
+    dis = t["mode"].eq("disaggregated")
+    ok_agg = ~dis & t[["tp", "pp"]].notna().all(axis=1)
+    ok_dis = dis & t[["prefill_workers", "decode_workers", "prefill_tp", "decode_tp"]].notna().all(axis=1)
+    n0 = len(t)
+    t = t[ok_agg | ok_dis].copy()
+    notes.append(f"{n0 - len(t)} measurements without a resolved layout, worker counts or concurrency dropped")
+    yaml_configs = _models_yaml(t["file"].unique() if "file" in t.columns else [])
+    cache: dict = {}
+    model_col = t["model_raw"] if "model_raw" in t.columns else t["model"]
+    shapes = {m: _shape_of(m, yaml_configs, cache) for m in model_col.unique()}
+    known = model_col.map(lambda m: shapes[m] is not None)
+    if (~known).any():
+        notes.append(f"{int((~known).sum())} measurements of models without an architecture dropped: "
+                     f"{sorted(set(model_col[~known]))}")
+    t = t[known.to_numpy()]
+    model_col = model_col[known.to_numpy()]
+    hw_rows, rules = [], set()
+    dev_cache: dict = {}
+    for dev, act in zip(t["device"], t["activation_precision"]):
+        if dev not in dev_cache:
+            d, links, _ = resolve_hardware(load_device(dev))
+            dev_cache[dev] = (d, links)
+        d, links = dev_cache[dev]
+        hw, rule = hardware_values(d, links, act)
+        if rule:
+            rules.add(f"{dev}: {rule}")
+        hw_rows.append(hw)
+    notes.extend(sorted(rules))
+    hw = {k: np.array([h[k] for h in hw_rows], float) for k in hw_rows[0]} if hw_rows else {}
+    shape = {k: np.array([float(shapes[m][k]) for m in model_col]) for k in next(iter(
+        s for s in shapes.values() if s is not None)).keys()} if len(t) else {}
+    kv_bytes = np.array([resolve_serving_precision({"weights": "bf16", "activations": a}).kv_bytes
+                         for a in t["activation_precision"]])
+    wb = t["weight_precision"].map(WEIGHT_BYTES).to_numpy(float)
+    mw = t["moe_weight_precision"].where(t["moe_weight_precision"].isin(list(WEIGHT_BYTES)),
+                                         t["weight_precision"]).map(WEIGHT_BYTES).to_numpy(float)
+    prec = {"weight_bytes": wb, "moe_weight_bytes": mw, "kv_bytes": kv_bytes,
+            "math_key": t["activation_precision"].to_numpy()}
+    dis = t["mode"].eq("disaggregated").to_numpy()
+
+    def col(name, default=1.0):
+        return t[name].fillna(default).to_numpy(float) if name in t.columns else np.full(len(t), default)
+    lay = {}
+    for role in ("prefill", "decode"):
+        for k, src in (("tp", "tp"), ("pp", "pp"), ("attention_dp", "attention_dp"), ("ep", "ep")):
+            lay[f"{role}_{k}"] = np.where(dis, col(f"{role}_{k}"), col(src))
+        lay[f"{role}_workers"] = np.where(dis, col(f"{role}_workers"), 1.0)
+    # an expert-parallel size beyond the model's experts or a missing one: experts spread over the stage
+    wl = {"input_len": col("input_len"), "output_len": col("output_len"), "concurrency": col("concurrency"),
+          "disaggregated": dis}
+    t["engine_name"] = t["engine"].map(normalize_engine) if "engine" in t.columns else \
+        t["framework"].map(normalize_engine)
+    t["model_name"] = model_col.to_numpy()
+    return t, {"shape": shape, "hw": hw, "lay": lay, "prec": prec, "wl": wl}, notes
+
+
+@dataclass
+class ServingCalibration:
+    """Fitted serving parameters: the shared hardware efficiencies and each engine's overheads.
+
+    Attributes
+    ----------
+    params : dict
+        Fitted values of :data:`SERVING_PARAMETERS` (engine keys hold the engines' shared value).
+    engines : dict
+        Engine name -> {``t_step_s``, ``t_layer_s``, ``t_request_s``} [s].
+    engine_spread : float
+        Standard deviation of the engines' log-offsets (widens an unknown engine's interval).
+    residual_quantiles : dict
+        Metric -> (q05, q95) of the fit's log-residuals ``log(pred/meas)``.
+    n_rows : int
+        Measurements fitted.
+    notes : list of str
+    """
+
+    params: dict
+    engines: dict
+    engine_spread: float
+    residual_quantiles: dict
+    n_rows: int
+    notes: list = field(default_factory=list)
+    versions: dict = field(default_factory=dict)
+    version_spread: float = 0.0
+
+    def level_of(self, engine) -> str:
+        """``"version"``, ``"engine"`` or ``"unknown"``: how much of `engine` the fit knows."""
+        if engine is not None and str(engine).strip() in self.versions:
+            return "version"
+        return "engine" if normalize_engine(engine) in self.engines else "unknown"
+
+    def parameters_for(self, engine) -> tuple[dict, bool]:
+        """(parameter dict for `engine` (a version such as ``"vLLM 0.17.0"`` or an engine), whether
+        the engine was fitted)."""
+        p = dict(self.params)
+        level = self.level_of(engine)
+        if level == "version":
+            p.update(self.versions[str(engine).strip()])
+        elif level == "engine":
+            p.update(self.engines[normalize_engine(engine)])
+        return p, level != "unknown"
+
+    def interval(self, metric: str, known_engine: bool | str = True) -> tuple[float, float]:
+        """Multiplicative (low, high) factors of the 90 % interval of `metric`.
+
+        ``known_engine``: True or ``"version"`` (fitted version), ``"engine"`` (a fitted engine,
+        version unknown: adds the version spread), False or ``"unknown"`` (adds the engine
+        spread too), in quadrature.
+        """
+        lo, hi = self.residual_quantiles[metric]
+        level = {True: "version", False: "unknown"}.get(known_engine, known_engine)
+        extra = {"version": 0.0, "engine": self.version_spread,
+                 "unknown": math.hypot(self.version_spread, self.engine_spread)}[level]
+        if extra:
+            w = math.hypot(max(hi - lo, 0.0) / 2.0, 1.645 * extra)
+            mid = (lo + hi) / 2.0
+            lo, hi = mid - w, mid + w
+        # a prediction p with residual r = log(p/m) means m = p·exp(−r)
+        return math.exp(-hi), math.exp(-lo)
+
+    def predict_rows(self, df: pd.DataFrame) -> pd.DataFrame:
+        """Predicted TTFT/TPOT [ms] with 90 % intervals for the serving rows of `df`.
+
+        Returns one row per measurement (:func:`serving_inputs`) with ``ttft_ms``, ``tpot_ms``
+        (measured), ``ttft_pred_ms``, ``tpot_pred_ms``, ``*_low_ms``/``*_high_ms`` and
+        ``engine_known``.
+        """
+        t, inp, _ = serving_inputs(df)
+        vkeys = [_version_key(f, e) for f, e in zip(t["framework"], t["engine_name"])]
+        levels = np.array([self.level_of(v) if self.level_of(v) == "version" else self.level_of(e)
+                           for v, e in zip(vkeys, t["engine_name"])])
+        rows = [self.parameters_for(v if lv == "version" else e)[0]
+                for v, e, lv in zip(vkeys, t["engine_name"], levels)]
+        ev = {k: np.array([r[k] for r in rows]) for k in ENGINE_KEYS}
+        out = predict_inputs(inp, self.params, ev)
+        t = t.assign(ttft_pred_ms=out["ttft_s"] * 1e3, tpot_pred_ms=out["tpot_s"] * 1e3, engine_level=levels,
+                     engine_known=levels != "unknown", fits=out["fits"])
+        for m in ("ttft", "tpot"):
+            lo = np.ones(len(t))
+            hi = np.ones(len(t))
+            for lv in ("version", "engine", "unknown"):
+                a, b = self.interval(f"{m}_ms", lv)
+                lo = np.where(levels == lv, a, lo)
+                hi = np.where(levels == lv, b, hi)
+            t[f"{m}_low_ms"] = t[f"{m}_pred_ms"] * lo
+            t[f"{m}_high_ms"] = t[f"{m}_pred_ms"] * hi
+        return t
+
+    def to_dict(self) -> dict:
+        """Plain-data form (JSON/YAML-safe) of the fit; :meth:`from_dict` reads it back."""
+        return {"params": self.params, "engines": self.engines, "engine_spread": self.engine_spread,
+                "versions": self.versions, "version_spread": self.version_spread,
+                "residual_quantiles": {k: list(v) for k, v in self.residual_quantiles.items()},
+                "n_rows": self.n_rows, "notes": list(self.notes)}
+
+    @classmethod
+    def from_dict(cls, d: dict) -> "ServingCalibration":
+        """Rebuild a fit from :meth:`to_dict` output."""
+        return cls(dict(d["params"]), {k: dict(v) for k, v in d["engines"].items()}, float(d["engine_spread"]),
+                   {k: tuple(v) for k, v in d["residual_quantiles"].items()}, int(d["n_rows"]),
+                   list(d.get("notes", [])), {k: dict(v) for k, v in d.get("versions", {}).items()},
+                   float(d.get("version_spread", 0.0)))
+
+
+def _shared_engine_prior() -> dict:
+    return {k: float(np.exp(np.mean([np.log(v[k]) for v in ENGINE_PRIORS.values()]))) for k in ENGINE_KEYS}
+
+
+def predict_inputs(inp: dict, params: dict, engine_values: dict | None = None) -> dict:
+    """Evaluate fit inputs with `params` (``engine_values``: per-row arrays of the engine keys)."""
+    from ..serving.core import evaluate  # noqa: PLC0415
+    p = dict(params)
+    if engine_values:
+        p.update(engine_values)
+    keys = inp["prec"]["math_key"]
+    rel = np.ones(len(keys))
+    for name, k in _MATH_REL.items():
+        if k:
+            rel = np.where(keys == name, p[k], rel)
+    prec = {**inp["prec"], "math_rel": rel}
+    return evaluate(inp["shape"], inp["hw"], inp["lay"], prec, inp["wl"], p)
+
+
+def _subset(t, inp, mask):
+    """Rows `mask` of the frame and of every array of the inputs."""
+    n = len(t)
+
+    def cut(v):
+        return v[mask] if isinstance(v, np.ndarray) and v.shape[:1] == (n,) else v
+    return t[mask], {grp: {k: cut(v) for k, v in d.items()} for grp, d in inp.items()}
+
+
+def _version_key(framework: str, engine: str) -> str:
+    """``"<engine> <version>"`` of a framework text (versions not stated stay apart)."""
+    text = str(framework).strip()
+    return text if text.startswith(engine) else f"{engine} {text}"
+
+
+def fit_serving(df: pd.DataFrame, *, max_nfev: int = 60, by_version: bool = False) -> ServingCalibration:
+    """Fit :class:`ServingCalibration` to the serving rows of a measurement table.
+
+    The parameters are the global efficiencies (:data:`_FREE`), the engines' shared overheads, one
+    log-offset per engine (prior: :data:`ENGINE_PRIORS`, sd 1) and, with ``by_version``, one
+    per engine version (prior 0, sd 0.5: a version differs from its engine less than engines
+    differ). Off by default: in the shared rows the versions are confounded with the GPUs
+    (each system was measured with its own set of versions), so version offsets absorb
+    hardware differences and transfer worse to a GPU absent from the rows
+    (leave-one-system-out TTFT error 38-41 % with them, 34-38 % without; in-sample 23 % with).
+    Finite-difference Jacobian columns of offsets that touch disjoint rows are evaluated
+    together (``jac_sparsity``), so the offsets cost one evaluation per key.
+
+    Parameters
+    ----------
+    df : pandas.DataFrame
+        Measurement rows with metrics ``ttft_ms``/``tpot_ms`` [ms] and the serving detail
+        columns (:func:`plaster_model.read_measurements` of the shared serving table).
+    max_nfev : int
+        Function evaluations of the least-squares solver.
+    by_version : bool
+        Fit one offset per engine version as well.
+
+    Returns
+    -------
+    ServingCalibration
+        The fitted efficiencies, engine overheads and residual quantiles.
+
+    Raises
+    ------
+    CalibrationError
+        Fewer than 10 usable measurements.
+
+    Examples
+    --------
+    >>> import plaster_model as pm                                                 # doctest: +SKIP
+    >>> cal = pm.fit_serving(pm.read_measurements("serving_sample.csv"))          # doctest: +SKIP
+    >>> cal.params["eta_mem"] < 1                                                  # doctest: +SKIP
+    True
+    """
+    from scipy.optimize import least_squares  # noqa: PLC0415
+    from scipy.sparse import lil_matrix  # noqa: PLC0415
+    t, inp, notes = serving_inputs(df)
+    if len(t) < 10:
+        raise CalibrationError(f"serving fit: {len(t)} usable measurements; need at least 10")
+    fits = predict_inputs(inp, {**SERVING_PARAMETERS, **_shared_engine_prior()})["fits"]
+    if not fits.all():
+        notes.append(f"{int((~fits).sum())} measurements whose configuration does not fit the model's "
+                     "memory estimate left out of the fit")
+        t, inp = _subset(t, inp, fits)
+    n = len(t)
+    engines = sorted(t["engine_name"].unique())
+    vkeys = [_version_key(f, e) if by_version else e for f, e in zip(t["framework"], t["engine_name"])]
+    versions = sorted(set(vkeys)) if by_version else []
+    eidx = t["engine_name"].map({e: i for i, e in enumerate(engines)}).to_numpy()
+    vidx = np.array([versions.index(v) for v in vkeys]) if by_version else np.zeros(len(t), int)
+    y_ttft, y_tpot = np.log(t["ttft_ms"].to_numpy(float) / 1e3), np.log(t["tpot_ms"].to_numpy(float) / 1e3)
+    shared_prior = _shared_engine_prior()
+    ne, nf, E, V = len(ENGINE_KEYS), len(_FREE), len(engines), len(versions)
+    prior = np.array([math.log(SERVING_PARAMETERS[k]) for k in _FREE]
+                     + [math.log(shared_prior[k]) for k in ENGINE_KEYS]
+                     + [math.log(ENGINE_PRIORS.get(e, shared_prior)[k] / shared_prior[k])
+                        for e in engines for k in ENGINE_KEYS] + [0.0] * (ne * V))
+    sd = np.array(list(_FREE.values()) + [1.5] * ne + [_ENGINE_PRIOR_SD] * (ne * E) + [_VERSION_PRIOR_SD] * (ne * V))
+    upper = np.array([math.log(_UPPER[k]) for k in _FREE] + [math.log(_UPPER.get(k, 1.0)) for k in ENGINE_KEYS]
+                     + [6.0] * (ne * (E + V)))
+    lower = np.array([math.log(1e-8 if k.endswith("_s") else 1e-3) for k in _FREE]
+                     + [math.log(1e-8 if k.endswith("_s") else 1e-3) for k in ENGINE_KEYS] + [-6.0] * (ne * (E + V)))
+    x0 = np.clip(prior, lower + 1e-6, upper - 1e-6)
+    w_prior = math.sqrt(max(n, 1) / 200.0)  # priors count as ~200 rows' worth of evidence at most
+
+    def unpack(theta):
+        p = dict(SERVING_PARAMETERS)
+        p.update({k: float(np.exp(theta[i])) for i, k in enumerate(_FREE)})
+        shared = theta[nf:nf + ne]
+        p.update({k: float(np.exp(shared[j])) for j, k in enumerate(ENGINE_KEYS)})
+        eo = theta[nf + ne:nf + ne + ne * E].reshape(E, ne)
+        vo = theta[nf + ne + ne * E:].reshape(V, ne) if V else np.zeros((1, ne))
+        return p, shared, eo, vo
+
+    def residuals(theta):
+        p, shared, eo, vo = unpack(theta)
+        ev = {k: np.exp(shared[j] + eo[eidx, j] + vo[vidx, j]) for j, k in enumerate(ENGINE_KEYS)}
+        out = predict_inputs(inp, p, ev)
+        r1 = np.log(np.maximum(out["ttft_s"], 1e-9)) - y_ttft
+        r2 = np.log(np.maximum(out["tpot_s"], 1e-9)) - y_tpot
+        return np.concatenate([r1, r2, w_prior * (theta - prior) / sd / math.sqrt(n)])
+
+    m = len(prior)
+    sparsity = lil_matrix((2 * n + m, m), dtype=int)
+    sparsity[: 2 * n, : nf + ne] = 1
+    rows = np.arange(n)
+    for j in range(ne):
+        for block, idx in ((nf + ne, eidx), (nf + ne + ne * E, vidx))[: 2 if V else 1]:
+            cols = block + idx * ne + j
+            sparsity[rows, cols] = 1
+            sparsity[rows + n, cols] = 1
+    sparsity[2 * n + np.arange(m), np.arange(m)] = 1
+    sol = least_squares(residuals, x0, bounds=(lower, upper), loss="soft_l1", f_scale=0.2, max_nfev=max_nfev,
+                        x_scale=1.0, diff_step=1e-3, jac_sparsity=sparsity.tocsr())
+    p, shared, eo, vo = unpack(sol.x)
+    eng = {e: {k: float(np.exp(shared[j] + eo[i, j])) for j, k in enumerate(ENGINE_KEYS)}
+           for i, e in enumerate(engines)}
+    ver = {v: {k: float(np.exp(shared[j] + eo[engines.index(v.split()[0]) if v.split()[0] in engines else 0, j]
+                               + vo[i, j])) for j, k in enumerate(ENGINE_KEYS)}
+           for i, v in enumerate(versions)}
+    res = sol.fun[: 2 * n]
+    rq = {"ttft_ms": tuple(np.quantile(res[:n], [0.05, 0.95])),
+          "tpot_ms": tuple(np.quantile(res[n:], [0.05, 0.95]))}
+    spread = float(np.std(eo, axis=0).mean()) if E > 1 else 0.5
+    vspread = float(np.std(vo, axis=0).mean()) if V > 1 else 0.0
+    return ServingCalibration({k: float(v) for k, v in p.items()}, eng, spread,
+                              {k: (float(a), float(b)) for k, (a, b) in rq.items()}, int(n), notes,
+                              versions=ver, version_spread=vspread)
+
+
+def split_and_fit(df: pd.DataFrame):
+    """(the rows that are not serving rows, a ServingCalibration of the serving rows or None).
+
+    The hook :meth:`plaster_model.Calibration.fit` calls: serving rows go to
+    :func:`fit_serving` (when there are any), the rest to the step model.
+    """
+    mask = is_serving_rows(df)
+    if not mask.any():
+        return df, None
+    return df[~mask], fit_serving(df[mask])
+
+
+def predict_with(calibration, df: pd.DataFrame, predict_rest) -> pd.DataFrame:
+    """:meth:`plaster_model.Calibration.predict` for a table holding serving rows.
+
+    Serving rows get ``value`` (ms), ``value_low``/``value_high`` from the calibration's
+    serving fit; the other rows go to ``predict_rest``.
+    """
+    from ..errors import NotFittedError  # noqa: PLC0415
+    serving = getattr(calibration, "serving_", None)
+    if serving is None:
+        raise NotFittedError("this Calibration holds no serving fit: fit it on rows with metrics ttft_ms/tpot_ms")
+    mask = is_serving_rows(df)
+    out = df.copy()
+    if "value" in out.columns:
+        out["measured_value"] = out["value"]
+    for col in ("value", "value_low", "value_high"):
+        out[col] = np.nan
+    out["reason"] = None
+    sub = df[mask]
+    key = "dup_group" if "dup_group" in sub.columns else "source_detail"
+    pred = serving.predict_rows(sub)
+    for metric in SERVING_METRICS:
+        m = metric.split("_")[0]
+        rows = sub.index[sub["metric"] == metric]
+        k = sub.loc[rows, key]
+        for col, src in (("value", f"{m}_pred_ms"), ("value_low", f"{m}_low_ms"), ("value_high", f"{m}_high_ms")):
+            out.loc[rows, col] = k.map(pred[src]).to_numpy(float)
+    missing = mask & out["value"].isna()
+    out.loc[missing, "reason"] = "serving row without a resolved layout, known model or concurrency"
+    if (~mask).any():
+        rest = predict_rest(df[~mask])
+        for col in rest.columns:
+            out.loc[~mask, col] = rest[col]
+    return out

@@ -1,0 +1,126 @@
+"""Vectorized evaluation of serving configurations (shared by the API, the search and the fit).
+
+:func:`evaluate` takes arrays (one element per configuration: model shape, device, layout,
+precisions, workload) and the parameters, builds each role's geometry
+(:func:`~plaster_model.serving.layout.serving_geometry`), applies the closed forms of
+:mod:`plaster_model.estimators.serving`, and returns TTFT, TPOT, the KV capacity and the terms.
+Nothing here raises for a configuration that does not fit: ``fits`` is False there and
+``why`` says why (the scalar API refuses such configurations; the search drops them).
+"""
+from __future__ import annotations
+
+import numpy as np
+
+from ..estimators.serving import continuous_batching, kv_capacity_requests, serving_step_times
+from .layout import serving_geometry
+
+__all__ = ["evaluate", "role_layout", "MEMORY_FRACTION", "RESERVE_BYTES"]
+
+LAYOUT_KEYS = ("tp", "pp", "attention_dp", "ep", "workers")
+
+
+def role_layout(prefill: dict, decode: dict | None = None) -> dict:
+    """``{"prefill_tp": ..., "decode_tp": ...}`` from two role dicts (one dict: both roles)."""
+    decode = prefill if decode is None else decode
+    return {**{f"prefill_{k}": prefill.get(k, 1) for k in LAYOUT_KEYS},
+            **{f"decode_{k}": decode.get(k, 1) for k in LAYOUT_KEYS}}
+
+#: Share of device memory the engine claims for weights and KV cache (vLLM
+#: ``gpu_memory_utilization`` default 0.9; TensorRT-LLM ``free_gpu_memory_fraction`` 0.9).
+MEMORY_FRACTION = 0.9
+#: Memory kept for activations, workspaces and CUDA graphs of the largest step [B] (stated
+#: assumption: about 3 GB at an 8k-token step budget).
+RESERVE_BYTES = 3e9
+
+
+def _role(shape, hw, lay, prec, wl, prefix):
+    tp, pp, adp, ep = (np.asarray(lay[f"{prefix}{k}"], float) for k in ("tp", "pp", "attention_dp", "ep"))
+    geo = serving_geometry(shape, tp=tp, pp=pp, attention_dp=adp, ep=ep, weight_bytes=prec["weight_bytes"],
+                           moe_weight_bytes=prec["moe_weight_bytes"], kv_bytes=prec["kv_bytes"])
+    dpn = hw["devices_per_node"]
+    # TP all-reduces stay on the node's NVLink while the group fits a node; the experts'
+    # all-to-all crosses the network when the stage spans nodes (per-GPU NIC bandwidth).
+    geo["link_bw"] = np.where(tp <= dpn, hw["link_bw"], hw["inter_bw"])
+    geo["a2a_bw"] = np.where(tp * adp <= dpn, hw["link_bw"], hw["inter_bw"])
+    # paged KV caches (vLLM PagedAttention, SGLang, TensorRT-LLM) allocate blocks as a request
+    # grows: in steady state a request holds its prompt and half its output on average
+    ctx = wl["input_len"] + 0.5 * wl["output_len"]
+    # sliding-window layers keep at most `window` tokens (kv_cache_bytes' cap)
+    keep = 1.0 - geo["window_share"] * (1.0 - np.where(geo["window"] > 0, np.minimum(ctx, np.maximum(
+        geo["window"], 1.0)) / ctx, 1.0))
+    kv_request = ctx * geo["kv_bytes_per_token"] * keep
+    cap = kv_capacity_requests(hw["memory_bytes"], geo["weight_bytes_gpu"], kv_request,
+                               MEMORY_FRACTION, RESERVE_BYTES)
+    return geo, cap
+
+
+def evaluate(shape: dict, hw: dict, lay: dict, prec: dict, wl: dict, params: dict) -> dict:
+    """TTFT, TPOT and terms of configurations (all inputs broadcast; see the module doc).
+
+    Parameters
+    ----------
+    shape : dict
+        :func:`~plaster_model.serving.layout.model_shape` values (scalars or arrays).
+    hw : dict
+        ``memory_bytes``, ``bandwidth`` [B/s], ``peak_gemm``, ``peak_attn`` [FLOP/s],
+        ``link_bw``, ``inter_bw`` [B/s per GPU], ``devices_per_node``.
+    lay : dict
+        ``prefill_*`` and ``decode_*`` of ``tp``, ``pp``, ``attention_dp``, ``ep``, ``workers``
+        (aggregated configurations give both roles the worker's layout: :func:`role_layout`).
+    prec : dict
+        ``weight_bytes``, ``moe_weight_bytes``, ``kv_bytes`` [B], ``math_rel``.
+    wl : dict
+        ``input_len``, ``output_len``, ``concurrency``, ``disaggregated`` (bool).
+    params : dict
+        :data:`~plaster_model.estimators.serving.SERVING_PARAMETERS` (arrays allowed).
+
+    Returns
+    -------
+    dict of numpy.ndarray
+        ``ttft_s``, ``tpot_s``, ``prefill_s``, ``decode_step_s``, ``batch`` (requests per
+        micro-batch), ``kv_capacity`` (requests per attention rank of a decode worker),
+        ``weight_bytes_gpu``, ``kv_bytes_gpu`` (at the running batch), ``gpus``, ``fits``,
+        ``why`` (0 fits, 1 weights exceed memory, 2 no room for one request's KV cache), and
+        the step terms of :func:`~plaster_model.estimators.serving.serving_step_times`.
+    """
+    dis = np.asarray(wl["disaggregated"], bool)
+    isl, osl, conc = (np.asarray(wl[k], float) for k in ("input_len", "output_len", "concurrency"))
+    g_d, cap_d = _role(shape, hw, lay, prec, wl, "decode_")
+    g_p, cap_p = _role(shape, hw, lay, prec, wl, "prefill_")
+    pp_d, adp_d, w_d = lay["decode_pp"], lay["decode_attention_dp"], lay["decode_workers"]
+    conc_rank = conc / (np.asarray(w_d, float) * adp_d)
+    running = np.minimum(conc_rank, np.maximum(cap_d, 1.0))
+    batch = np.maximum(running / pp_d, np.minimum(running, 1.0))
+    conc_prefill = conc / (np.asarray(lay["prefill_workers"], float) * lay["prefill_attention_dp"])
+    common = {"input_len": isl, "output_len": osl, "peak_gemm": hw["peak_gemm"], "peak_attn": hw["peak_attn"],
+              "bandwidth": hw["bandwidth"], "math_rel": prec["math_rel"], "concurrency_rank": conc_rank,
+              "capacity": cap_d, "kv_transfer_s": 0.0, "interference": 1.0, "step_in_flight": 1.0}
+    dec = serving_step_times({**g_d, **common, "batch": batch, "queue": running}, params)
+    pre = dec if not dis.any() else serving_step_times(
+        {**g_p, **common, "batch": batch, "queue": np.minimum(conc_prefill, np.maximum(cap_p, 1.0))}, params)
+    prefill_s = np.where(dis, pre["prefill_s"], dec["prefill_s"])
+    # disaggregated: the prompt's KV cache crosses the network, each prefill GPU sending its shard
+    prefill_gpus = lay["prefill_tp"] * lay["prefill_pp"] * lay["prefill_attention_dp"]
+    kv_total = isl * shape["kv_elems_per_token"] * prec["kv_bytes"]
+    kv_transfer = np.where(dis, kv_total / (prefill_gpus * hw["inter_bw"]), 0.0)
+    queue = np.where(dis, conc_prefill, running * adp_d / np.maximum(adp_d, 1.0))
+    pp_q = np.where(dis, lay["prefill_pp"], pp_d)
+    cb = continuous_batching(prefill_s, dec["decode_step_s"],
+                             {"batch": batch, "pp": pp_q, "output_len": osl, "queue": queue,
+                              "concurrency_rank": conc_rank, "capacity": cap_d,
+                              "interference": np.where(dis, 0.0, 1.0), "kv_transfer_s": kv_transfer,
+                              "step_in_flight": np.where(dis, 0.0, 1.0)}, params)
+    fits_w = (g_d["weight_bytes_gpu"] < MEMORY_FRACTION * hw["memory_bytes"] - RESERVE_BYTES) & \
+             (g_p["weight_bytes_gpu"] < MEMORY_FRACTION * hw["memory_bytes"] - RESERVE_BYTES)
+    fits_kv = (cap_d >= 1) & (cap_p >= 1)
+    why = np.where(~fits_w, 1, np.where(~fits_kv, 2, 0))
+    gpus = np.where(dis, prefill_gpus * lay["prefill_workers"]
+                    + lay["decode_tp"] * pp_d * adp_d * w_d,
+                    lay["decode_tp"] * pp_d * adp_d * w_d)
+    out = {k: v for k, v in dec.items() if k not in ("prefill_s", "ttft_s", "tpot_s")}
+    out.update(cb)
+    out.update({"prefill_s": prefill_s, "batch": batch, "running": running * adp_d * w_d,
+                "kv_capacity": cap_d, "weight_bytes_gpu": g_d["weight_bytes_gpu"],
+                "kv_bytes_gpu": running * (isl + 0.5 * osl) * g_d["kv_bytes_per_token"],
+                "gpus": gpus, "fits": why == 0, "why": why})
+    return out
