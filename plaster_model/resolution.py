@@ -20,6 +20,7 @@ configurations that the scalar path evaluates once.
 """
 from __future__ import annotations
 
+import functools
 import math
 import re
 from dataclasses import dataclass, field
@@ -72,16 +73,27 @@ _LINK_CLASSES = (
 )
 
 
-def link_class(interconnect) -> str:
+#: Texts saying that the exchange ran over TCP/IP sockets whatever the fabric (NCCL's socket
+#: transport, IP over InfiniBand, RDMA switched off).
+_SOCKETS = re.compile(r"nccl_ib_disable\s*=\s*1|nccl_net\s*=\s*['\"]?socket|tcp(?:/ip)?\s+sockets?|"
+                      r"\bsockets?\s+transport|\bover\s+tcp\b|\bipoib\b|ip over infiniband")
+
+
+def link_class(interconnect, text=None) -> str:
     """Technology class of a link: ``nvlink``, ``pcie``, ``ici``, ``rdma`` or ``ethernet``.
 
     The calibration keys communication efficiency by (backend, link class): a parameter
-    server over 10 GbE says nothing about NCCL rings over NVLink.
+    server over 10 GbE says nothing about NCCL rings over NVLink, and NCCL over plain
+    Ethernet (TCP sockets) is its own class, never the RDMA fabrics' (InfiniBand, RoCE,
+    EFA). A run whose ``text`` says the exchange used sockets on an RDMA-capable fabric
+    (``NCCL_IB_DISABLE=1``, IPoIB, "RDMA disabled") is classed ``ethernet`` too.
 
     Parameters
     ----------
     interconnect : Interconnect or str or None
         The link (its ``name``, ``full_name`` and ``aliases`` are read).
+    text : str, optional
+        The run's own words about its transport (interconnect text, notes).
 
     Returns
     -------
@@ -92,19 +104,30 @@ def link_class(interconnect) -> str:
     --------
     >>> link_class("InfiniBand FDR"), link_class("NVLink 2"), link_class("10GbE")
     ('rdma', 'nvlink', 'ethernet')
+    >>> link_class("InfiniBand EDR", "NCCL_IB_DISABLE=1 (TCP sockets over IPoIB)")
+    'ethernet'
     """
     if interconnect is None:
         return "none"
     if isinstance(interconnect, str):
-        text = interconnect
+        name = interconnect
     else:
-        text = " ".join([interconnect.name, getattr(interconnect, "full_name", "") or "",
+        name = " ".join([interconnect.name, getattr(interconnect, "full_name", "") or "",
                          *getattr(interconnect, "aliases", ())])
-    text = f" {text.lower()} "
-    for cls, keys in _LINK_CLASSES:
-        if any(k in text for k in keys):
-            return cls
-    return "other"
+    name = f" {name.lower()} "
+    cls = next((c for c, keys in _LINK_CLASSES if any(k in name for k in keys)), "other")
+    if cls == "rdma" and isinstance(text, str) and text.strip() and _socket_transport(text.lower()):
+        return "ethernet"
+    return cls
+
+
+@functools.lru_cache(maxsize=4096)
+def _socket_transport(low: str) -> bool:
+    """Whether a run's text says its exchange used TCP sockets (cached: a table repeats its texts)."""
+    from .catalog.frameworks import negated_spans
+
+    negated = " ".join(low[a:b] for a, b in negated_spans(low))
+    return bool(_SOCKETS.search(low)) or "rdma" in negated
 
 
 def node_links(n_devices, devices_per_node, intra_bandwidth, intra_latency, inter_bandwidth,
@@ -281,8 +304,8 @@ def multi_node_layout(text, device=None, link=None) -> NodeLayout:
     device : str, optional
         The run's catalog device.
     link : str or Interconnect, optional
-        The link the text was mapped to already (a catalog name), used when the fabric
-        reading finds nothing.
+        The link the text was mapped to already (a catalog name, e.g. by a table of known
+        texts), used when the fabric reading finds no link and no system.
 
     Returns
     -------
@@ -312,9 +335,13 @@ def multi_node_layout(text, device=None, link=None) -> NodeLayout:
                 stated_net, nics = m.name, m.count
             elif m.ok and scope(m.name) in ("intra_node", "host") and stated_intra is None:
                 stated_intra = m.name
-    if stated_net is None and link_name and scope(link_name) == "inter_node":
+    # the link mapped earlier counts only where the fabric reading found nothing (a name
+    # mapped by a table, such as calibration.rows.INTERCONNECT_MAP): a link filled in from a
+    # system the text names is the system's, and is stated as such below
+    parsed = fab is not None and (fab.system or any(m.ok for m in fab.matches))
+    if not parsed and link_name and scope(link_name) == "inter_node":
         stated_net = link_name
-    if stated_intra is None and link_name and scope(link_name) in ("intra_node", "host"):
+    if not parsed and link_name and scope(link_name) in ("intra_node", "host"):
         stated_intra = link_name
     notes: list[str] = []
     sys_obj = cat.get("system", fab.system) if fab is not None and fab.system else None

@@ -568,7 +568,8 @@ def prepare_rows(df: pd.DataFrame, *, models: Mapping | None = None, devices: Ma
                 largest[i] = largest_variable_params(model) or 0.0
         backends.append(be.name if be is not None else None)
         algos.append(be.algorithm if be is not None else None)
-        comm_keys.append((be.name, link_class(link_name)) if be is not None else None)
+        comm_keys.append((be.name, link_class(link_name, " ".join(filter(None, (
+            col("interconnect_raw", i), col("notes", i)))))) if be is not None else None)
         reason.append(why)
         models_l.append(model.name if model is not None else None)
         devices_l.append(device.name if device is not None else None)

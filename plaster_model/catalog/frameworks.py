@@ -51,6 +51,7 @@ Examples
 """
 from __future__ import annotations
 
+import functools
 import math
 import re
 from dataclasses import dataclass
@@ -109,7 +110,8 @@ _POST_NEGATION = r"\s*(?:=\s*(?:0|false|off|no)\b|\b(?:off|disabled)\b)"
 
 #: Words whose negation the rules care about besides the framework names.
 _FEATURE_WORDS = ("nccl", "xla", "amp", "tensorrt", "trt", "triton", "horovod", "mpi", "gloo",
-                  "dali", "tf32", "server", "fusion", "gpu all-reduce", "gpu allreduce")
+                  "dali", "tf32", "server", "fusion", "gpu all-reduce", "gpu allreduce",
+                  "roce", "rdma", "gpudirect", "gpudirect rdma", "infiniband", "ib", "efa")
 
 
 def _word(alias: str) -> str:
@@ -140,8 +142,13 @@ def negated_spans(text: str) -> list[tuple[int, int]]:
     >>> [t[a:b] for a, b in negated_spans(t)]
     ['without TensorRT or XLA']
     """
-    low = _text(text).lower()
-    return [m.span() for m in _NEG_LIST.finditer(low)] + [m.span() for m in _NEG_AFTER.finditer(low)]
+    return list(_negated_spans(_text(text).lower()))
+
+
+@functools.lru_cache(maxsize=4096)
+def _negated_spans(low: str) -> tuple[tuple[int, int], ...]:
+    # (a table repeats its few framework/notes texts on every row: read each once)
+    return tuple(m.span() for m in _NEG_LIST.finditer(low)) + tuple(m.span() for m in _NEG_AFTER.finditer(low))
 
 
 def strip_negated(text) -> str:
@@ -150,9 +157,13 @@ def strip_negated(text) -> str:
     >>> strip_negated("variable_update=replicated without NCCL").strip()
     'variable_update=replicated'
     """
-    low = _text(text).lower()
+    return _strip_negated(_text(text).lower())
+
+
+@functools.lru_cache(maxsize=4096)
+def _strip_negated(low: str) -> str:
     chars = list(low)
-    for a, b in negated_spans(low):
+    for a, b in _negated_spans(low):
         chars[a:b] = " " * (b - a)
     return "".join(chars)
 
@@ -226,7 +237,11 @@ def parse_framework(text, notes=None) -> FrameworkText:
     >>> f.family, f.engine, f.mode, f.negated
     ('tensorflow', 'framework', 'engine', ('no tensorrt',))
     """
-    raw = _text(text)
+    return _parse_framework(_text(text), _text(notes))
+
+
+@functools.lru_cache(maxsize=4096)
+def _parse_framework(raw: str, notes: str) -> FrameworkText:
     low = raw.lower()
     stripped = strip_negated(low)
     if not raw.strip():
@@ -485,6 +500,12 @@ def communication_backend(framework=None, notes=None, backend=None, multi_node=N
             hint = f"; did you mean {', '.join(repr(c) for c in close)}?" if close else ""
             raise KeyError(f"backend {backend!r} is unknown; expected one of {sorted(BACKENDS)} or 'auto'{hint}")
         return _backend(key), f"backend {key!r} as given"
+    return _backend_from_texts(framework if isinstance(framework, str) else None,
+                               notes if isinstance(notes, str) else None, bool(multi_node))
+
+
+@functools.lru_cache(maxsize=4096)
+def _backend_from_texts(framework, notes, multi_node) -> tuple[Backend, str]:
     text = " ".join(strip_negated(t) for t in (framework, notes) if isinstance(t, str))
     for pattern, name, why in BACKEND_RULES:
         if re.search(pattern, text):

@@ -391,9 +391,15 @@ def resolve_interconnect(text: str, device: str | None = None) -> NameMatch:
     name, why, _ = _find("interconnect", body)
     if name:
         return _link(raw, name, why, count)
-    t = body.lower()
+    from .frameworks import negated_spans, strip_negated  # noqa: PLC0415
+
+    # negated keywords name no technology ("Ethernet, RoCE disabled" is Ethernet)
+    t = strip_negated(body)
+    negated = " ".join(body.lower()[a:b] for a, b in negated_spans(body))
     rate = parse_rate_gbps(body)
     rate_i = int(round(rate)) if rate is not None else None
+    if "roce" in t and "rdma" in negated and rate_i in _ETH_BY_RATE:
+        return _link(raw, _ETH_BY_RATE[rate_i], f"RoCE with RDMA disabled: TCP over {rate_i} Gb/s Ethernet", count)
 
     if re.search(r"\befa(?:v\d)?\b|elastic fabric", t):
         nics = count

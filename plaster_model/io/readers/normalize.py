@@ -303,6 +303,8 @@ def _fabric_link(raw: str, device: str | None, spans_nodes: bool) -> tuple[str |
     how = f"{part} of the fabric text ({fab.how})" if fab.matches else f"{part} of system {fab.system}"
     if spans_nodes and fab.nics_per_node:
         how += f"; {fab.nics_per_node} NICs per node"
+    if fab.assumed:
+        how += "; assumed: " + "; ".join(fab.assumed)
     return name, how
 
 
