@@ -266,6 +266,11 @@ class NodeLayout:
 DEFAULT_INTRA_NODE = "PCIe 3.0 x16"
 
 
+#: Clauses that say the fabric is not stated (the documented default applies to them only).
+_UNSTATED = re.compile(r"not (?:stated|given|known|specified|reported)|unknown|unspecified|\bn/?a\b|"
+                       r"multi[\s\-]?node|several nodes|cluster|^\s*$", re.IGNORECASE)
+
+
 def _reference_system(cat, device: str | None, intra: str | None):
     """The first catalog system built of ``device`` (and ``intra`` when given): the default
     layout of a multi-node run that names its GPU but not its system or network."""
@@ -289,9 +294,10 @@ def multi_node_layout(text, device=None, link=None) -> NodeLayout:
     2. A system named in the text (DGX-1, DGX-2, DGX A100, DGX H100, p4d.24xlarge, ...)
        supplies what the text leaves out: its intra-node link (NVLink/NVSwitch), its
        network and its NICs per node.
-    3. A clause naming a network technology the catalog cannot pin down (``"RoCE"``
-       without a rate) is reported unmapped (``refused``). A text naming neither a network
-       nor a system (``"NVLink; multi-node (fabric not stated)"``) takes the layout of the catalog's first system built of the run's device
+    3. A clause the catalog cannot map (``"RoCE"`` without a rate, ``"carrier pigeon"``)
+       is reported unmapped (``refused``), unless it says the fabric is not stated
+       (``"not stated"``, ``"unknown"``, ``"multi-node"``, ``"cluster"``). A text naming
+       neither a network nor a system (``"NVLink; multi-node (fabric not stated)"``) takes the layout of the catalog's first system built of the run's device
        (and intra-node link when stated), stated as an assumption; with no such system the
        run is refused (``refused``).
     4. With no intra-node link stated or supplied, the devices of a node share a
@@ -345,10 +351,11 @@ def multi_node_layout(text, device=None, link=None) -> NodeLayout:
         stated_intra = link_name
     notes: list[str] = []
     sys_obj = cat.get("system", fab.system) if fab is not None and fab.system else None
-    # a clause that names a link technology the catalog cannot pin down ("RoCE" without a
-    # rate) states a network: it is reported unmapped, never replaced by a default
+    # a clause that says something the catalog cannot map ("RoCE" without a rate, "carrier
+    # pigeon") states a network: it is reported unmapped, never replaced by a default; only
+    # a clause that says the fabric is not stated ("multi-node (fabric not stated)") is
     vague = [m for m in (fab.matches if fab is not None else ()) if not m.ok
-             and not m.how.startswith("no technology keyword")]
+             and not _UNSTATED.search(m.text)]
     if stated_net is None and vague:
         return NodeLayout(None, stated_intra or DEFAULT_INTRA_NODE, 1, None, (),
                           f"interconnect {raw!r} is not mapped to a catalog link ({vague[0].how}"

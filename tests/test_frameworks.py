@@ -63,6 +63,9 @@ def test_engine_mode_server_harness_engine(text, notes, mode):
 def test_negated_phrases_are_reported():
     f = parse_framework("TensorFlow 19.07 NGC, without TensorRT or XLA")
     assert f.negated == ("without tensorrt or xla",) and f.engine == "framework"
+    assert f.xla is False and parse_framework("TensorFlow 20.06 NGC + XLA (Horovod)").xla is True
+    assert parse_framework("TensorFlow 19.07 NGC", "TF-AMP, no XLA").xla is False
+    assert parse_framework("PyTorch 21.03 NGC").xla is None
 
 
 # --------------------------------------------------------------------------- backends

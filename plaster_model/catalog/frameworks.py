@@ -187,6 +187,9 @@ class FrameworkText:
         The negated phrases (``"no TensorRT"``).
     how : str
         Which alias decided the family.
+    xla : bool or None
+        True when XLA compilation is stated (framework text or notes), False when negated
+        (``"no XLA"``, ``"without XLA"``), None when not mentioned.
     """
 
     text: str
@@ -195,6 +198,7 @@ class FrameworkText:
     mode: str
     negated: tuple[str, ...] = ()
     how: str = ""
+    xla: bool | None = None
 
 
 def _family(stripped: str, raw: str) -> tuple[str, str]:
@@ -237,6 +241,8 @@ def parse_framework(text, notes=None) -> FrameworkText:
     >>> f = parse_framework("TensorFlow 20.06 NGC (no TensorRT)")
     >>> f.family, f.engine, f.mode, f.negated
     ('tensorflow', 'framework', 'engine', ('no tensorrt',))
+    >>> parse_framework("TensorFlow 19.07 NGC, without XLA").xla, parse_framework("TF 20.06 + XLA").xla
+    (False, True)
     """
     return _parse_framework(_text(text), _text(notes))
 
@@ -258,7 +264,12 @@ def _parse_framework(raw: str, notes: str) -> FrameworkText:
     both = stripped + " " + strip_negated(_text(notes))
     mode = "server" if _SERVER.search(both) else "harness" if _HARNESS.search(both) else "engine"
     neg = tuple(low[a:b] for a, b in negated_spans(low))
-    return FrameworkText(raw, fam, engine, mode, neg, how)
+    # XLA from the framework text and the notes ("TF-AMP, no XLA")
+    lown = notes.lower()
+    said_no = neg + tuple(lown[a:b] for a, b in negated_spans(lown))
+    xla = True if re.search(r"(?<![a-z0-9])xla(?![a-z0-9])", both) else \
+        False if any(re.search(r"(?<![a-z0-9])xla(?![a-z0-9])", n) for n in said_no) else None
+    return FrameworkText(raw, fam, engine, mode, neg, how, xla)
 
 
 def framework_family(text) -> str:

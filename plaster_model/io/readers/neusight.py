@@ -145,7 +145,7 @@ def parse_neusight_labels(text: str, *, file: str = "<string>") -> pd.DataFrame:
     ...             "NeuSight,GPT2-Large,gpt2_large.json,NVIDIA A100-SXM4-40GB,k,training,4,1024,fp32,"
     ...             "4,DP,4,Megatron-LM via accelerate,latency_ms,452.3\\n")
     >>> row = parse_neusight_labels(csv_text).iloc[0]
-    >>> row["model"], row["batch_per_device"], row["data_parallel"], row["framework"]
+    >>> row["model"], float(row["batch_per_device"]), float(row["data_parallel"]), row["framework"]
     ('GPT-2 large', 1.0, 4.0, 'PyTorch (Megatron-LM via accelerate)')
     """
     try:
