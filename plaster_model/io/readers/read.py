@@ -14,8 +14,8 @@ format               recognised by                                            ro
 ``trtexec_layers``   JSON object with ``"Layers"``                            none (layers)
 ``trex_metadata``    JSON object with ``performance_summary`` / build options 2 / none
 ``ort_profile``      ``"traceEvents"`` or events with ``"cat": "Session"``    2
-``neusight_labels``  a CSV header with NeuSight's label columns (``device_key``, 1 per record
-                     ``seq_len``, ``parallel``, ``execution``, ``metric``, ...)
+``neusight_labels``  a CSV header with NeuSight's label columns               1 per record
+                     (``device_key``, ``seq_len``, ``parallel``, ...)
 ``csv``              a CSV header with ``metric`` and ``value`` columns        1 per record
 ==================== ======================================================== ==============
 
