@@ -221,3 +221,16 @@ def test_engine_mode_column_from_read_measurements(tmp_path):
                   _row()]).to_csv(path, index=False)
     df = pm.read_measurements(path)
     assert df["engine_mode"].tolist()[:2] == ["server", "engine"] and pd.isna(df["engine_mode"].iloc[2])
+
+
+def test_parameter_servers_on_the_host_cross_pcie_not_nvlink():
+    # tf_cnn_benchmarks on a DGX-1 with local_parameter_device=cpu: the variables sit in
+    # host memory, so each GPU's push and pull cross its PCIe 3.0 x16 host link (15.75 GB/s),
+    # not NVLink 1 (80 GB/s, what the old rows used): T_A = 2·w/β_PCIe at η_comm = 1
+    # (balanced: the host's memory serves every variable)
+    notes = "synthetic data; variable_update=parameter_server, local_parameter_device=cpu"
+    rows = prepare_rows(pd.DataFrame([_row(framework="TensorFlow (tf_cnn_benchmarks)", device="P100",
+                                           interconnect="NVLink (single NVIDIA DGX-1 server)", notes=notes)]))
+    pcie = pm.load_interconnect("PCIe 3.0 x16")
+    assert rows.link[0] == "PCIe 3.0 x16" and rows.comm_key[0] == ("parameter_server", "pcie")
+    assert rows.comm_a[0] == pytest.approx(2 * 25_610_269 * 4 / pcie.bandwidth, rel=1e-9)

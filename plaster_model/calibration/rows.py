@@ -563,6 +563,11 @@ def prepare_rows(df: pd.DataFrame, *, models: Mapping | None = None, devices: Ma
         if why is None and phase == "training" and p > 1:
             be, be_why = communication_backend(col("framework", i), col("notes", i), multi_node=p > dpn)
             overlap[i] = be.overlap
+            if be.servers_on == "host" and p <= dpn and getattr(device, "host_link", None):
+                # parameter servers in host memory: inside a node the exchange crosses each
+                # device's host link (PCIe), not the GPU-to-GPU link the row names
+                host = active_catalog().get("interconnect", device.host_link)
+                beta[i], alpha[i], link_name = host.bandwidth, host.latency_s, host.name
             if be.placement == "largest":
                 # whole variables per server: the largest one sits on one server (0: unknown)
                 largest[i] = largest_variable_params(model) or 0.0

@@ -357,6 +357,11 @@ class Backend:
         Parameter servers only: ``"largest"`` (whole variables on one server each: the
         busiest server holds at least the largest variable) or ``"balanced"`` (every
         variable split evenly over the servers).
+    servers_on : str
+        Parameter servers only: ``"devices"`` (shards on the GPUs or worker nodes) or
+        ``"host"`` (the variables in the host's memory, TensorFlow's
+        ``local_parameter_device=cpu``: inside a node every worker pushes and pulls over
+        its host link, PCIe, whatever joins the GPUs to each other).
     """
 
     name: str
@@ -364,6 +369,7 @@ class Backend:
     overlap: float
     description: str
     placement: str = "balanced"
+    servers_on: str = "devices"
 
 
 #: Gradient-exchange backends of the stacks that produced published measurements
@@ -413,6 +419,13 @@ KVSTORE = Backend("parameter_server", "parameter_server", 1.0,
                   "MXNet kvstore (local/device/dist_sync): push and pull per key as gradients are "
                   "computed; large arrays split over the servers", placement="balanced")
 
+#: TensorFlow parameter servers on the host CPU (``local_parameter_device=cpu``): the host's
+#: memory serves every variable (balanced), each worker's traffic crosses its PCIe link.
+PS_ON_HOST = Backend("parameter_server", "parameter_server", 0.5,
+                     "TensorFlow 1.x parameter servers on the host CPU (local_parameter_device=cpu): "
+                     "each GPU pushes its gradient to and pulls the model from host memory over its "
+                     "PCIe link", placement="balanced", servers_on="host")
+
 # (pattern in the framework/notes text with negated phrases removed, backend, why) in
 # order: the first match wins.
 BACKEND_RULES: tuple[tuple[str, str, str], ...] = (
@@ -427,6 +440,9 @@ BACKEND_RULES: tuple[tuple[str, str, str], ...] = (
     (r"variable_update\s*=\s*replicated.*nccl|nccl", "nccl", "NCCL all-reduce stated"),
     (r"variable_update\s*=\s*distributed_replicated", "parameter_server",
      "distributed_replicated: replicated inside a node, parameter servers across nodes"),
+    (r"variable_update\s*=\s*parameter_server[^;]*local_parameter_device\s*=\s*cpu|"
+     r"local_parameter_device\s*=\s*cpu[^;]*variable_update\s*=\s*parameter_server", "ps_on_host",
+     "variable_update=parameter_server, local_parameter_device=cpu: the variables in host memory"),
     (r"variable_update\s*=\s*parameter_server|\bparameter[\s\-_]servers?\b", "parameter_server",
      "variable_update=parameter_server"),
     (r"variable_update\s*=\s*replicated", "parameter_server",
@@ -460,7 +476,7 @@ _BACKEND_ALIASES = {"auto": "nccl", "horovod": "nccl", "ddp": "nccl", "ps": "par
 
 
 def _backend(name: str) -> Backend:
-    return KVSTORE if name == "kvstore" else BACKENDS[name]
+    return {"kvstore": KVSTORE, "ps_on_host": PS_ON_HOST}.get(name) or BACKENDS[name]
 
 
 def communication_backend(framework=None, notes=None, backend=None, multi_node=None) -> tuple[Backend, str]:
