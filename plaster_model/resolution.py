@@ -20,148 +20,21 @@ configurations that the scalar path evaluates once.
 """
 from __future__ import annotations
 
+import functools
 import math
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 
 __all__ = ["BACKENDS", "Backend", "communication_backend", "backend_for_algorithm", "link_class",
-           "node_links", "cluster_links"]
+           "node_links", "cluster_links", "NodeLayout", "multi_node_layout", "DEFAULT_INTRA_NODE",
+           "largest_variable_params"]
 
 
-@dataclass(frozen=True)
-class Backend:
-    """A gradient-exchange backend: the all-reduce it runs and whether it overlaps backprop.
-
-    Attributes
-    ----------
-    name : str
-        Key of :data:`BACKENDS`.
-    algorithm : str
-        All-reduce algorithm (:data:`plaster_model.estimators.ALGORITHMS`).
-    overlap : float
-        Fraction in [0, 1] of the exchange that can hide behind the backward pass.
-    description : str
-        What it is, with its reference.
-    """
-
-    name: str
-    algorithm: str
-    overlap: float
-    description: str
-
-
-#: Gradient-exchange backends of the stacks that produced published measurements
-#: (``shared/BRIEF.md`` §9). ``overlap = 1``: buckets/fused tensors are reduced while
-#: backpropagation continues, only the last bucket exposed (PyTorch DDP, Li et al. VLDB 2020;
-#: Horovod tensor fusion, Sergeev & Del Balso 2018; TensorFlow's and MXNet's dataflow engines
-#: send each gradient as soon as it is computed). Caffe's ``P2PSync`` reduces after the
-#: backward pass (``overlap = 0``), and the seed model is serial.
-BACKENDS: dict[str, Backend] = {
-    "nccl": Backend("nccl", "auto", 1.0,
-                    "NCCL all-reduce (Horovod, PyTorch DDP, TF replicated+NCCL, Caffe2, MXNet NCCL "
-                    "kvstore): rings inside a node, multi-rail rings or hierarchical across nodes"),
-    "parameter_server": Backend("parameter_server", "parameter_server", 1.0,
-                                "parameter servers (TF variable_update=parameter_server / "
-                                "distributed_replicated, MXNet kvstore local/device/dist_sync): each "
-                                "worker pushes its gradient and pulls the model"),
-    "p2p_tree": Backend("p2p_tree", "tree", 0.0,
-                        "Caffe multi-GPU P2PSync: a binary reduction tree over PCIe after the backward "
-                        "pass (the seed's tree model)"),
-    "tpu": Backend("tpu", "ring", 1.0, "TPU all-reduce over the inter-chip interconnect (2-D torus rings)"),
-    "seed": Backend("seed", "tree", 0.0, "the HPE Deep Learning Cookbook's tree 2·w·log2(p)/β, serial"),
-}
-
-# (pattern in framework/notes, backend, why) in order: the first match wins.
-_RULES: tuple[tuple[str, str, str], ...] = (
-    (r"horovod", "nccl", "Horovod runs NCCL all-reduce of fused tensors"),
-    (r"variable_update\s*=\s*replicated.*nccl|nccl", "nccl", "NCCL all-reduce stated"),
-    (r"variable_update\s*=\s*distributed_replicated", "parameter_server",
-     "distributed_replicated: replicated inside a node, parameter servers across nodes"),
-    (r"variable_update\s*=\s*parameter_server", "parameter_server", "variable_update=parameter_server"),
-    (r"variable_update\s*=\s*replicated", "nccl", "variable_update=replicated (all-reduce on the GPUs)"),
-    (r"kvstore\s*[=:]?\s*['\"]?(dist_sync|dist_device_sync|dist_async|local)", "parameter_server",
-     "MXNet kvstore parameter server"),
-    (r"kvstore\s*[=:]?\s*['\"]?device", "parameter_server",
-     "MXNet kvstore=device: each gradient reduced on one GPU (sharded over the GPUs)"),
-    (r"kvstore\s*[=:]?\s*['\"]?nccl", "nccl", "MXNet kvstore=nccl"),
-    (r"\btpu", "tpu", "TPU all-reduce"),
-    (r"ddp|distributeddataparallel", "nccl", "PyTorch DDP over NCCL"),
-)
-
-# framework family -> (default backend, documented default)
-_FRAMEWORK_DEFAULTS: dict[str, tuple[str, str]] = {
-    "tensorflow": ("parameter_server", "tf_cnn_benchmarks' default variable_update=parameter_server"),
-    "pytorch": ("nccl", "PyTorch DistributedDataParallel over NCCL"),
-    "torch": ("nccl", "PyTorch DistributedDataParallel over NCCL"),
-    "mxnet": ("parameter_server", "MXNet's default kvstore ('device' for multi-GPU training scripts)"),
-    "caffe2": ("nccl", "Caffe2 data_parallel_model with NCCL all-reduce"),
-    "caffe": ("p2p_tree", "BVLC Caffe's multi-GPU P2PSync tree"),
-    "paddlepaddle": ("nccl", "PaddlePaddle ParallelExecutor NCCL all-reduce"),
-    "chainer": ("nccl", "ChainerMN pure_nccl communicator"),
-    "jax": ("nccl", "JAX pmap/psum over NCCL"),
-}
-
-
-def communication_backend(framework=None, notes=None, backend=None) -> tuple[Backend, str]:
-    """The gradient-exchange backend of a run, and how it was decided.
-
-    Parameters
-    ----------
-    framework : str, optional
-        Free-text framework ("TensorFlow 19.07 NGC (Horovod)").
-    notes : str, optional
-        Free-text run notes ("variable_update=parameter_server").
-    backend : str, optional
-        An explicit backend name (a key of :data:`BACKENDS`, or ``"auto"`` for NCCL): wins
-        over the texts.
-
-    Returns
-    -------
-    (Backend, str)
-        The backend and a sentence saying why (an explicit name, a keyword found in the
-        texts, the framework's documented default, or ``auto`` when nothing is known).
-
-    Raises
-    ------
-    KeyError
-        For an unknown explicit backend name (with the known ones).
-
-    Examples
-    --------
-    >>> b, why = communication_backend("TensorFlow (tf_cnn_benchmarks)", "variable_update=replicated with NCCL")
-    >>> b.name, b.algorithm
-    ('nccl', 'auto')
-    >>> communication_backend("TensorFlow (tf_cnn_benchmarks)")[0].name
-    'parameter_server'
-    """
-    if backend is not None:
-        key = str(backend).strip().lower().replace("-", "_").replace(" ", "_")
-        key = {"auto": "nccl", "horovod": "nccl", "ddp": "nccl", "ps": "parameter_server",
-               "tree": "seed", "caffe": "p2p_tree"}.get(key, key)
-        if key not in BACKENDS:
-            import difflib
-
-            close = difflib.get_close_matches(key, list(BACKENDS), n=3, cutoff=0.4)
-            hint = f"; did you mean {', '.join(repr(c) for c in close)}?" if close else ""
-            raise KeyError(f"backend {backend!r} is unknown; expected one of {sorted(BACKENDS)} or 'auto'{hint}")
-        return BACKENDS[key], f"backend {key!r} as given"
-    text = " ".join(str(t) for t in (framework, notes) if isinstance(t, str)).lower()
-    for pattern, name, why in _RULES:
-        if re.search(pattern, text):
-            return BACKENDS[name], why
-    if isinstance(framework, str) and framework.strip():
-        # (imported here: calibration.rows loads pandas, which a default prediction never needs)
-        from .calibration.rows import framework_family  # noqa: PLC0415
-
-        fam = framework_family(framework)
-    else:
-        fam = "unknown"
-    if fam in _FRAMEWORK_DEFAULTS:
-        name, why = _FRAMEWORK_DEFAULTS[fam]
-        return BACKENDS[name], f"not stated: {why} assumed"
-    return BACKENDS["nccl"], "not stated: an NCCL-class all-reduce ('auto') assumed"
+# Framework facts and backends live in plaster_model.catalog.frameworks (one home; neither
+# this module nor calibration.rows imports the other); re-exported here by their public names.
+from .catalog.frameworks import BACKENDS, Backend, communication_backend  # noqa: E402,F401
 
 
 def backend_for_algorithm(algorithm: str) -> str:
@@ -200,16 +73,27 @@ _LINK_CLASSES = (
 )
 
 
-def link_class(interconnect) -> str:
+#: Texts saying that the exchange ran over TCP/IP sockets whatever the fabric (NCCL's socket
+#: transport, IP over InfiniBand, RDMA switched off).
+_SOCKETS = re.compile(r"nccl_ib_disable\s*=\s*1|nccl_net\s*=\s*['\"]?socket|tcp(?:/ip)?\s+sockets?|"
+                      r"\bsockets?\s+transport|\bover\s+tcp\b|\bipoib\b|ip over infiniband")
+
+
+def link_class(interconnect, text=None) -> str:
     """Technology class of a link: ``nvlink``, ``pcie``, ``ici``, ``rdma`` or ``ethernet``.
 
     The calibration keys communication efficiency by (backend, link class): a parameter
-    server over 10 GbE says nothing about NCCL rings over NVLink.
+    server over 10 GbE says nothing about NCCL rings over NVLink, and NCCL over plain
+    Ethernet (TCP sockets) is its own class, never the RDMA fabrics' (InfiniBand, RoCE,
+    EFA). A run whose ``text`` says the exchange used sockets on an RDMA-capable fabric
+    (``NCCL_IB_DISABLE=1``, IPoIB, "RDMA disabled") is classed ``ethernet`` too.
 
     Parameters
     ----------
     interconnect : Interconnect or str or None
         The link (its ``name``, ``full_name`` and ``aliases`` are read).
+    text : str, optional
+        The run's own words about its transport (interconnect text, notes).
 
     Returns
     -------
@@ -220,19 +104,30 @@ def link_class(interconnect) -> str:
     --------
     >>> link_class("InfiniBand FDR"), link_class("NVLink 2"), link_class("10GbE")
     ('rdma', 'nvlink', 'ethernet')
+    >>> link_class("InfiniBand EDR", "NCCL_IB_DISABLE=1 (TCP sockets over IPoIB)")
+    'ethernet'
     """
     if interconnect is None:
         return "none"
     if isinstance(interconnect, str):
-        text = interconnect
+        name = interconnect
     else:
-        text = " ".join([interconnect.name, getattr(interconnect, "full_name", "") or "",
+        name = " ".join([interconnect.name, getattr(interconnect, "full_name", "") or "",
                          *getattr(interconnect, "aliases", ())])
-    text = f" {text.lower()} "
-    for cls, keys in _LINK_CLASSES:
-        if any(k in text for k in keys):
-            return cls
-    return "other"
+    name = f" {name.lower()} "
+    cls = next((c for c, keys in _LINK_CLASSES if any(k in name for k in keys)), "other")
+    if cls == "rdma" and isinstance(text, str) and text.strip() and _socket_transport(text.lower()):
+        return "ethernet"
+    return cls
+
+
+@functools.lru_cache(maxsize=4096)
+def _socket_transport(low: str) -> bool:
+    """Whether a run's text says its exchange used TCP sockets (cached: a table repeats its texts)."""
+    from .catalog.frameworks import negated_spans
+
+    negated = " ".join(low[a:b] for a, b in negated_spans(low))
+    return bool(_SOCKETS.search(low)) or "rdma" in negated
 
 
 def node_links(n_devices, devices_per_node, intra_bandwidth, intra_latency, inter_bandwidth,
@@ -334,3 +229,196 @@ def cluster_links(cluster, n_devices=None):
             link[idx] = inter_l if flat_link[idx] else intra_l
     out["link"] = link
     return out
+
+
+@dataclass(frozen=True)
+class NodeLayout:
+    """The links of a run that spans nodes, read from its interconnect text (see
+    :func:`multi_node_layout`).
+
+    Attributes
+    ----------
+    network : str or None
+        Catalog interconnect between nodes; None when the text states none and nothing
+        supplies it (``refused`` says why).
+    intra_node : str
+        Catalog interconnect between the devices of a node.
+    nics_per_node : int
+        Network ports per node.
+    system : str or None
+        The catalog system the text names (or the default one), whose layout filled the gaps.
+    assumptions : tuple of str
+        One sentence per part the text did not state.
+    refused : str or None
+        Why no network could be given, else None.
+    """
+
+    network: str | None
+    intra_node: str
+    nics_per_node: int
+    system: str | None = None
+    assumptions: tuple[str, ...] = field(default=())
+    refused: str | None = None
+
+
+#: The intra-node link taken when neither the text nor a system names one: the servers of
+#: the 2016-18 sources put their GPUs on PCIe 3.0 x16 switches.
+DEFAULT_INTRA_NODE = "PCIe 3.0 x16"
+
+
+#: Clauses that say the fabric is not stated (the documented default applies to them only).
+_UNSTATED = re.compile(r"not (?:stated|given|known|specified|reported)|unknown|unspecified|\bn/?a\b|"
+                       r"multi[\s\-]?node|several nodes|cluster|^\s*$", re.IGNORECASE)
+
+
+def _reference_system(cat, device: str | None, intra: str | None):
+    """The first catalog system built of ``device`` (and ``intra`` when given): the default
+    layout of a multi-node run that names its GPU but not its system or network."""
+    if not device:
+        return None
+    for name, sys_obj in cat.entries["system"].items():
+        if sys_obj.device == device and sys_obj.interconnect and (intra is None or sys_obj.intra_node == intra):
+            return sys_obj
+    return None
+
+
+def multi_node_layout(text, device=None, link=None) -> NodeLayout:
+    """The node layout of a run that spans nodes, from its free-text interconnect.
+
+    Rules (each part the text leaves out is supplied and stated, never guessed silently):
+
+    1. The text is read by :func:`plaster_model.catalog.names.parse_fabric` (with the run's
+       device, so ``"DGX-1"`` is the DGX-1 of that GPU). A clause naming a network
+       (InfiniBand, Ethernet, RoCE, EFA, ...) is the network; NVLink, NVSwitch and PCIe are
+       links **inside** a node, never between nodes.
+    2. A system named in the text (DGX-1, DGX-2, DGX A100, DGX H100, p4d.24xlarge, ...)
+       supplies what the text leaves out: its intra-node link (NVLink/NVSwitch), its
+       network and its NICs per node.
+    3. A clause the catalog cannot map (``"RoCE"`` without a rate, ``"carrier pigeon"``)
+       is reported unmapped (``refused``), unless it says the fabric is not stated
+       (``"not stated"``, ``"unknown"``, ``"multi-node"``, ``"cluster"``). A text naming
+       neither a network nor a system (``"NVLink; multi-node (fabric not stated)"``) takes the layout of the catalog's first system built of the run's device
+       (and intra-node link when stated), stated as an assumption; with no such system the
+       run is refused (``refused``).
+    4. With no intra-node link stated or supplied, the devices of a node share a
+       :data:`DEFAULT_INTRA_NODE` switch; with no NIC count, one NIC per node (stated).
+
+    Parameters
+    ----------
+    text : str
+        The row's interconnect text.
+    device : str, optional
+        The run's catalog device.
+    link : str or Interconnect, optional
+        The link the text was mapped to already (a catalog name, e.g. by a table of known
+        texts), used when the fabric reading finds no link and no system.
+
+    Returns
+    -------
+    NodeLayout
+
+    Examples
+    --------
+    >>> lay = multi_node_layout("NVLink within DGX-1; multi-node (fabric not stated)", "V100")
+    >>> lay.network, lay.intra_node, lay.nics_per_node, lay.system
+    ('InfiniBand EDR', 'NVLink 2', 4, 'DGX-1 (V100)')
+    >>> multi_node_layout("8x ConnectX-6 HDR InfiniBand", "A100").intra_node
+    'PCIe 3.0 x16'
+    """
+    from .catalog.loader import active_catalog
+    from .catalog.names import parse_fabric
+
+    cat = active_catalog()
+    raw = "" if text is None else str(text)
+    fab = parse_fabric(raw, device) if raw.strip() else None
+    scope = lambda name: cat.get("interconnect", name).scope if name else None  # noqa: E731
+    link_name = getattr(link, "name", link)
+    stated_net = stated_intra = None
+    nics = None
+    if fab is not None:
+        for m in fab.matches:
+            if m.ok and scope(m.name) == "inter_node" and stated_net is None:
+                stated_net, nics = m.name, m.count
+            elif m.ok and scope(m.name) in ("intra_node", "host") and stated_intra is None:
+                stated_intra = m.name
+    # the link mapped earlier counts only where the fabric reading found nothing (a name
+    # mapped by a table, such as calibration.rows.INTERCONNECT_MAP): a link filled in from a
+    # system the text names is the system's, and is stated as such below
+    parsed = fab is not None and (fab.system or any(m.ok for m in fab.matches))
+    if not parsed and link_name and scope(link_name) == "inter_node":
+        stated_net = link_name
+    if not parsed and link_name and scope(link_name) in ("intra_node", "host"):
+        stated_intra = link_name
+    notes: list[str] = []
+    sys_obj = cat.get("system", fab.system) if fab is not None and fab.system else None
+    # a clause that says something the catalog cannot map ("RoCE" without a rate, "carrier
+    # pigeon") states a network: it is reported unmapped, never replaced by a default; only
+    # a clause that says the fabric is not stated ("multi-node (fabric not stated)") is
+    vague = [m for m in (fab.matches if fab is not None else ()) if not m.ok
+             and not _UNSTATED.search(m.text)]
+    if stated_net is None and vague:
+        return NodeLayout(None, stated_intra or DEFAULT_INTRA_NODE, 1, None, (),
+                          f"interconnect {raw!r} is not mapped to a catalog link ({vague[0].how}"
+                          + (f"; closest: {', '.join(vague[0].candidates)}" if vague[0].candidates else "") + ")")
+    if sys_obj is None and stated_net is None:
+        sys_obj = _reference_system(cat, device, stated_intra) or _reference_system(cat, device, None)
+        if sys_obj is not None:
+            notes.append(f"no system or network named in {raw!r}: the layout of the catalog's "
+                         f"{sys_obj.name} (a {device} system) assumed")
+    network = stated_net
+    if network is None and sys_obj is not None and sys_obj.interconnect:
+        network = sys_obj.interconnect
+        notes.append(f"network between nodes not stated: {network} of {sys_obj.name} assumed")
+    if network is None:
+        return NodeLayout(None, stated_intra or DEFAULT_INTRA_NODE, 1, None, tuple(notes),
+                          f"the network between nodes is not stated in {raw!r} and no catalog system "
+                          f"supplies one (NVLink, NVSwitch and PCIe join the devices of one node only); "
+                          "name the network, e.g. 'NVLink 2, 4x InfiniBand EDR'")
+    intra = stated_intra
+    if intra is None and sys_obj is not None and sys_obj.intra_node:
+        intra = sys_obj.intra_node
+        notes.append(f"intra-node link not stated: {intra} of {sys_obj.name} assumed")
+    if intra is None:
+        intra = DEFAULT_INTRA_NODE
+        notes.append(f"intra-node link not stated: the devices of a node share a {intra} switch (assumed)")
+    if nics is None and fab is not None and fab.nics_per_node and stated_net is not None:
+        nics = fab.nics_per_node
+    if nics is None and sys_obj is not None and network == sys_obj.interconnect and sys_obj.nics_per_node:
+        nics = int(sys_obj.nics_per_node)
+        notes.append(f"{nics} NIC(s) per node of {sys_obj.name} assumed")
+    if nics is None:
+        nics = 1
+        notes.append("NICs per node not stated: 1 assumed")
+    return NodeLayout(network, intra, int(nics), sys_obj.name if sys_obj is not None else None, tuple(notes))
+
+
+def largest_variable_params(model) -> int | None:
+    """Parameters of a model's largest variable (one weight tensor), or None when unknown.
+
+    Read from the model's per-layer table (``layers["params"]``: the largest layer's
+    weights and bias, the bias a rounding error beside them) or else its
+    ``fully_connected`` list (``inputs × outputs`` of the largest layer; a lower bound when
+    a convolution is larger). A parameter server that places whole variables
+    (:func:`plaster_model.estimators.parameter_server_time`, ``placement="largest"``)
+    puts this one on a single server.
+
+    Examples
+    --------
+    >>> import plaster_model as pm
+    >>> largest_variable_params(pm.load_model("VGG-16"))   # fc6: 25088 × 4096
+    102760448
+    >>> largest_variable_params(pm.Model(name="m", params=10, fwd_flops=1.0, source="x")) is None
+    True
+    """
+    layers = getattr(model, "layers", None)
+    if layers is not None:
+        try:
+            top = float(np.nanmax(np.asarray(layers["params"], dtype=float)))
+        except (KeyError, TypeError, ValueError, IndexError):
+            top = math.nan
+        if math.isfinite(top) and top > 0:
+            return int(top)
+    fc = getattr(model, "fully_connected", None) or ()
+    if fc:
+        return int(max(i * o for i, o in fc))
+    return None

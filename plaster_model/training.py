@@ -255,7 +255,7 @@ from .estimators._validate import COMPUTE_EFFICIENCY_MAX as EFFICIENCY_MAX  # no
 from .estimators._validate import TRANSFER_EFFICIENCY_MAX, _bounded_fraction  # noqa: E402
 
 #: Topology keywords that only the parameter server / hierarchical algorithms take.
-_ALGORITHM_OPTIONS = ("servers", "inter_algorithm")
+_ALGORITHM_OPTIONS = ("servers", "inter_algorithm", "placement", "largest_bytes")
 #: The node-layout keywords of the all-reduce estimators, as
 #: :func:`~plaster_model.resolution.cluster_links` returns them.
 _LINK_TOPOLOGY = ("devices_per_node", "nics_per_node", "beta_intra", "alpha_intra")
@@ -284,8 +284,10 @@ def _setup(model, cluster, precision, algorithm, calibration, efficiency, comm_e
 
         backend = backend_for_algorithm(algorithm)
     be, be_why = communication_backend(framework, None, backend)
+    placement = "balanced"
     if algorithm == "auto":
         algorithm = be.algorithm
+        placement = be.placement  # issue 22: TensorFlow's servers hold whole variables
         if overlap is None:
             overlap = be.overlap
     elif overlap is None:
@@ -336,6 +338,13 @@ def _setup(model, cluster, precision, algorithm, calibration, efficiency, comm_e
         topology["servers"] = _positive(servers, "servers")
     if inter_algorithm is not None:
         topology["inter_algorithm"] = normalize_algorithm(inter_algorithm)
+    largest = None
+    if algorithm == "parameter_server" and placement == "largest":
+        from .resolution import largest_variable_params
+
+        largest = largest_variable_params(model)
+        if largest:
+            topology.update(placement="largest", largest_bytes=float(largest * BYTES_PER_ELEMENT[grad_prec]))
     if isinstance(overlap, (bool, str)) or not isinstance(overlap, (int, float, np.integer, np.floating)) \
             or not 0.0 <= float(overlap) <= 1.0:
         raise ParameterError("overlap", overlap, "a fraction in [0, 1]")
@@ -367,7 +376,10 @@ def _setup(model, cluster, precision, algorithm, calibration, efficiency, comm_e
                 "parameter server: each worker pushes and pulls the whole gradient; "
                 + (f"{k:g} server shard(s)" if k else
                    (f"{cluster.n_nodes} server shards (one per node, co-located)" if cluster.n_nodes > 1
-                    else f"{cluster.n_devices} server shards (one per device, co-located)")))
+                    else f"{cluster.n_devices} server shards (one per device, co-located)"))
+                + (f"; whole variables per server: the largest ({format_si(largest, '')} parameters) on one"
+                   if largest else "; variables split evenly over the servers"
+                   if placement == "balanced" else "; largest variable unknown: split evenly"))
     else:
         assumptions.append("single device: no gradient exchange")
     return _Setup(model, cluster, precision, device.peak_flops[key], key,

@@ -31,7 +31,9 @@ def test_columns_and_empty_frame():
         "source", "source_detail", "model", "framework", "device", "n_devices",
         "devices_per_node", "interconnect", "precision", "batch_per_device", "phase", "metric",
         "value", "notes"]
-    assert MEASUREMENT_COLUMNS[-2:] == ["file", "line"] and len(MEASUREMENT_COLUMNS) == 35
+    # 14 CSV columns + 21 detail columns + 6 added for sequence models, model parallelism and the
+    # inference engine mode (issue 22: seq_len, data/tensor/pipeline_parallel, execution, engine_mode)
+    assert MEASUREMENT_COLUMNS[-2:] == ["file", "line"] and len(MEASUREMENT_COLUMNS) == 41
     empty = empty_measurements()
     assert list(empty.columns) == MEASUREMENT_COLUMNS and len(empty) == 0
     assert empty["value"].dtype == np.float64 and empty["n_devices"].dtype == np.float64

@@ -53,8 +53,8 @@ _ROW_SD = 0.1
 
 
 def is_llm_row(df: pd.DataFrame) -> np.ndarray:
-    """Training rows that carry a parallel layout (``tensor_parallel``, ``pipeline_parallel`` and
-    ``data_parallel`` given; serving rows with a TP size are not these)."""
+    """Training iteration-time rows that carry a parallel layout (``tensor_parallel``,
+    ``pipeline_parallel`` and ``data_parallel`` given; serving rows with a TP size are not these)."""
     cols = ("tensor_parallel", "pipeline_parallel", "data_parallel")
     if any(c not in df.columns for c in cols):
         return np.zeros(len(df), dtype=bool)
@@ -63,6 +63,10 @@ def is_llm_row(df: pd.DataFrame) -> np.ndarray:
         ok &= pd.to_numeric(df[c], errors="coerce").notna().to_numpy()
     if "phase" in df.columns:
         ok &= (df["phase"].astype(str) == "training").to_numpy()
+    if "metric" in df.columns:
+        # the step model predicts iteration times; other metrics of layout rows (NeuSight's
+        # latency of a 4-GPU run) stay with the rest of the calibration, which states why it skips them
+        ok &= (df["metric"].astype(str) == "time_per_iter_s").to_numpy()
     return ok
 
 

@@ -87,21 +87,12 @@ INTERCONNECT_MAP: dict[str, tuple[str, str]] = {
 SUPPORTED_METRICS = ("throughput_img_s", "latency_ms", "time_per_iter_s", "epoch_time_s",
                      "time_to_train_min", "scaling_efficiency")
 
-_FRAMEWORKS = ("tensorrt", "onnxruntime", "tensorflow", "pytorch", "mxnet", "paddlepaddle",
-               "caffe2", "caffe", "chainer", "cntk", "jax", "torch")
 _EPOCHS = re.compile(r"(\d+(?:\.\d+)?)[\s-]*epochs?\b", re.IGNORECASE)
 
 
-def framework_family(text) -> str:
-    """Lower-case framework family of a free-text framework ("TensorFlow 20.06 NGC (AMP)" ->
-    "tensorflow"): the earliest known family name in the text, else its first word."""
-    if text is None or (isinstance(text, float) and math.isnan(text)) or not str(text).strip():
-        return "unknown"
-    t = str(text).lower()
-    hits = [(t.find(f), f) for f in _FRAMEWORKS if f in t]
-    if hits:
-        return min(hits)[1]
-    return t.split()[0]
+# Framework facts (family by longest match with negations, inference engine and its mode)
+# live in plaster_model.catalog.frameworks; re-exported here by their public names.
+from ..catalog.frameworks import INFERENCE_ENGINES, framework_family, inference_engine  # noqa: E402
 
 
 #: Architecture families by name, in match order (a zoo model's own ``family`` field wins).
@@ -110,30 +101,6 @@ _FAMILIES = (("resnext", "resnext"), ("wide_resnet", "resnet"), ("wide resnet", 
              ("efficientnet", "efficientnet"), ("mobilenet", "mobilenet"), ("densenet", "densenet"),
              ("alexnet", "alexnet"), ("squeezenet", "squeezenet"), ("vit", "vit"), ("swin", "swin"),
              ("bert", "bert"), ("gpt", "gpt"), ("transformer", "transformer"))
-
-
-#: Inference engines whose per-batch overhead and efficiency are not transferred to each other.
-INFERENCE_ENGINES = ("tensorrt", "onnxruntime", "framework")
-
-
-def inference_engine(text) -> str:
-    """Engine class of an inference run: ``"tensorrt"`` (TensorRT, trtexec, TensorRT EPs, Triton
-    with TensorRT), ``"onnxruntime"`` (its CPU/CUDA providers), else ``"framework"`` (the
-    training frameworks' own inference: TensorFlow, PyTorch, MXNet, ...). A TensorRT engine
-    fuses layers and launches few kernels, so its per-batch overhead and efficiency are a
-    different population from a framework's eager or graph runtime.
-
-    Examples
-    --------
-    >>> inference_engine("TensorRT (ONNX Runtime TensorRT EP) on Triton"), inference_engine("TensorFlow 20.06 NGC")
-    ('tensorrt', 'framework')
-    """
-    t = str(text or "").lower()
-    if "tensorrt" in t or "trtexec" in t or t.startswith("trt"):
-        return "tensorrt"
-    if "onnxruntime" in t or "onnx runtime" in t:
-        return "onnxruntime"
-    return "framework"
 
 
 def model_family(model) -> str | None:
@@ -388,6 +355,33 @@ def _raise_no_rows(attrs) -> None:
                            + ". Calibration needs measured times or throughputs (trtexec summaries, "
                              "DLBS logs, CSV tables)"
                            + ("; per-layer profiles alone hold none" if attrs.get("layer_only") else ""))
+def _shape_reason(model, nums, i) -> str | None:
+    """Why a row's shape is outside the data-parallel fit, or None (issue 22: the NeuSight
+    rows). A row measured at another sequence length than the model's ``seq_len`` has other
+    FLOPs per sample than the model counts; tensor- and pipeline-parallel rows split the
+    model, which the data-parallel fit does not model. Their rows are kept with this reason
+    (the operator-level step model fits them)."""
+    seq = _num(nums["seq_len"][i]) if "seq_len" in nums else math.nan
+    if math.isfinite(seq):
+        own = getattr(model, "seq_len", None)
+        if own is None or int(own) != int(seq):
+            return (f"seq_len {int(seq)} differs from the model's {own if own else 'unstated'} tokens per "
+                    "sample: the FLOPs per sample this fit counts do not apply")
+    for col, what in (("tensor_parallel", "tensor"), ("pipeline_parallel", "pipeline")):
+        deg = _num(nums[col][i]) if col in nums else math.nan
+        if math.isfinite(deg) and deg > 1:
+            return f"{what}-parallel run ({col} = {int(deg)}): the data-parallel fit does not model it"
+    return None
+
+
+def _node_layout(text, device, link, cache):
+    """:func:`plaster_model.resolution.multi_node_layout`, once per (text, device, link)."""
+    from ..resolution import multi_node_layout
+
+    key = (text, device, getattr(link, "name", None))
+    if key not in cache:
+        cache[key] = multi_node_layout(text, device, link)
+    return cache[key]
 
 
 def prepare_rows(df: pd.DataFrame, *, models: Mapping | None = None, devices: Mapping | None = None,
@@ -426,7 +420,7 @@ def prepare_rows(df: pd.DataFrame, *, models: Mapping | None = None, devices: Ma
     from ..io.readers.normalize import normalize_names, precision_from_text as normalize_precision
     from ..estimators.collectives import allreduce_time
     from ..estimators.iteration import DEFAULT_BUCKET_BYTES
-    from ..resolution import communication_backend, link_class, node_links
+    from ..resolution import communication_backend, largest_variable_params, link_class, node_links
 
     # pandas deep-copies DataFrame.attrs on every column access (__finalize__): a table from
     # read_measurements carries its reading report there, which made each of the thousands
@@ -453,7 +447,10 @@ def prepare_rows(df: pd.DataFrame, *, models: Mapping | None = None, devices: Ma
     overlap = np.zeros(n)
     batch_notes = [None] * n
     dpn_arr, intra_bw, intra_lat = np.ones(n), np.full(n, np.nan), np.full(n, np.nan)
-    pcie = active_catalog().get("interconnect", "PCIe 3.0 x16")
+    # --- issue 22 (read every row as it ran): node layout and parameter-server placement
+    nics_arr, largest = np.ones(n), np.zeros(n)  # NICs per node; largest variable [params] (0: balanced)
+    layout_notes: list = [()] * n
+    ycache: dict = {}
     unmapped: dict[str, int] = {}
     mcache, dcache, lcache = {}, {}, {}
     row_models: dict = {}
@@ -462,7 +459,8 @@ def prepare_rows(df: pd.DataFrame, *, models: Mapping | None = None, devices: Ma
     cells = {name: df[name].tolist() for name in df.columns}
     none = [None] * n
     nums = {name: cells.get(name, [math.nan] * n) for name in
-            ("model_fwd_flops", "model_params", "n_devices", "batch_per_device", "devices_per_node")}
+            ("model_fwd_flops", "model_params", "n_devices", "batch_per_device", "devices_per_node",
+             "seq_len", "tensor_parallel", "pipeline_parallel")}
 
     def col(name, i):
         return _text(cells.get(name, none)[i])
@@ -493,6 +491,8 @@ def prepare_rows(df: pd.DataFrame, *, models: Mapping | None = None, devices: Ma
             why = mwhy
         elif dwhy:
             why = dwhy
+        elif (shape_why := _shape_reason(model, nums, i)):
+            why = shape_why
         elif prec == "not stated":
             why = f"precision not stated ({col('precision_raw', i) or prec_text!r})"
         elif not (p >= 1):
@@ -519,17 +519,29 @@ def prepare_rows(df: pd.DataFrame, *, models: Mapping | None = None, devices: Ma
                 why = f"devices_per_node not given for a {p:g}-device run"
             else:
                 link, how, miss = _resolve_link(col("interconnect_raw", i), col("interconnect", i), lcache)
-                if link is None:
+                if p > dpn and dpn > 1:
+                    # several nodes of several devices: the node layout of the text or of the
+                    # system it names (resolution.multi_node_layout: NVLink/NVSwitch/PCIe are
+                    # never the network; what the text leaves out is supplied and stated)
+                    lay = _node_layout(col("interconnect_raw", i) or col("interconnect", i), device.name,
+                                       link, ycache)
+                    if lay.refused:
+                        text = miss or col("interconnect_raw", i) or "(none)"
+                        unmapped[text] = unmapped.get(text, 0) + 1
+                        why = lay.refused
+                    else:
+                        net = active_catalog().get("interconnect", lay.network)
+                        intra_l = active_catalog().get("interconnect", lay.intra_node)
+                        beta[i], alpha[i], link_name = net.bandwidth, net.latency_s, net.name
+                        dpn_arr[i], intra_bw[i], intra_lat[i] = dpn, intra_l.bandwidth, intra_l.latency_s
+                        nics_arr[i] = lay.nics_per_node
+                        layout_notes[i] = lay.assumptions
+                elif link is None:
                     text = miss or "(none)"
                     unmapped[text] = unmapped.get(text, 0) + 1
                     why = f"interconnect {text!r} is not mapped to a catalog link"
                 else:
                     beta[i], alpha[i], link_name = link.bandwidth, link.latency_s, link.name
-                    if p > dpn and dpn > 1:
-                        # several nodes of several devices: the node layout matters. The rows
-                        # name the network only; the devices of a node are taken to share a
-                        # PCIe 3.0 x16 switch and one NIC (the servers of these sources).
-                        dpn_arr[i], intra_bw[i], intra_lat[i] = dpn, pcie.bandwidth, pcie.latency_s
         if why is None and metric in ("epoch_time_s", "time_to_train_min"):
             iters = math.ceil(n_samples / (p * b))
             if metric == "epoch_time_s":
@@ -560,7 +572,8 @@ def prepare_rows(df: pd.DataFrame, *, models: Mapping | None = None, devices: Ma
             if by_framework:
                 key += (fw,)
             elif phase == "inference":
-                key += (inference_engine(col("framework", i)),)
+                # the engine and whether a server answered (its own population: issue 22)
+                key += (inference_engine(col("framework", i), col("notes", i), col("engine_mode", i)),)
             if per == "device_precision_model":
                 key += (model.name,)
             groups.append(key)
@@ -569,11 +582,20 @@ def prepare_rows(df: pd.DataFrame, *, models: Mapping | None = None, devices: Ma
             sign[i] = const[i] = math.nan
         be = None
         if why is None and phase == "training" and p > 1:
-            be, be_why = communication_backend(col("framework", i), col("notes", i))
+            be, be_why = communication_backend(col("framework", i), col("notes", i), multi_node=p > dpn)
             overlap[i] = be.overlap
+            if be.servers_on == "host" and p <= dpn and getattr(device, "host_link", None):
+                # parameter servers in host memory: inside a node the exchange crosses each
+                # device's host link (PCIe), not the GPU-to-GPU link the row names
+                host = active_catalog().get("interconnect", device.host_link)
+                beta[i], alpha[i], link_name = host.bandwidth, host.latency_s, host.name
+            if be.placement == "largest":
+                # whole variables per server: the largest one sits on one server (0: unknown)
+                largest[i] = largest_variable_params(model) or 0.0
         backends.append(be.name if be is not None else None)
         algos.append(be.algorithm if be is not None else None)
-        comm_keys.append((be.name, link_class(link_name)) if be is not None else None)
+        comm_keys.append((be.name, link_class(link_name, " ".join(filter(None, (
+            col("interconnect_raw", i), col("notes", i)))))) if be is not None else None)
         reason.append(why)
         models_l.append(model.name if model is not None else None)
         devices_l.append(device.name if device is not None else None)
@@ -603,7 +625,7 @@ def prepare_rows(df: pd.DataFrame, *, models: Mapping | None = None, devices: Ma
     spans = dpn_arr > 1
     links_at = node_links(np.where(multi, p_arr, 1.0), np.where(spans, dpn_arr, np.maximum(p_arr, 1.0)),
                           np.where(spans, intra_bw, beta), np.where(spans, intra_lat, alpha),
-                          beta, alpha, 1.0)
+                          beta, alpha, nics_arr)
     beta = np.where(multi, links_at["beta"], 1.0)
     alpha = np.where(multi, links_at["alpha"], 0.0)
     layout = {k: np.where(multi, links_at[k], v) for k, v in
@@ -611,8 +633,10 @@ def prepare_rows(df: pd.DataFrame, *, models: Mapping | None = None, devices: Ma
     w = np.where(multi, P, 0.0) * bytes_per
     for algo in sorted({a for a, m in zip(algos, multi) if m}):
         m = multi & (np.asarray(algos, dtype=object) == algo)
-        topo = {"devices_per_node": layout["devices_per_node"][m], "nics_per_node": np.ones(m.sum()),
+        topo = {"devices_per_node": layout["devices_per_node"][m], "nics_per_node": nics_arr[m],
                 "beta_intra": layout["beta_intra"][m], "alpha_intra": layout["alpha_intra"][m]}
+        if algo == "parameter_server":
+            topo.update(placement="largest", largest_bytes=largest[m] * bytes_per[m])
         for size, out_a, out_l in ((w[m], comm_a, comm_l),
                                    (np.minimum(w[m], DEFAULT_BUCKET_BYTES), last_a, last_l)):
             t1 = allreduce_time(algo, size, p_arr[m], beta[m], alpha[m], **topo)
@@ -626,7 +650,9 @@ def prepare_rows(df: pd.DataFrame, *, models: Mapping | None = None, devices: Ma
                     fwd_flops=F, params=P, peak=peak, bandwidth=bw, weight_bytes=W, act_bytes=A,
                     extra_s=np.where(ok & (np.asarray(phases, dtype=object) == "inference")
                                      & (np.asarray(metrics, dtype=object) == "throughput_img_s"), extra, 0.0),
-                    n_devices=p_arr, batch=b_arr, kernels=kern, assumed=batch_notes, comm_a=comm_a, comm_l=comm_l, last_a=last_a,
+                    n_devices=p_arr, batch=b_arr, kernels=kern,
+                    assumed=["; ".join(x for x in (bn, *ln) if x) or None for bn, ln in zip(batch_notes, layout_notes)],
+                    comm_a=comm_a, comm_l=comm_l, last_a=last_a,
                     last_l=last_l, overlap=np.where(multi, overlap, 0.0),
                     comm_key=[k if m else None for k, m in zip(comm_keys, multi)], backend=backends,
                     algorithm=[a if m else None for a, m in zip(algos, multi)],

@@ -131,6 +131,9 @@ class Fabric:
         Each clause's match.
     unmapped_ : tuple of (str, tuple of str)
         Clauses that matched nothing, with the closest catalog names.
+    assumed : tuple of str
+        The parts the text did not state and the named system supplied (its intra-node
+        link, its network, its NICs per node), one sentence each.
     """
 
     text: str
@@ -141,6 +144,7 @@ class Fabric:
     device: str | None = None
     matches: tuple[NameMatch, ...] = ()
     unmapped_: tuple[tuple[str, tuple[str, ...]], ...] = field(default=())
+    assumed: tuple[str, ...] = ()
 
     @property
     def how(self) -> str:
@@ -387,9 +391,15 @@ def resolve_interconnect(text: str, device: str | None = None) -> NameMatch:
     name, why, _ = _find("interconnect", body)
     if name:
         return _link(raw, name, why, count)
-    t = body.lower()
+    from .frameworks import negated_spans, strip_negated  # noqa: PLC0415
+
+    # negated keywords name no technology ("Ethernet, RoCE disabled" is Ethernet)
+    t = strip_negated(body)
+    negated = " ".join(body.lower()[a:b] for a, b in negated_spans(body))
     rate = parse_rate_gbps(body)
     rate_i = int(round(rate)) if rate is not None else None
+    if "roce" in t and "rdma" in negated and rate_i in _ETH_BY_RATE:
+        return _link(raw, _ETH_BY_RATE[rate_i], f"RoCE with RDMA disabled: TCP over {rate_i} Gb/s Ethernet", count)
 
     if re.search(r"\befa(?:v\d)?\b|elastic fabric", t):
         nics = count
@@ -492,13 +502,17 @@ def _system_aliases_of(cat) -> list[tuple[str, str]]:
     return sorted({p for p in pairs if len(p[0]) >= 3}, key=lambda p: -len(p[0]))
 
 
-def resolve_system(text: str) -> NameMatch:
+def resolve_system(text: str, device: str | None = None) -> NameMatch:
     """Map a system name, or a text that contains one, to a catalog system.
 
     Parameters
     ----------
     text : str
         E.g. ``"AWS p3.16xlarge"``, ``"NVLink 3.0/NVSwitch within DGX A100"``.
+    device : str, optional
+        The run's device: a system name that needs the GPU to be one entry (``"DGX-1"`` is
+        the P100 or the V100 DGX-1) is completed with it (``"DGX-1"`` + V100 ->
+        ``"DGX-1 (V100)"``, the alias ``"DGX-1 V100"``).
 
     Returns
     -------
@@ -512,6 +526,8 @@ def resolve_system(text: str) -> NameMatch:
     'p3.16xlarge'
     >>> resolve_system("NVLink 3.0/NVSwitch within DGX A100").name
     'DGX A100'
+    >>> resolve_system("NVLink within DGX-1; multi-node", device="V100").name
+    'DGX-1 (V100)'
     """
     raw = str(text)
     name, why, amb = _find("system", raw)
@@ -525,6 +541,20 @@ def resolve_system(text: str) -> NameMatch:
             for alias, sys_name in _system_aliases():
                 if sq == alias:
                     return NameMatch("system", raw, sys_name, f"system name {' '.join(tokens[i:j])!r} in the text")
+    if device:
+        # "DGX-1" names a family whose GPU picks the entry: an alias equal to the words plus
+        # the device's name ("DGX-1" + "V100" = alias "DGX-1 V100")
+        devs = {_squash(device), _squash(re.sub(r"[\s\-_]*\d+\s*gb$", "", str(device), flags=re.I))}
+        for i in range(len(tokens)):
+            for j in range(len(tokens), i, -1):
+                sq = "".join(tokens[i:j])
+                if len(sq) < 3 or not re.search(r"[a-z]", sq):
+                    continue
+                hits = {name for alias, name in _system_aliases() for dev in devs if alias == sq + dev}
+                if len(hits) == 1:
+                    name = hits.pop()
+                    return NameMatch("system", raw, name, f"system name {' '.join(tokens[i:j])!r} in the text, "
+                                                          f"with the run's device {device}")
     return NameMatch("system", raw, None, "no catalog system named", amb or _closest("system", raw))
 
 
@@ -578,7 +608,7 @@ def parse_fabric(text: str, device: str | None = None) -> Fabric:
     """
     cat = _cat()
     raw = str(text)
-    sysm = resolve_system(raw)
+    sysm = resolve_system(raw, device)
     system = sysm.name
     sys_obj = cat.get("system", system) if system else None
     dev = device or (sys_obj.device if sys_obj else None)
@@ -613,29 +643,26 @@ def parse_fabric(text: str, device: str | None = None) -> Fabric:
             inter = inter or m.name
             if m.count is not None and not dev_in_clause:
                 nics = m.count
+    assumed = []
     if sys_obj is not None:
-        intra = intra or sys_obj.intra_node
-        inter = inter or sys_obj.interconnect
+        if intra is None and sys_obj.intra_node:
+            intra = sys_obj.intra_node
+            assumed.append(f"intra-node link {intra} of system {system} (not stated in the text)")
+        if inter is None and sys_obj.interconnect:
+            inter = sys_obj.interconnect
+            assumed.append(f"network {inter} of system {system} (not stated in the text)")
         if nics is None and inter == sys_obj.interconnect:
             nics = sys_obj.nics_per_node
-    return Fabric(raw, intra, inter, nics, system, dev, tuple(matches), tuple(unmapped))
+            assumed.append(f"{nics} NIC(s) per node of system {system} (not stated in the text)")
+    return Fabric(raw, intra, inter, nics, system, dev, tuple(matches), tuple(unmapped), tuple(assumed))
 
 
 # ---------------------------------------------------------------------------------------
 # precision
 # ---------------------------------------------------------------------------------------
 
-#: Precision a framework computes in when a run does not say (each framework's default
-#: floating-point type: torch.get_default_dtype() is float32; TensorFlow/Keras floatx()
-#: is "float32"; MXNet, Caffe, Chainer, JAX and onnxruntime compute float32 unless the model
-#: or a flag says otherwise). TensorRT is absent on purpose: trtexec builds FP32 without
-#: --fp16/--int8, but a loaded engine keeps the precision it was built with, which its
-#: log need not state.
-FRAMEWORK_DEFAULT_PRECISION: dict[str, str] = {
-    "pytorch": "fp32", "torch": "fp32", "tensorflow": "fp32", "keras": "fp32", "mxnet": "fp32",
-    "caffe": "fp32", "caffe2": "fp32", "chainer": "fp32", "jax": "fp32", "onnxruntime": "fp32",
-    "paddlepaddle": "fp32", "cntk": "fp32",
-}
+# (the table lives with the other framework facts in plaster_model.catalog.frameworks)
+from .frameworks import FRAMEWORK_DEFAULT_PRECISION  # noqa: E402
 
 
 def resolve_precision(text, framework: str | None = None, device: str | None = None) -> NameMatch:

@@ -217,7 +217,8 @@ def _topology_args(w, p, beta, alpha, devices_per_node, nics_per_node, beta_intr
 
 
 def parameter_server_time(w, p, beta, alpha=0.0, *, servers=None, beta_server=None,
-                          devices_per_node=1, nics_per_node=1, beta_intra=None, alpha_intra=0.0):
+                          devices_per_node=1, nics_per_node=1, beta_intra=None, alpha_intra=0.0,
+                          placement="balanced", largest_bytes=None):
     """Parameter-server gradient exchange: push to ``k`` server shards, then pull [s].
 
     Model (Li et al. 2014; TensorFlow's ``variable_update=parameter_server``): the
@@ -244,6 +245,16 @@ def parameter_server_time(w, p, beta, alpha=0.0, *, servers=None, beta_server=No
     carry their own worker's traffic; the model ignores the ``1/k`` of it that stays
     local (slightly pessimistic). With the defaults ``T_net = 2·(w/β_w + α)``.
 
+    **Placement.** ``placement="balanced"`` splits every variable evenly over the servers
+    (MXNet's kvstore slices large arrays), so each holds ``w/k``. ``placement="largest"``
+    places whole variables, as TensorFlow does (``tf.train.replica_device_setter`` puts
+    each variable on one ps task): the busiest server holds at least the largest variable
+    ``w_max`` (VGG-16's fc6, 25088 × 4096 × 4 B = 411 MB at fp32, on one server however
+    many there are), and at best an even share of the rest, so its shard is
+    ``max(w/k, min(w_max, w))``::
+
+        T_net = 2 · ( max(w/β_w, P·max(w/k, w_max)/β_s) + α )
+
     Parameters
     ----------
     w : float or array_like or str
@@ -263,15 +274,28 @@ def parameter_server_time(w, p, beta, alpha=0.0, *, servers=None, beta_server=No
         Node layout ``g`` and NICs per node ``m``.
     beta_intra, alpha_intra : float or array_like, optional
         Intra-node link for the local sum (default ``beta`` and 0).
+    placement : {"balanced", "largest"}
+        How variables are spread over the servers (see above).
+    largest_bytes : float or array_like or str, optional
+        The largest variable ``w_max`` [B] (at the gradient's precision); required with
+        ``placement="largest"`` (0 where unknown: then balanced); clipped to ``w``.
 
     Returns
     -------
     float or numpy.ndarray
         [s]
 
+    Raises
+    ------
+    ValueError
+        An unknown ``placement``, or ``placement="largest"`` without ``largest_bytes``.
+
     References
     ----------
     Li et al., "Scaling Distributed Machine Learning with the Parameter Server", OSDI 2014.
+    TensorFlow 1.x ``tf.train.replica_device_setter`` (round-robin placement of whole
+    variables over the ps tasks); MXNet ``MXNET_KVSTORE_BIGARRAY_BOUND`` (arrays above it
+    sliced over the servers).
 
     Examples
     --------
@@ -280,6 +304,16 @@ def parameter_server_time(w, p, beta, alpha=0.0, *, servers=None, beta_server=No
 
     >>> round(parameter_server_time(100e6, 8, 10e9, 1e-6, servers=2), 6)
     0.080002
+
+    VGG-16 (553 MB at fp32, fc6 411 MB) on 8 workers with 8 co-located servers over
+    1.25 GB/s: balanced, each server carries 8 × 553/8 MB; whole variables, the fc6 server
+    carries 8 × 411 MB, 5.9× longer:
+
+    >>> w, fc6 = 138_357_544 * 4, 25088 * 4096 * 4
+    >>> bal = parameter_server_time(w, 8, 1.25e9)
+    >>> big = parameter_server_time(w, 8, 1.25e9, placement="largest", largest_bytes=fc6)
+    >>> round(float(big / bal), 2)
+    5.94
     """
     w = _positive_array(w, "bytes", "w", allow_zero=True)
     b = _positive_array(beta, "bandwidth", "beta")
@@ -291,7 +325,16 @@ def parameter_server_time(w, p, beta, alpha=0.0, *, servers=None, beta_server=No
     beta_w = np.where(multi, np.minimum(m, g) * b, b)
     k = workers if servers is None else _positive_array(servers, "dimensionless", "servers")
     beta_s = beta_w if beta_server is None else _positive_array(beta_server, "bandwidth", "beta_server")
-    t_net = 2.0 * (np.maximum(w / beta_w, workers * w / (k * beta_s)) + a)
+    shard = w / k
+    if placement == "largest":
+        if largest_bytes is None:
+            raise ValueError("largest_bytes: placement='largest' needs the largest variable's bytes "
+                             "(0 where unknown)")
+        shard = np.maximum(shard, np.minimum(_positive_array(largest_bytes, "bytes", "largest_bytes",
+                                                             allow_zero=True), w))
+    elif placement != "balanced":
+        raise ValueError(f"placement: expected 'balanced' or 'largest', got {placement!r}")
+    t_net = 2.0 * (np.maximum(w / beta_w, workers * shard / beta_s) + a)
     b_in = b if beta_intra is None else _positive_array(beta_intra, "bandwidth", "beta_intra")
     a_in = _positive_array(alpha_intra, "time", "alpha_intra", allow_zero=True)
     t_local = np.where(multi, 2.0 * (g - 1.0) / g * w / b_in + 2.0 * (g - 1.0) * a_in, 0.0)
@@ -523,7 +566,7 @@ ALGORITHMS = {
 }
 
 _TOPOLOGY_KEYS = {"devices_per_node", "nics_per_node", "beta_intra", "alpha_intra"}
-_PS_KEYS = _TOPOLOGY_KEYS | {"servers", "beta_server"}
+_PS_KEYS = _TOPOLOGY_KEYS | {"servers", "beta_server", "placement", "largest_bytes"}
 _HIER_KEYS = _TOPOLOGY_KEYS | {"inter_algorithm"}
 _KNOWN_KEYS = _PS_KEYS | _HIER_KEYS
 
@@ -576,7 +619,7 @@ def allreduce_time(algorithm, w, p, beta, alpha=0.0, **topology):
     **topology
         ``devices_per_node``, ``nics_per_node``, ``beta_intra``, ``alpha_intra`` (used by
         ``hierarchical`` and ``parameter_server``, ignored by the flat algorithms),
-        ``servers``, ``beta_server`` (``parameter_server``), ``inter_algorithm``
+        ``servers``, ``beta_server``, ``placement``, ``largest_bytes`` (``parameter_server``), ``inter_algorithm``
         (``hierarchical``). Any other key is an error.
 
     Returns

@@ -166,6 +166,9 @@ def normalize_names(df: pd.DataFrame, *, find_name: Callable[[str, str], str | N
         A copy; ``device``/``interconnect``/``model`` hold the catalog name where one was
         found and the text otherwise; ``device_raw``/``interconnect_raw``/``model_raw`` hold
         the original. A ``model`` that already names a zoo model (an earlier mapping) is kept.
+        Inference rows without an ``engine_mode`` get the one their framework and notes
+        state (:func:`plaster_model.catalog.frameworks.engine_mode`: ``server`` for a model
+        server such as Triton, ``harness`` for a benchmark harness, else ``engine``).
     report : pandas.DataFrame
         One row per distinct raw name: ``kind``, ``raw``, ``mapped_to`` (None when not
         mapped), ``n_rows``, ``how`` (how the name was matched, or why not). Rows with
@@ -176,7 +179,7 @@ def normalize_names(df: pd.DataFrame, *, find_name: Callable[[str, str], str | N
     smart = False  # True with the catalog's own look-up: plaster_model.catalog.names is used too
     if find_name is None:
         find_name = _default_find_name()
-        smart = find_name is not None
+        smart = find_name is not None and _names_available()
         if find_name is None:
             warnings.warn("plaster_model.catalog.find_name is unavailable: device and "
                           "interconnect names left unmapped", RuntimeWarning, stacklevel=2)
@@ -213,6 +216,7 @@ def normalize_names(df: pd.DataFrame, *, find_name: Callable[[str, str], str | N
     rows += _interconnect_report(ic_raw, out["device"], spans, ic_map, ic_how)
     if smart or model_map:
         rows += _map_models(out, model_map)
+    _fill_engine_modes(out)
     if framework_default_precision:
         rows += _default_precisions(out)
     rows += _precision_report(out)
@@ -259,6 +263,15 @@ def _precision_report(df: pd.DataFrame) -> list[dict]:
 
 # --- real-world names (plaster_model.catalog.names) -------------------------------------
 
+def _names_available() -> bool:
+    """Whether :mod:`plaster_model.catalog.names` imports (a stand-in catalog may lack it)."""
+    try:
+        _names()
+    except ImportError:
+        return False
+    return True
+
+
 def _names():
     from plaster_model.catalog import names  # noqa: PLC0415 - lazy: catalog imports are heavier
     return names
@@ -290,6 +303,8 @@ def _fabric_link(raw: str, device: str | None, spans_nodes: bool) -> tuple[str |
     how = f"{part} of the fabric text ({fab.how})" if fab.matches else f"{part} of system {fab.system}"
     if spans_nodes and fab.nics_per_node:
         how += f"; {fab.nics_per_node} NICs per node"
+    if fab.assumed:
+        how += "; assumed: " + "; ".join(fab.assumed)
     return name, how
 
 
@@ -336,3 +351,24 @@ def _default_precisions(out: pd.DataFrame) -> list[dict]:
         rows[key] = rows.get(key, 0) + 1
     return [{"kind": "precision default", "raw": t, "mapped_to": n, "n_rows": c, "how": h}
             for (t, n, h), c in rows.items()]
+
+
+def _fill_engine_modes(out: pd.DataFrame) -> None:
+    """``engine_mode`` of inference rows that have none, from the framework and notes texts
+    (in place; a mode the table states is kept)."""
+    from plaster_model.catalog.frameworks import engine_mode  # noqa: PLC0415 - light, lazy for symmetry
+
+    phase = out["phase"].tolist()
+    current = out["engine_mode"].tolist()
+    fw, notes = out["framework"].tolist(), out["notes"].tolist()
+    memo: dict = {}
+    modes = []
+    for ph, cur, f, nt in zip(phase, current, fw, notes):
+        if ph != "inference" or not _is_missing(cur):
+            modes.append(cur)
+            continue
+        key = (None if _is_missing(f) else f, None if _is_missing(nt) else nt)
+        if key not in memo:
+            memo[key] = engine_mode(*key)
+        modes.append(memo[key])
+    out["engine_mode"] = pd.array(modes, dtype=out["engine_mode"].dtype)

@@ -14,9 +14,15 @@ format               recognised by                                            ro
 ``trtexec_layers``   JSON object with ``"Layers"``                            none (layers)
 ``trex_metadata``    JSON object with ``performance_summary`` / build options 2 / none
 ``ort_profile``      ``"traceEvents"`` or events with ``"cat": "Session"``    2
+``neusight_labels``  a CSV header with NeuSight's label columns               1 per record
+                     (``device_key``, ``seq_len``, ``parallel``, ...)
 ``csv``              a CSV header with ``metric`` and ``value`` columns        1 per record
 ``llm_serving``      a CSV header with ``ttft_ms``, ``tpot_ms``, ``input_len``... 2 per run
 ==================== ======================================================== ==============
+
+NeuSight's device specification table (``device_key, Dev_Mem_GB, Mem_Bw_GBps, ...``) is
+recognised as ``neusight_devices`` and refused as "not measurements" (a folder read lists it
+under ``attrs["skipped"]``).
 """
 from __future__ import annotations
 
@@ -35,6 +41,7 @@ from .csv_table import read_measurement_csv
 from .dlbs import dlbs_log_records
 from .llm_training import is_llm_training_csv, read_llm_training_csv
 from .llm_serving import is_llm_serving_header, read_llm_serving
+from .neusight import SPEC_TABLE_REASON, read_neusight_labels, sniff_neusight, spec_table_error
 from .normalize import normalize_names
 from .ort_profile import ort_profile_records
 from .schema import (_PARSER_SLIPS, ParseError, as_parse_error, conform, decode_text,
@@ -166,6 +173,9 @@ def sniff_format(path: str | os.PathLike) -> str:
         return "llm_training_csv"
     if is_llm_serving_header(head.split("\n", 1)[0]):
         return "llm_serving"
+    neusight = sniff_neusight(head)
+    if neusight:
+        return neusight
     if _is_csv(head):
         return "csv"
     # Logs with a long preamble: look at the whole window.
@@ -191,6 +201,10 @@ def _fill_device(records: list[dict], device: str | None) -> list[dict]:
     return records
 
 
+def _refuse(exc: Exception):
+    raise exc
+
+
 # Format -> reader of its rows: a list of row dicts (one frame is built per call of
 # read_measurements, not per file) or, for CSV tables, a conformed frame.
 _RECORDS: dict[str, Callable[..., Any]] = {
@@ -202,6 +216,8 @@ _RECORDS: dict[str, Callable[..., Any]] = {
     "csv": lambda p, batch, device: read_measurement_csv(p),
     "llm_training_csv": lambda p, batch, device: read_llm_training_csv(p),  # parallel-layout tables
     "llm_serving": lambda p, batch, device: read_llm_serving(p),
+    "neusight_labels": lambda p, batch, device: read_neusight_labels(p),
+    "neusight_devices": lambda p, batch, device: _refuse(spec_table_error(p)),
     "trtexec_profile": lambda p, batch, device: [],
     "trtexec_layers": lambda p, batch, device: [],
 }
@@ -446,7 +462,8 @@ def read_measurements(source, *, normalize: bool = True, on_error: str = "collec
         except ParseError as exc:
             if single or on_error == "raise":
                 raise
-            if exc.reason == "unrecognised measurement format" or exc.reason.startswith("not a regular file"):
+            if exc.reason == "unrecognised measurement format" or exc.reason.startswith(
+                    ("not a regular file", SPEC_TABLE_REASON)):
                 skipped.append((str(f), str(exc)))
             else:
                 failed.append((str(f), str(exc)))

@@ -44,6 +44,19 @@ then optional detail columns (NaN where the source does not give them):
 ``enqueue_mean_ms``       float  mean host enqueue time per batch [ms]
 ``throughput_qps``        float  inferences (batches) per second [1/s]
 ``measured_power_w``      float  measured mean power draw [W]
+``seq_len``               float  tokens per sequence of a sequence model's sample (positive
+                                 integer) [-]
+``data_parallel``         float  data-parallel degree (positive integer) [-]
+``tensor_parallel``       float  tensor-parallel degree (positive integer) [-]
+``pipeline_parallel``     float  pipeline-parallel degree (positive integer) [-]
+``execution``             text   how the framework executed the model (``"eager"``,
+                                 ``"torch.compile"``, ``"Megatron-LM via accelerate"``)
+``engine_mode``           text   how an inference engine was driven: ``"engine"`` (called
+                                 directly: trtexec, a Python loop), ``"harness"`` (a
+                                 benchmark harness in-process: MLPerf LoadGen) or
+                                 ``"server"`` (a model server: Triton, TF Serving), set by
+                                 :func:`~.normalize.normalize_names` for inference rows
+                                 (:func:`plaster_model.catalog.frameworks.engine_mode`)
 ``file``                  text   file the row was parsed from
 ``line``                  Int64  1-based line in ``file`` (summary start, CSV record, ...)
 ========================  =====  ==========================================================
@@ -59,6 +72,7 @@ from typing import Any, Iterable, Mapping
 import numpy as np
 import pandas as pd
 
+from ...catalog.frameworks import ENGINE_MODES
 from ...catalog.objects import NOT_STATED, PRECISIONS as _CATALOG_PRECISIONS
 from ...errors import MeasurementValidationError, ParseError
 
@@ -84,7 +98,9 @@ DETAIL_COLUMNS: list[str] = [
     "latency_mean_ms", "latency_median_ms", "latency_min_ms", "latency_max_ms",
     "latency_p90_ms", "latency_p95_ms", "latency_p99_ms", "latency_std_ms",
     "host_latency_mean_ms", "host_latency_median_ms", "h2d_mean_ms", "d2h_mean_ms",
-    "enqueue_mean_ms", "throughput_qps", "measured_power_w", "file", "line",
+    "enqueue_mean_ms", "throughput_qps", "measured_power_w",
+    "seq_len", "data_parallel", "tensor_parallel", "pipeline_parallel", "execution", "engine_mode",
+    "file", "line",
 ]
 
 #: Every column of the measurement table, in order (a list, so ``df[MEASUREMENT_COLUMNS]`` works).
@@ -96,14 +112,15 @@ REQUIRED_COLUMNS: list[str] = list(CSV_COLUMNS)
 TEXT_COLUMNS: list[str] = [
     "source", "source_detail", "model", "framework", "device", "interconnect", "precision",
     "phase", "metric", "notes", "engine_version", "device_raw", "interconnect_raw",
-    "precision_raw", "file",
+    "precision_raw", "execution", "engine_mode", "file",
 ]
 INT_COLUMNS: list[str] = ["line"]
 FLOAT_COLUMNS: list[str] = [c for c in MEASUREMENT_COLUMNS
                             if c not in TEXT_COLUMNS and c not in INT_COLUMNS]
 
 #: Columns that must hold positive integers where given (stored as float so NaN fits).
-_POSITIVE_INT_COLUMNS = ("n_devices", "devices_per_node", "batch_per_device", "line")
+_POSITIVE_INT_COLUMNS = ("n_devices", "devices_per_node", "batch_per_device", "line", "seq_len",
+                         "data_parallel", "tensor_parallel", "pipeline_parallel")
 #: Statistic columns: finite and >= 0 where given (H2D/D2H are 0 with transfers disabled).
 _NONNEGATIVE_COLUMNS = tuple(c for c in FLOAT_COLUMNS if c.endswith("_ms")) + (
     "throughput_qps", "measured_power_w")
@@ -390,6 +407,7 @@ def row_problems(df: pd.DataFrame) -> list[MeasurementValidationError]:
     allowed("metric", set(METRICS), True)
     allowed("precision", set(_TABLE_PRECISIONS), False)
     allowed("phase", set(PHASES), False)
+    allowed("engine_mode", set(ENGINE_MODES), False)
     with np.errstate(invalid="ignore", over="ignore"):
         v = _numeric(df, "value")
         flag(~(np.isfinite(v) & (v > 0)), "value", v, "must be finite and > 0")
