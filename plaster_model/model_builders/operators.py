@@ -1,0 +1,115 @@
+"""Operator tables of zoo models, from their graphs built in code (for the step model).
+
+:func:`operator_layers` gives a model's layer table at batch 1 with a ``groups`` column
+(convolution groups, read from the graph's ``Conv`` nodes), for
+:func:`plaster_model.estimators.step.operator_table`. Zoo models built in code
+(:data:`~plaster_model.model_builders.SPECS`) use their own graphs; the hand-written zoo
+entries use the graph of the same architecture named in :data:`GRAPH_OF` (the entry's
+``sources.kernels`` names the same one). Models with neither return ``None``: the step model
+then knows their FLOPs only.
+
+Examples
+--------
+>>> t = operator_layers("ResNet-50")
+>>> int((t["op_type"] == "Conv").sum()), int(t["groups"].max())
+(53, 1)
+"""
+from __future__ import annotations
+
+import functools
+
+__all__ = ["GRAPH_OF", "operator_layers"]
+
+#: Hand-written zoo entries and the code-built architecture whose operators they share.
+GRAPH_OF = {
+    "ResNet-50": ("resnet", "resnet", {"depth": 50}),
+    "ResNet-50 v1.5": ("resnet", "resnet", {"depth": 50}),
+    "ResNet-101": ("resnet", "resnet", {"depth": 101}),
+    "ResNet-152": ("resnet", "resnet", {"depth": 152}),
+    "VGG-16": ("vgg", "vgg", {"depth": 16}),
+    "VGG-19": ("vgg", "vgg", {"depth": 19}),
+    "AlexNet": ("vgg", "alexnet", {}),
+    "GoogleNet": ("inception", "googlenet", {}),
+    "Inception-v3": ("inception", "inception_v3", {}),
+}
+
+
+def _groups(proto) -> dict:
+    out = {}
+    for node in proto.graph.node:
+        if node.op_type == "Conv":
+            g = [a.i for a in node.attribute if a.name == "group"]
+            out[node.name] = int(g[0]) if g else 1
+    return out
+
+
+@functools.lru_cache(maxsize=None)
+def operator_layers(name: str):
+    """Layer table (batch 1) of zoo model ``name`` with a ``groups`` column, or None.
+
+    Cached per process; the caller must not modify the frame.
+    """
+    import importlib
+
+    from . import SPECS
+    try:
+        if name in SPECS:
+            proto = SPECS[name].builder()
+        elif name in GRAPH_OF:
+            module, fn, kw = GRAPH_OF[name]
+            proto = getattr(importlib.import_module(f".{module}", __package__), fn)(**kw)
+        else:
+            return None
+    except ImportError:   # onnx not installed
+        return None
+    from ..onnx_import import onnx_layer_table
+    t = onnx_layer_table(proto, 1)
+    g = _groups(proto)
+    t["groups"] = [g.get(layer, 1) for layer in t["layer"]]
+    return t
+
+
+@functools.lru_cache(maxsize=4096)
+def _ratio(name, layers_id, device, precision: str, training: bool) -> float:
+    from ..catalog.objects import BYTES_PER_ELEMENT
+    from ..estimators.data_parallel import TRAINING_FLOPS_FACTOR
+    from ..estimators.step import class_rates, operator_table, roofline_ratio
+
+    layers = operator_layers(name) if layers_id is None else _USER_LAYERS[layers_id]
+    s = BYTES_PER_ELEMENT[precision]
+    ops = operator_table(layers, training=training, weight_bytes_per_element=2 if s == 2 else 4)
+    return float(roofline_ratio(ops, class_rates(device, precision), device.memory_bandwidth,
+                                bytes_per_element=s,
+                                flops_factor=TRAINING_FLOPS_FACTOR if training else 1.0))
+
+
+_USER_LAYERS: dict = {}
+
+
+def roofline_factor(model, device, precision: str, phase: str = "training") -> float:
+    """Large-batch per-operator roofline ratio of ``model`` on ``device`` (see
+    :func:`plaster_model.estimators.step.roofline_ratio`), 1.0 when the model's operators
+    are unknown (no graph, no layer table: its FLOPs are all the step model knows).
+
+    Examples
+    --------
+    >>> import plaster_model as pm
+    >>> r = roofline_factor(pm.load_model("ResNet-50"), pm.load_device("V100"), "mixed")
+    >>> 2.5 < r < 3.5    # BatchNorm/ReLU/adds are memory-bound against 125 TFLOPS tensor cores
+    True
+    """
+    from ..catalog.objects import normalize_precision
+
+    prec = normalize_precision(precision)
+    layers = getattr(model, "layers", None)
+    lid = None
+    if layers is not None and {"op_type", "kind", "flops", "input_bytes", "output_bytes", "bytes"} <= set(layers.columns):
+        lid = id(layers)
+        _USER_LAYERS[lid] = layers
+    elif operator_layers(getattr(model, "name", model)) is None:
+        return 1.0
+    try:
+        r = _ratio(getattr(model, "name", model), lid, device, prec, phase == "training")
+    except (ValueError, KeyError):
+        return 1.0
+    return r if r == r and r > 0 else 1.0
