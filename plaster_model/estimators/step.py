@@ -88,7 +88,7 @@ def operator_class(op_type: str, kind: str, groups: int = 1) -> str:
 
 
 def operator_table(layers, *, training: bool = False, optimizer: str = "sgd_momentum",
-                   weight_bytes_per_element: int = 4) -> "pd.DataFrame":
+                   weight_bytes_per_element: int = 4, fused: bool = False) -> "pd.DataFrame":
     """Operators of one step, per sample, from a layer table at batch 1.
 
     Parameters
@@ -102,6 +102,11 @@ def operator_table(layers, *, training: bool = False, optimizer: str = "sgd_mome
         Recipe of the update (:data:`OPTIMIZER_BYTES_PER_PARAM`).
     weight_bytes_per_element : {4, 2}
         Bytes of a gradient element the optimizer reads (2: mixed precision).
+    fused : bool
+        An inference engine's fused graph (TensorRT, onnxruntime): normalisation folds into
+        the preceding convolution's weights and activations and residual adds run in the
+        GEMM's epilogue, so ``elementwise`` operators launch nothing and move no data of
+        their own. False: every operator is its own kernel (a framework's eager runtime).
 
     Returns
     -------
@@ -133,6 +138,8 @@ def operator_table(layers, *, training: bool = False, optimizer: str = "sgd_mome
     cls = np.array([operator_class(o, k, int(g)) for o, k, g in
                     zip(layers["op_type"], layers["kind"], groups)], dtype=object)
     keep = cls != ""
+    if fused:
+        keep &= cls != "elementwise"
     lay = layers[keep]
     cls = cls[keep]
     flops = lay["flops"].to_numpy(dtype=float)
@@ -259,11 +266,12 @@ def roofline_step_time(ops, rates: dict, memory_bandwidth: float, batch, *, byte
 
 
 def roofline_ratio(ops, rates: dict, memory_bandwidth: float, batch=None, *, bytes_per_element: float = 4.0,
-                   flops_factor: float = 1.0):
+                   flops_factor: float = 1.0, base_flops: float | None = None):
     r"""Per-operator roofline time over the FLOP-only time, ``T_roofline(b) / (f·F·b/γ)``.
 
     ``F`` is the forward FLOPs of the table, ``γ`` the matrix peak (``rates["dense"]``) and
-    ``f`` ``flops_factor`` (3 for training: the ×3 rule). A model of large GEMMs at a large
+    ``f`` ``flops_factor`` (3 for training: the ×3 rule); ``base_flops`` replaces ``F`` (the
+    model's forward FLOPs when the table is a fused graph that dropped some). A model of large GEMMs at a large
     batch gives about 1; memory-bound operators and vector-unit classes raise it. With
     ``batch=None`` the ratio of the large-batch slopes (per sample, the weights' traffic
     amortised away), which does not depend on the batch:
@@ -291,7 +299,7 @@ def roofline_ratio(ops, rates: dict, memory_bandwidth: float, batch=None, *, byt
     1.039
     """
     fwd = ops["pass"].to_numpy() == "forward" if "pass" in ops.columns else np.ones(len(ops), bool)
-    F = float(ops["flops"].to_numpy(dtype=float)[fwd].sum())
+    F = float(ops["flops"].to_numpy(dtype=float)[fwd].sum()) if base_flops is None else float(base_flops)
     if batch is None:
         cls = ops["op_class"].to_numpy()
         gam = np.array([float(rates[c]) for c in cls])

@@ -70,26 +70,33 @@ def operator_layers(name: str):
 
 
 @functools.lru_cache(maxsize=4096)
-def _ratio(name, layers_id, device, precision: str, training: bool) -> float:
+def _ratio(name, layers_id, device, precision: str, training: bool, fused: bool = False) -> float:
     from ..catalog.objects import BYTES_PER_ELEMENT
     from ..estimators.data_parallel import TRAINING_FLOPS_FACTOR
     from ..estimators.step import class_rates, operator_table, roofline_ratio
 
     layers = operator_layers(name) if layers_id is None else _USER_LAYERS[layers_id]
     s = BYTES_PER_ELEMENT[precision]
-    ops = operator_table(layers, training=training, weight_bytes_per_element=2 if s == 2 else 4)
+    ops = operator_table(layers, training=training, weight_bytes_per_element=2 if s == 2 else 4, fused=fused)
+    # the base counts every forward FLOP, fused or not: the ratio is of the model's FLOPs
     return float(roofline_ratio(ops, class_rates(device, precision), device.memory_bandwidth,
+                                base_flops=float(layers["flops"].sum()),
                                 bytes_per_element=s,
                                 flops_factor=TRAINING_FLOPS_FACTOR if training else 1.0))
 
 
 _USER_LAYERS: dict = {}
 
+#: Inference engines that run a fused graph (normalisation folded, epilogue activations).
+FUSING_ENGINES = ("tensorrt", "onnxruntime")
 
-def roofline_factor(model, device, precision: str, phase: str = "training") -> float:
+
+def roofline_factor(model, device, precision: str, phase: str = "training", engine: str | None = None) -> float:
     """Large-batch per-operator roofline ratio of ``model`` on ``device`` (see
     :func:`plaster_model.estimators.step.roofline_ratio`), 1.0 when the model's operators
     are unknown (no graph, no layer table: its FLOPs are all the step model knows).
+    Inference on a fusing engine (``engine`` ``"tensorrt"`` or ``"onnxruntime"``) runs the
+    fused graph (``operator_table(fused=True)``).
 
     Examples
     --------
@@ -109,7 +116,8 @@ def roofline_factor(model, device, precision: str, phase: str = "training") -> f
     elif operator_layers(getattr(model, "name", model)) is None:
         return 1.0
     try:
-        r = _ratio(getattr(model, "name", model), lid, device, prec, phase == "training")
+        r = _ratio(getattr(model, "name", model), lid, device, prec, phase == "training",
+                   phase != "training" and engine in FUSING_ENGINES)
     except (ValueError, KeyError):
         return 1.0
     return r if r == r and r > 0 else 1.0
