@@ -31,15 +31,22 @@ import math
 
 import numpy as np
 
-__all__ = ["OPERATOR_CLASSES", "MATRIX_CLASSES", "OPTIMIZER_BYTES_PER_PARAM", "operator_class",
+__all__ = ["OPERATOR_CLASSES", "MATRIX_CLASSES", "OPTIMIZER_BYTES_PER_PARAM", "WINOGRAD_SPEEDUP", "operator_class",
            "operator_table", "class_rates", "roofline_step_time", "roofline_ratio"]
 
-#: Operator classes of the step model.
-OPERATOR_CLASSES = ("dense", "grouped_conv", "attention", "elementwise", "reduction",
+#: Operator classes of the step model. ``winograd_conv`` is a dense 3×3 stride-1 convolution,
+#: which cuDNN runs with Winograd's minimal filtering on the fp32 path.
+OPERATOR_CLASSES = ("dense", "winograd_conv", "grouped_conv", "attention", "elementwise", "reduction",
                     "embedding", "data_movement", "optimizer")
 
 #: Classes that run on the matrix (tensor-core) units at the precision's peak.
-MATRIX_CLASSES = frozenset({"dense", "attention"})
+MATRIX_CLASSES = frozenset({"dense", "winograd_conv", "attention"})
+
+#: Arithmetic saved by Winograd's F(2×2, 3×3) on a 3×3 stride-1 convolution: 16 multiplies
+#: per 2×2 output tile instead of 36 (Lavin & Gray, "Fast Algorithms for Convolutional Neural
+#: Networks", CVPR 2016), which cuDNN's fp32 (SIMT) kernels use; tensor-core paths run
+#: implicit GEMMs, and a direct count stands.
+WINOGRAD_SPEEDUP = 36.0 / 16.0
 
 #: Bytes moved per parameter by one optimizer update, per recipe (read and written once each,
 #: a fused element-wise kernel). SGD with momentum, fp32: read w, g, m and write w, m
@@ -54,7 +61,7 @@ OPTIMIZER_BYTES_PER_PARAM = {
 #: Backward FLOPs of each class as multiples of its forward FLOPs, split into the input
 #: gradient (dX) and the weight gradient (dW): a GEMM's dX and dW are one GEMM each, as large
 #: as the forward one; element-wise and normalisation backward passes cost about their forward.
-_BWD_FLOPS = {"dense": (1.0, 1.0), "grouped_conv": (1.0, 1.0), "attention": (2.0, 0.0),
+_BWD_FLOPS = {"dense": (1.0, 1.0), "winograd_conv": (1.0, 1.0), "grouped_conv": (1.0, 1.0), "attention": (2.0, 0.0),
               "elementwise": (1.0, 0.0), "reduction": (1.0, 0.0), "embedding": (0.0, 1.0),
               "data_movement": (0.0, 0.0)}
 
@@ -63,12 +70,14 @@ _KIND_CLASS = {"matmul": "dense", "rnn": "dense", "attention": "attention",
                "pooling": "reduction", "reduction": "reduction", "copy": "data_movement"}
 
 
-def operator_class(op_type: str, kind: str, groups: int = 1) -> str:
+def operator_class(op_type: str, kind: str, groups: int = 1, kernel: int = 0, stride: int = 0) -> str:
     """Operator class of one layer-table row.
 
     ``Conv`` with ``groups > 1`` (grouped and depthwise convolutions) is ``grouped_conv``:
     its reduction is too short for the matrix units (a depthwise 3×3 reduces over 9
-    elements), so it runs as a vector kernel; ``Gather`` is ``embedding``; views and folded
+    elements), so it runs as a vector kernel; a dense 3×3 stride-1 ``Conv`` is
+    ``winograd_conv`` (``kernel``/``stride``: its square kernel size and stride, 0 unknown);
+    ``Gather`` is ``embedding``; views and folded
     constants (``kind`` ``"view"``/``"constant"``) launch nothing and return ``""``.
 
     Examples
@@ -77,11 +86,15 @@ def operator_class(op_type: str, kind: str, groups: int = 1) -> str:
     ('grouped_conv', 'dense')
     >>> operator_class("BatchNormalization", "normalization"), operator_class("Gather", "copy")
     ('elementwise', 'embedding')
+    >>> operator_class("Conv", "matmul", kernel=3, stride=1)
+    'winograd_conv'
     """
     if kind in ("view", "constant"):
         return ""
     if op_type == "Conv" and groups > 1:
         return "grouped_conv"
+    if op_type == "Conv" and kernel == 3 and stride == 1:
+        return "winograd_conv"
     if op_type in ("Gather", "GatherElements", "GatherND", "EmbeddingBag"):
         return "embedding"
     return _KIND_CLASS.get(kind, "data_movement")
@@ -95,7 +108,8 @@ def operator_table(layers, *, training: bool = False, optimizer: str = "sgd_mome
     ----------
     layers : pandas.DataFrame
         :func:`~plaster_model.onnx_import.onnx_layer_table` at batch 1 (float32 tensors),
-        with an optional ``groups`` column (convolution groups; 1 where absent).
+        with optional ``groups``, ``kernel`` and ``stride`` columns (convolution groups, square
+        kernel size and stride; 1, 0, 0 where absent).
     training : bool
         Add the backward operators and the optimizer update.
     optimizer : {"sgd_momentum", "adam"}
@@ -134,9 +148,12 @@ def operator_table(layers, *, training: bool = False, optimizer: str = "sgd_mome
     """
     import pandas as pd
 
-    groups = layers["groups"].to_numpy() if "groups" in layers.columns else np.ones(len(layers), dtype=int)
-    cls = np.array([operator_class(o, k, int(g)) for o, k, g in
-                    zip(layers["op_type"], layers["kind"], groups)], dtype=object)
+    ones = np.ones(len(layers), dtype=int)
+    groups = layers["groups"].to_numpy() if "groups" in layers.columns else ones
+    kern = layers["kernel"].to_numpy() if "kernel" in layers.columns else 0 * ones
+    strd = layers["stride"].to_numpy() if "stride" in layers.columns else 0 * ones
+    cls = np.array([operator_class(o, k, int(g), int(kk), int(st)) for o, k, g, kk, st in
+                    zip(layers["op_type"], layers["kind"], groups, kern, strd)], dtype=object)
     keep = cls != ""
     if fused:
         keep &= cls != "elementwise"
@@ -155,7 +172,7 @@ def operator_table(layers, *, training: bool = False, optimizer: str = "sgd_mome
         fw = np.array([_BWD_FLOPS[c][1] for c in cls])
         has_dx = (fx > 0) | np.isin(cls, ["data_movement"])
         # dX: read dY (|Y|) and X where the op needs it (elementwise: yes), write dX (|X|)
-        bx_act = np.where(np.isin(cls, ["dense", "grouped_conv", "attention", "data_movement"]),
+        bx_act = np.where(np.isin(cls, ["dense", "winograd_conv", "grouped_conv", "attention", "data_movement"]),
                           y_el + x_el, y_el + 2.0 * x_el)
         parts.append(pd.DataFrame({"op_class": cls[has_dx], "pass": "backward_input",
                                    "flops": (flops * fx)[has_dx], "act_elements": bx_act[has_dx],
@@ -183,8 +200,9 @@ def class_rates(device, precision: str) -> dict:
     """Peak rate [FLOP/s] of each operator class on ``device`` for ``precision``'s path.
 
     Matrix classes (:data:`MATRIX_CLASSES`) take :meth:`Device.peak` of the precision (the
-    tensor-core peak for fp16/bf16/mixed, the tf32 peak for tf32, int8/fp8 peaks); the
-    others run on the vector units: the device's vector half-precision peak (``fp16``/``bf16``
+    tensor-core peak for fp16/bf16/mixed, the tf32 peak for tf32, int8/fp8 peaks), and a
+    3×3 stride-1 convolution on a vector-unit (SIMT) path at :data:`WINOGRAD_SPEEDUP` times
+    it (the rate of direct-count FLOPs); the others run on the vector units: the device's vector half-precision peak (``fp16``/``bf16``
     keys) for 16-bit paths where it publishes one, else its fp32 peak.
 
     Examples
@@ -193,6 +211,8 @@ def class_rates(device, precision: str) -> dict:
     >>> r = class_rates(pm.load_device("V100"), "mixed")
     >>> r["dense"] / 1e12, r["elementwise"] / 1e12
     (125.0, 31.4)
+    >>> round(class_rates(pm.load_device("V100"), "fp32")["winograd_conv"] / 1e12, 2)  # 15.7 × 2.25
+    35.33
     """
     from ..catalog.objects import normalize_precision
 
@@ -205,7 +225,12 @@ def class_rates(device, precision: str) -> dict:
     else:
         vec = fp32
     vec = min(vec, matrix)
-    return {c: (matrix if c in MATRIX_CLASSES else vec) for c in OPERATOR_CLASSES}
+    out = {c: (matrix if c in MATRIX_CLASSES else vec) for c in OPERATOR_CLASSES}
+    # Winograd where the matrix rate is the SIMT fp32 one (no tensor cores on this path)
+    simt = prec in ("fp32", "fp64") or (prec == "tf32" and "tf32" not in pf)
+    if simt or matrix <= fp32:
+        out["winograd_conv"] = matrix * WINOGRAD_SPEEDUP
+    return out
 
 
 def roofline_step_time(ops, rates: dict, memory_bandwidth: float, batch, *, bytes_per_element: float = 4.0,

@@ -34,18 +34,25 @@ GRAPH_OF = {
 }
 
 
-def _groups(proto) -> dict:
+def _conv_attrs(proto) -> dict:
+    """``{node name: (groups, square kernel size or 0, stride or 0)}`` of the Conv nodes."""
     out = {}
     for node in proto.graph.node:
         if node.op_type == "Conv":
-            g = [a.i for a in node.attribute if a.name == "group"]
-            out[node.name] = int(g[0]) if g else 1
+            a = {x.name: x for x in node.attribute}
+            g = int(a["group"].i) if "group" in a else 1
+            ks = list(a["kernel_shape"].ints) if "kernel_shape" in a else []
+            st = list(a["strides"].ints) if "strides" in a else [1]
+            k = ks[0] if ks and all(v == ks[0] for v in ks) else 0
+            s = st[0] if st and all(v == st[0] for v in st) else 0
+            out[node.name] = (g, k, s)
     return out
 
 
 @functools.lru_cache(maxsize=None)
 def operator_layers(name: str):
-    """Layer table (batch 1) of zoo model ``name`` with a ``groups`` column, or None.
+    """Layer table (batch 1) of zoo model ``name`` with ``groups``, ``kernel`` and ``stride``
+    columns (of its convolutions), or None.
 
     Cached per process; the caller must not modify the frame.
     """
@@ -64,8 +71,10 @@ def operator_layers(name: str):
         return None
     from ..onnx_import import onnx_layer_table
     t = onnx_layer_table(proto, 1)
-    g = _groups(proto)
-    t["groups"] = [g.get(layer, 1) for layer in t["layer"]]
+    c = _conv_attrs(proto)
+    t["groups"] = [c.get(layer, (1, 0, 0))[0] for layer in t["layer"]]
+    t["kernel"] = [c.get(layer, (1, 0, 0))[1] for layer in t["layer"]]
+    t["stride"] = [c.get(layer, (1, 0, 0))[2] for layer in t["layer"]]
     return t
 
 
