@@ -17,8 +17,20 @@ Examples
 from __future__ import annotations
 
 import functools
+import gzip
+import json
+from pathlib import Path
 
-__all__ = ["GRAPH_OF", "operator_layers"]
+__all__ = ["GRAPH_OF", "OPERATOR_TABLES", "operator_layers", "operator_tables", "roofline_factor"]
+
+#: The operator tables of every zoo model with a graph, stored by ``scripts/make_model_zoo.py``
+#: (building the graphs takes seconds; reading this file, milliseconds). A model missing
+#: from it is built on demand.
+OPERATOR_TABLES = Path(__file__).with_name("operator_tables.json.gz")
+
+#: Layer-table columns the step model reads (``estimators.step.operator_table``).
+_COLUMNS = ("op_type", "kind", "flops", "params", "input_bytes", "output_bytes", "bytes",
+            "groups", "kernel", "stride")
 
 #: Hand-written zoo entries and the code-built architecture whose operators they share.
 GRAPH_OF = {
@@ -49,13 +61,42 @@ def _conv_attrs(proto) -> dict:
     return out
 
 
+@functools.lru_cache(maxsize=1)
+def _stored() -> dict:
+    try:
+        with gzip.open(OPERATOR_TABLES, "rt", encoding="utf-8") as f:
+            return json.load(f)
+    except (OSError, ValueError):
+        return {}
+
+
+def operator_tables() -> dict:
+    """``{model name: {column: list}}`` of every model with a graph, built now (what
+    ``scripts/make_model_zoo.py`` stores in :data:`OPERATOR_TABLES`)."""
+    from . import SPECS
+    out = {}
+    for name in sorted(set(SPECS) | set(GRAPH_OF)):
+        t = _build(name)
+        if t is not None:
+            out[name] = {c: [v.item() if hasattr(v, "item") else v for v in t[c]] for c in _COLUMNS}
+    return out
+
+
 @functools.lru_cache(maxsize=None)
 def operator_layers(name: str):
     """Layer table (batch 1) of zoo model ``name`` with ``groups``, ``kernel`` and ``stride``
-    columns (of its convolutions), or None.
+    columns (of its convolutions), or None: read from :data:`OPERATOR_TABLES`, else built.
 
     Cached per process; the caller must not modify the frame.
     """
+    stored = _stored().get(name)
+    if stored is not None:
+        import pandas as pd
+        return pd.DataFrame(stored)
+    return _build(name)
+
+
+def _build(name: str):
     import importlib
 
     from . import SPECS
