@@ -112,6 +112,12 @@ class LookupMixin:
             sd = np.std(v, axis=0, ddof=1) if len(v) >= 2 else np.zeros(3)
             self._sd_between[ph] = np.maximum(np.nan_to_num(sd), SD_BETWEEN_FLOOR)
         self._sd_kappa = float(np.std(self._logk)) if self._logk.size >= 2 else 0.3
+        # a model without a factor is answered by the median of the others: the spread of
+        # that answer is measured, each fitted factor predicted by the median of the rest
+        # (the interval quantile of the errors over z), and never narrower than the sd
+        if self._logk.size >= 3:
+            loo = np.array([self._logk[k] - np.median(np.delete(self._logk, k)) for k in range(self._logk.size)])
+            self._sd_kappa = max(self._sd_kappa, float(np.quantile(np.abs(loo), self.interval) / _z(self.interval)))
 
     # ------------------------------------------------------------------ look-ups
     def _key(self, device, precision, phase, model=None, framework=None):
