@@ -440,6 +440,16 @@ fitted; *fallback* answers come from another group (see below). Width is the med
 inference throughput and latency; family-, device- and precision-out ≤ 15 %; the sweep's
 precision-out ≤ 15 %; coverage 80–95 % in every split): {_targets(res["t_transfer"])}
 
+Where the roofline loses: leaving one **inference engine** out asks the framework groups
+about TensorRT and the other way round, and the TensorRT groups were fitted on runs served
+by Triton (about 0.5 ms per sample of server and protocol time inside the measurement): a
+fused-graph roofline with a framework's efficiency, or an unfused one with a
+Triton-polluted efficiency, misses more than the FLOP-only model, whose one factor per
+group absorbed both. Keeping server time apart from the engine (a serving-mode column on
+the rows) is the fix, not yet made. Leave-one-device-out training stays at 45 %: a device
+the fit never saw takes the nearest-peak device's efficiency (a K80 answered by the
+PaddlePaddle K40 runs), not yet a shared value with a per-architecture deviation.
+
 ### Where the out-of-sample error comes from
 
 {_md(split, {"n": str})}
