@@ -51,9 +51,10 @@ CONFIGS = {
 }
 
 
-def uncalibrated(df: pd.DataFrame) -> pd.DataFrame:
-    """Predictions at the catalog peak: η = 1, no overhead, η_comm = η_m = 1, κ = 1."""
-    rows = prepare_rows(df)
+def uncalibrated(df: pd.DataFrame, roofline: bool = True) -> pd.DataFrame:
+    """Predictions at the per-operator roofline (``roofline=False``: the catalog peak): η = 1,
+    no overhead, η_comm = η_m = 1, κ = 1."""
+    rows = prepare_rows(df, roofline=roofline)
     n = len(df)
     lp = log_prediction(rows, np.ones(n), np.zeros(n), np.ones(n), np.ones(n))
     out = df.copy()
@@ -71,6 +72,100 @@ def leave_one_source_out(df: pd.DataFrame, **kw) -> pd.DataFrame:
         cal = pm.calibrate(df[~test], **kw)
         parts.append(cal.predict(df[test]).assign(held_out_source=source))
     return pd.concat(parts).loc[df.index]
+
+
+def split_keys(df: pd.DataFrame) -> dict:
+    """The held-out key of every row for each split: ``source``, ``family`` (the model's
+    architecture family), ``device`` and ``precision`` (as the catalog names them), ``engine``
+    (inference: TensorRT / onnxruntime / a framework's runtime; training: the framework
+    family). Rows the library cannot map keep their raw text."""
+    from plaster_model.calibration.rows import framework_family, inference_engine, model_family
+
+    rows = prepare_rows(df)
+    raw = lambda col: df[col].astype(str).tolist() if col in df else [""] * len(df)  # noqa: E731
+    fam = [model_family(m) or str(r) if m else str(r) for m, r in zip(rows.model, raw("model"))]
+    dev = [d or str(r) for d, r in zip(rows.device, raw("device"))]
+    prec = [q or str(r) for q, r in zip(rows.precision, raw("precision"))]
+    eng = [f"inference: {inference_engine(f)}" if ph == "inference" else f"training: {framework_family(f)}"
+           for ph, f in zip(df["phase"], raw("framework"))]
+    return {"source": df["source"].astype(str).tolist(), "family": fam, "device": dev,
+            "precision": prec, "engine": eng}
+
+
+def leave_one_out(df: pd.DataFrame, keys, **kw) -> pd.DataFrame:
+    """Held-out predictions for every row, each key value held out in turn (the fit sees
+    none of its rows). A held-out set the rest cannot answer (no group of its phase) stays
+    NaN, with ``reason``."""
+    keys = pd.Series(list(keys), index=df.index)
+    parts = []
+    for k in keys.unique():
+        test = (keys == k).to_numpy()
+        try:
+            cal = pm.calibrate(df[~test], **kw)
+            parts.append(cal.predict(df[test]).assign(held_out=k))
+        except (ValueError, LookupError) as exc:
+            part = df[test].copy()
+            part["measured_value"], part["value"] = part["value"], np.nan
+            part["value_low"] = part["value_high"] = np.nan
+            part["calibration_fallback"], part["reason"], part["held_out"] = None, str(exc)[:80], k
+            parts.append(part)
+    return pd.concat(parts).loc[df.index]
+
+
+def transfer_table(preds: dict) -> pd.DataFrame:
+    """Per split and metric: rows, predicted, median/p90 |error|, coverage of all, fitted and
+    fallback answers."""
+    recs = []
+    for split, pred in preds.items():
+        labels = pred.apply(lambda r: _metric_label(r["phase"], r["metric"]), axis=1)
+        for label in ("throughput_img_s (training)", "throughput_img_s (inference)", "latency_ms",
+                      "time_per_iter_s", "time_to_train_min"):
+            g = pred[labels == label]
+            if not len(g):
+                continue
+            med, p90 = _stats(_abs_pct(g))
+            fb = g["calibration_fallback"].fillna(False).astype(bool)
+            ok = g["value"].notna()
+            fmed, _ = _stats(_abs_pct(g[~fb]))
+            bmed, _ = _stats(_abs_pct(g[fb]))
+            recs.append({"split": split, "metric": label, "rows": len(g), "predicted": int(ok.sum()),
+                         "median %": med, "p90 %": p90, "coverage %": _coverage(g),
+                         "fitted n": int((ok & ~fb).sum()), "fitted median %": fmed,
+                         "fitted coverage %": _coverage(g[~fb]),
+                         "fallback n": int((ok & fb).sum()), "fallback median %": bmed,
+                         "fallback coverage %": _coverage(g[fb]),
+                         "interval width median ×": _width(g)})
+    return pd.DataFrame(recs)
+
+
+def _width(g: pd.DataFrame) -> float:
+    ok = g["value_high"].notna() & g["value_low"].notna() & (g["value_low"] > 0)
+    return float(np.median(g.loc[ok, "value_high"] / g.loc[ok, "value_low"])) if ok.any() else math.nan
+
+
+SWEEP = REPO.parent / "shared" / "trtexec_samples" / "trt86_rtx3060laptop_resnet50_sweep"
+
+
+def trtexec_sweep_lopo(n_bootstrap: int = 10, **kw) -> pd.DataFrame | None:
+    """The shared RTX 3060 Laptop / TensorRT 8.6 / ResNet-50 sweep: each precision predicted
+    by a calibration fitted on the sweep's other precisions (the device at its logged clock,
+    as ``tests/test_calibration.py`` builds it)."""
+    if not SWEEP.is_dir():
+        return None
+    meas = pm.read_measurements(SWEEP)
+    sms, clock = 30, 1.702e9   # from the log's device block
+    gpu = pm.Device(name="RTX 3060 Laptop", peak_flops={"fp32": sms * 256 * clock,
+                    "fp16_tensor": sms * 1024 * clock, "int8": sms * 2048 * clock},
+                    memory_bytes="6 GiB", memory_bandwidth="336 GB/s", power_w="115 W",
+                    source="NVIDIA Ampere GA10x per-SM rates at the logged clock")
+    models = {m: pm.load_model("ResNet-50 v1.5") for m in meas["model"].unique()}
+    devices = {d: gpu for d in meas["device"].unique()}
+    parts = []
+    for q in meas["precision"].unique():
+        test = meas["precision"] == q
+        cal = pm.calibrate(meas[~test], n_bootstrap=n_bootstrap, models=models, devices=devices, **kw)
+        parts.append(cal.predict(meas[test]).assign(held_out=q))
+    return pd.concat(parts)
 
 
 def _abs_pct(g: pd.DataFrame) -> np.ndarray:
@@ -152,20 +247,44 @@ def ablation(df: pd.DataFrame) -> pd.DataFrame:
     return pd.DataFrame(recs)
 
 
-def run(csv=DEFAULT_CSV, n_bootstrap=50, with_ablation=True) -> dict:
+def run(csv=DEFAULT_CSV, n_bootstrap=50, with_ablation=True, roofline=True) -> dict:
     df = pm.read_measurements(str(csv))
+    kw = {"n_bootstrap": n_bootstrap, "roofline": roofline}
     t0 = time.perf_counter()
-    loso = leave_one_source_out(df, n_bootstrap=n_bootstrap)
+    loso = leave_one_source_out(df, **kw)
     seconds = time.perf_counter() - t0
-    base = uncalibrated(df)
-    cal = pm.calibrate(df, n_bootstrap=n_bootstrap)
+    base = uncalibrated(df, roofline=roofline)
+    t1 = time.perf_counter()
+    cal = pm.calibrate(df, **kw)
+    t_cal = time.perf_counter() - t1
     insample = cal.predict(df)
-    out = {"df": df, "loso": loso, "base": base, "cal": cal, "seconds": seconds,
+    keys = split_keys(df)
+    preds = {"source": loso}
+    for split in ("family", "device", "precision", "engine"):
+        preds[split] = leave_one_out(df, keys[split], **kw)
+    sweep = trtexec_sweep_lopo(min(n_bootstrap, 20), roofline=roofline)
+    if sweep is not None:
+        preds["trtexec sweep precision"] = sweep
+    out = {"df": df, "loso": loso, "base": base, "cal": cal, "seconds": seconds, "t_calibrate": t_cal,
            "t_loso": error_table(loso), "t_uncal": error_table(base), "t_in": error_table(insample),
-           "t_split": split_table(loso), "t_sources": source_table(loso, base)}
+           "t_split": split_table(loso), "t_sources": source_table(loso, base),
+           "t_transfer": transfer_table(preds)}
     if with_ablation:
         out["t_ablation"] = ablation(df)
     return out
+
+
+def run_transfer(csv=DEFAULT_CSV, n_bootstrap=50, roofline=True) -> pd.DataFrame:
+    """Only the transfer table (every split), for the comparison with another setting."""
+    df = pm.read_measurements(str(csv))
+    kw = {"n_bootstrap": n_bootstrap, "roofline": roofline}
+    keys = split_keys(df)
+    preds = {split: leave_one_out(df, keys[split], **kw)
+             for split in ("source", "family", "device", "precision", "engine")}
+    sweep = trtexec_sweep_lopo(min(n_bootstrap, 20), roofline=roofline)
+    if sweep is not None:
+        preds["trtexec sweep precision"] = sweep
+    return transfer_table(preds)
 
 
 # ------------------------------------------------------------------------- report
@@ -199,6 +318,42 @@ def headline(res: dict) -> pd.DataFrame:
     return pd.DataFrame(recs)
 
 
+def _before_after(res: dict) -> str:
+    if "t_transfer_before" not in res:
+        return ""
+    a = res["t_transfer"].set_index(["split", "metric"])
+    b = res["t_transfer_before"].set_index(["split", "metric"])
+    recs = []
+    for k in a.index:
+        recs.append({"split": k[0], "metric": k[1],
+                     "FLOP-only median %": b["median %"].get(k, math.nan),
+                     "roofline median %": a.loc[k, "median %"],
+                     "FLOP-only coverage %": b["coverage %"].get(k, math.nan),
+                     "roofline coverage %": a.loc[k, "coverage %"]})
+    return ("Before and after the per-operator roofline (`Calibration(roofline=False)`, the FLOP-only "
+            "model η·κ·γ_peak that this page reported before, against the default):\n\n"
+            + _md(pd.DataFrame(recs)))
+
+
+def _targets(t: pd.DataFrame) -> str:
+    t = t.set_index(["split", "metric"])
+    goals = [(("source", "throughput_img_s (training)"), 8), (("source", "throughput_img_s (inference)"), 12),
+             (("source", "latency_ms"), 12)]
+    for sp in ("family", "device", "precision"):
+        for m in ("throughput_img_s (training)", "throughput_img_s (inference)", "latency_ms"):
+            goals.append(((sp, m), 15))
+    for m in ("throughput_img_s (inference)", "latency_ms"):
+        goals.append((("trtexec sweep precision", m), 15))
+    out = []
+    for k, goal in goals:
+        if k not in t.index:
+            continue
+        med, cov = t.loc[k, "median %"], t.loc[k, "coverage %"]
+        out.append(f"{k[0]} {k[1]} {_f(med)} % ({'met' if med <= goal else 'not met'}, ≤ {goal} %), "
+                   f"coverage {_f(cov, 0)} % ({'met' if 80 <= cov <= 95 else 'not met'})")
+    return "; ".join(out) + "."
+
+
 def write_report(res: dict, path: Path, n_bootstrap: int) -> None:
     df, cal = res["df"], res["cal"]
     hl = headline(res)
@@ -225,18 +380,23 @@ answers with a **leave-one-source-out** (LOSO) cross-validation on
 sources, none produced by this project): for each `source`, the calibration is fitted on all
 the *other* sources and predicts the held-out rows. The error of a row is `|ŷ/y − 1|`; the
 tables give its median and 90th percentile per metric (throughput split into training and
-inference rows). "Uncalibrated" predicts at the catalog peak (efficiency 1, no overhead,
-ideal links, each row's communication backend); "in-sample" fits and predicts all rows.
+inference rows). "Uncalibrated" predicts on the per-operator roofline at the catalog peaks
+(efficiency 1, no overhead, ideal links, each row's communication backend); "in-sample" fits and predicts all rows.
 "Coverage" is the share of measured values inside the calibrated 90 % prediction interval
 (`value_low`…`value_high`): an honest 90 % interval covers 85–95 % of held-out rows.
+Calibrating all rows took {res['t_calibrate']:.1f} s here (`n_bootstrap={n_bootstrap}`, on a
+shared two-core machine).
 
 Reproduce (about a minute on a laptop core):
 
 ```bash
-.venv/bin/python benchmarks/validation.py --write    # rewrites this page
+.venv/bin/python benchmarks/validation.py --write --compare   # rewrites this page
 ```
 
-Settings: `pm.calibrate(rows, n_bootstrap={n_bootstrap})` with the defaults: each
+Settings: `pm.calibrate(rows, n_bootstrap={n_bootstrap})` with the defaults: each row's compute
+on the per-operator roofline of its model, device and precision (`estimators/step.py`; η a
+fraction of that roofline, 3 × 3 stride-1 fp32 convolutions at Winograd's 2.25 ×, fused
+element-wise operators under TensorRT/onnxruntime), each
 multi-device row modelled with its communication backend (read from its framework and
 notes: NCCL rings, parameter servers, Caffe's tree) and that backend's overlap, `η_comm`
 per (backend, link class), groups by device × precision × phase (× inference engine), model
@@ -257,6 +417,38 @@ soft-L1 loss; generated {date.today().isoformat()} with Python
   **{tr['coverage']:.0f} %** ({verdict(cov_ok(tr['coverage']))});
 - latency: median **{lat['median']:.1f} %** ({verdict(lat['median'] <= 20)}), coverage
   **{lat['coverage']:.0f} %** ({verdict(cov_ok(lat['coverage']))}).
+
+### Transfer: leave one model family, device, precision or engine out
+
+Leave-one-source-out holds out a publication; it never asks about a model family, a device,
+a precision or an inference engine the fit has not seen. These splits do: each value of the
+key is held out in turn (the fit sees none of its rows) and predicted by the calibration of
+the rest. *family* is the model's architecture family (ResNets, VGG, Inception, AlexNet);
+*device* and *precision* are the catalog's names; *engine* is, for inference rows, TensorRT /
+onnxruntime / a framework's own runtime and, for training rows, the framework family. The
+last split is the shared trtexec sweep (RTX 3060 Laptop, TensorRT 8.6, ResNet-50, fp32 /
+fp16 / int8 at batch 1–128: `shared/trtexec_samples/trt86_rtx3060laptop_resnet50_sweep`), each
+precision predicted from the other two. *Fitted* answers are rows whose own group the rest
+fitted; *fallback* answers come from another group (see below). Width is the median ratio
+`value_high / value_low` of the 90 % interval.
+
+{_md(res["t_transfer"], {"rows": str, "predicted": str, "fitted n": str, "fallback n": str})}
+
+{_before_after(res)}
+
+**Against issue 22's targets** (leave-one-source-out ≤ 8 % training throughput and ≤ 12 %
+inference throughput and latency; family-, device- and precision-out ≤ 15 %; the sweep's
+precision-out ≤ 15 %; coverage 80–95 % in every split): {_targets(res["t_transfer"])}
+
+Where the roofline loses: leaving one **inference engine** out asks the framework groups
+about TensorRT and the other way round, and the TensorRT groups were fitted on runs served
+by Triton (about 0.5 ms per sample of server and protocol time inside the measurement): a
+fused-graph roofline with a framework's efficiency, or an unfused one with a
+Triton-polluted efficiency, misses more than the FLOP-only model, whose one factor per
+group absorbed both. Keeping server time apart from the engine (a serving-mode column on
+the rows) is the fix, not yet made. Leave-one-device-out training stays at 45 %: a device
+the fit never saw takes the nearest-peak device's efficiency (a K80 answered by the
+PaddlePaddle K40 runs), not yet a shared value with a per-architecture deviation.
 
 ### Where the out-of-sample error comes from
 
@@ -336,11 +528,18 @@ def main(argv=None) -> int:
     ap.add_argument("--n-bootstrap", type=int, default=50)
     ap.add_argument("--no-ablation", action="store_true")
     ap.add_argument("--write", action="store_true", help="rewrite docs/validation.md")
+    ap.add_argument("--compare", action="store_true",
+                    help="also run every split with roofline=False and report both (the page's before/after)")
+    ap.add_argument("--flops-only", action="store_true",
+                    help="calibrate with roofline=False (FLOPs at the peak: the model before the step model)")
     args = ap.parse_args(argv)
     if not Path(args.csv).is_file():
         print(f"validation: SKIPPED, data file absent: {args.csv}")
         return 0
-    res = run(args.csv, args.n_bootstrap, not args.no_ablation)
+    res = run(args.csv, args.n_bootstrap, not args.no_ablation, roofline=not args.flops_only)
+    if args.compare:
+        res["t_transfer_before"] = run_transfer(args.csv, args.n_bootstrap, roofline=False)
+        print(res["t_transfer_before"].round(1).to_string(index=False))
     pd.set_option("display.width", 200)
     pd.set_option("display.max_colwidth", 60)
     print(headline(res).round(1).to_string(index=False))
@@ -348,7 +547,8 @@ def main(argv=None) -> int:
     print(res["t_sources"].round(1).to_string(index=False))
     if "t_ablation" in res:
         print(res["t_ablation"].round(1).to_string(index=False))
-    print(f"leave-one-source-out took {res['seconds']:.1f} s")
+    print(res["t_transfer"].round(1).to_string(index=False))
+    print(f"leave-one-source-out took {res['seconds']:.1f} s; calibrating all rows {res['t_calibrate']:.2f} s")
     if args.write:
         write_report(res, REPO / "docs" / "validation.md", args.n_bootstrap)
         print("wrote docs/validation.md")

@@ -1,7 +1,9 @@
 """Write the code-built models of ``plaster_model.model_builders.SPECS`` into model_zoo.yaml.
 
 The entries go between the two marker lines below (the rest of the file is hand-written and
-kept as is); their parameters and multiply-adds are counted from the graphs.
+kept as is); their parameters and multiply-adds are counted from the graphs. The operator
+tables of every model with a graph (the step model's input, ``plaster_model.estimators.step``)
+go to ``plaster_model/model_builders/operator_tables.json.gz``.
 
     .venv/bin/python scripts/make_model_zoo.py           # rewrite the generated block
     .venv/bin/python scripts/make_model_zoo.py --check   # exit 1 when it is out of date
@@ -57,19 +59,44 @@ def updated(text: str) -> str:
     return head.rstrip("\n") + "\n\n" + block + "\ndatasets:" + tail
 
 
+def operator_tables() -> tuple[Path, dict]:
+    """The operator tables of every model with a graph (the step model's input), and their file."""
+    sys.path.insert(0, str(REPO))
+    try:
+        from plaster_model.model_builders.operators import OPERATOR_TABLES, operator_tables as build
+    finally:
+        sys.path.pop(0)
+    return OPERATOR_TABLES, build()
+
+
 def main(argv=None) -> int:
+    import gzip
+
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--check", action="store_true")
     args = ap.parse_args(argv)
     text = ZOO.read_text()
     new = updated(text)
+    path, tables = operator_tables()
     if args.check:
+        stale = []
         if new != text:
-            print("model_zoo.yaml is out of date: run scripts/make_model_zoo.py", file=sys.stderr)
+            stale.append("model_zoo.yaml")
+        try:
+            with gzip.open(path, "rt", encoding="utf-8") as f:
+                if json.load(f) != json.loads(json.dumps(tables)):
+                    stale.append(path.name)
+        except OSError:
+            stale.append(path.name)
+        if stale:
+            print(f"{', '.join(stale)} out of date: run scripts/make_model_zoo.py", file=sys.stderr)
             return 1
         return 0
     ZOO.write_text(new)
-    print(f"wrote {ZOO.relative_to(REPO)}")
+    # mtime=0: the same tables give the same bytes
+    with open(path, "wb") as raw, gzip.GzipFile(fileobj=raw, mode="wb", mtime=0) as f:
+        f.write(json.dumps(tables, separators=(",", ":"), sort_keys=True).encode("utf-8"))
+    print(f"wrote {ZOO.relative_to(REPO)} and {path.relative_to(REPO)}")
     return 0
 
 

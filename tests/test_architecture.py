@@ -42,6 +42,9 @@ def _definitions():
     ("inferences_per_joule", "estimators/energy.py"),
     ("power_capped_clock_ratio", "estimators/power_cap.py"),
     ("layerwise_time", "estimators/layerwise.py"),
+    ("operator_table", "estimators/step.py"),
+    ("roofline_step_time", "estimators/step.py"),
+    ("roofline_ratio", "estimators/step.py"),
     ("node_links", "resolution.py"),
 ])
 def test_each_model_is_defined_once_in_its_home(name, home):

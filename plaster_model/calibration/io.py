@@ -85,6 +85,8 @@ def to_dict(cal) -> dict:
     out.update(llm)
     if getattr(cal, "serving_", None) is not None:  # LLM serving fit (calibration/serving.py)
         out["serving"] = cal.serving_.to_dict()
+    if getattr(cal, "parameter_table_", None) is not None:
+        out["parameter_table"] = _table(cal.parameter_table_)
     return out
 
 
@@ -171,6 +173,8 @@ def from_dict(data: dict, *, origin: str = "calibration data"):
     unknown = set(params) - set(Calibration._PARAM_NAMES)
     if unknown:
         raise _fail(where, f"unknown parameter(s) {sorted(unknown)}")
+    # files written before the per-operator roofline hold efficiencies of the peak
+    params.setdefault("roofline", False)
     if isinstance(params.get("metrics"), list):
         params["metrics"] = tuple(params["metrics"])
     cal = Calibration(**params)
@@ -236,6 +240,10 @@ def from_dict(data: dict, *, origin: str = "calibration data"):
                 and all(isinstance(r, list) and len(r) == len(table["columns"]) for r in table["rows"])):
             raise _fail(where, f"table {name.rstrip('_')!r} must be {{columns: [...], rows: [[...], ...]}}")
         setattr(cal, name, _untable(table))
+    # the named parameter table (files from before it have none)
+    pt = data.get("parameter_table")
+    if isinstance(pt, dict) and isinstance(pt.get("columns"), list) and isinstance(pt.get("rows"), list):
+        cal.parameter_table_ = _untable(pt)
     if len(cal.params_) != G:
         raise _fail(where, f"params table has {len(cal.params_)} rows for {G} groups")
     _check_theta(cal, where)  # needs the model-factor and communication tables for its layout

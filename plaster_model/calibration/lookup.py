@@ -112,6 +112,12 @@ class LookupMixin:
             sd = np.std(v, axis=0, ddof=1) if len(v) >= 2 else np.zeros(3)
             self._sd_between[ph] = np.maximum(np.nan_to_num(sd), SD_BETWEEN_FLOOR)
         self._sd_kappa = float(np.std(self._logk)) if self._logk.size >= 2 else 0.3
+        # a model without a factor is answered by the median of the others: the spread of
+        # that answer is measured, each fitted factor predicted by the median of the rest
+        # (the interval quantile of the errors over z), and never narrower than the sd
+        if self._logk.size >= 3:
+            loo = np.array([self._logk[k] - np.median(np.delete(self._logk, k)) for k in range(self._logk.size)])
+            self._sd_kappa = max(self._sd_kappa, float(np.quantile(np.abs(loo), self.interval) / _z(self.interval)))
 
     # ------------------------------------------------------------------ look-ups
     def _key(self, device, precision, phase, model=None, framework=None):
@@ -277,22 +283,25 @@ class LookupMixin:
                               -p.iloc[k]["n_rows"])
             j = min(other, key=rank)
             src = p.iloc[j]
+            roof = bool(getattr(self, "roofline", False))
             if phase == "inference" and precision == "int8" and src["precision"] in ("fp16", "mixed", "bf16"):
-                # an engine that runs fp16 runs int8 at the same fraction of the int8 peak
+                # an engine that runs fp16 runs int8 at the same fraction of the int8 roofline
                 # (TensorRT's int8 kernels are the fp16 ones on the int8 tensor-core path)
-                log_speed = math.log(peak / src["peak_flops"])
-                sd_speed = max(abs(log_speed) / (2 * _z(self.interval)), 0.1)
-                how = f"the device's int8/{src['precision']} peak ratio {peak / src['peak_flops']:.3g}"
+                log_speed = 0.0 if roof else math.log(peak / src["peak_flops"])
+                sd_speed = max(abs(math.log(peak / src["peak_flops"])) / (2 * _z(self.interval)), 0.1)
+                how = f"the same fraction of the int8 roofline (int8/{src['precision']} peak ratio {peak / src['peak_flops']:.3g})"
             else:
                 engine = self.groups_[j][3] if phase == "inference" and len(self.groups_[j]) > 3 else None
                 log_speed, sd_speed, how = self._speedup(src["precision"], precision, src["peak_flops"], peak, phase,
                                                          engine)
-            shift = math.log(src["peak_flops"] / peak) + log_speed
+            # η (a fraction of each precision's roofline) scaled by the measured ratio; without
+            # the roofline, the sustained rate scaled and turned into a fraction of this peak
+            shift = log_speed + (0.0 if roof else math.log(src["peak_flops"] / peak))
             nat, natB = self._nat[j].copy(), self._natB[:, j].copy()
             nat[0] += shift
             natB[:, 0] += shift
-            note = (f"no {_key_text(key)} group was fitted: using {src['group']} at the same sustained "
-                    f"rate × {math.exp(log_speed):.3g} ({how})")
+            note = (f"no {_key_text(key)} group was fitted: using {src['group']} at its efficiency "
+                    f"× {math.exp(log_speed):.3g} ({how})")
             extra = self._sd_between[phase].copy()
             extra[0] = sd_speed
             return nat, natB, float(src["scatter"]), extra, [note], src["group"], "precision"
@@ -337,6 +346,32 @@ class LookupMixin:
                          f"against {src.name} {src.power_w:.0f} W at their peaks, both {proc})")
         return nat, natB, sorted(set(notes))
 
+    def _roofline(self, model, dev, prec, phase, src) -> tuple[float, list]:
+        """The per-operator roofline ratio ``r_∞`` of ``model`` on ``dev`` at ``prec``
+        (:func:`plaster_model.model_builders.operators.roofline_factor`), else the median of
+        the answering group(s)' rows (``roofline_ref``), else 1; and a note."""
+        from ..model_builders.operators import operator_layers, roofline_factor
+
+        if not getattr(self, "roofline", False):
+            return 1.0, []
+        m = self._model(model) if model is not None else None
+        if m is not None and dev is not None and (getattr(m, "layers", None) is not None
+                                                  or operator_layers(m.name) is not None):
+            engine = (src.split("|")[3] if phase == "inference" and isinstance(src, str)
+                      and src.count("|") >= 3 and not self.by_framework else None)
+            r = roofline_factor(m, dev, prec, phase, engine)
+            return r, ([f"per-operator roofline {r:.3g} × the FLOP-only time ({m.name} on {dev.name}, {prec})"]
+                       if r != 1.0 else [])
+        p = self.params_
+        if "roofline_ref" in p.columns:
+            refs = [float(p.iloc[self._gidx[g]]["roofline_ref"]) for g in self._gidx
+                    if _key_text(g) in str(src).split(", ")]
+            refs = [v for v in refs if math.isfinite(v) and v > 0]
+            if refs:
+                r = float(np.median(refs))
+                return r, [f"operators of the model unknown: the answering group's median roofline ratio {r:.3g}"]
+        return 1.0, []
+
     def _speedup(self, prec_from, prec_to, peak_from, peak_to, phase, engine=None):
         """log of the sustained-rate ratio ``prec_to``/``prec_from`` for a device with no
         ``prec_to`` group: the median over devices fitted at both precisions in ``phase`` (for
@@ -346,11 +381,16 @@ class LookupMixin:
         the interval's edges. Returns (log ratio, sd, text)."""
         cls = lambda q: "half" if q in ("fp16", "mixed", "bf16") else q  # noqa: E731
         p = self.params_
+        # roofline: η is a fraction of each precision's own roofline and the ratio of the
+        # η carries; without it, the ratio of sustained rates η·γ_peak (the older model)
+        roof = bool(getattr(self, "roofline", False))
         rate = {}
         for g, (_, row) in zip(self.groups_, p.iterrows()):
             eng = g[3] if row["phase"] == "inference" and len(g) > 3 else None
+            # η is a fraction of each precision's own per-operator roofline: its ratio
+            # between precisions is what carries from device to device
             rate.setdefault((row["device"], row["phase"], eng, cls(row["precision"])), []).append(
-                math.log(row["efficiency"] * row["peak_flops"]))
+                math.log(row["efficiency"]) + (0.0 if roof else math.log(row["peak_flops"])))
         ratios = []
         for (dev, ph, eng, q), v in rate.items():
             if ph == phase and eng == engine and q == cls(prec_to) and (dev, ph, eng, cls(prec_from)) in rate:
@@ -358,11 +398,16 @@ class LookupMixin:
         if ratios:
             sd = _robust_sd(np.array(ratios) - np.median(ratios)) if len(ratios) >= 3 else 0.3
             return (float(np.median(ratios)), max(sd, 0.1),
-                    f"{prec_to}/{prec_from} {phase} rate ratio of {len(ratios)} device(s) fitted at both"
-                    + (f" with {engine}" if engine else ""))
-        half = 0.5 * math.log(peak_to / peak_from)
-        return half, abs(half) / _z(self.interval), (f"no device was fitted at both precisions: the geometric "
-                                                     f"mean of no gain and the peak ratio {peak_to / peak_from:.3g}")
+                    f"{prec_to}/{prec_from} {phase} efficiency ratio (of each precision's roofline) of "
+                    f"{len(ratios)} device(s) fitted at both" + (f" with {engine}" if engine else ""))
+        if not roof:
+            half = 0.5 * math.log(peak_to / peak_from)
+            return half, abs(half) / _z(self.interval), (f"no device was fitted at both precisions: the geometric "
+                                                         f"mean of no gain and the peak ratio {peak_to / peak_from:.3g}")
+        # no device measured both: the same fraction of the precision's own roofline, with
+        # an sd that spans the efficiency spread between precisions (×/÷ 1.6 at 90 %)
+        return 0.0, 0.3, (f"no device was fitted at both precisions: the same fraction of the "
+                          f"{prec_to} per-operator roofline (peak ratio {peak_to / peak_from:.3g})")
 
     def _frameworks_of(self, src: str, phase: str) -> set:
         """Framework families the group(s) named in ``src`` were fitted on."""

@@ -88,6 +88,13 @@ class Calibration(LookupMixin):
         Catalog dataset of ``epoch_time_s`` / ``time_to_train_min`` rows.
     metrics : sequence of str, optional
         Metrics to fit (default every supported one).
+    roofline : bool
+        Model each row's compute with the per-operator roofline of its model on its device
+        and precision (:mod:`plaster_model.estimators.step`; default True): ``η`` is then a
+        fraction of that roofline, which carries across models and precisions (a model of
+        memory-bound operators, or mixed precision whose element-wise kernels cannot use the
+        tensor cores, runs at a lower fraction of the peak by physics, not by a fitted
+        factor). False: FLOPs at the peak only (η a fraction of the peak).
 
     Attributes
     ----------
@@ -104,6 +111,11 @@ class Calibration(LookupMixin):
         inference group's models; NaN for training groups).
     model_factors_ : pandas.DataFrame
         ``model``, ``phase``, ``factor`` (κ), ``factor_low``, ``factor_high``, ``n_rows``.
+    parameter_table_ : pandas.DataFrame
+        Every fitted parameter by name (``eta[V100|fp32|training]``, ``kappa[VGG-16|training]``,
+        ``comm_efficiency[nccl|nvlink]``, ...) with its value, bounds, prior, the rows that
+        inform it, its interval and a status (``fitted``, ``prior-only``, ``at bound``,
+        ``unused``): :func:`plaster_model.calibration.parameters.parameter_table`.
     comm_efficiencies_ : pandas.DataFrame
         ``backend``, ``link_class``, ``comm_efficiency`` (η_comm ≤ 1, the fraction of the
         link's payload rate the exchange achieved), ``comm_efficiency_low``,
@@ -163,7 +175,7 @@ class Calibration(LookupMixin):
 
     def __init__(self, per="device_precision", by_framework=False, loss="soft_l1", n_bootstrap=50,
                  interval=0.9, random_state=0, model_factors=True, algorithm="auto", f_scale=0.1,
-                 dataset="ImageNet-1k", metrics=None, bootstrap="refit"):
+                 dataset="ImageNet-1k", metrics=None, bootstrap="refit", roofline=True):
         self.per = per
         self.by_framework = by_framework
         self.loss = loss
@@ -176,10 +188,11 @@ class Calibration(LookupMixin):
         self.dataset = dataset
         self.metrics = metrics
         self.bootstrap = bootstrap
+        self.roofline = roofline
 
     # ------------------------------------------------------------------ sklearn protocol
     _PARAM_NAMES = ("per", "by_framework", "loss", "n_bootstrap", "interval", "random_state",
-                    "model_factors", "algorithm", "f_scale", "dataset", "metrics", "bootstrap")
+                    "model_factors", "algorithm", "f_scale", "dataset", "metrics", "bootstrap", "roofline")
 
     def get_params(self, deep: bool = True) -> dict:
         """Constructor parameters (scikit-learn protocol)."""
@@ -285,7 +298,7 @@ class Calibration(LookupMixin):
         self.user_devices_ = dict(devices or {})
         rows = prepare_rows(df, models=self.user_models_, devices=self.user_devices_,
                             dataset=self.dataset, algorithm=algo, by_framework=self.by_framework,
-                            per=self.per)
+                            per=self.per, roofline=bool(self.roofline))
         use = rows.ok.copy()
         if self.metrics is not None:
             use &= np.isin(np.asarray(rows.metric, dtype=object), list(self.metrics))
@@ -386,6 +399,9 @@ class Calibration(LookupMixin):
                 # K̄_g: the operators of the group's typical model (its per-batch overhead is
                 # for that model; another model pays overhead_s·K_m/K̄_g), NaN when not scaled
                 "kernels_ref": float(layout.kernels_ref[i]),
+                # r̄_g: the median per-operator roofline ratio of the group's rows (η is a
+                # fraction of the roofline; a query without a known model divides by this)
+                "roofline_ref": float(np.median(rows.roofline[m])) if rows.roofline is not None else 1.0,
             })
             recs.append(rec)
         self.params_ = pd.DataFrame(recs)
@@ -409,6 +425,8 @@ class Calibration(LookupMixin):
         self.comm_efficiencies_ = pd.DataFrame(ce, columns=["backend", "link_class", "comm_efficiency",
                                                             "comm_efficiency_low", "comm_efficiency_high",
                                                             "n_rows", "max_devices"])
+        from .parameters import parameter_table
+        self.parameter_table_ = parameter_table(rows, layout, x, B, self.interval)
         self._index_tables()
         self.fallback_spread_, self.fallback_level_spread_ = self._measure_fallback_spread(rows, layout)
         self._index_tables()
@@ -508,6 +526,11 @@ class Calibration(LookupMixin):
         # the source-to-source one, those groups were measured by other sources)
         if tuple(key) not in self._gidx:  # a fallback: at least the measured fallback spread
             sd = max(sd, self._fallback_sd(phase, level))
+        # η is a fraction of the per-operator roofline: the fraction of the peak divides it
+        # by the model's roofline ratio r_∞ on this device and precision
+        r_inf, rnote = self._roofline(model, dev, prec, phase, src)
+        log_eff -= math.log(r_inf)
+        notes = notes + rnote
         z = _z(self.interval)
         out = {"efficiency": float(math.exp(log_eff)),
                "efficiency_interval": (float(math.exp(log_eff - z * sd)), float(math.exp(log_eff + z * sd))),
@@ -528,6 +551,9 @@ class Calibration(LookupMixin):
             out["t0_s"] = float(nat[1]) * ratio
             out["notes"] += onote
             out["memory_efficiency"] = float(math.exp(nat[2]))
+            # with the per-operator roofline the activation traffic is inside r_∞ (the
+            # calibration's rows carry none): the predictors must not count it again
+            out["activation_in_efficiency"] = bool(getattr(self, "roofline", False))
             i = self._gidx.get(tuple(key))
             if i is not None and math.isfinite(self.params_.iloc[i]["latency_p99_ratio"]):
                 out["latency_p99_ratio"] = float(self.params_.iloc[i]["latency_p99_ratio"])
@@ -573,7 +599,8 @@ class Calibration(LookupMixin):
             out["measured_value"] = out["value"]
         r = prepare_rows(df, models={**self.user_models_, **(models or {})},
                          devices={**self.user_devices_, **(devices or {})}, dataset=self.dataset,
-                         algorithm=self.algorithm, by_framework=self.by_framework, per=self.per)
+                         algorithm=self.algorithm, by_framework=self.by_framework, per=self.per,
+                         roofline=bool(getattr(self, "roofline", False)))
         n = len(df)
         value, lo, hi = np.full(n, np.nan), np.full(n, np.nan), np.full(n, np.nan)
         groups, notes = [None] * n, [None] * n
@@ -677,6 +704,18 @@ class Calibration(LookupMixin):
                 lines.append(f"  {m['model'] + ' (' + m['phase'] + ')':<34} {m['factor']:.3g}  "
                              f"[{m['factor_low']:.3g}, {m['factor_high']:.3g}]"
                              f"  ({m['n_rows']} rows)")
+        pt = getattr(self, "parameter_table_", None)
+        if pt is not None and len(pt):
+            counts = pt["status"].value_counts()
+            lines += ["", "parameters: " + ", ".join(f"{v} {k}" for k, v in counts.items())
+                      + " (parameter_table_: name, value, bounds, prior, rows informing it, interval)"]
+            for _, q in pt[pt["status"] == "at bound"].iterrows():
+                lines.append(f"  AT BOUND {q['name']} = {q['value']:.4g} (bounds [{q['lower']:.3g}, {q['upper']:.3g}], "
+                             f"{q['n_rows']} rows): the data ask for more than the physical limit")
+            po = pt[pt["status"] == "prior-only"]
+            if len(po):
+                lines.append(f"  prior-only (no row informs them; value and interval are the prior's): "
+                             + ", ".join(po["name"].head(12)) + (" ..." if len(po) > 12 else ""))
         lines += ["", "in-sample absolute % error:"]
         for _, e in self.errors_.iterrows():
             lines.append(f"  {e['metric']:<20} n={e['n']:<4d} median {e['median_abs_pct_error']:.3g} %  "

@@ -131,11 +131,11 @@ def reference_times(rows, eta, t, eta2, kappa):
                 "beta_intra": rows.beta_intra[m], "alpha_intra": rows.alpha_intra[m]}
         T[m] = data_parallel_iteration(
             rows.fwd_flops[m], rows.params[m], rows.n_devices[m], rows.batch[m],
-            rows.peak[m] * eta[m] * kappa[m], rows.grad_bytes[m], rows.beta[m], rows.alpha[m],
+            rows.peak_effective[m] * eta[m] * kappa[m], rows.grad_bytes[m], rows.beta[m], rows.alpha[m],
             algorithm=algo or "auto", overhead_s=t[m], comm_efficiency=np.minimum(eta2[m], 1.0),
             overlap=rows.overlap[m], **topo)["iteration_time_s"]
     if inference.any():
         m = inference
         T[m] = inference_batch_time(rows.fwd_flops[m], rows.weight_bytes[m], rows.act_bytes[m], rows.batch[m],
-                                    rows.peak[m] * eta[m] * kappa[m], rows.bandwidth[m] * eta2[m], t[m])
+                                    rows.peak_effective[m] * eta[m] * kappa[m], rows.bandwidth[m] * eta2[m], t[m])
     return T + rows.extra_s

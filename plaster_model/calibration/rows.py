@@ -179,6 +179,7 @@ class RowTable:
     value: np.ndarray          # measured value (NaN when absent)
     p99_ratio: np.ndarray      # latency_p99_ms / latency_median_ms where both are given
     kernels: np.ndarray = None  # operators per forward pass of the row's model (NaN: unknown)
+    roofline: np.ndarray = None  # large-batch per-operator roofline ratio r_inf (1: FLOPs only)
     assumed: list = field(default_factory=list)  # per row: a stated assumption (a default batch), else None
     link: list = field(default_factory=list)
     backend: list = field(default_factory=list)
@@ -188,11 +189,20 @@ class RowTable:
 
     @property
     def compute_s(self) -> np.ndarray:
-        """``T_compute`` at η = 1: ``f·F·b/γ_peak`` (f = TRAINING_FLOPS_FACTOR = 3) (training) or ``F·b/γ_peak`` (inference) [s]."""
+        """``T_compute`` at η = 1: ``r_∞·f·F·b/γ_peak`` (f = TRAINING_FLOPS_FACTOR = 3) (training) or
+        ``r_∞·F·b/γ_peak`` (inference) [s], with ``r_∞`` the model's per-operator roofline ratio
+        on the row's device and precision (:func:`plaster_model.estimators.step.roofline_ratio`;
+        1 where the model's operators are unknown): an efficiency is a fraction of the
+        per-operator roofline."""
         from ..estimators.data_parallel import TRAINING_FLOPS_FACTOR
 
         factor = np.where(np.asarray(self.phase, dtype=object) == "training", TRAINING_FLOPS_FACTOR, 1.0)
-        return factor * self.fwd_flops * self.batch / self.peak
+        return factor * self.fwd_flops * self.batch / self.peak_effective
+
+    @property
+    def peak_effective(self) -> np.ndarray:
+        """``γ_peak / r_∞`` [FLOP/s]: the FLOP rate of the per-operator roofline at efficiency 1."""
+        return self.peak if self.roofline is None else self.peak / self.roofline
 
     def subset(self, mask) -> "RowTable":
         mask = np.asarray(mask, dtype=bool)
@@ -355,6 +365,8 @@ def _raise_no_rows(attrs) -> None:
                            + ". Calibration needs measured times or throughputs (trtexec summaries, "
                              "DLBS logs, CSV tables)"
                            + ("; per-layer profiles alone hold none" if attrs.get("layer_only") else ""))
+
+
 def _shape_reason(model, nums, i) -> str | None:
     """Why a row's shape is outside the data-parallel fit, or None (issue 22: the NeuSight
     rows). A row measured at another sequence length than the model's ``seq_len`` has other
@@ -386,7 +398,7 @@ def _node_layout(text, device, link, cache):
 
 def prepare_rows(df: pd.DataFrame, *, models: Mapping | None = None, devices: Mapping | None = None,
                  dataset: str = "ImageNet-1k", algorithm: str = "auto", by_framework: bool = False,
-                 per: str = "device_precision") -> RowTable:
+                 per: str = "device_precision", roofline: bool = True) -> RowTable:
     """Resolve every row of a measurement table (see the module docstring).
 
     Parameters
@@ -410,6 +422,10 @@ def prepare_rows(df: pd.DataFrame, *, models: Mapping | None = None, devices: Ma
         Add the framework family to the group key.
     per : {"device_precision", "device_precision_model"}
         Group key: (device, precision, phase) or (device, precision, phase, model).
+    roofline : bool
+        Scale each row's compute time by its model's per-operator roofline ratio ``r_∞``
+        (:func:`plaster_model.model_builders.operators.roofline_factor`; default True);
+        False: FLOPs at the peak only.
 
     Returns
     -------
@@ -421,6 +437,7 @@ def prepare_rows(df: pd.DataFrame, *, models: Mapping | None = None, devices: Ma
     from ..estimators.collectives import allreduce_time
     from ..estimators.iteration import DEFAULT_BUCKET_BYTES
     from ..resolution import communication_backend, largest_variable_params, link_class, node_links
+    from ..model_builders.operators import roofline_factor
 
     # pandas deep-copies DataFrame.attrs on every column access (__finalize__): a table from
     # read_measurements carries its reading report there, which made each of the thousands
@@ -434,6 +451,7 @@ def prepare_rows(df: pd.DataFrame, *, models: Mapping | None = None, devices: Ma
     n_samples = active_catalog().get("dataset", dataset).train_samples
     nan = lambda: np.full(n, np.nan)  # noqa: E731
     F, P, peak, bw, W, kern = nan(), nan(), nan(), nan(), nan(), nan()
+    roof = np.ones(n)
     A = np.zeros(n)
     extra = _host_transfer_s(df)
     p_arr, b_arr, sign, const = nan(), nan(), nan(), nan()
@@ -563,9 +581,13 @@ def prepare_rows(df: pd.DataFrame, *, models: Mapping | None = None, devices: Ma
         if why is None:
             F[i], P[i] = model.fwd_flops, float(model.params)
             kern[i] = float(model.kernels) if getattr(model, "kernels", None) else math.nan
+            if roofline:
+                roof[i] = roofline_factor(model, device, prec, phase,
+                                          inference_engine(col("framework", i)) if phase == "inference" else None)
             bw[i] = device.memory_bandwidth
             W[i] = P[i] * BYTES_PER_ELEMENT[prec]
-            if phase == "inference":
+            if phase == "inference" and not roofline:
+                # (with the per-operator roofline, r_∞ holds every operator's activation traffic)
                 A[i] = _activation_traffic(model, device, prec)
             p_arr[i], b_arr[i] = p, b
             key = (device.name, prec, phase)
@@ -650,7 +672,7 @@ def prepare_rows(df: pd.DataFrame, *, models: Mapping | None = None, devices: Ma
                     fwd_flops=F, params=P, peak=peak, bandwidth=bw, weight_bytes=W, act_bytes=A,
                     extra_s=np.where(ok & (np.asarray(phases, dtype=object) == "inference")
                                      & (np.asarray(metrics, dtype=object) == "throughput_img_s"), extra, 0.0),
-                    n_devices=p_arr, batch=b_arr, kernels=kern,
+                    n_devices=p_arr, batch=b_arr, kernels=kern, roofline=roof,
                     assumed=["; ".join(x for x in (bn, *ln) if x) or None for bn, ln in zip(batch_notes, layout_notes)],
                     comm_a=comm_a, comm_l=comm_l, last_a=last_a,
                     last_l=last_l, overlap=np.where(multi, overlap, 0.0),

@@ -263,6 +263,12 @@ def _setup(model, device, precision="fp32", calibration=None, compute_efficiency
         if traffic < 0:
             raise ValueError("activation_bytes_per_sample must be >= 0")
         a.append(f"activation traffic {format_si(traffic, 'B')} per sample (given)")
+    elif cp is not None and cp.get("activation_in_efficiency"):
+        # the calibration's efficiency is a fraction of the per-operator roofline, which
+        # counts every operator's activation traffic already
+        traffic = 0.0
+        a.append("activation traffic: in the calibrated efficiency (a fraction of the per-operator "
+                 "roofline, plaster_model.estimators.step)")
     elif model.activation_bytes_per_sample is not None:
         traffic = _activation_traffic(model, prec)
         a.append(f"activation traffic {format_si(traffic, 'B')} per sample = the model's fp32 training "
