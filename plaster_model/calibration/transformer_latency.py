@@ -283,7 +283,11 @@ def fit_transformer_part(cal, df: pd.DataFrame):
         return df
     cal.transformer_latency_ = fit_transformer_latency(df[mask])
     rest = df[~mask]
-    return None if rest.empty else rest
+    if rest.empty:  # the calibration holds this part alone: its skipped rows are the calibration's
+        sk = cal.transformer_latency_.skipped
+        cal.skipped_ = pd.DataFrame({"row": df[mask].index[sk["row"].to_numpy(int)], "reason": sk["reason"].to_numpy()})
+        return None
+    return rest
 
 
 def predict_transformer_part(cal, df: pd.DataFrame, predict_rest):
