@@ -12,7 +12,7 @@ shared by every GPU: ``gemm_efficiency``, ``attention_efficiency``, ``vector_eff
 of the fp32 matrix/vector peaks), ``memory_efficiency`` (of the bandwidth) and ``launch_s`` (per
 kernel). The fit minimises squared log errors plus the priors. The 90 % interval of a row is
 ``exp(± z·σ)`` around the prediction, σ combining the in-sample residual scatter, the
-device-to-device spread of the per-device median residuals (so a GPU the fit has not seen gets an
+device-to-device spread (1.4826 × MAD) of the per-device median residuals (so a GPU the fit has not seen gets an
 honest width) and the parameters' own uncertainty.
 """
 from __future__ import annotations
@@ -263,7 +263,9 @@ def fit_transformer_latency(df: pd.DataFrame, *, models=None, devices=None) -> T
     A = res.jac.T @ res.jac
     cov = np.linalg.pinv(A) * max(s2, 1e-6)
     dev = pd.Series(r).groupby(dev_names[ok]).median()
-    sigma_device = float(dev.std(ddof=1)) if len(dev) > 1 else float(np.sqrt(s2))
+    # robust (1.4826 × MAD): one odd GPU (a 75 W P4) must not widen every interval
+    sigma_device = (float(1.4826 * np.median(np.abs(dev - dev.median()))) if len(dev) > 2
+                    else float(np.sqrt(s2)))
     within = r - pd.Series(dev_names[ok]).map(dev).to_numpy(float)
     sigma_resid = float(np.sqrt(np.sum(within ** 2) / max(m - len(dev), 1)))
     fit = TransformerLatencyFit(res.x, cov, sigma_resid, sigma_device, m, skipped=skipped)
