@@ -119,3 +119,11 @@ def test_the_real_labels_leave_one_gpu_out(shared_dir):
         q = tl.fit_transformer_latency(d[~test]).predict_rows(d[test])
         errs += list(np.abs(q["value"].to_numpy() / d.loc[test, "value"].to_numpy() - 1))
     assert np.median(errs) <= 0.12  # issue 22 acceptance
+
+
+def test_unpredictable_claimed_rows_leave_the_fit_to_the_other_rows():
+    # only a Switch row is claimed: no transformer part, the row keeps the step model's skip reason
+    df = _synthetic(np.array([0.8, 0.5, 0.3, 0.7, 6e-6, 0.8])).tail(1)
+    cal = pm.Calibration()
+    assert tl.fit_transformer_part(cal, df) is df
+    assert cal.transformer_latency_ is None

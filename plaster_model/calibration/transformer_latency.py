@@ -213,8 +213,9 @@ def _param_table(theta, cov, J) -> pd.DataFrame:
         # a parameter the rows barely move (the data's part of its precision under a tenth of the
         # prior's) is reported as prior-only
         informed = None if J is None else bool(np.sum(J[:, j] ** 2) / _PRIOR_WEIGHT_SIGMA ** 2 > 0.1 / s ** 2)
-        rows.append({"name": name, "value": math.exp(theta[j]), "low_90": math.exp(theta[j] - _Z90 * sd[j]),
-                     "high_90": math.exp(theta[j] + _Z90 * sd[j]), "prior_median": mu, "prior_log_sd": s,
+        # the interval of a bounded parameter stays inside its bounds (no efficiency above 1)
+        rows.append({"name": name, "value": math.exp(theta[j]), "low_90": max(lo, math.exp(theta[j] - _Z90 * sd[j])),
+                     "high_90": min(hi, math.exp(theta[j] + _Z90 * sd[j])), "prior_median": mu, "prior_log_sd": s,
                      "bound_low": lo, "bound_high": hi, "informed_by_data": informed})
     return pd.DataFrame(rows)
 
@@ -283,7 +284,11 @@ def fit_transformer_part(cal, df: pd.DataFrame):
     cal.transformer_latency_ = None
     if not mask.any():
         return df
-    cal.transformer_latency_ = fit_transformer_latency(df[mask])
+    from ..errors import CalibrationError  # noqa: PLC0415
+    try:
+        cal.transformer_latency_ = fit_transformer_latency(df[mask])
+    except CalibrationError:  # none of them predictable (e.g. only Switch rows): the others' skip reasons
+        return df
     rest = df[~mask]
     if rest.empty:  # the calibration holds this part alone: its skipped rows are the calibration's
         sk = cal.transformer_latency_.skipped
