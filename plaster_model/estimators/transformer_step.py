@@ -174,8 +174,9 @@ def transformer_step_work(cfg, batch, seq_len, *, training: bool = False, lm_hea
                 _BYTES * L * (2.0 * scores + (r.act_elems_per_token + r.kv_elems_per_key) * T), 2.0 * L)
             passes = 1.0 if fused else EAGER_SCORE_PASSES + drop
             add("vector", L * passes * 5.0 * scores, _BYTES * L * passes * 2.0 * scores, L * passes)
-            # heads merged back: one contiguous copy of the b·s·h output
-            add("vector", 0.0, _BYTES * L * 2.0 * h * T, L)
+            # q, k and v made contiguous per head for the batched products (torch.matmul reshapes
+            # the permuted 4-D views: a copy each), and the heads merged back: four copies of b·s·h
+            add("vector", 0.0, _BYTES * L * 4.0 * 2.0 * h * T, 4.0 * L)
         else:  # norm, element-wise, embedding
             elems = r.act_elems_per_token
             k = 1.0
