@@ -59,7 +59,10 @@ def _inputs(df: pd.DataFrame, models: dict | None = None):
 
     models = models or {}
     cache, cfgs, reasons = {}, [], []
-    for _, r in df.iterrows():
+    cols = {c: (df[c].to_numpy(object) if c in df.columns else np.full(len(df), None, object))
+            for c in ("model", "n_devices", "execution", "phase")}
+    for i in range(len(df)):
+        r = {c: v[i] for c, v in cols.items()}
         name = r.get("model")
         if name not in cache:
             try:
@@ -68,7 +71,8 @@ def _inputs(df: pd.DataFrame, models: dict | None = None):
             except Exception:  # noqa: BLE001 - an unknown model is a skip reason, not an error
                 cache[name] = None
         cfg = cache[name]
-        nd = float(r.get("n_devices", 1) or 1)
+        nd = r.get("n_devices")
+        nd = 1.0 if nd is None or (isinstance(nd, float) and math.isnan(nd)) else float(nd)
         why = None
         if cfg is None:
             why = (f"model {name!r} has no TransformerConfig (an encoder-decoder such as the Switch "
@@ -162,6 +166,7 @@ class TransformerLatencyFit:
     def predict_rows(self, df: pd.DataFrame, *, models=None, devices=None) -> pd.DataFrame:
         """``value`` [ms], ``value_low``/``value_high`` (90 %) and ``reason`` for each row of ``df``."""
         df = df.reset_index(drop=True)
+        df.attrs = {}  # read_measurements' metadata: pandas deep-copies it on every row access
         cfgs, reasons = _inputs(df, models)
         ok = np.array([r is None for r in reasons])
         gp, vp, bw, _, dev_reasons, amd = _devices(df, ok, devices)
@@ -233,6 +238,7 @@ def fit_transformer_latency(df: pd.DataFrame, *, models=None, devices=None) -> T
     from ..errors import CalibrationError  # noqa: PLC0415
 
     df = df.reset_index(drop=True)
+    df.attrs = {}  # read_measurements' metadata: pandas deep-copies it on every row access
     cfgs, reasons = _inputs(df, models)
     ok = np.array([r is None for r in reasons])
     gp, vp, bw, dev_names, dev_reasons, amd = _devices(df, ok, devices)
