@@ -45,7 +45,13 @@ _PRIOR_WEIGHT_SIGMA = 0.15  # a prior counts as one row with this log scatter
 
 
 def is_transformer_latency_rows(df: pd.DataFrame) -> pd.Series:
-    """Rows this module claims: ``latency_ms`` of a whole pass with a ``seq_len``, at fp32."""
+    """Rows this module claims: ``latency_ms`` of a whole pass with a ``seq_len``, at fp32.
+
+    >>> rows = pd.DataFrame({"metric": ["latency_ms", "latency_ms", "throughput"],
+    ...                      "seq_len": [512, None, 512], "precision": ["fp32"] * 3})
+    >>> is_transformer_latency_rows(rows).tolist()
+    [True, False, False]
+    """
     if not {"metric", "seq_len"} <= set(df.columns):
         return pd.Series(False, index=df.index)
     prec = df["precision"] if "precision" in df.columns else pd.Series("fp32", index=df.index)
