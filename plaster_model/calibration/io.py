@@ -60,6 +60,8 @@ def to_dict(cal) -> dict:
     """Plain-data form of a fitted calibration."""
     params = {k: (list(v) if isinstance(v, tuple) else v) for k, v in cal.get_params().items()}
     llm = {"llm_training": cal.llm_training_.to_dict()} if hasattr(cal, "llm_training_") else {}
+    if getattr(cal, "transformer_latency_", None) is not None:  # calibration/transformer_latency.py
+        llm["transformer_latency"] = cal.transformer_latency_.to_dict()
     if llm and not cal._fitted():  # an LLM-training-only calibration (calibration/llm_training.py)
         return {"format": FORMAT, "version": VERSION, "parameters": params, **llm}
     cal._check_fitted()
@@ -182,9 +184,13 @@ def from_dict(data: dict, *, origin: str = "calibration data"):
         cal._validate()
     except (ValueError, TypeError, KeyError) as exc:
         raise _fail(where, f"invalid parameter: {exc}") from None
-    if "llm_training" in data:  # the LLM-training part (calibration/llm_training.py)
-        from .llm_training import LLMTrainingFit
-        cal.llm_training_ = LLMTrainingFit.from_dict(data["llm_training"], origin=where)
+    if data.get("transformer_latency") is not None:  # calibration/transformer_latency.py
+        from .transformer_latency import TransformerLatencyFit
+        cal.transformer_latency_ = TransformerLatencyFit.from_dict(data["transformer_latency"])
+    if "llm_training" in data or "transformer_latency" in data:  # the LLM-training part (llm_training.py)
+        if "llm_training" in data:
+            from .llm_training import LLMTrainingFit
+            cal.llm_training_ = LLMTrainingFit.from_dict(data["llm_training"], origin=where)
         if "theta" not in data:
             return cal
     groups = data.get("groups")

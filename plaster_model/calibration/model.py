@@ -293,6 +293,11 @@ class Calibration(LookupMixin):
         df = fit_llm_part(self, df)
         if df is None:  # only such rows: the calibration holds that part alone
             return self
+        # --- whole transformer passes on one GPU (latency_ms with seq_len): transformer_latency.py
+        from .transformer_latency import fit_transformer_part
+        df = fit_transformer_part(self, df)
+        if df is None:  # only such rows: the calibration holds that part alone
+            return self
         # ---
         self.user_models_ = dict(models or {})
         self.user_devices_ = dict(devices or {})
@@ -588,6 +593,11 @@ class Calibration(LookupMixin):
         if both is not None:
             return both
         df = _as_frame(rows)
+        # --- whole transformer passes (calibration/transformer_latency.py)
+        from .transformer_latency import predict_transformer_part
+        both = predict_transformer_part(self, df, lambda r: self.predict(r, models=models, devices=devices))
+        if both is not None:
+            return both
         # --- LLM serving rows: predicted by the serving model (calibration/serving.py)
         from . import serving as _serving
         if _serving.is_serving_rows(df).any():
@@ -734,8 +744,8 @@ class Calibration(LookupMixin):
     def save(self, path) -> None:
         """Write the fitted calibration to ``path`` (YAML for .yaml/.yml, else JSON)."""
         from .io import save_calibration
-        if not hasattr(self, "llm_training_"):  # an LLM-training-only calibration saves that part
-            self._check_fitted()
+        if not hasattr(self, "llm_training_") and getattr(self, "transformer_latency_", None) is None:
+            self._check_fitted()  # an LLM-training- or transformer-latency-only calibration saves that part
         save_calibration(self, path)
 
     @classmethod

@@ -15,8 +15,9 @@ Each record becomes one row of the measurement schema (:data:`~.schema.MEASUREME
 schema column          from
 =====================  ==================================================================
 ``model``              the zoo model of the same architecture (:data:`NEUSIGHT_MODELS`:
-                       ``BERT-Large`` -> ``BERT-large``, ``GPT2-Large`` -> ``GPT-2 large``),
-                       else NeuSight's name (GPT3-XL, GPT3-2.7B, OPT-1.3B, SwitchTrans-XL4),
+                       ``BERT-Large`` -> ``BERT-large``, ``GPT2-Large`` -> ``GPT-2 large``,
+                       ``GPT3-XL`` -> ``GPT3-XL (NeuSight config)``, ...), else NeuSight's
+                       name (SwitchTrans-XL4, which no TransformerConfig expresses),
                        with ``model_raw`` and ``model_config`` kept
 ``framework``          ``"PyTorch (<execution>)"``: the labels ran PyTorch eager, under
                        ``torch.compile``, or Megatron-LM via accelerate
@@ -62,6 +63,11 @@ __all__ = ["NEUSIGHT_MODELS", "NEUSIGHT_LABEL_COLUMNS", "SPEC_TABLE_REASON", "sn
 NEUSIGHT_MODELS: dict[str, str] = {
     "BERT-Large": "BERT-large",     # 24 layers, hidden 1024, 16 heads, vocab 30522
     "GPT2-Large": "GPT-2 large",    # 36 layers, n_embd 1280, 20 heads, vocab 50257
+    "GPT3-2.7B": "GPT-3 2.7B",      # 32 layers, n_embd 2560, 32 heads, vocab 50257
+    # NeuSight's GPT3-XL is 24 layers of n_embd 3072 (not GPT-3 1.3B's 2048, which the name
+    # "GPT3-XL" would otherwise resolve to): its own zoo entry
+    "GPT3-XL": "GPT3-XL (NeuSight config)",
+    "OPT-1.3B": "OPT-1.3B",         # 24 layers, hidden 2048, 32 heads, ffn 8192, vocab 50272
 }
 
 #: Columns that identify a NeuSight label table (its header holds all of them).

@@ -322,7 +322,8 @@ def _map_models(out: pd.DataFrame, model_map: Mapping[str, str] | None) -> list[
             continue
         if r not in mapped:
             m = names.resolve_model(str(r), model_map)
-            if m.name is None and not _is_missing(cur) and cat.find("model", str(cur)):
+            earlier = not _is_missing(cur) and str(cur) != str(r) and not (model_map and r in model_map)
+            if (m.name is None or earlier) and not _is_missing(cur) and cat.find("model", str(cur)):
                 # mapped earlier (e.g. by read_measurements(model_map=...)): keep it
                 mapped[r], hows[r] = str(cur), "kept the earlier mapping"
             else:
