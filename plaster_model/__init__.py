@@ -30,7 +30,7 @@ _EXPORTS = {
     "PlasterError": "errors", "CatalogError": "errors", "UnitError": "errors",
     "ParseError": "errors", "MeasurementValidationError": "errors", "CalibrationError": "errors",
     "NotFittedError": "errors", "CalibrationLookupError": "errors", "ParameterError": "errors",
-    "UnknownLatencyDistribution": "errors", "PlasterWarning": "errors",
+    "UnknownLatencyDistribution": "errors", "PlasterWarning": "errors", "ParseWarning": "errors",
     # units
     "to_si": "units", "format_si": "units",
     # estimators

@@ -13,6 +13,7 @@ __all__ = [
     "PlasterError", "CatalogError", "UnitError", "ParseError", "MeasurementValidationError",
     "CalibrationError", "NotFittedError", "CalibrationLookupError", "MemoryFitError",
     "UnknownLatencyDistribution", "ParameterError", "PlasterWarning", "MemoryWarning",
+    "ParseWarning",
 ]
 
 
@@ -105,3 +106,8 @@ class PlasterWarning(UserWarning):
 
 class MemoryWarning(PlasterWarning):
     """A requested batch does not fit in device memory by the memory estimate."""
+
+
+class ParseWarning(PlasterWarning):
+    """A measurement read kept what it could: a file was skipped (no measurements in it), or
+    a cut run of a multi-run log was left out while its complete runs were kept."""
