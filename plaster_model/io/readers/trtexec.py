@@ -628,7 +628,7 @@ def _parse_log(text: str, file: str, batch: int | None, layers: bool,
     runs: list[TrtexecRun] = []
     layer_records: list[dict[str, Any]] = []
     summary: _OneLineSummary | _BlockSummary | None = None
-    segment_runs = 0
+    segment_runs, segment_cut = 0, False
     i = 0
     n_lines = len(lines)
     while i < n_lines:
@@ -656,18 +656,19 @@ def _parse_log(text: str, file: str, batch: int | None, layers: bool,
                 i += 1
                 continue
             if state == "done":
-                segment_runs += _finish(summary, lineno, False, ctx, md, file, batch, runs, lost)
+                made = _finish(summary, lineno, False, ctx, md, file, batch, runs, lost)
+                segment_runs, segment_cut = segment_runs + made, segment_cut or not made
                 summary = None
                 i += 1
                 continue
-            segment_runs += _finish(summary, summary.last_line + 1, False, ctx, md, file, batch,
-                                    runs, lost)
+            made = _finish(summary, summary.last_line + 1, False, ctx, md, file, batch, runs, lost)
+            segment_runs, segment_cut = segment_runs + made, segment_cut or not made
             summary = None
         m = _BANNER.match(body)
         if m:
             if m.group("status") == "RUNNING":
-                _segment_end(ctx, segment_runs, file, lineno - 1, lost)
-                ctx, segment_runs = _Context(), 0
+                _segment_end(ctx, segment_runs or segment_cut, file, lineno - 1, lost)
+                ctx, segment_runs, segment_cut = _Context(), 0, False
                 ctx.has_banner, ctx.banner_line = True, lineno
                 ctx.version_token, ctx.build, ctx.command = m.group("ver"), m.group("build"), m.group("cmd")
             ctx.status = m.group("status")
@@ -702,8 +703,10 @@ def _parse_log(text: str, file: str, batch: int | None, layers: bool,
         ctx.feed(body)
         i += 1
     if summary is not None:
-        segment_runs += _finish(summary, total_lines, True, ctx, md, file, batch, runs, lost)
-    _segment_end(ctx, segment_runs, file, total_lines, lost)
+        made = _finish(summary, total_lines, True, ctx, md, file, batch, runs, lost)
+        segment_runs, segment_cut = segment_runs + made, segment_cut or not made
+    # a segment whose summary was cut is reported once (its summary), not again at its end
+    _segment_end(ctx, segment_runs or segment_cut, file, total_lines, lost)
     if lost and not runs:
         raise lost[0]
     frame = None
