@@ -28,11 +28,19 @@ def main(argv=None) -> int:
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--junk-mb", type=float, default=50.0, help="largest random junk [MB]")
     ap.add_argument("--limit-s", type=float, default=2.0)
+    ap.add_argument("--synthetic", action="store_true",
+                    help="fuzz the samples built in code (plaster_model.io.fuzz.synthetic_samples)")
     args = ap.parse_args(argv)
-    if not SAMPLES.is_dir():
-        print(f"shared samples not found at {SAMPLES}; nothing to fuzz")
-        return 0
-    from plaster_model.io.fuzz import outcome_table, run_fuzz
+    import tempfile
+
+    from plaster_model.io.fuzz import outcome_table, run_fuzz, synthetic_samples
+
+    root = SAMPLES
+    if args.synthetic or not SAMPLES.is_dir():
+        # No third-party samples (or asked for): the samples of every format built in code.
+        root = Path(tempfile.mkdtemp(prefix="plaster-fuzz-samples-"))
+        synthetic_samples(root)
+        print(f"fuzzing the samples built in code ({root})", file=sys.stderr)
 
     t0 = time.perf_counter()
 
@@ -40,7 +48,7 @@ def main(argv=None) -> int:
         if i % 1000 == 0:
             print(f"  {i} inputs, {time.perf_counter() - t0:.0f} s", file=sys.stderr)
 
-    outcomes = run_fuzz(SAMPLES, args.n, args.seed, limit_s=args.limit_s,
+    outcomes = run_fuzz(root, args.n, args.seed, limit_s=args.limit_s,
                         junk_max=int(args.junk_mb * 1e6), progress=progress)
     elapsed = time.perf_counter() - t0
     import pandas as pd

@@ -31,6 +31,7 @@ _EXPORTS = {
     "ParseError": "errors", "MeasurementValidationError": "errors", "CalibrationError": "errors",
     "NotFittedError": "errors", "CalibrationLookupError": "errors", "ParameterError": "errors",
     "UnknownLatencyDistribution": "errors", "PlasterWarning": "errors", "ParseWarning": "errors",
+    "MeasureError": "errors", "MeasureWarning": "errors",
     # units
     "to_si": "units", "format_si": "units",
     # estimators

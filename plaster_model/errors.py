@@ -13,7 +13,7 @@ __all__ = [
     "PlasterError", "CatalogError", "UnitError", "ParseError", "MeasurementValidationError",
     "CalibrationError", "NotFittedError", "CalibrationLookupError", "MemoryFitError",
     "UnknownLatencyDistribution", "ParameterError", "PlasterWarning", "MemoryWarning",
-    "ParseWarning",
+    "ParseWarning", "MeasureError", "MeasureWarning",
 ]
 
 
@@ -100,6 +100,11 @@ class UnknownLatencyDistribution(PlasterError, ValueError):
     """A latency percentile was asked for, but no tail ratio (p<P>/median) is known."""
 
 
+class MeasureError(PlasterError, RuntimeError):
+    """A measurement runner (``pm.measure.trtexec``) could not measure: every run failed,
+    timed out or printed no summary, or no runner is available."""
+
+
 class PlasterWarning(UserWarning):
     """Base class of the package's warnings."""
 
@@ -111,3 +116,8 @@ class MemoryWarning(PlasterWarning):
 class ParseWarning(PlasterWarning):
     """A measurement read kept what it could: a file was skipped (no measurements in it), or
     a cut run of a multi-run log was left out while its complete runs were kept."""
+
+
+class MeasureWarning(PlasterWarning):
+    """Some runs of a measurement failed; the finished ones are returned (and the failures
+    listed in ``df.attrs["failed"]``)."""

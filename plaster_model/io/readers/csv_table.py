@@ -49,14 +49,18 @@ def parse_measurement_csv(text: str, *, file: str = "<string>") -> pd.DataFrame:
 
 
 def _parse_csv(text: str, file: str) -> pd.DataFrame:
-    reader = csv.reader(io.StringIO(text))
+    # Universal newlines: CR-only (classic Mac) and CRLF tables read as LF ones (the csv
+    # module refuses a bare CR outside quotes; found by the fuzz harness, issue 25).
+    reader = csv.reader(io.StringIO(text, newline=None))
+    header: list[str] = []
     try:
-        header = [h.strip() for h in next(reader)]
+        while not any(header):  # blank lines before the header, as sniffing allows
+            header = [h.strip() for h in next(reader)]
     except StopIteration:
         raise ParseError("empty CSV file", file, 1) from None
     missing = [c for c in CSV_COLUMNS if c not in header]
     if missing:
-        raise ParseError(f"CSV header lacks required column(s) {missing}", file, 1)
+        raise ParseError(f"CSV header lacks required column(s) {missing}", file, reader.line_num)
     rows, lines = [], []
     start = reader.line_num + 1
     for record in reader:
