@@ -13,7 +13,7 @@ __all__ = [
     "PlasterError", "CatalogError", "UnitError", "ParseError", "MeasurementValidationError",
     "CalibrationError", "NotFittedError", "CalibrationLookupError", "MemoryFitError",
     "UnknownLatencyDistribution", "ParameterError", "PlasterWarning", "MemoryWarning",
-    "ParseWarning", "MeasureError", "MeasureWarning",
+    "ParseWarning", "MeasureError", "MeasureWarning", "UnknownNameError", "ParameterTypeError",
 ]
 
 
@@ -39,8 +39,25 @@ class ParameterError(PlasterError, ValueError):
         super().__init__(f"{name}={value!r}: expected {expected}")
 
 
+class ParameterTypeError(ParameterError, TypeError):
+    """A public function got an argument of the wrong type (a number where a name goes);
+    a :class:`ParameterError` that is also a ``TypeError``, as Python's own type errors are."""
+
+
 class CatalogError(PlasterError, ValueError):
     """A catalog file is malformed: a missing field, a wrong unit, a negative value."""
+
+
+class UnknownNameError(CatalogError, KeyError):
+    """A name that is no catalog entry nor alias; the message lists close matches.
+
+    A :class:`CatalogError` that is also a ``KeyError`` (what the look-ups raised before),
+    so ``except KeyError`` and ``except pm.PlasterError`` both catch it.
+    """
+
+    def __str__(self) -> str:
+        # KeyError's str() is the repr of its key; this is a sentence, printed as written.
+        return str(self.args[0]) if self.args else ""
 
 
 class UnitError(PlasterError, ValueError):

@@ -5,7 +5,8 @@ wheel as package data (``plaster_model/_data``); in a source checkout they are r
 the repository root beside the package. They are parsed once per process and cached.
 :func:`load_catalog` merges a user's YAML files over them.
 
-Name look-ups are case-insensitive and accept aliases; an unknown name raises ``KeyError``
+Name look-ups are case-insensitive and accept aliases; an unknown name raises
+:class:`~plaster_model.UnknownNameError` (a ``CatalogError`` that is also a ``KeyError``)
 listing the closest catalog names (never a silent default).
 """
 from __future__ import annotations
@@ -28,7 +29,7 @@ __all__ = [
 ]
 
 
-from ..errors import CatalogError
+from ..errors import CatalogError, ParameterError, ParameterTypeError, UnknownNameError
 
 
 # YAML key -> constructor field, where the YAML reads better with the unit-free name.
@@ -262,17 +263,18 @@ class Catalog:
     def find(self, kind: str, text: str) -> str | None:
         """Canonical name for ``text`` (a name or alias, case-insensitive), or None."""
         if kind not in _CLASSES:
-            raise ValueError(f"unknown catalog kind {kind!r}; expected one of {sorted(_CLASSES)}")
+            raise ParameterError("kind", kind, f"one of {sorted(_CLASSES)}")
         if not isinstance(text, str):
             return None
         return self._alias_map(kind).get(_key(text))
 
     def get(self, kind: str, name):
-        """The entry called ``name``; ``KeyError`` listing close matches when unknown."""
+        """The entry called ``name``; :class:`~plaster_model.UnknownNameError` (a ``KeyError``)
+        listing close matches when unknown."""
         if isinstance(name, _CLASSES[kind]):
             return name
         if not isinstance(name, str):
-            raise TypeError(f"{kind} must be a name (str) or a {_CLASSES[kind].__name__}, got {name!r}")
+            raise ParameterTypeError(kind, name, f"a name (str) or a {_CLASSES[kind].__name__}")
         canonical = self.find(kind, name)
         if canonical is None:
             choices = list(self.entries[kind]) + [a for o in self.entries[kind].values() for a in o.aliases]
@@ -282,7 +284,7 @@ class Catalog:
             close = [self.find(kind, c) or c for c in close]
             close = list(dict.fromkeys(close))[:5]
             hint = f"; did you mean {', '.join(repr(c) for c in close)}?" if close else ""
-            raise KeyError(
+            raise UnknownNameError(
                 f"unknown {kind} {name!r}{hint} (see plaster_model.list_{kind}s() for all "
                 f"{len(self.entries[kind])} names)"
             )
@@ -437,8 +439,9 @@ def _loader(kind: str):
 
     Raises
     ------
-    KeyError
-        For an unknown name; the message lists the closest catalog names.
+    UnknownNameError
+        (a ``CatalogError`` and a ``KeyError``) For an unknown name; the message lists the
+        closest catalog names.
 
     Examples
     --------
