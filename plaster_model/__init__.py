@@ -32,7 +32,7 @@ _EXPORTS = {
     "NotFittedError": "errors", "CalibrationLookupError": "errors", "ParameterError": "errors",
     "UnknownLatencyDistribution": "errors", "PlasterWarning": "errors", "ParseWarning": "errors",
     "MeasureError": "errors", "MeasureWarning": "errors",
-    "UnknownNameError": "errors", "ParameterTypeError": "errors",
+    "UnknownNameError": "errors", "ParameterTypeError": "errors", "CatalogWarning": "errors",
     # units
     "to_si": "units", "format_si": "units",
     # estimators

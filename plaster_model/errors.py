@@ -13,7 +13,7 @@ __all__ = [
     "PlasterError", "CatalogError", "UnitError", "ParseError", "MeasurementValidationError",
     "CalibrationError", "NotFittedError", "CalibrationLookupError", "MemoryFitError",
     "UnknownLatencyDistribution", "ParameterError", "PlasterWarning", "MemoryWarning",
-    "ParseWarning", "MeasureError", "MeasureWarning", "UnknownNameError", "ParameterTypeError",
+    "ParseWarning", "MeasureError", "MeasureWarning", "CatalogWarning", "UnknownNameError", "ParameterTypeError",
 ]
 
 
@@ -138,3 +138,8 @@ class ParseWarning(PlasterWarning):
 class MeasureWarning(PlasterWarning):
     """Some runs of a measurement failed; the finished ones are returned (and the failures
     listed in ``df.attrs["failed"]``)."""
+
+
+class CatalogWarning(PlasterWarning):
+    """A user catalog replaces an entry it may not mean to: a bundled device of the same
+    name, or a name or alias that another entry already answers to."""

@@ -193,11 +193,16 @@ class Catalog:
     origins: dict[tuple[str, str], str] = field(default_factory=dict)
 
     def merge_file(self, path: Path | str) -> None:
-        """Add (or replace) the entries of one YAML file, then check cross-references."""
-        self._add_file(path)
+        """Add (or replace) the entries of one YAML file, then check cross-references.
+
+        Warns (:class:`~plaster_model.CatalogWarning`) for each entry that replaces one of
+        another file (a bundled device included), and for each name or alias that another
+        entry already answers to (the look-up would silently pick one of the two).
+        """
+        self._add_file(path, warn=True)
         self._check_references()
 
-    def _add_file(self, path: Path | str) -> None:
+    def _add_file(self, path: Path | str, warn: bool = False) -> None:
         import yaml
 
         path = Path(path)
@@ -230,8 +235,33 @@ class Catalog:
                 if not isinstance(name, str):
                     raise CatalogError(f"{path}: {kind} name {name!r} must be text (quote it)")
                 obj = _build(kind, str(name), entry, str(path))
+                if warn:
+                    self._warn_collisions(kind, obj, str(path))
                 self.entries[kind][obj.name] = obj
                 self.origins[(kind, obj.name)] = str(path)
+
+    def _warn_collisions(self, kind: str, obj, path: str) -> None:
+        import warnings
+
+        from ..errors import CatalogWarning
+
+        before = self.origins.get((kind, obj.name))
+        if obj.name in self.entries[kind] and before != path:
+            warnings.warn(f"{path}: {kind} {obj.name!r} replaces the entry of {before} "
+                          f"(a different {kind} under the same name)", CatalogWarning, stacklevel=4)
+        # A fresh index, not _alias_map: its cache is keyed on the entry count, which a
+        # replacement leaves unchanged (the stale aliases would then stay findable).
+        index: dict[str, str] = {}
+        for name, other in self.entries[kind].items():
+            if name != obj.name:
+                index.update({_key(a): name for a in other.aliases})
+                index[_key(name)] = name
+        for text in (obj.name, *obj.aliases):
+            owner = index.get(_key(text))
+            if owner is not None and owner != obj.name:
+                warnings.warn(f"{path}: {kind} {obj.name!r}: {'name' if text == obj.name else 'alias'} "
+                              f"{text!r} is already {owner!r} (from {self.origins.get((kind, owner))}); "
+                              f"a look-up of {text!r} finds one of the two", CatalogWarning, stacklevel=4)
 
     def _check_references(self) -> None:
         for sysobj in self.entries["system"].values():

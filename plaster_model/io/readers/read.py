@@ -274,11 +274,33 @@ def read_file(path: str | os.PathLike, *, batch: int | None = None,
 
 
 def _walk(root: Path) -> list[Path]:
-    """Files under `root`, sorted, hidden ones skipped; symbolic links to folders not followed."""
-    out = []
-    for folder, dirs, files in os.walk(root, followlinks=False):
-        dirs[:] = [d for d in dirs if not d.startswith(".")]
-        out += [Path(folder, f) for f in files if not f.startswith(".")]
+    """Files under `root`, sorted, hidden ones skipped; symbolic links to folders not followed.
+
+    An explicit stack, not :func:`os.walk` (recursive before Python 3.12): a tree 1,100
+    folders deep raised RecursionError (issue 25). A folder that cannot be listed is skipped.
+    """
+    out: list[Path] = []
+    stack = [os.fspath(root)]
+    while stack:
+        folder = stack.pop()
+        try:
+            with os.scandir(folder) as it:
+                entries = list(it)
+        except OSError:
+            continue
+        for e in entries:
+            if e.name.startswith("."):
+                continue
+            try:
+                is_dir = e.is_dir()  # follows links: a link to a folder is neither read nor a file
+                is_link = e.is_symlink()
+            except OSError:
+                is_dir, is_link = False, False
+            if is_dir:
+                if not is_link:
+                    stack.append(e.path)
+            else:
+                out.append(Path(e.path))
     return sorted(out)
 
 
@@ -304,7 +326,11 @@ def _expand(source) -> tuple[list[Path], bool]:
         return _walk(p), False
     if p.is_file() or os.path.lexists(p):
         return [p], True
-    matches = sorted(glob.glob(text, recursive=True))
+    try:
+        matches = sorted(glob.glob(text, recursive=True))
+    except RecursionError:  # glob's "**" recurses once per folder level
+        raise ParameterError("source", source, "a glob pattern whose '**' spans fewer than ~900 "
+                             "folder levels (pass the folder itself: it is walked at any depth)") from None
     if not matches:
         raise FileNotFoundError(f"no measurement file matches {text!r}")
     files = []
