@@ -58,7 +58,10 @@ def main(argv=None) -> int:
     print(f"\n{len(outcomes)} inputs in {elapsed:.0f} s (seed {args.seed}, junk up to {args.junk_mb:g} MB)")
     slowest = sorted(outcomes, key=lambda o: -o.seconds)[:5]
     print("slowest:", ", ".join(f"{o.mutant.mutation}/{o.mutant.source.name} "
-                                 f"{len(o.mutant.data) / 1e6:.1f} MB {o.seconds:.2f} s" for o in slowest))
+                                 f"{len(o.mutant.data) / 1e6:.1f} MB {o.seconds:.2f} s "
+                                 f"({o.cpu_seconds:.2f} s CPU)" for o in slowest))
+    over_cpu = sum(o.cpu_seconds > args.limit_s for o in outcomes)
+    print(f"inputs over {args.limit_s:g} s: {sum(o.slow for o in outcomes)} wall clock, {over_cpu} CPU time")
     defects = [o for o in outcomes if o.kind in ("other", "impossible") or o.slow]
     for o in defects[:20]:
         print(f"DEFECT {o.kind}{' slow' if o.slow else ''}: {o.mutant.mutation} of "
