@@ -212,6 +212,16 @@ def _batches(values) -> list[int]:
     return out
 
 
+def _whole(value, name: str, low: int) -> int:
+    """`value` as an int >= `low` (a whole number; True is not one), else ParameterError."""
+    import numbers
+
+    if (isinstance(value, bool) or not isinstance(value, numbers.Real) or value != value
+            or value in (float("inf"), float("-inf")) or value != int(value) or value < low):
+        raise ParameterError(name, value, f"a whole number >= {low}")
+    return int(value)
+
+
 def _timeout(timeout) -> float:
     import math
 
