@@ -12,7 +12,6 @@ import os
 import stat
 import subprocess
 import sys
-import time
 import warnings
 
 import numpy as np
