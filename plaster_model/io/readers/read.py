@@ -36,6 +36,7 @@ from .dlbs import dlbs_log_records
 from .normalize import normalize_names
 from .ort_profile import ort_profile_records
 from .schema import (_PARSER_SLIPS, ParseError, as_parse_error, binary_share, check_batch,
+                     check_record_numbers,
                      conform, empty_measurements, frame_from_records, row_error, row_problems,
                      text_encoding)
 from .trtexec import trtexec_log_records
@@ -237,7 +238,10 @@ def _read_rows(path: str | os.PathLike, batch: int | None, device: str | None):
         raise ParseError(f"gzip-compressed {fmt} files are not supported; decompress first",
                          path_str(path), None)
     try:
-        return fmt, _RECORDS[fmt](path, batch, device)
+        rows = _RECORDS[fmt](path, batch, device)
+        if not isinstance(rows, pd.DataFrame):
+            check_record_numbers(rows, path_str(path))
+        return fmt, rows
     except (ParseError, FileNotFoundError, PermissionError):
         raise
     except (*_PARSER_SLIPS, OSError) as exc:  # MemoryError included

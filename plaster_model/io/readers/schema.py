@@ -69,7 +69,7 @@ __all__ = [
     "empty_measurements", "empty_layer_profile", "conform", "frame_from_records",
     "validate_measurements", "row_problems", "nearest_rank_percentile", "read_text", "decode_text",
     "read_bytes", "text_encoding", "MAX_FILE_BYTES", "PHYSICAL_LIMITS", "VALUE_LIMITS", "MAX_BATCH",
-    "check_batch", "row_error", "checked_frame",
+    "check_batch", "row_error", "checked_frame", "check_record_numbers",
     "only_parse_errors", "as_parse_error",
 ]
 
@@ -243,6 +243,30 @@ def row_error(exc: MeasurementValidationError, df: pd.DataFrame, file: str) -> P
         line = None if pd.isna(v) else int(v)
     return ParseError(f"impossible row: column {exc.column!r} = {exc.value!r} ({exc.reason})",
                       file, line)
+
+
+def check_record_numbers(records: Iterable[Mapping[str, Any]], file: str) -> None:
+    """Refuse a row dict whose numeric column holds something that is not a number.
+
+    A number, None/NaN, or text that reads as a number (``"64"``) passes; anything else
+    (``'64\ufffd__exp.pha\ufffde__'`` from a corrupt DLBS line, ``True``, a list) is a
+    :class:`ParseError` naming the column and the file. Checked per file, before the rows
+    of a directory are combined: one file's bad cell must not fail the others (issue 25).
+    """
+    numeric = set(FLOAT_COLUMNS) | set(INT_COLUMNS)
+    for rec in records:
+        for col, v in rec.items():
+            if col not in numeric or v is None or (isinstance(v, (int, float, np.number))
+                                                   and not isinstance(v, (bool, np.bool_))):
+                continue
+            ok = isinstance(v, str)
+            if ok:
+                try:
+                    float(v)
+                except ValueError:
+                    ok = False
+            if not ok:
+                raise ParseError(f"column {col!r} holds {v!r}, not a number"[:300], file, rec.get("line"))
 
 
 def checked_frame(records: Iterable[Mapping[str, Any]], file: str) -> pd.DataFrame:
