@@ -343,6 +343,11 @@ def text_encoding(head: bytes) -> tuple[str, int]:
     """
     for bom, codec in _BOMS:
         if head.startswith(bom):
+            rest = head[len(bom):4096]
+            if codec != "utf-8" and len(rest) >= 8 and b"\x00" not in rest and _is_utf8(rest):
+                # A UTF-16/32 mark before UTF-8 text (no NUL at all: ASCII in UTF-16 has one
+                # every other byte): a stray mark, dropped; the text is UTF-8.
+                return "utf-8", len(bom)
             return codec, len(bom)
     sample = head[:4096]
     if len(sample) >= 8:
@@ -352,6 +357,14 @@ def text_encoding(head: bytes) -> tuple[str, int]:
         if even.count(0) > 0.9 * len(even) and odd.count(0) < 0.1 * len(odd):
             return "utf-16-be", 0
     return "utf-8", 0
+
+
+def _is_utf8(sample: bytes) -> bool:
+    try:
+        sample.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        return exc.start >= len(sample) - 3  # a character cut by the sample's end
+    return True
 
 
 def read_bytes(path, limit: int | None = None) -> bytes:
