@@ -38,7 +38,8 @@ def main(argv=None) -> int:
     root = SAMPLES
     if args.synthetic or not SAMPLES.is_dir():
         # No third-party samples (or asked for): the samples of every format built in code.
-        root = Path(tempfile.mkdtemp(prefix="plaster-fuzz-samples-"))
+        keep = tempfile.TemporaryDirectory(prefix="plaster-fuzz-samples-")  # removed at exit
+        root = Path(keep.name)
         synthetic_samples(root)
         print(f"fuzzing the samples built in code ({root})", file=sys.stderr)
 
