@@ -30,7 +30,9 @@ _EXPORTS = {
     "PlasterError": "errors", "CatalogError": "errors", "UnitError": "errors",
     "ParseError": "errors", "MeasurementValidationError": "errors", "CalibrationError": "errors",
     "NotFittedError": "errors", "CalibrationLookupError": "errors", "ParameterError": "errors",
-    "UnknownLatencyDistribution": "errors", "PlasterWarning": "errors",
+    "UnknownLatencyDistribution": "errors", "PlasterWarning": "errors", "ParseWarning": "errors",
+    "MeasureError": "errors", "MeasureWarning": "errors",
+    "UnknownNameError": "errors", "ParameterTypeError": "errors", "CatalogWarning": "errors",
     # units
     "to_si": "units", "format_si": "units",
     # transformers

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import math
+import numbers
 from dataclasses import dataclass, replace
 
 from .catalog.loader import active_catalog
@@ -13,7 +14,7 @@ __all__ = ["Cluster"]
 
 def _count(value, name: str) -> int:
     """``value`` as an int >= 1, else :class:`ParameterError` naming ``name``."""
-    if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value) \
+    if isinstance(value, bool) or not isinstance(value, numbers.Real) or not math.isfinite(value) \
             or value != int(value) or value < 1:
         raise ParameterError(name, value, "a positive integer")
     return int(value)
@@ -99,15 +100,15 @@ class Cluster:
             if value is not None:
                 set_(attr, cat.get("interconnect", value))
         if self.n_nodes > 1 and self.interconnect is None:
-            raise ValueError(
-                f"interconnect: a cluster of {self.n_devices} devices on {self.n_nodes} nodes "
-                "needs an inter-node interconnect, e.g. interconnect='InfiniBand EDR' "
+            raise ParameterError(
+                "interconnect", None, f"an inter-node interconnect for a cluster of {self.n_devices} "
+                f"devices on {self.n_nodes} nodes, e.g. interconnect='InfiniBand EDR' "
                 "(see plaster_model.list_interconnects())"
             )
         if min(self.devices_per_node, self.n_devices) > 1 and self.intra_node is None:
-            raise ValueError(
-                f"intra_node: nodes of {self.devices_per_node} devices need an intra-node link, "
-                "e.g. intra_node='NVLink 2' or 'PCIe 3.0 x16'"
+            raise ParameterError(
+                "intra_node", None, f"an intra-node link for nodes of {self.devices_per_node} "
+                "devices, e.g. intra_node='NVLink 2' or 'PCIe 3.0 x16'"
             )
         if self.scale_up_domain is not None:
             dom = _count(self.scale_up_domain, "scale_up_domain")

@@ -13,6 +13,7 @@ __all__ = [
     "PlasterError", "CatalogError", "UnitError", "ParseError", "MeasurementValidationError",
     "CalibrationError", "NotFittedError", "CalibrationLookupError", "MemoryFitError",
     "UnknownLatencyDistribution", "ParameterError", "PlasterWarning", "MemoryWarning",
+    "ParseWarning", "MeasureError", "MeasureWarning", "CatalogWarning", "UnknownNameError", "ParameterTypeError",
 ]
 
 
@@ -38,8 +39,25 @@ class ParameterError(PlasterError, ValueError):
         super().__init__(f"{name}={value!r}: expected {expected}")
 
 
+class ParameterTypeError(ParameterError, TypeError):
+    """A public function got an argument of the wrong type (a number where a name goes);
+    a :class:`ParameterError` that is also a ``TypeError``, as Python's own type errors are."""
+
+
 class CatalogError(PlasterError, ValueError):
     """A catalog file is malformed: a missing field, a wrong unit, a negative value."""
+
+
+class UnknownNameError(CatalogError, KeyError):
+    """A name that is no catalog entry nor alias; the message lists close matches.
+
+    A :class:`CatalogError` that is also a ``KeyError`` (what the look-ups raised before),
+    so ``except KeyError`` and ``except pm.PlasterError`` both catch it.
+    """
+
+    def __str__(self) -> str:
+        # KeyError's str() is the repr of its key; this is a sentence, printed as written.
+        return str(self.args[0]) if self.args else ""
 
 
 class UnitError(PlasterError, ValueError):
@@ -113,9 +131,29 @@ class UnknownLatencyDistribution(PlasterError, ValueError):
     """A latency percentile was asked for, but no tail ratio (p<P>/median) is known."""
 
 
+class MeasureError(PlasterError, RuntimeError):
+    """A measurement runner (``pm.measure.trtexec``) could not measure: every run failed,
+    timed out or printed no summary, or no runner is available."""
+
+
 class PlasterWarning(UserWarning):
     """Base class of the package's warnings."""
 
 
 class MemoryWarning(PlasterWarning):
     """A requested batch does not fit in device memory by the memory estimate."""
+
+
+class ParseWarning(PlasterWarning):
+    """A measurement read kept what it could: a file was skipped (no measurements in it), or
+    a cut run of a multi-run log was left out while its complete runs were kept."""
+
+
+class MeasureWarning(PlasterWarning):
+    """Some runs of a measurement failed; the finished ones are returned (and the failures
+    listed in ``df.attrs["failed"]``)."""
+
+
+class CatalogWarning(PlasterWarning):
+    """A user catalog replaces an entry it may not mean to: a bundled device of the same
+    name, or a name or alias that another entry already answers to."""

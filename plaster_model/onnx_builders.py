@@ -50,10 +50,14 @@ def _onnx():
 def _batch_dim(batch):
     if batch is None:
         return "N"
-    batch = int(batch)
-    if batch < 1:
-        raise ValueError(f"batch must be a positive integer or None (dynamic), got {batch!r}")
-    return batch
+    import numbers
+
+    from .errors import ParameterError
+
+    if (isinstance(batch, bool) or not isinstance(batch, numbers.Real) or batch != batch
+            or batch in (float("inf"), float("-inf")) or batch != int(batch) or batch < 1):
+        raise ParameterError("batch", batch, "a whole number >= 1, or None (dynamic)")
+    return int(batch)
 
 
 def _value_info(name, shape, elem_type=None):
@@ -361,7 +365,9 @@ def resnet50(batch=None, hw=224, num_classes=1000, stride_on="3x3", conv_bias=Fa
     53
     """
     if stride_on not in ("3x3", "1x1"):
-        raise ValueError(f"stride_on must be '3x3' (v1.5) or '1x1' (v1), got {stride_on!r}")
+        from .errors import ParameterError
+
+        raise ParameterError("stride_on", stride_on, "'3x3' (v1.5) or '1x1' (v1)")
     n = _batch_dim(batch)
     nodes, inits = _resnet50_parts(int(hw), int(num_classes), stride_on, bool(conv_bias))
     name = "resnet50_v1.5" if stride_on == "3x3" else "resnet50_v1"

@@ -134,6 +134,8 @@ from typing import TYPE_CHECKING, Any, Mapping
 
 import numpy as np
 
+from .errors import ParameterError, ParameterTypeError, ParseError, PlasterError
+
 
 # pandas is imported inside the functions: `import plaster_model` stays light.
 if TYPE_CHECKING:  # pragma: no cover
@@ -254,6 +256,19 @@ def _numel(shape) -> int:
 # ---------------------------------------------------------------------------------------
 
 def _load(model_or_path):
+    """``(ModelProto, path or None)``; a file or bytes that are no ONNX model is a ParseError.
+
+    Raises
+    ------
+    ParseError
+        The bytes do not decode as an ONNX protobuf (protobuf's ``DecodeError``, and the
+        ``IndexError``/``RuntimeError``/``ValueError`` a truncated file can raise), naming
+        the file.
+    FileNotFoundError
+        No file at the path.
+    ParameterTypeError
+        Neither a ModelProto, a path nor bytes.
+    """
     onnx = _import_onnx()
     if isinstance(model_or_path, onnx.ModelProto):
         return model_or_path, None
@@ -261,12 +276,43 @@ def _load(model_or_path):
         path = os.fspath(model_or_path)
         if not os.path.isfile(path):
             raise FileNotFoundError(f"ONNX file not found: {path}")
-        return onnx.load(path), path
+        return _decode(lambda: onnx.load(path), path), path
     if isinstance(model_or_path, (bytes, bytearray)):
-        return onnx.load_from_string(bytes(model_or_path)), None
-    raise TypeError(
-        f"expected an onnx.ModelProto, a path to an .onnx file or serialized bytes, "
-        f"got {type(model_or_path).__name__}")
+        return _decode(lambda: onnx.load_from_string(bytes(model_or_path)), "<bytes>"), None
+    raise ParameterTypeError("model_or_path", type(model_or_path).__name__,
+                             "an onnx.ModelProto, a path to an .onnx file or serialized bytes")
+
+
+def _decode(load, where: str):
+    try:
+        model = load()
+    except (FileNotFoundError, PermissionError, IsADirectoryError):
+        raise
+    except Exception as exc:  # noqa: BLE001 - protobuf's DecodeError has no common base with ours
+        raise ParseError(f"not a readable ONNX model ({type(exc).__name__}: {exc})"[:400],
+                         where, None) from None
+    if not model.HasField("graph"):
+        raise ParseError("not an ONNX model: no graph", where, None)
+    return model
+
+
+def _onnx_errors(fn):
+    """A public ONNX reader raises PlasterErrors only: a malformed graph that slips past the
+    checks (a node with a missing input, a wrong attribute type) becomes a ParseError."""
+    import functools
+
+    @functools.wraps(fn)
+    def wrapped(model_or_path, *args, **kwargs):
+        try:
+            return fn(model_or_path, *args, **kwargs)
+        except (PlasterError, ImportError, OSError):
+            raise
+        except (ValueError, TypeError, KeyError, IndexError, AttributeError, ArithmeticError,
+                RecursionError) as exc:
+            where = os.fspath(model_or_path) if isinstance(model_or_path, (str, os.PathLike)) else None
+            raise ParseError(f"malformed ONNX graph ({type(exc).__name__}: {exc})"[:400], where,
+                             None) from exc
+    return wrapped
 
 
 #: Initializers larger than this are replaced by typed graph inputs for shape inference
@@ -592,6 +638,17 @@ def _tag_attention(nodes, const, kinds):
 # public API
 # ---------------------------------------------------------------------------------------
 
+def _batch(batch) -> int:
+    """`batch` as an int >= 1 (2.5 is refused, not truncated), else ParameterError."""
+    import numbers
+
+    if (isinstance(batch, bool) or not isinstance(batch, numbers.Real) or not math.isfinite(batch)
+            or batch != int(batch) or batch < 1):
+        raise ParameterError("batch", batch, "a whole number of samples >= 1")
+    return int(batch)
+
+
+@_onnx_errors
 def onnx_layer_table(model_or_path, batch: int = 1, *, dims: Mapping[str, int] | None = None
                      ) -> "pd.DataFrame":
     """Per-node MACs, FLOPs, parameters and bytes of an ONNX model.
@@ -659,9 +716,7 @@ def onnx_layer_table(model_or_path, batch: int = 1, *, dims: Mapping[str, int] |
 
     onnx = _import_onnx()
     model, path = _load(model_or_path)
-    batch = int(batch)
-    if batch < 1:
-        raise ValueError(f"batch must be a positive integer, got {batch!r}")
+    batch = _batch(batch)
     skeleton, const_info, substituted = _skeleton(model, batch, dims)
     try:
         inferred = onnx.shape_inference.infer_shapes(skeleton, strict_mode=False, data_prop=True)
@@ -869,6 +924,7 @@ def onnx_layer_table(model_or_path, batch: int = 1, *, dims: Mapping[str, int] |
     return df
 
 
+@_onnx_errors
 def model_from_onnx(model_or_path, batch: int = 1, name: str | None = None, *,
                     task: str = "", dims: Mapping[str, int] | None = None):
     """A :class:`~plaster_model.catalog.objects.Model` from an ONNX model.

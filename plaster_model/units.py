@@ -22,7 +22,7 @@ from typing import Any
 
 import numpy as np
 
-__all__ = ["to_si", "format_si", "KINDS", "UnitError"]
+__all__ = ["to_si", "format_si", "KINDS", "UnitError", "MAX_UNIT_CHARS"]
 
 
 from .errors import UnitError
@@ -69,24 +69,52 @@ def _registry():
     return ureg
 
 
+#: Longest unit string :func:`to_si` parses [characters]. The longest a catalog needs is
+#: ~20 ("1.5 TB/s", "19.5 TFLOPS"); pint's parser is superlinear in the length (a
+#: 100,000-character string took 80 s), so anything longer is refused unparsed.
+MAX_UNIT_CHARS = 200
+
+#: What pint's parser raises on malformed text besides its own errors: an exponent that
+#: overflows ("1 B**99999"), an unclosed bracket (tokenize.TokenError), nesting deeper than
+#: the recursion limit, a division by zero in the expression ("1/0 B").
+_PINT_SLIPS = (AttributeError, TypeError, ValueError, SyntaxError, OverflowError, ArithmeticError,
+               RecursionError, IndexError, KeyError, MemoryError)
+
+
 @functools.lru_cache(maxsize=4096)
 def _parse_string(text: str, kind: str) -> float:
+    if len(text) > MAX_UNIT_CHARS:
+        raise UnitError(f"{text[:40]!r}... is {len(text):,} characters long; a quantity is at most "
+                        f"{MAX_UNIT_CHARS} (e.g. {_KIND_DESCRIPTIONS[kind]})")
+    import tokenize
+
+    import pint
+
+    try:
+        return _parse_checked(text, kind)
+    except UnitError:
+        raise
+    except (pint.errors.PintError, tokenize.TokenError, *_PINT_SLIPS) as exc:
+        raise UnitError(f"cannot parse {text!r} as {_KIND_DESCRIPTIONS[kind]} "
+                        f"({type(exc).__name__}: {exc})"[:400]) from None
+
+
+def _parse_checked(text: str, kind: str) -> float:
     ureg = _registry()
     import pint
 
     dim, base = KINDS[kind]
     cleaned = text.strip().replace("·", "*").replace("×", "*")
-    try:
-        q = ureg.Quantity(cleaned)
-    except (pint.errors.UndefinedUnitError, pint.errors.DefinitionSyntaxError,
-            AttributeError, TypeError, ValueError, SyntaxError) as exc:
-        raise UnitError(f"cannot parse {text!r} as {_KIND_DESCRIPTIONS[kind]}: {exc}") from None
+    q = ureg.Quantity(cleaned)
     if not isinstance(q, pint.Quantity):  # a bare number such as "3"
         q = ureg.Quantity(float(q), "")
     if kind == "dimensionless":
         if not q.dimensionless:
             raise UnitError(f"{text!r} has units {q.units:~}, expected a plain number")
-        return float(q.to("").magnitude)
+        out = float(q.to("").magnitude)
+        if not np.isfinite(out):
+            raise UnitError(f"{text!r} is not a finite number")
+        return out
     if q.dimensionless:
         raise UnitError(
             f"{text!r} has no unit; expected {_KIND_DESCRIPTIONS[kind]}. "
@@ -96,7 +124,10 @@ def _parse_string(text: str, kind: str) -> float:
         raise UnitError(
             f"{text!r} is {_describe(q)}, but {_KIND_DESCRIPTIONS[kind]} is expected"
         )
-    return float(q.to(base).magnitude)
+    out = float(q.to(base).magnitude)
+    if not np.isfinite(out):
+        raise UnitError(f"{text!r} is not a finite quantity ({out!r} {base})")
+    return out
 
 
 def _describe(q) -> str:
@@ -130,7 +161,8 @@ def to_si(value: Any, kind: str, *, name: str = "value") -> Any:
     ------
     UnitError
         When a string has no unit, the wrong dimension (a bandwidth where a compute rate is
-        expected) or cannot be parsed.
+        expected), is not finite, cannot be parsed, or is longer than
+        :data:`MAX_UNIT_CHARS` (200 characters).
 
     Examples
     --------
@@ -142,7 +174,9 @@ def to_si(value: Any, kind: str, *, name: str = "value") -> Any:
     15700000000000.0
     """
     if kind not in KINDS:
-        raise ValueError(f"unknown quantity kind {kind!r}; expected one of {sorted(KINDS)}")
+        from .errors import ParameterError
+
+        raise ParameterError("kind", kind, f"one of {sorted(KINDS)}")
     if isinstance(value, str):
         try:
             return _parse_string(value, kind)

@@ -3,11 +3,10 @@ is a CatalogError naming the file, the entry and the field; bare numbers for qua
 YAML aliases are refused; the bundled catalogs still load."""
 from __future__ import annotations
 
-import time
-
 import pytest
 
 import plaster_model as pm
+from _hang_guard import hang_guard
 from plaster_model.catalog.loader import Catalog, bundled_catalog
 
 DEVICE = """devices:
@@ -95,10 +94,9 @@ def test_yaml_aliases_are_refused(tmp_path):
     text = DEVICE.format(peak='"20 TFLOPS"', memory='"24 GB"').replace(
         'source: "vendor datasheet"', 'source: "x"\n    notes: *i') 
     text = "x:\n" + "".join("  " + line + "\n" for line in BILLION_LAUGHS.splitlines()) + text
-    t0 = time.perf_counter()
-    with pytest.raises(pm.CatalogError, match="aliases are not allowed"):
+    # Timing: benchmarks/bench_untrusted.py; here a hang guard only (issue 25).
+    with hang_guard(), pytest.raises(pm.CatalogError, match="aliases are not allowed"):
         _load(tmp_path, text)
-    assert time.perf_counter() - t0 < 1.0
     # A single reused anchor is refused too (catalogs never need one).
     with pytest.raises(pm.CatalogError, match="aliases"):
         _load(tmp_path, DEVICE.format(peak='&p "20 TFLOPS"', memory='"24 GB"')

@@ -10,14 +10,14 @@ from __future__ import annotations
 
 import json
 import os
-import time
 import warnings
 from pathlib import Path
 
 import pytest
 
 import plaster_model as pm
-from plaster_model.io.fuzz import MUTATIONS, outcome_table, run_fuzz, sample_files
+from _hang_guard import hang_guard
+from plaster_model.io.fuzz import MUTATIONS, outcome_table, run_fuzz, sample_files, synthetic_samples
 
 SAMPLES = Path(__file__).resolve().parents[2] / "shared" / "trtexec_samples"
 needs_samples = pytest.mark.skipif(not SAMPLES.is_dir(), reason="shared trtexec samples not present")
@@ -28,10 +28,14 @@ TREX = SAMPLES / "trt84_rtx3090_keras-resnet50_fp16_bs32_json"
 ORT = SAMPLES / "other_formats" / "onnxruntime-1.32.0_cpu_tiny-mlp-conv_b8_profile.json"
 
 
-@needs_samples
-def test_fuzz_readers_contract():
-    # 14 mutations x the sample files (31 today: 434 inputs): every mutation meets every file once.
-    outcomes = run_fuzz(SAMPLES, 14 * len(sample_files(SAMPLES)), seed=2026)
+#: Hang guard of the in-suite fuzz run [s]: generous, so that a loaded machine cannot make
+#: the test flaky (issue 25); the 2 s per input acceptance is measured by
+#: benchmarks/fuzz_readers.py, not asserted here.
+HANG_GUARD_S = 30.0
+
+
+def _check_contract(root: Path, n: int, seed: int) -> None:
+    outcomes = run_fuzz(root, n, seed=seed, limit_s=HANG_GUARD_S)
     table = outcome_table(outcomes).set_index("mutation")
     bad = [(o.mutant.source.name, o.mutant.mutation, o.kind, round(o.seconds, 2), o.detail)
            for o in outcomes if o.kind in ("other", "impossible") or o.slow]
@@ -44,6 +48,22 @@ def test_fuzz_readers_contract():
     assert table.loc["blank_preamble", "parsed"] == table.loc["blank_preamble", "inputs"]
 
 
+@needs_samples
+def test_fuzz_readers_contract():
+    # 14 mutations x the sample files (31 today: 434 inputs): every mutation meets every file once.
+    _check_contract(SAMPLES, 14 * len(sample_files(SAMPLES)), seed=2026)
+
+
+def test_fuzz_readers_contract_on_files_built_in_code(tmp_path):
+    # Issue 25: without ../shared the contract was silently skipped. The same harness on
+    # samples of every format written in code (plaster_model.io.fuzz.synthetic_samples):
+    # 14 mutations x 9 files = 126 inputs, every mutation on every file once, plus a second
+    # seeded round of random picks.
+    files = synthetic_samples(tmp_path / "samples")
+    _check_contract(tmp_path / "samples", 14 * len(files), seed=25)
+    _check_contract(tmp_path / "samples", 100, seed=2025)
+
+
 # --------------------------------------------------------------------------- defect 1
 @needs_samples
 @pytest.mark.parametrize("n_blank", [16_000, 32_000, 200_000])
@@ -53,13 +73,13 @@ def test_sniffing_is_linear_behind_blank_lines(tmp_path, n_blank):
     # bounded window, so the time no longer depends on the preamble.
     blank = tmp_path / "blank.log"
     blank.write_bytes(b"\n" * n_blank)
-    t0 = time.perf_counter()
-    with pytest.raises(pm.ParseError, match="unrecognised"):
-        pm.read_measurements(blank)
-    behind = tmp_path / "behind.log"
-    behind.write_bytes(b"\n" * n_blank + LOG.read_bytes())
-    df = pm.read_measurements(behind)
-    assert time.perf_counter() - t0 < 2.0
+    # Timing: benchmarks/bench_untrusted.py; here a hang guard only (issue 25).
+    with hang_guard():
+        with pytest.raises(pm.ParseError, match="unrecognised"):
+            pm.read_measurements(blank)
+        behind = tmp_path / "behind.log"
+        behind.write_bytes(b"\n" * n_blank + LOG.read_bytes())
+        df = pm.read_measurements(behind)
     assert len(df) == len(pm.read_measurements(LOG))
     # The line numbers still point into the file as written (the summary moved down).
     assert (df["line"] - pm.read_measurements(LOG)["line"] == n_blank).all()
@@ -157,7 +177,8 @@ def test_a_sane_summary_parses(tmp_path):
 
 @pytest.mark.parametrize("kw, why", [
     ({"qps": "inf"}, "impossible"), ({"qps": "nan"}, "value"), ({"gmin": "-1"}, "latency_min_ms"),
-    ({"gmed": "1e308"}, "latency_max_ms"),            # a median above the max
+    ({"gmed": "5"}, "latency_max_ms"),                # a median (5 ms) above the max (0.99 ms)
+    ({"gmed": "1e308"}, "latency_median_ms.*physical limits"),  # 1e308 ms: beyond any run
     ({"qps": "1e308"}, "impossible"),                 # 1e305 inferences at once on one stream
     ({"qps": "5000"}, "impossible"),                  # 5000 x 0.9 ms = 4.5 GPUs' worth
 ])
@@ -186,7 +207,7 @@ def test_validate_measurements_checks_order_and_consistency():
                latency_max_ms=0.99)
     pm.io.readers.validate_measurements(frame_from_records([row]))
     with pytest.raises(pm.MeasurementValidationError, match="latency_max_ms"):
-        pm.io.readers.validate_measurements(frame_from_records([{**row, "latency_median_ms": 1e308}]))
+        pm.io.readers.validate_measurements(frame_from_records([{**row, "latency_median_ms": 5.0}]))
     with pytest.raises(pm.MeasurementValidationError, match="throughput_qps x batch_per_device"):
         pm.io.readers.validate_measurements(frame_from_records([{**row, "value": 31_000.0}]))
 
@@ -258,8 +279,7 @@ def test_dlbs_log_behind_millions_of_blank_lines(tmp_path):
     # One regex pass, not a Python step per line; line numbers still count every line.
     log = _write(tmp_path / "dlbs.log", '__exp.model_title__= "ResNet50"\n__exp.phase__= "training"\n'
                  + "\n" * 2_000_000 + "__exp.replica_batch__= 32\n__results.throughput__= 500\n")
-    t0 = time.perf_counter()
-    df = pm.read_measurements(log)
-    assert time.perf_counter() - t0 < 2.0
+    with hang_guard():  # timing: benchmarks/bench_untrusted.py
+        df = pm.read_measurements(log)
     assert df["line"].tolist() == [2_000_000 + 4]  # 2 header lines + 2,000,000 blank + the 2nd line after them
     assert df["value"].tolist() == [500.0]

@@ -118,7 +118,7 @@ def test_trtexec_missing(tmp_path, monkeypatch, onnx_file):
     monkeypatch.setenv("PATH", str(tmp_path))
     with pytest.raises(RuntimeError, match="neither 'trtexec'"):
         pm.measure.trtexec(onnx_file, batch_sizes=[1], precisions=["fp32"])
-    with pytest.raises(ValueError, match="unknown precision"):
+    with pytest.raises(ValueError, match="precisions="):
         pm.measure.trtexec(onnx_file, precisions=["fp12"])
     with pytest.raises(ValueError, match="input_name"):
         pm.measure.trtexec(onnx_file, precisions=["fp32"], input_name="nope", trtexec=str(tmp_path / "t"))

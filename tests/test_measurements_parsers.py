@@ -7,6 +7,7 @@ import warnings
 
 import pytest
 
+from plaster_model.errors import ParseWarning
 from plaster_model.io.readers import ParseError, read_layer_profile, read_measurements
 from plaster_model.io.readers.read import read_file, sniff_format
 from plaster_model.io.readers.trtexec import decode_trt_version, parse_trtexec_text, runs_to_frame
@@ -442,9 +443,12 @@ def test_csv_with_bad_value_names_line(tmp_path):
 def test_unrecognised_file_in_directory_is_skipped_not_failed(tmp_path):
     _write(tmp_path, "notes.txt", "nothing to see here\n")
     _write(tmp_path, "run.log", IMPLICIT_86)
+    # Skipped, not failed: no RuntimeWarning ("could not read"), but a ParseWarning naming
+    # the skipped file (issue 25: a folder of unreadable files used to give 0 rows silently).
     with warnings.catch_warnings():
-        warnings.simplefilter("error")
-        df = read_measurements(tmp_path)
+        warnings.simplefilter("error", RuntimeWarning)
+        with pytest.warns(ParseWarning, match="notes.txt"):
+            df = read_measurements(tmp_path)
     assert len(df) == 2 and df.attrs["failed"] == [] and len(df.attrs["skipped"]) == 1
     with pytest.raises(ParseError, match="unrecognised"):
         read_file(tmp_path / "notes.txt")

@@ -24,6 +24,14 @@ __all__ = ["save_calibration", "load_calibration", "to_dict", "from_dict", "FORM
 
 FORMAT = "plaster_model.calibration"
 VERSION = 2  # 2: communication efficiency keyed by (backend, link class)
+#: Largest overhead a saved calibration may hold, in units of its group's time scale
+#: ``τ_g`` (the fit's own unit): an overhead a thousand times the group's typical measured
+#: time would put every prediction far above every measurement it was fitted to; 1e300
+#: (issue 25) is a crafted file, not a fit.
+MAX_OVERHEAD_TAU = 1e3
+#: Largest calibration file :func:`load_calibration` reads [B]: a fit of thousands of
+#: groups with 1,000 bootstrap draws is a few MB.
+MAX_FILE_BYTES = 64 * 2**20
 _TABLES = ("params_", "model_factors_", "comm_efficiencies_", "residuals_", "errors_", "skipped_", "unmapped_")
 
 
@@ -139,6 +147,9 @@ def _check_theta(cal, where: str) -> None:
                                    f"[{lo_eta:.3g}, {hi_eta:.3g}] (efficiency {ETA_BOUNDS[0]:g}..{ETA_BOUNDS[1]:g})")
         if (eff[:, :, 1] < -tol).any():
             raise _fail(where, f"{name}: negative overhead {eff[:, :, 1][eff[:, :, 1] < -tol][0]!r}")
+        if (eff[:, :, 1] > MAX_OVERHEAD_TAU).any():
+            raise _fail(where, f"{name}: overhead {float(eff[:, :, 1][eff[:, :, 1] > MAX_OVERHEAD_TAU][0])!r} "
+                               f"group time scales, above {MAX_OVERHEAD_TAU:g} (no fit gives it)")
         M = len(cal.model_factors_)
         k = a[:, 3 * G:3 * G + M]
         if ((k < lo_k) | (k > hi_k)).any():
@@ -232,6 +243,11 @@ def from_dict(data: dict, *, origin: str = "calibration data"):
     if boot.size and boot.shape[1] != cal.theta_.size:
         raise _fail(where, f"theta_bootstrap rows have {boot.shape[1]} values, theta {cal.theta_.size}")
     cal.theta_bootstrap_ = boot.reshape(-1, cal.theta_.size)
+    if len(cal.theta_bootstrap_) == 0:
+        # Intervals are quantiles of the draws (a fit always makes them: the bootstrap, or
+        # 200 Jacobian draws with n_bootstrap=0): with none every interval would be NaN.
+        raise _fail(where, "theta_bootstrap is empty: a fitted calibration holds its parameter "
+                           "draws (every interval would be NaN)")
     try:
         cal.user_models_ = {k: from_entry("model", *v, origin=where)
                             for k, v in (data.get("user_models") or {}).items()}
@@ -303,6 +319,7 @@ def save_calibration(cal, path) -> None:
     import tempfile
 
     path = Path(path)
+    _check_target(path)
     try:
         payload = _serialize(cal, path)
         # Validate before writing: what is saved must load (same checks as load_calibration).
@@ -312,8 +329,13 @@ def save_calibration(cal, path) -> None:
     except (ValueError, UnicodeError, TypeError) as exc:
         raise _fail(str(path), f"cannot be saved ({type(exc).__name__}: {exc})") from None
     folder = path.parent if str(path.parent) else Path(".")
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=folder)
+    _remove_stale_temps(folder, path.name)
+    mode = _target_mode(path)
+    # The writer's pid in the name: a temp file left by a killed save is recognised (its
+    # process is gone) and removed by the next save of the same file.
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.{os.getpid()}.", suffix=".tmp", dir=folder)
     try:
+        os.chmod(tmp, mode)  # mkstemp makes 0600; keep the file's mode (or the umask's)
         with os.fdopen(fd, "wb") as fh:
             fh.write(payload)
             fh.flush()
@@ -335,6 +357,64 @@ def save_calibration(cal, path) -> None:
         pass
     finally:
         os.close(dfd)
+
+
+def _check_target(path: Path) -> None:
+    """Refuse to replace anything but a regular file (a FIFO, a device, a folder)."""
+    import stat
+
+    try:
+        mode = os.stat(path).st_mode
+    except FileNotFoundError:
+        return
+    if not stat.S_ISREG(mode):
+        raise _fail(str(path), "exists and is not a regular file; not replaced")
+
+
+def _target_mode(path: Path) -> int:
+    """Permission bits for the saved file: the existing file's, else 0666 less the umask
+    (what ``open(path, "w")`` gives)."""
+    import stat
+
+    try:
+        return stat.S_IMODE(os.stat(path).st_mode)
+    except OSError:
+        pass
+    umask = os.umask(0)
+    os.umask(umask)
+    return 0o666 & ~umask
+
+
+def _remove_stale_temps(folder: Path, name: str) -> None:
+    """Delete ``.<name>.<pid>.*.tmp`` files whose writer is gone (a save killed mid-write)."""
+    prefix = f".{name}."
+    try:
+        entries = list(folder.iterdir())
+    except OSError:
+        return
+    for entry in entries:
+        n = entry.name
+        if not (n.startswith(prefix) and n.endswith(".tmp")):
+            continue
+        pid = n[len(prefix):].split(".", 1)[0]
+        if not pid.isdigit() or _alive(int(pid)):
+            continue
+        try:
+            entry.unlink()
+        except OSError:
+            pass
+
+
+def _alive(pid: int) -> bool:
+    if pid == os.getpid():
+        return True
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except (PermissionError, OSError, OverflowError):
+        return True  # someone else's live process, or a pid we cannot ask about: keep it
+    return True
 
 
 def _parse(text: str, path) -> object:
@@ -363,6 +443,20 @@ def load_calibration(path: str | os.PathLike):
     log-efficiency of 1e10, ``interval: 5``, a YAML alias bomb) raises
     :class:`~plaster_model.CalibrationError` naming the file and the part.
     """
+    import stat
+
+    try:
+        st = os.stat(path)
+    except FileNotFoundError:
+        raise
+    if not stat.S_ISREG(st.st_mode):
+        # Opening a FIFO blocks until a writer comes; a device may never end.
+        kind = "a FIFO" if stat.S_ISFIFO(st.st_mode) else "a folder" if stat.S_ISDIR(st.st_mode) \
+            else "a special file"
+        raise _fail(str(path), f"not a regular file ({kind})")
+    if st.st_size > MAX_FILE_BYTES:
+        raise _fail(str(path), f"{st.st_size:,} bytes, over the {MAX_FILE_BYTES >> 20} MiB limit "
+                               "of a calibration file")
     try:
         text = Path(path).read_bytes().decode("utf-8")
     except UnicodeDecodeError as exc:

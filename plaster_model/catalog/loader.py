@@ -5,7 +5,8 @@ wheel as package data (``plaster_model/_data``); in a source checkout they are r
 the repository root beside the package. They are parsed once per process and cached.
 :func:`load_catalog` merges a user's YAML files over them.
 
-Name look-ups are case-insensitive and accept aliases; an unknown name raises ``KeyError``
+Name look-ups are case-insensitive and accept aliases; an unknown name raises
+:class:`~plaster_model.UnknownNameError` (a ``CatalogError`` that is also a ``KeyError``)
 listing the closest catalog names (never a silent default).
 """
 from __future__ import annotations
@@ -28,7 +29,7 @@ __all__ = [
 ]
 
 
-from ..errors import CatalogError
+from ..errors import CatalogError, ParameterError, ParameterTypeError, UnknownNameError
 
 
 # YAML key -> constructor field, where the YAML reads better with the unit-free name.
@@ -226,11 +227,16 @@ class Catalog:
     origins: dict[tuple[str, str], str] = field(default_factory=dict)
 
     def merge_file(self, path: Path | str) -> None:
-        """Add (or replace) the entries of one YAML file, then check cross-references."""
-        self._add_file(path)
+        """Add (or replace) the entries of one YAML file, then check cross-references.
+
+        Warns (:class:`~plaster_model.CatalogWarning`) for each entry that replaces one of
+        another file (a bundled device included), and for each name or alias that another
+        entry already answers to (the look-up would silently pick one of the two).
+        """
+        self._add_file(path, warn=True)
         self._check_references()
 
-    def _add_file(self, path: Path | str) -> None:
+    def _add_file(self, path: Path | str, warn: bool = False) -> None:
         import yaml
 
         path = Path(path)
@@ -263,8 +269,33 @@ class Catalog:
                 if not isinstance(name, str):
                     raise CatalogError(f"{path}: {kind} name {name!r} must be text (quote it)")
                 obj = _build(kind, str(name), entry, str(path))
+                if warn:
+                    self._warn_collisions(kind, obj, str(path))
                 self.entries[kind][obj.name] = obj
                 self.origins[(kind, obj.name)] = str(path)
+
+    def _warn_collisions(self, kind: str, obj, path: str) -> None:
+        import warnings
+
+        from ..errors import CatalogWarning
+
+        before = self.origins.get((kind, obj.name))
+        if obj.name in self.entries[kind] and before != path:
+            warnings.warn(f"{path}: {kind} {obj.name!r} replaces the entry of {before} "
+                          f"(a different {kind} under the same name)", CatalogWarning, stacklevel=4)
+        # A fresh index, not _alias_map: its cache is keyed on the entry count, which a
+        # replacement leaves unchanged (the stale aliases would then stay findable).
+        index: dict[str, str] = {}
+        for name, other in self.entries[kind].items():
+            if name != obj.name:
+                index.update({_key(a): name for a in other.aliases})
+                index[_key(name)] = name
+        for text in (obj.name, *obj.aliases):
+            owner = index.get(_key(text))
+            if owner is not None and owner != obj.name:
+                warnings.warn(f"{path}: {kind} {obj.name!r}: {'name' if text == obj.name else 'alias'} "
+                              f"{text!r} is already {owner!r} (from {self.origins.get((kind, owner))}); "
+                              f"a look-up of {text!r} finds one of the two", CatalogWarning, stacklevel=4)
 
     def _check_references(self) -> None:
         for sysobj in self.entries["system"].values():
@@ -296,17 +327,18 @@ class Catalog:
     def find(self, kind: str, text: str) -> str | None:
         """Canonical name for ``text`` (a name or alias, case-insensitive), or None."""
         if kind not in _CLASSES:
-            raise ValueError(f"unknown catalog kind {kind!r}; expected one of {sorted(_CLASSES)}")
+            raise ParameterError("kind", kind, f"one of {sorted(_CLASSES)}")
         if not isinstance(text, str):
             return None
         return self._alias_map(kind).get(_key(text))
 
     def get(self, kind: str, name):
-        """The entry called ``name``; ``KeyError`` listing close matches when unknown."""
+        """The entry called ``name``; :class:`~plaster_model.UnknownNameError` (a ``KeyError``)
+        listing close matches when unknown."""
         if isinstance(name, _CLASSES[kind]):
             return name
         if not isinstance(name, str):
-            raise TypeError(f"{kind} must be a name (str) or a {_CLASSES[kind].__name__}, got {name!r}")
+            raise ParameterTypeError(kind, name, f"a name (str) or a {_CLASSES[kind].__name__}")
         canonical = self.find(kind, name)
         if canonical is None:
             choices = list(self.entries[kind]) + [a for o in self.entries[kind].values() for a in o.aliases]
@@ -316,7 +348,7 @@ class Catalog:
             close = [self.find(kind, c) or c for c in close]
             close = list(dict.fromkeys(close))[:5]
             hint = f"; did you mean {', '.join(repr(c) for c in close)}?" if close else ""
-            raise KeyError(
+            raise UnknownNameError(
                 f"unknown {kind} {name!r}{hint} (see plaster_model.list_{kind}s() for all "
                 f"{len(self.entries[kind])} names)"
             )
@@ -471,8 +503,9 @@ def _loader(kind: str):
 
     Raises
     ------
-    KeyError
-        For an unknown name; the message lists the closest catalog names.
+    UnknownNameError
+        (a ``CatalogError`` and a ``KeyError``) For an unknown name; the message lists the
+        closest catalog names.
 
     Examples
     --------

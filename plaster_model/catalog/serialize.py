@@ -41,7 +41,9 @@ def _kind(obj) -> str:
                       ("model", Model), ("dataset", Dataset)):
         if isinstance(obj, cls):
             return kind
-    raise TypeError(f"not a catalog object: {type(obj).__name__}")
+    from ..errors import ParameterTypeError
+
+    raise ParameterTypeError("obj", obj, "a catalog object (Device, Interconnect, System, Model or Dataset)")
 
 
 def _quantity(value: float, unit: str) -> str:

@@ -40,11 +40,12 @@ def _refuse_bool(value, name):
         raise ParameterError(name, value, "a number (True/False is not a quantity)")
 
 
-def _positive_array(value, kind, name, allow_zero=False, allow_nan=False):
+def _positive_array(value, kind, name, allow_zero=False, allow_nan=False, whole=False):
     """``value`` in SI as a float or float array, finite and > 0 (>= 0 with ``allow_zero``).
 
     ``allow_nan`` lets NaN through as a "not applicable" marker (a sweep's device with no
-    peak at a precision): its outputs are NaN, never a number."""
+    peak at a precision): its outputs are NaN, never a number. ``whole`` asks for whole
+    numbers (a batch of 2.5 samples, 0.5 NICs are refused, not computed with)."""
     _refuse_bool(value, name)
     if value is None:
         raise ParameterError(name, value, "a number or a quantity with its unit")
@@ -52,21 +53,49 @@ def _positive_array(value, kind, name, allow_zero=False, allow_nan=False):
     bad = ((arr < 0) if allow_zero else (arr <= 0)) | np.isinf(arr)
     if not allow_nan:
         bad |= np.isnan(arr)
+    expected = "finite and >= 0" if allow_zero else "finite and > 0"
+    if whole:
+        with np.errstate(invalid="ignore"):
+            bad |= np.isfinite(arr) & (np.floor(arr) != arr)
+        expected = "a whole number >= 0" if allow_zero else "a whole number >= 1"
     if np.any(bad):
-        raise ParameterError(name, _first_bad(arr, bad), "finite and >= 0" if allow_zero else "finite and > 0")
+        raise ParameterError(name, _first_bad(arr, bad), expected)
     return arr if arr.ndim else float(arr)
 
 
-def _count_array(value, name):
-    """A device count: finite and >= 1 (real values allowed: the crossover search uses them)."""
+def _count_array(value, name, whole=False):
+    """A device count: finite and >= 1; with ``whole`` a whole number (2.5 devices refused).
+
+    Real counts are the default because the training crossover search
+    (``training._crossover``) evaluates the iteration at real ``p``; a public argument that
+    takes a count from a user should pass ``whole=True`` (issue 25)."""
     _refuse_bool(value, name)
     if value is None:
         raise ParameterError(name, value, "a device count >= 1")
     arr = np.asarray(to_si(value, "dimensionless", name=name), dtype=float)
     bad = ~np.isfinite(arr) | (arr < 1)
+    if whole:
+        with np.errstate(invalid="ignore"):
+            bad |= np.isfinite(arr) & (np.floor(arr) != arr)
     if np.any(bad):
-        raise ParameterError(name, _first_bad(arr, bad), "a device count >= 1")
+        raise ParameterError(name, _first_bad(arr, bad),
+                             "a whole device count >= 1" if whole else "a device count >= 1")
     return arr if arr.ndim else float(arr)
+
+
+def _factor(value, name, low=0.0, high=np.inf, *, include_low=False):
+    """A multiplying factor (``flops_factor``, an exponent): a real number in ``(low, high]``
+    (``[low, high]`` with ``include_low``), else :class:`ParameterError` naming it. A negative
+    factor made a negative training FLOP count and a negative compute time (issue 25)."""
+    _refuse_bool(value, name)
+    if isinstance(value, str) or not isinstance(value, (int, float, np.integer, np.floating)):
+        raise ParameterError(name, value, "a real number")
+    v = float(value)
+    ok = np.isfinite(v) and (v >= low if include_low else v > low) and v <= high
+    if not ok:
+        lo = "[" if include_low else "("
+        raise ParameterError(name, value, f"a finite number in {lo}{low:g}, {high:g}]")
+    return v
 
 
 def _fraction_array(value, name, low=0.0, high=1.0):

@@ -11,9 +11,12 @@ original goes to ``precision_raw``); the table is validated, and a bad cell rais
 """
 from __future__ import annotations
 
+import bisect
 import csv
 import io
 import os
+import re
+from typing import Callable
 
 import pandas as pd
 
@@ -60,21 +63,65 @@ def parse_measurement_csv(text: str, *, file: str = "<string>") -> pd.DataFrame:
         raise ParseError(f"malformed CSV: {exc}", file, None) from None
 
 
+#: Blank space long enough to hold many blank lines, from a line end (after line ends are
+#: made LF). One character class: a grouped ``(?:[ \t]*\n){64,}`` costs far more per line.
+_BLANK_RUN = re.compile(r"\n[ \t\n]{127,}")
+
+
+def _squeeze_blank_runs(text: str) -> tuple[str, Callable[[int], int]]:
+    """`text` with each stretch of 64+ blank lines kept as one, and ``line_of(n)``: the line
+    of the original text that line ``n`` of the squeezed text is.
+
+    The csv module yields a record per blank line, one Python step each: 50 MB of blank
+    lines took 7 s of CPU (the fuzz harness, issue 25); one regex pass costs ~0.05 s.
+    """
+    starts, removed = [], []
+    pieces, pos, line, dropped = [], 0, 1, 0  # line: the squeezed text's line at `pos`
+    for m in _BLANK_RUN.finditer(text):
+        run = m.group()
+        breaks = run.count("\n")
+        if breaks < 64:  # long blank space, few lines: leave it
+            continue
+        pieces.append(text[pos:m.start()] + "\n\n")
+        kept = line + text.count("\n", pos, m.start()) + 1  # the one blank line kept
+        dropped += breaks - 2
+        starts.append(kept + 1)
+        removed.append(dropped)
+        # the blanks after the last line end lead the next line: they stay
+        line, pos = kept + 1, m.start() + run.rfind("\n") + 1
+    if not starts:
+        return text, lambda n: n
+    pieces.append(text[pos:])
+
+    def line_of(n: int) -> int:
+        k = bisect.bisect_right(starts, n)
+        return n + (removed[k - 1] if k else 0)
+
+    return "".join(pieces), line_of
+
+
 def _parse_csv(text: str, file: str) -> pd.DataFrame:
-    reader = csv.reader(io.StringIO(text))
+    # CR-only (classic Mac) and CRLF tables read as LF ones (the csv module refuses a bare
+    # CR outside quotes; found by the fuzz harness, issue 25).
+    text = text.replace("\r\n", "\n").replace("\r", "\n")
+    text, line_of = _squeeze_blank_runs(text)
+    reader = csv.reader(io.StringIO(text, newline=""))
+    header: list[str] = []
     try:
-        header = [h.strip() for h in next(reader)]
+        while not any(header):  # blank lines before the header, as sniffing allows
+            header = [h.strip() for h in next(reader)]
     except StopIteration:
         raise ParseError("empty CSV file", file, 1) from None
     lacking = [c for c in MINIMAL_COLUMNS if c not in header]
     if lacking:
         raise ParseError(f"CSV header lacks required column(s) {lacking} (a row needs "
-                         f"{', '.join(MINIMAL_COLUMNS)}; the other columns have defaults)", file, 1)
+                         f"{', '.join(MINIMAL_COLUMNS)}; the other columns have defaults)", file,
+                         line_of(reader.line_num))
     defaulted = [c for c in CSV_COLUMNS if c not in header]  # filled below, said in notes
     rows, lines = [], []
     start = reader.line_num + 1
     for record in reader:
-        line = start
+        line = line_of(start)
         start = reader.line_num + 1
         if not any(f.strip() for f in record):
             continue

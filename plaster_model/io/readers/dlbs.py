@@ -25,8 +25,8 @@ from typing import Any
 import pandas as pd
 
 from .normalize import precision_from_text
-from .schema import (ParseError, decode_text, frame_from_records, latency_stats,
-                     only_parse_errors, read_text)
+from .schema import (ParseError, checked_frame, latency_stats, only_parse_errors,
+                     read_text)
 
 __all__ = ["parse_dlbs_text", "read_dlbs_log", "dlbs_rows", "dlbs_records", "dlbs_log_records"]
 
@@ -116,7 +116,7 @@ def dlbs_rows(params: dict[str, Any], lines: dict[str, int], *, file: str = "<st
               device: str | None = None) -> pd.DataFrame:
     """Measurement rows for one DLBS benchmark (see the module docstring)."""
     records, status = dlbs_records(params, lines, file=file, device=device)
-    df = frame_from_records(records)
+    df = checked_frame(records, file)
     if status:
         df.attrs["dlbs_status"] = status
     return df
@@ -204,7 +204,7 @@ def read_dlbs_log(path: str | os.PathLike, *, device: str | None = None) -> pd.D
         No ``__key__=value`` line at all, or a ``results.*`` value that is not a number.
     """
     records, params = dlbs_log_records(path, device=device)
-    df = frame_from_records(records)
+    df = checked_frame(records, str(path))
     df.attrs["dlbs_params"] = len(params)
     return df
 
@@ -212,15 +212,9 @@ def read_dlbs_log(path: str | os.PathLike, *, device: str | None = None) -> pd.D
 def dlbs_log_records(path: str | os.PathLike, *, device: str | None = None
                      ) -> tuple[list[dict[str, Any]], dict[str, Any]]:
     """The rows of :func:`read_dlbs_log` as dicts, and the log's parameters."""
-    p = Path(path)
-    if p.suffix == ".gz":
-        import gzip  # noqa: PLC0415
-        try:
-            text = decode_text(gzip.decompress(p.read_bytes()))
-        except (OSError, EOFError, ValueError) as exc:  # gzip's errors: bad header, truncated
-            raise ParseError(f"not a readable gzip file ({exc})", str(path), None) from None
-    else:
-        text = read_text(p)
+    # A .gz log is decompressed as a bounded stream (schema.read_bytes): a decompression
+    # bomb is refused at MAX_FILE_BYTES, never inflated whole.
+    text = read_text(Path(path))
     params, lines = parse_dlbs_text(text, file=str(path))
     if not params:
         raise ParseError("no DLBS __key__=value lines", str(path), None)

@@ -18,7 +18,8 @@ import numpy as np
 import pandas as pd
 
 from .normalize import precision_from_text
-from .schema import ParseError, frame_from_records, latency_stats, layer_frame, only_parse_errors
+from .schema import (ParseError, check_batch, checked_frame, latency_stats, layer_frame,
+                     only_parse_errors)
 from .trtexec_json import load_trt_json
 
 __all__ = ["load_ort_events", "read_ort_profile", "ort_profile_records", "read_ort_layer_profile"]
@@ -124,8 +125,8 @@ def read_ort_profile(path: str | os.PathLike, *, batch: int | None = None,
         ``throughput_img_s`` (batch / mean run time; only with a batch) and ``latency_ms``
         (median run time per batch [ms]) rows, framework ``"onnxruntime"``.
     """
-    return frame_from_records(ort_profile_records(path, batch=batch, device=device,
-                                                  warmup_runs=warmup_runs, model=model))
+    return checked_frame(ort_profile_records(path, batch=check_batch(batch), device=device,
+                                             warmup_runs=warmup_runs, model=model), str(path))
 
 
 def ort_profile_records(path: str | os.PathLike, *, batch: int | None = None,

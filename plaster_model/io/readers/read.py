@@ -31,12 +31,13 @@ import os
 import re
 import stat
 import warnings
+import zlib
 from pathlib import Path
 from typing import Any, Callable
 
 import pandas as pd
 
-from ...errors import ParameterError
+from ...errors import ParameterError, ParseWarning
 from .csv_table import read_measurement_csv
 from .dlbs import dlbs_log_records
 from .llm_training import is_llm_training_csv, read_llm_training_csv
@@ -44,8 +45,10 @@ from .llm_serving import is_llm_serving_header, read_llm_serving
 from .neusight import SPEC_TABLE_REASON, read_neusight_labels, sniff_neusight, spec_table_error
 from .normalize import normalize_names
 from .ort_profile import ort_profile_records
-from .schema import (_PARSER_SLIPS, ParseError, as_parse_error, conform, decode_text,
-                     empty_measurements, frame_from_records, row_problems)
+from .schema import (_PARSER_SLIPS, ParseError, as_parse_error, binary_share, check_batch,
+                     check_record_numbers,
+                     conform, empty_measurements, frame_from_records, row_error, row_problems,
+                     text_encoding)
 from .trtexec import trtexec_log_records
 from .trtexec_json import export_times_records, trex_metadata_records, trex_siblings
 
@@ -67,6 +70,13 @@ _TRTEXEC_MARKERS = re.compile(
     r"^[ \t]*(?:\[[^\]\n]*\][ \t]*)*Throughput: [-+.\deE]+ qps[ \t]*$|"
     r"^[ \t]*(?:\[[^\]\n]*\][ \t]*)*Host [Ll]atency[ \t]*$", re.MULTILINE)
 _DLBS_MARKER = re.compile(r"^[ \t]*__(?:exp|results)\.[A-Za-z0-9_.]+__[ \t]*=", re.MULTILINE)
+
+#: Reasons (message starts) of files a directory read skips rather than counts as failed:
+#: they hold no measurements of any format (binary data such as a model or an image).
+_SKIP_REASONS = ("unrecognised measurement format", "not a regular file", "binary data")
+#: Files beside measurements that are documentation, never logs: skipped without a warning.
+_DOCUMENT_SUFFIXES = frozenset({".md", ".rst", ".yaml", ".yml", ".png", ".jpg", ".jpeg", ".svg", ".pdf",
+                                ".ipynb", ".html"})
 
 #: Formats that never give measurement rows (per-layer data or build context only).
 LAYER_ONLY_FORMATS = ("trtexec_profile", "trtexec_layers")
@@ -115,7 +125,11 @@ def _check_regular(path: str | os.PathLike) -> None:
 
 
 def _sniff_window(path: str | os.PathLike) -> str:
-    """The first :data:`_SNIFF_BYTES` of content after leading blank space, as LF-ended text."""
+    """The first :data:`_SNIFF_BYTES` of content after leading blank space, as LF-ended text.
+
+    UTF-16 and UTF-32 files (a byte-order mark, or NUL in every other byte) are decoded
+    first; binary data (NUL padding included) is refused.
+    """
     name = os.fspath(path)
     _check_regular(name)
     if name.endswith(".gz"):
@@ -126,8 +140,13 @@ def _sniff_window(path: str | os.PathLike) -> str:
     try:
         with opener(name, "rb") as fh:
             chunk = fh.read(64 * 1024)
-            if chunk.startswith(b"\xef\xbb\xbf"):
-                chunk = chunk[3:]
+            codec, bom = text_encoding(chunk[:4096])
+            if codec != "utf-8":
+                # 2-4 bytes a character: read that much more, decode, then skip blank space.
+                data = chunk[bom:] + fh.read(4 * _SNIFF_BYTES)
+                text = data.decode(codec, errors="replace").lstrip(_BLANK.decode())[:_SNIFF_BYTES]
+                return _checked_window(text, name)
+            chunk = chunk[bom:]
             skipped = 0
             while chunk and not chunk.lstrip(_BLANK):
                 skipped += len(chunk)
@@ -137,11 +156,18 @@ def _sniff_window(path: str | os.PathLike) -> str:
                 chunk = fh.read(64 * 1024)
             chunk = chunk.lstrip(_BLANK)
             data = chunk + fh.read(max(_SNIFF_BYTES - len(chunk), 0))
-    except (EOFError, OSError) as exc:
+    except (EOFError, OSError, zlib.error) as exc:
         if isinstance(exc, (FileNotFoundError, PermissionError)):
             raise
         raise ParseError(f"unreadable file ({type(exc).__name__}: {exc})", name, None) from None
-    text = decode_text(data[:_SNIFF_BYTES])
+    return _checked_window(data[:_SNIFF_BYTES].decode("utf-8", errors="replace"), name)
+
+
+def _checked_window(text: str, name: str) -> str:
+    bad, binary = binary_share(text)
+    if binary:
+        raise ParseError(f"binary data, not a text file ({bad:,} of the first {len(text):,} "
+                         "characters are undecodable or NUL)", name, None)
     # CR-only (classic Mac) and CRLF line ends: the markers are line-anchored on "\n".
     return text.replace("\r\n", "\n").replace("\r", "\n")
 
@@ -240,10 +266,13 @@ def _read_rows(path: str | os.PathLike, batch: int | None, device: str | None):
         raise ParseError(f"gzip-compressed {fmt} files are not supported; decompress first",
                          path_str(path), None)
     try:
-        return fmt, _RECORDS[fmt](path, batch, device)
+        rows = _RECORDS[fmt](path, batch, device)
+        if not isinstance(rows, pd.DataFrame):
+            check_record_numbers(rows, path_str(path))
+        return fmt, rows
     except (ParseError, FileNotFoundError, PermissionError):
         raise
-    except (*_PARSER_SLIPS, OSError) as exc:
+    except (*_PARSER_SLIPS, OSError) as exc:  # MemoryError included
         # Safety net: a parser met a shape it does not check for. Still one error type,
         # naming the file; the parsers' own checks name the line or JSON path.
         raise as_parse_error(exc, fmt, path_str(path)) from exc
@@ -266,30 +295,44 @@ def read_file(path: str | os.PathLike, *, batch: int | None = None,
     ParseError
         Whatever is wrong with the file, naming it (and the line where known).
     """
+    batch = check_batch(batch)
     fmt, rows = _read_rows(path, batch, device)
     df = _as_frame(rows)
     problems = row_problems(df)
     if problems:
-        raise _row_error(problems[0], df, path_str(path))
+        raise row_error(problems[0], df, path_str(path))
     df.attrs["format"] = fmt
     return df
 
 
-def _row_error(exc, df: pd.DataFrame, file: str) -> ParseError:
-    line = None
-    if "line" in df.columns and exc.row in df.index:
-        v = df.at[exc.row, "line"]
-        line = None if pd.isna(v) else int(v)
-    return ParseError(f"impossible row: column {exc.column!r} = {exc.value!r} ({exc.reason})",
-                      file, line)
-
-
 def _walk(root: Path) -> list[Path]:
-    """Files under `root`, sorted, hidden ones skipped; symbolic links to folders not followed."""
-    out = []
-    for folder, dirs, files in os.walk(root, followlinks=False):
-        dirs[:] = [d for d in dirs if not d.startswith(".")]
-        out += [Path(folder, f) for f in files if not f.startswith(".")]
+    """Files under `root`, sorted, hidden ones skipped; symbolic links to folders not followed.
+
+    An explicit stack, not :func:`os.walk` (recursive before Python 3.12): a tree 1,100
+    folders deep raised RecursionError (issue 25). A folder that cannot be listed is skipped.
+    """
+    out: list[Path] = []
+    stack = [os.fspath(root)]
+    while stack:
+        folder = stack.pop()
+        try:
+            with os.scandir(folder) as it:
+                entries = list(it)
+        except OSError:
+            continue
+        for e in entries:
+            if e.name.startswith("."):
+                continue
+            try:
+                is_dir = e.is_dir()  # follows links: a link to a folder is neither read nor a file
+                is_link = e.is_symlink()
+            except OSError:
+                is_dir, is_link = False, False
+            if is_dir:
+                if not is_link:
+                    stack.append(e.path)
+            else:
+                out.append(Path(e.path))
     return sorted(out)
 
 
@@ -315,7 +358,11 @@ def _expand(source) -> tuple[list[Path], bool]:
         return _walk(p), False
     if p.is_file() or os.path.lexists(p):
         return [p], True
-    matches = sorted(glob.glob(text, recursive=True))
+    try:
+        matches = sorted(glob.glob(text, recursive=True))
+    except RecursionError:  # glob's "**" recurses once per folder level
+        raise ParameterError("source", source, "a glob pattern whose '**' spans fewer than ~900 "
+                             "folder levels (pass the folder itself: it is walked at any depth)") from None
     if not matches:
         raise FileNotFoundError(f"no measurement file matches {text!r}")
     files = []
@@ -445,6 +492,7 @@ def read_measurements(source, *, normalize: bool = True, on_error: str = "collec
     """
     if on_error not in ("collect", "raise"):
         raise ParameterError("on_error", on_error, "'collect' or 'raise'")
+    batch = check_batch(batch)
     files, single = _expand(source)
     parts: list[tuple[Path, Any]] = []
     formats: dict[Path, str] = {}
@@ -456,14 +504,16 @@ def read_measurements(source, *, normalize: bool = True, on_error: str = "collec
             raise exc
         failed.append((str(path), message))
 
+    cut: list[tuple[str, str]] = []
     for f in files:
         try:
-            fmt, rows = _read_rows(f, batch, device)
+            with warnings.catch_warnings(record=True) as caught:
+                warnings.simplefilter("always", ParseWarning)
+                fmt, rows = _read_rows(f, batch, device)
         except ParseError as exc:
             if single or on_error == "raise":
                 raise
-            if exc.reason == "unrecognised measurement format" or exc.reason.startswith(
-                    ("not a regular file", SPEC_TABLE_REASON)):
+            if exc.reason.startswith(_SKIP_REASONS + (SPEC_TABLE_REASON,)):
                 skipped.append((str(f), str(exc)))
             else:
                 failed.append((str(f), str(exc)))
@@ -471,6 +521,16 @@ def read_measurements(source, *, normalize: bool = True, on_error: str = "collec
         except OSError as exc:
             fail(f, exc, f"{type(exc).__name__}: {exc}")
             continue
+        except Exception as exc:  # noqa: BLE001 - one file's failure of any kind never costs the others
+            if single or on_error == "raise":
+                raise as_parse_error(exc, "measurement", str(f)) from exc
+            failed.append((str(f), f"{f}: {type(exc).__name__}: {exc}"[:500]))
+            continue
+        for w in caught:
+            if issubclass(w.category, ParseWarning):
+                cut.append((str(f), str(w.message)))
+            else:
+                warnings.warn_explicit(w.message, w.category, w.filename, w.lineno)
         formats[f] = fmt
         parts.append((f, rows))
     drop, dropped = _drop_trex_duplicates({p: (formats[p], len(r)) for p, r in parts})
@@ -485,12 +545,23 @@ def read_measurements(source, *, normalize: bool = True, on_error: str = "collec
         bad: dict[Path, ParseError] = {}
         for exc in problems:
             path = owners[out.index.get_loc(exc.row)]
-            bad.setdefault(path, _row_error(exc, out, str(path)))
+            bad.setdefault(path, row_error(exc, out, str(path)))
         for path, exc in bad.items():
             fail(path, exc, str(exc))
             formats.pop(path, None)
         keep = [o not in bad for o in owners]
         out = out.loc[keep].reset_index(drop=True)
+    # a recognised companion table (NeuSight's device specs beside its labels) and documentation
+    # (READMEs, model configs, pictures) are listed in attrs["skipped"] without a warning: they
+    # are known, not lost; any other skipped file is said
+    unknown = [(p, m) for p, m in skipped
+               if SPEC_TABLE_REASON not in m and Path(p).suffix.lower() not in _DOCUMENT_SUFFIXES]
+    if unknown:
+        warnings.warn("skipped {} file(s) that hold no measurements:\n".format(len(unknown))
+                      + "\n".join(f"  {p}: {m}" for p, m in unknown), ParseWarning, stacklevel=2)
+    if cut:
+        warnings.warn("kept the complete runs of {} file(s) with a cut run:\n".format(len(cut))
+                      + "\n".join(f"  {m}" for _, m in cut), ParseWarning, stacklevel=2)
     if failed:
         warnings.warn("could not read {} file(s):\n".format(len(failed))
                       + "\n".join(f"  {p}: {m}" for p, m in failed), RuntimeWarning, stacklevel=2)
@@ -499,6 +570,6 @@ def read_measurements(source, *, normalize: bool = True, on_error: str = "collec
         out, report = normalize_names(out, model_map=model_map)
         # Plain records, not a DataFrame: pandas compares attrs when concatenating frames.
         report = report.to_dict("records")
-    out.attrs.update(failed=failed, skipped=skipped, dropped=dropped, name_report=report,
+    out.attrs.update(failed=failed, skipped=skipped, cut=cut, dropped=dropped, name_report=report,
                      layer_only=layer_only, files={str(p): fmt for p, fmt in formats.items()})
     return out

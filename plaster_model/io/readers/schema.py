@@ -74,7 +74,7 @@ import pandas as pd
 
 from ...catalog.frameworks import ENGINE_MODES
 from ...catalog.objects import NOT_STATED, PRECISIONS as _CATALOG_PRECISIONS
-from ...errors import MeasurementValidationError, ParseError
+from ...errors import MeasurementValidationError, ParameterError, ParseError, PlasterError
 
 __all__ = [
     "MEASUREMENT_COLUMNS", "CSV_COLUMNS", "TEXT_COLUMNS", "FLOAT_COLUMNS", "INT_COLUMNS",
@@ -82,6 +82,8 @@ __all__ = [
     "ParseError", "MeasurementValidationError",
     "empty_measurements", "empty_layer_profile", "conform", "frame_from_records",
     "validate_measurements", "row_problems", "nearest_rank_percentile", "read_text", "decode_text",
+    "read_bytes", "text_encoding", "MAX_FILE_BYTES", "PHYSICAL_LIMITS", "VALUE_LIMITS", "MAX_BATCH",
+    "check_batch", "row_error", "checked_frame", "check_record_numbers",
     "only_parse_errors", "as_parse_error",
 ]
 
@@ -252,10 +254,55 @@ def frame_from_records(records: Iterable[Mapping[str, Any]]) -> pd.DataFrame:
     return conform(pd.DataFrame.from_records(records).reset_index(drop=True))
 
 
+def row_error(exc: MeasurementValidationError, df: pd.DataFrame, file: str) -> ParseError:
+    """A row problem of a file's rows as the :class:`ParseError` naming the file and line."""
+    line = None
+    if "line" in df.columns and exc.row in df.index:
+        v = df.at[exc.row, "line"]
+        line = None if pd.isna(v) else int(v)
+    return ParseError(f"impossible row: column {exc.column!r} = {exc.value!r} ({exc.reason})",
+                      file, line)
+
+
+def check_record_numbers(records: Iterable[Mapping[str, Any]], file: str) -> None:
+    """Refuse a row dict whose numeric column holds something that is not a number.
+
+    A number, None/NaN, or text that reads as a number (``"64"``) passes; anything else
+    (``'64\ufffd__exp.pha\ufffde__'`` from a corrupt DLBS line, ``True``, a list) is a
+    :class:`ParseError` naming the column and the file. Checked per file, before the rows
+    of a directory are combined: one file's bad cell must not fail the others (issue 25).
+    """
+    numeric = set(FLOAT_COLUMNS) | set(INT_COLUMNS)
+    for rec in records:
+        for col, v in rec.items():
+            if col not in numeric or v is None or (isinstance(v, (int, float, np.number))
+                                                   and not isinstance(v, (bool, np.bool_))):
+                continue
+            ok = isinstance(v, str)
+            if ok:
+                try:
+                    float(v)
+                except ValueError:
+                    ok = False
+            if not ok:
+                raise ParseError(f"column {col!r} holds {v!r}, not a number"[:300], file, rec.get("line"))
+
+
+def checked_frame(records: Iterable[Mapping[str, Any]], file: str) -> pd.DataFrame:
+    """:func:`frame_from_records`, refusing the file at its first impossible row
+    (:func:`row_problems`): what every public per-format reader returns."""
+    df = frame_from_records(records)
+    problems = row_problems(df)
+    if problems:
+        raise row_error(problems[0], df, file)
+    return df
+
+
 #: What a parser may raise on a shape it does not check for; :func:`only_parse_errors`
 #: turns them into a ParseError naming the file (the safety net under the parsers' checks).
 _PARSER_SLIPS = (ValueError, TypeError, KeyError, IndexError, AttributeError, OverflowError,
-                 ZeroDivisionError, LookupError, ArithmeticError, EOFError, RecursionError)
+                 ZeroDivisionError, LookupError, ArithmeticError, EOFError, RecursionError,
+                 MemoryError)
 
 
 def as_parse_error(exc: BaseException, what: str, file: str | None) -> ParseError:
@@ -264,6 +311,8 @@ def as_parse_error(exc: BaseException, what: str, file: str | None) -> ParseErro
         return exc
     if isinstance(exc, RecursionError):
         return ParseError(f"{what} file nested too deeply to parse", file, None)
+    if isinstance(exc, MemoryError):
+        return ParseError(f"out of memory parsing the {what} file", file, None)
     return ParseError(f"malformed {what} file ({type(exc).__name__}: {exc})"[:500], file, None)
 
 
@@ -277,7 +326,7 @@ def only_parse_errors(what: str):
         def reader(path, *args, **kwargs):
             try:
                 return fn(path, *args, **kwargs)
-            except ParseError:
+            except PlasterError:  # ParseError, and ParameterError for a bad argument
                 raise
             except _PARSER_SLIPS as exc:
                 raise as_parse_error(exc, what, str(path)) from exc
@@ -285,32 +334,138 @@ def only_parse_errors(what: str):
     return wrap
 
 
-def read_text(path) -> str:
-    """Text of a measurement file: UTF-8 with or without a byte-order mark.
+#: Largest measurement file a reader reads [B] (64 MiB), after decompression for ``.gz``.
+#: The largest real trtexec log we know (a ``--verbose --dumpProfile`` log of a large
+#: network) is a few MB; a file beyond this is refused by size before it is read, so a
+#: 2.5 GB log of NUL padding or a 3 MB ``.gz`` inflating to 3 GiB costs at most this much
+#: memory (the text and its lines stay well under 1 GiB).
+MAX_FILE_BYTES = 64 * 2**20
 
-    Undecodable bytes become U+FFFD (a log with one corrupt byte still parses; the
-    numbers are checked afterwards). Line ends may be LF, CRLF or CR alone (the parsers
-    split with :meth:`str.splitlines`).
+#: Byte-order marks, longest first (the UTF-32LE mark starts with the UTF-16LE one).
+_BOMS = ((b"\x00\x00\xfe\xff", "utf-32-be"), (b"\xff\xfe\x00\x00", "utf-32-le"),
+         (b"\xef\xbb\xbf", "utf-8"), (b"\xfe\xff", "utf-16-be"), (b"\xff\xfe", "utf-16-le"))
+
+
+def text_encoding(head: bytes) -> tuple[str, int]:
+    """``(codec, bom_length)`` of file bytes starting with `head` (a few KiB are enough).
+
+    A byte-order mark decides (UTF-8, UTF-16 and UTF-32, either byte order: Windows
+    PowerShell's ``>`` writes UTF-16LE with a mark). Without one, text whose every other
+    byte is NUL is UTF-16 without a mark (ASCII in UTF-16); anything else is UTF-8.
+
+    Examples
+    --------
+    >>> text_encoding("Throughput".encode("utf-16"))
+    ('utf-16-le', 2)
+    >>> text_encoding(b"Throughput: 1 qps")
+    ('utf-8', 0)
+    """
+    for bom, codec in _BOMS:
+        if head.startswith(bom):
+            rest = head[len(bom):4096]
+            if codec != "utf-8" and len(rest) >= 8 and b"\x00" not in rest and _is_utf8(rest):
+                # A UTF-16/32 mark before UTF-8 text (no NUL at all: ASCII in UTF-16 has one
+                # every other byte): a stray mark, dropped; the text is UTF-8.
+                return "utf-8", len(bom)
+            return codec, len(bom)
+    sample = head[:4096]
+    if len(sample) >= 8:
+        even, odd = sample[0::2], sample[1::2]
+        if odd.count(0) > 0.9 * len(odd) and even.count(0) < 0.1 * len(even):
+            return "utf-16-le", 0
+        if even.count(0) > 0.9 * len(even) and odd.count(0) < 0.1 * len(odd):
+            return "utf-16-be", 0
+    return "utf-8", 0
+
+
+def _is_utf8(sample: bytes) -> bool:
+    try:
+        sample.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        return exc.start >= len(sample) - 3  # a character cut by the sample's end
+    return True
+
+
+def read_bytes(path, limit: int | None = None) -> bytes:
+    """Bytes of a measurement file, at most `limit` (:data:`MAX_FILE_BYTES`) of them.
+
+    A ``.gz`` file is decompressed as a stream and stopped one byte past the limit (a
+    decompression bomb costs the limit, not its inflated size); a plain file larger than
+    the limit is refused from its size, unread.
 
     Raises
     ------
     ParseError
-        The file is binary data, not text: more than 1,000 bytes and more than 1 % of it are
-        not UTF-8 (a log with a few corrupt bytes still parses).
+        The file (or its decompressed content) is larger than the limit, or not a readable
+        gzip stream, or memory ran out.
     """
-    from pathlib import Path  # noqa: PLC0415
+    import gzip  # noqa: PLC0415
+    import os  # noqa: PLC0415
+    import zlib  # noqa: PLC0415
 
-    text = decode_text(Path(path).read_bytes())
-    bad = text.count("\ufffd")
-    if bad > 1000 and bad > 0.01 * len(text):
+    name = os.fspath(path)
+    limit = MAX_FILE_BYTES if limit is None else limit
+    mib = f"{limit / 2**20:g} MiB"
+    try:
+        if name.endswith(".gz"):
+            try:
+                with gzip.open(name, "rb") as fh:
+                    data = fh.read(limit + 1)
+            except (EOFError, zlib.error, gzip.BadGzipFile) as exc:
+                raise ParseError(f"not a readable gzip file ({type(exc).__name__}: {exc})",
+                                 name, None) from None
+            if len(data) > limit:
+                raise ParseError(f"decompresses to more than {mib}, the limit per file "
+                                 "(MAX_FILE_BYTES; a decompression bomb?)", name, None)
+            return data
+        with open(name, "rb") as fh:
+            size = os.fstat(fh.fileno()).st_size
+            if size > limit:
+                raise ParseError(f"{size:,} bytes, over the limit of {mib} per file "
+                                 "(MAX_FILE_BYTES)", name, None)
+            data = fh.read(limit + 1)
+        if len(data) > limit:
+            raise ParseError(f"more than {mib} (the file grew while read), over the limit "
+                             "per file (MAX_FILE_BYTES)", name, None)
+        return data
+    except MemoryError:
+        raise ParseError(f"out of memory reading the file (limit {mib} per file)", name, None) from None
+
+
+def binary_share(text: str) -> tuple[int, bool]:
+    """``(bad, is_binary)``: characters that are not text (U+FFFD for undecodable bytes, NUL)
+    and whether they make `text` binary data (more than 1,000 and more than 1 %)."""
+    bad = text.count("\ufffd") + text.count("\x00")
+    return bad, bad > 1000 and bad > 0.01 * len(text)
+
+
+def read_text(path) -> str:
+    """Text of a measurement file: UTF-8, UTF-16 or UTF-32 (a byte-order mark decides).
+
+    Read with :func:`read_bytes` (at most :data:`MAX_FILE_BYTES`; ``.gz`` decompressed as
+    a bounded stream). Undecodable bytes become U+FFFD (a log with one corrupt byte still
+    parses; the numbers are checked afterwards). Line ends may be LF, CRLF or CR alone
+    (the parsers split with :meth:`str.splitlines`).
+
+    Raises
+    ------
+    ParseError
+        The file is over the size limit, or binary data, not text: more than 1,000
+        characters and more than 1 % of them undecodable or NUL (NUL padding included).
+    """
+    text = decode_text(read_bytes(path))
+    bad, binary = binary_share(text)
+    if binary:
         raise ParseError(f"binary data, not a text file: {bad:,} of {len(text):,} characters are "
-                         "not UTF-8", str(path), None)
+                         "undecodable or NUL", str(path), None)
     return text
 
 
 def decode_text(data: bytes) -> str:
-    """Decode file bytes as :func:`read_text` does (BOM dropped, bad bytes replaced)."""
-    return data.decode("utf-8-sig", errors="replace")
+    """Decode file bytes as :func:`read_text` does (:func:`text_encoding`: a byte-order
+    mark is dropped and decides the codec; bad bytes are replaced)."""
+    codec, skip = text_encoding(data[:4096])
+    return data[skip:].decode(codec, errors="replace")
 
 
 def empty_layer_profile() -> pd.DataFrame:
@@ -361,6 +516,77 @@ _ORDERED: tuple[tuple[str, str], ...] = (
 _REL_TOL = 1e-6
 
 
+#: Physical limits of the numbers a measurement may hold: ``column -> (low, high, unit)``.
+#: A given value outside ``[low, high]`` is refused by name (a zero statistic stays allowed
+#: where the column allows 0: H2D/D2H are 0 with transfers disabled). The bounds are far
+#: outside every real run and far inside what a float can print:
+#:
+#: * counts: a batch of at most 10^8 samples per device (the largest published batches are
+#:   ~10^4; 10^12-10^18 came from corrupted shapes), at most 10^6 devices (the largest
+#:   clusters hold ~10^5 accelerators) and 4,096 per node (an NVL576 rack holds 576);
+#: * times: at least 1 ns (no kernel launch or copy is shorter) and at most 10^9 ms
+#:   (11.6 days for one batch);
+#: * rates: at most 10^9 inferences/s (1 ns each) and 10^12 samples/s (the published
+#:   maximum is ~10^6); at least 10^-6 (one inference in 11.6 days: ``1e-320 qps``
+#:   is a denormal, not a measurement);
+#: * power: at most 10^8 W (a 100 MW data centre).
+PHYSICAL_LIMITS: dict[str, tuple[float, float, str]] = {
+    "batch_per_device": (1.0, 1e8, "samples"),
+    "n_devices": (1.0, 1e6, "devices"),
+    "devices_per_node": (1.0, 4096.0, "devices"),
+    "throughput_qps": (1e-6, 1e9, "inferences/s"),
+    "measured_power_w": (1e-3, 1e8, "W"),
+    **{c: (1e-6, 1e9, "ms") for c in DETAIL_COLUMNS if c.endswith("_ms") and c != "latency_std_ms"},
+    "latency_std_ms": (0.0, 1e9, "ms"),
+}
+
+#: Physical limits of ``value`` per metric: ``metric -> (low, high, unit)`` (see
+#: :data:`PHYSICAL_LIMITS`; a scaling efficiency is at most 10: superlinear scaling from
+#: caches reaches ~1.2).
+VALUE_LIMITS: dict[str, tuple[float, float, str]] = {
+    "throughput_img_s": (1e-6, 1e12, "samples/s"),
+    "latency_ms": (1e-6, 1e9, "ms"),
+    "layer_time_ms": (1e-6, 1e9, "ms"),
+    "time_per_iter_s": (1e-9, 1e6, "s"),
+    "epoch_time_s": (1e-9, 1e9, "s"),
+    "time_to_train_min": (1e-9 / 60, 1e7, "min"),
+    "scaling_efficiency": (1e-6, 10.0, "fraction"),
+}
+
+#: Largest batch a reader's ``batch=`` argument may give [samples] (:data:`PHYSICAL_LIMITS`).
+MAX_BATCH = int(PHYSICAL_LIMITS["batch_per_device"][1])
+
+
+def check_batch(batch: Any, name: str = "batch") -> int | None:
+    """`batch` as an int (None stays None), or :class:`ParameterError` naming it.
+
+    A batch is a whole number of samples in ``[1, 10^8]``: ``2.5`` is refused, not
+    truncated to 2; ``True`` is not a batch.
+
+    Examples
+    --------
+    >>> check_batch(32.0), check_batch(None)
+    (32, None)
+    """
+    if batch is None:
+        return None
+    import numbers  # noqa: PLC0415
+
+    ok = isinstance(batch, numbers.Real) and not isinstance(batch, bool)
+    if ok:
+        try:
+            ok = math.isfinite(batch) and batch == int(batch) and 1 <= batch <= MAX_BATCH
+        except (OverflowError, ValueError, TypeError):
+            ok = False
+    if not ok:
+        raise ParameterError(name, batch, f"a whole number of samples in [1, {MAX_BATCH:,}]")
+    return int(batch)
+
+
+def _limit_reason(low: float, high: float, unit: str):
+    return f"outside the physical limits [{low:g}, {high:g}] {unit}"
+
+
 def _numeric(df: pd.DataFrame, col: str) -> np.ndarray:
     return pd.to_numeric(df[col], errors="coerce").to_numpy(dtype=float, na_value=np.nan)
 
@@ -392,7 +618,9 @@ def row_problems(df: pd.DataFrame) -> list[MeasurementValidationError]:
         for pos in np.flatnonzero(mask):
             if pos not in first:
                 why = reason(pos) if callable(reason) else reason
-                first[pos] = MeasurementValidationError(col, index[pos], values[pos], why)
+                value = values[pos]
+                value = value.item() if isinstance(value, np.generic) else value
+                first[pos] = MeasurementValidationError(col, index[pos], value, why)
 
     def allowed(col: str, names: set, required: bool) -> None:
         if col not in df.columns:
@@ -410,6 +638,20 @@ def row_problems(df: pd.DataFrame) -> list[MeasurementValidationError]:
     allowed("engine_mode", set(ENGINE_MODES), False)
     with np.errstate(invalid="ignore", over="ignore"):
         v = _numeric(df, "value")
+        # Physical limits first: they name the column that is impossible (a 1e-320 qps
+        # makes a 3e-319 samples/s value; the qps is what the file got wrong).
+        for col, (low, high, unit) in PHYSICAL_LIMITS.items():
+            if col in df.columns:
+                # Positive values only: zero (a statistic's "none") and negative numbers
+                # meet the sign rules below, with their own message.
+                x = _numeric(df, col)
+                bad = np.isfinite(x) & (x > 0) & ((x < low) | (x > high))
+                flag(bad, col, x, _limit_reason(low, high, unit))
+        if "metric" in df.columns:
+            metric = df["metric"].to_numpy(dtype=object)
+            for name, (low, high, unit) in VALUE_LIMITS.items():
+                bad = (metric == name) & np.isfinite(v) & (v > 0) & ((v < low) | (v > high))
+                flag(bad, "value", v, _limit_reason(low, high, unit))
         flag(~(np.isfinite(v) & (v > 0)), "value", v, "must be finite and > 0")
         for col in _POSITIVE_INT_COLUMNS:
             if col in df.columns:

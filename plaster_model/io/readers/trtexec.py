@@ -24,13 +24,16 @@ import itertools
 import math
 import os
 import re
+import warnings
 from dataclasses import dataclass, field
 from typing import Any, Callable
 
 import pandas as pd
 
+from ...errors import ParseWarning
 from .normalize import precision_from_text, precision_from_flags
-from .schema import (ParseError, empty_layer_profile, frame_from_records, layer_frame,
+from .schema import (ParseError, check_batch, checked_frame, empty_layer_profile,
+                     frame_from_records, layer_frame,
                      only_parse_errors, read_text)
 
 __all__ = ["TrtexecRun", "TrtexecLog", "parse_trtexec_text", "read_trtexec_log",
@@ -290,6 +293,7 @@ class TrtexecLog:
     layers: pd.DataFrame | None
     notes: list[str] = field(default_factory=list)
     n_layer_rows: int = 0
+    lost: list[str] = field(default_factory=list)
 
 
 class _Summary:
@@ -421,10 +425,15 @@ _LABELS = {"throughput": "Throughput", "walltime": "Total Host Walltime",
            "gpu_total": "Total GPU Compute Time"}
 
 
+class _RunLost(ParseError):
+    """One run of a log cannot give rows (its summary is cut, or it never reached one);
+    the log's complete runs are kept when it has any."""
+
+
 def _incomplete(file: str, start: int, end_line: int, missing: list[str], at_eof: bool) -> None:
     where = (f"the file ends at line {end_line}" if at_eof
              else f"it stops at line {end_line}")
-    raise ParseError(f"performance summary starting at line {start} is truncated: {where} "
+    raise _RunLost(f"performance summary starting at line {start} is truncated: {where} "
                      f"without {', '.join(missing)}", file, end_line)
 
 
@@ -591,9 +600,25 @@ def parse_trtexec_text(text: str, *, file: str = "<string>", batch: int | None =
     Raises
     ------
     ParseError
-        A summary is cut short or has a non-numeric value, or the log ends (or fails)
-        before any summary although a run was started; the message names file and line.
+        A summary has a non-numeric value; or a summary is cut short, or the log ends (or
+        fails) before any summary although a run was started, and the log has no complete
+        run. A log with complete runs keeps them: the cut or failed runs are listed in
+        ``TrtexecLog.lost`` (the readers warn with a :class:`~plaster_model.ParseWarning`
+        naming each); the message names file and line.
     """
+    lost: list[ParseError] = []  # runs cut short or failed: kept out, the others kept
+    try:
+        return _parse_log(text, file, batch, layers, lost)
+    except _RunLost:
+        raise
+    except ParseError:
+        if lost:  # the first problem in the file: a run cut before this error
+            raise lost[0] from None
+        raise
+
+
+def _parse_log(text: str, file: str, batch: int | None, layers: bool,
+               lost: list[ParseError]) -> TrtexecLog:
     lines, line_of, total_lines = _split_lines(text)
     # Indices of the lines the loop acts on outside a summary, found at C speed: between
     # them it jumps (a 50 MB file of junk costs a split and a regex pass, not a Python
@@ -603,7 +628,7 @@ def parse_trtexec_text(text: str, *, file: str = "<string>", batch: int | None =
     runs: list[TrtexecRun] = []
     layer_records: list[dict[str, Any]] = []
     summary: _OneLineSummary | _BlockSummary | None = None
-    segment_runs = 0
+    segment_runs, segment_cut = 0, False
     i = 0
     n_lines = len(lines)
     while i < n_lines:
@@ -631,21 +656,19 @@ def parse_trtexec_text(text: str, *, file: str = "<string>", batch: int | None =
                 i += 1
                 continue
             if state == "done":
-                summary.check(lineno)
-                runs.append(_make_run(summary, ctx, md, file, batch))
-                segment_runs += 1
+                made = _finish(summary, lineno, False, ctx, md, file, batch, runs, lost)
+                segment_runs, segment_cut = segment_runs + made, segment_cut or not made
                 summary = None
                 i += 1
                 continue
-            summary.check(summary.last_line + 1)
-            runs.append(_make_run(summary, ctx, md, file, batch))
-            segment_runs += 1
+            made = _finish(summary, summary.last_line + 1, False, ctx, md, file, batch, runs, lost)
+            segment_runs, segment_cut = segment_runs + made, segment_cut or not made
             summary = None
         m = _BANNER.match(body)
         if m:
             if m.group("status") == "RUNNING":
-                _check_segment_end(ctx, segment_runs, file, lineno - 1)
-                ctx, segment_runs = _Context(), 0
+                _segment_end(ctx, segment_runs or segment_cut, file, lineno - 1, lost)
+                ctx, segment_runs, segment_cut = _Context(), 0, False
                 ctx.has_banner, ctx.banner_line = True, lineno
                 ctx.version_token, ctx.build, ctx.command = m.group("ver"), m.group("build"), m.group("cmd")
             ctx.status = m.group("status")
@@ -680,14 +703,37 @@ def parse_trtexec_text(text: str, *, file: str = "<string>", batch: int | None =
         ctx.feed(body)
         i += 1
     if summary is not None:
-        summary.check(total_lines, at_eof=True)
-        runs.append(_make_run(summary, ctx, md, file, batch))
-        segment_runs += 1
-    _check_segment_end(ctx, segment_runs, file, total_lines)
+        made = _finish(summary, total_lines, True, ctx, md, file, batch, runs, lost)
+        segment_runs, segment_cut = segment_runs + made, segment_cut or not made
+    # a segment whose summary was cut is reported once (its summary), not again at its end
+    _segment_end(ctx, segment_runs or segment_cut, file, total_lines, lost)
+    if lost and not runs:
+        raise lost[0]
     frame = None
     if layers:
         frame = layer_frame(layer_records) if layer_records else empty_layer_profile()
-    return TrtexecLog(file=file, runs=runs, layers=frame, n_layer_rows=len(layer_records))
+    return TrtexecLog(file=file, runs=runs, layers=frame, n_layer_rows=len(layer_records),
+                      lost=[str(e) for e in lost])
+
+
+def _finish(summary, end_line: int, at_eof: bool, ctx: _Context, md: _Markdown, file: str,
+            batch: int | None, runs: list[TrtexecRun], lost: list[ParseError]) -> int:
+    """Close a summary: 1 when it became a run, 0 when it was cut (noted in `lost`)."""
+    try:
+        summary.check(end_line, at_eof=at_eof)
+    except _RunLost as exc:
+        lost.append(exc)
+        return 0
+    runs.append(_make_run(summary, ctx, md, file, batch))
+    return 1
+
+
+def _segment_end(ctx: _Context, n_runs: int, file: str, last_line: int,
+                 lost: list[ParseError]) -> None:
+    try:
+        _check_segment_end(ctx, n_runs, file, last_line)
+    except _RunLost as exc:
+        lost.append(exc)
 
 
 def _check_segment_end(ctx: _Context, n_runs: int, file: str, last_line: int) -> None:
@@ -695,10 +741,10 @@ def _check_segment_end(ctx: _Context, n_runs: int, file: str, last_line: int) ->
     if not ctx.has_banner or n_runs:
         return
     if ctx.status == "FAILED":
-        raise ParseError("trtexec run failed (&&&& FAILED) before any performance summary",
+        raise _RunLost("trtexec run failed (&&&& FAILED) before any performance summary",
                          file, last_line)
     if ctx.status == "RUNNING" and not ctx.no_summary_note:
-        raise ParseError("log ends before the performance summary (truncated? no &&&& PASSED "
+        raise _RunLost("log ends before the performance summary (truncated? no &&&& PASSED "
                          f"for the run started at line {ctx.banner_line})", file, max(last_line, 1))
 
 
@@ -734,16 +780,36 @@ def _check_consistent(run: TrtexecRun) -> None:
     minimum GPU compute time ``t_min`` keep the GPU busy ``qps * t_min <= k`` of the time,
     and the GPU time summed over the trace cannot exceed ``k`` times the wall time.
     """
-    k = _concurrency(run.context) * _CONSISTENCY_SLACK
-    gmin = run.stats.get("GPU Compute Time", {}).get("min")
-    qps = run.inferences_per_s
-    if qps is not None and gmin is not None and math.isfinite(gmin) and qps * gmin / 1000.0 > k:
-        raise ParseError(f"throughput {run.throughput_printed!r} qps is impossible with a minimum GPU "
-                         f"compute time of {gmin!r} ms ({qps * gmin / 1000.0:.3g} inferences at "
-                         f"once; at most {_concurrency(run.context)} stream(s))", run.file, run.line)
-    if run.walltime_s and run.gpu_total_s and run.gpu_total_s > run.walltime_s * k:
-        raise ParseError(f"total GPU compute time {run.gpu_total_s!r} s exceeds the host wall time "
-                         f"{run.walltime_s!r} s", run.file, run.line)
+    check_gpu_busy(run.inferences_per_s, run.stats.get("GPU Compute Time", {}).get("min"),
+                   _concurrency(run.context), run.gpu_total_s, run.walltime_s, run.file, run.line,
+                   printed=run.throughput_printed)
+
+
+def check_gpu_busy(qps: float | None, gpu_min_ms: float | None, streams: int,
+                   gpu_total_s: float | None, walltime_s: float | None, file: str,
+                   line: int | None, printed: float | None = None) -> None:
+    """Refuse a throughput the GPU could not have given (every trtexec summary, text or trex).
+
+    With ``k`` concurrent streams, ``qps`` inferences per second each taking at least
+    ``t_min`` keep the GPU busy ``qps * t_min <= k`` of the time, and the GPU time summed
+    over the trace cannot exceed ``k`` times the wall time (both with
+    :data:`_CONSISTENCY_SLACK` for printed rounding).
+
+    Raises
+    ------
+    ParseError
+        Naming the throughput (or the total GPU time) and the bound it breaks.
+    """
+    k = max(int(streams), 1) * _CONSISTENCY_SLACK
+    if (qps is not None and gpu_min_ms is not None and math.isfinite(gpu_min_ms)
+            and qps * gpu_min_ms / 1000.0 > k):
+        shown = qps if printed is None else printed
+        raise ParseError(f"throughput {shown!r} qps is impossible with a minimum GPU "
+                         f"compute time of {gpu_min_ms!r} ms ({qps * gpu_min_ms / 1000.0:.3g} "
+                         f"inferences at once; at most {max(int(streams), 1)} stream(s))", file, line)
+    if walltime_s and gpu_total_s and gpu_total_s > walltime_s * k:
+        raise ParseError(f"total GPU compute time {gpu_total_s!r} s exceeds the host wall time "
+                         f"{walltime_s!r} s", file, line)
 
 
 def _snapshot(ctx: _Context) -> _Context:
@@ -980,8 +1046,8 @@ def read_trtexec_log(path: str | os.PathLike, *, batch: int | None = None) -> pd
         samples/s cannot be computed), in :data:`~.schema.MEASUREMENT_COLUMNS`.
         ``df.attrs["n_runs"]`` and ``df.attrs["n_layers"]`` count what was found.
     """
-    records, n_layers = trtexec_log_records(path, batch=batch)
-    df = frame_from_records(records)
+    records, n_layers = trtexec_log_records(path, batch=check_batch(batch))
+    df = checked_frame(records, str(path))
     df.attrs["n_runs"] = sum(r["metric"] == "latency_ms" for r in records)
     df.attrs["n_layers"] = n_layers
     return df
@@ -995,6 +1061,9 @@ def trtexec_log_records(path: str | os.PathLike, *, batch: int | None = None
     records of all its files (one schema conversion per call, not per file).
     """
     log = parse_trtexec_text(read_text(path), file=str(path), batch=batch, layers=False)
+    for why in log.lost:
+        warnings.warn(f"{why}; kept the {len(log.runs)} complete run(s) of the log", ParseWarning,
+                      stacklevel=2)
     return runs_to_records(log.runs), log.n_layer_rows
 
 

@@ -27,7 +27,7 @@ import numpy as np
 import pandas as pd
 
 from .normalize import precision_from_text
-from .schema import (ParseError, frame_from_records, latency_stats, layer_frame,
+from .schema import (ParseError, check_batch, checked_frame, latency_stats, layer_frame,
                      only_parse_errors, read_text)
 
 __all__ = ["load_trt_json", "export_times_stats", "read_export_times", "export_times_records",
@@ -309,9 +309,9 @@ def read_export_times(path: str | os.PathLike, *, batch: int | None = None,
         ``throughput_img_s`` (only when the batch is known) and ``latency_ms`` (median GPU
         compute time per batch [ms]) rows; ``df.attrs["export_times"]`` holds the statistics.
     """
-    records, stats = export_times_records(path, batch=batch, warmup_ms=warmup_ms, device=device,
-                                          use_trex_metadata=use_trex_metadata)
-    df = frame_from_records(records)
+    records, stats = export_times_records(path, batch=check_batch(batch), warmup_ms=warmup_ms,
+                                          device=device, use_trex_metadata=use_trex_metadata)
+    df = checked_frame(records, str(path))
     df.attrs["export_times"] = stats
     return df
 
@@ -451,6 +451,20 @@ def _trex_stats(summary: dict[str, Any], file: str) -> dict[str, Any]:
     return out
 
 
+def _check_trex_busy(stats: dict[str, Any], summary: dict[str, Any], opts: dict[str, Any],
+                     file: str) -> None:
+    """The text log's throughput-latency cross-check (:func:`.trtexec.check_gpu_busy`) on a
+    trex digest: its "Throughput" is inferences/s (trex digests explicit-batch runs)."""
+    from .trtexec import check_gpu_busy  # noqa: PLC0415
+
+    streams = str(opts.get("Streams", "1")).strip()
+    totals = [summary.get(k) for k in ("Total GPU Compute Time", "Total Host Walltime")]
+    gpu_total_s, walltime_s = (float(v) if _is_number(v) and math.isfinite(v) else None for v in totals)
+    check_gpu_busy(stats.get("qps"), stats.get("latency_min_ms"),
+                   int(streams) if streams.isdigit() and len(streams) < 7 else 1,
+                   gpu_total_s, walltime_s, file, None)
+
+
 @only_parse_errors("trex metadata")
 def read_trex_metadata(path: str | os.PathLike, *, batch: int | None = None) -> pd.DataFrame:
     """Rows from a trex ``*.profile.metadata.json`` (none from ``*.build.metadata.json``).
@@ -458,7 +472,7 @@ def read_trex_metadata(path: str | os.PathLike, *, batch: int | None = None) -> 
     The percentile in trex's lists is trtexec's (99 % by default before 8.5); it is stored
     as ``latency_p99_ms``. Model and precision come from the sibling build metadata.
     """
-    return frame_from_records(trex_metadata_records(path, batch=batch))
+    return checked_frame(trex_metadata_records(path, batch=check_batch(batch)), str(path))
 
 
 def trex_metadata_records(path: str | os.PathLike, *, batch: int | None = None) -> list[dict[str, Any]]:
@@ -472,7 +486,9 @@ def trex_metadata_records(path: str | os.PathLike, *, batch: int | None = None) 
     if not isinstance(meta["performance_summary"], dict):
         raise ParseError(f"performance_summary is a {type(meta['performance_summary']).__name__}, "
                          "not an object", file, None)
-    stats = _trex_stats(meta["performance_summary"], file)
+    summary = meta["performance_summary"]
+    stats = _trex_stats(summary, file)
+    _check_trex_busy(stats, summary, _section(meta, "inference_options"), file)
     ctx = _trex_context(path)
     ctx.update(_profile_context(meta))
     notes = ["trex digest of a trtexec summary"]

@@ -19,15 +19,13 @@ def load_onnx(model_or_path):
     except ImportError as exc:
         raise ImportError("reading ONNX models needs the 'onnx' package: "
                           "pip install 'plaster_model[measure]'") from exc
-    if isinstance(model_or_path, (bytes, bytearray)):
-        return onnx.load_from_string(bytes(model_or_path))
-    if isinstance(model_or_path, (str, os.PathLike)):
-        if not Path(model_or_path).is_file():
-            raise FileNotFoundError(f"ONNX model not found: {os.fspath(model_or_path)!r}")
-        return onnx.load(os.fspath(model_or_path))
-    if hasattr(model_or_path, "graph"):
+    if hasattr(model_or_path, "graph") and not isinstance(model_or_path, (str, bytes, bytearray, os.PathLike)):
         return model_or_path
-    raise TypeError(f"expected an onnx.ModelProto, a path or bytes, got {type(model_or_path).__name__}")
+    if isinstance(model_or_path, (str, os.PathLike)) and not Path(model_or_path).is_file():
+        raise FileNotFoundError(f"ONNX model not found: {os.fspath(model_or_path)!r}")
+    from ...onnx_import import _load  # one loader: undecodable bytes are a ParseError
+
+    return _load(model_or_path)[0]
 
 
 def graph_inputs(model) -> list[tuple[str, list, int]]:
@@ -49,7 +47,9 @@ def graph_inputs(model) -> list[tuple[str, list, int]]:
                 dims.append(None)
         out.append((vi.name, dims, int(t.elem_type)))
     if not out:
-        raise ValueError("the ONNX model has no graph input")
+        from ...errors import ParseError
+
+        raise ParseError("the ONNX model has no graph input")
     return out
 
 

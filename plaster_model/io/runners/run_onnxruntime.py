@@ -15,6 +15,7 @@ import numpy as np
 
 from ._onnx import ELEM_TYPES, add_model_columns, graph_inputs, load_onnx, model_for, onnx_name
 from ..._arguments import aliased
+from ...errors import ParameterError, ParseError
 
 __all__ = ["onnxruntime"]
 
@@ -35,21 +36,21 @@ def _feeds(inputs, batch, rng, dims):
     for name, shape, elem in inputs:
         dtype = ELEM_TYPES.get(elem, ("float32", None))[0]
         if dtype == "bfloat16":
-            raise ValueError(f"input {name!r} is bfloat16, which numpy cannot feed")
+            raise ParseError(f"input {name!r} is bfloat16, which numpy cannot feed")
         full = []
         for k, d in enumerate(shape):
             if k == 0:
                 if isinstance(d, int) and d != batch:
-                    raise ValueError(f"input {name!r} has a static batch dimension {d}; "
-                                     f"cannot run batch {batch} (export the model with a dynamic batch)")
+                    raise ParameterError("batches", batch, f"the static batch dimension {d} of input "
+                                         f"{name!r} (export the model with a dynamic batch)")
                 full.append(batch)
             elif isinstance(d, int):
                 full.append(d)
             elif d in dims:
                 full.append(int(dims[d]))
             else:
-                raise ValueError(f"input {name!r} dimension {k} is symbolic ({d!r}); give its "
-                                 f"value with dims={{{d!r}: ...}}")
+                raise ParameterError("dims", dict(dims), f"a value for the symbolic dimension {d!r} "
+                                     f"(dimension {k} of input {name!r}): dims={{{d!r}: ...}}")
         if np.issubdtype(np.dtype(dtype), np.floating):
             feeds[name] = rng.standard_normal(full).astype(dtype)
         elif dtype == "bool":
@@ -108,11 +109,11 @@ def onnxruntime(model_or_path, batches=None, n_warmup=3, n_runs=20, threads=1,
     from ..readers.schema import frame_from_records, latency_stats
 
     batch_sizes = aliased("batches", batches, "batch_sizes", batch_sizes)
-    batch_sizes = [int(b) for b in ((1, 4, 16) if batch_sizes is None else batch_sizes)]
-    if not batch_sizes or any(b < 1 for b in batch_sizes):
-        raise ValueError(f"batch_sizes must be positive integers, got {batch_sizes!r}")
-    if int(n_runs) < 1 or int(n_warmup) < 0 or int(threads) < 1:
-        raise ValueError("n_runs and threads must be >= 1 and n_warmup >= 0")
+    from .run_trtexec import _batches, _whole
+
+    batch_sizes = _batches((1, 4, 16) if batch_sizes is None else batch_sizes)
+    n_runs, threads = _whole(n_runs, "n_runs", 1), _whole(threads, "threads", 1)
+    n_warmup = _whole(n_warmup, "n_warmup", 0)
     model = load_onnx(model_or_path)
     name = onnx_name(model, model_or_path, model_name)
     inputs = graph_inputs(model)
