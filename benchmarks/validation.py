@@ -354,6 +354,18 @@ def _targets(t: pd.DataFrame) -> str:
     return "; ".join(out) + "."
 
 
+def _kept_sections(path: Path) -> str:
+    """The sections other benchmarks write into the same page, between their own markers
+    (``<!-- name:begin -->`` or ``:start`` ... ``<!-- name:end -->``), kept as they are."""
+    import re
+
+    if not path.exists():
+        return ""
+    old = path.read_text(encoding="utf-8")
+    found = re.finditer(r"<!-- ([\w-]+):(?:begin|start) -->.*?<!-- \1:end -->", old, flags=re.S)
+    return "".join("\n" + m.group(0) + "\n" for m in found)
+
+
 def write_report(res: dict, path: Path, n_bootstrap: int) -> None:
     df, cal = res["df"], res["cal"]
     hl = headline(res)
@@ -519,7 +531,7 @@ a ring) instead of its backend is the calibration before backends were read.
   here was tuned to single rows. The defaults (priors, backends' overlaps, the fallback
   rules) were chosen for the method, and this page is the check, not the target of a search.
 """
-    path.write_text(text, encoding="utf-8")
+    path.write_text(text + _kept_sections(path), encoding="utf-8")
 
 
 def main(argv=None) -> int:
