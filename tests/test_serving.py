@@ -248,3 +248,83 @@ def test_cli_serve_plan(capsys):
     assert main(["serve-plan", "--model", "Llama-3.1-8B", "--device", "H100", "--tp", "1",
                  "--concurrency", "4"]) == 0
     assert "TPOT" in capsys.readouterr().out
+
+
+# --------------------------------------------------------------------------- prefill under load
+def _toy_dense_g(n_tokens):
+    """A dense GEMM-only stage: 1e9 fp8 weights (1 B each), 1 PFLOP/s, 1 TB/s, no attention."""
+    z = 0.0
+    return dict(gemm_params=1e9, gemm_weight_bytes=1e9, expert_params=z, expert_weight_bytes=z, experts=z,
+                top_k=z, moe_flops_per_token=z, attn_flops_per_key=z, kv_bytes_per_token=z, window=z,
+                window_share=z, layers=1.0, moe_layers=z, d_model=4096.0, act_bytes=2.0, tp=1.0, pp=1.0,
+                attention_dp=1.0, ep=1.0, peak_gemm=1e15, peak_attn=1e15, bandwidth=1e12, link_bw=1e11,
+                a2a_bw=1e11, math_rel=1.0, batch=1.0, input_len=float(n_tokens), output_len=1024.0, queue=1.0,
+                capacity=100.0, concurrency_rank=1.0, interference=1.0, kv_transfer_s=0.0, step_in_flight=1.0)
+
+
+def test_batched_prefill_service_pays_its_share_of_the_weight_reads():
+    from plaster_model.estimators.serving import serving_step_times
+    p = {**SERVING_PARAMETERS, "eta_gemm": 1.0, "eta_mem": 1.0, "t_step_s": 0.0, "t_layer_s": 0.0,
+         "t_request_s": 5e-3, "prefill_budget": 8192.0}
+    # 256 tokens alone: max(2·1e9·256 / 1e15, 1e9 B / 1e12 B/s) = max(0.512 ms, 1 ms) = 1 ms (memory-bound),
+    # plus the 5 ms of host work of the request
+    r = serving_step_times(_toy_dense_g(256), p)
+    assert float(r["prefill_s"]) == pytest.approx(1e-3 + 5e-3)
+    # batched with other prompts into 8192-token steps it pays 256/8192 of the weight read:
+    # max(0.512 ms, 1e9·256/8192 / 1e12 = 0.03125 ms) = 0.512 ms (compute-bound), no host time
+    assert float(r["prefill_service_s"]) == pytest.approx(0.512e-3)
+    # a prompt as long as the budget fills a step alone: the same GPU time, without the host's 5 ms
+    r = serving_step_times(_toy_dense_g(8192), p)
+    assert float(r["prefill_s"]) - float(r["prefill_service_s"]) == pytest.approx(5e-3)
+
+
+def test_continuous_batching_queues_behind_the_service_time():
+    from plaster_model.estimators.serving import continuous_batching
+    g = dict(batch=8, pp=1, output_len=1024, queue=8, concurrency_rank=8, capacity=100, interference=1,
+             kv_transfer_s=0.0, step_in_flight=1)
+    p = {"iota": 1.0, "q_queue": 0.5, "s_step": 1.0, "q_wave": 0.05}
+    r = continuous_batching(0.1, 0.02, g, p, service_s=0.04)
+    # TPOT = step + ι·b·service/OSL = 0.02 + 8·0.04/1024
+    tpot = 0.02 + 8 * 0.04 / 1024
+    assert float(r["tpot_s"]) == pytest.approx(tpot)
+    # cycle T = prefill + 1023·TPOT; ρ = 8·0.04/T; TTFT = prefill + step + ½ρ/(1−ρ)·0.04 + 0.05·7·0.04
+    cycle = 0.1 + 1023 * tpot
+    rho = 8 * 0.04 / cycle
+    assert float(r["ttft_s"]) == pytest.approx(0.1 + 0.02 + 0.5 * rho / (1 - rho) * 0.04 + 0.05 * 7 * 0.04)
+
+
+def test_evaluate_mixed_modes_and_cache_match_one_by_one():
+    from plaster_model.serving.core import evaluate
+    shape = model_shape(pm.load_model("Llama-3.1-70B").transformer)
+    hw = {"memory_bytes": 141e9, "bandwidth": 4.8e12, "peak_gemm": 1.979e15, "peak_attn": 0.989e15,
+          "link_bw": 450e9, "inter_bw": 50e9, "devices_per_node": 8.0}
+    arr = np.array
+    lay = {f"{r}_{k}": arr(v, float) for r in ("prefill", "decode")
+           for k, v in (("tp", [4, 4]), ("pp", [1, 1]), ("attention_dp", [1, 1]), ("ep", [1, 1]),
+                        ("workers", [1, 2]))}
+    prec = {"weight_bytes": arr([1.0, 1.0]), "moe_weight_bytes": arr([1.0, 1.0]), "kv_bytes": arr([1.0, 1.0]),
+            "math_rel": arr([0.85, 0.85])}
+    wl = {"input_len": arr([1024.0, 8192.0]), "output_len": arr([1024.0, 1024.0]),
+          "concurrency": arr([16.0, 32.0]), "disaggregated": arr([False, True])}
+    cache: dict = {}
+    both = evaluate(shape, hw, lay, prec, wl, SERVING_PARAMETERS, cache=cache)
+    again = evaluate(shape, hw, lay, prec, wl, SERVING_PARAMETERS, cache=cache)
+    assert "roles" in cache
+    for i in range(2):
+        one = evaluate(shape, hw, {k: v[i] for k, v in lay.items()}, {k: v[i] for k, v in prec.items()},
+                       {k: v[i] for k, v in wl.items()}, SERVING_PARAMETERS)
+        for k in ("ttft_s", "tpot_s", "prefill_s", "prefill_service_s"):
+            assert both[k][i] == pytest.approx(float(one[k])) and again[k][i] == both[k][i]
+
+
+def test_sparse_jacobian_moves_parameters_that_start_at_zero():
+    from scipy.sparse import csc_matrix
+
+    from plaster_model.calibration.serving import _sparse_jacobian
+    a = np.array([2.0, -3.0, 0.5])
+    # residuals linear in θ: r = a·θ (one row per parameter) — a forward difference is exact; scipy's
+    # relative step is ~1e-8 at θ = 0 (or nothing at −1e-22), this absolute one is 1e-3
+    fun, jac = _sparse_jacobian(lambda th: a * th, csc_matrix(np.eye(3)), np.full(3, 6.0))
+    th = np.array([0.0, -1e-22, 5.9995])   # the last sits within a step of its upper bound: steps down
+    fun(th)
+    np.testing.assert_allclose(jac(th).toarray(), np.diag(a), rtol=1e-9)

@@ -39,12 +39,14 @@ __all__ = ["expected_active_experts", "kv_capacity_requests", "capacity_wait", "
 #: steps a new request waits for before its prefill runs (1: the step in flight; fixed);
 #: ``iota`` the share of the admitted prefills that stall a decode step (1 = none overlaps);
 #: ``t_step_s``/``t_layer_s``/``t_request_s`` the engine's fixed time per decode step, per
-#: layer per step (kernel launches) and per request (scheduling, tokenization, first sampling).
+#: layer per step (kernel launches) and per request (scheduling, tokenization, first sampling);
+#: ``prefill_budget`` the prompt tokens one step batches under load (chunked prefill's
+#: max-num-batched-tokens: vLLM's and TensorRT-LLM's default 8192; fixed, not fitted).
 SERVING_PARAMETERS = {
     "eta_gemm": 0.60, "eta_fp8_rel": 0.85, "eta_fp4_rel": 0.70, "eta_moe": 0.35,
     "eta_attn": 0.40, "eta_mem": 0.75, "eta_kv_rel": 0.8, "eta_link": 0.60, "alpha_link_s": 10e-6, "tile_tokens": 64.0,
     "q_queue": 0.5, "q_wave": 0.05, "iota": 0.75, "s_step": 1.0,
-    "t_step_s": 2e-3, "t_layer_s": 2e-5, "t_request_s": 10e-3,
+    "t_step_s": 2e-3, "t_layer_s": 2e-5, "t_request_s": 10e-3, "prefill_budget": 8192.0,
 }
 
 
@@ -159,7 +161,10 @@ def serving_step_times(g: dict, p: dict) -> dict:
     Returns
     -------
     dict of numpy.ndarray
-        ``prefill_s``, ``decode_step_s``, ``ttft_s``, ``tpot_s`` and the terms
+        ``prefill_s`` (one prompt alone, with the request's host time), ``prefill_service_s``
+        (the GPU time one prompt adds to a batched prefill step of ``prefill_budget`` tokens:
+        its compute, its share ``n/B`` of the weight reads and step overheads),
+        ``decode_step_s``, ``ttft_s``, ``tpot_s`` and the terms
         ``decode_floor_s`` (the memory floor of the step), ``decode_gemm_s``, ``decode_moe_s``,
         ``decode_attn_s``, ``decode_comm_s``, ``decode_overhead_s``, ``interference_s``,
         ``queue_s``, ``capacity_wait_s``, ``kv_transfer_s``.
@@ -168,15 +173,18 @@ def serving_step_times(g: dict, p: dict) -> dict:
     eta_m = p["eta_mem"]
     tp, pp, ep = g["tp"], g["pp"], g["ep"]
 
-    def stage(tokens, moe_tokens, keys, kv_tokens, fpk):
-        """One stage: `tokens` tokens of one rank, each attending `keys` keys, `kv_tokens` cache reads."""
-        t_gemm = roofline(2.0 * g["gemm_params"] * tokens, g["gemm_weight_bytes"], g["peak_gemm"],
+    def stage(tokens, moe_tokens, keys, kv_tokens, fpk, share=1.0, routed=None):
+        """One stage: `tokens` tokens of one rank, each attending `keys` keys, `kv_tokens` cache reads;
+        `share`: the part of the weight reads these tokens pay (1 alone; n/B in a batched step of B tokens)."""
+        t_gemm = roofline(2.0 * g["gemm_params"] * tokens, g["gemm_weight_bytes"] * share, g["peak_gemm"],
                           g["bandwidth"], eta_g, eta_m)
-        frac = expected_active_experts(moe_tokens, g["experts"], g["top_k"]) / np.maximum(g["experts"], 1.0)
-        expert_bytes = g["expert_weight_bytes"] * frac
+        # experts the step touches (`routed` tokens of the whole step when these share it)
+        frac = expected_active_experts(moe_tokens if routed is None else routed, g["experts"],
+                                       g["top_k"]) / np.maximum(g["experts"], 1.0)
+        expert_bytes = g["expert_weight_bytes"] * frac * share
         # grouped expert GEMMs pad each active expert's tokens to a tile of M rows: at small
         # batch every active expert costs a tile's FLOPs (CUTLASS/DeepGEMM grouped GEMMs)
-        rows = np.maximum(moe_tokens * g["top_k"], p["tile_tokens"] * frac * g["experts"])
+        rows = np.maximum(moe_tokens * g["top_k"], p["tile_tokens"] * frac * g["experts"] * share)
         t_moe = roofline(g["moe_flops_per_token"] / np.maximum(g["top_k"], 1.0) * rows, expert_bytes,
                          g["peak_gemm"], g["bandwidth"], eta_g * p["eta_moe"] / p["eta_gemm"], eta_m)
         # sliding-window layers attend at most `window` keys (their share of the layers)
@@ -210,36 +218,52 @@ def serving_step_times(g: dict, p: dict) -> dict:
     n = g["input_len"]
     f_gemm, f_moe, f_attn, f_comm, _ = stage(n, n, 0.5 * (n + 1.0), n, g["attn_flops_per_key"])
     prefill = pp * (f_gemm + f_moe + f_attn + f_comm + d_over) + p["t_request_s"]
-    out = continuous_batching(prefill, decode_step, g, p)
+    # under load the engine batches the queued prompts into steps of `prefill_budget` tokens
+    # (chunked prefill's max-num-batched-tokens): each prompt pays its share n/B of the weight
+    # reads and of the step overheads, the host's per-request work overlaps the GPU (it is in
+    # the request's own TTFT, not in the time other requests wait behind it)
+    budget = np.maximum(p["prefill_budget"], n)
+    share = n / budget
+    s_gemm, s_moe, s_attn, s_comm, _ = stage(n, n, 0.5 * (n + 1.0), n, g["attn_flops_per_key"], share, budget)
+    service = pp * (s_gemm + s_moe + s_attn + s_comm + d_over * share)
+    out = continuous_batching(prefill, decode_step, g, p, service)
     zero = 0.0 * b
     return {
-        "prefill_s": prefill, "decode_step_s": decode_step, **out,
+        "prefill_s": prefill, "prefill_service_s": service, "decode_step_s": decode_step, **out,
         "decode_floor_s": pp * d_floor, "decode_gemm_s": pp * d_gemm, "decode_moe_s": pp * d_moe,
         "decode_attn_s": pp * d_attn, "decode_comm_s": pp * d_comm, "decode_overhead_s": pp * d_over + zero,
     }
 
 
-def continuous_batching(prefill_s, decode_step_s, g: dict, p: dict) -> dict:
+def continuous_batching(prefill_s, decode_step_s, g: dict, p: dict, service_s=None) -> dict:
     """TTFT and TPOT of a closed loop under continuous batching, from the prefill and step times.
 
     The closed loop's requests drift apart (each restarts when it ends), so arrivals at a
     prefill lane look random: ``n`` requests in flight per lane, each cycling in
     ``T = t_prefill + (OSL − 1)·TPOT``, arrive at ``λ = n/T``. Then
 
-    * ``TPOT = t_step + ι·b·t_prefill/OSL``: the ``b`` requests of a micro-batch restart every
+    * ``TPOT = t_step + ι·b·t_serve/OSL``: the ``b`` requests of a micro-batch restart every
       OSL steps, so ``b/OSL`` prefills join each step (chunked prefill shares steps with
       decode; 0 on disaggregated decode workers);
-    * ``TTFT = t_prefill + s·t_step + W + q_w·(n − 1)·t_prefill/pp + t_kv + W_cap``: the step in
+    * ``TTFT = t_prefill + s·t_step + W + q_w·(n − 1)·t_serve/pp + t_kv + W_cap``: the step in
       flight when the request comes (``s``), the benchmark's first wave (its clients start
-      together; ``q_w`` is half the share of requests in that wave), the M/D/1 wait of the prefill lane ``W = q·ρ/(1 − ρ)·t_prefill/pp`` with
-      ``ρ = λ·t_prefill/pp`` (Pollaczek-Khinchine, ``q = 1/2`` for deterministic service),
+      together; ``q_w`` is half the share of requests in that wave), the M/D/1 wait of the prefill lane ``W = q·ρ/(1 − ρ)·t_serve/pp`` with
+      ``ρ = λ·t_serve/pp`` (Pollaczek-Khinchine, ``q = 1/2`` for deterministic service),
       the KV transfer ``t_kv`` of disaggregated serving, and the admission wait ``W_cap`` of
       :func:`capacity_wait` when the KV cache holds fewer requests than are in flight.
+
+    The queue, the first wave and the decode steps' interference are paid in ``t_serve``, the
+    GPU time a prompt adds to a batched prefill step (``prefill_service_s`` of
+    :func:`serving_step_times`), not in ``t_prefill``: queued prompts share a step's weight
+    reads and overheads, and one request's host work (tokenization, admission) does not hold
+    up the others. Without ``service_s`` both are the same.
 
     Parameters
     ----------
     prefill_s, decode_step_s : array_like
         Prefill time of one prompt and decode step time of the running batch [s].
+    service_s : array_like, optional
+        GPU time one prompt adds to a batched prefill step [s] (default ``prefill_s``).
     g : dict
         ``batch`` (requests per micro-batch), ``pp``, ``output_len``, ``queue`` (requests in
         flight per prefill lane), ``concurrency_rank``, ``capacity``, ``interference`` (1 or
@@ -266,10 +290,11 @@ def continuous_batching(prefill_s, decode_step_s, g: dict, p: dict) -> dict:
     (0.0205859, 0.156965)
     """
     b, pp, osl = g["batch"], g["pp"], g["output_len"]
-    interference = p["iota"] * g["interference"] * b * prefill_s / osl
+    service_s = prefill_s if service_s is None else service_s
+    interference = p["iota"] * g["interference"] * b * service_s / osl
     tpot = decode_step_s + interference
     cycle = prefill_s + np.maximum(osl - 1.0, 0.0) * tpot
-    lane_s = prefill_s / pp
+    lane_s = service_s / pp
     rho = np.minimum(g["queue"] / cycle * lane_s, 0.98)
     queue = p["q_queue"] * rho / (1.0 - rho) * lane_s
     # the benchmark's first wave: the clients start together, so 1 request in 1/q_wave waits

@@ -54,7 +54,13 @@ def _role(shape, hw, lay, prec, wl, prefix):
     return geo, cap
 
 
-def evaluate(shape: dict, hw: dict, lay: dict, prec: dict, wl: dict, params: dict) -> dict:
+def _rows(d: dict, mask, n: int) -> dict:
+    """Elements `mask` of every length-`n` array of `d` (scalars stay)."""
+    return {k: (v[mask] if isinstance(v, np.ndarray) and v.shape[:1] == (n,) else v) for k, v in d.items()}
+
+
+def evaluate(shape: dict, hw: dict, lay: dict, prec: dict, wl: dict, params: dict,
+             cache: dict | None = None) -> dict:
     """TTFT, TPOT and terms of configurations (all inputs broadcast; see the module doc).
 
     Parameters
@@ -73,6 +79,9 @@ def evaluate(shape: dict, hw: dict, lay: dict, prec: dict, wl: dict, params: dic
         ``input_len``, ``output_len``, ``concurrency``, ``disaggregated`` (bool).
     params : dict
         :data:`~plaster_model.estimators.serving.SERVING_PARAMETERS` (arrays allowed).
+    cache : dict, optional
+        Holds the roles' geometry between calls with the same configurations and other
+        parameters (the calibration's repeated evaluations); empty on the first call.
 
     Returns
     -------
@@ -85,8 +94,14 @@ def evaluate(shape: dict, hw: dict, lay: dict, prec: dict, wl: dict, params: dic
     """
     dis = np.asarray(wl["disaggregated"], bool)
     isl, osl, conc = (np.asarray(wl[k], float) for k in ("input_len", "output_len", "concurrency"))
-    g_d, cap_d = _role(shape, hw, lay, prec, wl, "decode_")
-    g_p, cap_p = _role(shape, hw, lay, prec, wl, "prefill_")
+    # the geometry does not depend on the parameters: computed once per set of configurations
+    if cache is not None and "roles" in cache:
+        g_d, cap_d, g_p, cap_p = cache["roles"]
+    else:
+        g_d, cap_d = _role(shape, hw, lay, prec, wl, "decode_")
+        g_p, cap_p = _role(shape, hw, lay, prec, wl, "prefill_")
+        if cache is not None:
+            cache["roles"] = (g_d, cap_d, g_p, cap_p)
     pp_d, adp_d, w_d = lay["decode_pp"], lay["decode_attention_dp"], lay["decode_workers"]
     conc_rank = conc / (np.asarray(w_d, float) * adp_d)
     running = np.minimum(conc_rank, np.maximum(cap_d, 1.0))
@@ -96,9 +111,22 @@ def evaluate(shape: dict, hw: dict, lay: dict, prec: dict, wl: dict, params: dic
               "bandwidth": hw["bandwidth"], "math_rel": prec["math_rel"], "concurrency_rank": conc_rank,
               "capacity": cap_d, "kv_transfer_s": 0.0, "interference": 1.0, "step_in_flight": 1.0}
     dec = serving_step_times({**g_d, **common, "batch": batch, "queue": running}, params)
-    pre = dec if not dis.any() else serving_step_times(
-        {**g_p, **common, "batch": batch, "queue": np.minimum(conc_prefill, np.maximum(cap_p, 1.0))}, params)
-    prefill_s = np.where(dis, pre["prefill_s"], dec["prefill_s"])
+    prefill_s, service_s = dec["prefill_s"], dec["prefill_service_s"]
+    if dis.any():
+        # the prefill workers' layout, evaluated on the disaggregated configurations only
+        g_pre = {**g_p, **common, "batch": batch, "queue": np.minimum(conc_prefill, np.maximum(cap_p, 1.0))}
+        shp = np.broadcast(dis, batch, isl, osl, conc).shape
+        if len(shp) != 1:  # one configuration (or a grid): the whole prefill role, then chosen
+            pre = serving_step_times(g_pre, params)
+            prefill_s = np.where(dis, pre["prefill_s"], prefill_s)
+            service_s = np.where(dis, pre["prefill_service_s"], service_s)
+        else:
+            n, mask = shp[0], np.broadcast_to(dis, shp)
+            pre = serving_step_times(_rows(g_pre, mask, n), _rows(params, mask, n))
+            prefill_s = np.array(np.broadcast_to(prefill_s, shp), float)
+            service_s = np.array(np.broadcast_to(service_s, shp), float)
+            prefill_s[mask] = pre["prefill_s"]
+            service_s[mask] = pre["prefill_service_s"]
     # disaggregated: the prompt's KV cache crosses the network, each prefill GPU sending its shard
     prefill_gpus = lay["prefill_tp"] * lay["prefill_pp"] * lay["prefill_attention_dp"]
     kv_total = isl * shape["kv_elems_per_token"] * prec["kv_bytes"]
@@ -109,7 +137,7 @@ def evaluate(shape: dict, hw: dict, lay: dict, prec: dict, wl: dict, params: dic
                              {"batch": batch, "pp": pp_q, "output_len": osl, "queue": queue,
                               "concurrency_rank": conc_rank, "capacity": cap_d,
                               "interference": np.where(dis, 0.0, 1.0), "kv_transfer_s": kv_transfer,
-                              "step_in_flight": np.where(dis, 0.0, 1.0)}, params)
+                              "step_in_flight": np.where(dis, 0.0, 1.0)}, params, service_s)
     fits_w = (g_d["weight_bytes_gpu"] < MEMORY_FRACTION * hw["memory_bytes"] - RESERVE_BYTES) & \
              (g_p["weight_bytes_gpu"] < MEMORY_FRACTION * hw["memory_bytes"] - RESERVE_BYTES)
     fits_kv = (cap_d >= 1) & (cap_p >= 1)
@@ -119,7 +147,7 @@ def evaluate(shape: dict, hw: dict, lay: dict, prec: dict, wl: dict, params: dic
                     lay["decode_tp"] * pp_d * adp_d * w_d)
     out = {k: v for k, v in dec.items() if k not in ("prefill_s", "ttft_s", "tpot_s")}
     out.update(cb)
-    out.update({"prefill_s": prefill_s, "batch": batch, "running": running * adp_d * w_d,
+    out.update({"prefill_s": prefill_s, "prefill_service_s": service_s, "batch": batch, "running": running * adp_d * w_d,
                 "kv_capacity": cap_d, "weight_bytes_gpu": g_d["weight_bytes_gpu"],
                 "kv_bytes_gpu": running * (isl + 0.5 * osl) * g_d["kv_bytes_per_token"],
                 "gpus": gpus, "fits": why == 0, "why": why})
