@@ -182,15 +182,11 @@ def transformer_activation_bytes(seq_len, batch, hidden, heads, layers=1, *, tp=
     a = float(_positive_array(heads, "dimensionless", "heads"))
     t = float(_positive_array(tp, "dimensionless", "tp"))
     n = float(_positive_array(layers, "dimensionless", "layers", allow_zero=True))
-    sbh = s_ * b * h
-    if recompute == "full":
-        per_layer = 2.0 * sbh
-    else:
-        scores = 0.0 if recompute == "selective" else 5.0 * a * s_ / h
-        if sequence_parallel or t == 1:
-            per_layer = sbh * (34.0 + scores) / t
-        else:
-            per_layer = sbh * (10.0 + 24.0 / t + scores / t)
+    # the one home of Korthikanti et al.'s per-layer formula is llm_memory; it is linear in b
+    from .llm_memory import activation_bytes_per_layer
+
+    per_layer = b * activation_bytes_per_layer(s_, 1.0, h, a, tp=t, sp=bool(sequence_parallel),
+                                               recompute=recompute)
     out = per_layer * n
     return out if np.ndim(out) else float(out)
 
