@@ -92,7 +92,7 @@ UNUSED_SESSION_LIFETIME_MS = 5_000
 CHECK_UNUSED_SESSIONS_MS = 2_000
 
 
-def _release_memory(_session_context=None) -> None:
+def _release_memory(session_context) -> None:
     """After a session ends: collect its cycles and hand freed heap pages back to the
     operating system (glibc keeps them otherwise, so the resident size never falls)."""
     import ctypes
@@ -125,7 +125,8 @@ def make_server(port: int = 5006, host: str = "127.0.0.1", calibration=None,
         Extra host names (``host`` or ``host:port``) the server answers, for a guide
         reached through another name (a reverse proxy, a LAN address).
     max_upload_bytes : int, optional
-        Per-file upload limit (default :data:`plaster_model.web.state.MAX_UPLOAD_BYTES`).
+        Per-file upload limit (default: ``PLASTER_WEB_MAX_UPLOAD_BYTES`` from the
+        environment, else :data:`plaster_model.web.state.MAX_UPLOAD_BYTES`).
     """
     import tempfile
 
@@ -136,13 +137,18 @@ def make_server(port: int = 5006, host: str = "127.0.0.1", calibration=None,
     _extension(pn, inline=False)
     from . import _security
     from .page import build_deferred
-    from .state import MAX_UPLOAD_BYTES
 
-    limit = int(max_upload_bytes or MAX_UPLOAD_BYTES)
+    from .state import upload_limit
+
+    if max_upload_bytes:
+        os.environ["PLASTER_WEB_MAX_UPLOAD_BYTES"] = str(int(max_upload_bytes))
+    limit = upload_limit()
     cal, label = _load_calibration(calibration)
     names = _security.allowed_names(host, allow_websocket_origin)
-    origins = sorted({f"{n if ':' not in n else '[' + n + ']'}:{port}" for n in names}
-                     | {o for o in allow_websocket_origin if ":" in o})
+    # Bokeh's own websocket origin list (its syntax has no IPv6 literals; the host guard
+    # below covers them).
+    origins = sorted({f"{n}:{port}" for n in names if ":" not in n}
+                     | {o for o in allow_websocket_origin if o.count(":") == 1})
     static = tempfile.mkdtemp(prefix="plaster-web-static-")
     Path(static, "upload_guard.js").write_text(_security.upload_guard_js(limit))
     pn.config.js_files = {**pn.config.js_files, "plaster_upload_guard": "plaster-static/upload_guard.js"}
@@ -152,7 +158,7 @@ def make_server(port: int = 5006, host: str = "127.0.0.1", calibration=None,
                       websocket_origin=origins, title="plaster_model performance guide",
                       threaded=False, verbose=False, static_dirs={"plaster-static": static},
                       # room for a file at the limit, base64-encoded (4/3) plus framing
-                      websocket_max_message_size_bytes=limit * 4 // 3 + 2**20,
+                      websocket_max_message_size=limit * 4 // 3 + 2**20,
                       unused_session_lifetime_milliseconds=UNUSED_SESSION_LIFETIME_MS,
                       check_unused_sessions_milliseconds=CHECK_UNUSED_SESSIONS_MS)
     app = server._tornado

@@ -67,13 +67,14 @@ def _script_hashes(body: bytes) -> list[str]:
 def csp_header(script_hashes=()) -> str:
     """The Content-Security-Policy of every answer.
 
-    Scripts: the server's own files and the page's own inline scripts by hash (no
-    ``'unsafe-inline'``, so injected handlers are blocked). ``'unsafe-eval'``: BokehJS
+    Scripts: the server's own files, blob URLs (Panel loads its module code from blobs
+    it creates, which only an already running script can do) and the page's own inline
+    scripts by hash (no ``'unsafe-inline'``, so injected handlers are blocked). ``'unsafe-eval'``: BokehJS
     compiles its expression/transform models with ``new Function``. Styles may be inline
     (Bokeh sets element styles; CSS cannot run script). Connections: this origin only
     (``'self'`` covers the websocket of the same host and port in CSP level 3).
     """
-    scripts = " ".join(["'self'", "'unsafe-eval'", *script_hashes])
+    scripts = " ".join(["'self'", "'report-sample'", "blob:", "'unsafe-eval'", *script_hashes])
     return ("default-src 'self'; "
             f"script-src {scripts}; "
             "style-src 'self' 'unsafe-inline'; "

@@ -24,6 +24,18 @@ _PALETTE = ("#1f77b4", "#d62728", "#2ca02c", "#ff7f0e", "#9467bd", "#8c564b", "#
 _TOOLS = "pan,wheel_zoom,box_zoom,reset,save"
 
 
+def _legend_below(fig) -> None:
+    """Move the figure's legend under the plot, in one row, so it hides no data."""
+    legend = fig.legend[0]
+    fig.center.remove(legend) if legend in fig.center else None
+    legend.orientation = "horizontal"
+    legend.label_text_font_size = "10px"
+    legend.glyph_width = legend.glyph_height = 14
+    legend.spacing = 6
+    legend.margin = 2
+    fig.add_layout(legend, "below")
+
+
 def _figure(**kw):
     from bokeh.plotting import figure
 
@@ -110,9 +122,7 @@ class ScalingChart:
         s.add_tools(HoverTool(renderers=[rs], tooltips=tips))
         e.add_tools(HoverTool(renderers=[re_], tooltips=tips))
         for fig in (s, e):
-            fig.legend.location = "top_left" if fig is s else "bottom_left"
-            fig.legend.label_text_font_size = "10px"
-            fig.legend.background_fill_alpha = 0.6
+            _legend_below(fig)
 
     @staticmethod
     def _data(curve):
@@ -161,9 +171,7 @@ class BreakdownChart:
         renderers = self.figure.vbar_stack(list(self.PARTS), x="devices", width=0.7, source=self.source,
                                            color=_PALETTE[:3], legend_label=list(self.LABELS))
         self.figure.y_range.start = 0
-        self.figure.legend.location = "top_left"
-        self.figure.legend.label_text_font_size = "10px"
-        self.figure.legend.background_fill_alpha = 0.6
+        _legend_below(self.figure)
         self.figure.add_tools(HoverTool(renderers=renderers, tooltips=[
             ("devices", "@devices"), ("compute", "@compute_ms{0,0.0} ms"),
             ("all-reduce (whole)", "@communication_ms{0,0.0} ms"),
@@ -207,9 +215,7 @@ def latency_figure(curves, latency_budget_s: float | None, unit: str = "img", wi
             fig.add_tools(HoverTool(renderers=[r], tooltips=[
                 ("configuration", "@configuration"), ("batch", "@batch"),
                 ("latency", "@latency_ms{0,0.000} ms"), ("throughput", f"@throughput{{0,0.0}} {unit}/s")]))
-        fig.legend.location = "top_left"
-        fig.legend.label_text_font_size = "10px"
-        fig.legend.background_fill_alpha = 0.6
+        _legend_below(fig)
     if latency_budget_s and math.isfinite(latency_budget_s):
         fig.add_layout(Span(location=latency_budget_s * 1e3, dimension="height", line_color="#d62728",
                             line_dash="dashed", line_width=2))

@@ -24,10 +24,10 @@ import plaster_model as pm
 
 from . import charts
 from ._security import TOO_LARGE_MIME, md_text, text
-from .state import (CUSTOM, FRAMEWORKS, MAX_UPLOAD_BYTES, SAMPLE_COUNT, USER_ERRORS, GuideState,
+from .state import (CUSTOM, FRAMEWORKS, SAMPLE_COUNT, USER_ERRORS, GuideState,
                     InferenceConfig, algorithm_choices, backend_choices, compatible_links,
                     format_duration, framework_backend, published_measurements_path,
-                    system_for_device, user_error)
+                    system_for_device, upload_limit, user_error)
 
 __all__ = ["GuideApp", "build", "build_deferred", "URL_FIELDS"]
 
@@ -164,7 +164,7 @@ class GuideApp:
         self.header = pn.pane.Markdown(sizing_mode="stretch_width", css_classes=["pm-header"])
         self.tabs = pn.Tabs(("Training", self.training_tab), ("Bandwidth", self.bandwidth_tab),
                             ("Inference", self.inference_tab), ("Calibration", self.calibration_tab),
-                            dynamic=True)
+                            dynamic=False)
         # The other tabs are computed when opened (and the bandwidth one again after a
         # form change), so the training form's updates stay fast.
         self.tabs.param.watch(self._on_tab, "active")
@@ -233,7 +233,7 @@ class GuideApp:
             self._table_frame(), show_index=False, selectable=1, disabled=True, layout="fit_columns",
             titles=_TITLES, buttons={"remove": "✕"},
             row_content=self._row_details, embed_content=False, sizing_mode="stretch_width",
-            css_classes=["pm-table"], widths=_WIDTHS, stylesheets=_TABLE_CSS,
+            css_classes=["pm-table"], widths=_WIDTHS, stylesheets=_TABLE_CSS, sortable=False,
             formatters={"memory": {"type": "textarea"}, "model": {"type": "textarea"},
                         "link": {"type": "textarea"}})
         self.table.on_click(self._on_table_click, column="remove")
@@ -566,7 +566,7 @@ class GuideApp:
         self.bw_verdict = pn.pane.Markdown("", sizing_mode="stretch_width", css_classes=["pm-bw-verdict"])
         self.bw_table = pn.widgets.Tabulator(
             None, show_index=False, disabled=True, layout="fit_columns", sizing_mode="stretch_width",
-            height=380, css_classes=["pm-bw-table"], stylesheets=_TABLE_CSS,
+            height=380, css_classes=["pm-bw-table"], stylesheets=_TABLE_CSS, sortable=False,
             titles={"link": "link", "link_bandwidth_GBps": "link bandwidth [GB/s]",
                     "bandwidth_bound": "bandwidth-bound", "comm_to_compute_ratio": "comm / compute",
                     "crossover_devices": "p* [devices]", "required_bandwidth_GBps": "needs [GB/s]",
@@ -610,12 +610,12 @@ class GuideApp:
         self.inf_error = _alert(["pm-inf-error"])
         self.inf_best = W.Tabulator(None, show_index=False, disabled=True, layout="fit_columns",
                                     sizing_mode="stretch_width", css_classes=["pm-inf-best"],
-                                    stylesheets=_TABLE_CSS)
+                                    stylesheets=_TABLE_CSS, sortable=False)
         self.inf_curve = pn.pane.Bokeh(None, css_classes=["pm-inf-curve"])
         self.inf_multiples = pn.GridBox(ncols=3, css_classes=["pm-plaster-multiples"])
         self.inf_report = W.Tabulator(None, show_index=False, disabled=True, layout="fit_columns",
                                       sizing_mode="stretch_width", css_classes=["pm-plaster-table"],
-                                      stylesheets=_TABLE_CSS, row_content=self._plaster_details,
+                                      stylesheets=_TABLE_CSS, row_content=self._plaster_details, sortable=False,
                                       embed_content=False)
         self._report_full = None
         return pn.Row(
@@ -715,7 +715,7 @@ class GuideApp:
         return pn.Column(
             pn.pane.Markdown("### Calibrate on measured runs\nUpload trtexec logs, DLBS logs or CSV "
                              "measurement files (`plaster_model.read_measurements`; up to "
-                             f"{MAX_UPLOAD_BYTES // 2**20} MiB each), or fit the published set; later "
+                             f"{upload_limit() / 2**20:g} MiB each), or fit the published set; later "
                              "predictions in every tab use the fit."),
             pn.Row(self.cal_files, self.cal_fit), pn.Row(self.cal_published, self.cal_clear),
             self.cal_error, self.cal_status,
@@ -739,7 +739,7 @@ class GuideApp:
             if mime == TOO_LARGE_MIME:
                 size = blob.decode("ascii", "replace") if isinstance(blob, bytes) else str(blob)
                 refused.append(f"{name}: {size} bytes is over the guide's upload limit of "
-                               f"{MAX_UPLOAD_BYTES:,} bytes; not read")
+                               f"{upload_limit():,} bytes; not read")
             else:
                 pairs.append((name, blob))
         return pairs, refused

@@ -29,7 +29,7 @@ __all__ = ["TrainingConfig", "InferenceConfig", "GuideState", "HPE_COOKBOOK_JOB"
            "algorithm_choices", "backend_choices", "published_measurements_path",
            "COMPARISON_COLUMNS", "CUSTOM", "SAMPLE_COUNT", "FRAMEWORKS", "framework_backend",
            "compatible_links", "system_for_device", "format_duration", "UploadTooLarge",
-           "MAX_UPLOAD_BYTES", "is_infeasible"]
+           "MAX_UPLOAD_BYTES", "upload_limit", "is_infeasible"]
 
 #: Select value meaning "no catalog system: the cluster fields as typed".
 CUSTOM = "(custom)"
@@ -44,6 +44,15 @@ USER_ERRORS = (PlasterError, ValueError, KeyError, TypeError)
 #: kilobytes; a published CSV a few MB). Larger files are refused with a message, in the
 #: browser before they are sent (``_security.upload_guard_js``) and again here.
 MAX_UPLOAD_BYTES = 50 * 1024 * 1024
+
+
+def upload_limit() -> int:
+    """The per-file upload limit in force [bytes]: ``PLASTER_WEB_MAX_UPLOAD_BYTES`` from
+    the environment (what ``serve(max_upload_bytes=)`` sets), else :data:`MAX_UPLOAD_BYTES`."""
+    try:
+        return int(os.environ.get("PLASTER_WEB_MAX_UPLOAD_BYTES") or MAX_UPLOAD_BYTES)
+    except ValueError:
+        return MAX_UPLOAD_BYTES
 
 #: The framework choice of the HPE guide, mapped to what the library is told
 #: (``framework=`` of :func:`plaster_model.predict_training`, which picks the
@@ -574,10 +583,11 @@ class GuideState:
         if not pairs:
             raise pm.ParameterError("files", files, "one or more measurement files")
         labels = self.upload_labels(n for n, _ in pairs)
+        limit = upload_limit()
         for label, (_, data) in zip(labels, pairs):
-            if len(data) > MAX_UPLOAD_BYTES:
+            if len(data) > limit:
                 raise UploadTooLarge(f"{label}: {len(data):,} bytes is over the guide's upload limit of "
-                                     f"{MAX_UPLOAD_BYTES:,} bytes; read it with plaster_model.read_measurements")
+                                     f"{limit:,} bytes; read it with plaster_model.read_measurements")
         frames = []
         with tempfile.TemporaryDirectory(prefix="plaster-web-") as tmp:
             for i, (label, (name, data)) in enumerate(zip(labels, pairs)):
