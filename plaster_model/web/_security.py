@@ -23,8 +23,10 @@ import re
 __all__ = ["text", "md_text", "CSPTransform", "csp_header", "guard_hosts", "allowed_names",
            "TOO_LARGE_MIME", "upload_guard_js"]
 
-#: Markdown's inline markup characters (backslash-escaped by :func:`md_text`).
-_MD_SPECIAL = re.compile(r"([\\`*_{}\[\]()#+\-.!|~>])")
+#: Markdown's inline markup characters (backslash-escaped by :func:`md_text`): emphasis,
+#: code, links and images (``[``, ``!``), tables, strike-through. The block markers
+#: (``#``, ``-``, ``1.``) act only at the start of a line, where no value is put.
+_MD_SPECIAL = re.compile(r"([\\`*_{}\[\]!|~])")
 
 
 def text(value) -> str:
