@@ -58,11 +58,18 @@ def _cli() -> list[str]:
     return [str(script)] if script.exists() else [sys.executable, "-m", "plaster_model.cli"]
 
 
+class ServedURL(str):
+    """The served page's URL; ``.pid`` is the server process (for memory readings)."""
+
+    pid: int = 0
+
+
 @contextlib.contextmanager
 def serve_subprocess(port: int | None = None, args=(), timeout: float = 180.0, log_path=None, env=None):
     """Run ``plaster-model serve --port P --no-browser`` in a subprocess until the block ends.
 
-    Yields the page URL once the server answers HTTP; the process is terminated (and
+    Yields the page URL (a :class:`ServedURL`, with the server's ``pid``) once the server
+    answers HTTP; the process is terminated (and
     killed if it lingers) on exit. Its output goes to ``log_path`` (or is discarded).
     """
     port = port or free_port()
@@ -72,6 +79,8 @@ def serve_subprocess(port: int | None = None, args=(), timeout: float = 180.0, l
     proc = subprocess.Popen([*_cli(), "serve", "--port", str(port), "--no-browser", *args],
                             stdout=log, stderr=subprocess.STDOUT, env=env)
     try:
+        url = ServedURL(url)
+        url.pid = proc.pid
         deadline = time.monotonic() + timeout
         while True:
             if proc.poll() is not None:
