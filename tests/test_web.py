@@ -484,6 +484,9 @@ def test_serve_subcommand_passes_its_options_and_catalogs(monkeypatch, tmp_path)
                  "--calibration", "calib.yaml", "--catalog", str(user)]) == 0
     assert (seen["port"], seen["host"], seen["show"], seen["calibration"]) == (8123, "127.0.0.1", False, "calib.yaml")
     assert "MyGPU" in seen["devices"]  # the page's device dropdown reads this catalog
+    assert "allow_websocket_origin" not in seen  # default: this machine only
+    assert main(["serve", "--no-browser", "--allow-websocket-origin", "lab.example:5006"]) == 0
+    assert seen["allow_websocket_origin"] == ["lab.example:5006"]
 
 
 # --------------------------------------------------------------------------- real browser

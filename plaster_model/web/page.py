@@ -7,7 +7,7 @@ server traceback. Text that comes from a file, a file name, a catalog entry or a
 message is escaped (:mod:`plaster_model.web._security`): it is shown, never interpreted.
 
 Charts are Bokeh figures whose data sources are updated in place (:mod:`.charts`); the
-calibration fit runs on a worker thread so the server keeps answering other sessions.
+calibration fit runs in a worker process so the server keeps answering other sessions.
 """
 from __future__ import annotations
 
@@ -15,7 +15,6 @@ import io
 import json
 import math
 import time
-from concurrent.futures import ThreadPoolExecutor
 
 import panel as pn
 from bokeh.models.widgets.tables import NumberFormatter
@@ -49,8 +48,27 @@ URL_FIELDS = ("model", "dataset", "samples", "epochs", "system", "device", "n_de
               "intra_node", "interconnect", "framework", "precision", "batch_mode", "batch", "scaling",
               "algorithm", "backend")
 
-# Fits run here, off the server's event loop (two at once at most across sessions).
-_FIT_POOL = ThreadPoolExecutor(max_workers=2, thread_name_prefix="plaster-fit")
+# Fits run in a worker process, off the server's event loop and out of its interpreter
+# (a fit holds the GIL for long stretches; a thread would slow every other session, and a
+# memory bomb in a file would take the server down). One at a time across sessions.
+_FIT_POOL = None
+
+
+def _fit_pool():
+    global _FIT_POOL
+    if _FIT_POOL is None:
+        import multiprocessing
+        from concurrent.futures import ProcessPoolExecutor
+
+        _FIT_POOL = ProcessPoolExecutor(max_workers=1, mp_context=multiprocessing.get_context("spawn"))
+    return _FIT_POOL
+
+
+def _fit_job(kind: str, payload):
+    """A fit, runnable in another process: ``("files", [(name, bytes), ...])`` or
+    ``("published", None)`` -> ``(calibration, label)`` or the error, never raised."""
+    state = GuideState()
+    return _run(lambda: state.fit_files(payload) if kind == "files" else state.fit_published())
 
 _ALERT_CSS = [""":host { width: 100%; }
 .pm-alert { background: #f8d7da; color: #58151c; border: 1px solid #f1aeb5; border-radius: 4px;
@@ -702,7 +720,7 @@ class GuideApp:
         self.cal_published = _make(
             W.Button, "Use the published measurements" if published else "Published measurements not found",
             disabled=published is None, css_classes=["pm-cal-published"])
-        self.cal_published.on_click(lambda _e: self._calibrate(self.state.fit_published))
+        self.cal_published.on_click(lambda _e: self._calibrate("published", None))
         self.cal_clear = _make(W.Button, "Back to peak-based (no calibration)")
         self.cal_clear.on_click(lambda _e: self._set_calibration(None))
         self.cal_status = pn.pane.Markdown("", css_classes=["pm-cal-status"], sizing_mode="stretch_width")
@@ -751,11 +769,12 @@ class GuideApp:
             _show(self.cal_error, "\n".join(refused))
             self.cal_status.object = ""
             return
-        self._calibrate(lambda: self.state.fit_files(pairs))
+        self._calibrate("files", pairs)
 
-    def _calibrate(self, fit):
-        """Run ``fit`` (returning ``(calibration, label)``) on a worker thread; the page
-        says it is fitting, with the elapsed time, until the result is shown."""
+    def _calibrate(self, kind, payload):
+        """Run a fit (:func:`_fit_job`) in the worker process (in this one outside a served
+        session); the page says it is fitting, with the elapsed time, until the result
+        is shown."""
         self._ensure("calibration")
         _show(self.cal_error, None)
         self.cal_fit.disabled = self.cal_published.disabled = True
@@ -763,15 +782,21 @@ class GuideApp:
         self.cal_status.object = "Fitting… (the published set takes a while)"
         doc = pn.state.curdoc
         if doc is None or doc.session_context is None:
-            self._fit_done(_run(fit))
+            self._fit_done(_fit_job(kind, payload))
             return
 
         def progress():
             self.cal_status.object = f"Fitting… {time.monotonic() - start:,.0f} s"
 
         self._fit_callback = doc.add_periodic_callback(progress, 1000)
-        future = _FIT_POOL.submit(_run, fit)
-        future.add_done_callback(lambda f: doc.add_next_tick_callback(lambda: self._fit_done(f.result())))
+        def done(future):
+            try:
+                outcome = future.result()
+            except Exception as exc:  # noqa: BLE001 - the worker died (e.g. out of memory)
+                outcome = (None, exc)
+            doc.add_next_tick_callback(lambda: self._fit_done(outcome))
+
+        _fit_pool().submit(_fit_job, kind, payload).add_done_callback(done)
 
     def _fit_done(self, outcome):
         if self._fit_callback is not None:
