@@ -14,6 +14,7 @@ from __future__ import annotations
 import io
 import json
 import math
+import os
 import time
 
 import panel as pn
@@ -60,8 +61,21 @@ def _fit_pool():
         import multiprocessing
         from concurrent.futures import ProcessPoolExecutor
 
-        _FIT_POOL = ProcessPoolExecutor(max_workers=1, mp_context=multiprocessing.get_context("spawn"))
+        _FIT_POOL = ProcessPoolExecutor(max_workers=1, mp_context=multiprocessing.get_context("spawn"),
+                                        initializer=_exit_with_parent, initargs=(os.getpid(),))
     return _FIT_POOL
+
+
+def _exit_with_parent(parent_pid: int) -> None:
+    """In the fit worker: exit when the server is gone (killed servers leave no orphans)."""
+    import threading
+
+    def watch():
+        while os.getppid() == parent_pid:
+            time.sleep(1.0)
+        os._exit(0)
+
+    threading.Thread(target=watch, daemon=True).start()
 
 
 def _fit_job(kind: str, payload):
