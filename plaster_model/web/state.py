@@ -605,7 +605,7 @@ class GuideState:
 
     def fit_files(self, files, **kwargs):
         """:func:`plaster_model.calibrate` on uploaded files (:meth:`read_uploads`) without
-        using it yet: returns ``(calibration, label)`` (what the page's worker thread runs)."""
+        using it yet: returns ``(calibration, label)`` (what the page's fit worker process runs)."""
         measurements, labels = self.read_uploads(files)
         return pm.calibrate(measurements, **kwargs), ", ".join(sorted(labels))
 
