@@ -272,7 +272,8 @@ def _serve(args) -> int:
     if args.serve_catalogs:
         import plaster_model as pm
         pm.load_catalog(list(args.catalog) + list(args.serve_catalogs))
-    web.serve(port=args.port, host=args.host, show=not args.no_browser, calibration=args.calibration)
+    web.serve(port=args.port, host=args.host, show=not args.no_browser, calibration=args.calibration,
+              **({"allow_websocket_origin": args.allow_websocket_origin} if args.allow_websocket_origin else {}))
     return 0
 
 
@@ -377,6 +378,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--calibration", help="calibration file from 'plaster-model calibrate'")
     p.add_argument("--catalog", dest="serve_catalogs", nargs="+", default=[], metavar="YAML",
                    help="user catalog YAML files merged over the bundled one")
+    p.add_argument("--allow-websocket-origin", action="append", default=[], metavar="HOST[:PORT]",
+                   help="also answer pages reached under this host name (default: this machine only)")
 
     from .parallel.cli import add_train_plan_parser  # LLM parallel plans: train-plan
     add_train_plan_parser(sub, _command)

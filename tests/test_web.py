@@ -16,8 +16,21 @@ import pandas as pd
 import pytest
 
 import plaster_model as pm
-from plaster_model.web.state import (SAMPLE_COUNT, GuideState, InferenceConfig,
-                                     algorithm_choices, user_error)
+from plaster_model.web.state import (CUSTOM, FRAMEWORKS, SAMPLE_COUNT, GuideState, InferenceConfig,
+                                     UploadTooLarge, algorithm_choices, compatible_links,
+                                     format_duration, system_for_device, user_error)
+
+#: What a stranger's file or file name may carry: an inline handler that would run if
+#: the page put it into HTML as markup.
+PAYLOAD = "<img src=x onerror='document.title=1337'>"
+_COLUMNS = ["source", "source_detail", "model", "framework", "device", "n_devices", "devices_per_node",
+            "interconnect", "precision", "batch_per_device", "phase", "metric", "value", "notes"]
+
+
+def _csv(value: float, model="ResNet-50") -> bytes:
+    """A one-row measurement CSV (the long schema of read_measurements)."""
+    return (",".join(_COLUMNS) + f"\ntest,,{model},PyTorch,V100,1,1,,fp32,32,training,"
+            f"throughput_img_s,{value},\n").encode()
 
 # The HPE Deep Learning Cookbook job (Vassilieva & Serebryakov, 2017): VGG-16, 100 M
 # images, 10 epochs, HPE Apollo 6500 (8 × P100, PCIe inside the node, InfiniBand FDR),
@@ -50,7 +63,10 @@ def test_hpe_row_equals_the_library_prediction():
     assert row["total_time_h"] == pytest.approx(pred.epoch_time_s / 3600, rel=1e-12)
     assert row["iteration_ms"] == pytest.approx(pred.iteration_time_s * 1e3, rel=1e-12)
     assert row["communication_ms"] == pytest.approx(pred.communication_time_s * 1e3, rel=1e-12)
-    assert row["throughput_img_s"] == pytest.approx(pred.throughput_samples_s, rel=1e-12)
+    assert row["throughput_samples_s"] == pytest.approx(pred.throughput_samples_s, rel=1e-12)
+    # Shown in the unit that suits: 310.97 h (the HPE job takes days, so hours).
+    assert row["total_time"] == f"{pred.epoch_time_s / 3600:,.2f} h" and row["total_time"].endswith(" h")
+    assert row["throughput"].endswith(" img/s")
     assert row["bound"] == pred.bound and row["calibrated"] is False
     # Independent derivation of the compute part: T = 3·F·b/γ with the zoo's VGG-16
     # forward FLOPs (2 × MACs), b = 16 and the P100's catalog fp32 peak (10.6 TFLOP/s).
@@ -226,29 +242,165 @@ def test_uploaded_calibration_is_used_by_later_rows(shared_dir, tmp_path):
     app = GuideApp(loaded, label)
     first = app.table.value.iloc[0]
     assert label == "calib.yaml" and "calib.yaml" in app.header.object
+    first = app.state.rows[0]  # the table shows the readable columns; the state has every one
     assert bool(first["calibrated"]) and first["total_time_h"] == pytest.approx(row["total_time_h"], rel=1e-6)
 
 
-def test_update_path_cpu_time_under_half_a_second():
-    """A form change (prediction, verdict, scaling curve, both charts as PNG) costs the
-    server < 0.5 s of CPU. CPU time, not wall time: the machine is shared."""
-    import matplotlib
-    matplotlib.use("Agg")
-    from plaster_model.web import charts
-
+def test_time_is_shown_in_the_unit_that_suits():
+    assert format_duration(310.97 * 3600) == "310.97 h"
+    assert format_duration(290.0) == "4.83 min"  # 290 s / 60
+    assert format_duration(42.0) == "42.00 s"
+    # A job of minutes: 1,000,000 images at 893 img/s (8 x P100, VGG-16) is 1,120 s.
     g = GuideState()
-    g.preview_row()
-    charts.figure_png(charts.scaling_figure(g.scaling()))  # warm imports and caches
-    costs = []
-    for n in (16, 32, 64):
-        t = time.process_time()
-        g.update(n_devices=n)
-        g.preview_row()
-        curve = g.scaling()
-        charts.figure_png(charts.scaling_figure(curve))
-        charts.figure_png(charts.breakdown_figure(curve))
-        costs.append(time.process_time() - t)
-    assert min(costs) < 0.5, costs
+    g.update(samples=1_000_000, epochs=1)
+    row = g.add_row()
+    assert row["total_time"].endswith(" min")
+    assert float(row["total_time"].split()[0]) == pytest.approx(row["total_time_h"] * 60, abs=0.006)
+
+
+def test_a_configuration_that_does_not_fit_is_infeasible_not_a_time():
+    g = GuideState()
+    g.update(model="ResNet-50", batch=4096, system="DGX-1 (V100)")
+    row = g.add_row()
+    assert row["feasible"] is False and row["total_time"] == "does not fit"
+    assert row["bound"] == "infeasible" and pd.isna(row["total_time_h"])
+    # The library's own refusal, word for word (it names the batch and the device).
+    with pytest.raises(pm.PlasterError) as info:
+        pm.predict_epoch_time("ResNet-50", pm.Cluster.from_system("DGX-1 (V100)"), dataset=100_000_000,
+                              epochs=10, batch_per_device=4096, check_memory="error")
+    assert row["memory"] == f"does not fit: {info.value}" and "4096" in row["memory"]
+    # A batch that fits says by how much: weights, gradients and momentum state of
+    # ResNet-50's 25.6 M fp32 parameters alone are 3 x 4 B x 25.6e6 = 0.31 GB < the estimate.
+    g.update(batch=32)
+    ok = g.add_row()
+    assert ok["feasible"] is True and ok["memory"].startswith("fits: ") and ok["memory"].endswith("of 16 GB")
+    assert 0.31 < ok["memory_per_device_GB"] < 16
+
+
+def test_framework_choice_like_hpe_maps_to_the_library_backend():
+    for name in ("Caffe", "Caffe2", "TensorFlow", "PyTorch", "MXNet", "TensorFlow + Horovod"):
+        assert name in FRAMEWORKS
+    g = GuideState()
+    g.update(framework="Caffe", n_devices=32, interconnect="InfiniBand EDR")
+    row = g.add_row()
+    cluster = pm.Cluster(**{**HPE_CLUSTER, "n_devices": 32, "interconnect": "InfiniBand EDR"})
+    caffe = pm.predict_epoch_time("VGG-16", cluster, framework="Caffe", **HPE_ARGS)
+    default = pm.predict_epoch_time("VGG-16", cluster, **HPE_ARGS)
+    assert row["total_time_h"] == pytest.approx(caffe.epoch_time_h, rel=1e-12)
+    # Caffe's P2PSync tree reduces after the backward pass, NCCL overlaps: not the same time.
+    assert caffe.epoch_time_h != pytest.approx(default.epoch_time_h, rel=1e-3)
+    # The advanced backend choice overrides the framework's.
+    g.update(backend="nccl")
+    assert g.add_row()["total_time_h"] == pytest.approx(default.epoch_time_h, rel=1e-12)
+
+
+def test_links_and_server_follow_the_device():
+    intra, inter = compatible_links("P100-PCIe")
+    # A PCIe card: no NVLink, no TPU ICI, no NVLink-C2C; PCIe up to its own generation 3.0.
+    assert intra == ["PCIe 3.0 x16"] and "InfiniBand FDR" in inter
+    intra, _ = compatible_links("P100")  # the SXM2 board of a DGX-1: NVLink 1 too
+    assert "NVLink 1" in intra and not any("TPU" in n or "C2C" in n for n in intra)
+    intra, inter = compatible_links("TPU3 chip")
+    assert intra == ["TPU v3 ICI"] and inter == []
+    assert system_for_device("H100", "HPE Apollo 6500") == "DGX H100"
+    assert system_for_device("P100", "HPE Apollo 6500") == "HPE Apollo 6500"
+    assert system_for_device("P100-PCIe", "HPE Apollo 6500") == CUSTOM
+
+
+def test_two_uploads_of_one_name_stay_apart_and_oversized_ones_are_refused(monkeypatch):
+    g = GuideState()
+    rows, labels = g.read_uploads([("a/run.csv", _csv(350)), ("b/run.csv", _csv(360))])
+    assert sorted(rows["value"]) == [350.0, 360.0]  # neither overwrote the other
+    assert labels == ["run.csv", "run.csv (2)"]
+    monkeypatch.setenv("PLASTER_WEB_MAX_UPLOAD_BYTES", "100")
+    with pytest.raises(UploadTooLarge, match=r"run\.csv: 2\d\d bytes is over .* 100 bytes"):
+        g.read_uploads({"run.csv": _csv(350)})
+
+
+def test_scaling_chart_shows_the_curve_on_log_log_and_efficiency_on_0_to_1():
+    pytest.importorskip("bokeh")
+    from plaster_model.web.charts import ScalingChart, speedup_band
+
+    curve = GuideState().scaling()
+    chart = ScalingChart()
+    chart.update(curve)
+    data = chart.source.data
+    assert data["speedup"] == list(curve["speedup"]) and data["devices"] == [float(d) for d in curve["devices"]]
+    assert type(chart.speedup.x_scale).__name__ == type(chart.speedup.y_scale).__name__ == "LogScale"
+    assert (chart.efficiency.y_range.start, chart.efficiency.y_range.end) == (0, 1.05)
+    # p* = 8 for the HPE job is inside 1..256: marked.
+    assert chart.crossover[0].visible and chart.crossover[0].location == pytest.approx(curve["crossover_devices"][0])
+    # The band: speedup x (throughput bound / throughput), e.g. 4 x 90/100 = 3.6.
+    band = pd.DataFrame({"devices": [1, 4], "speedup": [1.0, 4.0], "throughput_samples_s": [25.0, 100.0],
+                         "throughput_low_samples_s": [20.0, 90.0], "throughput_high_samples_s": [30.0, 110.0]})
+    lo, hi = speedup_band(band)
+    assert list(lo) == pytest.approx([0.8, 3.6]) and list(hi) == pytest.approx([1.2, 4.4])
+
+
+def test_messages_file_names_and_labels_are_text_never_markup():
+    pytest.importorskip("panel")
+    from plaster_model.web._security import md_text, text
+    from plaster_model.web.page import GuideApp
+
+    assert "<" not in text(PAYLOAD) and "<" not in md_text(PAYLOAD)
+    app = GuideApp()
+    app._show_error(ValueError(f"interconnect: {PAYLOAD}"))
+    shown = app.group_errors["hardware"].object
+    assert PAYLOAD not in shown and text(PAYLOAD) in shown
+    # An upload whose name and content carry markup: the reader's error names it, as text.
+    app._ensure("calibration")  # built when its tab is first opened
+    app.cal_files.filename, app.cal_files.value = [f"{PAYLOAD}.csv"], [b"a,b\n1,2\n"]
+    app.calibrate_uploaded()
+    assert app.cal_error.visible and "<img" not in app.cal_error.object and "&lt;img" in app.cal_error.object
+    # A calibration named by an uploaded file: the header shows the name, escaped.
+    app.state.set_calibration(object(), PAYLOAD)
+    app._refresh_header()
+    assert "<img" not in app.header.object
+    # A row's details (every field, e.g. a user catalog's model name) are escaped too.
+    details = app._row_details({**app.state.rows[0], "model": PAYLOAD}).object
+    assert "<img" not in details
+
+
+def test_oversized_upload_marker_becomes_a_message():
+    pytest.importorskip("panel")
+    from plaster_model.web._security import TOO_LARGE_MIME
+    from plaster_model.web.page import GuideApp
+
+    app = GuideApp()
+    app._ensure("calibration")  # built when its tab is first opened
+    app.cal_files.filename, app.cal_files.value = ["big.log"], [b"123456789"]
+    app.cal_files.mime_type = [TOO_LARGE_MIME]
+    app.calibrate_uploaded()
+    assert app.cal_error.visible and "big.log: 123456789 bytes is over" in app.cal_error.object
+
+
+def test_a_shared_url_restores_the_form():
+    pytest.importorskip("panel")
+    from plaster_model.web.page import GuideApp
+
+    app = GuideApp(query={"model": [b"ResNet-50"], "n_devices": [b"32"], "interconnect": [b"InfiniBand EDR"],
+                          "framework": [b"Caffe"], "device": [PAYLOAD.encode()], "bogus": [b"1"]})
+    cfg = app.state.config
+    # Known fields restored; an unknown device name and an unknown key are ignored.
+    assert (cfg.model, cfg.n_devices, cfg.interconnect, cfg.framework, cfg.device) == \
+        ("ResNet-50", 32, "InfiniBand EDR", "Caffe", "P100")
+    expect = pm.predict_epoch_time("ResNet-50", pm.Cluster(**{**HPE_CLUSTER, "n_devices": 32,
+                                                               "interconnect": "InfiniBand EDR"}),
+                                   framework="Caffe", **HPE_ARGS)
+    assert app.state.rows[0]["total_time_h"] == pytest.approx(expect.epoch_time_h, rel=1e-12)
+
+
+def test_device_change_moves_the_server_and_the_link_lists():
+    pytest.importorskip("panel")
+    from plaster_model.web.page import GuideApp
+
+    app = GuideApp()
+    app.w["device"].value = "H100"
+    assert app.w["system"].value == "DGX H100" and app.state.config.intra_node == "NVLink 4"
+    app.w["device"].value = "P100-PCIe"
+    assert app.w["system"].value == CUSTOM
+    assert not any("NVLink" in o or "TPU" in o for o in app.w["intra_node"].options)
+    assert app.state.config.intra_node == "PCIe 3.0 x16"
 
 
 # --------------------------------------------------------------------------- Panel layer
@@ -262,7 +414,8 @@ def test_panel_app_opens_on_the_hpe_row_and_handles_errors_in_page():
     app = GuideApp()
     assert hasattr(layout, "_repr_mimebundle_")  # what Jupyter calls to render it inline
     table = app.table.value
-    assert len(table) == 1 and table.loc[0, "total_time_h"] == pytest.approx(_library().epoch_time_h)
+    assert len(table) == 1 and table.loc[0, "total_time"] == f"{_library().epoch_time_h:,.2f} h"
+    assert app.state.rows[0]["total_time_h"] == pytest.approx(_library().epoch_time_h)
     # the preview states the same predicted total as the library, bold, to 2 decimals
     assert f"{_library().epoch_time_h:,.2f} h**" in app.preview.object
     app.w["n_devices"].value = 32  # 4 nodes: InfiniBand FDR now carries the all-reduce
@@ -273,7 +426,7 @@ def test_panel_app_opens_on_the_hpe_row_and_handles_errors_in_page():
     # A bad configuration: the library's error in the alert, no exception out of the callback.
     app.w["interconnect"].value = "(none)"
     hardware = app.group_errors["hardware"]  # shown under the Hardware fields
-    assert hardware.visible and hardware.object.startswith("ValueError: interconnect")
+    assert hardware.visible and ">ValueError: interconnect" in hardware.object
     assert not app.form_error.visible
     app.w["interconnect"].value = "InfiniBand EDR"
     assert not hardware.visible
@@ -288,11 +441,13 @@ def test_panel_app_opens_on_the_hpe_row_and_handles_errors_in_page():
     # The bandwidth and inference tabs, and a bad upload shown in the page.
     app.refresh_bandwidth()
     assert app.bw_verdict.object.startswith("**Yes") or app.bw_verdict.object.startswith("**No")
+    assert len(app.bw_table.value)
     app.refresh_inference()
     assert len(app.inf_best.value) == 4  # 2 devices (V100, P100) x 2 precisions (fp32, fp16): the defaults
+    app._ensure("calibration")
     app.cal_files.filename, app.cal_files.value = ["junk.log"], [b"not a measurement\n"]
     app.calibrate_uploaded()
-    assert app.cal_error.visible and app.cal_error.object.startswith("ParseError: junk.log")
+    assert app.cal_error.visible and ">ParseError: junk.log" in app.cal_error.object
 
 
 def test_missing_panel_names_the_extra(monkeypatch, capsys):
@@ -329,6 +484,9 @@ def test_serve_subcommand_passes_its_options_and_catalogs(monkeypatch, tmp_path)
                  "--calibration", "calib.yaml", "--catalog", str(user)]) == 0
     assert (seen["port"], seen["host"], seen["show"], seen["calibration"]) == (8123, "127.0.0.1", False, "calib.yaml")
     assert "MyGPU" in seen["devices"]  # the page's device dropdown reads this catalog
+    assert "allow_websocket_origin" not in seen  # default: this machine only
+    assert main(["serve", "--no-browser", "--allow-websocket-origin", "lab.example:5006"]) == 0
+    assert seen["allow_websocket_origin"] == ["lab.example:5006"]
 
 
 # --------------------------------------------------------------------------- real browser
@@ -344,28 +502,104 @@ def _chromium_or_install():
     return exe
 
 
+#: The served test guide's upload limit [bytes] (small, so the refusal is cheap to test).
+_TEST_UPLOAD_LIMIT = 100_000
+
+
+@pytest.fixture(scope="module")
+def served(tmp_path_factory):
+    """One ``plaster-model serve`` for the module's HTTP and browser tests."""
+    pytest.importorskip("panel")
+    from plaster_model.web._browser import serve_subprocess
+
+    log = tmp_path_factory.mktemp("serve") / "serve.log"
+    with serve_subprocess(log_path=log, env={"PLASTER_WEB_MAX_UPLOAD_BYTES": str(_TEST_UPLOAD_LIMIT)}) as url:
+        yield url
+
+
+def _get(url, **headers):
+    import urllib.error
+    import urllib.request
+
+    try:
+        with urllib.request.urlopen(urllib.request.Request(url, headers=headers), timeout=60) as r:
+            return r.status, dict(r.headers)
+    except urllib.error.HTTPError as exc:
+        return exc.code, dict(exc.headers)
+
+
 @pytest.mark.slow
-def test_served_page_in_a_real_browser(tmp_path):
+def test_served_page_has_a_csp_and_answers_only_this_machine(served):
+    status, headers = _get(served)
+    assert status == 200
+    csp = headers["Content-Security-Policy"]
+    directives = dict(d.strip().split(" ", 1) for d in csp.split(";") if d.strip())
+    assert directives["default-src"] == "'self'" and directives["connect-src"] == "'self'"
+    assert "'unsafe-inline'" not in directives["script-src"]  # injected handlers cannot run
+    assert "'sha256-" in directives["script-src"]  # the page's own inline scripts, by hash
+    assert "http" not in csp  # no other origin anywhere
+    # Another site's page (or a DNS-rebound name) gets nothing, before any session is built.
+    port = served.rsplit(":", 1)[1].strip("/")
+    assert _get(served, Host=f"evil.example:{port}")[0] == 403
+    assert _get(served, Origin="http://evil.example")[0] == 403
+    assert _get(served, Origin=f"http://localhost:{port}")[0] == 200
+    # Static files carry the policy too.
+    status, headers = _get(served.rstrip("/") + "/plaster-static/upload_guard.js")
+    assert status == 200 and "Content-Security-Policy" in headers
+
+
+def _browser_or_skip():
     pytest.importorskip("panel")
     pytest.importorskip("playwright.sync_api", reason="playwright (test extra) is not installed")
     exe = _chromium_or_install()
     if exe is None:
         pytest.skip("no Chromium: apt-get install chromium failed or is not possible here")
-    from plaster_model.web._browser import SCENARIO_CHANGES, run_scenario, serve_subprocess
+    return exe
 
-    with serve_subprocess(log_path=tmp_path / "serve.log") as url:
-        assert url.startswith("http://127.0.0.1:")
-        result = run_scenario(url, tmp_path, chromium=exe)
+
+@pytest.mark.slow
+def test_served_page_in_a_real_browser(served, tmp_path):
+    exe = _browser_or_skip()
+    from plaster_model.web._browser import SCENARIO_CHANGES, hours, run_scenario
+
+    result = run_scenario(served, tmp_path, chromium=exe, width=1280, height=800)
 
     # The pre-filled HPE row: its time in hours as the page rounds it (2 decimals).
-    assert result.prefilled_row["model"] == "VGG-16"
+    assert result.prefilled_row["model"] == "VGG-16" and result.prefilled_row["total_time"].endswith(" h")
     assert result.prefilled_time_h == pytest.approx(_library().epoch_time_h, abs=0.006)
     # The added row: InfiniBand EDR, 32 GPUs, equal to the library's prediction.
     expect = _library(cluster={**HPE_CLUSTER, **SCENARIO_CHANGES})
     assert result.added_row["link"] == "InfiniBand EDR"
     assert result.added_time_h == pytest.approx(expect.epoch_time_h, abs=0.006)
     assert result.rows_after_add == 2 and result.rows_after_remove_all == 0
+    # At 1280 x 800 every header of the comparison table is readable in full.
+    assert result.elided_headers == []
+    # ResNet-50 at batch 4096 on a 16 GB P100 (about 330 GB): infeasible, no time.
+    assert result.infeasible_row["total_time"] == "does not fit"
+    assert result.infeasible_row["memory"].startswith("does not fit: batch_per_device=4096")
+    # The HPE guide's framework choice.
+    assert {"Caffe", "Caffe2", "TensorFlow", "PyTorch", "MXNet"} <= set(result.framework_options)
+    # A shared URL (?n_devices=32&interconnect=InfiniBand+EDR&model=ResNet-50) restores the form.
+    restored = _library(cluster={**HPE_CLUSTER, **SCENARIO_CHANGES}, model="ResNet-50")
+    assert (result.restored_row["model"], result.restored_row["n_devices"]) == ("ResNet-50", "32")
+    assert hours(result.restored_row["total_time"]) == pytest.approx(restored.epoch_time_h, abs=0.006)
     # Offline: every request went to the loopback server.
     assert result.requests and not result.off_host_requests, result.off_host_requests
     assert result.screenshot.stat().st_size > 10_000
     assert result.screenshot_after_remove_all.exists()
+
+
+@pytest.mark.slow
+def test_crafted_uploads_run_nothing_in_a_real_browser(served):
+    exe = _browser_or_skip()
+    from plaster_model.web._browser import PAYLOAD, run_injection
+
+    result = run_injection(served, chromium=exe, oversize_bytes=2 * _TEST_UPLOAD_LIMIT)
+    # Nothing executed: the title is the page's own, no script set the flag, no dialog.
+    assert result.title_after == result.title_before != "1337"
+    assert not result.pwned and result.dialogs == []
+    # The reader's error is shown, with the crafted name as literal text.
+    assert result.error_text.startswith("ParseError: ") and PAYLOAD in result.error_text
+    assert "Content-Security-Policy" not in result.csp and "default-src 'self'" in result.csp
+    # A file over the limit never reached the server's websocket: refused with a message.
+    assert f"big.log: {2 * _TEST_UPLOAD_LIMIT} bytes is over" in result.oversize_text

@@ -16,8 +16,9 @@ Examples
 from __future__ import annotations
 
 import os
+from pathlib import Path
 
-__all__ = ["app", "serve", "require_panel", "WEB_EXTRA_HINT"]
+__all__ = ["app", "serve", "make_server", "require_panel", "WEB_EXTRA_HINT"]
 
 WEB_EXTRA_HINT = 'the web guide needs the "web" extra: pip install "plaster_model[web]"'
 
@@ -66,8 +67,7 @@ def app(calibration=None):
         Without the ``web`` extra (Panel).
     """
     pn = require_panel()
-    # No matplotlib.use() here: the charts are standalone Figures saved to PNG, which
-    # need no backend, so a notebook's own (inline) backend is left alone.
+    # The charts are Bokeh figures: a notebook's matplotlib backend is left alone.
     _extension(pn, inline=True)
     from .page import build
 
@@ -85,7 +85,90 @@ def _load_calibration(calibration):
     return calibration, "given calibration"
 
 
-def serve(port: int = 5006, host: str = "127.0.0.1", show: bool = True, calibration=None):
+#: How long a page load's session lives without its browser connecting [ms] (Bokeh's
+#: default is 15 s; a plain ``GET /`` never connects, so its session is dropped soon).
+UNUSED_SESSION_LIFETIME_MS = 5_000
+#: How often unused sessions are looked for [ms].
+CHECK_UNUSED_SESSIONS_MS = 2_000
+
+
+def _release_memory(session_context) -> None:
+    """After a session ends: collect its cycles and hand freed heap pages back to the
+    operating system (glibc keeps them otherwise, so the resident size never falls)."""
+    import ctypes
+    import gc
+
+    gc.collect()
+    try:
+        ctypes.CDLL("libc.so.6").malloc_trim(0)
+    except (OSError, AttributeError):
+        pass  # not glibc: the allocator keeps its own policy
+
+
+def make_server(port: int = 5006, host: str = "127.0.0.1", calibration=None,
+                allow_websocket_origin=(), max_upload_bytes: int | None = None):
+    """The guide's Bokeh server, hardened and not yet started.
+
+    Every answer carries a Content-Security-Policy limiting the page to its own origin
+    (:class:`~plaster_model.web._security.CSPTransform`); requests whose ``Host`` or
+    ``Origin`` is not this machine (or a name in ``allow_websocket_origin``) get 403
+    before any page is built; uploads over ``max_upload_bytes`` are replaced in the
+    browser by a marker the page turns into a message; sessions that end are freed.
+
+    Parameters
+    ----------
+    port, host : int, str
+        Where to listen (default loopback only).
+    calibration : Calibration or path, optional
+        Calibration every session starts with.
+    allow_websocket_origin : sequence of str
+        Extra host names (``host`` or ``host:port``) the server answers, for a guide
+        reached through another name (a reverse proxy, a LAN address).
+    max_upload_bytes : int, optional
+        Per-file upload limit (default: ``PLASTER_WEB_MAX_UPLOAD_BYTES`` from the
+        environment, else :data:`plaster_model.web.state.MAX_UPLOAD_BYTES`).
+    """
+    import tempfile
+
+    pn = require_panel()
+    import matplotlib
+
+    matplotlib.use("Agg")
+    _extension(pn, inline=False)
+    from . import _security
+    from .page import build_deferred
+
+    from .state import upload_limit
+
+    if max_upload_bytes:
+        os.environ["PLASTER_WEB_MAX_UPLOAD_BYTES"] = str(int(max_upload_bytes))
+    limit = upload_limit()
+    cal, label = _load_calibration(calibration)
+    names = _security.allowed_names(host, allow_websocket_origin)
+    # Bokeh's own websocket origin list (its syntax has no IPv6 literals; the host guard
+    # below covers them).
+    origins = sorted({f"{n}:{port}" for n in names if ":" not in n}
+                     | {o for o in allow_websocket_origin if o.count(":") == 1})
+    static = tempfile.mkdtemp(prefix="plaster-web-static-")
+    Path(static, "upload_guard.js").write_text(_security.upload_guard_js(limit))
+    pn.config.js_files = {**pn.config.js_files, "plaster_upload_guard": "plaster-static/upload_guard.js"}
+    pn.state.on_session_destroyed(_release_memory)
+
+    server = pn.serve({"/": lambda: build_deferred(cal, label)}, port=port, address=host, show=False, start=False,
+                      websocket_origin=origins, title="plaster_model performance guide",
+                      threaded=False, verbose=False, static_dirs={"plaster-static": static},
+                      # room for a file at the limit, base64-encoded (4/3) plus framing
+                      websocket_max_message_size=limit * 4 // 3 + 2**20,
+                      unused_session_lifetime_milliseconds=UNUSED_SESSION_LIFETIME_MS,
+                      check_unused_sessions_milliseconds=CHECK_UNUSED_SESSIONS_MS)
+    app = server._tornado
+    app.transforms.append(_security.CSPTransform)
+    _security.guard_hosts(app, names)
+    return server
+
+
+def serve(port: int = 5006, host: str = "127.0.0.1", show: bool = True, calibration=None,
+          allow_websocket_origin=(), max_upload_bytes: int | None = None):
     """Serve the guide on ``http://host:port/`` until interrupted (one app per session).
 
     Parameters
@@ -98,18 +181,19 @@ def serve(port: int = 5006, host: str = "127.0.0.1", show: bool = True, calibrat
         Open a browser tab.
     calibration : Calibration or path, optional
         Calibration every session starts with.
+    allow_websocket_origin : sequence of str
+        Extra host names the server answers (default: this machine only).
+    max_upload_bytes : int, optional
+        Per-file upload limit.
     """
-    pn = require_panel()
-    import matplotlib
-
-    matplotlib.use("Agg")
-    _extension(pn, inline=False)
-    from .page import build
-
-    cal, label = _load_calibration(calibration)
-    origins = [f"{host}:{port}", f"localhost:{port}", f"127.0.0.1:{port}"]
-    print(f"plaster-model: serving the performance guide on http://{host}:{port}/ (Ctrl-C stops)",
+    server = make_server(port=port, host=host, calibration=calibration,
+                         allow_websocket_origin=allow_websocket_origin, max_upload_bytes=max_upload_bytes)
+    print(f"plaster-model: serving the performance guide on http://{host}:{server.port}/ (Ctrl-C stops)",
           flush=True)
-    pn.serve({"/": lambda: build(cal, label)}, port=port, address=host, show=show,
-             websocket_origin=origins, title="plaster_model performance guide",
-             threaded=False, verbose=False)
+    server.start()
+    if show:
+        server.io_loop.add_callback(server.show, "/")
+    try:
+        server.io_loop.start()
+    except KeyboardInterrupt:
+        pass

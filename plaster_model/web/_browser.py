@@ -24,7 +24,8 @@ from pathlib import Path
 from urllib.parse import urlparse
 
 __all__ = ["chromium_path", "free_port", "serve_subprocess", "run_scenario", "ScenarioResult",
-           "LOOPBACK_HOSTS", "SCENARIO_CHANGES"]
+           "LOOPBACK_HOSTS", "SCENARIO_CHANGES", "run_injection", "InjectionResult", "PAYLOAD",
+           "hours", "browser"]
 
 LOOPBACK_HOSTS = {"127.0.0.1", "localhost", "::1", "[::1]"}
 
@@ -57,20 +58,29 @@ def _cli() -> list[str]:
     return [str(script)] if script.exists() else [sys.executable, "-m", "plaster_model.cli"]
 
 
+class ServedURL(str):
+    """The served page's URL; ``.pid`` is the server process (for memory readings)."""
+
+    pid: int = 0
+
+
 @contextlib.contextmanager
-def serve_subprocess(port: int | None = None, args=(), timeout: float = 90.0, log_path=None):
+def serve_subprocess(port: int | None = None, args=(), timeout: float = 180.0, log_path=None, env=None):
     """Run ``plaster-model serve --port P --no-browser`` in a subprocess until the block ends.
 
-    Yields the page URL once the server answers HTTP; the process is terminated (and
+    Yields the page URL (a :class:`ServedURL`, with the server's ``pid``) once the server
+    answers HTTP; the process is terminated (and
     killed if it lingers) on exit. Its output goes to ``log_path`` (or is discarded).
     """
     port = port or free_port()
     url = f"http://127.0.0.1:{port}/"
     log = open(log_path, "wb") if log_path else subprocess.DEVNULL
-    env = dict(os.environ, MPLBACKEND="Agg")
+    env = dict(os.environ, MPLBACKEND="Agg", **(env or {}))
     proc = subprocess.Popen([*_cli(), "serve", "--port", str(port), "--no-browser", *args],
                             stdout=log, stderr=subprocess.STDOUT, env=env)
     try:
+        url = ServedURL(url)
+        url.pid = proc.pid
         deadline = time.monotonic() + timeout
         while True:
             if proc.poll() is not None:
@@ -97,6 +107,16 @@ def serve_subprocess(port: int | None = None, args=(), timeout: float = 90.0, lo
             log.close()
 
 
+#: What the crafted uploads carry: an inline handler that would retitle the page.
+PAYLOAD = "<img src=x onerror='document.title=1337'>"
+
+
+def hours(cell: str) -> float:
+    """A table's time cell ("310.97 h", "4.83 min", "35.00 s") in hours."""
+    value, unit = cell.replace(",", "").split()
+    return float(value) * {"h": 1.0, "min": 1 / 60, "s": 1 / 3600}[unit]
+
+
 @dataclass
 class ScenarioResult:
     """What the browser read and where it went."""
@@ -112,6 +132,25 @@ class ScenarioResult:
     screenshot: Path | None = None
     screenshot_after_remove_all: Path | None = None
     update_seconds: float = float("nan")
+    elided_headers: list = field(default_factory=list)
+    framework_options: list = field(default_factory=list)
+    infeasible_row: dict = field(default_factory=dict)
+    restored_row: dict = field(default_factory=dict)
+    tab_screenshots: dict = field(default_factory=dict)
+    csp: str = ""
+
+
+@dataclass
+class InjectionResult:
+    """What the page showed for crafted uploads, and whether anything ran."""
+
+    title_before: str
+    title_after: str
+    pwned: bool
+    error_text: str
+    oversize_text: str
+    csp: str
+    dialogs: list = field(default_factory=list)
 
 
 def _number(text: str) -> float:
@@ -129,17 +168,25 @@ def _rows(page) -> list[dict]:
 
 
 def _table_rows(page) -> list[dict]:
-    return [r for r in _rows(page) if r.get("total_time_h") not in (None, "")]
+    return [r for r in _rows(page) if r.get("total_time") not in (None, "")]
 
 
-def _wait_rows(page, n: int, timeout: float = 30.0) -> list[dict]:
+def _elided_headers(page, selector=".pm-table") -> list[str]:
+    """Column titles that do not show in full (clipped, or cut with an ellipsis)."""
+    return page.locator(f"{selector} .tabulator-col-title").evaluate_all(
+        """els => els.filter(e => e.offsetParent !== null && e.innerText.trim() &&
+                 (e.scrollWidth > e.clientWidth + 1 || e.scrollHeight > e.clientHeight + 1 ||
+                  e.innerText.includes('\u2026'))).map(e => e.innerText)""")
+
+
+def _wait_rows(page, n: int, timeout: float = 60.0, where=None) -> list[dict]:
     deadline = time.monotonic() + timeout
     while True:
         rows = _table_rows(page)
-        if len(rows) == n:
+        if len(rows) == n and (where is None or where(rows)):
             return rows
         if time.monotonic() > deadline:
-            raise TimeoutError(f"comparison table has {len(rows)} rows, expected {n}")
+            raise TimeoutError(f"comparison table has {len(rows)} rows ({rows}), expected {n}")
         page.wait_for_timeout(100)
 
 
@@ -147,7 +194,7 @@ def _preview(page) -> str:
     return " ".join(page.locator(".pm-preview strong").all_inner_texts())
 
 
-def _wait_preview_change(page, before: str, timeout: float = 30.0) -> str:
+def _wait_preview_change(page, before: str, timeout: float = 60.0) -> str:
     deadline = time.monotonic() + timeout
     while True:
         now = _preview(page)
@@ -158,19 +205,14 @@ def _wait_preview_change(page, before: str, timeout: float = 30.0) -> str:
         page.wait_for_timeout(25)
 
 
-def run_scenario(url: str, out_dir, *, chromium: str | None = None, width: int = 1500,
-                 height: int = 1100, timeout_ms: int = 60_000) -> ScenarioResult:
-    """Open the guide, read the pre-filled HPE row, change interconnect and cluster size,
-    add a row, read it, screenshot, click "Remove all", screenshot again.
+@contextlib.contextmanager
+def browser(chromium: str | None = None, width: int = 1280, height: int = 800):
+    """A headless Chromium page whose off-host requests are recorded and aborted.
 
-    Non-loopback requests are recorded and aborted (the network is loopback only for
-    the page). Screenshots: ``out_dir/web_guide.png`` (two rows) and
-    ``out_dir/web_guide_removed.png`` (after "Remove all").
+    Yields ``(page, requests, off_host)``.
     """
     from playwright.sync_api import sync_playwright
 
-    out_dir = Path(out_dir)
-    out_dir.mkdir(parents=True, exist_ok=True)
     exe = chromium or chromium_path()
     if exe is None:
         raise FileNotFoundError("no chromium executable found (apt-get install chromium)")
@@ -187,46 +229,155 @@ def run_scenario(url: str, out_dir, *, chromium: str | None = None, width: int =
             r.abort()
 
     with sync_playwright() as pw:
-        browser = pw.chromium.launch(executable_path=exe, headless=True,
-                                     args=["--no-sandbox", "--disable-dev-shm-usage"])
+        b = pw.chromium.launch(executable_path=exe, headless=True,
+                               args=["--no-sandbox", "--disable-dev-shm-usage"])
         try:
-            context = browser.new_context(viewport={"width": width, "height": height})
+            context = b.new_context(viewport={"width": width, "height": height})
             context.route("**/*", route)
-            # WebSockets bypass routes: record their URLs too.
             page = context.new_page()
+            # WebSockets bypass routes: record their URLs too.
             page.on("websocket", lambda ws: requests.append(ws.url) or (
                 urlparse(ws.url).hostname not in LOOPBACK_HOSTS and off_host.append(ws.url)))
-            page.set_default_timeout(timeout_ms)
-            page.goto(url)
-            page.wait_for_selector(".pm-table .tabulator-row")
-            first = _wait_rows(page, 1)[0]
-            prefilled = _number(first["total_time_h"])
-
-            before = _preview(page)
-            t0 = time.perf_counter()
-            page.locator(".pm-w-interconnect select").select_option(SCENARIO_CHANGES["interconnect"])
-            # Same-node change: 8 GPUs fit one Apollo node, so the preview stays; then grow.
-            box = page.locator(".pm-w-n_devices input")
-            box.fill(str(SCENARIO_CHANGES["n_devices"]))
-            box.press("Enter")
-            _wait_preview_change(page, before)
-            update_s = time.perf_counter() - t0
-
-            page.locator(".pm-add button").click()
-            rows = _wait_rows(page, 2)
-            added = rows[-1]
-            page.wait_for_timeout(500)  # let the selected row's charts arrive
-            shot = out_dir / "web_guide.png"
-            page.screenshot(path=str(shot), full_page=True)
-
-            page.locator(".pm-remove-all button").click()
-            remaining = len(_wait_rows(page, 0))
-            shot2 = out_dir / "web_guide_removed.png"
-            page.screenshot(path=str(shot2), full_page=True)
+            yield page, requests, off_host
         finally:
-            browser.close()
+            b.close()
+
+
+def _open(page, url, timeout_ms):
+    page.set_default_timeout(timeout_ms)
+    response = page.goto(url)
+    page.wait_for_selector(".pm-table .tabulator-row")
+    return response.headers.get("content-security-policy", "")
+
+
+def run_scenario(url: str, out_dir, *, chromium: str | None = None, width: int = 1280,
+                 height: int = 800, timeout_ms: int = 120_000, tab_shots: bool = False) -> ScenarioResult:
+    """Open the guide, read the pre-filled HPE row, change interconnect and cluster size,
+    add a row, read it, screenshot, make a configuration that does not fit and add it,
+    click "Remove all", screenshot again; open the page again from a shared URL.
+
+    Non-loopback requests are recorded and aborted (the network is loopback only for
+    the page). Screenshots: ``out_dir/web_guide.png`` (two rows) and
+    ``out_dir/web_guide_removed.png`` (after "Remove all"); with ``tab_shots`` one per
+    tab too (``web_<tab>.png``).
+    """
+    out_dir = Path(out_dir)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    tabs = {}
+    with browser(chromium, width, height) as (page, requests, off_host):
+        csp = _open(page, url, timeout_ms)
+        first = _wait_rows(page, 1)[0]
+        prefilled = hours(first["total_time"])
+        elided = _elided_headers(page)
+        frameworks = page.locator(".pm-w-framework select option").all_inner_texts()
+
+        before = _preview(page)
+        t0 = time.perf_counter()
+        page.locator(".pm-w-interconnect select").select_option(SCENARIO_CHANGES["interconnect"])
+        # Same-node change: 8 GPUs fit one Apollo node, so the preview stays; then grow.
+        box = page.locator(".pm-w-n_devices input")
+        box.fill(str(SCENARIO_CHANGES["n_devices"]))
+        box.press("Enter")
+        _wait_preview_change(page, before)
+        update_s = time.perf_counter() - t0
+
+        page.locator(".pm-add button").click()
+        rows = _wait_rows(page, 2)
+        added = rows[-1]
+        page.wait_for_timeout(800)  # let the selected row's charts arrive
+        shot = out_dir / "web_guide.png"
+        page.screenshot(path=str(shot), full_page=True)
+        elided += _elided_headers(page)
+
+        # A batch that cannot fit: 4096 images of ResNet-50 per 16 GB P100 (about 330 GB).
+        page.locator(".pm-w-model select").select_option("ResNet-50")
+        page.wait_for_timeout(300)
+        batch = page.locator(".pm-w-batch input")
+        batch.fill("4096")
+        batch.press("Enter")
+        deadline = time.monotonic() + 60
+        while "Infeasible" not in _preview(page) and time.monotonic() < deadline:
+            page.wait_for_timeout(100)
+        page.locator(".pm-add button").click()
+        infeasible = _wait_rows(page, 3)[-1]
+
+        if tab_shots:
+            for i, name in enumerate(("bandwidth", "inference", "calibration"), start=1):
+                page.locator(".bk-tab").nth(i).click()
+                page.wait_for_timeout(4000 if name == "inference" else 2000)
+                tabs[name] = out_dir / f"web_{name}.png"
+                page.screenshot(path=str(tabs[name]), full_page=True)
+            page.locator(".bk-tab").nth(0).click()
+            page.wait_for_timeout(500)
+
+        page.locator(".pm-remove-all button").click()
+        remaining = len(_wait_rows(page, 0))
+        shot2 = out_dir / "web_guide_removed.png"
+        page.screenshot(path=str(shot2), full_page=True)
+
+        # A shared link restores the form: the first row is that configuration.
+        page.goto(url.rstrip("/") + "/?n_devices=32&interconnect=InfiniBand+EDR&model=ResNet-50")
+        page.wait_for_selector(".pm-table .tabulator-row")
+        restored = _wait_rows(page, 1)[0]
     return ScenarioResult(prefilled_time_h=prefilled, prefilled_row=first,
-                          added_time_h=_number(added["total_time_h"]), added_row=added,
+                          added_time_h=hours(added["total_time"]), added_row=added,
                           rows_after_add=len(rows), rows_after_remove_all=remaining,
                           requests=requests, off_host_requests=off_host, screenshot=shot,
-                          screenshot_after_remove_all=shot2, update_seconds=update_s)
+                          screenshot_after_remove_all=shot2, update_seconds=update_s,
+                          elided_headers=sorted(set(elided)), framework_options=frameworks,
+                          infeasible_row=infeasible, restored_row=restored, tab_screenshots=tabs, csp=csp)
+
+
+def _wait_text(page, selector, timeout=120.0) -> str:
+    deadline = time.monotonic() + timeout
+    while True:
+        found = [t for t in page.locator(selector).all_inner_texts() if t.strip()]
+        if found:
+            return " ".join(found)
+        if time.monotonic() > deadline:
+            raise TimeoutError(f"nothing shown in {selector}")
+        page.wait_for_timeout(100)
+
+
+def run_injection(url: str, *, chromium: str | None = None, oversize_bytes: int = 0,
+                  timeout_ms: int = 120_000) -> InjectionResult:
+    """Upload crafted logs and file names in the Calibration tab and see what runs.
+
+    The file names and the log lines carry :data:`PAYLOAD` (and a ``<script>``); the
+    parse error quotes them. A page that ran any of it would change ``document.title`` to
+    ``1337`` or set ``window.__pwned``. With ``oversize_bytes``, a file of that size is
+    uploaded too and the page's refusal is read.
+    """
+    script = "<script>window.__pwned=1</script>"
+    files = [
+        {"name": f"{PAYLOAD}.log", "mimeType": "text/plain",
+         "buffer": f"&&&& RUNNING TensorRT.trtexec {PAYLOAD}\n{script} not a measurement\n".encode()},
+        {"name": f"{PAYLOAD}.csv", "mimeType": "text/csv",
+         "buffer": f"model,device,metric,value\n{PAYLOAD},{script},bogus,{PAYLOAD}\n".encode()},
+    ]
+    dialogs = []
+    with browser(chromium) as (page, _requests, _off):
+        page.on("dialog", lambda d: dialogs.append(d.message) or d.dismiss())
+        csp = _open(page, url, timeout_ms)
+        title = page.title()
+        page.locator(".bk-tab").nth(3).click()
+        page.wait_for_selector(".pm-cal-files input[type=file]", state="attached")
+        page.locator(".pm-cal-files input[type=file]").set_input_files(files)
+        page.wait_for_timeout(1500)
+        page.locator(".pm-cal-fit button").click()
+        error = _wait_text(page, ".pm-cal-error .pm-alert")
+        oversize = ""
+        if oversize_bytes:
+            page.locator(".pm-cal-files input[type=file]").set_input_files(
+                [{"name": "big.log", "mimeType": "text/plain", "buffer": b"x" * oversize_bytes}])
+            page.wait_for_timeout(1500)
+            page.locator(".pm-cal-fit button").click()
+            deadline = time.monotonic() + 60
+            while "big.log" not in oversize and time.monotonic() < deadline:
+                oversize = " ".join(page.locator(".pm-cal-error .pm-alert").all_inner_texts())
+                page.wait_for_timeout(200)
+        page.wait_for_timeout(500)
+        pwned = bool(page.evaluate("() => window.__pwned === 1"))
+        title_after = page.title()
+    return InjectionResult(title_before=title, title_after=title_after, pwned=pwned, error_text=error,
+                           oversize_text=oversize, csp=csp, dialogs=dialogs)

@@ -13,6 +13,7 @@ methods, so the callbacks are unit-tested without a browser (``tests/test_web.py
 from __future__ import annotations
 
 import dataclasses
+import functools
 import inspect
 import math
 import os
@@ -26,7 +27,9 @@ from plaster_model.errors import PlasterError
 
 __all__ = ["TrainingConfig", "InferenceConfig", "GuideState", "HPE_COOKBOOK_JOB", "user_error",
            "algorithm_choices", "backend_choices", "published_measurements_path",
-           "COMPARISON_COLUMNS", "CUSTOM", "SAMPLE_COUNT"]
+           "COMPARISON_COLUMNS", "CUSTOM", "SAMPLE_COUNT", "FRAMEWORKS", "framework_backend",
+           "compatible_links", "system_for_device", "format_duration", "UploadTooLarge",
+           "MAX_UPLOAD_BYTES", "upload_limit", "is_infeasible"]
 
 #: Select value meaning "no catalog system: the cluster fields as typed".
 CUSTOM = "(custom)"
@@ -36,6 +39,140 @@ SAMPLE_COUNT = "(sample count)"
 #: Exceptions a user's input can raise from the library: shown in the page, never a
 #: traceback. KeyError is the catalogs' unknown-name error (with close matches).
 USER_ERRORS = (PlasterError, ValueError, KeyError, TypeError)
+
+#: Largest uploaded measurement file the guide reads [bytes] (a trtexec or DLBS log is
+#: kilobytes; a published CSV a few MB). Larger files are refused with a message, in the
+#: browser before they are sent (``_security.upload_guard_js``) and again here.
+MAX_UPLOAD_BYTES = 50 * 1024 * 1024
+
+
+def upload_limit() -> int:
+    """The per-file upload limit in force [bytes]: ``PLASTER_WEB_MAX_UPLOAD_BYTES`` from
+    the environment (what ``serve(max_upload_bytes=)`` sets), else :data:`MAX_UPLOAD_BYTES`."""
+    try:
+        return int(os.environ.get("PLASTER_WEB_MAX_UPLOAD_BYTES") or MAX_UPLOAD_BYTES)
+    except ValueError:
+        return MAX_UPLOAD_BYTES
+
+#: The framework choice of the HPE guide, mapped to what the library is told
+#: (``framework=`` of :func:`plaster_model.predict_training`, which picks the
+#: gradient-exchange backend: :func:`plaster_model.resolution.communication_backend`).
+#: Display name -> framework text (None: not stated, an NCCL-class all-reduce).
+FRAMEWORKS = {
+    "(not stated)": None,
+    "Caffe": "Caffe",
+    "Caffe2": "Caffe2",
+    "TensorFlow": "TensorFlow (tf_cnn_benchmarks)",
+    "TensorFlow + Horovod": "TensorFlow (Horovod)",
+    "PyTorch": "PyTorch",
+    "PyTorch + Horovod": "PyTorch (Horovod)",
+    "MXNet": "MXNet",
+    "MXNet + Horovod": "MXNet (Horovod)",
+    "PaddlePaddle": "PaddlePaddle",
+    "Chainer": "Chainer",
+    "JAX": "JAX",
+}
+
+
+class UploadTooLarge(PlasterError, ValueError):
+    """An uploaded file is over :data:`MAX_UPLOAD_BYTES`."""
+
+
+def is_infeasible(exc: BaseException) -> bool:
+    """Whether ``exc`` says the configuration cannot run (does not fit memory, outside
+    physics) rather than that the form is wrong: the library's ``MemoryFitError`` and
+    whatever infeasibility errors it grows (class names ending in ``InfeasibleError``)."""
+    from plaster_model import errors
+
+    kinds = tuple(getattr(errors, n) for n in ("MemoryFitError", "InfeasibleError")
+                  if isinstance(getattr(errors, n, None), type))
+    return isinstance(exc, kinds) or any(c.__name__.endswith("InfeasibleError") for c in type(exc).__mro__)
+
+
+def framework_backend(framework: str | None) -> str:
+    """The gradient-exchange backend a framework choice implies, in words
+    (:func:`plaster_model.resolution.communication_backend`).
+
+    >>> framework_backend("Caffe")
+    "p2p_tree: not stated: BVLC Caffe's multi-GPU P2PSync tree assumed"
+    """
+    from plaster_model.resolution import communication_backend
+
+    backend, why = communication_backend(FRAMEWORKS.get(framework, framework))
+    return f"{backend.name}: {why}"
+
+
+def format_duration(seconds: float) -> str:
+    """A duration in the unit that suits it: hours from one hour, minutes from one minute,
+    else seconds (the unit is in the text).
+
+    >>> format_duration(311 * 3600.0), format_duration(290.0), format_duration(4.2)
+    ('311.00 h', '4.83 min', '4.20 s')
+    """
+    if seconds is None or not math.isfinite(seconds):
+        return "–"
+    if seconds >= 3600.0:
+        return f"{seconds / 3600.0:,.2f} h"
+    if seconds >= 60.0:
+        return f"{seconds / 60.0:,.2f} min"
+    return f"{seconds:,.2f} s"
+
+
+def _pcie_links(links, host_link=None):
+    """PCIe links up to the device's own generation (a PCIe 3.0 card in a PCIe 4.0 slot
+    runs at 3.0); all of them when the device states none."""
+    names = [n for n, s in zip(links["name"], links["scope"]) if s == "host" and n.startswith("PCIe")]
+    if host_link and host_link in names:
+        names = [n for n in names if n <= host_link]  # "PCIe 3.0 x16" < "PCIe 4.0 x16"
+    return names
+
+
+def compatible_links(device: str) -> tuple[list[str], list[str]]:
+    """The catalog links a server built on ``device`` can have: ``(inside a node,
+    between nodes)``.
+
+    Inside a node: the intra-node links of the catalog systems built on this device
+    (NVLink 1 for a P100 SXM2, NVSwitch for a DGX-2, TPU ICI for a TPU chip), plus PCIe for
+    every device that is not a TPU (a PCIe card has no NVLink, a P100 PCIe server no TPU
+    ICI or NVLink-C2C). Between nodes: every catalog network for GPUs and other
+    accelerators; none for TPUs (their pods are joined by ICI).
+
+    >>> intra, inter = compatible_links("P100-PCIe")
+    >>> [l for l in intra if "NVLink" in l or "TPU" in l], "InfiniBand FDR" in inter
+    ([], True)
+    """
+    links = pm.list_interconnects()
+    systems = pm.list_systems()
+    try:
+        dev = pm.load_device(device)
+        kind = str(getattr(dev, "kind", "") or "")
+    except USER_ERRORS:
+        return _pcie_links(links), [n for n, s in zip(links["name"], links["scope"]) if s == "inter_node"]
+    own = [str(x) for x in systems.loc[systems["device"] == dev.name, "intra_node"].dropna()]
+    if kind == "tpu" or dev.name.upper().startswith("TPU"):
+        gen = "".join(ch for ch in dev.name.split()[0] if ch.isdigit())
+        intra = [n for n in links["name"] if n.startswith(f"TPU v{gen}")] + own
+        inter: list[str] = []
+    else:
+        form = str(getattr(dev, "form_factor", "") or "").lower()
+        intra = (_pcie_links(links, getattr(dev, "host_link", None))
+                 + ([] if "pcie" in form and "nvlink" not in form else own))
+        inter = [n for n, s in zip(links["name"], links["scope"]) if s == "inter_node"]
+    return list(dict.fromkeys(intra)), inter
+
+
+def system_for_device(device: str, current: str = CUSTOM) -> str:
+    """The server choice that follows a device: the current system when it is built on
+    ``device``, else the first catalog system that is, else :data:`CUSTOM`.
+
+    >>> system_for_device("H100", "HPE Apollo 6500")
+    'DGX H100'
+    """
+    systems = pm.list_systems()
+    names = [str(n) for n, d in zip(systems["name"], systems["device"]) if d == device]
+    if current in names:
+        return current
+    return names[0] if names else CUSTOM
 
 
 def user_error(exc: BaseException) -> str:
@@ -107,7 +244,8 @@ class TrainingConfig:
     interconnect: str | None = "InfiniBand FDR"
     nics_per_node: int = 1
     algorithm: str | None = None  # None: the library's default
-    backend: str | None = None
+    framework: str = "(not stated)"  # a FRAMEWORKS key
+    backend: str | None = None  # advanced: overrides the framework's backend
     precision: str = "fp32"
     batch_mode: str = "per device"
     batch: float = 16
@@ -155,6 +293,9 @@ class TrainingConfig:
             kw["algorithm"] = self.algorithm
         if self.backend and self.backend != "(default)":
             kw["backend"] = self.backend
+        framework = FRAMEWORKS.get(self.framework, self.framework)
+        if framework:
+            kw["framework"] = framework
         return kw
 
     def epoch_kwargs(self, calibration=None) -> dict[str, Any]:
@@ -182,11 +323,12 @@ class InferenceConfig:
 #: Columns of the comparison table, in order (units in the names).
 COMPARISON_COLUMNS = [
     "id", "model", "dataset", "epochs", "cluster", "device", "n_devices", "interconnect", "link",
-    "algorithm", "precision", "batch_per_device", "global_batch", "scaling",
-    "total_time_h", "total_time_low_h", "total_time_high_h",
+    "algorithm", "framework", "precision", "batch_per_device", "global_batch", "scaling",
+    "total_time", "total_time_h", "total_time_low_h", "total_time_high_h",
     "compute_ms", "communication_ms", "overhead_ms", "iteration_ms",
-    "throughput_img_s", "bound", "comm_to_compute_ratio", "crossover_devices",
-    "required_bandwidth_GBps", "calibrated", "assumptions",
+    "throughput", "throughput_samples_s", "sample_unit", "bound", "comm_to_compute_ratio",
+    "crossover_devices", "required_bandwidth_GBps", "feasible", "memory",
+    "memory_per_device_GB", "device_memory_GB", "calibrated", "assumptions",
 ]
 
 
@@ -234,27 +376,44 @@ class GuideState:
         return self.config
 
     def current_prediction(self, config: TrainingConfig | None = None):
-        """:func:`plaster_model.predict_epoch_time` for the form (or ``config``)."""
+        """:func:`plaster_model.predict_epoch_time` for the form (or ``config``); a
+        configuration that does not fit device memory raises the library's error
+        (``check_memory="error"``), never a time."""
         cfg = config or self.config
-        return pm.predict_epoch_time(cfg.model, cfg.cluster(), **cfg.epoch_kwargs(self.calibration))
+        if self.calibration is None:
+            return _peak_prediction(cfg)
+        return pm.predict_epoch_time(cfg.model, cfg.cluster(), check_memory="error",
+                                     **cfg.epoch_kwargs(self.calibration))
 
     def current_verdict(self, config: TrainingConfig | None = None):
         """:func:`plaster_model.is_bandwidth_bound` for the form (or ``config``)."""
         cfg = config or self.config
+        if self.calibration is None:
+            return _peak_verdict(cfg)
         return pm.is_bandwidth_bound(cfg.model, cfg.cluster(), **cfg.training_kwargs(self.calibration))
 
-    def preview_row(self, config: TrainingConfig | None = None) -> dict[str, Any]:
-        """The comparison row the form would add (id 0), without adding it."""
-        cfg = config or self.config
-        return self._row(0, cfg, self.current_prediction(cfg), self.current_verdict(cfg))
+    def _predict_row(self, row_id: int, cfg: TrainingConfig, verdict: bool = True) -> dict[str, Any]:
+        """The comparison row of ``cfg``: predicted, or marked infeasible with the
+        library's message when it cannot run; other errors (a wrong form) propagate."""
+        try:
+            pred = self.current_prediction(cfg)
+        except PlasterError as exc:
+            if not is_infeasible(exc):
+                raise
+            return self._infeasible_row(row_id, cfg, exc)
+        return self._row(row_id, cfg, pred, self.current_verdict(cfg) if verdict else None)
+
+    def preview_row(self, config: TrainingConfig | None = None, verdict: bool = True) -> dict[str, Any]:
+        """The comparison row the form would add (id 0), without adding it; without
+        ``verdict`` the bandwidth verdict's columns (``p*``, required bandwidth) are NaN,
+        which saves the crossover search on every form change."""
+        return self._predict_row(0, config or self.config, verdict=verdict)
 
     # -- the comparison table ---------------------------------------------------------
     def add_row(self, config: TrainingConfig | None = None) -> dict[str, Any]:
         """Predict the form's configuration and append it to the comparison table."""
         cfg = config or self.config
-        pred = self.current_prediction(cfg)
-        verdict = self.current_verdict(cfg)
-        row = self._row(self._next_id, cfg, pred, verdict)
+        row = self._predict_row(self._next_id, cfg)
         self._entries[self._next_id] = (cfg, self.calibration)
         self._next_id += 1
         self.rows.append(row)
@@ -301,6 +460,8 @@ class GuideState:
         :meth:`curve_devices` (memory not re-checked: the row already was)."""
         cfg = config or self.config
         cal = self.calibration if calibration is ... else calibration
+        if cal is None:
+            return _peak_scaling(cfg, tuple(self.curve_devices(cfg)))
         kw = cfg.training_kwargs(cal)
         return pm.scaling_curve(cfg.model, cfg.cluster(), devices=self.curve_devices(cfg),
                                 check_memory=False, **kw)
@@ -313,17 +474,17 @@ class GuideState:
     # -- bandwidth tab ----------------------------------------------------------------
     def bandwidth_table(self, config: TrainingConfig | None = None):
         """:func:`plaster_model.is_bandwidth_bound` for the configuration with each of the
-        catalog's links in place of the bottleneck one: the networks when the cluster has
-        several nodes, else the intra-node and host links. One row per link."""
+        links its device can have (:func:`compatible_links`) in place of the bottleneck one:
+        the networks when the cluster has several nodes, else the links inside a node. One
+        row per link."""
         import pandas as pd
 
         cfg = config or self.config
-        links = pm.list_interconnects()
         multi_node = cfg.cluster().n_nodes > 1
-        scopes = ("inter_node",) if multi_node else ("intra_node", "host")
+        intra, inter = compatible_links(cfg.device)
         field_name = "interconnect" if multi_node else "intra_node"
         out = []
-        for name in links.loc[links["scope"].isin(scopes), "name"]:
+        for name in (inter if multi_node else intra):
             c = replace(cfg, **{field_name: name})
             try:
                 v = self.current_verdict(c)
@@ -373,7 +534,7 @@ class GuideState:
                                       calibration=self.calibration, require_fit=False)
                     best.append({"device": dev, "precision": prec, "batch": b.batch,
                                  "latency_ms": b.latency_s * 1e3,
-                                 "throughput_img_s": b.throughput_samples_s,
+                                 "throughput_samples_s": b.throughput_samples_s,
                                  "energy_per_inference_mJ": b.energy_per_inference_j * 1e3,
                                  "inferences_per_J": b.inferences_per_j,
                                  "meets_budget": b.meets_budget, "limited_by": b.limited_by,
@@ -388,32 +549,80 @@ class GuideState:
         return curves_df, best_df, report
 
     # -- calibration ------------------------------------------------------------------
-    def calibrate_files(self, files: dict[str, bytes], **kwargs):
-        """Fit a calibration on uploaded measurement files (name -> content).
+    @staticmethod
+    def upload_labels(names) -> list[str]:
+        """Unique labels for uploaded file names: the base name, numbered when two uploads
+        share it (``run.log``, ``run.log (2)``); browsers send base names only.
 
-        Each file is written under its own name into a temporary folder and read by
-        :func:`plaster_model.read_measurements` on its own (the reader is picked by name
-        and content: trtexec logs, DLBS logs, CSV), so a bad file raises that reader's
-        named error (:class:`~plaster_model.ParseError`, ...) with the uploaded name in
-        its message instead of being skipped; then :func:`plaster_model.calibrate`.
+        >>> GuideState.upload_labels(["a/run.log", "b/run.log", "x.csv"])
+        ['run.log', 'run.log (2)', 'x.csv']
+        """
+        seen: dict[str, int] = {}
+        out = []
+        for name in names:
+            base = Path(str(name).replace("\\", "/")).name or "upload"
+            seen[base] = seen.get(base, 0) + 1
+            out.append(base if seen[base] == 1 else f"{base} ({seen[base]})")
+        return out
+
+    def read_uploads(self, files):
+        """Read uploaded measurement files: ``files`` is a mapping name -> bytes or a
+        sequence of ``(name, bytes)`` pairs (two uploads may share a name).
+
+        Each file is written into its own temporary folder under its base name (so two
+        ``run.log`` from different folders stay apart and a name cannot climb out of the
+        folder) and read by :func:`plaster_model.read_measurements` on its own (the reader
+        is picked by name and content: trtexec logs, DLBS logs, CSV), so a bad file raises
+        that reader's named error (:class:`~plaster_model.ParseError`, ...) naming the
+        upload instead of being skipped. A file over :data:`MAX_UPLOAD_BYTES` raises
+        :class:`UploadTooLarge`.
         """
         import pandas as pd
 
-        if not files:
+        pairs = list(files.items()) if isinstance(files, dict) else [tuple(f) for f in files]
+        if not pairs:
             raise pm.ParameterError("files", files, "one or more measurement files")
+        labels = self.upload_labels(n for n, _ in pairs)
+        limit = upload_limit()
+        for label, (_, data) in zip(labels, pairs):
+            if len(data) > limit:
+                raise UploadTooLarge(f"{label}: {len(data):,} bytes is over the guide's upload limit of "
+                                     f"{limit:,} bytes; read it with plaster_model.read_measurements")
         frames = []
         with tempfile.TemporaryDirectory(prefix="plaster-web-") as tmp:
-            for name, data in files.items():
-                path = Path(tmp, Path(name).name or "upload")
+            for i, (label, (name, data)) in enumerate(zip(labels, pairs)):
+                folder = Path(tmp, str(i))
+                folder.mkdir()
+                path = folder / (Path(str(name).replace("\\", "/")).name or "upload")
                 path.write_bytes(data)
                 try:
                     frames.append(pm.read_measurements(path))
                 except PlasterError as exc:
                     # The temporary folder means nothing to the user: name the upload.
-                    exc.args = (str(exc).replace(str(path), Path(name).name),)
+                    exc.args = (str(exc).replace(str(path), label).replace(str(folder), ""),)
                     raise
-        measurements = pd.concat(frames, ignore_index=True)
-        return self.use_measurements(measurements, label=", ".join(sorted(files)), **kwargs)
+        return pd.concat(frames, ignore_index=True), labels
+
+    def fit_files(self, files, **kwargs):
+        """:func:`plaster_model.calibrate` on uploaded files (:meth:`read_uploads`) without
+        using it yet: returns ``(calibration, label)`` (what the page's fit worker process runs)."""
+        measurements, labels = self.read_uploads(files)
+        return pm.calibrate(measurements, **kwargs), ", ".join(sorted(labels))
+
+    def calibrate_files(self, files, **kwargs):
+        """Fit a calibration on uploaded measurement files (:meth:`read_uploads`), then
+        :func:`plaster_model.calibrate`; later predictions use it."""
+        cal, label = self.fit_files(files, **kwargs)
+        self.set_calibration(cal, label)
+        return cal
+
+    def fit_published(self, **kwargs):
+        """:func:`plaster_model.calibrate` on the published set, not used yet:
+        ``(calibration, label)``."""
+        path = published_measurements_path()
+        if path is None:
+            raise FileNotFoundError("published_measurements.csv not found beside the repository")
+        return pm.calibrate(pm.read_measurements(path), **kwargs), path.name
 
     def calibrate_published(self, **kwargs):
         """Fit on the published measurement set (:func:`published_measurements_path`)."""
@@ -435,25 +644,83 @@ class GuideState:
 
     # -- internals --------------------------------------------------------------------
     @staticmethod
-    def _row(row_id: int, cfg: TrainingConfig, pred, verdict) -> dict[str, Any]:
+    def _base(row_id: int, cfg: TrainingConfig) -> dict[str, Any]:
+        """The fields a row states from its configuration alone."""
+        from .charts import rate_unit
+
+        return {"id": row_id, "model": cfg.model, "dataset": cfg.dataset_arg() if cfg.dataset == SAMPLE_COUNT
+                else cfg.dataset, "epochs": cfg.epochs, "cluster": cfg.cluster().name, "device": cfg.device,
+                "n_devices": int(cfg.n_devices), "interconnect": cfg.interconnect or "none",
+                "framework": cfg.framework, "precision": cfg.precision, "scaling": cfg.scaling,
+                "sample_unit": rate_unit(cfg.model)}
+
+    @classmethod
+    def _infeasible_row(cls, row_id: int, cfg: TrainingConfig, exc: BaseException) -> dict[str, Any]:
+        nan = math.nan
+        row = {c: nan for c in COMPARISON_COLUMNS}
+        row.update(cls._base(row_id, cfg))
+        dev = pm.load_device(cfg.device)
+        row.update({"link": "–", "algorithm": cfg.algorithm or "auto", "total_time": "does not fit",
+                    "throughput": "–", "bound": "infeasible", "feasible": False,
+                    "memory": f"does not fit: {exc}", "device_memory_GB": dev.memory_bytes / 1e9,
+                    "calibrated": False, "assumptions": f"not predicted: {exc}",
+                    "batch_per_device": float(cfg.batch) if cfg.batch_mode == "per device" else nan,
+                    "global_batch": float(cfg.batch) if cfg.batch_mode == "global" else nan})
+        return row
+
+    @classmethod
+    def _row(cls, row_id: int, cfg: TrainingConfig, pred, verdict) -> dict[str, Any]:
         lo, hi = pred.epoch_time_interval_s or (math.nan, math.nan)
-        return {
-            "id": row_id, "model": pred.model, "dataset": pred.dataset, "epochs": pred.epochs,
+        row = cls._base(row_id, cfg)
+        unit = row["sample_unit"]
+        mem = getattr(pred, "memory_per_device_bytes", None)
+        dev_mem = pm.load_device(cfg.device).memory_bytes
+        fmt = pm.format_si
+        memory = (f"fits: {fmt(mem, 'B')} of {fmt(dev_mem, 'B')}" if mem is not None and math.isfinite(mem)
+                  else "not estimated")
+        row.update({
+            "model": pred.model, "dataset": pred.dataset, "epochs": pred.epochs,
             "cluster": pred.cluster, "device": pred.device, "n_devices": pred.n_devices,
-            "interconnect": cfg.interconnect or "none",
             "link": pred.link or "none", "algorithm": pred.algorithm, "precision": pred.precision,
             "batch_per_device": pred.batch_per_device, "global_batch": pred.global_batch,
             "scaling": pred.scaling,
+            "total_time": format_duration(pred.epoch_time_s),
             "total_time_h": pred.epoch_time_h, "total_time_low_h": lo / 3600.0,
             "total_time_high_h": hi / 3600.0,
             "compute_ms": pred.compute_time_s * 1e3,
             "communication_ms": pred.communication_time_s * 1e3,
             "overhead_ms": pred.overhead_time_s * 1e3,
             "iteration_ms": pred.iteration_time_s * 1e3,
-            "throughput_img_s": pred.throughput_samples_s, "bound": pred.bound,
+            "throughput": f"{pred.throughput_samples_s:,.0f} {unit}/s",
+            "throughput_samples_s": pred.throughput_samples_s, "bound": pred.bound,
             "comm_to_compute_ratio": pred.comm_to_compute_ratio,
-            "crossover_devices": verdict.crossover_devices,
-            "required_bandwidth_GBps": verdict.required_bandwidth / 1e9,
+            "crossover_devices": verdict.crossover_devices if verdict is not None else math.nan,
+            "required_bandwidth_GBps": verdict.required_bandwidth / 1e9 if verdict is not None else math.nan,
+            "feasible": True, "memory": memory,
+            "memory_per_device_GB": (mem / 1e9) if mem is not None else math.nan,
+            "device_memory_GB": dev_mem / 1e9,
             "calibrated": pred.calibrated,
-            "assumptions": "; ".join(pred.assumptions + tuple(verdict.notes)),
-        }
+            "assumptions": "; ".join(pred.assumptions + (tuple(verdict.notes) if verdict is not None else ())),
+        })
+        return row
+
+
+# --------------------------------------------------------------------------- caches
+# Peak-based (uncalibrated) answers depend on the configuration alone, so every session
+# shares them: a page load's HPE row, a URL shared around, a form toggled back and forth.
+# (A calibrated answer is computed each time: the calibration is the session's own.)
+# The cached values are never modified by the callers.
+@functools.lru_cache(maxsize=512)
+def _peak_prediction(cfg: TrainingConfig):
+    return pm.predict_epoch_time(cfg.model, cfg.cluster(), check_memory="error", **cfg.epoch_kwargs(None))
+
+
+@functools.lru_cache(maxsize=512)
+def _peak_verdict(cfg: TrainingConfig):
+    return pm.is_bandwidth_bound(cfg.model, cfg.cluster(), **cfg.training_kwargs(None))
+
+
+@functools.lru_cache(maxsize=256)
+def _peak_scaling(cfg: TrainingConfig, devices: tuple):
+    return pm.scaling_curve(cfg.model, cfg.cluster(), devices=list(devices), check_memory=False,
+                            **cfg.training_kwargs(None))
