@@ -160,7 +160,8 @@ def test_bad_input_raises_the_library_error_named_in_words():
     g.update(interconnect="InfiniBand EDR", model="VGG16x")
     with pytest.raises(KeyError) as info:
         g.current_prediction()
-    assert user_error(info.value).startswith("KeyError: ") and "VGG" in user_error(info.value)
+    # an unknown name is the library's UnknownNameError (a KeyError), named in words
+    assert user_error(info.value).startswith("UnknownNameError: ") and "VGG" in user_error(info.value)
     with pytest.raises(pm.ParameterError, match="field"):
         g.update(not_a_field=1)
 
@@ -426,7 +427,7 @@ def test_panel_app_opens_on_the_hpe_row_and_handles_errors_in_page():
     # A bad configuration: the library's error in the alert, no exception out of the callback.
     app.w["interconnect"].value = "(none)"
     hardware = app.group_errors["hardware"]  # shown under the Hardware fields
-    assert hardware.visible and ">ValueError: interconnect" in hardware.object
+    assert hardware.visible and ">ParameterError: interconnect" in hardware.object   # the library error, named
     assert not app.form_error.visible
     app.w["interconnect"].value = "InfiniBand EDR"
     assert not hardware.visible
@@ -576,7 +577,7 @@ def test_served_page_in_a_real_browser(served, tmp_path):
     assert result.elided_headers == []
     # ResNet-50 at batch 4096 on a 16 GB P100 (about 330 GB): infeasible, no time.
     assert result.infeasible_row["total_time"] == "does not fit"
-    assert result.infeasible_row["memory"].startswith("does not fit: batch_per_device=4096")
+    assert result.infeasible_row["memory"].startswith("does not fit: ResNet-50 at batch_per_device=4096")
     # The HPE guide's framework choice.
     assert {"Caffe", "Caffe2", "TensorFlow", "PyTorch", "MXNet"} <= set(result.framework_options)
     # A shared URL (?n_devices=32&interconnect=InfiniBand+EDR&model=ResNet-50) restores the form.
