@@ -85,7 +85,9 @@ def _v100_rows(eta=0.5, t0=2e-3, device="V100"):
 
 @pytest.fixture(scope="module")
 def v100_cal():
-    return pm.Calibration(n_bootstrap=0).fit(_v100_rows())
+    # the FLOP-only forward model isolates the power-cap rule (under the default per-operator
+    # roofline the fallback also carries the devices' roofline ratio: tests/test_step.py)
+    return pm.Calibration(n_bootstrap=0, roofline=False).fit(_v100_rows())
 
 
 def test_a_t4_served_by_a_v100_group_runs_at_its_power_capped_clock(v100_cal):
@@ -149,7 +151,7 @@ def test_the_pooled_fallback_scales_only_the_groups_of_the_same_process():
     # power-capped clock (0.5 × 0.7676 = 0.384) and the K80's unscaled (0.3), the median of
     # two logs being their mean: sqrt(0.384 × 0.3) = 0.339, as a fraction of the T4's peak
     rows = pd.concat([_v100_rows(), _v100_rows(eta=0.3, device="K80")], ignore_index=True)
-    cal = pm.Calibration(n_bootstrap=0).fit(rows)
+    cal = pm.Calibration(n_bootstrap=0, roofline=False).fit(rows)
     v, k = (cal.parameters_for(d, "fp32", "ResNet-50", phase="inference", framework="TensorFlow")["efficiency"]
             for d in ("V100", "K80"))
     t = cal.parameters_for("T4", "mixed", "ResNet-50", phase="inference", framework="TensorFlow")
