@@ -32,11 +32,14 @@ class ParameterError(PlasterError, ValueError):
         The value received.
     expected : str
         What the parameter accepts, in words ("an integer >= 1", "finite and > 0").
+    message : str, optional
+        The full sentence, where the site words it itself (the parameter and value are still
+        kept as attributes); by default ``"{name}={value!r}: expected {expected}"``.
     """
 
-    def __init__(self, name: str, value: Any, expected: str):
+    def __init__(self, name: str, value: Any, expected: str | None = None, *, message: str | None = None):
         self.name, self.value, self.expected = name, value, expected
-        super().__init__(f"{name}={value!r}: expected {expected}")
+        super().__init__(message if message is not None else f"{name}={value!r}: expected {expected}")
 
 
 class ParameterTypeError(ParameterError, TypeError):
