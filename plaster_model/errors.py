@@ -14,6 +14,7 @@ __all__ = [
     "CalibrationError", "NotFittedError", "CalibrationLookupError", "MemoryFitError",
     "UnknownLatencyDistribution", "ParameterError", "PlasterWarning", "MemoryWarning",
     "ParseWarning", "MeasureError", "MeasureWarning", "CatalogWarning", "UnknownNameError", "ParameterTypeError",
+    "NoClosedFormError",
 ]
 
 
@@ -128,6 +129,12 @@ class MemoryFitError(PlasterError, ValueError):
         self.excess_bytes = (None if need_bytes is None or available_bytes is None
                              else float(need_bytes) - float(available_bytes))
         super().__init__(message)
+
+
+class NoClosedFormError(PlasterError, NotImplementedError):
+    """A symbolic formula (``pm.formulas``) has no closed form for the asked case (the
+    halving-doubling crossover with latency); the message names the numeric alternative.
+    A ``NotImplementedError`` as before."""
 
 
 class UnknownLatencyDistribution(PlasterError, ValueError):

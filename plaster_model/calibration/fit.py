@@ -304,7 +304,7 @@ def _objective(rows, layout: Layout, x0, sel=None, block=None):
     else:
         sel = np.asarray(sel, dtype=int)
         if sel.size and (np.any(np.diff(sel) <= 0) or sel[0] < 0 or sel[-1] >= n):
-            raise ParameterError('sel', sel, message="sel must hold increasing, distinct row indices")
+            raise ParameterError("sel", sel, message="sel must hold increasing, distinct row indices")
         mask = np.zeros(n, dtype=bool)
         mask[sel] = True
         sub = rows.subset(mask)
@@ -523,7 +523,8 @@ def bootstrap(rows, layout: Layout, x_hat, n_bootstrap: int, rng, *, method="ref
                                 loss=loss, f_scale=f_scale, tol=BOOTSTRAP_TOL)
         return draws
     if method != "linearized":
-        raise ParameterError('bootstrap', method, message=f"bootstrap method must be 'linearized' or 'refit', got {method!r}")
+        raise ParameterError("bootstrap", method,
+                             message=f"bootstrap method must be 'linearized' or 'refit', got {method!r}")
     free = np.flatnonzero(layout.free)
     evaluate, n_data = _objective(rows, layout, x_hat)
     r, J = evaluate(x_hat[free])

@@ -278,7 +278,8 @@ class MappingProxyDict(dict):
     """A dict that refuses changes (the config a TransformerConfig was read from)."""
 
     def _refuse(self, *a, **k):
-        raise ParameterTypeError("hf_config", None, message="the Hugging Face config of a TransformerConfig is read-only")
+        raise ParameterTypeError("hf_config", None,
+                                 message="the Hugging Face config of a TransformerConfig is read-only")
 
     __setitem__ = __delitem__ = update = pop = popitem = clear = setdefault = _refuse  # type: ignore[assignment]
 

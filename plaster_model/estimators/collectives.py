@@ -336,12 +336,14 @@ def parameter_server_time(w, p, beta, alpha=0.0, *, servers=None, beta_server=No
     shard = w / k
     if placement == "largest":
         if largest_bytes is None:
-            raise ParameterError('largest_bytes', None, message="largest_bytes: placement='largest' needs the largest variable's bytes "
-                             "(0 where unknown)")
+            raise ParameterError("largest_bytes", None,
+                                 message="largest_bytes: placement='largest' needs the largest variable's bytes "
+                                         "(0 where unknown)")
         shard = np.maximum(shard, np.minimum(_positive_array(largest_bytes, "bytes", "largest_bytes",
                                                              allow_zero=True), w))
     elif placement != "balanced":
-        raise ParameterError('placement', placement, message=f"placement: expected 'balanced' or 'largest', got {placement!r}")
+        raise ParameterError("placement", placement,
+                             message=f"placement: expected 'balanced' or 'largest', got {placement!r}")
     t_net = 2.0 * (np.maximum(w / beta_w, workers * shard / beta_s) + a)
     b_in = b if beta_intra is None else _positive_array(beta_intra, "bandwidth", "beta_intra")
     a_in = _positive_array(alpha_intra, "time", "alpha_intra", allow_zero=True)
@@ -413,7 +415,8 @@ def hierarchical_allreduce_time(w, p, beta, alpha=0.0, *, devices_per_node=1, ni
     """
     inter = normalize_algorithm(inter_algorithm)
     if inter not in FLAT_ALGORITHMS:
-        raise ParameterError('inter_algorithm', inter_algorithm, message=f"inter_algorithm must be one of {sorted(FLAT_ALGORITHMS)}, got {inter_algorithm!r}")
+        raise ParameterError("inter_algorithm", inter_algorithm,
+                             message=f"inter_algorithm must be one of {sorted(FLAT_ALGORITHMS)}, got {inter_algorithm!r}")
     w, b, a, p, g, n, m, b_in, a_in = _topology_args(w, p, beta, alpha, devices_per_node, nics_per_node,
                                                      beta_intra, alpha_intra)
     return _out(_hierarchical(w, p, b, a, g, n, m, b_in, a_in, inter))
@@ -596,13 +599,15 @@ def normalize_algorithm(algorithm) -> str:
         For an unknown name, listing the known ones.
     """
     if not isinstance(algorithm, str):
-        raise ParameterError('algorithm', algorithm, message=f"algorithm: expected a name such as 'ring', got {algorithm!r}")
+        raise ParameterError("algorithm", algorithm,
+                             message=f"algorithm: expected a name such as 'ring', got {algorithm!r}")
     key = algorithm.strip().lower()
     key = _ALIASES.get(key, key)
     key = key.replace("-", "_").replace(" ", "_")
     key = _ALIASES.get(key, key)
     if key not in ALGORITHMS:
-        raise ParameterError('algorithm', algorithm, message=f"algorithm: unknown all-reduce algorithm {algorithm!r}; expected one of {sorted(ALGORITHMS)}")
+        raise ParameterError("algorithm", algorithm,
+                             message=f"algorithm: unknown all-reduce algorithm {algorithm!r}; expected one of {sorted(ALGORITHMS)}")
     return key
 
 
@@ -645,8 +650,9 @@ def allreduce_time(algorithm, w, p, beta, alpha=0.0, **topology):
     name = normalize_algorithm(algorithm)
     unknown = set(topology) - _KNOWN_KEYS
     if unknown:
-        raise ParameterTypeError('topology', sorted(unknown), message=f"allreduce_time: unknown topology option(s) {sorted(unknown)}; "
-                        f"known: {sorted(_KNOWN_KEYS)}")
+        raise ParameterTypeError("topology", sorted(unknown),
+                                 message=f"allreduce_time: unknown topology option(s) {sorted(unknown)}; "
+                                         f"known: {sorted(_KNOWN_KEYS)}")
     return ALGORITHMS[name](w, p, beta, alpha, **topology)
 
 

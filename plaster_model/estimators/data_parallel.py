@@ -195,7 +195,7 @@ def tree_crossover_devices(fwd_flops, batch, gamma, w, beta, scaling="weak",
         elif scaling == "strong":
             out = _solve_p_log_p(k * np.log(2.0))
         else:
-            raise ParameterError('scaling', scaling, message=f"scaling must be 'weak' or 'strong', got {scaling!r}")
+            raise ParameterError("scaling", scaling, message=f"scaling must be 'weak' or 'strong', got {scaling!r}")
     return out if out.ndim else float(out)
 
 

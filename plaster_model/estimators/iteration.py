@@ -143,8 +143,9 @@ def data_parallel_iteration(fwd_flops, params, n_devices, batch_per_device, gamm
     if out is not None:
         unknown = set(out) - set(ITERATION_OUTPUTS)
         if unknown:
-            raise ParameterTypeError('out', sorted(unknown), message=f"data_parallel_iteration: unknown out key(s) {sorted(unknown)}; "
-                            f"known: {list(ITERATION_OUTPUTS)}")
+            raise ParameterTypeError("out", sorted(unknown),
+                                     message=f"data_parallel_iteration: unknown out key(s) {sorted(unknown)}; "
+                                             f"known: {list(ITERATION_OUTPUTS)}")
     # >= 1: the backward share (f - 1)/f of the compute time is never negative (issue 25)
     flops_factor = _factor(flops_factor, "flops_factor", low=1.0, include_low=True)
     f = np.asarray(_positive_array(fwd_flops, "flops", "fwd_flops"))

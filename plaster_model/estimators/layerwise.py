@@ -30,10 +30,11 @@ def _layers_frame(layers) -> "pd.DataFrame":
     elif getattr(layers, "layers", None) is not None:
         df = layers.layers
     else:
-        raise ParameterTypeError('layers', layers, message="layers must be the DataFrame of onnx_layer_table or a Model with .layers")
+        raise ParameterTypeError("layers", layers,
+                                 message="layers must be the DataFrame of onnx_layer_table or a Model with .layers")
     missing = {"flops", "bytes"} - set(df.columns)
     if missing:
-        raise ParameterError('layers', sorted(missing), message=f"layers lacks column(s) {sorted(missing)}")
+        raise ParameterError("layers", sorted(missing), message=f"layers lacks column(s) {sorted(missing)}")
     return df
 
 
@@ -111,7 +112,7 @@ def layerwise_time(layers, peak_flops, memory_bandwidth, compute_efficiency: flo
     df = _layers_frame(layers)
     g_eff, bw_eff = _rates(peak_flops, memory_bandwidth, compute_efficiency, memory_efficiency)
     if combine not in ("max", "sum"):
-        raise ParameterError('combine', combine, message=f"combine must be 'max' or 'sum', got {combine!r}")
+        raise ParameterError("combine", combine, message=f"combine must be 'max' or 'sum', got {combine!r}")
     op = np.maximum if combine == "max" else np.add
     flops = df["flops"].to_numpy(dtype=float)
     nbytes = df["bytes"].to_numpy(dtype=float)
@@ -121,7 +122,8 @@ def layerwise_time(layers, peak_flops, memory_bandwidth, compute_efficiency: flo
         time = op(tc, tm)
     elif isinstance(backward_factor, str):
         if backward_factor != "explicit":
-            raise ParameterError('backward_factor', backward_factor, message=f"backward_factor must be a number or 'explicit', got {backward_factor!r}")
+            raise ParameterError("backward_factor", backward_factor,
+                                 message=f"backward_factor must be a number or 'explicit', got {backward_factor!r}")
         kinds = df["kind"] if "kind" in df.columns else pd.Series("matmul", index=df.index)
         fb = kinds.map(_BACKWARD_FLOP_FACTOR).fillna(0.0).to_numpy(dtype=float)
         tcb, tmb = tc * fb, tm * 2.0
@@ -130,7 +132,8 @@ def layerwise_time(layers, peak_flops, memory_bandwidth, compute_efficiency: flo
     else:
         f = 1.0 + float(backward_factor)
         if f < 1.0:
-            raise ParameterError('backward_factor', backward_factor, message=f"backward_factor must be >= 0, got {backward_factor!r}")
+            raise ParameterError("backward_factor", backward_factor,
+                                 message=f"backward_factor must be >= 0, got {backward_factor!r}")
         tc, tm = tc * f, tm * f
         time = op(tc, tm)
     out = df.copy()

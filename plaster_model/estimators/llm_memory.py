@@ -45,7 +45,8 @@ def _code(recompute):
     if isinstance(recompute, str):
         key = recompute.strip().lower()
         if key not in RECOMPUTE_CODES:
-            raise ParameterError('recompute', recompute, message=f"recompute must be one of {tuple(RECOMPUTE_CODES)}, got {recompute!r}")
+            raise ParameterError("recompute", recompute,
+                                 message=f"recompute must be one of {tuple(RECOMPUTE_CODES)}, got {recompute!r}")
         return RECOMPUTE_CODES[key]
     return np.asarray(recompute)
 

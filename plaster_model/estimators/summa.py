@@ -323,7 +323,7 @@ def summa_grid(devices):
     """
     d = int(devices)
     if d < 1 or d != devices:
-        raise ParameterError('devices', devices, message=f"devices must be a positive integer, got {devices!r}")
+        raise ParameterError("devices", devices, message=f"devices must be a positive integer, got {devices!r}")
     pr = int(np.floor(np.sqrt(d)))
     while d % pr:
         pr -= 1
@@ -353,8 +353,9 @@ def _model_gemm_shapes(layers, batch):
         df = _gemm_shapes(table)
         df["m"] = df["m"] / float(table.attrs.get("batch", 1) or 1) * b  # m scales with the batch
         return df
-    raise ParameterError('layers', model.name, message=f"layers: model {model.name!r} has neither fully_connected layers in the zoo nor a "
-                     "per-layer table (Model.from_onnx); pass GEMM shapes [(m, k, n), ...]")
+    raise ParameterError("layers", model.name,
+                         message=f"layers: model {model.name!r} has neither fully_connected layers in the zoo nor a "
+                                 "per-layer table (Model.from_onnx); pass GEMM shapes [(m, k, n), ...]")
 
 
 def _gemm_shapes(layers, batch=None):
@@ -387,10 +388,12 @@ def _gemm_shapes(layers, batch=None):
                 rows.append({"layer": str(r.get("layer", f"gemm_{len(rows)}")), "m": float(m),
                              "k": float(r["macs"]) / (m * n), "n": float(n)})
             if not rows:
-                raise ParameterError('layers', None, message="layers: the layer table has no Gemm/MatMul rows with known shapes")
+                raise ParameterError("layers", None,
+                                     message="layers: the layer table has no Gemm/MatMul rows with known shapes")
             return pd.DataFrame(rows, columns=["layer", "m", "k", "n"])
-        raise ParameterError('layers', None, message="layers: a DataFrame needs columns m, k, n (or be an ONNX layer table "
-                         "with op_type, macs and output_shape)")
+        raise ParameterError("layers", None,
+                             message="layers: a DataFrame needs columns m, k, n (or be an ONNX layer table "
+                                     "with op_type, macs and output_shape)")
     rows = []
     for i, item in enumerate(layers):
         if isinstance(item, dict):
@@ -400,7 +403,7 @@ def _gemm_shapes(layers, batch=None):
             m, k, n = item
             rows.append({"layer": f"gemm_{i}", "m": float(m), "k": float(k), "n": float(n)})
     if not rows:
-        raise ParameterError('layers', None, message="layers: no GEMM shapes given")
+        raise ParameterError("layers", None, message="layers: no GEMM shapes given")
     return pd.DataFrame(rows, columns=["layer", "m", "k", "n"])
 
 
@@ -463,7 +466,8 @@ def summa_layers(layers, gamma, beta, devices=None, *, grid=None, precision="fp3
     df = _gemm_shapes(layers, batch)
     if grid is None:
         if devices is None:
-            raise ParameterError("devices", None, message="give devices= (the grid is chosen as square as possible) or grid=(pr, pc)")
+            raise ParameterError("devices", None,
+                                 message="give devices= (the grid is chosen as square as possible) or grid=(pr, pc)")
         grid = summa_grid(devices)
     pr, pc = (int(x) for x in grid)
     m, k, n = (df[c].to_numpy(float) for c in ("m", "k", "n"))
