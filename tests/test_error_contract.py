@@ -350,3 +350,11 @@ def test_counts_and_factors_are_refused_by_name():
     # the all-reduce dispatch keeps real device counts (the training crossover searches real p):
     # ring at p = 2.5: 2·1.5/2.5·w/β
     assert pm.estimators.allreduce_time("ring", 100e6, 2.5, 10e9) == pytest.approx(2 * 1.5 / 2.5 * 0.01)
+
+
+def test_no_closed_form_is_a_plaster_error_and_not_implemented():
+    from plaster_model import formulas
+
+    with pytest.raises(pm.NoClosedFormError, match="is_bandwidth_bound") as err:
+        formulas.crossover_devices("halving_doubling", "weak", latency=True)
+    assert isinstance(err.value, NotImplementedError) and isinstance(err.value, pm.PlasterError)
