@@ -316,7 +316,7 @@ class Device:
         for key in PRECISIONS[prec]:
             if key in self.peak_flops:
                 return key
-        raise ParameterError("precision", self.name,
+        raise ParameterError("precision", precision,
                              message=f"precision: device {self.name!r} has no published {prec} peak; it supports "
                                      f"{list(self.precisions)}")
 

@@ -376,7 +376,7 @@ def _resolve(model, device, precision, activation_bytes_per_sample):
     if activation_bytes_per_sample is None:
         acts, _ = model_activation_bytes(m)
         if acts is None:
-            raise ParameterError("activation_bytes_per_sample", m.name,
+            raise ParameterError("activation_bytes_per_sample", None,
                                  message=f"activation_bytes_per_sample: model {m.name!r} has no activation figure in the zoo; "
                                          "pass activation_bytes_per_sample= (fp32 bytes kept per sample for the backward pass)")
     else:

@@ -353,7 +353,7 @@ def _model_gemm_shapes(layers, batch):
         df = _gemm_shapes(table)
         df["m"] = df["m"] / float(table.attrs.get("batch", 1) or 1) * b  # m scales with the batch
         return df
-    raise ParameterError("layers", model.name,
+    raise ParameterError("layers", layers,
                          message=f"layers: model {model.name!r} has neither fully_connected layers in the zoo nor a "
                                  "per-layer table (Model.from_onnx); pass GEMM shapes [(m, k, n), ...]")
 

@@ -100,7 +100,7 @@ def _resolve(model, device, precision):
     device = cat.get("device", device)
     prec = normalize_precision(precision)
     if prec not in device.precisions:
-        raise ParameterError("precision", device.name,
+        raise ParameterError("precision", precision,
                              message=f"precision: device {device.name!r} has no published {prec} peak, so {model.name} cannot "
                                      f"be predicted at {prec} on it; {device.name} supports {list(device.precisions)}")
     return model, device, prec
@@ -337,7 +337,7 @@ def _setup(model, device, precision="fp32", calibration=None, compute_efficiency
     if include_transfer:
         link_name = host_link if host_link is not None else device.host_link
         if link_name is None:
-            raise ParameterError("include_transfer", device.name,
+            raise ParameterError("host_link", host_link,
                                  message=f"include_transfer: device {device.name!r} has no host_link in the catalog; "
                                          "pass host_link='PCIe 3.0 x16' (or an Interconnect)")
         link = active_catalog().get("interconnect", link_name)
@@ -346,7 +346,7 @@ def _setup(model, device, precision="fp32", calibration=None, compute_efficiency
         elif model.input_shape:
             in_b = float(np.prod(model.input_shape)) * 4.0
         else:
-            raise ParameterError("include_transfer", model.name,
+            raise ParameterError("input_bytes_per_sample", None,
                                  message=f"include_transfer: model {model.name!r} has no input_shape; pass "
                                          "input_bytes_per_sample=")
         out_b = float(to_si(output_bytes_per_sample, "bytes", name="output_bytes_per_sample")) \
