@@ -33,6 +33,7 @@ _EXPORTS = {
     "UnknownLatencyDistribution": "errors", "PlasterWarning": "errors", "ParseWarning": "errors",
     "MeasureError": "errors", "MeasureWarning": "errors",
     "UnknownNameError": "errors", "ParameterTypeError": "errors", "CatalogWarning": "errors",
+    "NoClosedFormError": "errors",
     # units
     "to_si": "units", "format_si": "units",
     # transformers

@@ -14,6 +14,7 @@ __all__ = [
     "CalibrationError", "NotFittedError", "CalibrationLookupError", "MemoryFitError",
     "UnknownLatencyDistribution", "ParameterError", "PlasterWarning", "MemoryWarning",
     "ParseWarning", "MeasureError", "MeasureWarning", "CatalogWarning", "UnknownNameError", "ParameterTypeError",
+    "NoClosedFormError",
 ]
 
 
@@ -32,11 +33,14 @@ class ParameterError(PlasterError, ValueError):
         The value received.
     expected : str
         What the parameter accepts, in words ("an integer >= 1", "finite and > 0").
+    message : str, optional
+        The full sentence, where the site words it itself (the parameter and value are still
+        kept as attributes); by default ``"{name}={value!r}: expected {expected}"``.
     """
 
-    def __init__(self, name: str, value: Any, expected: str):
+    def __init__(self, name: str, value: Any, expected: str | None = None, *, message: str | None = None):
         self.name, self.value, self.expected = name, value, expected
-        super().__init__(f"{name}={value!r}: expected {expected}")
+        super().__init__(message if message is not None else f"{name}={value!r}: expected {expected}")
 
 
 class ParameterTypeError(ParameterError, TypeError):
@@ -125,6 +129,12 @@ class MemoryFitError(PlasterError, ValueError):
         self.excess_bytes = (None if need_bytes is None or available_bytes is None
                              else float(need_bytes) - float(available_bytes))
         super().__init__(message)
+
+
+class NoClosedFormError(PlasterError, NotImplementedError):
+    """A symbolic formula (``pm.formulas``) has no closed form for the asked case (the
+    halving-doubling crossover with latency); the message names the numeric alternative.
+    A ``NotImplementedError`` as before."""
 
 
 class UnknownLatencyDistribution(PlasterError, ValueError):

@@ -54,7 +54,7 @@ from typing import Callable, Mapping
 
 import sympy as sp
 
-from .errors import ParameterError
+from .errors import NoClosedFormError, ParameterError, ParameterTypeError, UnknownNameError
 
 __all__ = [
     "Formula", "SYMBOLS", "symbol", "lambdify",
@@ -108,7 +108,7 @@ _LATEX = {"gamma": r"\gamma", "beta": r"\beta", "alpha": r"\alpha", "beta_in": r
 def symbol(name: str) -> sp.Symbol:
     """The positive real sympy symbol ``name`` of :data:`SYMBOLS`."""
     if name not in SYMBOLS:
-        raise KeyError(f"unknown symbol {name!r}; known: {sorted(SYMBOLS)}")
+        raise UnknownNameError(f"unknown symbol {name!r}; known: {sorted(SYMBOLS)}")
     return sp.Symbol(name, positive=True)
 
 
@@ -186,7 +186,8 @@ class Formula:
         syms = self.args if args is None else tuple(symbol(a) if isinstance(a, str) else a for a in args)
         missing = set(self.args) - set(syms)
         if missing:
-            raise ValueError(f"{self.name}: args lack {sorted(s.name for s in missing)}")
+            raise ParameterError("args", sorted(s.name for s in missing),
+                                 message=f"{self.name}: args lack {sorted(s.name for s in missing)}")
         key = (syms, modules if isinstance(modules, str) else id(modules))
         if key not in self._cache:
             self._cache[key] = sp.lambdify(syms, self.expr, modules=[modules, {"LambertW": _lambertw}]
@@ -204,10 +205,12 @@ class Formula:
         needed = [s.name for s in self.args]
         missing = [n for n in needed if n not in values]
         if missing:
-            raise TypeError(f"{self.name}: missing values for {missing} (needs {needed})")
+            raise ParameterTypeError("values", missing,
+                                     message=f"{self.name}: missing values for {missing} (needs {needed})")
         extra = set(values) - set(needed)
         if extra:
-            raise TypeError(f"{self.name}: unused values {sorted(extra)} (needs {needed})")
+            raise ParameterTypeError("values", sorted(extra),
+                                     message=f"{self.name}: unused values {sorted(extra)} (needs {needed})")
         import numpy as np
 
         with np.errstate(over="ignore", divide="ignore", invalid="ignore"):
@@ -294,7 +297,7 @@ def compute_time(scaling: str = "weak") -> Formula:
     elif scaling == "strong":
         expr = k * F * B / (p * gamma)
     else:
-        raise ValueError(f"scaling must be 'weak' or 'strong', got {scaling!r}")
+        raise ParameterError("scaling", scaling, message=f"scaling must be 'weak' or 'strong', got {scaling!r}")
     return Formula(f"compute_time_{scaling}", symbol("T_c"), expr,
                    "per-device compute time of one iteration [s] (training = 3 × forward FLOPs)",
                    "HPE Deep Learning Cookbook slides (2017)",
@@ -321,7 +324,7 @@ def _allreduce_expr(algorithm: str):
         return (2 * (g - 1) / g * w / beta_in + 2 * (g - 1) * alpha_in
                 + 2 * (n - 1) / n * w / (sp.Min(m, g) * beta) + 2 * (n - 1) * alpha,
                 "Sergeev & Del Balso, Horovod, 2018; NCCL documentation")
-    raise ValueError(f"algorithm must be one of {ALGORITHMS}, got {algorithm!r}")
+    raise ParameterError("algorithm", algorithm, message=f"algorithm must be one of {ALGORITHMS}, got {algorithm!r}")
 
 
 #: Algorithms with a symbolic all-reduce model. ``parameter_server`` is the general push/pull
@@ -377,7 +380,7 @@ def _pick_root(solutions, x_name):
     if len(solutions) == 1:
         return solutions[0]
     if not solutions:
-        raise ValueError(f"sympy found no solution for {x_name}")
+        raise ParameterError(x_name, None, message=f"sympy found no solution for {x_name}")
     import random
 
     rng = random.Random(0)
@@ -414,20 +417,20 @@ def crossover_devices(algorithm: str = "tree", scaling: str = "weak", latency: b
     """
     if algorithm == "halving_doubling":
         if latency:
-            raise NotImplementedError("halving_doubling with latency has no closed-form crossover; "
-                                      "use plaster_model.is_bandwidth_bound (numeric)")
+            raise NoClosedFormError("halving_doubling with latency has no closed-form crossover; "
+                                    "use plaster_model.is_bandwidth_bound (numeric)")
         algorithm_eq = "ring"
     elif algorithm in ("tree", "ring", "parameter_server_colocated"):
         algorithm_eq = algorithm
     else:
-        raise NotImplementedError(f"no closed-form crossover for {algorithm!r}; "
-                                  "use plaster_model.is_bandwidth_bound (numeric)")
+        raise NoClosedFormError(f"no closed-form crossover for {algorithm!r}; "
+                                "use plaster_model.is_bandwidth_bound (numeric)")
     p = symbol("p")
     comm, ref = _comm(algorithm_eq, latency)
     tc = compute_time(scaling).expr
     if algorithm_eq == "parameter_server_colocated":
-        raise NotImplementedError("the co-located parameter server's time does not depend on p "
-                                  "(2·(w/β + α)): weak scaling never crosses over")
+        raise NoClosedFormError("the co-located parameter server's time does not depend on p "
+                                "(2·(w/β + α)): weak scaling never crosses over")
     poly = sp.Poly(sp.numer(sp.together(comm - tc)), p) if not comm.has(sp.log) else None
     if poly is not None and poly.degree() == 2:
         # ring with latency: a·p² + b·p + c = 0 with a > 0 > c, one positive root. Written
@@ -458,15 +461,16 @@ def required_bandwidth(algorithm: str = "tree", scaling: str = "weak", latency: 
     2*gamma*w*log(p)/(3*F*b*log(2))
     """
     if algorithm == "parameter_server":
-        raise ValueError("parameter_server with an independent server bandwidth is not linear in 1/β; "
-                         "use 'parameter_server_colocated' (k = p, β_s = β)")
+        raise ParameterError("algorithm", algorithm,
+                             message="parameter_server with an independent server bandwidth is not linear in 1/β; "
+                                     "use 'parameter_server_colocated' (k = p, β_s = β)")
     comm, ref = _comm(algorithm, latency)
     beta, x = symbol("beta"), sp.Symbol("x", positive=True)
     lin = sp.expand(comm.subs(beta, 1 / x))
     a = sp.factor(sp.diff(lin, x))
     rest = sp.factor(sp.expand(lin - sp.diff(lin, x) * x))
     if a.has(x) or rest.has(x):  # pragma: no cover - every model above is linear in 1/β
-        raise ValueError(f"{algorithm}: communication time is not linear in 1/β")
+        raise ParameterError(algorithm, None, message=f"{algorithm}: communication time is not linear in 1/β")
     tc = compute_time(scaling).expr
     expr = _tidy(a / (tc - rest))
     return Formula(f"required_bandwidth_{algorithm}_{scaling}", symbol("beta_req"), expr,
@@ -489,7 +493,7 @@ def max_compute_bound_params(algorithm: str = "tree", scaling: str = "weak", lat
     3*F*b*beta*log(2)/(2*gamma*s*log(p))
     """
     if algorithm == "parameter_server":
-        raise ValueError("use 'parameter_server_colocated' (linear in w)")
+        raise ParameterError("algorithm", algorithm, message="use 'parameter_server_colocated' (linear in w)")
     comm, ref = _comm(algorithm, latency)
     w, P, s = _S("w", "P", "s")
     tc = compute_time(scaling).expr
@@ -498,7 +502,7 @@ def max_compute_bound_params(algorithm: str = "tree", scaling: str = "weak", lat
     a = sp.diff(lin, w)
     rest = sp.expand(lin - a * w)
     if a.has(w) or rest.has(w):  # pragma: no cover - every model above is affine in w
-        raise ValueError(f"{algorithm}: communication time is not affine in w")
+        raise ParameterError(algorithm, None, message=f"{algorithm}: communication time is not affine in w")
     expr = _tidy((tc - rest) / (sp.factor(a) * s))
     return Formula(f"max_compute_bound_params_{algorithm}_{scaling}", symbol("P_max"), expr,
                    "largest parameter count with communication ≤ compute", ref,

@@ -134,7 +134,7 @@ from typing import TYPE_CHECKING, Any, Mapping
 
 import numpy as np
 
-from .errors import ParameterError, ParameterTypeError, ParseError, PlasterError
+from .errors import ParameterError, ParameterTypeError, ParseError, PlasterError, UnknownNameError
 
 
 # pandas is imported inside the functions: `import plaster_model` stays light.
@@ -511,7 +511,7 @@ def _count(node, op: str, ins: list, outs: list, attrs: dict) -> tuple[int, int]
         return _count_rnn(op, ins, attrs)
     if op in VIEW_OPS or op in COPY_OPS:
         return 0, 0
-    raise KeyError(op)  # pragma: no cover - callers check SUPPORTED_OPS first
+    raise UnknownNameError(op)  # pragma: no cover - callers check SUPPORTED_OPS first
 
 
 def _count_rnn(op, ins, attrs):

@@ -4,6 +4,7 @@
 PLASTER report) and the objectives to minimise or maximise; it never evaluates a model.
 """
 from __future__ import annotations
+from .errors import ParameterError, UnknownNameError
 
 from typing import Mapping
 
@@ -20,13 +21,14 @@ def _objective_matrix(df, objectives):
     else:
         items = [(c, "min") for c in objectives]
     if not items:
-        raise ValueError("objectives: give at least one column")
+        raise ParameterError("objectives", objectives, message="objectives: give at least one column")
     cols = []
     for col, sense in items:
         if col not in df.columns:
-            raise KeyError(f"objectives: no column {col!r} in the frame; columns are {list(df.columns)}")
+            raise UnknownNameError(f"objectives: no column {col!r} in the frame; columns are {list(df.columns)}")
         if sense not in ("min", "max"):
-            raise ValueError(f"objectives: {col!r} must be 'min' or 'max', got {sense!r}")
+            raise ParameterError("objectives", sense,
+                                 message=f"objectives: {col!r} must be 'min' or 'max', got {sense!r}")
         v = np.asarray(df[col], dtype=float)
         cols.append(-v if sense == "max" else v)
     return np.column_stack(cols), [c for c, _ in items]

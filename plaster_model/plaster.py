@@ -25,7 +25,7 @@ from .catalog.objects import normalize_precision
 from .cluster import Cluster
 from .inference.api import (UnknownLatencyDistribution, best_batch, latency_throughput_curve,
                             model_footprint)
-from .errors import MemoryFitError, ParameterError
+from .errors import MemoryFitError, ParameterError, ParameterTypeError
 from .units import format_si, to_si
 
 __all__ = ["plaster_report", "programmability", "published_accuracy", "rate_of_learning",
@@ -273,11 +273,13 @@ def rate_of_learning(model, device=None, training_cluster=None, epochs=None, dat
         epochs = recipe[1] if epochs is None else epochs
     if training_cluster is None:
         if device is None:
-            raise ValueError("rate_of_learning: give training_cluster= or a device for the default cluster")
+            raise ParameterError("training_cluster", None,
+                                 message="rate_of_learning: give training_cluster= or a device for the default cluster")
         training_cluster, how = default_training_cluster(device)
         notes.append(how)
     elif not isinstance(training_cluster, Cluster):
-        raise TypeError(f"training_cluster must be a plaster_model.Cluster, got {type(training_cluster).__name__}")
+        raise ParameterTypeError("training_cluster", training_cluster,
+                                 message=f"training_cluster must be a plaster_model.Cluster, got {type(training_cluster).__name__}")
     dev = training_cluster.device
     if precision is None:
         precision = "fp32" if "fp32" in dev.precisions else ("mixed" if "mixed" in dev.precisions else dev.precisions[0])
@@ -327,7 +329,8 @@ def _cluster_for(training_cluster, device):
             if active_catalog().get("device", key).name == device.name:
                 return value
         return None
-    raise TypeError("training_cluster must be a Cluster, a {device: Cluster} mapping or None")
+    raise ParameterTypeError("training_cluster", None,
+                             message="training_cluster must be a Cluster, a {device: Cluster} mapping or None")
 
 
 def plaster_report(model, devices, latency_budget="7 ms", precision="fp32", calibration=None,
@@ -408,11 +411,11 @@ def plaster_report(model, devices, latency_budget="7 ms", precision="fp32", cali
         devices = [devices]
     devs = [cat.get("device", d) for d in devices]
     if not devs:
-        raise ValueError("devices: give at least one device")
+        raise ParameterError("devices", devices, message="devices: give at least one device")
     precs = [precision] if isinstance(precision, str) else list(precision)
     precs = list(dict.fromkeys(normalize_precision(p) for p in precs))
     if not precs:
-        raise ValueError("precision: give at least one precision")
+        raise ParameterError("precision", precision, message="precision: give at least one precision")
 
     rows, all_assumptions = [], {}
     rol_cache: dict[str, dict] = {}

@@ -22,6 +22,7 @@ times ``*_s`` [s], ``throughput_samples_s`` [samples/s], ``speedup`` [×], ``eff
 ``<column>_high``.
 """
 from __future__ import annotations
+from .errors import ParameterError, ParameterTypeError
 
 import math
 import re
@@ -146,20 +147,23 @@ def _frame(data) -> Any:
         if items and all(hasattr(i, "to_frame") for i in items):
             return pd.concat([i.to_frame() for i in items], ignore_index=True)
         return pd.DataFrame(items)
-    raise TypeError(f"expected a pandas DataFrame (or result objects with to_frame()), got {type(data).__name__}")
+    raise ParameterTypeError("data", data, message=f"expected a pandas DataFrame (or result objects with to_frame()), "
+                             f"got {type(data).__name__}")
 
 
 def _require(df, columns: Iterable[str], what: str) -> None:
     missing = [c for c in columns if c not in df.columns]
     if missing:
-        raise ValueError(f"{what}: the DataFrame lacks column(s) {missing}; it has {list(df.columns)}")
+        raise ParameterError(what, None,
+                             message=f"{what}: the DataFrame lacks column(s) {missing}; it has {list(df.columns)}")
 
 
 def _x_column(df) -> str:
     for col in ("devices", "n_devices"):
         if col in df.columns:
             return col
-    raise ValueError(f"plot_scaling: need a 'devices' (or 'n_devices') column; got {list(df.columns)}")
+    raise ParameterError("data", list(df.columns),
+                         message=f"plot_scaling: need a 'devices' (or 'n_devices') column; got {list(df.columns)}")
 
 
 def _auto_hue(df, exclude: Sequence[str] = ()) -> str | None:
@@ -180,7 +184,7 @@ def _groups(df, hue):
     cols = [hue] if isinstance(hue, str) else list(hue)
     for col in cols:
         if col not in df.columns:
-            raise ValueError(f"hue: no column {col!r}; columns are {list(df.columns)}")
+            raise ParameterError("hue", col, message=f"hue: no column {col!r}; columns are {list(df.columns)}")
     if len(cols) == 1:
         keys = list(dict.fromkeys(df[cols[0]].tolist()))
         return [(k, df[df[cols[0]] == k]) for k in keys]
@@ -635,7 +639,7 @@ def plot_roofline(devices, models=None, *, precisions: Sequence[str] | None = No
 
     devs = [load_device(d) for d in _as_list(devices)]
     if not devs:
-        raise ValueError("plot_roofline: give at least one device")
+        raise ParameterError("devices", devices, message="plot_roofline: give at least one device")
     roofs = []  # (device, precision, peak, bandwidth)
     for dev in devs:
         wanted = [normalize_precision(p) for p in precisions] if precisions else \
@@ -886,7 +890,7 @@ def plot_calibration(data, *, metric: str | None = None, hue: str | None = "auto
         _require(df, ["metric"], "plot_calibration(metric=)")
         df = df[df["metric"] == metric]
         if df.empty:
-            raise ValueError(f"plot_calibration: no rows with metric {metric!r}")
+            raise ParameterError("metric", metric, message=f"plot_calibration: no rows with metric {metric!r}")
     df = df[np.isfinite(df["measured"].astype(float)) & np.isfinite(df["predicted"].astype(float))]
     if "rel_error" not in df.columns:
         df["rel_error"] = df["predicted"] / df["measured"] - 1.0
@@ -910,7 +914,7 @@ def plot_calibration(data, *, metric: str | None = None, hue: str | None = "auto
     allv = np.concatenate([meas, pred])
     allv = allv[allv > 0] if log else allv
     if allv.size == 0:
-        raise ValueError("plot_calibration: no finite rows to plot")
+        raise ParameterError("data", None, message="plot_calibration: no finite rows to plot")
     vmin, vmax = float(allv.min()), float(allv.max())
     if log:
         lo_lim, hi_lim = vmin / 1.6, vmax * 1.6
@@ -1186,13 +1190,13 @@ def plot_plaster(data, *, kind: str = "auto", dimensions: Mapping[str, Any] | No
         dropped = [n for n, keep in zip(_row_labels(df, label), ok) if not keep]
         df = df[ok.to_numpy()].reset_index(drop=True)
         if df.empty:
-            raise ValueError("plot_plaster: no supported (device, precision) row to plot")
+            raise ParameterError("data", None, message="plot_plaster: no supported (device, precision) row to plot")
     scores = plaster_scores(df, dimensions)
     dims = [d for d in PLASTER_DIMENSIONS if d in scores.columns]
     if not dims:
-        raise ValueError(
-            "plot_plaster: no numeric column found for any PLASTER dimension; expected column "
-            f"groups prefixed {', '.join(d + '_' for d in PLASTER_DIMENSIONS)}")
+        raise ParameterError("data", None,
+                             message="plot_plaster: no numeric column found for any PLASTER dimension; expected column "
+                                     f"groups prefixed {', '.join(d + '_' for d in PLASTER_DIMENSIONS)}")
     labels = _row_labels(df, label)
     used = scores.attrs["columns"]
     if kind == "auto":
@@ -1210,7 +1214,7 @@ def plot_plaster(data, *, kind: str = "auto", dimensions: Mapping[str, Any] | No
         if ax is None:
             ax = _new_axes(None, figsize=(6.4, 6.0), projection="polar")
         elif getattr(ax, "name", "") != "polar":
-            raise ValueError("plot_plaster(kind='radar') needs polar axes: "
+            raise ParameterError("ax", ax, message="plot_plaster(kind='radar') needs polar axes: "
                              "plt.subplots(subplot_kw={'projection': 'polar'}), or kind='bars'")
         ax.set_theta_offset(np.pi / 2)  # P at the top, then clockwise L, A, S, T, E, R
         ax.set_theta_direction(-1)
@@ -1245,7 +1249,7 @@ def plot_plaster(data, *, kind: str = "auto", dimensions: Mapping[str, Any] | No
         ax.set_axisbelow(True)
         ax.legend(fontsize="small", ncols=min(n, 4))
     else:
-        raise ValueError(f"plot_plaster: kind must be 'radar' or 'bars', got {kind!r}")
+        raise ParameterError("kind", kind, message=f"plot_plaster: kind must be 'radar' or 'bars', got {kind!r}")
     missing = scores.attrs["missing"]
     if title is None:
         title = "PLASTER: normalized score [0–1, 1 = best of compared]"

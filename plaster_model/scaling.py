@@ -146,25 +146,27 @@ def scaling_curve(model, cluster, devices=None, batch_per_device=None, precision
                                            global_batch, batch_per_device)
     template = _resolve_cluster(cluster)
     if scaling not in ("weak", "strong"):
-        raise ValueError(f"scaling must be 'weak' or 'strong', got {scaling!r}")
+        raise ParameterError("scaling", scaling, message=f"scaling must be 'weak' or 'strong', got {scaling!r}")
     devs = _default_devices(template) if devices is None else list(devices)
     if not devs:
-        raise ValueError("devices: give at least one device count")
+        raise ParameterError("devices", devices, message="devices: give at least one device count")
     for d in devs:
         if isinstance(d, bool) or not isinstance(d, (int, np.integer, float)) or d != int(d) or d < 1:
-            raise ValueError(f"devices must be positive integers, got {d!r}")
+            raise ParameterError("devices", d, message=f"devices must be positive integers, got {d!r}")
     devs = [int(d) for d in devs]
     if scaling == "weak":
         if global_batch is not None:
-            raise ValueError("global_batch is for scaling='strong'; weak scaling takes batch_per_device")
+            raise ParameterError("global_batch", global_batch,
+                                 message="global_batch is for scaling='strong'; weak scaling takes batch_per_device")
         if batch_per_device is None:
             raise ParameterError("batch_per_device", None, "the per-device batch for weak scaling")
         b_fixed = _positive(batch_per_device, "batch_per_device")
     else:
         if batch_per_device is not None:
-            raise ValueError("batch_per_device is for scaling='weak'; strong scaling takes global_batch")
+            raise ParameterError("batch_per_device", batch_per_device,
+                                 message="batch_per_device is for scaling='weak'; strong scaling takes global_batch")
         if global_batch is None:
-            raise ValueError("global_batch: give the global batch for strong scaling")
+            raise ParameterError("global_batch", None, message="global_batch: give the global batch for strong scaling")
         b_fixed = _positive(global_batch, "global_batch")
 
     frames = []
@@ -204,9 +206,10 @@ def _one_curve(s0, devs, b_fixed, scaling, optimizer, check_memory, calibration=
     b = np.full_like(p, b_fixed) if scaling == "weak" else b_fixed / p
     c = s0.cluster
     if c.interconnect is None and p.max() > c.devices_per_node:
-        raise ValueError(f"interconnect: {int(p.max())} devices need {int(np.ceil(p.max() / c.devices_per_node))} "
-                         f"nodes of {c.devices_per_node}, and the cluster has no inter-node interconnect; "
-                         "pass interconnect=... (see plaster_model.list_interconnects())")
+        raise ParameterError("interconnect", None,
+                             message=f"interconnect: {int(p.max())} devices need {int(np.ceil(p.max() / c.devices_per_node))} "
+                                     f"nodes of {c.devices_per_node}, and the cluster has no inter-node interconnect; "
+                                     "pass interconnect=... (see plaster_model.list_interconnects())")
     links = cluster_links(c, p)
     topo = _design_topology(s0, links)
 

@@ -24,7 +24,7 @@ from typing import Any, Iterator, Mapping, Sequence
 import numpy as np
 
 from ._feasibility import mark_sweep_memory
-from .errors import ParameterError
+from .errors import ParameterError, ParameterTypeError
 
 __all__ = ["sweep", "sweep_chunks", "sweep_size", "SWEEP_COLUMNS", "INTERVAL_COLUMNS", "MEMORY_COLUMNS"]
 
@@ -55,7 +55,7 @@ _ASSUMED_ROWS_PER_S = 2e7
 def _as_list(value, name: str) -> list:
     """A scalar (or a catalog object, or None) as a one-element list; a list-like as a list."""
     if isinstance(value, Mapping):
-        raise TypeError(f"{name}: expected a value or a list of values, got a mapping")
+        raise ParameterTypeError(name, None, message=f"{name}: expected a value or a list of values, got a mapping")
     if isinstance(value, np.ndarray):
         out = list(value.ravel())
     elif value is None or isinstance(value, (str, bytes)) or not hasattr(value, "__iter__"):
@@ -63,7 +63,7 @@ def _as_list(value, name: str) -> list:
     else:
         out = list(value)
     if not out:
-        raise ValueError(f"{name}: give at least one value")
+        raise ParameterError(name, None, message=f"{name}: give at least one value")
     return out
 
 
@@ -72,7 +72,7 @@ def _counts(values, name: str) -> np.ndarray:
     for v in _as_list(values, name):
         if isinstance(v, (bool, np.bool_)) or not isinstance(v, numbers.Real) or not math.isfinite(v) \
                 or v != int(v) or v < 1:
-            raise ValueError(f"{name} must be positive integers, got {v!r}")
+            raise ParameterError(name, v, message=f"{name} must be positive integers, got {v!r}")
         out.append(int(v))
     return np.array(list(dict.fromkeys(out)), dtype=np.int64)
 
@@ -100,12 +100,12 @@ def _resolve(kind: str, values, name: str, allow_none: bool = False) -> list:
     for v in _as_list(values, name):
         if v is None:
             if not allow_none:
-                raise ValueError(f"{name}: give at least one {kind} name")
+                raise ParameterError(name, None, message=f"{name}: give at least one {kind} name")
             out.setdefault(None, None)
             continue
         obj = cat.get(kind, v)
         if obj.name in out and out[obj.name] != obj:
-            raise ValueError(f"{name}: two different {kind}s are called {obj.name!r}")
+            raise ParameterError(name, None, message=f"{name}: two different {kind}s are called {obj.name!r}")
         out.setdefault(obj.name, obj)
     return list(out.values())
 
@@ -177,7 +177,7 @@ def _normalize_algorithm(name) -> str:
     if hasattr(collectives, "normalize_algorithm"):
         return collectives.normalize_algorithm(name)
     if name not in collectives.ALGORITHMS:
-        raise ValueError(f"algorithm: unknown all-reduce algorithm {name!r}; "
+        raise ParameterError("algorithm", name, message=f"algorithm: unknown all-reduce algorithm {name!r}; "
                          f"expected one of {sorted(collectives.ALGORITHMS)}")
     return name
 
@@ -191,20 +191,24 @@ def _plan(models, devices, n_devices, interconnects=None, batch_per_device=None,
     from .units import to_si
 
     if scaling not in ("weak", "strong"):
-        raise ValueError(f"scaling must be 'weak' or 'strong', got {scaling!r}")
+        raise ParameterError("scaling", scaling, message=f"scaling must be 'weak' or 'strong', got {scaling!r}")
     if unsupported not in ("drop", "nan", "raise"):
-        raise ValueError(f"unsupported must be 'drop', 'nan' or 'raise', got {unsupported!r}")
+        raise ParameterError("unsupported", unsupported,
+                             message=f"unsupported must be 'drop', 'nan' or 'raise', got {unsupported!r}")
     strong = scaling == "strong"
     if strong:
         if global_batch is None:
-            raise ValueError("scaling='strong' keeps the global batch fixed: give global_batch=[...] "
-                             "(batch_per_device is then global_batch / n_devices)")
+            raise ParameterError("global_batch", global_batch,
+                                 message="scaling='strong' keeps the global batch fixed: give global_batch=[...] "
+                                         "(batch_per_device is then global_batch / n_devices)")
         if batch_per_device is not None:
-            raise ValueError("scaling='strong': give global_batch, not batch_per_device")
+            raise ParameterError("batch_per_device", batch_per_device,
+                                 message="scaling='strong': give global_batch, not batch_per_device")
         batches = _positives(global_batch, "global_batch")
     else:
         if global_batch is not None:
-            raise ValueError("global_batch is for scaling='strong'; with weak scaling give batch_per_device")
+            raise ParameterError("global_batch", global_batch,
+                                 message="global_batch is for scaling='strong'; with weak scaling give batch_per_device")
         if batch_per_device is None:
             raise ParameterError("batch_per_device", None,
                                  "the per-device batch (or scaling='strong' with global_batch)")
@@ -236,18 +240,21 @@ def _plan(models, devices, n_devices, interconnects=None, batch_per_device=None,
                                          (BACKENDS["nccl"].overlap if a == "auto" else 0.0)} for a in algs}
     if servers is not None:
         if "parameter_server" not in algs:
-            raise ValueError(f"servers={servers!r} applies to algorithm 'parameter_server', which is not in "
-                             f"algorithms={algs}")
+            raise ParameterError("servers", servers,
+                                 message=f"servers={servers!r} applies to algorithm 'parameter_server', which is not in "
+                                         f"algorithms={algs}")
         algorithm_kw["parameter_server"]["servers"] = _positive(servers, "servers")
     if inter_algorithm is not None:
         if "hierarchical" not in algs:
-            raise ValueError(f"inter_algorithm={inter_algorithm!r} applies to algorithm 'hierarchical', which is "
-                             f"not in algorithms={algs}")
+            raise ParameterError("inter_algorithm", inter_algorithm,
+                                 message=f"inter_algorithm={inter_algorithm!r} applies to algorithm 'hierarchical', which is "
+                                         f"not in algorithms={algs}")
         algorithm_kw["hierarchical"]["inter_algorithm"] = _normalize_algorithm(inter_algorithm)
     ns = _counts(n_devices, "n_devices")
     dpns = _counts(devices_per_node, "devices_per_node")
     if len(_as_list(nics_per_node, "nics_per_node")) != 1:
-        raise ValueError(f"nics_per_node must be a single positive integer, got {nics_per_node!r}")
+        raise ParameterError("nics_per_node", nics_per_node,
+                             message=f"nics_per_node must be a single positive integer, got {nics_per_node!r}")
     nics = int(_counts(nics_per_node, "nics_per_node")[0])
     from .estimators._validate import COMPUTE_EFFICIENCY_MAX, TRANSFER_EFFICIENCY_MAX, _bounded_fraction
 
@@ -290,7 +297,7 @@ def _plan(models, devices, n_devices, interconnects=None, batch_per_device=None,
         warnings.warn(f"sweep: {len(unsupported_pairs)} device/precision pair(s) have no published peak and "
                       f"are {verb}: {pairs} ({hint}; 'raise' stops)", UserWarning, stacklevel=3)
     if not len(wl_m):
-        raise ValueError("sweep: no device supports any of the requested precisions "
+        raise ParameterError("precisions", precs, message="sweep: no device supports any of the requested precisions "
                          f"({', '.join(precs)}); see Device.precisions")
     nW = len(wl_m)
     # one entry per model / precision, spread over the workload axis by index
@@ -353,13 +360,15 @@ def _plan(models, devices, n_devices, interconnects=None, batch_per_device=None,
     for j, intra in enumerate(intra_objs):
         if intra is None and needs_intra.any():
             k, n_ = np.argwhere(needs_intra)[0]
-            raise ValueError(f"intra_node: nodes of {dpns[k]} devices ({ns[n_]} devices in all) need an "
-                             "intra-node link, e.g. intra_node='NVLink 2' or 'PCIe 3.0 x16'")
+            raise ParameterError("intra_node", None,
+                                 message=f"intra_node: nodes of {dpns[k]} devices ({ns[n_]} devices in all) need an "
+                                         "intra-node link, e.g. intra_node='NVLink 2' or 'PCIe 3.0 x16'")
     for i, inter in enumerate(inter_objs):
         if inter is None and multi.any():
             k, n_ = np.argwhere(multi)[0]
-            raise ValueError(f"interconnects: {ns[n_]} devices on {nodes[k, n_]} nodes need an inter-node "
-                             "interconnect, e.g. interconnects=['InfiniBand EDR'] (see plaster_model.list_interconnects())")
+            raise ParameterError("interconnects", None,
+                                 message=f"interconnects: {ns[n_]} devices on {nodes[k, n_]} nodes need an inter-node "
+                                         "interconnect, e.g. interconnects=['InfiniBand EDR'] (see plaster_model.list_interconnects())")
     nan = math.nan
     intra_bw = np.array([o.bandwidth if o is not None else nan for o in intra_objs])
     intra_lat = np.array([o.latency_s if o is not None else nan for o in intra_objs])
@@ -586,7 +595,8 @@ class _Progress:
 def _iterate(plan: _Plan, chunk_size: int, progress) -> Iterator[tuple]:
     chunk_size = int(chunk_size)
     if chunk_size < 1:
-        raise ValueError(f"chunk_size must be a positive integer, got {chunk_size!r}")
+        raise ParameterError("chunk_size", chunk_size,
+                             message=f"chunk_size must be a positive integer, got {chunk_size!r}")
     rows = plan.rows_per_algorithm
     bar = _Progress(plan.total, progress)
     try:
@@ -689,7 +699,8 @@ _OPTIONS = ("global_batch", "nics_per_node", "comm_efficiency", "overhead_s", "g
 def _options(kwargs: dict, caller: str) -> dict:
     unknown = set(kwargs) - set(_OPTIONS)
     if unknown:
-        raise TypeError(f"{caller}() got unexpected keyword argument(s) {sorted(unknown)}")
+        raise ParameterTypeError(caller, None,
+                                 message=f"{caller}() got unexpected keyword argument(s) {sorted(unknown)}")
     out = dict(kwargs)
     if "bucket_bytes" in out:
         out["_bucket_given"] = True

@@ -29,7 +29,7 @@ __all__ = [
 ]
 
 
-from .errors import MemoryWarning, ParameterError
+from .errors import MemoryWarning, ParameterError, ParameterTypeError
 
 
 # --------------------------------------------------------------------------- results
@@ -204,8 +204,9 @@ def _resolve_model(model) -> Model:
 
 def _resolve_cluster(cluster) -> Cluster:
     if not isinstance(cluster, Cluster):
-        raise TypeError(f"cluster must be a plaster_model.Cluster, got {type(cluster).__name__}; "
-                        "e.g. pm.Cluster(device='V100', n_devices=8, devices_per_node=8, intra_node='NVLink 2')")
+        raise ParameterTypeError("cluster", cluster,
+                                 message=f"cluster must be a plaster_model.Cluster, got {type(cluster).__name__}; "
+                                         "e.g. pm.Cluster(device='V100', n_devices=8, devices_per_node=8, intra_node='NVLink 2')")
     return cluster
 
 
@@ -293,11 +294,13 @@ def _setup(model, cluster, precision, algorithm, calibration, efficiency, comm_e
     elif overlap is None:
         overlap = 0.0
     if servers is not None and algorithm != "parameter_server":
-        raise ValueError(f"servers={servers!r} applies to algorithm='parameter_server' only, "
-                         f"not {algorithm!r}")
+        raise ParameterError("servers", servers,
+                             message=f"servers={servers!r} applies to algorithm='parameter_server' only, "
+                                     f"not {algorithm!r}")
     if inter_algorithm is not None and algorithm != "hierarchical":
-        raise ValueError(f"inter_algorithm={inter_algorithm!r} applies to algorithm='hierarchical' "
-                         f"only, not {algorithm!r}")
+        raise ParameterError("inter_algorithm", inter_algorithm,
+                             message=f"inter_algorithm={inter_algorithm!r} applies to algorithm='hierarchical' "
+                                     f"only, not {algorithm!r}")
     links = cluster_links(cluster)
     link = links["link"].item()
     eff_interval = None
@@ -407,7 +410,8 @@ def _memory_check(s: _Setup, batch_per_device: float, optimizer: str, mode="erro
     if mode is True:
         mode = "error"
     if mode not in ("warn", "error"):
-        raise ValueError(f"check_memory must be True, False, 'warn' or 'error', got {mode!r}")
+        raise ParameterError("check_memory", mode,
+                             message=f"check_memory must be True, False, 'warn' or 'error', got {mode!r}")
     fit = training_memory_fit(s.model, s.cluster.device, s.precision, batch_per_device, optimizer)
     if fit["activation_bytes_per_sample"] is None:
         s.assumptions.append("memory estimate excludes activations (no activation figure for this model)")
@@ -623,8 +627,9 @@ def _predict(s: _Setup, batch_per_device, global_batch, scaling, optimizer, chec
             raise ParameterError("global_batch", global_batch,
                                  f"at least one sample per device ({p} devices)")
         if batch_per_device is not None and not math.isclose(batch_per_device, b):
-            raise ValueError(f"batch_per_device={batch_per_device!r} contradicts global_batch={global_batch!r} "
-                             f"on {p} devices (= {b:g} per device); give one of them")
+            raise ParameterError("batch_per_device", batch_per_device,
+                                 message=f"batch_per_device={batch_per_device!r} contradicts global_batch={global_batch!r} "
+                                         f"on {p} devices (= {b:g} per device); give one of them")
     elif batch_per_device is None:
         raise ParameterError("batch_per_device", None, "the per-device batch (or global_batch for strong scaling)")
     else:
@@ -854,7 +859,7 @@ def is_bandwidth_bound(model, cluster, batch_per_device=None, precision="fp32", 
     (False, inf)
     """
     if scaling not in ("weak", "strong"):
-        raise ValueError(f"scaling must be 'weak' or 'strong', got {scaling!r}")
+        raise ParameterError("scaling", scaling, message=f"scaling must be 'weak' or 'strong', got {scaling!r}")
     setup_kw = {k: kwargs.pop(k) for k in ("efficiency", "comm_efficiency", "overhead_s", "gradient_precision")
                 if k in kwargs}
     s = _setup(model, cluster, precision, algorithm, calibration, setup_kw.get("efficiency"),
@@ -865,7 +870,8 @@ def is_bandwidth_bound(model, cluster, batch_per_device=None, precision="fp32", 
     kwargs.pop("allow_oversubscribed", None)  # the verdict checks no memory unless check_memory= asks
     unknown = set(kwargs) - {"global_batch", "optimizer", "check_memory"}
     if unknown:
-        raise TypeError(f"is_bandwidth_bound: unexpected keyword argument(s) {sorted(unknown)}")
+        raise ParameterTypeError("kwargs", sorted(unknown),
+                                 message=f"is_bandwidth_bound: unexpected keyword argument(s) {sorted(unknown)}")
     pred = _predict(s, batch_per_device, kwargs.get("global_batch"), scaling, kwargs.get("optimizer", "momentum"),
                     kwargs.get("check_memory", False), calibration is not None)
     ref_batch = pred.batch_per_device if scaling == "weak" else pred.global_batch

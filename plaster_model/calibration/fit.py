@@ -42,6 +42,7 @@ linked by shared rows the factors have a geometric mean of 1 (a component holdin
 gives it κ = 1, and its groups' η are then plain efficiencies).
 """
 from __future__ import annotations
+from ..errors import CalibrationError, ParameterError
 
 import math
 from dataclasses import dataclass
@@ -303,7 +304,7 @@ def _objective(rows, layout: Layout, x0, sel=None, block=None):
     else:
         sel = np.asarray(sel, dtype=int)
         if sel.size and (np.any(np.diff(sel) <= 0) or sel[0] < 0 or sel[-1] >= n):
-            raise ValueError("sel must hold increasing, distinct row indices")
+            raise ParameterError("sel", sel, message="sel must hold increasing, distinct row indices")
         mask = np.zeros(n, dtype=bool)
         mask[sel] = True
         sub = rows.subset(mask)
@@ -375,7 +376,7 @@ def _rho(loss: str, z) -> np.ndarray:
     elif loss == "arctan":
         out[0], out[1], out[2] = np.arctan(z), 1.0 / (1.0 + z ** 2), -2.0 * z / (1.0 + z ** 2) ** 2
     else:
-        raise ValueError(f"loss {loss!r} is unknown")
+        raise CalibrationError(f"loss {loss!r} is unknown")
     return out
 
 
@@ -522,7 +523,8 @@ def bootstrap(rows, layout: Layout, x_hat, n_bootstrap: int, rng, *, method="ref
                                 loss=loss, f_scale=f_scale, tol=BOOTSTRAP_TOL)
         return draws
     if method != "linearized":
-        raise ValueError(f"bootstrap method must be 'linearized' or 'refit', got {method!r}")
+        raise ParameterError("bootstrap", method,
+                             message=f"bootstrap method must be 'linearized' or 'refit', got {method!r}")
     free = np.flatnonzero(layout.free)
     evaluate, n_data = _objective(rows, layout, x_hat)
     r, J = evaluate(x_hat[free])

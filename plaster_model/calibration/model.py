@@ -14,7 +14,7 @@ from typing import Mapping
 import numpy as np
 import pandas as pd
 
-from ..errors import CalibrationLookupError, NotFittedError
+from ..errors import CalibrationError, CalibrationLookupError, NotFittedError, ParameterError, ParameterTypeError
 from . import fit as _fit
 from .lookup import SD_BETWEEN_FLOOR, WITHIN_GROUP_LEVELS, LookupMixin, _device, _key_text, _z
 from .predict import log_prediction
@@ -202,7 +202,7 @@ class Calibration(LookupMixin):
         """Set constructor parameters (scikit-learn protocol); returns self."""
         for k, v in params.items():
             if k not in self._PARAM_NAMES:
-                raise ValueError(f"Calibration has no parameter {k!r}; expected one of {list(self._PARAM_NAMES)}")
+                raise CalibrationError(f"Calibration has no parameter {k!r}; expected one of {list(self._PARAM_NAMES)}")
             setattr(self, k, v)
         return self
 
@@ -226,26 +226,31 @@ class Calibration(LookupMixin):
         from ..estimators.collectives import FLAT_ALGORITHMS, normalize_algorithm
 
         if self.per not in _PERS:
-            raise ValueError(f"per must be one of {_PERS}, got {self.per!r}")
+            raise ParameterError("per", self.per, message=f"per must be one of {_PERS}, got {self.per!r}")
         if self.loss not in _LOSSES:
-            raise ValueError(f"loss must be one of {_LOSSES}, got {self.loss!r}")
+            raise ParameterError("loss", self.loss, message=f"loss must be one of {_LOSSES}, got {self.loss!r}")
         if isinstance(self.n_bootstrap, bool) or not isinstance(self.n_bootstrap, (int, np.integer)) \
                 or self.n_bootstrap < 0:
-            raise ValueError(f"n_bootstrap must be a non-negative integer, got {self.n_bootstrap!r}")
+            raise ParameterError("n_bootstrap", self.n_bootstrap,
+                                 message=f"n_bootstrap must be a non-negative integer, got {self.n_bootstrap!r}")
         if not (isinstance(self.interval, (int, float)) and 0 < self.interval < 1):
-            raise ValueError(f"interval must be a coverage in (0, 1), got {self.interval!r}")
+            raise ParameterError("interval", self.interval,
+                                 message=f"interval must be a coverage in (0, 1), got {self.interval!r}")
         if self.bootstrap not in ("linearized", "refit"):
-            raise ValueError(f"bootstrap must be 'linearized' or 'refit', got {self.bootstrap!r}")
+            raise ParameterError("bootstrap", self.bootstrap,
+                                 message=f"bootstrap must be 'linearized' or 'refit', got {self.bootstrap!r}")
         if not (isinstance(self.f_scale, (int, float)) and self.f_scale > 0):
-            raise ValueError(f"f_scale must be positive, got {self.f_scale!r}")
+            raise ParameterError("f_scale", self.f_scale, message=f"f_scale must be positive, got {self.f_scale!r}")
         algo = normalize_algorithm(self.algorithm)
         if algo != "auto" and algo not in FLAT_ALGORITHMS:
-            raise ValueError(f"algorithm must be 'auto' (each row's backend) or a flat all-reduce "
-                             f"{sorted(FLAT_ALGORITHMS)}, got {self.algorithm!r}")
+            raise ParameterError("algorithm", self.algorithm,
+                                 message=f"algorithm must be 'auto' (each row's backend) or a flat all-reduce "
+                                         f"{sorted(FLAT_ALGORITHMS)}, got {self.algorithm!r}")
         if self.metrics is not None:
             bad = [m for m in self.metrics if m not in SUPPORTED_METRICS]
             if bad:
-                raise ValueError(f"metrics: unknown {bad}; supported: {list(SUPPORTED_METRICS)}")
+                raise ParameterError("metrics", bad,
+                                     message=f"metrics: unknown {bad}; supported: {list(SUPPORTED_METRICS)}")
         from ..catalog.loader import active_catalog
         active_catalog().get("dataset", self.dataset)
         return algo
@@ -315,7 +320,7 @@ class Calibration(LookupMixin):
         self.unmapped_ = _unmapped_table(rows)
         if not use.any():
             why = self.skipped_["reason"].value_counts().head(5).to_dict()
-            raise ValueError(f"Calibration.fit: no row can be fitted; reasons: {why}")
+            raise CalibrationError(f"Calibration.fit: no row can be fitted; reasons: {why}")
         fr = rows.subset(use)
         model_factors = bool(self.model_factors) and self.per == "device_precision"
         # The SVDs inside least_squares are small (hundreds of rows x tens of parameters):
@@ -505,7 +510,7 @@ class Calibration(LookupMixin):
 
         self._check_fitted()
         if phase not in ("training", "inference"):
-            raise ValueError(f"phase must be 'training' or 'inference', got {phase!r}")
+            raise ParameterError("phase", phase, message=f"phase must be 'training' or 'inference', got {phase!r}")
         dev = _device(device, self.user_devices_)
         dev_name = getattr(dev, "name", device)
         prec = normalize_precision(precision)
@@ -806,7 +811,8 @@ def _as_frame(measurements) -> pd.DataFrame:
     if isinstance(measurements, (str, os.PathLike, list, tuple)):
         from ..io.readers import read_measurements
         return read_measurements(measurements)
-    raise TypeError(f"measurements must be a DataFrame or a path/glob/directory, got {type(measurements).__name__}")
+    raise ParameterTypeError("measurements", measurements,
+                             message=f"measurements must be a DataFrame or a path/glob/directory, got {type(measurements).__name__}")
 
 
 def _cell_spread(groups, labels, logr) -> float:

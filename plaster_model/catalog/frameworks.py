@@ -50,6 +50,7 @@ Examples
 'mpi'
 """
 from __future__ import annotations
+from ..errors import UnknownNameError
 
 import functools
 import math
@@ -526,7 +527,7 @@ def communication_backend(framework=None, notes=None, backend=None, multi_node=N
 
             close = difflib.get_close_matches(key, list(BACKENDS), n=3, cutoff=0.4)
             hint = f"; did you mean {', '.join(repr(c) for c in close)}?" if close else ""
-            raise KeyError(f"backend {backend!r} is unknown; expected one of {sorted(BACKENDS)} or 'auto'{hint}")
+            raise UnknownNameError(f"backend {backend!r} is unknown; expected one of {sorted(BACKENDS)} or 'auto'{hint}")
         return _backend(key), f"backend {key!r} as given"
     return _backend_from_texts(framework if isinstance(framework, str) else None,
                                notes if isinstance(notes, str) else None, bool(multi_node))

@@ -14,7 +14,7 @@ from dataclasses import dataclass, field, fields
 from types import MappingProxyType
 from typing import Any, Mapping
 
-from ..errors import CatalogError
+from ..errors import CatalogError, ParameterError
 from ..units import to_si
 
 __all__ = [
@@ -78,7 +78,7 @@ def _positive(value: float, name: str, owner: str, allow_zero: bool = False) -> 
     bad = (value < 0) if allow_zero else (value <= 0)
     if not math.isfinite(value) or bad:
         cond = "non-negative" if allow_zero else "positive"
-        raise ValueError(f"{owner}: {name} must be a finite, {cond} number, got {value!r}")
+        raise CatalogError(f"{owner}: {name} must be a finite, {cond} number, got {value!r}")
     return value
 
 
@@ -166,7 +166,8 @@ def normalize_precision(precision: str, *, free_text: bool = False) -> str:
     if not isinstance(precision, str):
         if free_text:
             return NOT_STATED
-        raise ValueError(f"precision must be a string such as 'fp32', got {precision!r}")
+        raise ParameterError("precision", precision,
+                             message=f"precision must be a string such as 'fp32', got {precision!r}")
     key = precision.strip().lower()
     key = _PRECISION_ALIASES.get(key, key)
     if key in PRECISIONS:
@@ -177,9 +178,8 @@ def normalize_precision(precision: str, *, free_text: bool = False) -> str:
             if re.search(pattern, text):
                 return name
         return NOT_STATED
-    raise ValueError(
-        f"precision: unknown precision {precision!r}; expected one of {sorted(PRECISIONS)}"
-    )
+    raise ParameterError("precision", precision,
+                         message=f"precision: unknown precision {precision!r}; expected one of {sorted(PRECISIONS)}")
 
 
 @dataclass(frozen=True, eq=True)
@@ -254,21 +254,23 @@ class Device:
                              f"expected one of {list(MEMORY_TECHNOLOGIES)}")
         if self.process is not None and self.process not in PROCESS_NODES:
             close = difflib.get_close_matches(str(self.process), PROCESS_NODES, n=3, cutoff=0.4)
-            raise ValueError(f"{owner}: process {self.process!r} is not a known fabrication process"
+            raise CatalogError(f"{owner}: process {self.process!r} is not a known fabrication process"
                              + (f"; did you mean {close}?" if close else "")
                              + f" Known: {list(PROCESS_NODES)}")
         if not self.name or not isinstance(self.name, str):
-            raise ValueError(f"device: name must be a non-empty string, got {self.name!r}")
+            raise ParameterError("device", self.name,
+                                 message=f"device: name must be a non-empty string, got {self.name!r}")
         if not self.source or not isinstance(self.source, str):
-            raise ValueError(f"{owner}: source is required (datasheet, paper or measurement)")
+            raise ParameterError("source", self.source,
+                                 message=f"{owner}: source is required (datasheet, paper or measurement)")
         peaks = {}
         if not isinstance(self.peak_flops, Mapping) or not self.peak_flops:
-            raise ValueError(f"{owner}: peak_flops must be a non-empty mapping, got {self.peak_flops!r}")
+            raise ParameterError("peak_flops", self.peak_flops,
+                                 message=f"{owner}: peak_flops must be a non-empty mapping, got {self.peak_flops!r}")
         for key, val in self.peak_flops.items():
             if key not in PEAK_KEYS:
-                raise ValueError(
-                    f"{owner}: peak_flops key {key!r} is unknown; expected one of {list(PEAK_KEYS)}"
-                )
+                raise ParameterError("peak_flops", key,
+                                     message=f"{owner}: peak_flops key {key!r} is unknown; expected one of {list(PEAK_KEYS)}")
             peaks[key] = _positive(to_si(val, "flop_rate", name=f"{owner} peak_flops.{key}"),
                                    f"peak_flops.{key}", owner)
         _set(self, "peak_flops", MappingProxyType(peaks))
@@ -283,9 +285,11 @@ class Device:
             _set(self, "power_w", _positive(to_si(self.power_w, "power", name=f"{owner} power_w"),
                                             "power_w", owner))
         if self.kind not in ("gpu", "tpu", "cpu", "manycore", "accelerator"):
-            raise ValueError(f"{owner}: kind must be gpu, tpu, cpu, manycore or accelerator, got {self.kind!r}")
+            raise ParameterError("kind", self.kind,
+                                 message=f"{owner}: kind must be gpu, tpu, cpu, manycore or accelerator, got {self.kind!r}")
         if int(self.dies_per_board) < 1:
-            raise ValueError(f"{owner}: dies_per_board must be >= 1, got {self.dies_per_board!r}")
+            raise ParameterError("dies_per_board", self.dies_per_board,
+                                 message=f"{owner}: dies_per_board must be >= 1, got {self.dies_per_board!r}")
         _set(self, "frameworks", _as_tuple(self.frameworks))
         _set(self, "aliases", _as_tuple(self.aliases))
         _set(self, "sources", MappingProxyType(dict(self.sources or {})))
@@ -312,10 +316,9 @@ class Device:
         for key in PRECISIONS[prec]:
             if key in self.peak_flops:
                 return key
-        raise ValueError(
-            f"precision: device {self.name!r} has no published {prec} peak; it supports "
-            f"{list(self.precisions)}"
-        )
+        raise ParameterError("precision", precision,
+                             message=f"precision: device {self.name!r} has no published {prec} peak; it supports "
+                                     f"{list(self.precisions)}")
 
     def peak(self, precision: str = "fp32") -> float:
         """Peak compute rate [FLOP/s] for ``precision`` (see :meth:`peak_key`)."""
@@ -392,15 +395,18 @@ class Interconnect:
     def __post_init__(self):
         owner = f"interconnect {self.name!r}"
         if not self.name or not isinstance(self.name, str):
-            raise ValueError(f"interconnect: name must be a non-empty string, got {self.name!r}")
+            raise ParameterError("interconnect", self.name,
+                                 message=f"interconnect: name must be a non-empty string, got {self.name!r}")
         if not self.source:
-            raise ValueError(f"{owner}: source is required")
+            raise ParameterError("source", self.source, message=f"{owner}: source is required")
         if self.encoding not in ENCODINGS:
-            raise ValueError(f"{owner}: encoding {self.encoding!r} is unknown; expected one of {list(ENCODINGS)}")
+            raise CatalogError(f"{owner}: encoding {self.encoding!r} is unknown; expected one of {list(ENCODINGS)}")
         if not isinstance(self.links, int) or self.links < 1:
-            raise ValueError(f"{owner}: links must be a positive integer, got {self.links!r}")
+            raise ParameterError("links", self.links,
+                                 message=f"{owner}: links must be a positive integer, got {self.links!r}")
         if self.scope not in ("intra_node", "inter_node", "host"):
-            raise ValueError(f"{owner}: scope must be intra_node, inter_node or host, got {self.scope!r}")
+            raise ParameterError("scope", self.scope,
+                                 message=f"{owner}: scope must be intra_node, inter_node or host, got {self.scope!r}")
         sig = link = bw = None
         if self.signalling_rate is not None:
             sig = _positive(to_si(self.signalling_rate, "bandwidth", name=f"{owner} signalling_rate"), "signalling_rate", owner)
@@ -413,11 +419,11 @@ class Interconnect:
         elif link is not None:
             bw = link * self.links
         else:
-            raise ValueError(f"{owner}: give bandwidth, link_bandwidth or signalling_rate")
+            raise CatalogError(f"{owner}: give bandwidth, link_bandwidth or signalling_rate")
         if link is None:
             link = bw / self.links
         if sig is not None and link > sig * (1 + 1e-9):
-            raise ValueError(
+            raise CatalogError(
                 f"{owner}: link_bandwidth {link:.4g} B/s exceeds the signalling rate {sig:.4g} B/s"
             )
         _set(self, "signalling_rate", sig)
@@ -484,11 +490,11 @@ class System:
     def __post_init__(self):
         owner = f"system {self.name!r}"
         if not self.source:
-            raise ValueError(f"{owner}: source is required")
+            raise ParameterError("source", self.source, message=f"{owner}: source is required")
         for attr in ("devices_per_node", "nics_per_node"):
             v = getattr(self, attr)
             if isinstance(v, bool) or not isinstance(v, int) or v < 1:
-                raise ValueError(f"{owner}: {attr} must be a positive integer, got {v!r}")
+                raise CatalogError(f"{owner}: {attr} must be a positive integer, got {v!r}")
         dom = self.devices_per_node if self.scale_up_domain is None else self.scale_up_domain
         if isinstance(dom, bool) or not isinstance(dom, int) or dom < 1:
             raise CatalogError(f"{owner}: scale_up_domain must be a positive integer (devices on the "
@@ -585,25 +591,28 @@ class Model:
         owner = f"model {self.name!r}"
         if self.kernels is not None and (isinstance(self.kernels, bool) or not isinstance(self.kernels, int)
                                          or self.kernels < 1):
-            raise ValueError(f"{owner}: kernels must be a positive integer (operators per forward pass), "
-                             f"got {self.kernels!r}")
+            raise ParameterError("kernels", self.kernels,
+                                 message=f"{owner}: kernels must be a positive integer (operators per forward pass), "
+                                         f"got {self.kernels!r}")
         if not isinstance(self.family, str):
-            raise ValueError(f"{owner}: family must be a string such as 'resnet', got {self.family!r}")
+            raise ParameterError("family", self.family,
+                                 message=f"{owner}: family must be a string such as 'resnet', got {self.family!r}")
         if self.seq_len is not None and (isinstance(self.seq_len, bool) or not isinstance(self.seq_len, int)
                                          or self.seq_len < 1):
-            raise ValueError(f"{owner}: seq_len must be a positive integer (tokens per sample), "
-                             f"got {self.seq_len!r}")
+            raise ParameterError("seq_len", self.seq_len,
+                                 message=f"{owner}: seq_len must be a positive integer (tokens per sample), "
+                                         f"got {self.seq_len!r}")
         if not self.source:
-            raise ValueError(f"{owner}: source is required")
+            raise ParameterError("source", self.source, message=f"{owner}: source is required")
         if isinstance(self.params, bool) or not isinstance(self.params, (int, float)) or self.params <= 0 \
                 or float(self.params) != int(self.params):
-            raise ValueError(f"{owner}: params must be a positive integer count, got {self.params!r}")
+            raise ParameterError("params", self.params,
+                                 message=f"{owner}: params must be a positive integer count, got {self.params!r}")
         _set(self, "params", int(self.params))
         if self.flop_convention not in ("flops", "macs"):
-            raise ValueError(
-                f"{owner}: flop_convention must be 'flops' (2 per multiply-add) or 'macs' "
-                f"(1 per multiply-add), got {self.flop_convention!r}"
-            )
+            raise ParameterError("flop_convention", self.flop_convention,
+                                 message=f"{owner}: flop_convention must be 'flops' (2 per multiply-add) or 'macs' "
+                                         f"(1 per multiply-add), got {self.flop_convention!r}")
         reported = _positive(to_si(self.fwd_flops, "flops", name=f"{owner} fwd_flops"), "fwd_flops", owner)
         _set(self, "reported_flops", reported)
         _set(self, "fwd_flops", reported * (2.0 if self.flop_convention == "macs" else 1.0))
@@ -619,8 +628,9 @@ class Model:
         fc = tuple(tuple(pair) for pair in (self.fully_connected or ()))
         if any(len(pair) != 2 or any(isinstance(d, bool) or not isinstance(d, int) or d < 1 for d in pair)
                for pair in fc):
-            raise ValueError(f"{owner}: fully_connected must be (inputs, outputs) pairs of positive "
-                             f"integers, got {self.fully_connected!r}")
+            raise ParameterError("fully_connected", self.fully_connected,
+                                 message=f"{owner}: fully_connected must be (inputs, outputs) pairs of positive "
+                                         f"integers, got {self.fully_connected!r}")
         _set(self, "fully_connected", fc)
 
     def __hash__(self):
@@ -735,9 +745,9 @@ class Dataset:
 
     def __post_init__(self):
         if not isinstance(self.train_samples, int) or isinstance(self.train_samples, bool) or self.train_samples < 1:
-            raise ValueError(f"dataset {self.name!r}: train_samples must be a positive integer, got {self.train_samples!r}")
+            raise CatalogError(f"dataset {self.name!r}: train_samples must be a positive integer, got {self.train_samples!r}")
         if not self.source:
-            raise ValueError(f"dataset {self.name!r}: source is required")
+            raise CatalogError(f"dataset {self.name!r}: source is required")
         _set(self, "aliases", _as_tuple(self.aliases))
 
 

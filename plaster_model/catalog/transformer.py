@@ -19,7 +19,7 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any, Mapping
 
-from ..errors import CatalogError
+from ..errors import CatalogError, ParameterTypeError
 
 __all__ = ["TransformerConfig", "HF_MODEL_TYPES", "transformer_model_fields", "DEFAULT_SEQ_LEN"]
 
@@ -278,7 +278,8 @@ class MappingProxyDict(dict):
     """A dict that refuses changes (the config a TransformerConfig was read from)."""
 
     def _refuse(self, *a, **k):
-        raise TypeError("the Hugging Face config of a TransformerConfig is read-only")
+        raise ParameterTypeError("hf_config", None,
+                                 message="the Hugging Face config of a TransformerConfig is read-only")
 
     __setitem__ = __delitem__ = update = pop = popitem = clear = setdefault = _refuse  # type: ignore[assignment]
 

@@ -33,6 +33,7 @@ References
 .. [6] HPE Deep Learning Cookbook slides (2017): tree all-reduce ``2·w·log2(p)/β``.
 """
 from __future__ import annotations
+from ..errors import ParameterError, ParameterTypeError
 
 import numpy as np
 
@@ -125,7 +126,7 @@ def ring_allreduce_time(w, p, beta, alpha=0.0):
     w : float or array_like or str
         Gradient size [B].
     p : int or array_like
-        Devices in the ring (``p = 1`` gives 0).
+        Devices in the ring, whole numbers >= 1 (``p = 1`` gives 0).
     beta : float or array_like or str
         Per-direction bandwidth of the slowest link of the ring [B/s].
     alpha : float or array_like or str
@@ -147,8 +148,15 @@ def ring_allreduce_time(w, p, beta, alpha=0.0):
     >>> ring_allreduce_time(100e6, 4, 10e9, 1e-6)
     0.015006
     """
+    return _ring_allreduce_time(w, p, beta, alpha, whole=True)
+
+
+def _ring_allreduce_time(w, p, beta, alpha=0.0, *, whole=False):
+    """:func:`ring_allreduce_time` with real-valued ``p`` allowed (``whole=False``): the
+    dispatch of :func:`allreduce_time` runs it at the real device counts of the training
+    crossover search (``training._crossover``); the public function refuses 2.5 devices."""
     w = _positive_array(w, "bytes", "w", allow_zero=True)
-    p = _count_array(p, "p")
+    p = _count_array(p, "p", whole=whole)
     b = _positive_array(beta, "bandwidth", "beta")
     a = _positive_array(alpha, "time", "alpha", allow_zero=True)
     return _out(_ring(w, p, b, a))
@@ -328,12 +336,14 @@ def parameter_server_time(w, p, beta, alpha=0.0, *, servers=None, beta_server=No
     shard = w / k
     if placement == "largest":
         if largest_bytes is None:
-            raise ValueError("largest_bytes: placement='largest' needs the largest variable's bytes "
-                             "(0 where unknown)")
+            raise ParameterError("largest_bytes", None,
+                                 message="largest_bytes: placement='largest' needs the largest variable's bytes "
+                                         "(0 where unknown)")
         shard = np.maximum(shard, np.minimum(_positive_array(largest_bytes, "bytes", "largest_bytes",
                                                              allow_zero=True), w))
     elif placement != "balanced":
-        raise ValueError(f"placement: expected 'balanced' or 'largest', got {placement!r}")
+        raise ParameterError("placement", placement,
+                             message=f"placement: expected 'balanced' or 'largest', got {placement!r}")
     t_net = 2.0 * (np.maximum(w / beta_w, workers * shard / beta_s) + a)
     b_in = b if beta_intra is None else _positive_array(beta_intra, "bandwidth", "beta_intra")
     a_in = _positive_array(alpha_intra, "time", "alpha_intra", allow_zero=True)
@@ -405,7 +415,8 @@ def hierarchical_allreduce_time(w, p, beta, alpha=0.0, *, devices_per_node=1, ni
     """
     inter = normalize_algorithm(inter_algorithm)
     if inter not in FLAT_ALGORITHMS:
-        raise ValueError(f"inter_algorithm must be one of {sorted(FLAT_ALGORITHMS)}, got {inter_algorithm!r}")
+        raise ParameterError("inter_algorithm", inter_algorithm,
+                             message=f"inter_algorithm must be one of {sorted(FLAT_ALGORITHMS)}, got {inter_algorithm!r}")
     w, b, a, p, g, n, m, b_in, a_in = _topology_args(w, p, beta, alpha, devices_per_node, nics_per_node,
                                                      beta_intra, alpha_intra)
     return _out(_hierarchical(w, p, b, a, g, n, m, b_in, a_in, inter))
@@ -553,7 +564,7 @@ FLAT_ALGORITHMS = {
 #: ignore the topology (``devices_per_node``, ``nics_per_node``, ``beta_intra``, ...).
 ALGORITHMS = {
     "tree": lambda w, p, beta, alpha, **_: tree_allreduce_time(w, p, beta, alpha),
-    "ring": lambda w, p, beta, alpha, **_: ring_allreduce_time(w, p, beta, alpha),
+    "ring": lambda w, p, beta, alpha, **_: _ring_allreduce_time(w, p, beta, alpha),
     "halving_doubling": lambda w, p, beta, alpha, **_: halving_doubling_allreduce_time(w, p, beta, alpha),
     "parameter_server": lambda w, p, beta, alpha, **t: parameter_server_time(
         w, p, beta, alpha, **{k: v for k, v in t.items() if k in _PS_KEYS}),
@@ -588,13 +599,15 @@ def normalize_algorithm(algorithm) -> str:
         For an unknown name, listing the known ones.
     """
     if not isinstance(algorithm, str):
-        raise ValueError(f"algorithm: expected a name such as 'ring', got {algorithm!r}")
+        raise ParameterError("algorithm", algorithm,
+                             message=f"algorithm: expected a name such as 'ring', got {algorithm!r}")
     key = algorithm.strip().lower()
     key = _ALIASES.get(key, key)
     key = key.replace("-", "_").replace(" ", "_")
     key = _ALIASES.get(key, key)
     if key not in ALGORITHMS:
-        raise ValueError(f"algorithm: unknown all-reduce algorithm {algorithm!r}; expected one of {sorted(ALGORITHMS)}")
+        raise ParameterError("algorithm", algorithm,
+                             message=f"algorithm: unknown all-reduce algorithm {algorithm!r}; expected one of {sorted(ALGORITHMS)}")
     return key
 
 
@@ -637,8 +650,9 @@ def allreduce_time(algorithm, w, p, beta, alpha=0.0, **topology):
     name = normalize_algorithm(algorithm)
     unknown = set(topology) - _KNOWN_KEYS
     if unknown:
-        raise TypeError(f"allreduce_time: unknown topology option(s) {sorted(unknown)}; "
-                        f"known: {sorted(_KNOWN_KEYS)}")
+        raise ParameterTypeError("topology", sorted(unknown),
+                                 message=f"allreduce_time: unknown topology option(s) {sorted(unknown)}; "
+                                         f"known: {sorted(_KNOWN_KEYS)}")
     return ALGORITHMS[name](w, p, beta, alpha, **topology)
 
 

@@ -14,10 +14,11 @@ References
    Networks", ICLR 2017 (tree all-reduce ``2·⌈log2 p⌉·|W|/B``).
 """
 from __future__ import annotations
+from ..errors import ParameterError
 
 import numpy as np
 
-from ._validate import _count_array, _positive_array
+from ._validate import _count_array, _factor, _positive_array
 
 __all__ = [
     "TRAINING_FLOPS_FACTOR",
@@ -43,7 +44,7 @@ def training_flops(fwd_flops, batch, factor=TRAINING_FLOPS_FACTOR):
     batch : int or array_like
         Samples in the iteration ``B`` (the global batch for the whole cluster).
     factor : float
-        Forward + backward cost relative to the forward pass (default 3).
+        Forward + backward cost relative to the forward pass (default 3); finite and > 0.
 
     Returns
     -------
@@ -59,7 +60,8 @@ def training_flops(fwd_flops, batch, factor=TRAINING_FLOPS_FACTOR):
     """
     f = _positive_array(fwd_flops, "flops", "fwd_flops")
     b = _positive_array(batch, "dimensionless", "batch")
-    return factor * f * b
+    # a negative factor made a negative FLOP count (issue 25)
+    return _factor(factor, "factor") * f * b
 
 
 def data_parallel_compute_time(flops, p, gamma):
@@ -193,7 +195,7 @@ def tree_crossover_devices(fwd_flops, batch, gamma, w, beta, scaling="weak",
         elif scaling == "strong":
             out = _solve_p_log_p(k * np.log(2.0))
         else:
-            raise ValueError(f"scaling must be 'weak' or 'strong', got {scaling!r}")
+            raise ParameterError("scaling", scaling, message=f"scaling must be 'weak' or 'strong', got {scaling!r}")
     return out if out.ndim else float(out)
 
 

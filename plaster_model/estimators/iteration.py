@@ -12,10 +12,11 @@ References
 .. [3] A. Sergeev, M. Del Balso, "Horovod", arXiv:1802.05799, 2018 (tensor fusion).
 """
 from __future__ import annotations
+from ..errors import ParameterTypeError
 
 import numpy as np
 
-from ._validate import _count_array, _fraction_array, _positive_array
+from ._validate import _count_array, _factor, _fraction_array, _positive_array
 from .collectives import allreduce_time
 from .data_parallel import TRAINING_FLOPS_FACTOR
 
@@ -89,7 +90,7 @@ def data_parallel_iteration(fwd_flops, params, n_devices, batch_per_device, gamm
         Fraction of ``β`` (the link's payload rate) the collective achieves, in
         ``[1e-4, 1]`` (1 uncalibrated; a link never beats its payload rate).
     flops_factor : float
-        Training work relative to the forward pass (3).
+        Training work relative to the forward pass (3); finite and >= 1 (1: forward only).
     overlap : array_like
         Fraction ``o`` in [0, 1] of the overlappable communication hidden behind the
         backward pass (default 0: no overlap, the seed model).
@@ -142,9 +143,13 @@ def data_parallel_iteration(fwd_flops, params, n_devices, batch_per_device, gamm
     if out is not None:
         unknown = set(out) - set(ITERATION_OUTPUTS)
         if unknown:
-            raise TypeError(f"data_parallel_iteration: unknown out key(s) {sorted(unknown)}; "
-                            f"known: {list(ITERATION_OUTPUTS)}")
+            raise ParameterTypeError("out", sorted(unknown),
+                                     message=f"data_parallel_iteration: unknown out key(s) {sorted(unknown)}; "
+                                             f"known: {list(ITERATION_OUTPUTS)}")
+    # >= 1: the backward share (f - 1)/f of the compute time is never negative (issue 25)
+    flops_factor = _factor(flops_factor, "flops_factor", low=1.0, include_low=True)
     f = np.asarray(_positive_array(fwd_flops, "flops", "fwd_flops"))
+    # real-valued counts on purpose: training._crossover evaluates the iteration at real p
     p = np.asarray(_count_array(n_devices, "n_devices"))
     b = np.asarray(_positive_array(batch_per_device, "dimensionless", "batch_per_device"))
     eta = np.asarray(_fraction_array(comm_efficiency, "comm_efficiency", COMM_EFFICIENCY_MIN, 1.0))

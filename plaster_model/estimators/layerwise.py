@@ -5,6 +5,7 @@ costs ``max(F_l/(η_c·γ), B_l/(η_m·bw))`` (or the sum, ``combine="sum"``); t
 backward pass. The whole-model inference roofline is :func:`plaster_model.estimators.inference_batch_time`.
 """
 from __future__ import annotations
+from ..errors import ParameterError, ParameterTypeError
 
 import math
 
@@ -29,10 +30,11 @@ def _layers_frame(layers) -> "pd.DataFrame":
     elif getattr(layers, "layers", None) is not None:
         df = layers.layers
     else:
-        raise TypeError("layers must be the DataFrame of onnx_layer_table or a Model with .layers")
+        raise ParameterTypeError("layers", layers,
+                                 message="layers must be the DataFrame of onnx_layer_table or a Model with .layers")
     missing = {"flops", "bytes"} - set(df.columns)
     if missing:
-        raise ValueError(f"layers lacks column(s) {sorted(missing)}")
+        raise ParameterError("layers", sorted(missing), message=f"layers lacks column(s) {sorted(missing)}")
     return df
 
 
@@ -41,11 +43,11 @@ def _rates(peak_flops, memory_bandwidth, compute_efficiency, memory_efficiency):
     bw = float(to_si(memory_bandwidth, "bandwidth", name="memory_bandwidth"))
     for nm, v in (("peak_flops", gamma), ("memory_bandwidth", bw)):
         if not math.isfinite(v) or v <= 0:
-            raise ValueError(f"{nm} must be a positive rate, got {v!r}")
+            raise ParameterError(nm, v, message=f"{nm} must be a positive rate, got {v!r}")
     for nm, v in (("compute_efficiency", compute_efficiency),
                   ("memory_efficiency", memory_efficiency)):
         if not (0 < float(v) <= 1):
-            raise ValueError(f"{nm} must be in (0, 1], got {v!r}")
+            raise ParameterError(nm, v, message=f"{nm} must be in (0, 1], got {v!r}")
     return gamma * float(compute_efficiency), bw * float(memory_efficiency)
 
 
@@ -110,7 +112,7 @@ def layerwise_time(layers, peak_flops, memory_bandwidth, compute_efficiency: flo
     df = _layers_frame(layers)
     g_eff, bw_eff = _rates(peak_flops, memory_bandwidth, compute_efficiency, memory_efficiency)
     if combine not in ("max", "sum"):
-        raise ValueError(f"combine must be 'max' or 'sum', got {combine!r}")
+        raise ParameterError("combine", combine, message=f"combine must be 'max' or 'sum', got {combine!r}")
     op = np.maximum if combine == "max" else np.add
     flops = df["flops"].to_numpy(dtype=float)
     nbytes = df["bytes"].to_numpy(dtype=float)
@@ -120,7 +122,8 @@ def layerwise_time(layers, peak_flops, memory_bandwidth, compute_efficiency: flo
         time = op(tc, tm)
     elif isinstance(backward_factor, str):
         if backward_factor != "explicit":
-            raise ValueError(f"backward_factor must be a number or 'explicit', got {backward_factor!r}")
+            raise ParameterError("backward_factor", backward_factor,
+                                 message=f"backward_factor must be a number or 'explicit', got {backward_factor!r}")
         kinds = df["kind"] if "kind" in df.columns else pd.Series("matmul", index=df.index)
         fb = kinds.map(_BACKWARD_FLOP_FACTOR).fillna(0.0).to_numpy(dtype=float)
         tcb, tmb = tc * fb, tm * 2.0
@@ -129,7 +132,8 @@ def layerwise_time(layers, peak_flops, memory_bandwidth, compute_efficiency: flo
     else:
         f = 1.0 + float(backward_factor)
         if f < 1.0:
-            raise ValueError(f"backward_factor must be >= 0, got {backward_factor!r}")
+            raise ParameterError("backward_factor", backward_factor,
+                                 message=f"backward_factor must be >= 0, got {backward_factor!r}")
         tc, tm = tc * f, tm * f
         time = op(tc, tm)
     out = df.copy()

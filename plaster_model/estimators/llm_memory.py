@@ -25,6 +25,7 @@ attention (K, V of ``kv_hidden`` columns), other FFN widths and gated MLPs (gate
 product kept: ``6·f/h``); the defaults give the paper's numbers.
 """
 from __future__ import annotations
+from ..errors import ParameterError
 
 import numpy as np
 
@@ -44,7 +45,8 @@ def _code(recompute):
     if isinstance(recompute, str):
         key = recompute.strip().lower()
         if key not in RECOMPUTE_CODES:
-            raise ValueError(f"recompute must be one of {tuple(RECOMPUTE_CODES)}, got {recompute!r}")
+            raise ParameterError("recompute", recompute,
+                                 message=f"recompute must be one of {tuple(RECOMPUTE_CODES)}, got {recompute!r}")
         return RECOMPUTE_CODES[key]
     return np.asarray(recompute)
 

@@ -38,7 +38,7 @@ __all__ = ["OPTIMIZER_STATE_COPIES", "DEFAULT_WORKSPACE_BYTES", "MemoryFitError"
            "training_memory_fit", "memory_fit_message", "transformer_live_activation_bytes"]
 
 
-from ..errors import MemoryFitError
+from ..errors import MemoryFitError, ParameterError
 from ._validate import _positive_array
 
 #: fp32 copies of the parameters each optimizer keeps (SGD: none; momentum / Nesterov /
@@ -55,7 +55,8 @@ DEFAULT_WORKSPACE_BYTES = float(2**30)
 def _optimizer(optimizer: str) -> str:
     key = str(optimizer).strip().lower()
     if key not in OPTIMIZER_STATE_COPIES:
-        raise ValueError(f"optimizer must be one of {sorted(OPTIMIZER_STATE_COPIES)}, got {optimizer!r}")
+        raise ParameterError("optimizer", optimizer,
+                             message=f"optimizer must be one of {sorted(OPTIMIZER_STATE_COPIES)}, got {optimizer!r}")
     return key
 
 
@@ -175,7 +176,8 @@ def transformer_activation_bytes(seq_len, batch, hidden, heads, layers=1, *, tp=
     8.97
     """
     if recompute not in _RECOMPUTE:
-        raise ValueError(f"recompute must be one of {_RECOMPUTE}, got {recompute!r}")
+        raise ParameterError("recompute", recompute,
+                             message=f"recompute must be one of {_RECOMPUTE}, got {recompute!r}")
     s_ = np.asarray(_positive_array(seq_len, "dimensionless", "seq_len"), dtype=float)
     b = np.asarray(_positive_array(batch, "dimensionless", "batch", allow_zero=True), dtype=float)
     h = float(_positive_array(hidden, "dimensionless", "hidden"))
@@ -374,13 +376,14 @@ def _resolve(model, device, precision, activation_bytes_per_sample):
     if activation_bytes_per_sample is None:
         acts, _ = model_activation_bytes(m)
         if acts is None:
-            raise ValueError(
-                f"activation_bytes_per_sample: model {m.name!r} has no activation figure in the zoo; "
-                "pass activation_bytes_per_sample= (fp32 bytes kept per sample for the backward pass)")
+            raise ParameterError("activation_bytes_per_sample", None,
+                                 message=f"activation_bytes_per_sample: model {m.name!r} has no activation figure in the zoo; "
+                                         "pass activation_bytes_per_sample= (fp32 bytes kept per sample for the backward pass)")
     else:
         acts = float(to_si(activation_bytes_per_sample, "bytes", name="activation_bytes_per_sample"))
         if not acts > 0:
-            raise ValueError(f"activation_bytes_per_sample must be positive, got {activation_bytes_per_sample!r}")
+            raise ParameterError("activation_bytes_per_sample", activation_bytes_per_sample,
+                                 message=f"activation_bytes_per_sample must be positive, got {activation_bytes_per_sample!r}")
     return m, d, prec, float(acts)
 
 

@@ -31,6 +31,8 @@ import math
 
 import numpy as np
 
+from ..errors import ParameterError
+
 __all__ = ["OPERATOR_CLASSES", "MATRIX_CLASSES", "OPTIMIZER_BYTES_PER_PARAM", "WINOGRAD_SPEEDUP", "operator_class",
            "operator_table", "class_rates", "roofline_step_time", "roofline_ratio"]
 
@@ -186,8 +188,9 @@ def operator_table(layers, *, training: bool = False, optimizer: str = "sgd_mome
         try:
             per_param = OPTIMIZER_BYTES_PER_PARAM[(optimizer, int(weight_bytes_per_element))]
         except KeyError:
-            raise ValueError(f"optimizer/weight_bytes_per_element must be one of "
-                             f"{sorted(OPTIMIZER_BYTES_PER_PARAM)}, got {(optimizer, weight_bytes_per_element)!r}") from None
+            raise ParameterError("optimizer", (optimizer, weight_bytes_per_element),
+                                 message=f"optimizer/weight_bytes_per_element must be one of "
+                                         f"{sorted(OPTIMIZER_BYTES_PER_PARAM)}, got {(optimizer, weight_bytes_per_element)!r}") from None
         # one fused multi-tensor kernel per parameter tensor (of the ops with weights)
         parts.append(pd.DataFrame({"op_class": ["optimizer"], "pass": ["optimizer"], "flops": [0.0],
                                    "act_elements": [0.0], "fixed_elements": [0.0],

@@ -25,6 +25,7 @@ References
    FP32: 300 GB/s at p = 10, 30 GB/s at p = 1).
 """
 from __future__ import annotations
+from ..errors import ParameterError
 
 import numpy as np
 
@@ -322,7 +323,7 @@ def summa_grid(devices):
     """
     d = int(devices)
     if d < 1 or d != devices:
-        raise ValueError(f"devices must be a positive integer, got {devices!r}")
+        raise ParameterError("devices", devices, message=f"devices must be a positive integer, got {devices!r}")
     pr = int(np.floor(np.sqrt(d)))
     while d % pr:
         pr -= 1
@@ -352,8 +353,9 @@ def _model_gemm_shapes(layers, batch):
         df = _gemm_shapes(table)
         df["m"] = df["m"] / float(table.attrs.get("batch", 1) or 1) * b  # m scales with the batch
         return df
-    raise ValueError(f"layers: model {model.name!r} has neither fully_connected layers in the zoo nor a "
-                     "per-layer table (Model.from_onnx); pass GEMM shapes [(m, k, n), ...]")
+    raise ParameterError("layers", layers,
+                         message=f"layers: model {model.name!r} has neither fully_connected layers in the zoo nor a "
+                                 "per-layer table (Model.from_onnx); pass GEMM shapes [(m, k, n), ...]")
 
 
 def _gemm_shapes(layers, batch=None):
@@ -386,10 +388,12 @@ def _gemm_shapes(layers, batch=None):
                 rows.append({"layer": str(r.get("layer", f"gemm_{len(rows)}")), "m": float(m),
                              "k": float(r["macs"]) / (m * n), "n": float(n)})
             if not rows:
-                raise ValueError("layers: the layer table has no Gemm/MatMul rows with known shapes")
+                raise ParameterError("layers", None,
+                                     message="layers: the layer table has no Gemm/MatMul rows with known shapes")
             return pd.DataFrame(rows, columns=["layer", "m", "k", "n"])
-        raise ValueError("layers: a DataFrame needs columns m, k, n (or be an ONNX layer table "
-                         "with op_type, macs and output_shape)")
+        raise ParameterError("layers", None,
+                             message="layers: a DataFrame needs columns m, k, n (or be an ONNX layer table "
+                                     "with op_type, macs and output_shape)")
     rows = []
     for i, item in enumerate(layers):
         if isinstance(item, dict):
@@ -399,7 +403,7 @@ def _gemm_shapes(layers, batch=None):
             m, k, n = item
             rows.append({"layer": f"gemm_{i}", "m": float(m), "k": float(k), "n": float(n)})
     if not rows:
-        raise ValueError("layers: no GEMM shapes given")
+        raise ParameterError("layers", None, message="layers: no GEMM shapes given")
     return pd.DataFrame(rows, columns=["layer", "m", "k", "n"])
 
 
@@ -462,7 +466,8 @@ def summa_layers(layers, gamma, beta, devices=None, *, grid=None, precision="fp3
     df = _gemm_shapes(layers, batch)
     if grid is None:
         if devices is None:
-            raise ValueError("give devices= (the grid is chosen as square as possible) or grid=(pr, pc)")
+            raise ParameterError("devices", None,
+                                 message="give devices= (the grid is chosen as square as possible) or grid=(pr, pc)")
         grid = summa_grid(devices)
     pr, pc = (int(x) for x in grid)
     m, k, n = (df[c].to_numpy(float) for c in ("m", "k", "n"))

@@ -100,9 +100,9 @@ def _resolve(model, device, precision):
     device = cat.get("device", device)
     prec = normalize_precision(precision)
     if prec not in device.precisions:
-        raise ValueError(
-            f"precision: device {device.name!r} has no published {prec} peak, so {model.name} cannot "
-            f"be predicted at {prec} on it; {device.name} supports {list(device.precisions)}")
+        raise ParameterError("precision", precision,
+                             message=f"precision: device {device.name!r} has no published {prec} peak, so {model.name} cannot "
+                                     f"be predicted at {prec} on it; {device.name} supports {list(device.precisions)}")
     return model, device, prec
 
 
@@ -261,7 +261,8 @@ def _setup(model, device, precision="fp32", calibration=None, compute_efficiency
     if activation_bytes_per_sample is not None:
         traffic = float(to_si(activation_bytes_per_sample, "bytes", name="activation_bytes_per_sample"))
         if traffic < 0:
-            raise ValueError("activation_bytes_per_sample must be >= 0")
+            raise ParameterError("activation_bytes_per_sample", None,
+                                 message="activation_bytes_per_sample must be >= 0")
         a.append(f"activation traffic {format_si(traffic, 'B')} per sample (given)")
     elif cp is not None and cp.get("activation_in_efficiency"):
         # the calibration's efficiency is a fraction of the per-operator roofline, which
@@ -292,7 +293,8 @@ def _setup(model, device, precision="fp32", calibration=None, compute_efficiency
     else:
         pct = float(latency_percentile)
         if not 0 < pct < 100:
-            raise ValueError(f"latency_percentile must be in (0, 100), got {latency_percentile!r}")
+            raise ParameterError("latency_percentile", latency_percentile,
+                                 message=f"latency_percentile must be in (0, 100), got {latency_percentile!r}")
         stat = f"p{pct:g}"
         cal_key = f"latency_p{pct:g}_ratio"
         if percentile_ratio is not None:
@@ -307,7 +309,8 @@ def _setup(model, device, precision="fp32", calibration=None, compute_efficiency
                 f"{model.name} on {device.name} at {prec}; pass percentile_ratio= (the p{pct:g}/median "
                 f"latency ratio) or a calibration that supplies {cal_key!r}")
         if not (math.isfinite(ratio) and (ratio >= 1.0 if pct >= 50 else ratio > 0)):
-            raise ValueError(f"percentile ratio for p{pct:g} must be >= 1 (a tail above the median), got {ratio!r}")
+            raise ParameterError("latency_percentile", latency_percentile,
+                                 message=f"percentile ratio for p{pct:g} must be >= 1 (a tail above the median), got {ratio!r}")
         a.append(f"latency at {stat} = {ratio:.4g} × point estimate ({src})")
 
     # power
@@ -323,7 +326,7 @@ def _setup(model, device, precision="fp32", calibration=None, compute_efficiency
     if math.isnan(pw) and psrc.startswith("not published"):
         a.append(f"power {psrc}: energy per inference not estimated")
     elif not (math.isfinite(pw) and pw > 0):
-        raise ValueError(f"power_w must be positive, got {pw!r}")
+        raise ParameterError("power_w", pw, message=f"power_w must be positive, got {pw!r}")
     else:
         a.append(f"power {pw:g} W: {psrc}" + ("; TDP is an upper bound on the draw, so energy per "
                                                "inference is pessimistic" if psrc.startswith("board") else ""))
@@ -334,16 +337,18 @@ def _setup(model, device, precision="fp32", calibration=None, compute_efficiency
     if include_transfer:
         link_name = host_link if host_link is not None else device.host_link
         if link_name is None:
-            raise ValueError(f"include_transfer: device {device.name!r} has no host_link in the catalog; "
-                             "pass host_link='PCIe 3.0 x16' (or an Interconnect)")
+            raise ParameterError("host_link", host_link,
+                                 message=f"include_transfer: device {device.name!r} has no host_link in the catalog; "
+                                         "pass host_link='PCIe 3.0 x16' (or an Interconnect)")
         link = active_catalog().get("interconnect", link_name)
         if input_bytes_per_sample is not None:
             in_b = float(to_si(input_bytes_per_sample, "bytes", name="input_bytes_per_sample"))
         elif model.input_shape:
             in_b = float(np.prod(model.input_shape)) * 4.0
         else:
-            raise ValueError(f"include_transfer: model {model.name!r} has no input_shape; pass "
-                             "input_bytes_per_sample=")
+            raise ParameterError("input_bytes_per_sample", None,
+                                 message=f"include_transfer: model {model.name!r} has no input_shape; pass "
+                                         "input_bytes_per_sample=")
         out_b = float(to_si(output_bytes_per_sample, "bytes", name="output_bytes_per_sample")) \
             if output_bytes_per_sample is not None else 0.0
         a.append(f"host↔device copies over {link.name} ({format_si(link.bandwidth, 'B/s')} per direction, "
@@ -408,7 +413,7 @@ def _batches(batches, name="batches"):
         raise ParameterError(name, batches, "whole numbers of samples (True/False is not a batch)")
     arr = np.atleast_1d(np.asarray(batches))
     if arr.ndim != 1 or arr.size == 0:
-        raise ValueError(f"{name} must be a non-empty list of batch sizes, got {batches!r}")
+        raise ParameterError(name, batches, message=f"{name} must be a non-empty list of batch sizes, got {batches!r}")
     try:
         vals = arr.astype(float)
     except (TypeError, ValueError):

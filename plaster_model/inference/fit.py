@@ -13,6 +13,7 @@ and a 100 ms point weigh alike, with a robust loss that down-weights outliers.
 (device, precision, model) group of inference measurements.
 """
 from __future__ import annotations
+from ..errors import ParameterError
 
 import math
 from dataclasses import dataclass, field
@@ -146,9 +147,9 @@ class InferenceFit:
             as points).
         """
         if not 0 < level < 1:
-            raise ValueError(f"level must be in (0, 1), got {level!r}")
+            raise ParameterError("level", level, message=f"level must be in (0, 1), got {level!r}")
         if kind not in ("prediction", "confidence"):
-            raise ValueError(f"kind must be 'prediction' or 'confidence', got {kind!r}")
+            raise ParameterError("kind", kind, message=f"kind must be 'prediction' or 'confidence', got {kind!r}")
         t = np.asarray(self.predict(batch), dtype=float)
         if self.dof <= 0:
             nan = np.full_like(t, np.nan)
@@ -217,14 +218,15 @@ class InferenceFit:
 def _as_1d(value, kind, name):
     arr = np.atleast_1d(np.asarray(to_si(value, kind, name=name), dtype=float))
     if arr.ndim != 1:
-        raise ValueError(f"{name} must be one-dimensional, got shape {arr.shape}")
+        raise ParameterError(name, None, message=f"{name} must be one-dimensional, got shape {arr.shape}")
     return arr
 
 
 def _scalar(value, kind, name, allow_zero=False):
     v = float(to_si(value, kind, name=name))
     if not math.isfinite(v) or v < 0 or (v == 0 and not allow_zero):
-        raise ValueError(f"{name} must be a finite {'non-negative' if allow_zero else 'positive'} number, got {value!r}")
+        raise ParameterError(name, value,
+                             message=f"{name} must be a finite {'non-negative' if allow_zero else 'positive'} number, got {value!r}")
     return v
 
 
@@ -320,13 +322,14 @@ def fit_inference_curve(batch, time_s, *, fwd_flops, weight_bytes, activation_by
     b = _as_1d(batch, "dimensionless", "batch")
     t = _as_1d(time_s, "time", "time_s")
     if b.shape != t.shape:
-        raise ValueError(f"batch and time_s must have the same length, got {b.size} and {t.size}")
+        raise ParameterError("batch", b.size,
+                             message=f"batch and time_s must have the same length, got {b.size} and {t.size}")
     if b.size == 0:
-        raise ValueError("fit_inference_curve: no points to fit")
+        raise ParameterError("batch", b.tolist(), message="fit_inference_curve: no points to fit")
     if not (np.all(np.isfinite(b)) and np.all(b > 0)):
-        raise ValueError(f"batch must be positive and finite, got {b.tolist()}")
+        raise ParameterError("batch", b.tolist(), message=f"batch must be positive and finite, got {b.tolist()}")
     if not (np.all(np.isfinite(t)) and np.all(t > 0)):
-        raise ValueError(f"time_s must be positive and finite, got {t.tolist()}")
+        raise ParameterError("time_s", t.tolist(), message=f"time_s must be positive and finite, got {t.tolist()}")
     F = _scalar(fwd_flops, "flops", "fwd_flops")
     W = _scalar(weight_bytes, "bytes", "weight_bytes", allow_zero=True)
     A = _scalar(activation_bytes_per_sample, "bytes", "activation_bytes_per_sample", allow_zero=True)
@@ -335,23 +338,25 @@ def fit_inference_curve(batch, time_s, *, fwd_flops, weight_bytes, activation_by
     fixed = dict(fixed or {})
     unknown = set(fixed) - set(PARAMETERS)
     if unknown:
-        raise ValueError(f"fixed: unknown parameter(s) {sorted(unknown)}; expected some of {list(PARAMETERS)}")
+        raise ParameterError("fixed", None,
+                             message=f"fixed: unknown parameter(s) {sorted(unknown)}; expected some of {list(PARAMETERS)}")
     for name, value in fixed.items():
         v = float(to_si(value, "time", name=name)) if name == "t0_s" else float(value)
         lo_ok = v >= 0 if name == "t0_s" else v > 0
         cap = EFFICIENCY_MAX if name == "compute_efficiency" else MEMORY_EFFICIENCY_MAX
         if not (math.isfinite(v) and lo_ok and (name == "t0_s" or v <= cap)):
-            raise ValueError(f"fixed[{name!r}] = {value!r} is outside its bounds")
+            raise ParameterError(f"fixed[{name!r}]", value,
+                                 message=f"fixed[{name!r}] = {value!r} is outside its bounds")
         fixed[name] = v
     _held_notes: dict[str, str] = {}
     free = [i for i, n in enumerate(PARAMETERS) if n not in fixed]
     if not free:
-        raise ValueError("fixed: every parameter is fixed; nothing to fit")
+        raise ParameterError("fixed", None, message="fixed: every parameter is fixed; nothing to fit")
     if b.size < len(free):
-        raise ValueError(
-            f"fit_inference_curve: {b.size} point(s) cannot determine {len(free)} free parameters "
-            f"{[PARAMETERS[i] for i in free]}; measure more batch sizes or hold some with "
-            "fixed={'t0_s': 0.0, 'memory_efficiency': 1.0}")
+        raise ParameterError("batch", b.tolist(),
+                             message=f"fit_inference_curve: {b.size} point(s) cannot determine {len(free)} free parameters "
+                                     f"{[PARAMETERS[i] for i in free]}; measure more batch sizes or hold some with "
+                                     "fixed={'t0_s': 0.0, 'memory_efficiency': 1.0}")
 
     t_scale = float(np.median(t))  # t0 is optimised in units of the median time
     held: dict[str, float] = {}

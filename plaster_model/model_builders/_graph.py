@@ -15,6 +15,7 @@ import math
 
 import numpy as np
 
+from ..errors import ParameterError
 from ..onnx_builders import IR_VERSION, OPSET, _onnx
 
 #: Initializers above this many elements carry their shape only (see the module docstring).
@@ -151,7 +152,7 @@ class Graph:
             t = self.node("Tanh", [self.node("Mul", [inner, self.scalar(math.sqrt(2 / math.pi))], shp)], shp)
             return self.node("Mul", [self.node("Mul", [x, self.scalar(0.5)], shp),
                                      self.node("Add", [t, self.scalar(1.0)], shp)], shp)
-        raise ValueError(f"unknown activation {kind!r}")
+        raise ParameterError("act", kind, message=f"unknown activation {kind!r}")
 
     def conv_bn(self, x, cout, k, s=1, p=None, groups=1, act="relu", dilation=1, eps=1e-5):
         y = self.bn(self.conv(x, cout, k, s, p, groups, dilation=dilation), eps=eps)

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from ..errors import ParameterError
 from ._graph import Graph
 
 __all__ = ["dlrm", "CRITEO_TB_TABLES"]
@@ -31,7 +32,8 @@ def dlrm(tables=CRITEO_TB_TABLES, dim=128, bottom=(512, 256, 128), top=(1024, 10
     import onnx
 
     if bottom[-1] != dim:
-        raise ValueError(f"the bottom MLP must end at the embedding width {dim}, got {bottom[-1]}")
+        raise ParameterError("bottom", bottom,
+                             message=f"the bottom MLP must end at the embedding width {dim}, got {bottom[-1]}")
     g = Graph("dlrm", (dense,), input_name="dense")
     x = g.x
     for i, w in enumerate(bottom):

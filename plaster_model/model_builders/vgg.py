@@ -1,6 +1,7 @@
 """VGG (Simonyan & Zisserman, ICLR 2015) and AlexNet (Krizhevsky et al., NIPS 2012) in the
 torchvision layout (``torchvision.models.vgg`` / ``alexnet``: ungrouped convolutions)."""
 from __future__ import annotations
+from ..errors import ParameterError
 
 from ._graph import Graph
 
@@ -90,7 +91,7 @@ def squeezenet(version="1_0", num_classes=1000, hw=224, batch=None):
         x = g.maxpool(x, 3, 2, ceil=True)
         x = fire(fire(fire(fire(x, 48, 192, 192), 48, 192, 192), 64, 256, 256), 64, 256, 256)
     else:
-        raise ValueError(f"version must be '1_0' or '1_1', got {version!r}")
+        raise ParameterError("version", version, message=f"version must be '1_0' or '1_1', got {version!r}")
     x = g.act(g.conv(x, num_classes, 1, 1, 0, bias=True))
     g.x = g.flatten(g.gap(x))
     return g.build(batch=batch)
