@@ -31,7 +31,7 @@ _EXPORTS = {
     "ParseError": "errors", "MeasurementValidationError": "errors", "CalibrationError": "errors",
     "NotFittedError": "errors", "CalibrationLookupError": "errors", "ParameterError": "errors",
     "UnknownLatencyDistribution": "errors", "PlasterWarning": "errors", "ParseWarning": "errors",
-    "MeasureError": "errors", "MeasureWarning": "errors",
+    "MeasureError": "errors", "MeasureWarning": "errors", "GuideError": "errors",
     "UnknownNameError": "errors", "ParameterTypeError": "errors", "CatalogWarning": "errors",
     "NoClosedFormError": "errors",
     # units

@@ -13,7 +13,7 @@ __all__ = [
     "PlasterError", "CatalogError", "UnitError", "ParseError", "MeasurementValidationError",
     "CalibrationError", "NotFittedError", "CalibrationLookupError", "MemoryFitError",
     "UnknownLatencyDistribution", "ParameterError", "PlasterWarning", "MemoryWarning",
-    "ParseWarning", "MeasureError", "MeasureWarning", "CatalogWarning", "UnknownNameError", "ParameterTypeError",
+    "ParseWarning", "MeasureError", "GuideError", "MeasureWarning", "CatalogWarning", "UnknownNameError", "ParameterTypeError",
     "NoClosedFormError",
 ]
 
@@ -144,6 +144,10 @@ class UnknownLatencyDistribution(PlasterError, ValueError):
 class MeasureError(PlasterError, RuntimeError):
     """A measurement runner (``pm.measure.trtexec``) could not measure: every run failed,
     timed out or printed no summary, or no runner is available."""
+
+
+class GuideError(PlasterError, RuntimeError):
+    """The local web guide's server could not be started or did not answer."""
 
 
 class PlasterWarning(UserWarning):

@@ -23,6 +23,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from urllib.parse import urlparse
 
+from ..errors import GuideError
+
 __all__ = ["chromium_path", "free_port", "serve_subprocess", "run_scenario", "ScenarioResult",
            "LOOPBACK_HOSTS", "SCENARIO_CHANGES", "run_injection", "InjectionResult", "PAYLOAD",
            "hours", "browser"]
@@ -84,7 +86,7 @@ def serve_subprocess(port: int | None = None, args=(), timeout: float = 180.0, l
         deadline = time.monotonic() + timeout
         while True:
             if proc.poll() is not None:
-                raise RuntimeError(f"plaster-model serve exited with {proc.returncode} before answering"
+                raise GuideError(f"plaster-model serve exited with {proc.returncode} before answering"
                                    + (f"; log: {log_path}" if log_path else ""))
             try:
                 with urllib.request.urlopen(url, timeout=5) as r:

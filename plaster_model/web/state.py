@@ -23,7 +23,7 @@ from pathlib import Path
 from typing import Any
 
 import plaster_model as pm
-from plaster_model.errors import PlasterError
+from plaster_model.errors import PlasterError, UnknownNameError
 
 __all__ = ["TrainingConfig", "InferenceConfig", "GuideState", "HPE_COOKBOOK_JOB", "user_error",
            "algorithm_choices", "backend_choices", "published_measurements_path",
@@ -426,7 +426,7 @@ class GuideState:
                 del self.rows[i]
                 self._entries.pop(row_id, None)
                 return
-        raise KeyError(f"comparison row {row_id!r} not found; rows are {[r['id'] for r in self.rows]}")
+        raise UnknownNameError(f"comparison row {row_id!r} not found; rows are {[r['id'] for r in self.rows]}")
 
     def remove_all(self) -> None:
         """Empty the comparison table ("Remove all")."""
