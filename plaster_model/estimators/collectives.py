@@ -702,3 +702,9 @@ def alltoall_time(w, p, beta, alpha=0.0):
 
 def _alltoall(w, p, b, a):
     return (p - 1.0) / p * w / b + (p - 1.0) * a
+
+
+def _reduce_scatter(w, p, b, a):
+    # a ring reduce-scatter (or all-gather) of a w-byte buffer: half a ring all-reduce, the
+    # same steps and volume per rank as a pairwise all-to-all of w bytes
+    return _alltoall(w, p, b, a)

@@ -64,5 +64,11 @@ def operator_roofline_time(flops, bytes_, peak_flops, memory_bandwidth, compute_
     eta_c = _positive_array(compute_efficiency, "dimensionless", "compute_efficiency")
     eta_m = _positive_array(memory_efficiency, "dimensionless", "memory_efficiency")
     t0 = _positive_array(launch_s, "time", "launch_s", allow_zero=True)
-    out = np.maximum(np.divide(f, np.multiply(gamma, eta_c)), np.divide(b, np.multiply(beta, eta_m))) + t0
+    out = _roofline(f, b, np.multiply(gamma, eta_c), np.multiply(beta, eta_m)) + t0
     return float(out) if np.ndim(out) == 0 else out
+
+
+def _roofline(flops, bytes_, rate, bandwidth):
+    """``max(F/γ, B/β)`` on SI arrays already validated, with the efficiencies folded into
+    ``rate`` and ``bandwidth`` (the form's one home; the step models call it on large arrays)."""
+    return np.maximum(np.divide(flops, rate), np.divide(bytes_, bandwidth))

@@ -26,6 +26,7 @@ from __future__ import annotations
 import numpy as np
 
 from .collectives import _alltoall, _ring
+from .roofline import _roofline
 
 __all__ = ["expected_active_experts", "kv_capacity_requests", "capacity_wait", "decode_memory_floor",
            "roofline", "serving_step_times", "continuous_batching", "SERVING_PARAMETERS"]
@@ -51,8 +52,9 @@ SERVING_PARAMETERS = {
 
 
 def roofline(flops, bytes_, peak_flops, bandwidth, compute_efficiency=1.0, memory_efficiency=1.0):
-    """Time of one operator class, ``max(F/(γ·η_c), B/(β·η_m))`` [s] (Williams et al. 2009)."""
-    return np.maximum(flops / (peak_flops * compute_efficiency), bytes_ / (bandwidth * memory_efficiency))
+    """Time of one operator class, ``max(F/(γ·η_c), B/(β·η_m))`` [s] (Williams et al. 2009;
+    :func:`plaster_model.estimators.roofline.operator_roofline_time`'s form, unvalidated)."""
+    return _roofline(flops, bytes_, peak_flops * compute_efficiency, bandwidth * memory_efficiency)
 
 
 def expected_active_experts(tokens, experts, top_k):

@@ -32,6 +32,7 @@ import math
 import numpy as np
 
 from ..errors import ParameterError
+from .roofline import _roofline
 
 __all__ = ["OPERATOR_CLASSES", "MATRIX_CLASSES", "OPTIMIZER_BYTES_PER_PARAM", "WINOGRAD_SPEEDUP", "operator_class",
            "operator_table", "class_rates", "roofline_step_time", "roofline_ratio"]
@@ -289,7 +290,7 @@ def roofline_step_time(ops, rates: dict, memory_bandwidth: float, batch, *, byte
                  + ops["fixed_bytes"].to_numpy(dtype=float))[:, None]
     mem_act = ops["act_elements"].to_numpy(dtype=float)[:, None] * bytes_per_element
     bw = float(memory_bandwidth) * float(memory_efficiency)
-    t = np.maximum(F * b[None, :] / gam[:, None], (mem_fixed + mem_act * b[None, :]) / bw)
+    t = _roofline(F * b[None, :], mem_fixed + mem_act * b[None, :], gam[:, None], bw)
     return t.sum(axis=0) + float(ops["kernels"].sum()) * float(launch_s)
 
 
@@ -331,9 +332,9 @@ def roofline_ratio(ops, rates: dict, memory_bandwidth: float, batch=None, *, byt
     if batch is None:
         cls = ops["op_class"].to_numpy()
         gam = np.array([float(rates[c]) for c in cls])
-        t = float(np.maximum(ops["flops"].to_numpy(dtype=float) / gam,
-                             ops["act_elements"].to_numpy(dtype=float) * bytes_per_element
-                             / float(memory_bandwidth)).sum())
+        t = float(_roofline(ops["flops"].to_numpy(dtype=float),
+                            ops["act_elements"].to_numpy(dtype=float) * bytes_per_element, gam,
+                            float(memory_bandwidth)).sum())
         base = flops_factor * F / float(rates["dense"])
         return t / base if base > 0 else math.nan
     b = np.atleast_1d(np.asarray(batch, dtype=float))

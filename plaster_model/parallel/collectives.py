@@ -1,4 +1,5 @@
-"""Ring collectives other than the all-reduce, in the α-β model (one home for their forms).
+"""The collectives of the parallel plans, unvalidated for the plan search's large arrays; their
+forms live once in :mod:`plaster_model.estimators.collectives`.
 
 With ``n`` ranks and ``w`` bytes of the *whole* buffer, a ring reduce-scatter or all-gather
 moves ``(n−1)/n·w`` bytes per rank in ``n−1`` steps (half a ring all-reduce, whose form lives
@@ -37,8 +38,9 @@ def reduce_scatter_s(w, n, beta, alpha=0.0):
     >>> round(float(reduce_scatter_s(100e6, 4, 10e9)), 9)
     0.0075
     """
-    n = np.asarray(n, dtype=float)
-    return (n - 1.0) / n * np.asarray(w, dtype=float) / beta + (n - 1.0) * alpha
+    from ..estimators.collectives import _reduce_scatter
+
+    return _reduce_scatter(np.asarray(w, dtype=float), np.asarray(n, dtype=float), beta, alpha)
 
 
 #: An all-gather mirrors a reduce-scatter (same steps and volume).
@@ -51,8 +53,9 @@ def all_to_all_s(w, n, beta, alpha=0.0):
     >>> round(float(all_to_all_s(8e6, 8, 1e9)), 9)
     0.007
     """
-    n = np.asarray(n, dtype=float)
-    return (n - 1.0) / n * np.asarray(w, dtype=float) / beta + (n - 1.0) * alpha
+    from ..estimators.collectives import _alltoall
+
+    return _alltoall(np.asarray(w, dtype=float), np.asarray(n, dtype=float), beta, alpha)
 
 
 def p2p_s(w, beta, alpha=0.0):
