@@ -99,7 +99,16 @@ class Cluster:
             value = getattr(self, attr)
             if value is not None:
                 set_(attr, cat.get("interconnect", value))
-        if self.n_nodes > 1 and self.interconnect is None:
+        if self.scale_up_domain is not None:
+            dom = _count(self.scale_up_domain, "scale_up_domain")
+            if dom % self.devices_per_node:
+                raise ParameterError("scale_up_domain", self.scale_up_domain,
+                                     f"a whole number of nodes of {self.devices_per_node} devices "
+                                     "(the devices one NVLink/Infinity Fabric/ICI domain joins)")
+            set_("scale_up_domain", dom)
+        # a scale-up domain spanning every node (a TPU pod's ICI, an NVL72 rack) needs no network
+        spans_all = self.scale_up_domain is not None and self.n_devices <= self.scale_up_domain
+        if self.n_nodes > 1 and self.interconnect is None and not spans_all:
             raise ParameterError(
                 "interconnect", None, f"an inter-node interconnect for a cluster of {self.n_devices} "
                 f"devices on {self.n_nodes} nodes, e.g. interconnect='InfiniBand EDR' "
@@ -110,13 +119,6 @@ class Cluster:
                 "intra_node", None, f"an intra-node link for nodes of {self.devices_per_node} "
                 "devices, e.g. intra_node='NVLink 2' or 'PCIe 3.0 x16'"
             )
-        if self.scale_up_domain is not None:
-            dom = _count(self.scale_up_domain, "scale_up_domain")
-            if dom % self.devices_per_node:
-                raise ParameterError("scale_up_domain", self.scale_up_domain,
-                                     f"a whole number of nodes of {self.devices_per_node} devices "
-                                     "(the devices one NVLink/Infinity Fabric/ICI domain joins)")
-            set_("scale_up_domain", dom)
         if not self.name:
             set_("name", self._default_name())
 
@@ -141,9 +143,9 @@ class Cluster:
         several nodes, else the intra-node link; None for a single device."""
         if self.n_devices == 1:
             return None
-        if self.n_nodes > 1:
+        if self.n_nodes > 1 and self.interconnect is not None:
             return self.interconnect
-        return self.intra_node
+        return self.intra_node  # one node, or a scale-up domain spanning them all
 
     def with_devices(self, n_devices: int) -> "Cluster":
         """The same cluster design with ``n_devices`` devices (nodes fill up first)."""

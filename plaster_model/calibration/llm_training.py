@@ -11,8 +11,10 @@ parameter         meaning                                      prior (median, sd
 ``eta_c``         GEMM / attention efficiency of the peak      0.6, 0.5
 ``eta_m``         element-wise memory-bandwidth efficiency     0.7, 0.5
 ``tau_layer``     host launch time of a layer's forward pass   200 us, 1.5
-``eta_tp``        TP collective efficiency of the link         0.7, 0.5
-``eta_dp``        DP / PP / CP / EP efficiency of the link     0.7, 0.5
+``eta_tp``        collective efficiency of the scale-up link   0.7, 0.5
+                  (every group inside an NVLink/IF/ICI domain)
+``eta_dp``        collective efficiency of the network         0.7, 0.5
+                  (every group that crosses nodes)
 ``k_bubble``      scale of the pipeline bubble                 1, 0.3
 ``k_recompute``   scale of the recomputed forward              1, 0.3
 ``tau0``          per-step overhead [s]                        10 ms, 1.5
@@ -22,7 +24,10 @@ parameter         meaning                                      prior (median, sd
 Each source weighs the same in the fit (vTrain's 1,440 rows do not drown Korthikanti's 8). The
 interval is the fitted rows' spread of log errors (the ``interval`` quantiles); the parameters'
 own spread (Jacobian at the optimum) is reported in ``log_sd_``. Nothing is fitted by hand to
-single rows.
+single rows. A parameter the rows do not inform — a 20 % change of it moves no row's predicted
+time by more than :data:`INFORMED_LOG_CHANGE` (``eta_dp`` on the shared rows, whose only
+network traffic is Korthikanti's pipeline sends, about 1 % of a step) — is held at its prior
+median instead of drifting to a bound (``held_at_prior_``).
 
 :class:`~plaster_model.Calibration` calls :func:`fit_llm_part` / :func:`predict_llm_part` from its
 ``fit`` / ``predict`` and saves the part with itself (``llm_training`` in its file).
@@ -50,6 +55,9 @@ _BOUNDS = {"eta_c": (0.02, 1.0), "eta_m": (0.02, 1.0), "tau_layer": (1e-8, 1e-2)
 PARAMS = tuple(PRIORS)
 #: The typical log error of one row (scales the data residuals against the priors).
 _ROW_SD = 0.1
+#: A parameter is fitted only when a 20 % change of it moves some row's predicted time by more
+#: than this (in log); otherwise the rows do not inform it and it stays at its prior median.
+INFORMED_LOG_CHANGE = 0.01
 
 
 def is_llm_row(df: pd.DataFrame) -> np.ndarray:
@@ -250,23 +258,37 @@ class LLMTrainingFit:
         sd = np.array([PRIORS[k][1] for k in PARAMS])
         lo = np.array([math.log(_BOUNDS[k][0]) for k in PARAMS])
         hi = np.array([math.log(_BOUNDS[k][1]) for k in PARAMS])
+        # which parameters the rows inform (module docstring); the others stay at the prior
+        prior = {k: PRIORS[k][0] for k in PARAMS}
+        t0 = np.log(_times(setup, prior))
+        free = np.array([np.max(np.abs(np.log(_times(setup, dict(prior, **{k: prior[k] * 1.2}))) - t0))
+                         > INFORMED_LOG_CHANGE for k in PARAMS])
+        self.held_at_prior_ = tuple(k for k, f in zip(PARAMS, free) if not f)
 
-        def resid(x):
+        def full(xf):
+            x = mu.copy()
+            x[free] = xf
+            return x
+
+        def resid(xf):
+            x = full(xf)
             eff = dict(zip(PARAMS, np.exp(x)))
             r = (np.log(_times(setup, eff)) - y) / _ROW_SD * w
             # soft-L1 on the rows (robust to a stray run), Gaussian priors on the parameters
             r = np.sign(r) * np.sqrt(2.0 * (np.sqrt(1.0 + r * r) - 1.0))
-            return np.concatenate([r, (x - mu) / sd])
+            return np.concatenate([r, (xf - mu[free]) / sd[free]])
 
-        x0 = np.clip(mu, lo + 1e-9, hi - 1e-9)
-        res = least_squares(resid, x0, bounds=(lo, hi), x_scale=1.0, max_nfev=400)
-        x = res.x
+        x0 = np.clip(mu, lo + 1e-9, hi - 1e-9)[free]
+        res = least_squares(resid, x0, bounds=(lo[free], hi[free]), x_scale=1.0, max_nfev=400)
+        x = full(res.x)
         self.params_ = {k: float(v) for k, v in zip(PARAMS, np.exp(x))}
+        self.log_sd_ = {k: float(PRIORS[k][1]) for k in self.held_at_prior_}  # the prior's own spread
         try:
             cov = np.linalg.pinv(res.jac.T @ res.jac)
-            self.log_sd_ = {k: float(math.sqrt(max(cov[i, i], 0.0))) for i, k in enumerate(PARAMS)}
+            self.log_sd_.update({k: float(math.sqrt(max(cov[i, i], 0.0)))
+                                 for i, k in enumerate(k for k, f in zip(PARAMS, free) if f)})
         except np.linalg.LinAlgError:  # pragma: no cover - a degenerate Jacobian
-            self.log_sd_ = {k: float("nan") for k in PARAMS}
+            self.log_sd_.update({k: float("nan") for k, f in zip(PARAMS, free) if f})
         pred = _times(setup, self.params_)
         logr = np.log(pred) - y
         a = (1.0 - self.interval) / 2.0
@@ -307,7 +329,9 @@ class LLMTrainingFit:
         for k in PARAMS:
             v, s = self.params_[k], self.log_sd_.get(k, float("nan"))
             lines.append(f"  {k:<12} {v:10.4g}  [{v * math.exp(-1.645 * s):.4g}, {v * math.exp(1.645 * s):.4g}]"
-                         f"  prior {PRIORS[k][0]:g}")
+                         f"  prior {PRIORS[k][0]:g}"
+                         + ("  (held at the prior: the rows do not inform it)"
+                            if k in getattr(self, "held_at_prior_", ()) else ""))
         for _, e in self.errors_.iterrows():
             lines.append(f"  {e['source'][:60]:<60} n={e['n']:<5d} median {e['median_abs_pct_error']:.3g} % "
                          f"p90 {e['p90_abs_pct_error']:.3g} %")
@@ -319,7 +343,8 @@ class LLMTrainingFit:
         return {"interval": self.interval, "params": dict(self.params_), "log_sd": dict(self.log_sd_),
                 "devices": list(getattr(self, "devices_", ())),
                 "residual_quantiles": list(self.residual_quantiles_), "n_rows": self.n_rows_,
-                "errors": self.errors_.to_dict(orient="list")}
+                "errors": self.errors_.to_dict(orient="list"),
+                "held_at_prior": list(getattr(self, "held_at_prior_", ()))}
 
     @classmethod
     def from_dict(cls, data: dict, origin: str = "calibration data") -> "LLMTrainingFit":
@@ -339,6 +364,7 @@ class LLMTrainingFit:
             fit.n_rows_ = int(data["n_rows"])
             fit.devices_ = tuple(str(d) for d in data.get("devices", []))
             fit.errors_ = pd.DataFrame(data.get("errors", {}))
+            fit.held_at_prior_ = tuple(str(k) for k in data.get("held_at_prior", []) if k in PARAMS)
         except (KeyError, TypeError, ValueError, IndexError) as exc:
             raise CalibrationError(f"{origin}: malformed llm_training part ({type(exc).__name__}: {exc})") from None
         for k in PARAMS:

@@ -53,7 +53,7 @@ def _code(recompute):
 
 def activation_bytes_per_layer(seq_len, micro_batch, hidden, heads, tp=1, sp=False, recompute="none",
                                *, ffn_hidden=None, kv_hidden=None, gated_mlp=False, scores=True,
-                               bytes_per_element=2.0):
+                               bytes_per_element=2.0, frozen_mlp=False):
     """Activation bytes one transformer layer keeps for the backward pass (Korthikanti et al.).
 
     ``s·b·h·(10 + 24/t + 5·a·s/(h·t))`` with tensor parallelism; sequence parallelism divides
@@ -81,6 +81,11 @@ def activation_bytes_per_layer(seq_len, micro_batch, hidden, heads, tp=1, sp=Fal
         The ``a·s×s`` softmax input, its dropout mask and output are kept (no fused attention).
     bytes_per_element : float
         Activation bytes (2 for 16-bit; masks stay 1 byte).
+    frozen_mlp : array_like of bool
+        The MLP's weights are frozen and unadapted (a LoRA fine-tune of the attention
+        projections): their weight gradients are not computed, so the inputs of its two GEMMs
+        are not kept (the MLP input ``2`` and the down projection's input ``2·f/h``; the
+        activation function's input stays, its backward needs it).
 
     Returns
     -------
@@ -99,6 +104,12 @@ def activation_bytes_per_layer(seq_len, micro_batch, hidden, heads, tp=1, sp=Fal
 
     >>> activation_bytes_per_layer(2048, 1, 12288, 96, tp=8) / 1e6
     578.813952
+
+    The same layer in a LoRA fine-tune of the attention only: ``10 − 2`` unsplit, ``24 − 8``
+    split: ``2048·12288·(8 + 2 + 5·96·2048/(12288·8))`` = 2048·12288·20 B:
+
+    >>> activation_bytes_per_layer(2048, 1, 12288, 96, tp=8, frozen_mlp=True) / 1e6
+    503.31648
     """
     s = _positive_array(seq_len, "dimensionless", "seq_len")
     b = _positive_array(micro_batch, "dimensionless", "micro_batch")
@@ -111,8 +122,9 @@ def activation_bytes_per_layer(seq_len, micro_batch, hidden, heads, tp=1, sp=Fal
     kv = h if kv_hidden is None else np.asarray(kv_hidden, dtype=float)
     e = float(bytes_per_element) / 2.0  # the paper's terms are at 2 bytes per element
     # not split by TP alone: 2 norm inputs (4), attention and MLP inputs (2 + 2), 2 masks (1 + 1)
-    unsplit = 8.0 * e + 2.0
-    split = e * ((4.0 * h + 4.0 * kv) / h + np.where(gated_mlp, 6.0, 4.0) * f / h)
+    frozen = np.asarray(frozen_mlp, dtype=bool)
+    unsplit = np.where(frozen, 6.0, 8.0) * e + 2.0
+    split = e * ((4.0 * h + 4.0 * kv) / h + (np.where(gated_mlp, 6.0, 4.0) - np.where(frozen, 2.0, 0.0)) * f / h)
     score = np.where(np.asarray(scores, dtype=bool), (4.0 * e + 1.0) * a * s / h, 0.0)
     score = np.where(code >= 1, 0.0, score)
     per_sbh = np.where(spf, (unsplit + split + score) / t, unsplit + (split + score) / t)

@@ -26,7 +26,7 @@ from ..errors import ParameterError
 __all__ = [
     "OP_CLASSES", "transformer_param_counts", "transformer_operators", "attended_keys",
     "transformer_forward_flops", "kv_cache_bytes_per_token", "kv_cache_bytes", "model_flops_per_token",
-    "megatron_iteration_flops",
+    "megatron_iteration_flops", "LORA_TARGETS", "lora_adapter_params", "lora_model_flops_per_token",
 ]
 
 #: Operator classes of the table (what the step model fits an efficiency per).
@@ -501,3 +501,95 @@ def megatron_iteration_flops(batch, seq_len, layers, hidden, vocab, recompute: b
     s, l, h, V = float(seq_len), float(layers), float(hidden), float(vocab)
     out = k * B * s * l * h * h * (1.0 + s / (6.0 * h) + V / (16.0 * l * h))
     return float(out) if out.ndim == 0 else out
+
+
+#: Linear layers a LoRA fine-tune adapts: ``"attention"`` (q, k, v, o projections: the MLPerf
+#: Llama 2 70B LoRA reference and NeMo's default) or ``"all"`` (also the dense MLP's).
+LORA_TARGETS = ("attention", "all")
+
+
+def lora_adapter_params(cfg, rank, targets="attention") -> float:
+    r"""Trainable parameters of a LoRA fine-tune (Hu et al. 2021), all layers.
+
+    Each adapted linear layer ``W ∈ R^{d_out×d_in}`` gains ``B·A`` with ``A ∈ R^{r×d_in}``,
+    ``B ∈ R^{d_out×r}``: ``r·(d_in + d_out)`` parameters. With ``h`` the model width, ``H·q``
+    the query width and ``g`` the key/value width (grouped-query attention):
+
+    .. math::
+
+        P_\text{attention} = L\,r\,\bigl[(h + Hq) + 2(h + g) + (Hq + h)\bigr],\qquad
+        P_\text{all} = P_\text{attention} + L_\text{dense}\,r\,n_\text{mlp}(h + f)
+
+    (``n_mlp`` = 3 for a gated MLP, 2 otherwise; experts of MoE layers are not adapted).
+
+    Parameters
+    ----------
+    cfg : TransformerConfig or Model
+    rank : int
+        ``r``, the adapters' rank.
+    targets : {"attention", "all"}
+
+    Returns
+    -------
+    float
+        Parameters (count).
+
+    References
+    ----------
+    E. Hu et al., "LoRA: Low-Rank Adaptation of Large Language Models", ICLR 2022
+    (arXiv:2106.09685), Section 4.
+
+    Examples
+    --------
+    Llama 2 70B (L 80, h 8192, 64 query heads of 128, 8 kv heads), r = 16 on q, k, v, o:
+    80·16·(16384 + 2·9216 + 16384) = 65,536,000:
+
+    >>> from plaster_model.catalog.transformer import TransformerConfig
+    >>> cfg = TransformerConfig(name="llama-2-70b", n_layers=80, d_model=8192, n_heads=64, n_kv_heads=8,
+    ...                         ffn_dim=28672, vocab_size=32000, gated_mlp=True, norm="rmsnorm")
+    >>> lora_adapter_params(cfg, 16)
+    65536000.0
+    """
+    c = _config(cfg)
+    if isinstance(rank, bool) or not isinstance(rank, (int, float, np.integer)) or not rank >= 1 or rank != int(rank):
+        raise ParameterError("lora_rank", rank, "a whole number >= 1")
+    tgt = str(targets).strip().lower()
+    if tgt not in LORA_TARGETS:
+        raise ParameterError("lora_targets", targets, f"one of {LORA_TARGETS}")
+    h = float(c.d_model)
+    q = float(c.n_heads * c.head_dim)
+    g = float((c.n_kv_heads or c.n_heads) * c.head_dim)
+    per_layer = (h + q) + 2.0 * (h + g) + (q + h)
+    out = float(c.n_layers) * float(rank) * per_layer
+    if tgt == "all":
+        dense = c.n_layers - (int(getattr(c, "n_moe_layers", 0) or 0) if c.is_moe else 0)
+        out += float(dense) * float(rank) * (3.0 if c.gated_mlp else 2.0) * (h + float(c.ffn_dim))
+    return out
+
+
+def lora_model_flops_per_token(cfg, seq_len, rank, targets="attention") -> float:
+    r"""Model FLOPs per trained token of a LoRA fine-tune.
+
+    .. math::
+
+        4N + 6P_\text{LoRA} + 12\,L\,H\,Q\,T
+
+    The frozen base weights run forward (``2N``) and propagate input gradients (``2N``) but
+    compute no weight gradients (the ``2N`` that :func:`model_flops_per_token`'s ``6N``
+    includes); the adapters train fully (``6P``); attention as PaLM's (Chowdhery et al. 2022,
+    App. B). ``N`` and ``Q``, ``T`` as in :func:`model_flops_per_token`.
+
+    Examples
+    --------
+    >>> from plaster_model.catalog.transformer import TransformerConfig
+    >>> cfg = TransformerConfig(name="llama-2-7b", n_layers=32, d_model=4096, n_heads=32, ffn_dim=11008,
+    ...                         vocab_size=32000, gated_mlp=True, norm="rmsnorm")
+    >>> full, lora = model_flops_per_token(cfg, 4096), lora_model_flops_per_token(cfg, 4096, 16)
+    >>> round((full - lora) / 1e9, 2)   # 2·6.607e9 − 6·(32·16·4·8192) = 13.21 − 0.10
+    13.11
+    """
+    c = _config(cfg)
+    full = model_flops_per_token(c, seq_len)
+    p = transformer_param_counts(c)
+    n = p["active"] - p["embedding"] + (c.vocab_size * c.d_model if c.tied_embeddings else 0)
+    return float(full - 2.0 * n + 6.0 * lora_adapter_params(c, rank, targets))

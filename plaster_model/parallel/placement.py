@@ -46,8 +46,10 @@ def cluster_tiers(cluster) -> ClusterLinks:
     a, b = intra or inter, inter or intra
     if a is None:  # one device: no link; placeholders never used (every group has size 1)
         return ClusterLinks(1, 1.0, 0.0, 1.0, 0.0, 1, None, None)
-    return ClusterLinks(domain, a.bandwidth, a.latency_s, b.bandwidth, b.latency_s,
-                        cluster.nics_per_node, a.name, b.name)
+    # NICs per scale-up domain: every node of the domain brings its own (an NVL72 rack of 18
+    # 4-GPU trays has 72 ports, not 4)
+    nics = cluster.nics_per_node * max(1, domain // max(1, cluster.devices_per_node))
+    return ClusterLinks(domain, a.bandwidth, a.latency_s, b.bandwidth, b.latency_s, nics, a.name, b.name)
 
 
 def group_link(size, stride, links: ClusterLinks):

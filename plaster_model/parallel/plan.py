@@ -17,7 +17,7 @@ from dataclasses import dataclass, replace
 
 from ..errors import ParameterError
 
-__all__ = ["ParallelPlan", "RECOMPUTE_MODES", "ATTENTION_KERNELS", "ResolvedPlan"]
+__all__ = ["ParallelPlan", "RECOMPUTE_MODES", "ATTENTION_KERNELS", "FINETUNE_MODES", "ResolvedPlan"]
 
 #: Activation recomputation: none, Korthikanti et al.'s selective (attention core only), full
 #: (every layer's forward pass run again in the backward pass; only the layer input kept).
@@ -25,6 +25,8 @@ RECOMPUTE_MODES = ("none", "selective", "full")
 #: ``"flash"``: fused attention (FlashAttention; causal blocks skipped, no s×s scores kept);
 #: ``"materialized"``: the s×s score matrix computed whole and stored (Megatron-LM 2021-22).
 ATTENTION_KERNELS = ("flash", "materialized")
+#: ``"full"``: every weight trains; ``"lora"``: low-rank adapters on frozen weights.
+FINETUNE_MODES = ("full", "lora")
 
 
 def _count(value, name: str, *, allow_none: bool = False):
@@ -78,6 +80,19 @@ class ParallelPlan:
     framework_reserve_bytes : float
         Memory the framework holds besides model states and activations (CUDA context, NCCL
         buffers, allocator slack) [B]; default 3 GiB (an assumption, stated).
+    expert_tp : int, optional
+        Tensor-parallel size of the routed experts (Megatron-Core's ``expert_tensor_parallel_size``).
+        Default: ``tp`` when ``ep`` divides ``dp·cp`` (the experts split as the dense layers),
+        else 1 with the expert-parallel group folded over ``tp·cp·dp`` ranks (Megatron-Core's
+        "MoE parallel folding": DeepSeek-V3's EP 64 on TP 2 × DP 32).
+    finetune : {"full", "lora"}
+        ``"lora"``: low-rank adapters (Hu et al. 2021) on frozen base weights; the base gets no
+        weight gradients and no optimizer states, the backward pass still computes its input
+        gradients.
+    lora_rank : int
+        Adapter rank ``r`` (``finetune="lora"``; default 16).
+    lora_targets : {"attention", "all"}
+        Layers the adapters sit on: q, k, v, o projections, or also the dense MLP.
 
     Examples
     --------
@@ -107,12 +122,16 @@ class ParallelPlan:
     grad_reduce_precision: str = "fp32"
     dp_overlap: bool = True
     framework_reserve_bytes: float = 3.0 * 2**30
+    expert_tp: int | None = None
+    finetune: str = "full"
+    lora_rank: int = 16
+    lora_targets: str = "attention"
 
     def __post_init__(self):
         set_ = lambda k, v: object.__setattr__(self, k, v)  # noqa: E731 (frozen dataclass)
         for name in ("tp", "pp", "cp", "ep", "virtual_stages"):
             set_(name, _count(getattr(self, name), name))
-        for name in ("dp", "micro_batch", "global_batch"):
+        for name in ("dp", "micro_batch", "global_batch", "expert_tp"):
             set_(name, _count(getattr(self, name), name, allow_none=True))
         if not isinstance(self.sp, (bool, int)) or self.sp not in (0, 1):
             raise ParameterError("sp", self.sp, "True or False")
@@ -135,6 +154,17 @@ class ParallelPlan:
         if self.virtual_stages > 1 and self.pp == 1:
             raise ParameterError("virtual_stages", self.virtual_stages,
                                  "1 without pipeline parallelism (interleaving needs pp > 1)")
+        ft = str(self.finetune).strip().lower()
+        if ft not in FINETUNE_MODES:
+            raise ParameterError("finetune", self.finetune, f"one of {FINETUNE_MODES}")
+        set_("finetune", ft)
+        set_("lora_rank", _count(self.lora_rank, "lora_rank"))
+        lt = str(self.lora_targets).strip().lower()
+        if lt not in ("attention", "all"):
+            raise ParameterError("lora_targets", self.lora_targets, "'attention' or 'all'")
+        set_("lora_targets", lt)
+        if self.expert_tp is not None and self.expert_tp not in (1, self.tp):
+            raise ParameterError("expert_tp", self.expert_tp, f"1 or tp={self.tp}")
         r = self.framework_reserve_bytes
         if isinstance(r, bool) or not isinstance(r, (int, float)) or not math.isfinite(r) or r < 0:
             raise ParameterError("framework_reserve_bytes", r, "a finite number of bytes >= 0")
@@ -148,7 +178,7 @@ class ParallelPlan:
     def is_data_parallel(self) -> bool:
         """True for pure data parallelism without sharding or recomputation (today's path)."""
         return (self.tp == self.pp == self.cp == self.ep == 1 and self.zero == 0
-                and self.recompute == "none" and self.micro_batch is None)
+                and self.recompute == "none" and self.micro_batch is None and self.finetune == "full")
 
     @property
     def model_parallel_size(self) -> int:
@@ -161,7 +191,9 @@ class ParallelPlan:
         if self.cp > 1:
             parts.append(f"CP {self.cp}")
         parts.append(f"DP {self.dp if self.dp is not None else '?'}")
-        extra = [e for e in (("SP" if self.sp else ""), (f"EP {self.ep}" if self.ep > 1 else ""),
+        etp = "" if self.expert_tp is None or self.ep == 1 or self.expert_tp == self.tp else f" (expert TP {self.expert_tp})"
+        extra = [e for e in (("SP" if self.sp else ""), (f"EP {self.ep}{etp}" if self.ep > 1 else ""),
+                             (f"LoRA r={self.lora_rank}" if self.finetune == "lora" else ""),
                              (f"ZeRO-{self.zero}" if self.zero else ""),
                              (f"recompute {self.recompute}" if self.recompute != "none" else "")) if e]
         return " × ".join(parts) + (", " + ", ".join(extra) if extra else "")
@@ -189,8 +221,12 @@ class ParallelPlan:
         dp = n // mp if self.dp is None else self.dp
         if dp * mp != n:
             raise ParameterError("dp", self.dp, f"n_devices / (tp·pp·cp) = {n}/{mp} = {n / mp:g}")
-        if (dp * self.cp) % self.ep:
-            raise ParameterError("ep", self.ep, f"a divisor of dp·cp = {dp * self.cp}")
+        etp = self.expert_tp
+        if etp is None:  # Megatron-Core: experts split like the dense layers, else folded (ETP 1)
+            etp = self.tp if (dp * self.cp) % self.ep == 0 else 1
+        if (self.tp * dp * self.cp) % (etp * self.ep) or (etp == self.tp and (dp * self.cp) % self.ep):
+            raise ParameterError("ep", self.ep, f"a divisor of dp·cp = {dp * self.cp}, or of tp·dp·cp = "
+                                                f"{self.tp * dp * self.cp} with expert_tp=1 (MoE parallel folding)")
         gb = self.global_batch if self.global_batch is not None else _count(global_batch, "global_batch",
                                                                            allow_none=True)
         if self.global_batch is not None and global_batch is not None and int(global_batch) != self.global_batch:
@@ -205,7 +241,7 @@ class ParallelPlan:
         if self.virtual_stages > 1 and m % self.pp:
             raise ParameterError("global_batch", gb, f"micro-batches per step ({m}) a multiple of pp={self.pp} "
                                                      "for the interleaved schedule (Megatron-LM's rule)")
-        return ResolvedPlan(replace(self, dp=dp, micro_batch=mb, global_batch=gb), n, m)
+        return ResolvedPlan(replace(self, dp=dp, micro_batch=mb, global_batch=gb, expert_tp=etp), n, m)
 
 
 @dataclass(frozen=True)

@@ -77,13 +77,15 @@ def transformer_of(model):
     return m, cfg
 
 
-def hardware_arrays(cluster, recipe, tp, pp, dp, cp, ep) -> dict:
-    """Peaks, memory and each group's link (vectorized over the plan sizes)."""
+def hardware_arrays(cluster, recipe, tp, pp, dp, cp, ep, etp=None) -> dict:
+    """Peaks, memory and each group's link (vectorized over the plan sizes). The expert-parallel
+    group sits at stride ``etp`` (the experts' TP size: ``tp``, or 1 when folded over TP)."""
     links = cluster_tiers(cluster)
     tp, pp, dp, cp, ep = (np.asarray(x, dtype=float) for x in (tp, pp, dp, cp, ep))
+    etp = tp if etp is None else np.asarray(etp, dtype=float)
     hw = {"peak": recipe["peak"], "peak_attn": recipe["peak_attn"],
           "mem_bw": float(cluster.device.memory_bandwidth), "memory": float(cluster.device.memory_bytes)}
-    for name, size, stride in (("tp", tp, 1.0), ("cp", cp, tp), ("ep", ep, tp), ("dp", dp, tp * cp),
+    for name, size, stride in (("tp", tp, 1.0), ("cp", cp, tp), ("ep", ep, etp), ("dp", dp, tp * cp),
                                ("pp", np.where(pp > 1, 2.0, 1.0), tp * cp * dp)):
         b, a, tier = group_link(size, stride, links)
         hw[f"beta_{name}"], hw[f"alpha_{name}"], hw[f"tier_{name}"] = b, a, tier
@@ -91,8 +93,9 @@ def hardware_arrays(cluster, recipe, tp, pp, dp, cp, ep) -> dict:
     return hw
 
 
-def plan_arrays(rp: ResolvedPlan, seq_len, recipe) -> dict:
-    """The :func:`llm_step` plan dict of one resolved plan."""
+def plan_arrays(rp: ResolvedPlan, seq_len, recipe, lora_params=None) -> dict:
+    """The :func:`llm_step` plan dict of one resolved plan (``lora_params``: the adapters'
+    parameters of a LoRA plan, :func:`~plaster_model.estimators.transformer.lora_adapter_params`)."""
     from ..estimators.llm_memory import RECOMPUTE_CODES
 
     p = rp.plan
@@ -100,7 +103,10 @@ def plan_arrays(rp: ResolvedPlan, seq_len, recipe) -> dict:
             "mb": p.micro_batch, "m": rp.micro_batches, "v": p.virtual_stages, "rec": RECOMPUTE_CODES[p.recompute],
             "flash": p.attention == "flash", "seq_len": seq_len, "w_bytes": recipe["w_bytes"],
             "g_bytes": recipe["g_bytes"], "o_bytes": recipe["o_bytes"], "act_bytes": recipe["act_bytes"],
-            "comm_bytes": recipe["comm_bytes"], "dp_overlap": p.dp_overlap, "reserve": p.framework_reserve_bytes}
+            "comm_bytes": recipe["comm_bytes"], "dp_overlap": p.dp_overlap, "reserve": p.framework_reserve_bytes,
+            "etp": p.expert_tp if p.expert_tp is not None else p.tp, "lora": p.finetune == "lora",
+            "lora_params": lora_params if lora_params is not None else 0.0,
+            "frozen_mlp": p.lora_targets == "attention"}
 
 
 def efficiencies_from(calibration, device=None):
@@ -259,8 +265,33 @@ def memory_error_text(out: dict, device, plan_text: str, i=None) -> str:
             f"the {big} ({hint})")
 
 
+def _multinode_assumptions(cluster, links, p, hw, pa) -> list:
+    """The cross-node mechanisms a prediction rests on, in words (the assumptions list)."""
+    out = []
+    g = links.domain
+    if cluster.n_devices > g and links.net_name:
+        per_gpu = links.beta_net * links.nics / g
+        out.append(f"network: {links.nics:g} × {links.net_name} ports per {g}-device scale-up domain "
+                   f"({format_si(per_gpu, 'B/s')} per device when every device's group crosses at once); "
+                   "collectives as α-β rings at that rate (hierarchical: a group with k ranks per domain "
+                   "gets k devices' share of the ports); NCCL trees/SHARP not modelled")
+    if p.dp * p.cp > 1:
+        gb = "fp32" if pa["g_bytes"] == 4.0 else "16-bit"
+        how = {0: "all-reduce", 1: "reduce-scatter + all-gather of the updated weights (distributed optimizer)",
+               2: "reduce-scatter + all-gather (ZeRO-2)", 3: "ZeRO-3/FSDP all-gathers and reduce-scatter every micro-batch"}[p.zero]
+        out.append(f"DP gradients accumulated and reduced in {gb} ({int(pa['g_bytes'])} B/element; Megatron's default "
+                   f"for bf16 is fp32 main_grad; grad_reduce_precision= changes it): {how}"
+                   + ("; overlapped with the last micro-batch's backward pass (--overlap-grad-reduce / DDP buckets)"
+                      if p.dp_overlap and p.zero < 3 else "")
+                   + ("; ZeRO-3 gathers overlapped with each micro-batch's compute" if p.zero >= 3 else ""))
+    if p.pp > 1 and cluster.n_devices > g and int(hw["tier_pp"]) == 1:
+        out.append("PP point-to-point sends cross the network (stages on different scale-up domains)")
+    return out
+
+
 def predict_llm_training(model, cluster, plan: ParallelPlan | None = None, *, seq_len=None, global_batch=None,
-                         precision="bf16", calibration=None, tokens=None, check_memory=True) -> LLMTrainingPrediction:
+                         precision="bf16", calibration=None, tokens=None, check_memory=True, finetune=None,
+                         lora_rank=None) -> LLMTrainingPrediction:
     """Predict one optimizer step of a transformer under a parallel plan.
 
     ``T = m·t_stage + κ·(p−1)/v·t_stage + T_DP,exposed + T_opt + τ_0`` (see
@@ -290,6 +321,13 @@ def predict_llm_training(model, cluster, plan: ParallelPlan | None = None, *, se
     check_memory : bool
         Refuse (:class:`~plaster_model.MemoryFitError`) a plan that does not fit (default);
         ``False`` answers anyway, with a :class:`~plaster_model.MemoryWarning`.
+    finetune : {"full", "lora"}, optional
+        Overrides the plan's ``finetune``: ``"lora"`` trains rank-``lora_rank`` adapters on
+        frozen weights (no weight gradients or optimizer states for the base; its backward
+        still computes input gradients; model FLOPs per token ``4·N + 6·P_LoRA + 12·L·H·Q·T``,
+        :func:`~plaster_model.estimators.transformer.lora_model_flops_per_token`).
+    lora_rank : int, optional
+        Overrides the plan's ``lora_rank`` (default 16).
 
     Returns
     -------
@@ -319,7 +357,9 @@ def predict_llm_training(model, cluster, plan: ParallelPlan | None = None, *, se
     >>> pred.dp, pred.micro_batches, 0.2 < pred.mfu < 0.8
     (16, 96, True)
     """
-    from ..estimators.transformer import model_flops_per_token
+    from dataclasses import replace
+
+    from ..estimators.transformer import lora_adapter_params, lora_model_flops_per_token, model_flops_per_token
     from ..training import _resolve_cluster
 
     m, cfg = transformer_of(model)
@@ -327,6 +367,9 @@ def predict_llm_training(model, cluster, plan: ParallelPlan | None = None, *, se
     plan = ParallelPlan() if plan is None else plan
     if not isinstance(plan, ParallelPlan):
         raise ParameterError("plan", plan, "a pm.ParallelPlan")
+    if finetune is not None or lora_rank is not None:
+        plan = replace(plan, finetune=plan.finetune if finetune is None else finetune,
+                       lora_rank=plan.lora_rank if lora_rank is None else lora_rank)
     assumptions = []
     if seq_len is None:
         seq_len = int(getattr(m, "seq_len", None) or min(cfg.n_positions or 4096, 4096) or 4096)
@@ -339,8 +382,10 @@ def predict_llm_training(model, cluster, plan: ParallelPlan | None = None, *, se
     eff, factors, notes = efficiencies_from(calibration, cluster.device)
     assumptions += notes
     p = rp.plan
-    hw = hardware_arrays(cluster, recipe, p.tp, p.pp, p.dp, p.cp, p.ep)
-    pa = plan_arrays(rp, seq_len, recipe)
+    hw = hardware_arrays(cluster, recipe, p.tp, p.pp, p.dp, p.cp, p.ep, p.expert_tp)
+    lora = p.finetune == "lora"
+    p_lora = lora_adapter_params(cfg, p.lora_rank, p.lora_targets) if lora else None
+    pa = plan_arrays(rp, seq_len, recipe, p_lora)
     out = llm_step(vars(terms), hw, pa, eff)
     out = {k: float(np.asarray(v)) for k, v in out.items()}
     if out["mem_total"] > cluster.device.memory_bytes:
@@ -354,7 +399,8 @@ def predict_llm_training(model, cluster, plan: ParallelPlan | None = None, *, se
         assumptions.append("does NOT fit in device memory (answered with check_memory=False)")
     t = out["time_per_iter_s"]
     tokens_step = p.global_batch * seq_len
-    fpt = float(model_flops_per_token(cfg, seq_len))
+    fpt = float(lora_model_flops_per_token(cfg, seq_len, p.lora_rank, p.lora_targets) if lora
+                else model_flops_per_token(cfg, seq_len))
     thr = tokens_step / t
     n = cluster.n_devices
     mfu = thr * fpt / (n * recipe["peak"])
@@ -365,11 +411,18 @@ def predict_llm_training(model, cluster, plan: ParallelPlan | None = None, *, se
         if size > 1:
             assumptions.append(f"{g.upper()} group of {size} on {tiers[int(hw['tier_' + g])]} at "
                                f"{format_si(float(hw['beta_' + g]), 'B/s')} per device")
+    assumptions += _multinode_assumptions(cluster, L, p, hw, pa)
+    if lora:
+        assumptions.append(f"LoRA r={p.lora_rank} on the {'attention projections' if p.lora_targets == 'attention' else 'attention and dense MLP'}"
+                           f": {p_lora / 1e6:.1f} M trainable parameters; base weights frozen ({recipe['w_bytes']:g} B each, "
+                           "no gradients or optimizer states), their input gradients still computed; model FLOPs/token "
+                           "4·N + 6·P_LoRA + 12·L·H·Q·T")
     assumptions += [f"precision {recipe['precision']}: GEMMs at '{recipe['peak_key']}' "
                     f"{format_si(recipe['peak'], 'FLOP/s')}; weights {recipe['w_bytes']:g} B, gradients "
                     f"{pa['g_bytes']:g} B, optimizer {recipe['o_bytes']:g} B per parameter",
                     f"attention kernel: {p.attention}; framework reserve {format_si(p.framework_reserve_bytes, 'B')}",
-                    "MFU per PaLM (Chowdhery et al. 2022, App. B): 6·N + 12·L·H·Q·T model FLOPs per token"]
+                    "MFU per PaLM (Chowdhery et al. 2022, App. B): 6·N + 12·L·H·Q·T model FLOPs per token"
+                    + (" (LoRA: 4·N + 6·P_LoRA + ...)" if lora else "")]
     interval = mlo = mhi = None
     if factors is not None:
         interval = (t * factors[0], t * factors[1])

@@ -91,7 +91,7 @@ def flatten_plans(arrays: dict) -> dict:
 
 def evaluate_plans(cfg_or_terms, cluster, plans: dict, seq_len, precision="bf16", efficiencies=None,
                    attention="flash", grad_reduce_precision="fp32", dp_overlap=True,
-                   framework_reserve_bytes=None) -> dict:
+                   framework_reserve_bytes=None, lora_params=None) -> dict:
     """:func:`llm_step` of many plans (arrays) on one cluster: the vectorized core of the search."""
     terms = cfg_or_terms if isinstance(cfg_or_terms, dict) else vars(model_terms(cfg_or_terms))
     recipe = precision_recipe(cluster.device, precision, grad_reduce_precision)
@@ -99,7 +99,8 @@ def evaluate_plans(cfg_or_terms, cluster, plans: dict, seq_len, precision="bf16"
     reserve = ParallelPlan().framework_reserve_bytes if framework_reserve_bytes is None else framework_reserve_bytes
     pa = dict(plans, flash=attention == "flash", seq_len=seq_len, w_bytes=recipe["w_bytes"],
               g_bytes=recipe["g_bytes"], o_bytes=recipe["o_bytes"], act_bytes=recipe["act_bytes"],
-              comm_bytes=recipe["comm_bytes"], dp_overlap=dp_overlap, reserve=reserve)
+              comm_bytes=recipe["comm_bytes"], dp_overlap=dp_overlap, reserve=reserve,
+              lora=lora_params is not None, lora_params=lora_params or 0.0)
     from .step import DEFAULT_EFFICIENCIES
 
     out = llm_step(terms, hw, pa, efficiencies or dict(DEFAULT_EFFICIENCIES))
@@ -109,7 +110,8 @@ def evaluate_plans(cfg_or_terms, cluster, plans: dict, seq_len, precision="bf16"
 
 
 def best_plans(model, cluster, global_batch, seq_len=None, precision="bf16", top=10, *, calibration=None,
-               include_infeasible=False, max_tp=None, **space) -> pd.DataFrame:
+               include_infeasible=False, max_tp=None, rank_by="time", price_per_device_hour=None,
+               device_counts=None, tokens=None, finetune="full", lora_rank=16, **space) -> pd.DataFrame:
     """The fastest parallel plans of a transformer on a cluster, as a tidy frame.
 
     Parameters
@@ -131,6 +133,21 @@ def best_plans(model, cluster, global_batch, seq_len=None, precision="bf16", top
         Keep the plans that do not fit (``fits_memory`` False), ranked after those that do.
     max_tp : int, optional
         Largest tensor-parallel size (default: the scale-up domain).
+    rank_by : {"time", "cost"}
+        Rank by step time (default) or by cost per trained token
+        ``price · n_devices · T / (B·s)`` (needs ``price_per_device_hour``). On one cluster size
+        the two orders agree; with ``device_counts`` a smaller cluster can be slower but cheaper.
+    price_per_device_hour : float, optional
+        Price of one device for one hour, in the user's currency (no built-in prices: cloud and
+        amortized costs vary). Adds ``cost_per_step`` and ``cost_per_million_tokens``.
+    device_counts : sequence of int, optional
+        Also search these cluster sizes (the same design, :meth:`Cluster.with_devices`);
+        default: the cluster's own size only.
+    tokens : float, optional
+        Training tokens: adds ``time_to_train_days`` (and ``cost_to_train`` with a price).
+    finetune, lora_rank :
+        As :class:`~plaster_model.ParallelPlan` (``"lora"``: adapters on the attention
+        projections of frozen weights).
     **space
         ``micro_batches``, ``virtual_stages``, ``zero_stages``, ``recompute``, ``cp_sizes``: the
         values searched (:func:`candidate_plans`).
@@ -138,7 +155,7 @@ def best_plans(model, cluster, global_batch, seq_len=None, precision="bf16", top
     Returns
     -------
     pandas.DataFrame
-        One row per plan: ``tp, pp, dp, cp, ep, sp, zero, micro_batch, micro_batches,
+        One row per plan: ``n_devices, tp, pp, dp, cp, ep, sp, zero, micro_batch, micro_batches,
         virtual_stages, recompute, time_per_iter_s, throughput_tokens_s, tflops_per_device, mfu,
         memory_per_device_bytes, fits_memory, binding, plan``; ``attrs["n_plans"]`` and
         ``attrs["n_feasible"]`` count the space.
@@ -150,7 +167,55 @@ def best_plans(model, cluster, global_batch, seq_len=None, precision="bf16", top
     >>> df = pm.best_plans("GPT-3 175B", c, global_batch=1536, seq_len=2048, top=3)
     >>> len(df), bool(df["fits_memory"].all()), df.attrs["n_plans"] > 1000
     (3, True, True)
+
+    Ranked by cost over three cluster sizes at $2 per GPU-hour (an illustrative price):
+
+    >>> df = pm.best_plans("GPT-3 175B", c, global_batch=1536, seq_len=2048, top=3, rank_by="cost",
+    ...                    price_per_device_hour=2.0, device_counts=[256, 512, 1024])
+    >>> bool(df["cost_per_million_tokens"].is_monotonic_increasing)
+    True
     """
+    rank = str(rank_by).strip().lower()
+    if rank not in ("time", "cost"):
+        raise ParameterError("rank_by", rank_by, "'time' or 'cost'")
+    if price_per_device_hour is not None and (isinstance(price_per_device_hour, bool)
+                                              or not isinstance(price_per_device_hour, (int, float))
+                                              or not price_per_device_hour > 0):
+        raise ParameterError("price_per_device_hour", price_per_device_hour, "a positive price per device-hour")
+    if rank == "cost" and price_per_device_hour is None:
+        raise ParameterError("price_per_device_hour", None, "a price per device-hour to rank by cost")
+    if tokens is not None and (isinstance(tokens, bool) or not isinstance(tokens, (int, float)) or not tokens > 0):
+        raise ParameterError("tokens", tokens, "a positive number of training tokens")
+    if device_counts is not None:
+        from ..training import _resolve_cluster
+
+        base = _resolve_cluster(cluster)
+        frames = []
+        for n in device_counts:
+            try:
+                frames.append(best_plans(model, base.with_devices(int(n)), global_batch, seq_len, precision, top,
+                                         calibration=calibration, include_infeasible=include_infeasible,
+                                         max_tp=max_tp, rank_by=rank, price_per_device_hour=price_per_device_hour,
+                                         tokens=tokens, finetune=finetune, lora_rank=lora_rank, **space))
+            except ParameterError:  # a batch this size cannot split: no plans there
+                continue
+        if not frames:
+            raise ParameterError("device_counts", device_counts, "a cluster size the global batch can be split over")
+        df = pd.concat(frames, ignore_index=True)
+        key = "cost_per_million_tokens" if rank == "cost" else "time_per_iter_s"
+        df = df.sort_values(["fits_memory", key], ascending=[False, True], kind="stable").head(top)
+        df = df.reset_index(drop=True)
+        df.attrs.update(frames[0].attrs, n_plans=sum(f.attrs["n_plans"] for f in frames),
+                        n_feasible=sum(f.attrs["n_feasible"] for f in frames))
+        return df
+    ft = ParallelPlan(finetune=finetune, lora_rank=lora_rank)  # validates both
+    return _best_plans_one(model, cluster, global_batch, seq_len, precision, top, calibration, include_infeasible,
+                           max_tp, price_per_device_hour, tokens, ft, **space)
+
+
+def _best_plans_one(model, cluster, global_batch, seq_len, precision, top, calibration, include_infeasible, max_tp,
+                    price_per_device_hour, tokens, ft, **space) -> pd.DataFrame:
+    """:func:`best_plans` on one cluster size (time and cost order agree there)."""
     from ..estimators.transformer import model_flops_per_token
     from ..training import _resolve_cluster
 
@@ -165,7 +230,11 @@ def best_plans(model, cluster, global_batch, seq_len=None, precision="bf16", top
     plans = candidate_plans(cluster.n_devices, cfg, int(global_batch), seq_len,
                             max_tp=max_tp or links.domain, **space)
     eff, factors, _ = efficiencies_from(calibration, cluster.device)
-    out = evaluate_plans(cfg, cluster, plans, seq_len, precision, eff)
+    from ..estimators.transformer import lora_adapter_params, lora_model_flops_per_token
+
+    lora = ft.finetune == "lora"
+    out = evaluate_plans(cfg, cluster, plans, seq_len, precision, eff,
+                         lora_params=lora_adapter_params(cfg, ft.lora_rank) if lora else None)
     shape = np.broadcast_shapes(*[np.shape(v) for v in plans.values()])
     plans = flatten_plans(dict(plans, _shape=np.empty(shape)))
     out = flatten_plans(dict(out, _shape=np.empty(shape)))
@@ -175,12 +244,13 @@ def best_plans(model, cluster, global_batch, seq_len=None, precision="bf16", top
     if not include_infeasible:
         order = order[fits[order]]
     idx = order[:top]
-    fpt = float(model_flops_per_token(cfg, seq_len))
+    fpt = float(lora_model_flops_per_token(cfg, seq_len, ft.lora_rank) if lora else model_flops_per_token(cfg, seq_len))
     thr = global_batch * seq_len / t[idx]
     from .predict import binding_term
 
     sub = {k: np.asarray(v)[idx] for k, v in out.items() if np.ndim(v) > 0}
     df = pd.DataFrame({
+        "n_devices": np.full(len(idx), cluster.n_devices, dtype=int),
         "tp": plans["tp"][idx].astype(int), "pp": plans["pp"][idx].astype(int), "dp": plans["dp"][idx].astype(int),
         "cp": plans["cp"][idx].astype(int), "ep": plans["ep"][idx].astype(int), "sp": plans["sp"][idx],
         "zero": plans["zero"][idx].astype(int), "micro_batch": plans["mb"][idx].astype(int),
@@ -195,8 +265,17 @@ def best_plans(model, cluster, global_batch, seq_len=None, precision="bf16", top
     if factors is not None:
         df["time_per_iter_low_s"] = df["time_per_iter_s"] * factors[0]
         df["time_per_iter_high_s"] = df["time_per_iter_s"] * factors[1]
+    if price_per_device_hour is not None:
+        df["cost_per_step"] = price_per_device_hour * cluster.n_devices * df["time_per_iter_s"] / 3600.0
+        df["cost_per_million_tokens"] = df["cost_per_step"] / (global_batch * seq_len) * 1e6
+    if tokens is not None:
+        steps = np.ceil(float(tokens) / (global_batch * seq_len))
+        df["time_to_train_days"] = steps * df["time_per_iter_s"] / 86400.0
+        if price_per_device_hour is not None:
+            df["cost_to_train"] = steps * df["cost_per_step"]
     df["plan"] = [ParallelPlan(tp=int(r.tp), pp=int(r.pp), dp=int(r.dp), cp=int(r.cp), ep=int(r.ep), sp=bool(r.sp),
-                               zero=int(r.zero), virtual_stages=int(r.virtual_stages), recompute=r.recompute).describe()
+                               zero=int(r.zero), virtual_stages=int(r.virtual_stages), recompute=r.recompute,
+                               finetune=ft.finetune, lora_rank=ft.lora_rank).describe()
                   for r in df.itertuples()]
     df.attrs.update(n_plans=int(t.size), n_feasible=int(fits.sum()), model=m.name, cluster=cluster.name)
     return df

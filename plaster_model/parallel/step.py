@@ -150,7 +150,10 @@ def llm_step(terms: dict, hw: dict, plan: dict, eff: dict) -> dict:
     plan : dict
         ``tp, pp, dp, cp, ep, sp, zero, mb, m, v, rec`` (0 none, 1 selective, 2 full),
         ``flash`` (bool), ``seq_len``, ``w_bytes``, ``g_bytes``, ``o_bytes``, ``act_bytes``,
-        ``comm_bytes`` (activation bytes on the wire), ``dp_overlap`` (bool), ``reserve`` [B].
+        ``comm_bytes`` (activation bytes on the wire), ``dp_overlap`` (bool), ``reserve`` [B];
+        optional: ``etp`` (experts' tensor-parallel size, default ``tp``), ``lora`` (bool: a
+        LoRA fine-tune), ``lora_params`` (its adapter parameters, whole model), ``frozen_mlp``
+        (the MLP carries no adapter).
     eff : dict
         :data:`DEFAULT_EFFICIENCIES` keys.
 
@@ -165,6 +168,9 @@ def llm_step(terms: dict, hw: dict, plan: dict, eff: dict) -> dict:
     """
     T = terms
     tp, pp, dp, cp, ep = (_a(plan[k]) for k in ("tp", "pp", "dp", "cp", "ep"))
+    etp = _a(plan.get("etp", plan["tp"]))
+    lora = np.asarray(plan.get("lora", False), dtype=bool)
+    p_lora = np.where(lora, _a(plan.get("lora_params", 0.0)), 0.0)
     sp = np.asarray(plan["sp"], dtype=bool)
     zero = _a(plan["zero"])
     mb, m, v, rec = _a(plan["mb"]), _a(plan["m"]), _a(plan["v"]), _a(plan["rec"])
@@ -176,7 +182,8 @@ def llm_step(terms: dict, hw: dict, plan: dict, eff: dict) -> dict:
     # --- compute of the whole layer stack for one micro-batch on one rank (forward)
     tok = mb * s / cp
     keys = np.where(flash & causal, (s + 1.0) / 2.0, s)  # a fused causal kernel skips masked blocks
-    f_lin = tok * (_a(T["f_tp"]) / tp + _a(T["f_rep"]))
+    f_adapt = tok * 2.0 * p_lora / tp  # LoRA adapters' forward GEMMs (2 FLOPs per weight and token)
+    f_lin = tok * (_a(T["f_tp"]) / tp + _a(T["f_rep"])) + f_adapt
     f_att = tok * keys * _a(T["attn_per_key"]) / tp
     e_bytes = tok * (_a(T["elem_bytes_tp"]) / tp + _a(T["elem_bytes_rep"]) / np.where(sp, tp, 1.0)) * _a(plan["act_bytes"])
     gamma = _a(hw["peak"]) * eff["eta_c"]
@@ -186,48 +193,65 @@ def llm_step(terms: dict, hw: dict, plan: dict, eff: dict) -> dict:
     # a layer's kernels run no faster than the host issues them: the pass takes the larger of its
     # GPU time and the launch time τ_layer (a smooth maximum: the two overlap asynchronously)
     fwd = L * smooth_max((t_lin + t_att + t_elem) / L, eff["tau_layer"])
-    # forward + backward (2×), recomputation: full re-runs the forward, selective the attention core
+    # backward = 2 forwards (input and weight gradients); a LoRA fine-tune's frozen GEMMs skip
+    # the weight gradients (1×), its adapters, the attention core and element-wise ops do not
+    t_adapt = f_adapt / gamma
+    bwd_lora = L * smooth_max((t_lin - t_adapt + 2.0 * (t_adapt + t_att + t_elem)) / L, 2.0 * eff["tau_layer"])
+    bwd = np.where(lora, bwd_lora, (TRAINING_FLOPS_FACTOR - 1.0) * fwd)
+    # recomputation: full re-runs the forward, selective the attention core
     recomp = np.where(rec == 2, fwd, np.where(rec == 1, t_att, 0.0)) * eff["k_recompute"]
-    t_layers = TRAINING_FLOPS_FACTOR * fwd + recomp
-    hw_flops_mb = TRAINING_FLOPS_FACTOR * (f_lin + f_att) + np.where(rec == 2, f_lin + f_att, np.where(rec == 1, f_att, 0.0))
+    t_layers = fwd + bwd + recomp
+    bwd_flops = np.where(lora, f_lin + f_adapt + 2.0 * f_att, (TRAINING_FLOPS_FACTOR - 1.0) * (f_lin + f_att))
+    hw_flops_mb = f_lin + f_att + bwd_flops + np.where(rec == 2, f_lin + f_att, np.where(rec == 1, f_att, 0.0))
     f_head = tok * _a(T["f_head"]) / tp
-    t_head = TRAINING_FLOPS_FACTOR * f_head / gamma
+    head_factor = np.where(lora, 2.0, TRAINING_FLOPS_FACTOR)  # a frozen output layer: no weight gradient
+    t_head = head_factor * f_head / gamma
+    # collective efficiency by the link tier a group runs on, not by its parallel dimension:
+    # η_tp on the scale-up domain (NVLink/NVSwitch, Infinity Fabric, ICI), η_dp on the network
+    def eta(g):
+        return np.where(_a(hw.get(f"tier_{g}", 0)) > 0, eff["eta_dp"], eff["eta_tp"])
+
     # --- tensor-parallel collectives (per layer, every micro-batch)
     cb = _a(plan["comm_bytes"])
     # every collective call also costs a fixed τ_coll (NCCL launch and synchronization)
     calls = tp_collectives_per_layer(rec, sp) * np.where(sp, 2.0, 1.0) * (tp > 1)
-    t_tp = L * (tp_comm_time_per_layer(mb, s / cp, h, tp, _a(hw["beta_tp"]) * eff["eta_tp"], _a(hw["alpha_tp"]),
+    t_tp = L * (tp_comm_time_per_layer(mb, s / cp, h, tp, _a(hw["beta_tp"]) * eta("tp"), _a(hw["alpha_tp"]),
                                        sp, rec, cb) + calls * eff["tau_coll"])
     # --- context parallelism: ring attention overlaps the attention core, the rest is exposed
-    t_cp_raw = L * cp_comm_time_per_layer(mb, s, _a(T["kv_hidden"]) / tp, cp, _a(hw["beta_cp"]) * eff["eta_dp"],
+    t_cp_raw = L * cp_comm_time_per_layer(mb, s, _a(T["kv_hidden"]) / tp, cp, _a(hw["beta_cp"]) * eta("cp"),
                                           _a(hw["alpha_cp"]), cb)
     t_cp = np.maximum(0.0, t_cp_raw - TRAINING_FLOPS_FACTOR * t_att)
     # --- expert parallelism: two all-to-alls forward and two backward per MoE layer
     t_ep = _a(T["moe_layers"]) * ep_comm_time_per_layer(mb, s / cp, h / np.where(sp, tp, 1.0), _a(T["top_k"]), ep,
-                                                        _a(hw["beta_ep"]) * eff["eta_dp"], _a(hw["alpha_ep"]), cb)
+                                                        _a(hw["beta_ep"]) * eta("ep"), _a(hw["alpha_ep"]), cb)
     # --- stages: the slowest holds ceil(L/p) layers and, when it is the last, the output layer
     lp_max = np.ceil(L / pp - 1e-9)
     per_layer = (t_layers + t_tp + t_cp + t_ep) / L
-    t_p2p = p2p_time_per_microbatch(mb, s / cp, h, tp, pp, _a(hw["beta_pp"]) * eff["eta_dp"],
+    t_p2p = p2p_time_per_microbatch(mb, s / cp, h, tp, pp, _a(hw["beta_pp"]) * eta("pp"),
                                     _a(hw["alpha_pp"]) + eff["tau_coll"], v, cb)
     # parameters held by one rank (its stage's share), for ZeRO-3 traffic and model states
-    p_layer = (_a(T["p_layers_tp"]) / tp + _a(T["p_layers_rep"]) + _a(T["p_experts"]) / (tp * ep)) / L
+    p_layer = (_a(T["p_layers_tp"]) / tp + _a(T["p_layers_rep"]) + _a(T["p_experts"]) / (etp * ep)) / L
     p_embed = _a(T["p_embed"]) / tp
     p_head = np.where(np.asarray(T["tied"], dtype=bool), p_embed, _a(T["p_head"]) / tp)
     p_first = lp_max * p_layer + p_embed + np.where(pp == 1, p_head * (1 - np.asarray(T["tied"], dtype=float)), 0.0)
     p_last = lp_max * p_layer + np.where(pp == 1, p_embed + p_head * (1 - np.asarray(T["tied"], dtype=float)), p_head)
     p_rank = np.maximum(p_first, p_last)
-    # routed experts are sharded over ep already: their states and gradients go over the
-    # expert-data-parallel group of dp·cp/ep ranks, the rest over all dp·cp
+    # routed experts are sharded over etp·ep already: their states and gradients go over the
+    # expert-data-parallel group of tp·dp·cp/(etp·ep) ranks (dp·cp/ep when etp = tp), the rest
+    # over all dp·cp
     dpg = dp * cp
-    edp = np.maximum(1.0, dpg / ep)
-    p_exp = lp_max * _a(T["p_experts"]) / (tp * ep * L)
+    edp = np.maximum(1.0, tp * dpg / (etp * ep))
+    p_exp = lp_max * _a(T["p_experts"]) / (etp * ep * L)
     p_dense = p_rank - p_exp
+    # what trains: everything, or (LoRA) only the adapters of the rank's layers (TP-split)
+    p_train = np.where(lora, lp_max * p_lora / (L * tp), p_dense)
+    p_train_exp = np.where(lora, 0.0, p_exp)
+    p_dense = p_dense + np.where(lora, p_train, 0.0)  # adapters' weights are held too
     z3 = zero >= 3
-    beta_dp, alpha_dp = _a(hw["beta_dp"]) * eff["eta_dp"], _a(hw["alpha_dp"])
+    beta_dp, alpha_dp = _a(hw["beta_dp"]) * eta("dp"), _a(hw["alpha_dp"])
     g_b, w_b = _a(plan["g_bytes"]), _a(plan["w_bytes"])
-    t_z3_raw = (zero3_microbatch_comm_time(p_dense * g_b, p_dense * w_b, dpg, beta_dp, alpha_dp)
-                + zero3_microbatch_comm_time(p_exp * g_b, p_exp * w_b, edp, beta_dp, alpha_dp))
+    t_z3_raw = (zero3_microbatch_comm_time(p_train * g_b, p_dense * w_b, dpg, beta_dp, alpha_dp)
+                + zero3_microbatch_comm_time(p_train_exp * g_b, p_exp * w_b, edp, beta_dp, alpha_dp))
     # every stage's layers, plus the output layer on the last (the only stage when p = 1)
     t_stage_max = lp_max * per_layer + t_head + t_p2p
     t_z3 = np.where(z3, np.maximum(0.0, t_z3_raw - t_stage_max), 0.0)
@@ -236,21 +260,27 @@ def llm_step(terms: dict, hw: dict, plan: dict, eff: dict) -> dict:
     t_pipe = pipeline_time(t_stage_max, t_stage_mean, pp, m, v, eff["k_bubble"])
     bubble = t_pipe - m * t_stage_max
     # --- data-parallel gradient exchange once per step (ZeRO 0-2), over dp·cp ranks
-    t_dp_raw = (dp_step_comm_time(p_dense * g_b, p_dense * w_b, dpg, beta_dp, alpha_dp, zero)
-                + dp_step_comm_time(p_exp * g_b, p_exp * w_b, edp, beta_dp, alpha_dp, zero))
+    t_dp_raw = (dp_step_comm_time(p_train * g_b, p_train * w_b, dpg, beta_dp, alpha_dp, zero)
+                + dp_step_comm_time(p_train_exp * g_b, p_train_exp * w_b, edp, beta_dp, alpha_dp, zero))
     window = (2.0 / 3.0) * (t_stage_max - t_p2p - t_z3)  # the last micro-batch's backward pass
     t_dp = np.where(np.asarray(plan["dp_overlap"], dtype=bool), np.maximum(0.0, t_dp_raw - window), t_dp_raw)
     # --- optimizer step: memory-bound over the rank's (sharded) parameters
-    t_opt = OPTIMIZER_STEP_BYTES_PER_PARAM * (p_dense / np.where(zero >= 1, dpg, 1.0)
-                                              + p_exp / np.where(zero >= 1, edp, 1.0)) / mem_rate
+    t_opt = OPTIMIZER_STEP_BYTES_PER_PARAM * (p_train / np.where(zero >= 1, dpg, 1.0)
+                                              + p_train_exp / np.where(zero >= 1, edp, 1.0)) / mem_rate
     total = t_pipe + t_dp + t_opt + eff["tau0"]
     # --- memory per device
-    ms_d = model_state_bytes(p_dense, dpg, zero, w_b, g_b, _a(plan["o_bytes"]))
-    ms_e = model_state_bytes(p_exp, edp, zero, w_b, g_b, _a(plan["o_bytes"]))
+    o_b = _a(plan["o_bytes"])
+    # weights of everything held; gradients and optimizer states of what trains
+    w_d, w_e = (model_state_bytes(p, n, zero, w_b, g_b, o_b)["weights"] for p, n in ((p_dense, dpg), (p_exp, edp)))
+    ms_d = model_state_bytes(p_train, dpg, zero, w_b, g_b, o_b)
+    ms_e = model_state_bytes(p_train_exp, edp, zero, w_b, g_b, o_b)
     ms = {k: ms_d[k] + ms_e[k] for k in ms_d}
+    ms["weights"] = w_d + w_e
+    ms["total"] = ms["weights"] + ms["gradients"] + ms["optimizer"]
     act_layer = activation_bytes_per_layer(s / cp, mb, h, _a(T["heads"]), tp, sp, rec, ffn_hidden=_a(T["ffn"]),
                                            kv_hidden=_a(T["kv_hidden"]), gated_mlp=np.asarray(T["gated"], bool),
-                                           scores=~flash, bytes_per_element=_a(plan["act_bytes"]))
+                                           scores=~flash, bytes_per_element=_a(plan["act_bytes"]),
+                                           frozen_mlp=lora & np.asarray(plan.get("frozen_mlp", True), dtype=bool))
     inflight = pipeline_inflight_microbatches(pp, m, v)
     act_first = lp_max * act_layer * inflight
     logits = 4.0 * tok * _a(T["vocab"]) / tp  # fp32 logits of one micro-batch for the loss
@@ -263,7 +293,7 @@ def llm_step(terms: dict, hw: dict, plan: dict, eff: dict) -> dict:
         "tp_s": m * lp_max * t_tp / L, "cp_s": m * lp_max * t_cp / L, "ep_s": m * lp_max * t_ep / L,
         "pp_bubble_s": bubble, "pp_p2p_s": m * t_p2p, "zero3_s": m * t_z3, "dp_s": t_dp,
         "optimizer_s": t_opt, "overhead_s": np.broadcast_to(eff["tau0"], np.shape(total)) + 0.0,
-        "hw_flops": m * (lp_max / L * hw_flops_mb + TRAINING_FLOPS_FACTOR * f_head),
+        "hw_flops": m * (lp_max / L * hw_flops_mb + head_factor * f_head),
         "mem_weights": ms["weights"], "mem_grads": ms["gradients"], "mem_optimizer": ms["optimizer"],
         "mem_activations": act, "mem_reserve": reserve + 0.0 * total, "mem_total": mem_total,
     }
