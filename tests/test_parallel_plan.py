@@ -34,8 +34,15 @@ def test_plan_resolution_checks_the_cluster():
         pm.ParallelPlan(tp=8, pp=3).resolve(64)
     with pytest.raises(pm.ParameterError, match="dp"):
         pm.ParallelPlan(tp=8, dp=4).resolve(64)
+    # ep must divide dp·cp (experts split like the dense layers) or, folded over TP with
+    # expert_tp=1 (Megatron-Core's MoE parallel folding), tp·dp·cp: 128 divides neither of 8, 64
     with pytest.raises(pm.ParameterError, match="ep"):
-        pm.ParallelPlan(tp=8, ep=16).resolve(64)
+        pm.ParallelPlan(tp=8, ep=128).resolve(64)
+    with pytest.raises(pm.ParameterError, match="ep"):
+        pm.ParallelPlan(tp=8, ep=16, expert_tp=8).resolve(64)
+    # ep 16 on TP 8 × DP 8 folds: the experts are not TP-split (expert_tp resolves to 1)
+    assert pm.ParallelPlan(tp=8, ep=16).resolve(64).expert_tp == 1
+    assert pm.ParallelPlan(tp=8, ep=8).resolve(64).expert_tp == 8
     # interleaving needs the micro-batches a multiple of pp (Megatron-LM)
     with pytest.raises(pm.ParameterError, match="multiple of pp"):
         pm.ParallelPlan(tp=8, pp=8, virtual_stages=2, global_batch=12).resolve(64)
