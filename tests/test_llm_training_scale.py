@@ -189,3 +189,22 @@ def test_best_plans_rank_by_cost():
         pm.best_plans("GPT-3 175B", c, global_batch=1536, seq_len=2048, rank_by="cost")
     with pytest.raises(pm.ParameterError, match="rank_by"):
         pm.best_plans("GPT-3 175B", c, global_batch=1536, seq_len=2048, rank_by="speed")
+
+
+def test_dropout_masks_follow_the_recipe():
+    from plaster_model.catalog.transformer import TransformerConfig
+    from plaster_model.estimators.llm_memory import activation_bytes_per_layer
+    from plaster_model.estimators.transformer import trains_with_dropout
+
+    assert trains_with_dropout(pm.load_model("GPT-3 175B").transformer)          # Megatron GPT: 0.1
+    assert not trains_with_dropout(pm.load_model("Llama-3.1-70B").transformer)   # Llama: none
+    # a config that states its dropout decides
+    kw = dict(name="x", n_layers=2, d_model=64, n_heads=4, ffn_dim=256, vocab_size=100)
+    assert trains_with_dropout(TransformerConfig(**kw, hf_config={"model_type": "llama", "hidden_dropout": 0.1}))
+    assert not trains_with_dropout(TransformerConfig(**kw, hf_config={"model_type": "gpt2", "resid_pdrop": 0.0}))
+    # Korthikanti's 34·s·b·h (no TP, scores dropped by selective recomputation) loses its two
+    # 1-byte masks: 32·s·b·h
+    s, b, h = 2048, 1, 4096
+    with_masks = activation_bytes_per_layer(s, b, h, 32, recompute="selective")
+    without = activation_bytes_per_layer(s, b, h, 32, recompute="selective", dropout=False)
+    assert (with_masks, without) == (34 * s * b * h, 32 * s * b * h)

@@ -53,7 +53,7 @@ def _code(recompute):
 
 def activation_bytes_per_layer(seq_len, micro_batch, hidden, heads, tp=1, sp=False, recompute="none",
                                *, ffn_hidden=None, kv_hidden=None, gated_mlp=False, scores=True,
-                               bytes_per_element=2.0, frozen_mlp=False):
+                               bytes_per_element=2.0, frozen_mlp=False, dropout=True):
     """Activation bytes one transformer layer keeps for the backward pass (Korthikanti et al.).
 
     ``s·b·h·(10 + 24/t + 5·a·s/(h·t))`` with tensor parallelism; sequence parallelism divides
@@ -86,6 +86,9 @@ def activation_bytes_per_layer(seq_len, micro_batch, hidden, heads, tp=1, sp=Fal
         projections): their weight gradients are not computed, so the inputs of its two GEMMs
         are not kept (the MLP input ``2`` and the down projection's input ``2·f/h``; the
         activation function's input stays, its backward needs it).
+    dropout : array_like of bool
+        Dropout after attention and after the MLP (the paper's two 1-byte masks, ``2·s·b·h``);
+        recipes without dropout (Llama, Mixtral, Nemotron-4, ...) keep no masks.
 
     Returns
     -------
@@ -110,6 +113,12 @@ def activation_bytes_per_layer(seq_len, micro_batch, hidden, heads, tp=1, sp=Fal
 
     >>> activation_bytes_per_layer(2048, 1, 12288, 96, tp=8, frozen_mlp=True) / 1e6
     503.31648
+
+    Without dropout the masks go: the two of ``s·b·h`` (``10 − 2`` unsplit) and the softmax's
+    ``a·s/h`` one (``5 → 4``): ``2048·12288·(8 + 3 + 4·96·2048/(12288·8))`` = 2048·12288·19 B:
+
+    >>> activation_bytes_per_layer(2048, 1, 12288, 96, tp=8, dropout=False) / 1e6
+    478.150656
     """
     s = _positive_array(seq_len, "dimensionless", "seq_len")
     b = _positive_array(micro_batch, "dimensionless", "micro_batch")
@@ -123,9 +132,10 @@ def activation_bytes_per_layer(seq_len, micro_batch, hidden, heads, tp=1, sp=Fal
     e = float(bytes_per_element) / 2.0  # the paper's terms are at 2 bytes per element
     # not split by TP alone: 2 norm inputs (4), attention and MLP inputs (2 + 2), 2 masks (1 + 1)
     frozen = np.asarray(frozen_mlp, dtype=bool)
-    unsplit = np.where(frozen, 6.0, 8.0) * e + 2.0
+    masks = np.where(np.asarray(dropout, dtype=bool), 2.0, 0.0)
+    unsplit = np.where(frozen, 6.0, 8.0) * e + masks
     split = e * ((4.0 * h + 4.0 * kv) / h + (np.where(gated_mlp, 6.0, 4.0) - np.where(frozen, 2.0, 0.0)) * f / h)
-    score = np.where(np.asarray(scores, dtype=bool), (4.0 * e + 1.0) * a * s / h, 0.0)
+    score = np.where(np.asarray(scores, dtype=bool), (4.0 * e + masks / 2.0) * a * s / h, 0.0)  # + softmax-dropout mask
     score = np.where(code >= 1, 0.0, score)
     per_sbh = np.where(spf, (unsplit + split + score) / t, unsplit + (split + score) / t)
     full = 2.0 * e * np.where(spf, 1.0 / t, 1.0)

@@ -27,6 +27,7 @@ __all__ = [
     "OP_CLASSES", "transformer_param_counts", "transformer_operators", "attended_keys",
     "transformer_forward_flops", "kv_cache_bytes_per_token", "kv_cache_bytes", "model_flops_per_token",
     "megatron_iteration_flops", "LORA_TARGETS", "lora_adapter_params", "lora_model_flops_per_token",
+    "trains_with_dropout",
 ]
 
 #: Operator classes of the table (what the step model fits an efficiency per).
@@ -593,3 +594,33 @@ def lora_model_flops_per_token(cfg, seq_len, rank, targets="attention") -> float
     p = transformer_param_counts(c)
     n = p["active"] - p["embedding"] + (c.vocab_size * c.d_model if c.tied_embeddings else 0)
     return float(full - 2.0 * n + 6.0 * lora_adapter_params(c, rank, targets))
+
+
+#: Model families whose published pre-training recipes use no dropout (Llama 2/3: Touvron et
+#: al. 2023 and Llama Team 2024 list none; Mistral/Mixtral, Qwen2/3, DeepSeek-V2/V3, Nemotron-4
+#: ("no dropout", Parmar et al. 2024, arXiv:2402.16819), MPT (llm-foundry ``resid_pdrop: 0``),
+#: Gemma, OLMo, gpt-oss): their configs set attention dropout 0 and have no hidden dropout.
+NO_DROPOUT_FAMILIES = frozenset({"llama", "mistral", "mixtral", "qwen2", "qwen2_moe", "qwen3", "qwen3_moe",
+                                 "deepseek_v2", "deepseek_v3", "nemotron", "mpt", "gemma", "gemma2", "gemma3",
+                                 "olmo", "olmo2", "gpt_oss", "glm4_moe", "kimi_k2", "minimax_m2"})
+_DROPOUT_KEYS = ("hidden_dropout", "resid_pdrop", "hidden_dropout_prob", "dropout", "ffn_dropout", "embd_pdrop")
+
+
+def trains_with_dropout(cfg) -> bool:
+    """Whether a transformer's training applies dropout after attention and the MLP (Korthikanti
+    et al.'s two 1-byte masks per element of ``s·b·h``).
+
+    The config's own hidden/residual dropout when it states one (> 0); else False for the
+    families of :data:`NO_DROPOUT_FAMILIES`, True otherwise (GPT-2/GPT-3/BERT/OPT: 0.1).
+
+    >>> from plaster_model.catalog.transformer import TransformerConfig
+    >>> trains_with_dropout(TransformerConfig(name="x", n_layers=2, d_model=64, n_heads=4, ffn_dim=256,
+    ...                                       vocab_size=100, hf_config={"model_type": "llama"}))
+    False
+    """
+    c = _config(cfg)
+    hf = dict(getattr(c, "hf_config", {}) or {})
+    stated = [float(hf[k]) for k in _DROPOUT_KEYS if isinstance(hf.get(k), (int, float)) and not isinstance(hf.get(k), bool)]
+    if stated:
+        return max(stated) > 0.0
+    return str(hf.get("model_type", "")).lower() not in NO_DROPOUT_FAMILIES

@@ -76,6 +76,7 @@ class _Terms:
     p_head: float         # untied output layer (0 when tied: the last stage keeps a copy)
     tied: bool
     causal: bool
+    dropout: bool = True  # dropout masks kept for the backward pass (GPT-3 recipes; not Llama's)
 
 
 def model_terms(cfg) -> _Terms:
@@ -83,7 +84,7 @@ def model_terms(cfg) -> _Terms:
     summed from :func:`~plaster_model.estimators.transformer.transformer_operators` and
     :func:`~plaster_model.estimators.transformer.transformer_param_counts` (the one home of the
     transformer's FLOPs and parameters)."""
-    from ..estimators.transformer import transformer_operators, transformer_param_counts
+    from ..estimators.transformer import trains_with_dropout, transformer_operators, transformer_param_counts
 
     ops = transformer_operators(cfg)
     pc = transformer_param_counts(cfg)
@@ -117,6 +118,7 @@ def model_terms(cfg) -> _Terms:
         p_experts=float(pc.get("experts", 0.0)),
         p_embed=float(pc["embedding"]),  # token (+ learned position) embeddings
         p_head=float(pc.get("lm_head", 0.0)), tied=bool(cfg.tied_embeddings), causal=not bool(cfg.encoder),
+        dropout=trains_with_dropout(cfg),
     )
 
 
@@ -280,7 +282,8 @@ def llm_step(terms: dict, hw: dict, plan: dict, eff: dict) -> dict:
     act_layer = activation_bytes_per_layer(s / cp, mb, h, _a(T["heads"]), tp, sp, rec, ffn_hidden=_a(T["ffn"]),
                                            kv_hidden=_a(T["kv_hidden"]), gated_mlp=np.asarray(T["gated"], bool),
                                            scores=~flash, bytes_per_element=_a(plan["act_bytes"]),
-                                           frozen_mlp=lora & np.asarray(plan.get("frozen_mlp", True), dtype=bool))
+                                           frozen_mlp=lora & np.asarray(plan.get("frozen_mlp", True), dtype=bool),
+                                           dropout=np.asarray(T.get("dropout", True), dtype=bool))
     inflight = pipeline_inflight_microbatches(pp, m, v)
     act_first = lp_max * act_layer * inflight
     logits = 4.0 * tok * _a(T["vocab"]) / tp  # fp32 logits of one micro-batch for the loss
