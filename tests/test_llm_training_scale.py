@@ -208,3 +208,20 @@ def test_dropout_masks_follow_the_recipe():
     with_masks = activation_bytes_per_layer(s, b, h, 32, recompute="selective")
     without = activation_bytes_per_layer(s, b, h, 32, recompute="selective", dropout=False)
     assert (with_masks, without) == (34 * s * b * h, 32 * s * b * h)
+
+
+def test_fp8_recipe_saves_gemm_inputs_in_one_byte():
+    from plaster_model.estimators.llm_memory import activation_bytes_per_layer
+
+    # GPT-3 layer (h 12288, f 4h), TP 8 + SP, selective recompute, no dropout, per s·b·h/t:
+    # bf16: norms 4 + GEMM inputs 2 + 2 + Q,K,V,O 8 + GeLU in 8 + fc2 in 8 = 32
+    # fp8:  norms 4 + GEMM inputs 1 + 1 + Q,K,V,O 8 + fp8 copy of O 1 + GeLU in 8 + fc2 in 4 = 27
+    s, b, h, t = 2048, 1, 12288, 8
+    kw = dict(tp=t, sp=True, recompute="selective", dropout=False)
+    assert activation_bytes_per_layer(s, b, h, 96, **kw) == pytest.approx(32 * s * b * h / t)
+    assert activation_bytes_per_layer(s, b, h, 96, gemm_input_bytes=1.0, **kw) == pytest.approx(27 * s * b * h / t)
+    c = pm.Cluster.from_system("DGX H100", n_nodes=8)
+    plan = pm.ParallelPlan(tp=8, pp=8, sp=True, recompute="selective", micro_batch=1)
+    bf = pm.predict_llm_training("GPT-3 175B", c, plan, global_batch=64, seq_len=2048, precision="bf16")
+    f8 = pm.predict_llm_training("GPT-3 175B", c, plan, global_batch=64, seq_len=2048, precision="fp8")
+    assert f8.memory_activations_bytes < bf.memory_activations_bytes

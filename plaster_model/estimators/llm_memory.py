@@ -53,7 +53,7 @@ def _code(recompute):
 
 def activation_bytes_per_layer(seq_len, micro_batch, hidden, heads, tp=1, sp=False, recompute="none",
                                *, ffn_hidden=None, kv_hidden=None, gated_mlp=False, scores=True,
-                               bytes_per_element=2.0, frozen_mlp=False, dropout=True):
+                               bytes_per_element=2.0, frozen_mlp=False, dropout=True, gemm_input_bytes=None):
     """Activation bytes one transformer layer keeps for the backward pass (Korthikanti et al.).
 
     ``s·b·h·(10 + 24/t + 5·a·s/(h·t))`` with tensor parallelism; sequence parallelism divides
@@ -89,6 +89,11 @@ def activation_bytes_per_layer(seq_len, micro_batch, hidden, heads, tp=1, sp=Fal
     dropout : array_like of bool
         Dropout after attention and after the MLP (the paper's two 1-byte masks, ``2·s·b·h``);
         recipes without dropout (Llama, Mixtral, Nemotron-4, ...) keep no masks.
+    gemm_input_bytes : float, optional
+        Bytes per element of the inputs the GEMMs save for their weight gradients (default
+        ``bytes_per_element``). Transformer Engine's fp8 recipe saves them in fp8 (1 B): the
+        attention and MLP inputs and the down projection's input shrink, and the output
+        projection keeps an fp8 copy besides the attention kernel's 16-bit output.
 
     Returns
     -------
@@ -131,10 +136,16 @@ def activation_bytes_per_layer(seq_len, micro_batch, hidden, heads, tp=1, sp=Fal
     kv = h if kv_hidden is None else np.asarray(kv_hidden, dtype=float)
     e = float(bytes_per_element) / 2.0  # the paper's terms are at 2 bytes per element
     # not split by TP alone: 2 norm inputs (4), attention and MLP inputs (2 + 2), 2 masks (1 + 1)
+    g = e if gemm_input_bytes is None else np.asarray(gemm_input_bytes, dtype=float) / 2.0
     frozen = np.asarray(frozen_mlp, dtype=bool)
     masks = np.where(np.asarray(dropout, dtype=bool), 2.0, 0.0)
-    unsplit = np.where(frozen, 6.0, 8.0) * e + masks
-    split = e * ((4.0 * h + 4.0 * kv) / h + (np.where(gated_mlp, 6.0, 4.0) - np.where(frozen, 2.0, 0.0)) * f / h)
+    # two norm inputs (4) + the attention and MLP GEMM inputs (2 + 2; the MLP's not kept when frozen)
+    unsplit = 4.0 * e + 2.0 * g + np.where(frozen, 0.0, 2.0 * g) + masks
+    # Q, K, V and the projection input (= the attention output), plus an fp8 copy of the latter
+    attn = e * (4.0 * h + 4.0 * kv) / h + np.where(g < e, 2.0 * g, 0.0)
+    # gate and up outputs (gated) or the GeLU input, and the down projection's input
+    mlp = (e * np.where(gated_mlp, 4.0, 2.0) + np.where(frozen, 0.0, 2.0 * g)) * f / h
+    split = attn + mlp
     score = np.where(np.asarray(scores, dtype=bool), (4.0 * e + masks / 2.0) * a * s / h, 0.0)  # + softmax-dropout mask
     score = np.where(code >= 1, 0.0, score)
     per_sbh = np.where(spf, (unsplit + split + score) / t, unsplit + (split + score) / t)

@@ -37,6 +37,8 @@ def precision_recipe(device, precision="bf16", grad_reduce_precision="fp32") -> 
     ``grad_reduce_precision`` (fp32 by default: 4 B). ``fp8``: Transformer Engine, fp8 GEMMs,
     attention and everything else in bf16, same states. ``fp4``: fp4 GEMMs where the device
     publishes an fp4 peak. ``fp32``/``tf32``: 4-byte weights, gradients, activations, Adam 8 B.
+    ``gemm_act_bytes``: bytes of the activations the GEMMs save for the backward pass (fp8 and
+    fp4 recipes: 1, Transformer Engine's fp8 copies; fp4 kept at 1 B, not assumed smaller).
 
     Examples
     --------
@@ -62,7 +64,9 @@ def precision_recipe(device, precision="bf16", grad_reduce_precision="fp32") -> 
     g = 4.0 if (wide or grad_reduce_precision == "fp32") else 2.0
     return {"precision": prec, "peak_key": keys[0], "peak": peak, "peak_attn": attn,
             "w_bytes": 4.0 if wide else 2.0, "g_bytes": g, "o_bytes": 8.0 if wide else 12.0,
-            "act_bytes": 4.0 if wide else 2.0, "comm_bytes": 4.0 if wide else 2.0}
+            "act_bytes": 4.0 if wide else 2.0, "comm_bytes": 4.0 if wide else 2.0,
+            # Transformer Engine keeps the GEMM inputs for the weight gradients in fp8
+            "gemm_act_bytes": 1.0 if prec in ("fp8", "fp4") else (4.0 if wide else 2.0)}
 
 
 def transformer_of(model):
@@ -103,6 +107,7 @@ def plan_arrays(rp: ResolvedPlan, seq_len, recipe, lora_params=None) -> dict:
             "mb": p.micro_batch, "m": rp.micro_batches, "v": p.virtual_stages, "rec": RECOMPUTE_CODES[p.recompute],
             "flash": p.attention == "flash", "seq_len": seq_len, "w_bytes": recipe["w_bytes"],
             "g_bytes": recipe["g_bytes"], "o_bytes": recipe["o_bytes"], "act_bytes": recipe["act_bytes"],
+            "gemm_act_bytes": recipe.get("gemm_act_bytes", recipe["act_bytes"]),
             "comm_bytes": recipe["comm_bytes"], "dp_overlap": p.dp_overlap, "reserve": p.framework_reserve_bytes,
             "etp": p.expert_tp if p.expert_tp is not None else p.tp, "lora": p.finetune == "lora",
             "lora_params": lora_params if lora_params is not None else 0.0,

@@ -99,6 +99,7 @@ def evaluate_plans(cfg_or_terms, cluster, plans: dict, seq_len, precision="bf16"
     reserve = ParallelPlan().framework_reserve_bytes if framework_reserve_bytes is None else framework_reserve_bytes
     pa = dict(plans, flash=attention == "flash", seq_len=seq_len, w_bytes=recipe["w_bytes"],
               g_bytes=recipe["g_bytes"], o_bytes=recipe["o_bytes"], act_bytes=recipe["act_bytes"],
+              gemm_act_bytes=recipe.get("gemm_act_bytes", recipe["act_bytes"]),
               comm_bytes=recipe["comm_bytes"], dp_overlap=dp_overlap, reserve=reserve,
               lora=lora_params is not None, lora_params=lora_params or 0.0)
     from .step import DEFAULT_EFFICIENCIES

@@ -283,7 +283,8 @@ def llm_step(terms: dict, hw: dict, plan: dict, eff: dict) -> dict:
                                            kv_hidden=_a(T["kv_hidden"]), gated_mlp=np.asarray(T["gated"], bool),
                                            scores=~flash, bytes_per_element=_a(plan["act_bytes"]),
                                            frozen_mlp=lora & np.asarray(plan.get("frozen_mlp", True), dtype=bool),
-                                           dropout=np.asarray(T.get("dropout", True), dtype=bool))
+                                           dropout=np.asarray(T.get("dropout", True), dtype=bool),
+                                           gemm_input_bytes=_a(plan.get("gemm_act_bytes", plan["act_bytes"])))
     inflight = pipeline_inflight_microbatches(pp, m, v)
     act_first = lp_max * act_layer * inflight
     logits = 4.0 * tok * _a(T["vocab"]) / tp  # fp32 logits of one micro-batch for the loss
