@@ -671,6 +671,37 @@ if rows_dir is not None:
 else:
     print("the shared measurements are not here; skipping the calibration")
 """),
+    md("""
+## Fewer GPUs for longer, or more for less?
+
+`best_plans(rank_by="cost")` ranks plans by cost per trained token, `price · devices · T /
+tokens per step`, over several cluster sizes (`device_counts`). The library has no built-in
+prices: the $2.50 per GPU-hour below is an illustrative input, not a quote. On one cluster size
+the cost order is the time order; across sizes, a smaller cluster can be slower but cheaper
+(less communication exposed, fewer pipeline bubbles).
+"""),
+    code("""
+by_cost = pm.best_plans(model, cluster, global_batch=1024, seq_len=8192, precision="bf16", top=5,
+                        rank_by="cost", price_per_device_hour=2.50, device_counts=[256, 512],
+                        tokens=1.4e12)
+by_cost[["n_devices", "plan", "time_per_iter_s", "mfu", "time_to_train_days", "cost_per_million_tokens",
+         "cost_to_train"]]
+"""),
+    md("""
+## Fine-tuning with LoRA
+
+A LoRA fine-tune (`finetune="lora"`, rank 16 on the attention projections) freezes the base
+weights: no weight gradients, no optimizer states for them, but the backward pass still computes
+input gradients. Llama 3.1 70B then fits on one DGX H100 node:
+"""),
+    code("""
+node = pm.Cluster.from_system("DGX H100", n_nodes=1)
+lora = pm.predict_llm_training(model, node, pm.ParallelPlan(tp=8, sp=True, micro_batch=1, recompute="selective"),
+                               global_batch=8, seq_len=8192, precision="bf16", finetune="lora", lora_rank=16)
+print(f"{lora.plan}: {lora.time_per_iter_s:.2f} s/step, {lora.throughput_tokens_s:,.0f} tokens/s, "
+      f"{lora.memory_per_device_bytes / 1e9:.0f} GB per GPU (optimizer states "
+      f"{lora.memory_optimizer_bytes / 1e6:.0f} MB)")
+"""),
 ]
 
 NOTEBOOKS["08_llm_serving_h200"] = [
