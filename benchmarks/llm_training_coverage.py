@@ -225,7 +225,25 @@ def main(argv=None):
         print(df.drop(columns=["model", "system"]).to_string(index=False, float_format=lambda v: f"{v:.3g}"))
     n_ok = int(df["answered"].sum())
     print(f"\nanswered {n_ok} of {len(df)} ({100 * n_ok / len(df):.0f} %)")
+    print(summary(df).to_string(index=False))
     return df
+
+
+def summary(df: pd.DataFrame) -> pd.DataFrame:
+    """Questions per outcome: answered, or the reason class (a memory refusal split by whether
+    another layout of the same job fits)."""
+    def outcome(r):
+        if r["answered"]:
+            return "answered"
+        why = r["why"].split(":")[0]
+        if why == "memory refusal":
+            fits = isinstance(r.get("another_plan"), str) and r["another_plan"] not in ("none fits",) \
+                and not r["another_plan"].startswith("search failed")
+            return "memory refusal (another layout fits)" if fits else "memory refusal (no layout fits)"
+        return why
+    out = df.apply(outcome, axis=1).value_counts().rename_axis("outcome").reset_index(name="questions")
+    out["share_pct"] = (100 * out["questions"] / len(df)).round(1)
+    return out
 
 
 if __name__ == "__main__":
