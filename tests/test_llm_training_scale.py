@@ -225,3 +225,16 @@ def test_fp8_recipe_saves_gemm_inputs_in_one_byte():
     bf = pm.predict_llm_training("GPT-3 175B", c, plan, global_batch=64, seq_len=2048, precision="bf16")
     f8 = pm.predict_llm_training("GPT-3 175B", c, plan, global_batch=64, seq_len=2048, precision="fp8")
     assert f8.memory_activations_bytes < bf.memory_activations_bytes
+
+
+def test_fsdp_under_pipeline_parallelism_gathers_once_per_step():
+    # with PP, ZeRO-3 behaves as ZeRO-1 (weights kept gathered across micro-batches): same
+    # step time and memory as the ZeRO-1 plan, and no per-micro-batch gathers
+    c = pm.Cluster.from_system("DGX H100", n_nodes=64)
+    kw = dict(global_batch=64, seq_len=8192, precision="fp8")
+    z3 = pm.predict_llm_training("Llama-3.1-405B", c, pm.ParallelPlan(tp=8, pp=8, sp=True, zero=3, micro_batch=1, recompute="full"), **kw)
+    z1 = pm.predict_llm_training("Llama-3.1-405B", c, pm.ParallelPlan(tp=8, pp=8, sp=True, zero=1, micro_batch=1, recompute="full"), **kw)
+    assert z3.zero3_comm_time_s == 0.0
+    assert z3.time_per_iter_s == pytest.approx(z1.time_per_iter_s, rel=1e-12)
+    assert z3.memory_per_device_bytes == pytest.approx(z1.memory_per_device_bytes, rel=1e-12)
+    assert any("reshard_after_forward=False" in a for a in z3.assumptions)

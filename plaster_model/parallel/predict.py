@@ -289,6 +289,10 @@ def _multinode_assumptions(cluster, links, p, hw, pa) -> list:
                    + ("; overlapped with the last micro-batch's backward pass (--overlap-grad-reduce / DDP buckets)"
                       if p.dp_overlap and p.zero < 3 else "")
                    + ("; ZeRO-3 gathers overlapped with each micro-batch's compute" if p.zero >= 3 else ""))
+    if p.zero >= 3 and p.pp > 1:
+        out.append("ZeRO-3/FSDP with pipeline parallelism: a stage's weights stay gathered and its gradients "
+                   "unsharded across the micro-batches, gathered and reduced once per step (torchtitan's "
+                   "reshard_after_forward=False under PP): ZeRO-1's memory and traffic")
     if p.pp > 1 and cluster.n_devices > g and int(hw["tier_pp"]) == 1:
         out.append("PP point-to-point sends cross the network (stages on different scale-up domains)")
     return out

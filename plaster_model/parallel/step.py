@@ -175,6 +175,10 @@ def llm_step(terms: dict, hw: dict, plan: dict, eff: dict) -> dict:
     p_lora = np.where(lora, _a(plan.get("lora_params", 0.0)), 0.0)
     sp = np.asarray(plan["sp"], dtype=bool)
     zero = _a(plan["zero"])
+    # under pipeline parallelism FSDP keeps a stage's weights gathered (and its gradients
+    # unsharded) across the micro-batches, gathering and reducing once per step (torchtitan's
+    # reshard_after_forward=False with PP; DeepSpeed has no ZeRO-3 with PP): ZeRO-1's memory and traffic
+    zero = np.where((zero >= 3) & (_a(plan["pp"]) > 1), 1.0, zero)
     mb, m, v, rec = _a(plan["mb"]), _a(plan["m"]), _a(plan["v"]), _a(plan["rec"])
     s = _a(plan["seq_len"])
     L = _a(T["layers"])
