@@ -264,7 +264,7 @@ def memory_error_text(out: dict, device, plan_text: str, i=None) -> str:
     parts = ", ".join(f"{n} {format_si(get(k), 'B')}" for k, n in _MEMORY_TERMS)
     big = max(_MEMORY_TERMS[:4], key=lambda kn: get(kn[0]))[1]
     hint = ("recompute='selective' or 'full', sp=True, a smaller micro_batch, or more tp/pp/cp"
-            if big == "activations" else "shard them: zero=1/2/3, or more tp/pp")
+            if big == "activations" else "shard them: zero=1/2/3, or more tp/pp; a fine-tune: finetune='lora'")
     return (f"plan {plan_text}: memory per device {format_si(need, 'B')} ({parts}) exceeds "
             f"{device.name}'s {format_si(have, 'B')} by {format_si(need - have, 'B')}; the largest term is "
             f"the {big} ({hint})")
