@@ -238,3 +238,19 @@ def test_fsdp_under_pipeline_parallelism_gathers_once_per_step():
     assert z3.time_per_iter_s == pytest.approx(z1.time_per_iter_s, rel=1e-12)
     assert z3.memory_per_device_bytes == pytest.approx(z1.memory_per_device_bytes, rel=1e-12)
     assert any("reshard_after_forward=False" in a for a in z3.assumptions)
+
+
+def test_best_plans_searches_folded_expert_parallelism():
+    # Mixtral-8x7B (8 experts) on 2 DGX H100 with TP 8: dp = 2, so EP 8 exists only folded over
+    # TP (expert_tp 1); the search offers it
+    from plaster_model.parallel.search import candidate_plans, flatten_plans
+
+    cfg = pm.load_model("Mixtral-8x7B").transformer
+    plans = flatten_plans(candidate_plans(16, cfg, 64, 4096, max_tp=8))
+    folded = (plans["tp"] == 8) & (plans["ep"] == 8)
+    assert folded.any() and (plans["etp"][folded] == 1).all()
+    classic = (plans["tp"] == 1) & (plans["ep"] == 8)
+    assert classic.any() and (plans["etp"][classic] == 1).all()  # etp = tp = 1
+    c = pm.Cluster.from_system("DGX H100", n_nodes=2)
+    df = pm.best_plans("Mixtral-8x7B", c, global_batch=64, seq_len=4096, top=3)
+    assert "expert_tp" in df.columns and len(df)

@@ -34,14 +34,16 @@ def _pow2_upto(n):
 def candidate_plans(n_devices, cfg, global_batch, seq_len, *, max_tp=None, micro_batches=(1, 2, 4, 8, 16),
                     virtual_stages=(1, 2, 3, 4), zero_stages=(0, 1, 2, 3), recompute=("none", "selective", "full"),
                     cp_sizes=None) -> dict:
-    """Every valid layout as broadcastable arrays (``tp, pp, dp, cp, ep, sp, zero, mb, m, v, rec``):
+    """Every valid layout as broadcastable arrays (``tp, pp, dp, cp, ep, etp, sp, zero, mb, m, v, rec``):
     layouts down axis 0, ZeRO stage × recompute along axis 1 (:func:`flatten_plans` gives rows).
 
     Rules (Megatron-LM's): ``tp`` a power of two dividing the heads, at most ``max_tp`` (default
     the scale-up domain); ``pp`` dividing the layers; ``tp·pp·cp`` dividing ``n_devices``; the
     global batch a multiple of ``mb·dp``; interleaving ``v`` dividing the layers per stage, with
     the micro-batches a multiple of ``pp``; ``ep`` a power of two dividing the experts and
-    ``dp·cp``; sequence parallelism on whenever ``tp > 1`` (same traffic, less memory).
+    ``dp·cp`` (experts split over ``tp`` too, ``etp = tp``) or, folded over the tensor-parallel
+    ranks, ``tp·dp·cp`` (``etp = 1``, Megatron-Core's MoE parallel folding); sequence parallelism
+    on whenever ``tp > 1`` (same traffic, less memory).
     """
     n = int(n_devices)
     L, heads = int(cfg.n_layers), int(cfg.n_heads)
@@ -65,9 +67,10 @@ def candidate_plans(n_devices, cfg, global_batch, seq_len, *, max_tp=None, micro
                 if v > 1 and ((L // pp) % v or m % pp):
                     continue
                 for ep in eps:
-                    if (dp * cp) % ep:
-                        continue
-                    rows.append((tp, pp, dp, cp, ep, mb, m, v))
+                    if (dp * cp) % ep == 0:
+                        rows.append((tp, pp, dp, cp, ep, tp, mb, m, v))
+                    elif (tp * dp * cp) % ep == 0:
+                        rows.append((tp, pp, dp, cp, ep, 1, mb, m, v))
     if not rows:
         raise ParameterError("global_batch", global_batch,
                              f"a batch some layout of {n} devices can split (none of tp×pp×cp×dp × micro-batch fits)")
@@ -76,7 +79,7 @@ def candidate_plans(n_devices, cfg, global_batch, seq_len, *, max_tp=None, micro
     codes = np.array([{"none": 0, "selective": 1, "full": 2}[r] for r in recompute], dtype=float)
     # a grid: the layouts down axis 0, (ZeRO stage × recompute) along axis 1, so that numpy
     # broadcasting computes what depends on the layout once per layout (flatten_plans: one row each)
-    out = {k: base[:, i:i + 1] for i, k in enumerate(("tp", "pp", "dp", "cp", "ep", "mb", "m", "v"))}
+    out = {k: base[:, i:i + 1] for i, k in enumerate(("tp", "pp", "dp", "cp", "ep", "etp", "mb", "m", "v"))}
     out.update(zero=np.repeat(np.asarray(zero_stages, float), nr)[None, :], rec=np.tile(codes, len(zero_stages))[None, :],
                sp=out["tp"] > 1)
     return out
@@ -95,7 +98,8 @@ def evaluate_plans(cfg_or_terms, cluster, plans: dict, seq_len, precision="bf16"
     """:func:`llm_step` of many plans (arrays) on one cluster: the vectorized core of the search."""
     terms = cfg_or_terms if isinstance(cfg_or_terms, dict) else vars(model_terms(cfg_or_terms))
     recipe = precision_recipe(cluster.device, precision, grad_reduce_precision)
-    hw = hardware_arrays(cluster, recipe, plans["tp"], plans["pp"], plans["dp"], plans["cp"], plans["ep"])
+    hw = hardware_arrays(cluster, recipe, plans["tp"], plans["pp"], plans["dp"], plans["cp"], plans["ep"],
+                         plans.get("etp"))
     reserve = ParallelPlan().framework_reserve_bytes if framework_reserve_bytes is None else framework_reserve_bytes
     pa = dict(plans, flash=attention == "flash", seq_len=seq_len, w_bytes=recipe["w_bytes"],
               g_bytes=recipe["g_bytes"], o_bytes=recipe["o_bytes"], act_bytes=recipe["act_bytes"],
@@ -253,7 +257,8 @@ def _best_plans_one(model, cluster, global_batch, seq_len, precision, top, calib
     df = pd.DataFrame({
         "n_devices": np.full(len(idx), cluster.n_devices, dtype=int),
         "tp": plans["tp"][idx].astype(int), "pp": plans["pp"][idx].astype(int), "dp": plans["dp"][idx].astype(int),
-        "cp": plans["cp"][idx].astype(int), "ep": plans["ep"][idx].astype(int), "sp": plans["sp"][idx],
+        "cp": plans["cp"][idx].astype(int), "ep": plans["ep"][idx].astype(int),
+        "expert_tp": plans["etp"][idx].astype(int), "sp": plans["sp"][idx],
         "zero": plans["zero"][idx].astype(int), "micro_batch": plans["mb"][idx].astype(int),
         "micro_batches": plans["m"][idx].astype(int), "virtual_stages": plans["v"][idx].astype(int),
         "recompute": _REC[plans["rec"][idx].astype(int)],
@@ -274,7 +279,8 @@ def _best_plans_one(model, cluster, global_batch, seq_len, precision, top, calib
         df["time_to_train_days"] = steps * df["time_per_iter_s"] / 86400.0
         if price_per_device_hour is not None:
             df["cost_to_train"] = steps * df["cost_per_step"]
-    df["plan"] = [ParallelPlan(tp=int(r.tp), pp=int(r.pp), dp=int(r.dp), cp=int(r.cp), ep=int(r.ep), sp=bool(r.sp),
+    df["plan"] = [ParallelPlan(tp=int(r.tp), pp=int(r.pp), dp=int(r.dp), cp=int(r.cp), ep=int(r.ep),
+                               expert_tp=int(r.expert_tp) if r.ep > 1 else None, sp=bool(r.sp),
                                zero=int(r.zero), virtual_stages=int(r.virtual_stages), recompute=r.recompute,
                                finetune=ft.finetune, lora_rank=ft.lora_rank).describe()
                   for r in df.itertuples()]
