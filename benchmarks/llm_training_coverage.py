@@ -85,7 +85,7 @@ q("torchtitan Llama3.1-8B FSDP 128xH100 fp8", "Llama-3.1-8B", "DGX H100", 128, d
 q("torchtitan Llama3.1-70B FSDP+TP8 256xH100 fp8", "Llama-3.1-70B", "DGX H100", 256,
   dict(tp=8, sp=True, zero=3, micro_batch=4, recompute="full"), global_batch=128, precision="fp8", **S8K)
 q("torchtitan Llama3.1-405B FSDP+TP8+PP8 512xH100 fp8", "Llama-3.1-405B", "DGX H100", 512,
-  dict(tp=8, pp=8, sp=True, zero=3, micro_batch=1), global_batch=64, precision="fp8", **S8K)
+  dict(tp=8, pp=8, sp=True, zero=3, micro_batch=1, recompute="full"), global_batch=64, precision="fp8", **S8K)
 # --- llm-foundry (FSDP full shard)
 q("llm-foundry MPT-7B 8xH100 bf16", "MPT-7B", "DGX H100", 8, dict(zero=3, micro_batch=8), global_batch=512,
   precision="bf16", seq_len=2048)
