@@ -187,7 +187,7 @@ def _plan(models, devices, n_devices, interconnects=None, batch_per_device=None,
           efficiency=None, *, global_batch=None, nics_per_node=1, comm_efficiency=None, overhead_s=None,
           gradient_precision=None, unsupported="drop", overlap=None, bucket_bytes=None, servers=None,
           inter_algorithm=None, _bucket_given=False) -> _Plan:
-    from .catalog.objects import BYTES_PER_ELEMENT, normalize_precision
+    from .catalog.objects import gradient_bytes_per_element, normalize_precision
     from .units import to_si
 
     if scaling not in ("weak", "strong"):
@@ -303,7 +303,7 @@ def _plan(models, devices, n_devices, interconnects=None, batch_per_device=None,
     # one entry per model / precision, spread over the workload axis by index
     fwd = np.array([m.fwd_flops for m in model_objs], dtype=float)[wl_m]
     params = np.array([float(m.params) for m in model_objs], dtype=float)[wl_m]
-    gbytes = np.array([float(BYTES_PER_ELEMENT[grad_prec or q]) for q in precs], dtype=float)[wl_q]
+    gbytes = np.array([gradient_bytes_per_element(q, grad_prec) for q in precs], dtype=float)[wl_q]
 
     # ---- per (workload, n_devices): efficiency, overhead, comm efficiency (calibration once each)
     nN = len(ns)

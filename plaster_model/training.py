@@ -13,7 +13,7 @@ from dataclasses import dataclass, field, fields, replace
 import numpy as np
 
 from .catalog.loader import active_catalog
-from .catalog.objects import BYTES_PER_ELEMENT, Dataset, Model, normalize_precision
+from .catalog.objects import Dataset, Model, normalize_precision
 from .cluster import Cluster
 from .estimators.collectives import normalize_algorithm
 from .estimators.iteration import DEFAULT_BUCKET_BYTES, data_parallel_iteration
@@ -218,12 +218,15 @@ def _positive(value, name):
 
 
 def _calibration_parameters(calibration, model: Model, cluster: Cluster, precision: str, backend: str,
-                            link) -> dict:
+                            link, framework=None) -> dict:
     """Ask a calibration for (efficiency, interval, overhead_s, comm_efficiency, notes)."""
     from .resolution import link_class
 
     # how the exchange runs matters only with one: duck-typed calibrations may not take it
     extra = {"backend": backend, "link_class": link_class(link)} if cluster.n_devices > 1 else {}
+    if framework is not None:
+        # the framework picks its per-step cost and the framework-to-framework spread
+        extra["framework"] = framework
     return calibration.parameters_for(device=cluster.device.name, precision=precision,
                                       model=model.name, phase="training",
                                       n_devices=cluster.n_devices, **extra)
@@ -273,11 +276,27 @@ def _setup(model, cluster, precision, algorithm, calibration, efficiency, comm_e
     precision = normalize_precision(precision)
     device = cluster.device
     key = device.peak_key(precision)
-    grad_prec = normalize_precision(gradient_precision) if gradient_precision else precision
+    from .catalog.objects import GRADIENT_PRECISION, gradient_bytes_per_element
+
+    grad_prec = normalize_precision(gradient_precision) if gradient_precision else \
+        GRADIENT_PRECISION.get(precision, precision)
+    grad_bpe = gradient_bytes_per_element(precision, gradient_precision)
+    why_grad = (" as given" if gradient_precision else
+                ": automatic mixed precision keeps fp32 master weights, so PyTorch AMP/DDP, Apex O1/O2 and "
+                "TensorFlow mixed_float16 reduce fp32 gradients (gradient_precision='fp16' for a 16-bit exchange)"
+                if grad_prec != precision else "")
     assumptions = [f"precision {precision}: device peak '{key}' = {format_si(device.peak_flops[key], 'FLOP/s')}",
                    f"work per sample = {TRAINING_FLOPS_FACTOR:g} × forward FLOPs "
                    f"({format_si(model.fwd_flops, 'FLOP')}, FLOPs = 2 × MACs)",
-                   f"gradients exchanged in {grad_prec} ({BYTES_PER_ELEMENT[grad_prec]} B per parameter)"]
+                   f"gradients exchanged in {grad_prec} ({grad_bpe:g} B per parameter){why_grad}"]
+    if framework is None and backend is None and algorithm == "auto" and cluster.n_devices > 1:
+        # issue 22: the default answer says which framework it stands for
+        from .catalog.frameworks import DEFAULT_FRAMEWORK
+
+        framework = DEFAULT_FRAMEWORK
+        assumptions.append(f"framework not named: {DEFAULT_FRAMEWORK} assumed (DistributedDataParallel, NCCL "
+                           "all-reduce in 25 MB buckets overlapped with the backward pass; pass framework= "
+                           "for another)")
     # "auto" runs what the backend runs (NCCL unless a backend or framework says otherwise);
     # a named algorithm is taken as it is, serial unless overlap= says otherwise.
     if algorithm != "auto" and backend is None and framework is None:
@@ -306,7 +325,7 @@ def _setup(model, cluster, precision, algorithm, calibration, efficiency, comm_e
     eff_interval = None
     cal_overhead = cal_comm = None
     if calibration is not None:
-        cp = _calibration_parameters(calibration, model, cluster, precision, be.name, link)
+        cp = _calibration_parameters(calibration, model, cluster, precision, be.name, link, framework)
         cal_eff = cp["efficiency"]
         eff_interval = cp.get("efficiency_interval")
         cal_overhead = cp.get("overhead_s", 0.0)
@@ -347,7 +366,7 @@ def _setup(model, cluster, precision, algorithm, calibration, efficiency, comm_e
 
         largest = largest_variable_params(model)
         if largest:
-            topology.update(placement="largest", largest_bytes=float(largest * BYTES_PER_ELEMENT[grad_prec]))
+            topology.update(placement="largest", largest_bytes=float(largest * grad_bpe))
     if isinstance(overlap, (bool, str)) or not isinstance(overlap, (int, float, np.integer, np.floating)) \
             or not 0.0 <= float(overlap) <= 1.0:
         raise ParameterError("overlap", overlap, "a fraction in [0, 1]")
@@ -386,7 +405,7 @@ def _setup(model, cluster, precision, algorithm, calibration, efficiency, comm_e
     else:
         assumptions.append("single device: no gradient exchange")
     return _Setup(model, cluster, precision, device.peak_flops[key], key,
-                  float(BYTES_PER_ELEMENT[grad_prec]), float(efficiency), eff_interval, overhead_s,
+                  grad_bpe, float(efficiency), eff_interval, overhead_s,
                   comm_efficiency, beta, alpha, topology, assumptions, algorithm, overlap, bucket_bytes,
                   be.name)
 
