@@ -501,8 +501,10 @@ def predict_training(model, cluster, batch_per_device=None, precision="fp32", sc
     overhead_s : float or str, optional
         Fixed per-iteration overhead [s] (default 0).
     gradient_precision : str, optional
-        Precision of the all-reduce (default: the training precision; ``"fp32"`` to
-        model an fp32 all-reduce under mixed precision).
+        Precision of the all-reduce (default
+        :func:`~plaster_model.gradient_bytes_per_element`'s rule: the training precision,
+        but fp32 for ``mixed``, whose fp32 master weights make fp32 gradients; ``"fp16"``
+        for a 16-bit exchange under mixed precision).
     optimizer : {"sgd", "momentum", "adam", ...}
         For the memory check (see :data:`plaster_model.estimators.OPTIMIZER_STATE_COPIES`).
     check_memory : bool or {"warn", "error"}
@@ -530,8 +532,10 @@ def predict_training(model, cluster, batch_per_device=None, precision="fp32", sc
         ``"parameter_server"``, ``"p2p_tree"``, ``"tpu"``, ``"seed"``); default from
         ``framework``, else NCCL. Also picks the calibration's communication efficiency.
     framework : str, optional
-        Framework text ("TensorFlow (tf_cnn_benchmarks)", "PyTorch"): its documented default
-        backend when ``backend`` is not given.
+        Framework text ("TensorFlow (tf_cnn_benchmarks)", "PyTorch", "TensorFlow (HPE DLBS)"):
+        its documented default backend when ``backend`` is not given, and the family whose
+        calibrated per-step overhead applies. Not named (and no ``backend``/``algorithm``),
+        a multi-device prediction assumes PyTorch (DDP over NCCL) and says so.
     plan : ParallelPlan, optional
         A parallel plan (:class:`~plaster_model.ParallelPlan`). For a transformer, or any plan
         beyond pure data parallelism, the answer is
