@@ -771,7 +771,7 @@ def sweep(models, devices, n_devices, interconnects=None, batch_per_device=None,
     >>> print(best[["model", "device", "n_devices", "interconnect", "precision", "bound"]].to_string(index=False))
         model device  n_devices   interconnect precision         bound
     ResNet-50   V100         64 InfiniBand EDR     mixed communication
-       VGG-16   V100         64 InfiniBand EDR     mixed communication
+       VGG-16   V100          8 InfiniBand EDR     mixed       compute
     """
     if plan is not None:  # a ParallelPlan: the LLM path (plaster_model/parallel/data.py), rows marked `fits`
         from .parallel.data import sweep_with_plan
