@@ -289,14 +289,15 @@ def _setup(model, cluster, precision, algorithm, calibration, efficiency, comm_e
                    f"work per sample = {TRAINING_FLOPS_FACTOR:g} × forward FLOPs "
                    f"({format_si(model.fwd_flops, 'FLOP')}, FLOPs = 2 × MACs)",
                    f"gradients exchanged in {grad_prec} ({grad_bpe:g} B per parameter){why_grad}"]
-    if framework is None and backend is None and algorithm == "auto" and cluster.n_devices > 1:
-        # issue 22: the default answer says which framework it stands for
+    if framework is None and backend is None and algorithm == "auto":
+        # issue 22: the default answer says which framework it stands for (on one device too:
+        # the framework also picks the calibrated per-step cost, which must not jump with p)
         from .catalog.frameworks import DEFAULT_FRAMEWORK
 
         framework = DEFAULT_FRAMEWORK
-        assumptions.append(f"framework not named: {DEFAULT_FRAMEWORK} assumed (DistributedDataParallel, NCCL "
-                           "all-reduce in 25 MB buckets overlapped with the backward pass; pass framework= "
-                           "for another)")
+        how = ("DistributedDataParallel, NCCL all-reduce in 25 MB buckets overlapped with the backward pass; "
+               if cluster.n_devices > 1 else "")
+        assumptions.append(f"framework not named: {DEFAULT_FRAMEWORK} assumed ({how}pass framework= for another)")
     # "auto" runs what the backend runs (NCCL unless a backend or framework says otherwise);
     # a named algorithm is taken as it is, serial unless overlap= says otherwise.
     if algorithm != "auto" and backend is None and framework is None:

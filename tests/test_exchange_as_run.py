@@ -54,9 +54,12 @@ def test_default_answer_states_the_framework_it_assumed():
     named = pm.predict_training("VGG-16", _cluster(), framework="PyTorch", **HPE)
     assert any(a.startswith("framework not named: PyTorch assumed") for a in t.assumptions)
     assert t.iteration_time_s == pytest.approx(named.iteration_time_s, rel=1e-12)
-    # one device exchanges nothing: no framework to assume
+    # one device too (the framework also picks the calibrated per-step cost)
     one = pm.predict_training("VGG-16", pm.Cluster(device="P100", n_devices=1), **HPE)
-    assert not any(a.startswith("framework not named") for a in one.assumptions)
+    assert any(a.startswith("framework not named: PyTorch assumed") for a in one.assumptions)
+    # a named seed algorithm is the HPE model, no framework behind it
+    tree = pm.predict_training("VGG-16", _cluster(), algorithm="tree", **HPE)
+    assert not any(a.startswith("framework not named") for a in tree.assumptions)
 
 
 @pytest.mark.parametrize("precision, gradient_precision, bytes_per_param", [
