@@ -314,6 +314,11 @@ def _plan(models, devices, n_devices, interconnects=None, batch_per_device=None,
     if calibration is not None:
         eff_lo, eff_hi = np.full((nW, nN), np.nan), np.full((nW, nN), np.nan)
         failed = []
+        # the framework predict_training assumes when none is named (its per-step cost)
+        from .catalog.frameworks import DEFAULT_FRAMEWORK
+        from .training import accepts_keyword
+
+        fw_kw = {"framework": DEFAULT_FRAMEWORK} if accepts_keyword(calibration.parameters_for, "framework") else {}
         for w in range(nW):
             m, d, q = model_objs[wl_m[w]], device_objs[wl_d[w]], precs[wl_q[w]]
             if not math.isfinite(peak[w]):
@@ -322,7 +327,7 @@ def _plan(models, devices, n_devices, interconnects=None, batch_per_device=None,
             for j, n in enumerate(ns):
                 try:
                     cp = calibration.parameters_for(device=d.name, precision=q, model=m.name,
-                                                    phase="training", n_devices=int(n))
+                                                    phase="training", n_devices=int(n), **fw_kw)
                     e = _positive(cp["efficiency"], "efficiency") if user_eff is None else user_eff
                     o = cp.get("overhead_s", 0.0) if user_oh is None else user_oh
                     o = float(to_si(0.0 if o is None else o, "time", name="overhead_s"))

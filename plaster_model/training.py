@@ -217,6 +217,21 @@ def _positive(value, name):
     return float(value)
 
 
+def accepts_keyword(fn, name: str) -> bool:
+    """Whether callable ``fn`` takes keyword ``name`` (a duck-typed calibration may not).
+
+    >>> accepts_keyword(lambda device, **how: None, "framework"), accepts_keyword(lambda device: None, "framework")
+    (True, False)
+    """
+    import inspect
+
+    try:
+        ps = inspect.signature(fn).parameters
+    except (TypeError, ValueError):
+        return False
+    return name in ps or any(p.kind is inspect.Parameter.VAR_KEYWORD for p in ps.values())
+
+
 def _calibration_parameters(calibration, model: Model, cluster: Cluster, precision: str, backend: str,
                             link, framework=None) -> dict:
     """Ask a calibration for (efficiency, interval, overhead_s, comm_efficiency, notes)."""
@@ -224,7 +239,7 @@ def _calibration_parameters(calibration, model: Model, cluster: Cluster, precisi
 
     # how the exchange runs matters only with one: duck-typed calibrations may not take it
     extra = {"backend": backend, "link_class": link_class(link)} if cluster.n_devices > 1 else {}
-    if framework is not None:
+    if framework is not None and accepts_keyword(calibration.parameters_for, "framework"):
         # the framework picks its per-step cost and the framework-to-framework spread
         extra["framework"] = framework
     return calibration.parameters_for(device=cluster.device.name, precision=precision,
