@@ -24,7 +24,8 @@ CSV = REPO.parent / "shared" / "data" / "published_measurements.csv"
 MEASURED_H = {"BVLC Caffe": 188.1, "Caffe2": 175.8, "TensorFlow": 416.1}
 #: The frameworks as the Cookbook ran them: HPE's benchmarking suite (DLBS) runs each with
 #: its own defaults (catalog/frameworks.py DLBS_BACKENDS: BVLC Caffe built with NCCL,
-#: Caffe2 data_parallel_model over NCCL, tf_cnn_benchmarks variable_update=replicated + NCCL).
+#: tf_cnn_benchmarks variable_update=replicated + NCCL; Caffe2 keeps its family default, NCCL
+#: overlapped: see DLBS_BACKENDS for why).
 AS_RUN = {fw: f"{fw} (HPE DLBS)" for fw in MEASURED_H}
 
 

@@ -33,8 +33,10 @@ Engine mode (:func:`engine_mode`)
 Communication backend (:func:`communication_backend`)
     An explicit backend wins; else the first rule of :data:`BACKEND_RULES` whose pattern is
     in the framework or notes text (negated keywords removed first: "replicated without
-    NCCL" is not NCCL); else the family's documented default
-    (:data:`FRAMEWORK_BACKENDS`); else an NCCL-class all-reduce, stated.
+    NCCL" is not NCCL; a text naming HPE's DLBS takes what DLBS ran,
+    :data:`DLBS_BACKENDS`); else the family's documented default
+    (:data:`FRAMEWORK_BACKENDS`); else an NCCL-class all-reduce, stated. A prediction that
+    names no framework assumes :data:`DEFAULT_FRAMEWORK` (PyTorch) and says so.
 
 Examples
 --------
@@ -521,13 +523,19 @@ _BACKEND_ALIASES = {"auto": "nccl", "horovod": "nccl", "ddp": "nccl", "ps": "par
 #: 2017-11-20: ``python/dlbs/configs/tensorflow.json`` ``tensorflow.var_update = "replicated"``,
 #: ``tensorflow.use_nccl = "true"``, ``local_parameter_device = "cpu"``;
 #: ``docker/bvlc_caffe/*/Dockerfile`` builds BVLC Caffe master with ``-DUSE_NCCL=1``;
-#: ``caffe2_benchmarks`` uses ``data_parallel_model`` with NCCL). Family -> (backend, why).
+#: ``configs/mxnet.json`` ``mxnet.kv_store = "device"``). Family -> (backend, why).
+#:
+#: Caffe2 is left to its family default (NCCL, overlapped) on purpose: DLBS's
+#: ``caffe2_benchmarks`` calls ``data_parallel_model.Parallelize`` without ``use_nccl``, whose
+#: single-host path sums each gradient up a peer-to-peer tree onto GPU 0 and copies it back
+#: to the 7 others; over PCIe 3.0 those 7 copies of VGG-16's 553 MB alone leave GPU 0 in
+#: 7·w/β ≈ 246 ms, three times the 81 ms step the Cookbook measured for Caffe2, so that path
+#: cannot be what ran there (an open question: the measured box may differ from the catalog's).
 DLBS_BACKENDS: dict[str, tuple[str, str]] = {
     "tensorflow": ("tf_replicated_nccl", "HPE DLBS runs tf_cnn_benchmarks with variable_update=replicated, "
                                          "use_nccl=true (dlcookbook-dlbs configs/tensorflow.json)"),
     "caffe": ("caffe_nccl", "HPE DLBS builds BVLC Caffe with USE_NCCL=1 (layer-wise NCCL all-reduce)"),
-    "caffe2": ("nccl", "HPE DLBS runs Caffe2 data_parallel_model with NCCL all-reduce"),
-    "mxnet": ("kvstore", "HPE DLBS runs MXNet with its kvstore='device' default"),
+    "mxnet": ("kvstore", "HPE DLBS runs MXNet with kv_store='device' (dlcookbook-dlbs configs/mxnet.json)"),
 }
 
 
