@@ -16,6 +16,7 @@ _EXPORTS = {
     "Device": "catalog.objects", "Interconnect": "catalog.objects", "System": "catalog.objects",
     "Model": "catalog.objects", "Dataset": "catalog.objects", "PRECISIONS": "catalog.objects",
     "BYTES_PER_ELEMENT": "catalog.objects", "normalize_precision": "catalog.objects",
+    "GRADIENT_PRECISION": "catalog.objects", "gradient_bytes_per_element": "catalog.objects",
     "list_devices": "catalog.loader", "list_models": "catalog.loader",
     "list_interconnects": "catalog.loader", "list_systems": "catalog.loader",
     "list_datasets": "catalog.loader", "load_device": "catalog.loader",

@@ -187,7 +187,7 @@ def _plan(models, devices, n_devices, interconnects=None, batch_per_device=None,
           efficiency=None, *, global_batch=None, nics_per_node=1, comm_efficiency=None, overhead_s=None,
           gradient_precision=None, unsupported="drop", overlap=None, bucket_bytes=None, servers=None,
           inter_algorithm=None, _bucket_given=False) -> _Plan:
-    from .catalog.objects import BYTES_PER_ELEMENT, normalize_precision
+    from .catalog.objects import gradient_bytes_per_element, normalize_precision
     from .units import to_si
 
     if scaling not in ("weak", "strong"):
@@ -303,7 +303,7 @@ def _plan(models, devices, n_devices, interconnects=None, batch_per_device=None,
     # one entry per model / precision, spread over the workload axis by index
     fwd = np.array([m.fwd_flops for m in model_objs], dtype=float)[wl_m]
     params = np.array([float(m.params) for m in model_objs], dtype=float)[wl_m]
-    gbytes = np.array([float(BYTES_PER_ELEMENT[grad_prec or q]) for q in precs], dtype=float)[wl_q]
+    gbytes = np.array([gradient_bytes_per_element(q, grad_prec) for q in precs], dtype=float)[wl_q]
 
     # ---- per (workload, n_devices): efficiency, overhead, comm efficiency (calibration once each)
     nN = len(ns)
@@ -314,6 +314,11 @@ def _plan(models, devices, n_devices, interconnects=None, batch_per_device=None,
     if calibration is not None:
         eff_lo, eff_hi = np.full((nW, nN), np.nan), np.full((nW, nN), np.nan)
         failed = []
+        # the framework predict_training assumes when none is named (its per-step cost)
+        from .catalog.frameworks import DEFAULT_FRAMEWORK
+        from .training import accepts_keyword
+
+        fw_kw = {"framework": DEFAULT_FRAMEWORK} if accepts_keyword(calibration.parameters_for, "framework") else {}
         for w in range(nW):
             m, d, q = model_objs[wl_m[w]], device_objs[wl_d[w]], precs[wl_q[w]]
             if not math.isfinite(peak[w]):
@@ -322,7 +327,7 @@ def _plan(models, devices, n_devices, interconnects=None, batch_per_device=None,
             for j, n in enumerate(ns):
                 try:
                     cp = calibration.parameters_for(device=d.name, precision=q, model=m.name,
-                                                    phase="training", n_devices=int(n))
+                                                    phase="training", n_devices=int(n), **fw_kw)
                     e = _positive(cp["efficiency"], "efficiency") if user_eff is None else user_eff
                     o = cp.get("overhead_s", 0.0) if user_oh is None else user_oh
                     o = float(to_si(0.0 if o is None else o, "time", name="overhead_s"))
@@ -766,12 +771,12 @@ def sweep(models, devices, n_devices, interconnects=None, batch_per_device=None,
     >>> len(df)   # 2 models × 2 devices × 2 precisions × 2 networks × 7 counts × 2 batches
     224
     >>> (df["bound"] == "communication").groupby(df["interconnect"], observed=True).mean().round(2).to_dict()
-    {{'InfiniBand EDR': 0.28, '10GbE': 0.43}}
+    {{'InfiniBand EDR': 0.33, '10GbE': 0.43}}
     >>> best = df.loc[df.groupby("model", observed=True)["throughput_samples_s"].idxmax()]
     >>> print(best[["model", "device", "n_devices", "interconnect", "precision", "bound"]].to_string(index=False))
         model device  n_devices   interconnect precision         bound
     ResNet-50   V100         64 InfiniBand EDR     mixed communication
-       VGG-16   V100         64 InfiniBand EDR     mixed communication
+       VGG-16   V100          8 InfiniBand EDR     mixed       compute
     """
     if plan is not None:  # a ParallelPlan: the LLM path (plaster_model/parallel/data.py), rows marked `fits`
         from .parallel.data import sweep_with_plan

@@ -13,7 +13,7 @@ from dataclasses import dataclass, field, fields, replace
 import numpy as np
 
 from .catalog.loader import active_catalog
-from .catalog.objects import BYTES_PER_ELEMENT, Dataset, Model, normalize_precision
+from .catalog.objects import Dataset, Model, normalize_precision
 from .cluster import Cluster
 from .estimators.collectives import normalize_algorithm
 from .estimators.iteration import DEFAULT_BUCKET_BYTES, data_parallel_iteration
@@ -217,13 +217,31 @@ def _positive(value, name):
     return float(value)
 
 
+def accepts_keyword(fn, name: str) -> bool:
+    """Whether callable ``fn`` takes keyword ``name`` (a duck-typed calibration may not).
+
+    >>> accepts_keyword(lambda device, **how: None, "framework"), accepts_keyword(lambda device: None, "framework")
+    (True, False)
+    """
+    import inspect
+
+    try:
+        ps = inspect.signature(fn).parameters
+    except (TypeError, ValueError):
+        return False
+    return name in ps or any(p.kind is inspect.Parameter.VAR_KEYWORD for p in ps.values())
+
+
 def _calibration_parameters(calibration, model: Model, cluster: Cluster, precision: str, backend: str,
-                            link) -> dict:
+                            link, framework=None) -> dict:
     """Ask a calibration for (efficiency, interval, overhead_s, comm_efficiency, notes)."""
     from .resolution import link_class
 
     # how the exchange runs matters only with one: duck-typed calibrations may not take it
     extra = {"backend": backend, "link_class": link_class(link)} if cluster.n_devices > 1 else {}
+    if framework is not None and accepts_keyword(calibration.parameters_for, "framework"):
+        # the framework picks its per-step cost and the framework-to-framework spread
+        extra["framework"] = framework
     return calibration.parameters_for(device=cluster.device.name, precision=precision,
                                       model=model.name, phase="training",
                                       n_devices=cluster.n_devices, **extra)
@@ -273,11 +291,28 @@ def _setup(model, cluster, precision, algorithm, calibration, efficiency, comm_e
     precision = normalize_precision(precision)
     device = cluster.device
     key = device.peak_key(precision)
-    grad_prec = normalize_precision(gradient_precision) if gradient_precision else precision
+    from .catalog.objects import GRADIENT_PRECISION, gradient_bytes_per_element
+
+    grad_prec = normalize_precision(gradient_precision) if gradient_precision else \
+        GRADIENT_PRECISION.get(precision, precision)
+    grad_bpe = gradient_bytes_per_element(precision, gradient_precision)
+    why_grad = (" as given" if gradient_precision else
+                ": automatic mixed precision keeps fp32 master weights, so PyTorch AMP/DDP, Apex O1/O2 and "
+                "TensorFlow mixed_float16 reduce fp32 gradients (gradient_precision='fp16' for a 16-bit exchange)"
+                if grad_prec != precision else "")
     assumptions = [f"precision {precision}: device peak '{key}' = {format_si(device.peak_flops[key], 'FLOP/s')}",
                    f"work per sample = {TRAINING_FLOPS_FACTOR:g} × forward FLOPs "
                    f"({format_si(model.fwd_flops, 'FLOP')}, FLOPs = 2 × MACs)",
-                   f"gradients exchanged in {grad_prec} ({BYTES_PER_ELEMENT[grad_prec]} B per parameter)"]
+                   f"gradients exchanged in {grad_prec} ({grad_bpe:g} B per parameter){why_grad}"]
+    if framework is None and backend is None and algorithm == "auto":
+        # issue 22: the default answer says which framework it stands for (on one device too:
+        # the framework also picks the calibrated per-step cost, which must not jump with p)
+        from .catalog.frameworks import DEFAULT_FRAMEWORK
+
+        framework = DEFAULT_FRAMEWORK
+        how = ("DistributedDataParallel, NCCL all-reduce in 25 MB buckets overlapped with the backward pass; "
+               if cluster.n_devices > 1 else "")
+        assumptions.append(f"framework not named: {DEFAULT_FRAMEWORK} assumed ({how}pass framework= for another)")
     # "auto" runs what the backend runs (NCCL unless a backend or framework says otherwise);
     # a named algorithm is taken as it is, serial unless overlap= says otherwise.
     if algorithm != "auto" and backend is None and framework is None:
@@ -306,7 +341,7 @@ def _setup(model, cluster, precision, algorithm, calibration, efficiency, comm_e
     eff_interval = None
     cal_overhead = cal_comm = None
     if calibration is not None:
-        cp = _calibration_parameters(calibration, model, cluster, precision, be.name, link)
+        cp = _calibration_parameters(calibration, model, cluster, precision, be.name, link, framework)
         cal_eff = cp["efficiency"]
         eff_interval = cp.get("efficiency_interval")
         cal_overhead = cp.get("overhead_s", 0.0)
@@ -347,7 +382,7 @@ def _setup(model, cluster, precision, algorithm, calibration, efficiency, comm_e
 
         largest = largest_variable_params(model)
         if largest:
-            topology.update(placement="largest", largest_bytes=float(largest * BYTES_PER_ELEMENT[grad_prec]))
+            topology.update(placement="largest", largest_bytes=float(largest * grad_bpe))
     if isinstance(overlap, (bool, str)) or not isinstance(overlap, (int, float, np.integer, np.floating)) \
             or not 0.0 <= float(overlap) <= 1.0:
         raise ParameterError("overlap", overlap, "a fraction in [0, 1]")
@@ -386,7 +421,7 @@ def _setup(model, cluster, precision, algorithm, calibration, efficiency, comm_e
     else:
         assumptions.append("single device: no gradient exchange")
     return _Setup(model, cluster, precision, device.peak_flops[key], key,
-                  float(BYTES_PER_ELEMENT[grad_prec]), float(efficiency), eff_interval, overhead_s,
+                  grad_bpe, float(efficiency), eff_interval, overhead_s,
                   comm_efficiency, beta, alpha, topology, assumptions, algorithm, overlap, bucket_bytes,
                   be.name)
 
@@ -482,8 +517,10 @@ def predict_training(model, cluster, batch_per_device=None, precision="fp32", sc
     overhead_s : float or str, optional
         Fixed per-iteration overhead [s] (default 0).
     gradient_precision : str, optional
-        Precision of the all-reduce (default: the training precision; ``"fp32"`` to
-        model an fp32 all-reduce under mixed precision).
+        Precision of the all-reduce (default
+        :func:`~plaster_model.gradient_bytes_per_element`'s rule: the training precision,
+        but fp32 for ``mixed``, whose fp32 master weights make fp32 gradients; ``"fp16"``
+        for a 16-bit exchange under mixed precision).
     optimizer : {"sgd", "momentum", "adam", ...}
         For the memory check (see :data:`plaster_model.estimators.OPTIMIZER_STATE_COPIES`).
     check_memory : bool or {"warn", "error"}
@@ -511,8 +548,10 @@ def predict_training(model, cluster, batch_per_device=None, precision="fp32", sc
         ``"parameter_server"``, ``"p2p_tree"``, ``"tpu"``, ``"seed"``); default from
         ``framework``, else NCCL. Also picks the calibration's communication efficiency.
     framework : str, optional
-        Framework text ("TensorFlow (tf_cnn_benchmarks)", "PyTorch"): its documented default
-        backend when ``backend`` is not given.
+        Framework text ("TensorFlow (tf_cnn_benchmarks)", "PyTorch", "TensorFlow (HPE DLBS)"):
+        its documented default backend when ``backend`` is not given, and the family whose
+        calibrated per-step overhead applies. Not named (and no ``backend``/``algorithm``),
+        a multi-device prediction assumes PyTorch (DDP over NCCL) and says so.
     plan : ParallelPlan, optional
         A parallel plan (:class:`~plaster_model.ParallelPlan`). For a transformer, or any plan
         beyond pure data parallelism, the answer is

@@ -73,7 +73,10 @@ def test_negated_phrases_are_reported():
 @pytest.mark.parametrize("framework, notes, multi_node, backend", [
     ("Caffe2", None, False, "nccl"),            # was "p2p_tree" (read as BVLC Caffe)
     ("Caffe2", None, True, "gloo"),             # Goyal et al. 2017: Gloo across servers
-    ("BVLC Caffe", None, False, "p2p_tree"),
+    ("BVLC Caffe", None, False, "nccl"),        # was "p2p_tree": Caffe 1.0 with NCCL (layer-wise)
+    ("BVLC Caffe rc3", None, False, "p2p_tree"),  # pre-1.0 P2PSync tree
+    ("BVLC Caffe", "P2PSync over PCIe", False, "p2p_tree"),
+    ("TensorFlow (HPE DLBS)", None, False, "nccl"),  # DLBS: variable_update=replicated, use_nccl=true
     ("TensorFlow (Horovod over MPI)", None, False, "mpi"),              # was "nccl"
     ("TensorFlow 1.12", "Horovod with CPU all-reduce (MPI)", False, "mpi"),  # was "nccl"
     ("TensorFlow 19.07 NGC (Horovod)", None, False, "nccl"),
@@ -235,3 +238,30 @@ def test_parameter_servers_on_the_host_cross_pcie_not_nvlink():
     pcie = pm.load_interconnect("PCIe 3.0 x16")
     assert rows.link[0] == "PCIe 3.0 x16" and rows.comm_key[0] == ("parameter_server", "pcie")
     assert rows.comm_a[0] == pytest.approx(2 * 25_610_269 * 4 / pcie.bandwidth, rel=1e-9)
+
+
+# --------------------------------------------------------------------------- issue 22: as the frameworks ran
+
+def test_caffe_1_0_reduces_layer_by_layer_while_backprop_continues():
+    # BVLC Caffe 1.0 NCCL<Dtype>::run(layer) (layer_wise_reduce default true): overlapped
+    be, why = communication_backend("BVLC Caffe")
+    assert (be.name, be.algorithm, be.overlap) == ("nccl", "auto", 1.0) and "layer" in why
+    # the pre-1.0 P2PSync tree reduces after the backward pass
+    old, _ = communication_backend("BVLC Caffe", "P2PSync")
+    assert (old.name, old.algorithm, old.overlap) == ("p2p_tree", "tree", 0.0)
+
+
+def test_tensorflow_replicated_nccl_is_not_hidden_and_dlbs_defaults_apply():
+    be, _ = communication_backend("TensorFlow (tf_cnn_benchmarks)", "variable_update=replicated with NCCL")
+    assert (be.name, be.overlap) == ("nccl", 0.0)       # η_comm keyed with NCCL, overlap 0
+    # DLBS's tensorflow.json: var_update=replicated, use_nccl=true
+    dl, why = communication_backend("TensorFlow (HPE DLBS)")
+    assert (dl.name, dl.overlap) == ("nccl", 0.0) and "replicated" in why
+    # tf_cnn_benchmarks' own default stays the parameter server
+    assert communication_backend("TensorFlow")[0].name == "parameter_server"
+    # DLBS for a family it has no rule for: the family's default
+    assert communication_backend("PyTorch (DLBS)")[0].name == "nccl"
+    assert communication_backend("Caffe2 (HPE DLBS)")[0].overlap == 1.0
+    # explicit names of the new variants are accepted
+    assert communication_backend(backend="tf_replicated_nccl")[0].overlap == 0.0
+    assert communication_backend(backend="caffe_nccl")[0].overlap == 1.0

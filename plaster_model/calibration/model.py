@@ -19,6 +19,7 @@ from . import fit as _fit
 from .lookup import SD_BETWEEN_FLOOR, WITHIN_GROUP_LEVELS, LookupMixin, _device, _key_text, _z
 from .predict import log_prediction
 from .rows import SUPPORTED_METRICS, prepare_rows
+from ..catalog.frameworks import framework_family
 
 __all__ = ["Calibration", "calibrate", "NotFittedError", "CalibrationLookupError", "SD_BETWEEN_FLOOR"]
 
@@ -547,6 +548,15 @@ class Calibration(LookupMixin):
                "notes": notes + knotes}
         if phase == "training":
             out["overhead_s"] = float(nat[1])
+            # issue 22: a per-step cost is the framework's (a TF 1.x session step is not a Caffe
+            # solver step): a run of a family the group was not fitted on takes the overhead's
+            # prior (0 s), the framework-to-framework spread already in its interval
+            fam = framework_family(framework) if framework else None
+            fitted = self._frameworks_of(src, phase)
+            if fam and fitted and fam not in fitted and out["overhead_s"] > 0:
+                out["notes"].append(f"per-iteration overhead {out['overhead_s'] * 1e3:.3g} ms was fitted on "
+                                    f"{', '.join(sorted(fitted))} runs: not charged to {fam} (prior 0 s)")
+                out["overhead_s"] = 0.0
             if n_devices and n_devices > 1:
                 from ..resolution import communication_backend
 

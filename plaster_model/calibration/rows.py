@@ -432,7 +432,7 @@ def prepare_rows(df: pd.DataFrame, *, models: Mapping | None = None, devices: Ma
     RowTable
     """
     from ..catalog.loader import active_catalog
-    from ..catalog.objects import BYTES_PER_ELEMENT, normalize_precision as catalog_precision
+    from ..catalog.objects import BYTES_PER_ELEMENT, gradient_bytes_per_element, normalize_precision as catalog_precision
     from ..io.readers.normalize import normalize_names, precision_from_text as normalize_precision
     from ..estimators.collectives import allreduce_time
     from ..estimators.iteration import DEFAULT_BUCKET_BYTES
@@ -639,7 +639,7 @@ def prepare_rows(df: pd.DataFrame, *, models: Mapping | None = None, devices: Ma
     # a minimum over candidates, the candidate chosen at the nominal bandwidth).
     comm_a, comm_l, last_a, last_l = np.zeros(n), np.zeros(n), np.zeros(n), np.zeros(n)
     multi = ok & (p_arr > 1) & np.array([a is not None for a in algos])
-    bytes_per = np.array([BYTES_PER_ELEMENT[catalog_precision(q)] if m else 4.0
+    bytes_per = np.array([gradient_bytes_per_element(catalog_precision(q)) if m else 4.0
                           for q, m in zip(precs, ok)])
     # the links in force at p devices, by the resolution layer's one rule: a row's own link
     # inside one node; across nodes the row's link is the network and the node's devices

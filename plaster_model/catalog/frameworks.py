@@ -33,8 +33,10 @@ Engine mode (:func:`engine_mode`)
 Communication backend (:func:`communication_backend`)
     An explicit backend wins; else the first rule of :data:`BACKEND_RULES` whose pattern is
     in the framework or notes text (negated keywords removed first: "replicated without
-    NCCL" is not NCCL); else the family's documented default
-    (:data:`FRAMEWORK_BACKENDS`); else an NCCL-class all-reduce, stated.
+    NCCL" is not NCCL; a text naming HPE's DLBS takes what DLBS ran,
+    :data:`DLBS_BACKENDS`); else the family's documented default
+    (:data:`FRAMEWORK_BACKENDS`); else an NCCL-class all-reduce, stated. A prediction that
+    names no framework assumes :data:`DEFAULT_FRAMEWORK` (PyTorch) and says so.
 
 Examples
 --------
@@ -61,7 +63,8 @@ __all__ = [
     "FRAMEWORK_ALIASES", "FRAMEWORK_DEFAULT_PRECISION", "INFERENCE_ENGINES", "ENGINE_MODES",
     "Backend", "BACKENDS", "BACKEND_RULES", "FRAMEWORK_BACKENDS", "FrameworkText",
     "parse_framework", "framework_family", "inference_engine", "engine_mode", "engine_key",
-    "communication_backend", "negated_spans", "strip_negated",
+    "communication_backend", "negated_spans", "strip_negated", "CAFFE_NCCL", "TF_REPLICATED_NCCL",
+    "DLBS_BACKENDS", "DEFAULT_FRAMEWORK",
 ]
 
 # ---------------------------------------------------------------------------------------
@@ -408,8 +411,8 @@ BACKENDS: dict[str, Backend] = {
                     "Gloo all-reduce (Caffe2 across servers, Goyal et al. 2017: recursive "
                     "halving-doubling; PyTorch/Horovod gloo back-end)"),
     "p2p_tree": Backend("p2p_tree", "tree", 0.0,
-                        "Caffe multi-GPU P2PSync: a binary reduction tree over PCIe after the backward "
-                        "pass (the seed's tree model)"),
+                        "Caffe multi-GPU P2PSync before 1.0 (or built without NCCL): a binary reduction "
+                        "tree over PCIe after the backward pass (the seed's tree model)"),
     "tpu": Backend("tpu", "ring", 1.0, "TPU all-reduce over the inter-chip interconnect (2-D torus rings)"),
     "seed": Backend("seed", "tree", 0.0, "the HPE Deep Learning Cookbook's tree 2·w·log2(p)/β, serial"),
 }
@@ -427,6 +430,30 @@ PS_ON_HOST = Backend("parameter_server", "parameter_server", 0.5,
                      "each GPU pushes its gradient to and pulls the model from host memory over its "
                      "PCIe link", placement="balanced", servers_on="host")
 
+#: BVLC Caffe 1.0 built with NCCL (``USE_NCCL=1``; HPE DLBS's ``docker/bvlc_caffe`` images
+#: build it so): ``caffe::NCCL<Dtype>`` registers itself as the net's after-backward
+#: callback and, per layer (``SolverParameter.layer_wise_reduce``, default true), starts
+#: ``ncclAllReduce`` of that layer's gradients on its own stream while backpropagation goes
+#: on to the layers below (BVLC/caffe ``src/caffe/parallel.cpp``, ``NCCL<Dtype>::run(int
+#: layer)``; ``src/caffe/proto/caffe.proto``: "Overlap compute and communication for data
+#: parallel training"). NCCL ring traffic, η_comm keyed with ``nccl``; the buckets are the
+#: layers, so the last one exposed is the first layer's (small) gradient.
+CAFFE_NCCL = Backend("nccl", "auto", 1.0,
+                     "BVLC Caffe 1.0 with NCCL: layer-wise ncclAllReduce on a separate stream, "
+                     "overlapped with the rest of the backward pass (layer_wise_reduce=true)")
+
+#: TensorFlow 1.x tf_cnn_benchmarks ``variable_update=replicated`` with NCCL (2017): each
+#: variable's tower gradients are all-summed by NCCL and applied to every GPU's copy. The
+#: exchange is modelled as not hidden behind backprop (``overlap = 0``): the script builds the
+#: cross-tower aggregation on the list of all towers' gradients
+#: (``variable_mgr.preprocess_device_grads``) and the benchmark's own DGX-1 rows (VGG-16,
+#: 8 × P100 over NVLink, 71 % weak-scaling efficiency at batch 32) leave more time exposed
+#: than an NVLink ring needs for the whole gradient: with overlap 1 they fit an η_comm of
+#: 5 % of NVLink's payload rate, which no link runs at. η_comm keyed with ``nccl``.
+TF_REPLICATED_NCCL = Backend("nccl", "auto", 0.0,
+                             "TensorFlow 1.x tf_cnn_benchmarks variable_update=replicated with NCCL: "
+                             "per-variable NCCL all-sum after the towers' backward pass, not hidden")
+
 # (pattern in the framework/notes text with negated phrases removed, backend, why) in
 # order: the first match wins.
 BACKEND_RULES: tuple[tuple[str, str, str], ...] = (
@@ -438,7 +465,15 @@ BACKEND_RULES: tuple[tuple[str, str, str], ...] = (
     (r"horovod", "nccl", "Horovod runs NCCL all-reduce of fused tensors"),
     (r"intel[\s\-_]*caffe|\bmlsl\b", "mpi", "Intel Caffe's multi-node training runs MLSL (MPI) all-reduce"),
     (r"nv[\s\-_]?caffe|nvidia caffe", "nccl", "NVCaffe reduces gradients with NCCL"),
-    (r"variable_update\s*=\s*replicated.*nccl|nccl", "nccl", "NCCL all-reduce stated"),
+    (r"variable_update\s*=\s*replicated.*nccl|nccl.*variable_update\s*=\s*replicated", "tf_replicated_nccl",
+     "variable_update=replicated with NCCL (TensorFlow 1.x tf_cnn_benchmarks): the all-sum is not hidden"),
+    (r"\bp2p[\s\-_]?sync\b|caffe[\s\-_]*(?:1\.0[\s\-_]*)?rc\d", "p2p_tree",
+     "Caffe's pre-1.0 P2PSync tree stated"),
+    (r"(?:bvlc[\s\-_]*)?caffe(?![\s\-_]*2)[^;]*\bnccl\b", "caffe_nccl",
+     "BVLC Caffe with NCCL: layer-wise all-reduce overlapped with the backward pass"),
+    (r"\bnccl\b", "nccl", "NCCL all-reduce stated"),
+    (r"\bdlbs\b|deep[\s\-_]*learning[\s\-_]*cookbook", "dlbs",
+     "HPE Deep Learning Benchmarking Suite (DLBS) defaults for the framework"),
     (r"variable_update\s*=\s*distributed_replicated", "parameter_server",
      "distributed_replicated: replicated inside a node, parameter servers across nodes"),
     (r"variable_update\s*=\s*parameter_server[^;]*local_parameter_device\s*=\s*cpu|"
@@ -466,18 +501,47 @@ FRAMEWORK_BACKENDS: dict[str, tuple[str, str, str | None]] = {
     "mxnet": ("kvstore", "MXNet's default kvstore ('device' for multi-GPU training scripts)", None),
     "caffe2": ("nccl", "Caffe2 data_parallel_model: NCCL all-reduce inside a server, Gloo across servers "
                "(Goyal et al. 2017, 'Accurate, Large Minibatch SGD', §4)", "gloo"),
-    "caffe": ("p2p_tree", "BVLC Caffe's multi-GPU P2PSync tree", None),
+    "caffe": ("caffe_nccl", "BVLC Caffe 1.0 multi-GPU training built with NCCL (as HPE DLBS built it): "
+              "layer-wise NCCL all-reduce overlapped with the backward pass (layer_wise_reduce=true); "
+              "name 'P2PSync' or backend='p2p_tree' for the pre-1.0 tree", None),
     "paddlepaddle": ("nccl", "PaddlePaddle ParallelExecutor NCCL all-reduce", None),
     "chainer": ("nccl", "ChainerMN pure_nccl communicator", None),
     "jax": ("nccl", "JAX pmap/psum over NCCL", None),
 }
 
+#: The framework a prediction assumes when none is named (stated in its assumptions): PyTorch
+#: DistributedDataParallel, NCCL all-reduce in 25 MB buckets overlapped with the backward pass
+#: (Li et al., VLDB 2020) — what an NCCL-class library runs today.
+DEFAULT_FRAMEWORK = "PyTorch"
+
 _BACKEND_ALIASES = {"auto": "nccl", "horovod": "nccl", "ddp": "nccl", "ps": "parameter_server",
                     "tree": "seed", "caffe": "p2p_tree", "kvstore": "kvstore"}
 
 
+#: What HPE's Deep Learning Benchmarking Suite (DLBS, the Cookbook's benchmark runner) runs
+#: for each family unless told otherwise (HewlettPackard/dlcookbook-dlbs, first public commit
+#: 2017-11-20: ``python/dlbs/configs/tensorflow.json`` ``tensorflow.var_update = "replicated"``,
+#: ``tensorflow.use_nccl = "true"``, ``local_parameter_device = "cpu"``;
+#: ``docker/bvlc_caffe/*/Dockerfile`` builds BVLC Caffe master with ``-DUSE_NCCL=1``;
+#: ``configs/mxnet.json`` ``mxnet.kv_store = "device"``). Family -> (backend, why).
+#:
+#: Caffe2 is left to its family default (NCCL, overlapped) on purpose: DLBS's
+#: ``caffe2_benchmarks`` calls ``data_parallel_model.Parallelize`` without ``use_nccl``, whose
+#: single-host path sums each gradient up a peer-to-peer tree onto GPU 0 and copies it back
+#: to the 7 others; over PCIe 3.0 those 7 copies of VGG-16's 553 MB alone leave GPU 0 in
+#: 7·w/β ≈ 246 ms, three times the 81 ms step the Cookbook measured for Caffe2, so that path
+#: cannot be what ran there (an open question: the measured box may differ from the catalog's).
+DLBS_BACKENDS: dict[str, tuple[str, str]] = {
+    "tensorflow": ("tf_replicated_nccl", "HPE DLBS runs tf_cnn_benchmarks with variable_update=replicated, "
+                                         "use_nccl=true (dlcookbook-dlbs configs/tensorflow.json)"),
+    "caffe": ("caffe_nccl", "HPE DLBS builds BVLC Caffe with USE_NCCL=1 (layer-wise NCCL all-reduce)"),
+    "mxnet": ("kvstore", "HPE DLBS runs MXNet with kv_store='device' (dlcookbook-dlbs configs/mxnet.json)"),
+}
+
+
 def _backend(name: str) -> Backend:
-    return {"kvstore": KVSTORE, "ps_on_host": PS_ON_HOST}.get(name) or BACKENDS[name]
+    return {"kvstore": KVSTORE, "ps_on_host": PS_ON_HOST, "caffe_nccl": CAFFE_NCCL,
+            "tf_replicated_nccl": TF_REPLICATED_NCCL}.get(name) or BACKENDS[name]
 
 
 def communication_backend(framework=None, notes=None, backend=None, multi_node=None) -> tuple[Backend, str]:
@@ -522,7 +586,7 @@ def communication_backend(framework=None, notes=None, backend=None, multi_node=N
     if backend is not None:
         key = str(backend).strip().lower().replace("-", "_").replace(" ", "_")
         key = _BACKEND_ALIASES.get(key, key)
-        if key not in BACKENDS and key != "kvstore":
+        if key not in BACKENDS and key not in ("kvstore", "ps_on_host", "caffe_nccl", "tf_replicated_nccl"):
             import difflib
 
             close = difflib.get_close_matches(key, list(BACKENDS), n=3, cutoff=0.4)
@@ -536,10 +600,14 @@ def communication_backend(framework=None, notes=None, backend=None, multi_node=N
 @functools.lru_cache(maxsize=4096)
 def _backend_from_texts(framework, notes, multi_node) -> tuple[Backend, str]:
     text = " ".join(strip_negated(t) for t in (framework, notes) if isinstance(t, str))
+    fam = framework_family(framework) if isinstance(framework, str) and framework.strip() else "unknown"
     for pattern, name, why in BACKEND_RULES:
         if re.search(pattern, text):
+            if name == "dlbs":
+                if fam not in DLBS_BACKENDS:
+                    continue
+                name, why = DLBS_BACKENDS[fam]
             return _backend(name), why
-    fam = framework_family(framework) if isinstance(framework, str) and framework.strip() else "unknown"
     if fam in FRAMEWORK_BACKENDS:
         name, why, across = FRAMEWORK_BACKENDS[fam]
         if multi_node and across:

@@ -19,7 +19,7 @@ from ..units import to_si
 
 __all__ = [
     "Device", "Interconnect", "System", "Model", "Dataset",
-    "PRECISIONS", "BYTES_PER_ELEMENT", "PEAK_KEYS", "ENCODINGS", "PROCESS_NODES", "MEMORY_TECHNOLOGIES",
+    "PRECISIONS", "BYTES_PER_ELEMENT", "GRADIENT_PRECISION", "gradient_bytes_per_element", "PEAK_KEYS", "ENCODINGS", "PROCESS_NODES", "MEMORY_TECHNOLOGIES",
 ]
 
 #: Precisions a user may ask for, and the order of catalog peak keys each one uses.
@@ -55,13 +55,55 @@ MEMORY_TECHNOLOGIES = (
     "LPDDR4x", "LPDDR5", "LPDDR5X", "DDR4", "DDR5", "MCDRAM",
 )
 
-#: Bytes per element of weights/gradients/activations for each precision. "mixed" keeps
-#: fp16 activations and exchanges fp16 gradients (the default of NVIDIA AMP / Apex O1).
+#: Bytes per element of weights/activations for each precision. "mixed" keeps fp16
+#: activations; its *gradients* are fp32 (see :data:`GRADIENT_PRECISION` and
+#: :func:`gradient_bytes_per_element`, the one rule for the bytes a data-parallel exchange moves).
 #: fp4 packs two elements per byte (0.5 B; NVFP4/MXFP4 block scales, 1 B per 16 or 32
 #: elements, are not counted).
 BYTES_PER_ELEMENT: dict[str, float] = {
     "fp64": 8, "fp32": 4, "tf32": 4, "fp16": 2, "bf16": 2, "mixed": 2, "int8": 1, "fp8": 1, "fp4": 0.5,
 }
+
+#: Precision of the gradients a data-parallel exchange reduces, where it differs from the
+#: compute precision. ``mixed`` (automatic mixed precision) keeps fp32 master weights, so the
+#: gradients accumulate in the parameters' dtype, fp32: PyTorch AMP (``torch.autocast``)
+#: computes in fp16/bf16 but ``param.grad`` has the parameter's dtype, and
+#: DistributedDataParallel all-reduces ``param.grad`` (fp32); Apex O1/O2 reduce fp32
+#: master gradients by default; TensorFlow's ``mixed_float16`` policy keeps fp32 variables;
+#: Megatron-LM reduces in fp32 with ``--accumulate-allreduce-grads-in-fp32``. A 16-bit
+#: exchange (DDP's fp16 compression hook, Horovod ``Compression.fp16``) is an option:
+#: ``gradient_precision="fp16"``. Pure ``fp16``/``bf16`` training reduces 16-bit gradients.
+GRADIENT_PRECISION: dict[str, str] = {"mixed": "fp32"}
+
+
+def gradient_bytes_per_element(precision: str, gradient_precision: str | None = None) -> float:
+    """Bytes per gradient element a data-parallel exchange moves (the one rule).
+
+    Parameters
+    ----------
+    precision : str
+        Compute precision of the training run (any spelling :func:`normalize_precision` takes).
+    gradient_precision : str, optional
+        Precision of the reduced gradients when the run says so (wins).
+
+    Returns
+    -------
+    float
+        Bytes per gradient element: 4 for ``mixed`` (fp32 master gradients, see
+        :data:`GRADIENT_PRECISION`), 2 for pure ``fp16``/``bf16``, else the precision's own.
+
+    Examples
+    --------
+    >>> gradient_bytes_per_element("mixed"), gradient_bytes_per_element("bf16")
+    (4.0, 2.0)
+    >>> gradient_bytes_per_element("mixed", gradient_precision="fp16")
+    2.0
+    """
+    if gradient_precision:
+        return float(BYTES_PER_ELEMENT[normalize_precision(gradient_precision)])
+    q = normalize_precision(precision)
+    return float(BYTES_PER_ELEMENT[GRADIENT_PRECISION.get(q, q)])
+
 
 #: Line encodings and their payload fraction (data bits / signalled bits).
 ENCODINGS: dict[str, float] = {

@@ -93,8 +93,8 @@ def framework_backend(framework: str | None) -> str:
     """The gradient-exchange backend a framework choice implies, in words
     (:func:`plaster_model.resolution.communication_backend`).
 
-    >>> framework_backend("Caffe")
-    "p2p_tree: not stated: BVLC Caffe's multi-GPU P2PSync tree assumed"
+    >>> framework_backend("Caffe")[:60]
+    'nccl: not stated: BVLC Caffe 1.0 multi-GPU training built wi'
     """
     from plaster_model.resolution import communication_backend
 
