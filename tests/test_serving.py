@@ -328,3 +328,46 @@ def test_sparse_jacobian_moves_parameters_that_start_at_zero():
     th = np.array([0.0, -1e-22, 5.9995])   # the last sits within a step of its upper bound: steps down
     fun(th)
     np.testing.assert_allclose(jac(th).toarray(), np.diag(a), rtol=1e-9)
+
+
+def test_reader_infers_attention_dp_from_the_moe_group(tmp_path):
+    # attention_dp blank, tp1 with moe_tp2: the experts span moe_tp·ep = 2 GPUs = tp·attention_dp,
+    # so the worker ran 2 attention-DP ranks; a stated attention_dp (row 2) is kept as stated
+    def row(i, adp, moe_tp):
+        return (f"s,row {i},d,Qwen/Qwen3-235B-A22B-FP8,vLLM 0.12.0,,H200 SXM,1,b,aggregated,,,1,1,{adp},{moe_tp},1,"
+                f"as stated,tp1 pp1 adp? moe_tp{moe_tp} moe_ep1,,fp8,x,not stated,1000,100,8,8,357,55,,,{i},1,,"
+                "vllm,0.12.0,fp8,fp8,fp8")
+    header = _HEADER + ",aic_attention_dp_size"
+    p = tmp_path / "moe.csv"
+    p.write_text("\n".join([header, row(1, "", 2) + ",", row(2, "1", 4) + ",1", row(3, "", 1) + ","]) + "\n")
+    df = read_llm_serving(p).drop_duplicates("dup_group").set_index("dup_group")
+    assert df.loc[1, "attention_dp"] == 2 and "inferred" in df.loc[1, "notes"]
+    assert df.loc[2, "attention_dp"] == 1  # stated: not overridden
+    assert np.isnan(df.loc[3, "attention_dp"])  # moe_tp·ep = tp: nothing to infer, left unstated
+
+
+def test_interval_widens_for_a_gpu_absent_from_the_fit():
+    # residual quantiles ±0.2 (half-width 0.2); systems' spread 0.1: an absent GPU's half-width is
+    # hypot(0.2, 1.645·0.1) = 0.2589, so the factors are exp(∓0.2589)
+    cal = ServingCalibration(dict(SERVING_PARAMETERS), {}, 0.0, {"ttft_ms": (-0.2, 0.2), "tpot_ms": (-0.1, 0.1)},
+                             100, devices=["H100", "H200"], system_spread={"ttft_ms": 0.1, "tpot_ms": 0.0})
+    assert cal.knows_device("H100") and not cal.knows_device("B200")
+    lo, hi = cal.interval("ttft_ms", True, known_device=True)
+    assert (lo, hi) == pytest.approx((np.exp(-0.2), np.exp(0.2)))
+    lo, hi = cal.interval("ttft_ms", True, known_device=False)
+    w = np.hypot(0.2, 1.645 * 0.1)
+    assert (lo, hi) == pytest.approx((np.exp(-w), np.exp(w)))
+    assert ServingCalibration.from_dict(cal.to_dict()).system_spread == {"ttft_ms": 0.1, "tpot_ms": 0.0}
+    # an older calibration file without devices knows every GPU (no widening)
+    old = {k: v for k, v in cal.to_dict().items() if k not in ("devices", "system_spread")}
+    assert ServingCalibration.from_dict(old).knows_device("B200")
+    r = pm.predict_serving("Llama-3.1-70B", "B200", tp=4, precision="fp8", concurrency=16, calibration=cal)
+    assert any("absent from the calibration" in a for a in r.assumptions)
+    assert r.ttft_interval_s[1] / r.ttft_s == pytest.approx(np.exp(w))
+
+
+def test_system_spread_is_the_rms_of_per_device_median_residuals():
+    from plaster_model.calibration.serving import _system_spread
+    res = np.array([0.1, 0.3, 0.2, -0.2, -0.2, 0.0])  # medians: A 0.2, B -0.2 -> RMS 0.2
+    assert _system_spread(res, ["A", "A", "A", "B", "B", "B"]) == pytest.approx(0.2)
+    assert _system_spread(res, ["A"] * 6) == 0.0
