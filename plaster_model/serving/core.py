@@ -25,8 +25,9 @@ def role_layout(prefill: dict, decode: dict | None = None) -> dict:
     return {**{f"prefill_{k}": prefill.get(k, 1) for k in LAYOUT_KEYS},
             **{f"decode_{k}": decode.get(k, 1) for k in LAYOUT_KEYS}}
 
-#: Share of device memory the engine claims for weights and KV cache (vLLM
-#: ``gpu_memory_utilization`` default 0.9; TensorRT-LLM ``free_gpu_memory_fraction`` 0.9).
+#: Share of the memory the weights and :data:`RESERVE_BYTES` leave that the engine gives its KV
+#: cache (TensorRT-LLM ``free_gpu_memory_fraction`` default 0.9; see
+#: :func:`~plaster_model.estimators.serving.kv_capacity_requests` for why not vLLM's rule).
 MEMORY_FRACTION = 0.9
 #: Memory kept for activations, workspaces and CUDA graphs of the largest step [B] (stated
 #: assumption: about 3 GB at an 8k-token step budget).
@@ -138,8 +139,8 @@ def evaluate(shape: dict, hw: dict, lay: dict, prec: dict, wl: dict, params: dic
                               "concurrency_rank": conc_rank, "capacity": cap_d,
                               "interference": np.where(dis, 0.0, 1.0), "kv_transfer_s": kv_transfer,
                               "step_in_flight": np.where(dis, 0.0, 1.0)}, params, service_s)
-    fits_w = (g_d["weight_bytes_gpu"] < MEMORY_FRACTION * hw["memory_bytes"] - RESERVE_BYTES) & \
-             (g_p["weight_bytes_gpu"] < MEMORY_FRACTION * hw["memory_bytes"] - RESERVE_BYTES)
+    fits_w = (g_d["weight_bytes_gpu"] < hw["memory_bytes"] - RESERVE_BYTES) & \
+             (g_p["weight_bytes_gpu"] < hw["memory_bytes"] - RESERVE_BYTES)
     fits_kv = (cap_d >= 1) & (cap_p >= 1)
     why = np.where(~fits_w, 1, np.where(~fits_kv, 2, 0))
     gpus = np.where(dis, prefill_gpus * lay["prefill_workers"]
