@@ -96,7 +96,6 @@ def serving_inputs(df: pd.DataFrame) -> tuple[pd.DataFrame, dict, list[str]]:
     with stated worker counts; rows of unknown models or devices are dropped and counted in
     the notes.
     """
-    from ..catalog.loader import load_device  # noqa: PLC0415
     from ..serving.hardware import hardware_values, resolve_hardware  # noqa: PLC0415
     from ..serving.precision import WEIGHT_BYTES, resolve_serving_precision  # noqa: PLC0415
     rows = df[is_serving_rows(df)]
@@ -126,6 +125,13 @@ def serving_inputs(df: pd.DataFrame) -> tuple[pd.DataFrame, dict, list[str]]:
                      f"{sorted(set(model_col[~known]))}")
     t = t[known.to_numpy()]
     model_col = model_col[known.to_numpy()]
+    # systems as the sample names them ("GB200 SXM", "a100_sxm"): the catalog's GPU, else dropped
+    devs = {d: _lookup_device(d) for d in t["device"].astype(str).unique()}
+    unknown = t["device"].astype(str).map(lambda d: devs[d] is None).to_numpy(bool)
+    if unknown.any():
+        notes.append(f"{int(unknown.sum())} measurements on GPUs the catalog lacks dropped: "
+                     f"{sorted(d for d, v in devs.items() if v is None)}")
+        t, model_col = t[~unknown], model_col[~unknown]
     # one look-up per distinct (device, math precision) and model, then gathered per row: the
     # tables repeat a few dozen combinations over thousands of rows
     rules = set()
@@ -134,7 +140,7 @@ def serving_inputs(df: pd.DataFrame) -> tuple[pd.DataFrame, dict, list[str]]:
     hw_table = []
     for dc, ac in uniq:
         dev, act = combos.levels[0][dc], combos.levels[1][ac]
-        d, links, _ = resolve_hardware(load_device(dev))
+        d, links, _ = resolve_hardware(devs[dev])
         h, rule = hardware_values(d, links, act)
         if rule:
             rules.add(f"{dev}: {rule}")
@@ -265,6 +271,10 @@ class ServingCalibration:
         ``engine_known``.
         """
         t, inp, _ = serving_inputs(df)
+        if t.empty:  # no row with a known model, GPU and layout: nothing to predict
+            cols = ["ttft_pred_ms", "tpot_pred_ms", "engine_level", "engine_known", "device_known", "fits",
+                    *(f"{m}_{b}_ms" for m in ("ttft", "tpot") for b in ("low", "high"))]
+            return t.assign(**{c: pd.Series(dtype=float) for c in cols})
         vkeys = [_version_key(f, e) for f, e in zip(t["framework"], t["engine_name"])]
         levels = np.array([self.level_of(v) if self.level_of(v) == "version" else self.level_of(e)
                            for v, e in zip(vkeys, t["engine_name"])])
@@ -306,15 +316,35 @@ class ServingCalibration:
                    {k: float(v) for k, v in d.get("system_spread", {}).items()})
 
 
+def _lookup_device(text: str):
+    """The catalog Device of a system name as serving tables write it, or None.
+
+    Tries the text, then without the form factor (``"GB200 SXM"``, ``"a100_sxm"`` -> ``GB200``,
+    ``a100``) and with underscores as spaces: aiconfigurator names systems ``<gpu>_sxm``.
+
+    Examples
+    --------
+    >>> _lookup_device("gb200_sxm").name, _lookup_device("B200 SXM").name, _lookup_device("Z9") is None
+    ('GB200', 'B200', True)
+    """
+    import re  # noqa: PLC0415
+
+    from ..catalog.loader import load_device  # noqa: PLC0415
+    base = re.sub(r"[\s_-]*sxm\d*$", "", str(text).strip(), flags=re.IGNORECASE)
+    for cand in dict.fromkeys((str(text).strip(), base, base.replace("_", " "), base.upper())):
+        try:
+            return load_device(cand)
+        except Exception:  # noqa: BLE001 - not this spelling; the next one, else None
+            continue
+    return None
+
+
 def _catalog_names(devices) -> list:
     """Catalog names of the rows' device texts (``"H100 SXM"`` -> ``"H100"``), one look-up each."""
-    from ..catalog.loader import load_device  # noqa: PLC0415
     names = {}
     for d in set(map(str, devices)):
-        try:
-            names[d] = load_device(d).name
-        except Exception:  # noqa: BLE001 - a device the catalog lacks keeps its own text
-            names[d] = d
+        dev = _lookup_device(d)
+        names[d] = d if dev is None else dev.name  # a device the catalog lacks keeps its own text
     return [names[str(d)] for d in devices]
 
 
