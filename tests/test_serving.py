@@ -391,3 +391,17 @@ def test_rows_on_other_systems_resolve_or_drop_with_a_note(tmp_path):
     pred = cal.predict_rows(df)
     assert len(pred) == 3 and not pred.device_known.any()  # none of them was in the fit
     assert cal.predict_rows(df[df.device == "H20 SXM"]).empty  # nothing known to predict: empty, no error
+
+
+def test_interval_widens_for_a_model_absent_from_the_fit():
+    # a model the fit has not seen adds the models' spread in quadrature: hypot(0.2, 1.645 x 0.15)
+    cal = ServingCalibration(dict(SERVING_PARAMETERS), {}, 0.0, {"ttft_ms": (-0.2, 0.2), "tpot_ms": (-0.1, 0.1)},
+                             100, models=["Llama-3.1-8B", "Foo-7B"], model_spread={"ttft_ms": 0.15, "tpot_ms": 0.0})
+    assert cal.knows_model("Llama-3.1-8B") and cal.knows_model("org/Foo-7B-NVFP4")  # re-quantised: same model
+    assert not cal.knows_model("Llama-3.1-70B")
+    w = np.hypot(0.2, 1.645 * 0.15)
+    assert cal.interval("ttft_ms", True, True, known_model=False) == pytest.approx((np.exp(-w), np.exp(w)))
+    r = pm.predict_serving("Llama-3.1-70B", "H200", tp=4, precision="fp8", concurrency=16, calibration=cal)
+    assert any("models' spread" in a for a in r.assumptions)
+    assert r.ttft_interval_s[1] / r.ttft_s == pytest.approx(np.exp(w))
+    assert ServingCalibration.from_dict(cal.to_dict()).models == ["Llama-3.1-8B", "Foo-7B"]

@@ -204,6 +204,11 @@ class ServingCalibration:
     system_spread : dict
         Metric -> root mean square of the per-GPU median log-residuals: how far one system's
         level sits from the shared fit (widens the interval of a GPU absent from the fit).
+    models : list of str
+        The models the fit saw (:func:`_model_key`: zoo names, else checkpoint names without
+        their quantisation suffix).
+    model_spread : dict
+        Metric -> RMS of the per-model median log-residuals (widens an unseen model's interval).
     """
 
     params: dict
@@ -216,6 +221,8 @@ class ServingCalibration:
     version_spread: float = 0.0
     devices: list = field(default_factory=list)
     system_spread: dict = field(default_factory=dict)
+    models: list = field(default_factory=list)
+    model_spread: dict = field(default_factory=dict)
 
     def level_of(self, engine) -> str:
         """``"version"``, ``"engine"`` or ``"unknown"``: how much of `engine` the fit knows."""
@@ -241,14 +248,22 @@ class ServingCalibration:
             return True
         return str(getattr(device, "name", device)) in self.devices
 
-    def interval(self, metric: str, known_engine: bool | str = True, known_device: bool = True
-                 ) -> tuple[float, float]:
+    def knows_model(self, model) -> bool:
+        """Whether the fit saw `model` (a name or an object with ``.name``); True for fits that do
+        not record their models."""
+        if not self.models:
+            return True
+        return _model_key(str(getattr(model, "name", model))) in self.models
+
+    def interval(self, metric: str, known_engine: bool | str = True, known_device: bool = True,
+                 known_model: bool = True) -> tuple[float, float]:
         """Multiplicative (low, high) factors of the 90 % interval of `metric`.
 
         ``known_engine``: True or ``"version"`` (fitted version), ``"engine"`` (a fitted engine,
         version unknown: adds the version spread), False or ``"unknown"`` (adds the engine
         spread too); ``known_device`` False (a GPU the fit has not seen) adds the systems'
-        spread (:attr:`system_spread`); in quadrature.
+        spread (:attr:`system_spread`), ``known_model`` False the models' spread
+        (:attr:`model_spread`); in quadrature.
         """
         lo, hi = self.residual_quantiles[metric]
         level = {True: "version", False: "unknown"}.get(known_engine, known_engine)
@@ -256,6 +271,8 @@ class ServingCalibration:
                  "unknown": math.hypot(self.version_spread, self.engine_spread)}[level]
         if not known_device:
             extra = math.hypot(extra, self.system_spread.get(metric, 0.0))
+        if not known_model:
+            extra = math.hypot(extra, self.model_spread.get(metric, 0.0))
         if extra:
             w = math.hypot(max(hi - lo, 0.0) / 2.0, 1.645 * extra)
             mid = (lo + hi) / 2.0
@@ -272,7 +289,8 @@ class ServingCalibration:
         """
         t, inp, _ = serving_inputs(df)
         if t.empty:  # no row with a known model, GPU and layout: nothing to predict
-            cols = ["ttft_pred_ms", "tpot_pred_ms", "engine_level", "engine_known", "device_known", "fits",
+            cols = ["ttft_pred_ms", "tpot_pred_ms", "engine_level", "engine_known", "device_known", "model_known",
+                    "fits",
                     *(f"{m}_{b}_ms" for m in ("ttft", "tpot") for b in ("low", "high"))]
             return t.assign(**{c: pd.Series(dtype=float) for c in cols})
         vkeys = [_version_key(f, e) for f, e in zip(t["framework"], t["engine_name"])]
@@ -283,17 +301,20 @@ class ServingCalibration:
         ev = {k: np.array([r[k] for r in rows]) for k in ENGINE_KEYS}
         out = predict_inputs(inp, self.params, ev)
         dev_known = np.array([self.knows_device(d) for d in _catalog_names(t["device"])], bool)
+        mod_known = np.array([self.knows_model(m) for m in t["model_name"]], bool)
         t = t.assign(ttft_pred_ms=out["ttft_s"] * 1e3, tpot_pred_ms=out["tpot_s"] * 1e3, engine_level=levels,
-                     engine_known=levels != "unknown", device_known=dev_known, fits=out["fits"])
+                     engine_known=levels != "unknown", device_known=dev_known, model_known=mod_known,
+                     fits=out["fits"])
         for m in ("ttft", "tpot"):
             lo = np.ones(len(t))
             hi = np.ones(len(t))
             for lv in ("version", "engine", "unknown"):
                 for dk in (True, False):
-                    a, b = self.interval(f"{m}_ms", lv, dk)
-                    sel = (levels == lv) & (dev_known == dk)
-                    lo = np.where(sel, a, lo)
-                    hi = np.where(sel, b, hi)
+                    for mk in (True, False):
+                        a, b = self.interval(f"{m}_ms", lv, dk, mk)
+                        sel = (levels == lv) & (dev_known == dk) & (mod_known == mk)
+                        lo = np.where(sel, a, lo)
+                        hi = np.where(sel, b, hi)
             t[f"{m}_low_ms"] = t[f"{m}_pred_ms"] * lo
             t[f"{m}_high_ms"] = t[f"{m}_pred_ms"] * hi
         return t
@@ -304,7 +325,8 @@ class ServingCalibration:
                 "versions": self.versions, "version_spread": self.version_spread,
                 "residual_quantiles": {k: list(v) for k, v in self.residual_quantiles.items()},
                 "n_rows": self.n_rows, "notes": list(self.notes), "devices": list(self.devices),
-                "system_spread": dict(self.system_spread)}
+                "system_spread": dict(self.system_spread), "models": list(self.models),
+                "model_spread": dict(self.model_spread)}
 
     @classmethod
     def from_dict(cls, d: dict) -> "ServingCalibration":
@@ -313,7 +335,8 @@ class ServingCalibration:
                    {k: tuple(v) for k, v in d["residual_quantiles"].items()}, int(d["n_rows"]),
                    list(d.get("notes", [])), {k: dict(v) for k, v in d.get("versions", {}).items()},
                    float(d.get("version_spread", 0.0)), list(d.get("devices", [])),
-                   {k: float(v) for k, v in d.get("system_spread", {}).items()})
+                   {k: float(v) for k, v in d.get("system_spread", {}).items()}, list(d.get("models", [])),
+                   {k: float(v) for k, v in d.get("model_spread", {}).items()})
 
 
 def _lookup_device(text: str):
@@ -346,6 +369,26 @@ def _catalog_names(devices) -> list:
         dev = _lookup_device(d)
         names[d] = d if dev is None else dev.name  # a device the catalog lacks keeps its own text
     return [names[str(d)] for d in devices]
+
+
+def _model_key(name: str) -> str:
+    """The model a fit records: the zoo's name when the catalog knows it, else the checkpoint's
+    name without organisation and quantisation/instruct suffix (``nvidia/Qwen3-32B-NVFP4`` ->
+    ``Qwen3-32B``): a re-quantised checkpoint is the same model.
+
+    Examples
+    --------
+    >>> _model_key("meta-llama/Llama-3.1-70B"), _model_key("nvidia/Qwen3-32B-NVFP4")
+    ('Llama-3.1-70B', 'Qwen3-32B')
+    """
+    import re  # noqa: PLC0415
+
+    from ..catalog.loader import active_catalog  # noqa: PLC0415
+    try:
+        return active_catalog().get("model", name).name
+    except Exception:  # noqa: BLE001 - not a zoo model: its checkpoint name
+        base = str(name).split("/")[-1]
+        return re.sub(r"(-(NVFP4|FP8|FP4|Instruct))+$", "", base, flags=re.IGNORECASE)
 
 
 def _system_spread(res: np.ndarray, devices: list) -> float:
@@ -548,10 +591,13 @@ def fit_serving(df: pd.DataFrame, *, max_nfev: int = 60, by_version: bool = Fals
     vspread = float(np.std(vo, axis=0).mean()) if V > 1 else 0.0
     devs = _catalog_names(t["device"])
     sys_spread = {"ttft_ms": _system_spread(res[:n], devs), "tpot_ms": _system_spread(res[n:], devs)}
+    # the same RMS over models: what a model the fit has not seen is expected to be off by
+    mods = [_model_key(m) for m in t["model_name"]]
+    mod_spread = {"ttft_ms": _system_spread(res[:n], mods), "tpot_ms": _system_spread(res[n:], mods)}
     return ServingCalibration({k: float(v) for k, v in p.items()}, eng, spread,
                               {k: (float(a), float(b)) for k, (a, b) in rq.items()}, int(n), notes,
                               versions=ver, version_spread=vspread, devices=sorted(set(devs)),
-                              system_spread=sys_spread)
+                              system_spread=sys_spread, models=sorted(set(mods)), model_spread=mod_spread)
 
 
 def split_and_fit(df: pd.DataFrame):

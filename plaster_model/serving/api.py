@@ -295,9 +295,13 @@ def predict_serving(model, device_or_cluster, tp=1, pp=1, ep=1, precision="bf16"
         if not dev_known:
             assumptions.append(f"{device.name} is absent from the calibration's rows ({', '.join(cal.devices)}): "
                                "interval widened by the systems' spread")
-        lo, hi = cal.interval("ttft_ms", known, dev_known)
+        mod_known = cal.knows_model(cfg.name)
+        if not mod_known:
+            assumptions.append(f"{cfg.name} is absent from the calibration's rows: interval widened by the "
+                               "models' spread")
+        lo, hi = cal.interval("ttft_ms", known, dev_known, mod_known)
         iv_ttft = (v["ttft_s"] * lo, v["ttft_s"] * hi)
-        lo, hi = cal.interval("tpot_ms", known, dev_known)
+        lo, hi = cal.interval("tpot_ms", known, dev_known, mod_known)
         iv_tpot = (v["tpot_s"] * lo, v["tpot_s"] * hi)
     kv_tok = (v["kv_capacity"] * (float(input_len) + osl))
     terms = {k: v[k] for k in ("prefill_s", "decode_step_s", "decode_floor_s", *_TPOT_TERMS, "queue_s",
