@@ -39,7 +39,7 @@ _FREE = {"eta_gemm": 0.5, "eta_fp8_rel": 0.3, "eta_fp4_rel": 0.4, "eta_moe": 0.7
          "eta_mem": 0.3, "eta_kv_rel": 0.4, "eta_link": 0.7, "alpha_link_s": 1.0, "q_queue": 0.7,
          "tile_tokens": 0.7}
 _UPPER = {"eta_gemm": 1.0, "eta_fp8_rel": 1.0, "eta_fp4_rel": 1.0, "eta_moe": 1.0, "eta_attn": 1.0,
-          "eta_mem": 1.0, "eta_kv_rel": 1.0, "eta_link": 1.0, "q_queue": 4.0, "q_wave": 1.0, "iota": 2.0, "k_prefill": 8.0, "alpha_link_s": 1e-3, "tile_tokens": 512.0}
+          "eta_mem": 1.0, "eta_kv_rel": 1.0, "eta_link": 1.0, "q_queue": 4.0, "q_wave": 1.0, "iota": 2.0, "alpha_link_s": 1e-3, "tile_tokens": 512.0}
 #: Weight of the TPOT residuals against TTFT's: each metric weighted by the inverse of its noise
 #: (maximum likelihood for unequal variances). TTFT carries the benchmark client's queueing and
 #: first wave, which the rows do not state; its log-residuals scatter about twice TPOT's (MAD
@@ -47,8 +47,6 @@ _UPPER = {"eta_gemm": 1.0, "eta_fp8_rel": 1.0, "eta_fp4_rel": 1.0, "eta_moe": 1.
 _TPOT_WEIGHT = 2.0
 #: Robust loss of the fit and its scale in log units (scipy ``least_squares``).
 _LOSS, _F_SCALE = "soft_l1", 0.2
-#: Rows' worth of evidence the priors carry.
-_PRIOR_ROWS = 200.0
 _ENGINE_PRIOR_SD = 1.0
 _VERSION_PRIOR_SD = 0.5
 _MATH_REL = {"bf16": None, "fp16": None, "int8": "eta_fp8_rel", "fp8": "eta_fp8_rel", "fp4": "eta_fp4_rel"}
@@ -542,7 +540,7 @@ def fit_serving(df: pd.DataFrame, *, max_nfev: int = 60, by_version: bool = Fals
     lower = np.array([math.log(1e-8 if k.endswith("_s") else 1e-3) for k in _FREE]
                      + [math.log(1e-8 if k.endswith("_s") else 1e-3) for k in ENGINE_KEYS] + [-6.0] * (ne * (E + V)))
     x0 = np.clip(prior, lower + 1e-6, upper - 1e-6)
-    w_prior = math.sqrt(max(n, 1) / _PRIOR_ROWS)  # priors count as ~200 rows' worth of evidence at most
+    w_prior = math.sqrt(max(n, 1) / 200.0)  # priors count as ~200 rows' worth of evidence at most
 
     def unpack(theta):
         p = dict(SERVING_PARAMETERS)

@@ -41,15 +41,13 @@ __all__ = ["expected_active_experts", "kv_capacity_requests", "capacity_wait", "
 #: ``iota`` the share of the admitted prefills that stall a decode step (1 = none overlaps);
 #: ``t_step_s``/``t_layer_s``/``t_request_s`` the engine's fixed time per decode step, per
 #: layer per step (kernel launches) and per request (scheduling, tokenization, first sampling);
-#: ``k_prefill`` the engine's prefill time over the shared roofline's (its context-phase
-#: kernels and scheduling: fused context attention, chunking; 1 = the shared efficiencies);
 #: ``prefill_budget`` the prompt tokens one step batches under load (chunked prefill's
 #: max-num-batched-tokens: vLLM's and TensorRT-LLM's default 8192; fixed, not fitted).
 SERVING_PARAMETERS = {
     "eta_gemm": 0.60, "eta_fp8_rel": 0.85, "eta_fp4_rel": 0.70, "eta_moe": 0.35,
     "eta_attn": 0.40, "eta_mem": 0.75, "eta_kv_rel": 0.8, "eta_link": 0.60, "alpha_link_s": 10e-6, "tile_tokens": 64.0,
     "q_queue": 0.5, "q_wave": 0.05, "iota": 0.75, "s_step": 1.0,
-    "t_step_s": 2e-3, "t_layer_s": 2e-5, "t_request_s": 10e-3, "prefill_budget": 8192.0, "k_prefill": 1.0,
+    "t_step_s": 2e-3, "t_layer_s": 2e-5, "t_request_s": 10e-3, "prefill_budget": 8192.0,
 }
 
 
@@ -225,8 +223,7 @@ def serving_step_times(g: dict, p: dict) -> dict:
     # prefill of one prompt of n tokens: causal attention over (n+1)/2 keys on average
     n = g["input_len"]
     f_gemm, f_moe, f_attn, f_comm, _ = stage(n, n, 0.5 * (n + 1.0), n, g["attn_flops_per_key"])
-    k_pre = p.get("k_prefill", 1.0)
-    prefill = pp * (k_pre * (f_gemm + f_moe + f_attn + f_comm) + d_over) + p["t_request_s"]
+    prefill = pp * (f_gemm + f_moe + f_attn + f_comm + d_over) + p["t_request_s"]
     # under load the engine batches the queued prompts into steps of `prefill_budget` tokens
     # (chunked prefill's max-num-batched-tokens): each prompt pays its share n/B of the weight
     # reads and of the step overheads, the host's per-request work overlaps the GPU (it is in
@@ -234,7 +231,7 @@ def serving_step_times(g: dict, p: dict) -> dict:
     budget = np.maximum(p["prefill_budget"], n)
     share = n / budget
     s_gemm, s_moe, s_attn, s_comm, _ = stage(n, n, 0.5 * (n + 1.0), n, g["attn_flops_per_key"], share, budget)
-    service = pp * (k_pre * (s_gemm + s_moe + s_attn + s_comm) + d_over * share)
+    service = pp * (s_gemm + s_moe + s_attn + s_comm + d_over * share)
     out = continuous_batching(prefill, decode_step, g, p, service)
     zero = 0.0 * b
     return {

@@ -4,9 +4,7 @@ Each engine spends time the hardware roofline does not: per decode step (schedul
 sampling, host-device synchronisation), per layer per step (kernel launches that CUDA graphs
 shorten but do not remove) and per request (tokenization, admission, the first sampling);
 and each schedules new requests its own way: how its benchmark's first wave queues
-(``q_wave``) and how much of the admitted prefills stalls decode steps (``iota``); and its
-context-phase kernels run prefill at their own multiple ``k_prefill`` of the shared roofline
-time (fused context attention and chunking differ between engines more than decode does).
+(``q_wave``) and how much of the admitted prefills stalls decode steps (``iota``).
 The priors below are order-of-magnitude values, not fitted to rows: TensorRT-LLM and SGLang
 run decode under CUDA graphs with an overlapped scheduler, vLLM's V1 engine likewise since
 0.8; a request costs a few milliseconds of host work in each. The calibration replaces them
@@ -20,13 +18,13 @@ from __future__ import annotations
 __all__ = ["ENGINES", "ENGINE_KEYS", "ENGINE_PRIORS", "normalize_engine"]
 
 #: Overhead parameters an engine sets (names of :data:`~plaster_model.estimators.serving.SERVING_PARAMETERS`).
-ENGINE_KEYS = ("t_step_s", "t_layer_s", "t_request_s", "q_wave", "iota", "k_prefill")
+ENGINE_KEYS = ("t_step_s", "t_layer_s", "t_request_s", "q_wave", "iota")
 
 #: Engine name -> prior values of :data:`ENGINE_KEYS` [s].
 ENGINE_PRIORS = {
-    "TensorRT-LLM": {"t_step_s": 1.5e-3, "t_layer_s": 1.5e-5, "t_request_s": 30e-3, "q_wave": 0.05, "iota": 0.75, "k_prefill": 1.0},
-    "SGLang": {"t_step_s": 2.0e-3, "t_layer_s": 2.0e-5, "t_request_s": 40e-3, "q_wave": 0.05, "iota": 0.75, "k_prefill": 1.0},
-    "vLLM": {"t_step_s": 2.5e-3, "t_layer_s": 2.0e-5, "t_request_s": 30e-3, "q_wave": 0.05, "iota": 0.75, "k_prefill": 1.0},
+    "TensorRT-LLM": {"t_step_s": 1.5e-3, "t_layer_s": 1.5e-5, "t_request_s": 30e-3, "q_wave": 0.05, "iota": 0.75},
+    "SGLang": {"t_step_s": 2.0e-3, "t_layer_s": 2.0e-5, "t_request_s": 40e-3, "q_wave": 0.05, "iota": 0.75},
+    "vLLM": {"t_step_s": 2.5e-3, "t_layer_s": 2.0e-5, "t_request_s": 30e-3, "q_wave": 0.05, "iota": 0.75},
 }
 
 ENGINES = tuple(ENGINE_PRIORS)
