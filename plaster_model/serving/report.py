@@ -40,37 +40,40 @@ SERVING_PLASTER_COLUMNS = [
 
 
 
-def energy_per_token(throughput_tokens_s, power_w, gpus):
+def energy_per_token(throughput_tokens_s, power_w, gpus) -> float:
     """Energy per output token ``E = P·G / X`` [J/token].
 
-    ``P`` [W] per GPU, ``G`` GPUs, ``X`` output tokens/s of the whole deployment (the
-    PLASTER energy dimension per generated token; NVIDIA's tokens-per-watt figures are its
-    inverse). NaN where the power or the throughput is not known or zero.
+    :func:`~plaster_model.estimators.energy.energy_per_inference` with a generated token as the
+    inference and the deployment's ``G`` GPUs drawing ``P`` W each (NVIDIA's tokens-per-watt
+    figures are its inverse). NaN where the power or the throughput is not known or zero (an
+    energy is not estimated then, never drawn as 0 or infinite).
 
     Parameters
     ----------
-    throughput_tokens_s : float or array_like
-        Output tokens/s of the deployment.
-    power_w : float or array_like
-        Power drawn per GPU [W].
-    gpus : float or array_like
-        GPUs of the deployment.
+    throughput_tokens_s : float
+        Output tokens/s ``X`` of the deployment.
+    power_w : float
+        Power drawn per GPU ``P`` [W].
+    gpus : float
+        GPUs ``G`` of the deployment.
 
     Returns
     -------
-    float or numpy.ndarray
+    float
         [J/token].
 
     Examples
     --------
     8 GPUs at 700 W delivering 14,000 tokens/s: ``700·8/14000 = 0.4`` J per token
 
-    >>> float(energy_per_token(14000.0, 700.0, 8))
+    >>> energy_per_token(14000.0, 700.0, 8)
     0.4
     """
-    x = np.asarray(throughput_tokens_s, float)
-    e = np.asarray(power_w, float) * np.asarray(gpus, float) / np.where(x > 0, x, np.nan)
-    return e if e.ndim else float(e)
+    from ..estimators.energy import energy_per_inference  # noqa: PLC0415
+    x, p = float(throughput_tokens_s), float(power_w) * float(gpus)
+    if not (math.isfinite(x) and x > 0 and math.isfinite(p) and p > 0):
+        return math.nan
+    return energy_per_inference(x, p)
 
 
 def _accuracy(model, precision) -> tuple[float, str, str]:
@@ -116,7 +119,8 @@ def serving_plaster_report(model, devices, *, ttft_budget=None, tpot_budget=None
     * **Energy** — power per GPU [W] and its source, joules per output token
       (:func:`energy_per_token`), tokens per joule.
 
-    A deployment that nothing fits within the budgets keeps its row with a ``note`` saying why and NaN in the predicted columns (never 0).
+    A deployment that nothing fits within the budgets keeps its row with a ``note`` saying why
+    and NaN in the predicted columns (never 0).
     Rate of learning is not scored for a service (the LLM-training planners answer it).
 
     Parameters
