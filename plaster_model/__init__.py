@@ -94,8 +94,9 @@ _EXPORTS = {
     "LLMTrainingPrediction": "parallel.predict", "best_plans": "parallel.search",
     # LLM serving
     "predict_serving": "serving.api", "serving_sweep": "serving.api", "best_serving": "serving.api",
-    "ServingPrediction": "serving.api", "serving_plaster_report": "serving.report", "fit_serving": "calibration.serving",
+    "ServingPrediction": "serving.api", "fit_serving": "calibration.serving",
     "ServingCalibration": "calibration.serving", "alltoall_time": "estimators.collectives",
+    "serving_plaster_report": "serving.report",
 }
 
 # Subpackages reachable as attributes (pm.measure.trtexec, pm.formulas, pm.plotting).
