@@ -405,3 +405,15 @@ def test_interval_widens_for_a_model_absent_from_the_fit():
     assert any("models' spread" in a for a in r.assumptions)
     assert r.ttft_interval_s[1] / r.ttft_s == pytest.approx(np.exp(w))
     assert ServingCalibration.from_dict(cal.to_dict()).models == ["Llama-3.1-8B", "Foo-7B"]
+
+
+def test_nvl72_tensor_parallel_stays_on_nvlink():
+    # GB200 NVL72: a compute tray holds 4 GPUs but the NVLink Switch joins all 72 (the catalog's
+    # scale_up_domain), so tp8 all-reduces run at the same 900 GB/s as inside a DGX B200: equal
+    # collective terms for the same model, batch and precision (not the 50 GB/s per-GPU NIC)
+    gb = pm.predict_serving("Llama-3.1-70B", "GB200", tp=8, precision="fp8", concurrency=16)
+    b = pm.predict_serving("Llama-3.1-70B", "B200", tp=8, precision="fp8", concurrency=16)
+    assert gb.terms["decode_comm_s"] == pytest.approx(b.terms["decode_comm_s"])
+    from plaster_model.serving.hardware import resolve_hardware
+    _, links, _ = resolve_hardware("GB200")
+    assert (links["devices_per_node"], links["scale_up_domain"]) == (4, 72)

@@ -38,9 +38,10 @@ def _role(shape, hw, lay, prec, wl, prefix):
     tp, pp, adp, ep = (np.asarray(lay[f"{prefix}{k}"], float) for k in ("tp", "pp", "attention_dp", "ep"))
     geo = serving_geometry(shape, tp=tp, pp=pp, attention_dp=adp, ep=ep, weight_bytes=prec["weight_bytes"],
                            moe_weight_bytes=prec["moe_weight_bytes"], kv_bytes=prec["kv_bytes"])
-    dpn = hw["devices_per_node"]
-    # TP all-reduces stay on the node's NVLink while the group fits a node; the experts'
-    # all-to-all crosses the network when the stage spans nodes (per-GPU NIC bandwidth).
+    # TP all-reduces stay on the NVLink fabric while the group fits its domain (a node, or the 72
+    # GPUs of an NVL72 rack); the experts' all-to-all crosses the network when the stage spans
+    # more (per-GPU NIC bandwidth).
+    dpn = hw.get("scale_up_domain", hw["devices_per_node"])
     geo["link_bw"] = np.where(tp <= dpn, hw["link_bw"], hw["inter_bw"])
     geo["a2a_bw"] = np.where(tp * adp <= dpn, hw["link_bw"], hw["inter_bw"])
     # paged KV caches (vLLM PagedAttention, SGLang, TensorRT-LLM) allocate blocks as a request
@@ -70,7 +71,8 @@ def evaluate(shape: dict, hw: dict, lay: dict, prec: dict, wl: dict, params: dic
         :func:`~plaster_model.serving.layout.model_shape` values (scalars or arrays).
     hw : dict
         ``memory_bytes``, ``bandwidth`` [B/s], ``peak_gemm``, ``peak_attn`` [FLOP/s],
-        ``link_bw``, ``inter_bw`` [B/s per GPU], ``devices_per_node``.
+        ``link_bw``, ``inter_bw`` [B/s per GPU], ``devices_per_node``, ``scale_up_domain``
+        (GPUs the intra-node fabric joins; default ``devices_per_node``).
     lay : dict
         ``prefill_*`` and ``decode_*`` of ``tp``, ``pp``, ``attention_dp``, ``ep``, ``workers``
         (aggregated configurations give both roles the worker's layout: :func:`role_layout`).
