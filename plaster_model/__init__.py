@@ -97,6 +97,7 @@ _EXPORTS = {
     "predict_serving": "serving.api", "serving_sweep": "serving.api", "best_serving": "serving.api",
     "ServingPrediction": "serving.api", "fit_serving": "calibration.serving",
     "ServingCalibration": "calibration.serving", "alltoall_time": "estimators.collectives",
+    "serving_plaster_report": "serving.report",
 }
 
 # Subpackages reachable as attributes (pm.measure.trtexec, pm.formulas, pm.plotting).

@@ -336,8 +336,14 @@ def _cluster_for(training_cluster, device):
 def plaster_report(model, devices, latency_budget="7 ms", precision="fp32", calibration=None,
                    training_cluster=None, *, percentile=None, batches=None, max_batch=4096,
                    epochs=None, dataset=None, training_batch_per_device=32,
-                   training_precision=None, **kwargs):
+                   training_precision=None, serving=None, **kwargs):
     """Score ``model`` on each device and precision along the seven PLASTER dimensions.
+
+    With ``serving=`` (a dict of :func:`~plaster_model.serving.report.serving_plaster_report`
+    arguments: ``ttft_budget``, ``tpot_budget``, ``n_devices``, ``input_len``, ``output_len``,
+    ``engine``, ``power_w``...) an LLM is scored as a service instead: latency as TTFT/TPOT,
+    throughput in tokens/s, energy in joules per output token (columns
+    :data:`~plaster_model.serving.report.SERVING_PLASTER_COLUMNS`).
 
     One row per (device, precision). Per dimension:
 
@@ -377,6 +383,9 @@ def plaster_report(model, devices, latency_budget="7 ms", precision="fp32", cali
         Retraining job (default the model's own recipe, :func:`training_recipe`: 90 epochs of
         ImageNet-1k for image classifiers, 3 epochs of SQuAD v1.1 for BERT; "not known"
         and NaN for a model without one; 32 per device, fp32 or mixed).
+    serving : dict, optional
+        Score the LLM as a service (see above); ``precision`` and ``calibration`` are passed
+        on, ``latency_budget`` is not used (give ``ttft_budget``/``tpot_budget``).
     **kwargs
         Passed to :func:`~plaster_model.inference.best_batch` (``compute_efficiency``,
         ``t0``, ``include_transfer``, ``power_w``, ``percentile_ratio``...).
@@ -402,6 +411,13 @@ def plaster_report(model, devices, latency_budget="7 ms", precision="fp32", cali
     import numpy as np
     import pandas as pd
 
+    if serving is not None:
+        if not isinstance(serving, Mapping):
+            raise ParameterTypeError("serving", serving, "a dict of serving_plaster_report arguments")
+        from .serving.report import serving_plaster_report  # noqa: PLC0415
+        prec = serving.get("precision", ("bf16", "fp8", "fp4") if precision == "fp32" else precision)
+        return serving_plaster_report(model, devices, **{**dict(serving), "precision": prec,
+                                                          "calibration": serving.get("calibration", calibration)})
     cat = active_catalog()
     mdl = cat.get("model", model)
     budget = float(to_si(latency_budget, "time", name="latency_budget"))

@@ -758,6 +758,20 @@ ax.set_ylabel("output tokens/s per GPU")
 ax.axvline(20, ls="--", color="grey")
 ax.set_title("Llama-3.1-70B on 8 x H200: the serving Pareto front");
 """),
+    md("""
+## The PLASTER scorecard of the service
+
+`pm.plaster_report(..., serving={...})` answers the PLASTER questions for the service on each
+GPU and precision at its best deployment within the budgets: latency as TTFT/TPOT, throughput in
+tokens/s, energy in joules per output token (board power, an upper bound), size, and accuracy
+where published (none is for Llama-3.1-70B: "not published", never 0).
+"""),
+    code("""
+card = pm.plaster_report("Llama-3.1-70B", ["H100", "H200", "B200"], precision=["bf16", "fp8"], calibration=cal,
+                         serving=dict(ttft_budget=2.0, tpot_budget=0.050, n_devices=8, engine="TensorRT-LLM"))
+card[["device", "precision", "throughput_layout", "latency_ttft_s", "latency_tpot_s",
+      "throughput_tokens_s_per_gpu", "energy_per_token_j", "accuracy_source"]].round(4)
+"""),
 ]
 
 

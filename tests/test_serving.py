@@ -69,8 +69,12 @@ def test_expected_active_experts_and_capacity_wait():
     # Little's law: 300 clients served 100 at a time, 20 s each -> wait (300/100 - 1) x 20 s
     assert float(capacity_wait(300, 100, 20.0)) == 40.0
     assert float(capacity_wait(50, 100, 20.0)) == 0.0
-    # (0.9 x 80e9 - 35e9 - 2e9) / 2^30 = 32.6 -> 32 requests
-    assert int(kv_capacity_requests(80e9, 35e9, 2 ** 30, 0.9, 2e9)) == 32
+    # the pool is 0.9 of what weights and reserve leave: 0.9 x (80e9 - 35e9 - 2e9) / 2^30 = 36.04 -> 36
+    assert int(kv_capacity_requests(80e9, 35e9, 2 ** 30, 0.9, 2e9)) == 36
+    # DeepSeek-V3 fp8 on 4 x B200 (168 GB of weights per 180 GB GPU) ran 32 requests of 8k tokens in
+    # the shared rows: 0.9 x (180 - 168 - 3) GB = 8.1 GB holds 8.1e9 / (8704 x 35,136 B) = 26 such caches
+    # (MLA latent 576 x 61 layers x 1 B = 35,136 B per token); 0.9 x 180 - 168 - 3 < 0 would refuse it
+    assert int(kv_capacity_requests(180e9, 168e9, 8704 * 35136, 0.9, 3e9)) == 26
 
 
 def test_refuses_what_does_not_fit():
@@ -328,3 +332,88 @@ def test_sparse_jacobian_moves_parameters_that_start_at_zero():
     th = np.array([0.0, -1e-22, 5.9995])   # the last sits within a step of its upper bound: steps down
     fun(th)
     np.testing.assert_allclose(jac(th).toarray(), np.diag(a), rtol=1e-9)
+
+
+def test_reader_infers_attention_dp_from_the_moe_group(tmp_path):
+    # attention_dp blank, tp1 with moe_tp2: the experts span moe_tp·ep = 2 GPUs = tp·attention_dp,
+    # so the worker ran 2 attention-DP ranks; a stated attention_dp (row 2) is kept as stated
+    def row(i, adp, moe_tp):
+        return (f"s,row {i},d,Qwen/Qwen3-235B-A22B-FP8,vLLM 0.12.0,,H200 SXM,1,b,aggregated,,,1,1,{adp},{moe_tp},1,"
+                f"as stated,tp1 pp1 adp? moe_tp{moe_tp} moe_ep1,,fp8,x,not stated,1000,100,8,8,357,55,,,{i},1,,"
+                "vllm,0.12.0,fp8,fp8,fp8")
+    header = _HEADER + ",aic_attention_dp_size"
+    p = tmp_path / "moe.csv"
+    p.write_text("\n".join([header, row(1, "", 2) + ",", row(2, "1", 4) + ",1", row(3, "", 1) + ","]) + "\n")
+    df = read_llm_serving(p).drop_duplicates("dup_group").set_index("dup_group")
+    assert df.loc[1, "attention_dp"] == 2 and "inferred" in df.loc[1, "notes"]
+    assert df.loc[2, "attention_dp"] == 1  # stated: not overridden
+    assert np.isnan(df.loc[3, "attention_dp"])  # moe_tp·ep = tp: nothing to infer, left unstated
+
+
+def test_interval_widens_for_a_gpu_absent_from_the_fit():
+    # residual quantiles ±0.2 (half-width 0.2); systems' spread 0.1: an absent GPU's half-width is
+    # hypot(0.2, 1.645·0.1) = 0.2589, so the factors are exp(∓0.2589)
+    cal = ServingCalibration(dict(SERVING_PARAMETERS), {}, 0.0, {"ttft_ms": (-0.2, 0.2), "tpot_ms": (-0.1, 0.1)},
+                             100, devices=["H100", "H200"], system_spread={"ttft_ms": 0.1, "tpot_ms": 0.0})
+    assert cal.knows_device("H100") and not cal.knows_device("B200")
+    lo, hi = cal.interval("ttft_ms", True, known_device=True)
+    assert (lo, hi) == pytest.approx((np.exp(-0.2), np.exp(0.2)))
+    lo, hi = cal.interval("ttft_ms", True, known_device=False)
+    w = np.hypot(0.2, 1.645 * 0.1)
+    assert (lo, hi) == pytest.approx((np.exp(-w), np.exp(w)))
+    assert ServingCalibration.from_dict(cal.to_dict()).system_spread == {"ttft_ms": 0.1, "tpot_ms": 0.0}
+    # an older calibration file without devices knows every GPU (no widening)
+    old = {k: v for k, v in cal.to_dict().items() if k not in ("devices", "system_spread")}
+    assert ServingCalibration.from_dict(old).knows_device("B200")
+    r = pm.predict_serving("Llama-3.1-70B", "B200", tp=4, precision="fp8", concurrency=16, calibration=cal)
+    assert any("absent from the calibration" in a for a in r.assumptions)
+    assert r.ttft_interval_s[1] / r.ttft_s == pytest.approx(np.exp(w))
+
+
+def test_system_spread_is_the_rms_of_per_device_median_residuals():
+    from plaster_model.calibration.serving import _system_spread
+    res = np.array([0.1, 0.3, 0.2, -0.2, -0.2, 0.0])  # medians: A 0.2, B -0.2 -> RMS 0.2
+    assert _system_spread(res, ["A", "A", "A", "B", "B", "B"]) == pytest.approx(0.2)
+    assert _system_spread(res, ["A"] * 6) == 0.0
+
+
+def test_rows_on_other_systems_resolve_or_drop_with_a_note(tmp_path):
+    # aiconfigurator names systems "<gpu>_sxm"; the catalog knows A100 and GB200, not H20
+    names = ["A100 SXM", "H20 SXM", "GB200 SXM", "a100_sxm"]
+    p = tmp_path / "systems.csv"
+    p.write_text("\n".join([_HEADER, *(_row(i, i).replace("H100 SXM", d) for i, d in enumerate(names, 1))]) + "\n")
+    df = pm.read_measurements(p)
+    t, _, notes = serving_inputs(df)
+    assert sorted(t.device) == ["A100 SXM", "GB200 SXM", "a100_sxm"]
+    assert any("H20 SXM" in n and "catalog lacks" in n for n in notes)
+    cal = ServingCalibration(dict(SERVING_PARAMETERS), {}, 0.0, {"ttft_ms": (-0.2, 0.2), "tpot_ms": (-0.1, 0.1)},
+                             100, devices=["H100"])
+    pred = cal.predict_rows(df)
+    assert len(pred) == 3 and not pred.device_known.any()  # none of them was in the fit
+    assert cal.predict_rows(df[df.device == "H20 SXM"]).empty  # nothing known to predict: empty, no error
+
+
+def test_interval_widens_for_a_model_absent_from_the_fit():
+    # a model the fit has not seen adds the models' spread in quadrature: hypot(0.2, 1.645 x 0.15)
+    cal = ServingCalibration(dict(SERVING_PARAMETERS), {}, 0.0, {"ttft_ms": (-0.2, 0.2), "tpot_ms": (-0.1, 0.1)},
+                             100, models=["Llama-3.1-8B", "Foo-7B"], model_spread={"ttft_ms": 0.15, "tpot_ms": 0.0})
+    assert cal.knows_model("Llama-3.1-8B") and cal.knows_model("org/Foo-7B-NVFP4")  # re-quantised: same model
+    assert not cal.knows_model("Llama-3.1-70B")
+    w = np.hypot(0.2, 1.645 * 0.15)
+    assert cal.interval("ttft_ms", True, True, known_model=False) == pytest.approx((np.exp(-w), np.exp(w)))
+    r = pm.predict_serving("Llama-3.1-70B", "H200", tp=4, precision="fp8", concurrency=16, calibration=cal)
+    assert any("models' spread" in a for a in r.assumptions)
+    assert r.ttft_interval_s[1] / r.ttft_s == pytest.approx(np.exp(w))
+    assert ServingCalibration.from_dict(cal.to_dict()).models == ["Llama-3.1-8B", "Foo-7B"]
+
+
+def test_nvl72_tensor_parallel_stays_on_nvlink():
+    # GB200 NVL72: a compute tray holds 4 GPUs but the NVLink Switch joins all 72 (the catalog's
+    # scale_up_domain), so tp8 all-reduces run at the same 900 GB/s as inside a DGX B200: equal
+    # collective terms for the same model, batch and precision (not the 50 GB/s per-GPU NIC)
+    gb = pm.predict_serving("Llama-3.1-70B", "GB200", tp=8, precision="fp8", concurrency=16)
+    b = pm.predict_serving("Llama-3.1-70B", "B200", tp=8, precision="fp8", concurrency=16)
+    assert gb.terms["decode_comm_s"] == pytest.approx(b.terms["decode_comm_s"])
+    from plaster_model.serving.hardware import resolve_hardware
+    _, links, _ = resolve_hardware("GB200")
+    assert (links["devices_per_node"], links["scale_up_domain"]) == (4, 72)

@@ -45,6 +45,8 @@ _UPPER = {"eta_gemm": 1.0, "eta_fp8_rel": 1.0, "eta_fp4_rel": 1.0, "eta_moe": 1.
 #: first wave, which the rows do not state; its log-residuals scatter about twice TPOT's (MAD
 #: 0.28 against 0.14 in-sample on the shared rows), so TPOT counts twice.
 _TPOT_WEIGHT = 2.0
+#: Robust loss of the fit and its scale in log units (scipy ``least_squares``).
+_LOSS, _F_SCALE = "soft_l1", 0.2
 _ENGINE_PRIOR_SD = 1.0
 _VERSION_PRIOR_SD = 0.5
 _MATH_REL = {"bf16": None, "fp16": None, "int8": "eta_fp8_rel", "fp8": "eta_fp8_rel", "fp4": "eta_fp4_rel"}
@@ -92,7 +94,6 @@ def serving_inputs(df: pd.DataFrame) -> tuple[pd.DataFrame, dict, list[str]]:
     with stated worker counts; rows of unknown models or devices are dropped and counted in
     the notes.
     """
-    from ..catalog.loader import load_device  # noqa: PLC0415
     from ..serving.hardware import hardware_values, resolve_hardware  # noqa: PLC0415
     from ..serving.precision import WEIGHT_BYTES, resolve_serving_precision  # noqa: PLC0415
     rows = df[is_serving_rows(df)]
@@ -122,6 +123,13 @@ def serving_inputs(df: pd.DataFrame) -> tuple[pd.DataFrame, dict, list[str]]:
                      f"{sorted(set(model_col[~known]))}")
     t = t[known.to_numpy()]
     model_col = model_col[known.to_numpy()]
+    # systems as the sample names them ("GB200 SXM", "a100_sxm"): the catalog's GPU, else dropped
+    devs = {d: _lookup_device(d) for d in t["device"].astype(str).unique()}
+    unknown = t["device"].astype(str).map(lambda d: devs[d] is None).to_numpy(bool)
+    if unknown.any():
+        notes.append(f"{int(unknown.sum())} measurements on GPUs the catalog lacks dropped: "
+                     f"{sorted(d for d, v in devs.items() if v is None)}")
+        t, model_col = t[~unknown], model_col[~unknown]
     # one look-up per distinct (device, math precision) and model, then gathered per row: the
     # tables repeat a few dozen combinations over thousands of rows
     rules = set()
@@ -130,7 +138,7 @@ def serving_inputs(df: pd.DataFrame) -> tuple[pd.DataFrame, dict, list[str]]:
     hw_table = []
     for dc, ac in uniq:
         dev, act = combos.levels[0][dc], combos.levels[1][ac]
-        d, links, _ = resolve_hardware(load_device(dev))
+        d, links, _ = resolve_hardware(devs[dev])
         h, rule = hardware_values(d, links, act)
         if rule:
             rules.add(f"{dev}: {rule}")
@@ -185,6 +193,20 @@ class ServingCalibration:
     n_rows : int
         Measurements fitted.
     notes : list of str
+    versions : dict
+        Engine version -> overheads (``by_version`` fits only).
+    version_spread : float
+        Standard deviation of the versions' log-offsets.
+    devices : list of str
+        Catalog names of the GPUs the fit saw.
+    system_spread : dict
+        Metric -> root mean square of the per-GPU median log-residuals: how far one system's
+        level sits from the shared fit (widens the interval of a GPU absent from the fit).
+    models : list of str
+        The models the fit saw (:func:`_model_key`: zoo names, else checkpoint names without
+        their quantisation suffix).
+    model_spread : dict
+        Metric -> RMS of the per-model median log-residuals (widens an unseen model's interval).
     """
 
     params: dict
@@ -195,6 +217,10 @@ class ServingCalibration:
     notes: list = field(default_factory=list)
     versions: dict = field(default_factory=dict)
     version_spread: float = 0.0
+    devices: list = field(default_factory=list)
+    system_spread: dict = field(default_factory=dict)
+    models: list = field(default_factory=list)
+    model_spread: dict = field(default_factory=dict)
 
     def level_of(self, engine) -> str:
         """``"version"``, ``"engine"`` or ``"unknown"``: how much of `engine` the fit knows."""
@@ -213,17 +239,38 @@ class ServingCalibration:
             p.update(self.engines[normalize_engine(engine)])
         return p, level != "unknown"
 
-    def interval(self, metric: str, known_engine: bool | str = True) -> tuple[float, float]:
+    def knows_device(self, device) -> bool:
+        """Whether the fit saw `device` (a catalog name or Device); True for fits that do not
+        record their GPUs (older calibration files)."""
+        if not self.devices:
+            return True
+        return str(getattr(device, "name", device)) in self.devices
+
+    def knows_model(self, model) -> bool:
+        """Whether the fit saw `model` (a name or an object with ``.name``); True for fits that do
+        not record their models."""
+        if not self.models:
+            return True
+        return _model_key(str(getattr(model, "name", model))) in self.models
+
+    def interval(self, metric: str, known_engine: bool | str = True, known_device: bool = True,
+                 known_model: bool = True) -> tuple[float, float]:
         """Multiplicative (low, high) factors of the 90 % interval of `metric`.
 
         ``known_engine``: True or ``"version"`` (fitted version), ``"engine"`` (a fitted engine,
         version unknown: adds the version spread), False or ``"unknown"`` (adds the engine
-        spread too), in quadrature.
+        spread too); ``known_device`` False (a GPU the fit has not seen) adds the systems'
+        spread (:attr:`system_spread`), ``known_model`` False the models' spread
+        (:attr:`model_spread`); in quadrature.
         """
         lo, hi = self.residual_quantiles[metric]
         level = {True: "version", False: "unknown"}.get(known_engine, known_engine)
         extra = {"version": 0.0, "engine": self.version_spread,
                  "unknown": math.hypot(self.version_spread, self.engine_spread)}[level]
+        if not known_device:
+            extra = math.hypot(extra, self.system_spread.get(metric, 0.0))
+        if not known_model:
+            extra = math.hypot(extra, self.model_spread.get(metric, 0.0))
         if extra:
             w = math.hypot(max(hi - lo, 0.0) / 2.0, 1.645 * extra)
             mid = (lo + hi) / 2.0
@@ -239,6 +286,11 @@ class ServingCalibration:
         ``engine_known``.
         """
         t, inp, _ = serving_inputs(df)
+        if t.empty:  # no row with a known model, GPU and layout: nothing to predict
+            cols = ["ttft_pred_ms", "tpot_pred_ms", "engine_level", "engine_known", "device_known", "model_known",
+                    "fits",
+                    *(f"{m}_{b}_ms" for m in ("ttft", "tpot") for b in ("low", "high"))]
+            return t.assign(**{c: pd.Series(dtype=float) for c in cols})
         vkeys = [_version_key(f, e) for f, e in zip(t["framework"], t["engine_name"])]
         levels = np.array([self.level_of(v) if self.level_of(v) == "version" else self.level_of(e)
                            for v, e in zip(vkeys, t["engine_name"])])
@@ -246,15 +298,21 @@ class ServingCalibration:
                 for v, e, lv in zip(vkeys, t["engine_name"], levels)]
         ev = {k: np.array([r[k] for r in rows]) for k in ENGINE_KEYS}
         out = predict_inputs(inp, self.params, ev)
+        dev_known = np.array([self.knows_device(d) for d in _catalog_names(t["device"])], bool)
+        mod_known = np.array([self.knows_model(m) for m in t["model_name"]], bool)
         t = t.assign(ttft_pred_ms=out["ttft_s"] * 1e3, tpot_pred_ms=out["tpot_s"] * 1e3, engine_level=levels,
-                     engine_known=levels != "unknown", fits=out["fits"])
+                     engine_known=levels != "unknown", device_known=dev_known, model_known=mod_known,
+                     fits=out["fits"])
         for m in ("ttft", "tpot"):
             lo = np.ones(len(t))
             hi = np.ones(len(t))
             for lv in ("version", "engine", "unknown"):
-                a, b = self.interval(f"{m}_ms", lv)
-                lo = np.where(levels == lv, a, lo)
-                hi = np.where(levels == lv, b, hi)
+                for dk in (True, False):
+                    for mk in (True, False):
+                        a, b = self.interval(f"{m}_ms", lv, dk, mk)
+                        sel = (levels == lv) & (dev_known == dk) & (mod_known == mk)
+                        lo = np.where(sel, a, lo)
+                        hi = np.where(sel, b, hi)
             t[f"{m}_low_ms"] = t[f"{m}_pred_ms"] * lo
             t[f"{m}_high_ms"] = t[f"{m}_pred_ms"] * hi
         return t
@@ -264,7 +322,9 @@ class ServingCalibration:
         return {"params": self.params, "engines": self.engines, "engine_spread": self.engine_spread,
                 "versions": self.versions, "version_spread": self.version_spread,
                 "residual_quantiles": {k: list(v) for k, v in self.residual_quantiles.items()},
-                "n_rows": self.n_rows, "notes": list(self.notes)}
+                "n_rows": self.n_rows, "notes": list(self.notes), "devices": list(self.devices),
+                "system_spread": dict(self.system_spread), "models": list(self.models),
+                "model_spread": dict(self.model_spread)}
 
     @classmethod
     def from_dict(cls, d: dict) -> "ServingCalibration":
@@ -272,7 +332,72 @@ class ServingCalibration:
         return cls(dict(d["params"]), {k: dict(v) for k, v in d["engines"].items()}, float(d["engine_spread"]),
                    {k: tuple(v) for k, v in d["residual_quantiles"].items()}, int(d["n_rows"]),
                    list(d.get("notes", [])), {k: dict(v) for k, v in d.get("versions", {}).items()},
-                   float(d.get("version_spread", 0.0)))
+                   float(d.get("version_spread", 0.0)), list(d.get("devices", [])),
+                   {k: float(v) for k, v in d.get("system_spread", {}).items()}, list(d.get("models", [])),
+                   {k: float(v) for k, v in d.get("model_spread", {}).items()})
+
+
+def _lookup_device(text: str):
+    """The catalog Device of a system name as serving tables write it, or None.
+
+    Tries the text, then without the form factor (``"GB200 SXM"``, ``"a100_sxm"`` -> ``GB200``,
+    ``a100``) and with underscores as spaces: aiconfigurator names systems ``<gpu>_sxm``.
+
+    Examples
+    --------
+    >>> _lookup_device("gb200_sxm").name, _lookup_device("B200 SXM").name, _lookup_device("Z9") is None
+    ('GB200', 'B200', True)
+    """
+    import re  # noqa: PLC0415
+
+    from ..catalog.loader import load_device  # noqa: PLC0415
+    base = re.sub(r"[\s_-]*sxm\d*$", "", str(text).strip(), flags=re.IGNORECASE)
+    for cand in dict.fromkeys((str(text).strip(), base, base.replace("_", " "), base.upper())):
+        try:
+            return load_device(cand)
+        except Exception:  # noqa: BLE001 - not this spelling; the next one, else None
+            continue
+    return None
+
+
+def _catalog_names(devices) -> list:
+    """Catalog names of the rows' device texts (``"H100 SXM"`` -> ``"H100"``), one look-up each."""
+    names = {}
+    for d in set(map(str, devices)):
+        dev = _lookup_device(d)
+        names[d] = d if dev is None else dev.name  # a device the catalog lacks keeps its own text
+    return [names[str(d)] for d in devices]
+
+
+def _model_key(name: str) -> str:
+    """The model a fit records: the zoo's name when the catalog knows it, else the checkpoint's
+    name without organisation and quantisation/instruct suffix (``nvidia/Qwen3-32B-NVFP4`` ->
+    ``Qwen3-32B``): a re-quantised checkpoint is the same model.
+
+    Examples
+    --------
+    >>> _model_key("meta-llama/Llama-3.1-70B"), _model_key("nvidia/Qwen3-32B-NVFP4")
+    ('Llama-3.1-70B', 'Qwen3-32B')
+    """
+    import re  # noqa: PLC0415
+
+    from ..catalog.loader import active_catalog  # noqa: PLC0415
+    try:
+        return active_catalog().get("model", name).name
+    except Exception:  # noqa: BLE001 - not a zoo model: its checkpoint name
+        base = str(name).split("/")[-1]
+        return re.sub(r"(-(NVFP4|FP8|FP4|Instruct))+$", "", base, flags=re.IGNORECASE)
+
+
+def _system_spread(res: np.ndarray, devices: list) -> float:
+    """Root mean square of the per-device median log-residuals (0 with fewer than two devices).
+
+    The fit centres the residuals over all rows, so each device's median is its offset from
+    the shared level; their RMS is the offset a GPU absent from the fit is expected to show.
+    """
+    dev = np.asarray(devices)
+    med = [float(np.median(res[dev == d])) for d in np.unique(dev)]
+    return float(np.sqrt(np.mean(np.square(med)))) if len(med) > 1 else 0.0
 
 
 def _shared_engine_prior() -> dict:
@@ -449,7 +574,7 @@ def fit_serving(df: pd.DataFrame, *, max_nfev: int = 60, by_version: bool = Fals
     # stop at a 0.1 % change of the robust cost or of the parameters: the fit's median errors move
     # in the fourth digit beyond it (2558 shared rows: cost 190.54 against 190.49 at 1e-8), in half
     # the Jacobians
-    sol = least_squares(fun, x0, bounds=(lower, upper), loss="soft_l1", f_scale=0.2, max_nfev=max_nfev,
+    sol = least_squares(fun, x0, bounds=(lower, upper), loss=_LOSS, f_scale=_F_SCALE, max_nfev=max_nfev,
                         x_scale=1.0, jac=jac, ftol=1e-3, xtol=1e-3)
     p, shared, eo, vo = unpack(sol.x)
     eng = {e: {k: float(np.exp(shared[j] + eo[i, j])) for j, k in enumerate(ENGINE_KEYS)}
@@ -462,9 +587,15 @@ def fit_serving(df: pd.DataFrame, *, max_nfev: int = 60, by_version: bool = Fals
           "tpot_ms": tuple(np.quantile(res[n:], [0.05, 0.95]))}
     spread = float(np.std(eo, axis=0).mean()) if E > 1 else 0.5
     vspread = float(np.std(vo, axis=0).mean()) if V > 1 else 0.0
+    devs = _catalog_names(t["device"])
+    sys_spread = {"ttft_ms": _system_spread(res[:n], devs), "tpot_ms": _system_spread(res[n:], devs)}
+    # the same RMS over models: what a model the fit has not seen is expected to be off by
+    mods = [_model_key(m) for m in t["model_name"]]
+    mod_spread = {"ttft_ms": _system_spread(res[:n], mods), "tpot_ms": _system_spread(res[n:], mods)}
     return ServingCalibration({k: float(v) for k, v in p.items()}, eng, spread,
                               {k: (float(a), float(b)) for k, (a, b) in rq.items()}, int(n), notes,
-                              versions=ver, version_spread=vspread)
+                              versions=ver, version_spread=vspread, devices=sorted(set(devs)),
+                              system_spread=sys_spread, models=sorted(set(mods)), model_spread=mod_spread)
 
 
 def split_and_fit(df: pd.DataFrame):

@@ -5,5 +5,7 @@ Public entry points (also at the top level): :func:`predict_serving`, :func:`ser
 fit in :mod:`plaster_model.calibration.serving`. See ``docs/llm-serving.md``.
 """
 from .api import ServingPrediction, best_serving, predict_serving, serving_sweep  # noqa: F401
+from .report import energy_per_token, serving_plaster_report  # noqa: F401
 
-__all__ = ["predict_serving", "serving_sweep", "best_serving", "ServingPrediction"]
+__all__ = ["predict_serving", "serving_sweep", "best_serving", "ServingPrediction", "serving_plaster_report",
+           "energy_per_token"]

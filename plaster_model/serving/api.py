@@ -192,8 +192,8 @@ def _inputs(cfg, device_or_cluster, *, tp, pp, ep, attention_dp, precision, inpu
     assumptions = [f"hardware: {where}", *prec.assumptions, *notes]
     if rule:
         assumptions.append(rule)
-    assumptions += [f"engine claims {MEMORY_FRACTION:.0%} of device memory; {RESERVE_BYTES / 1e9:.0f} GB kept "
-                    "for activations and CUDA graphs",
+    assumptions += [f"KV cache gets {MEMORY_FRACTION:.0%} of the memory the weights and {RESERVE_BYTES / 1e9:.0f} GB "
+                    "(activations, workspace, CUDA graphs) leave",
                     "uniform expert routing (expected experts touched per step)",
                     "closed loop: `concurrency` clients each keep one request in flight"]
     prec_arr = {"weight_bytes": prec.weight_bytes, "moe_weight_bytes": prec.moe_weight_bytes,
@@ -274,7 +274,7 @@ def predict_serving(model, device_or_cluster, tp=1, pp=1, ep=1, precision="bf16"
         need = float(np.ravel(out["weight_bytes_gpu"])[0])
         raise MemoryFitError(
             f"{cfg.name} with {prec.weights} weights does not fit: {need / 1e9:.1f} GB of weights per GPU "
-            f"(tp={tp}, pp={pp}, ep={ep}) exceed the {MEMORY_FRACTION:.0%} x {device.memory_bytes / 1e9:.0f} GB "
+            f"(tp={tp}, pp={pp}, ep={ep}) exceed the {device.memory_bytes / 1e9:.0f} GB "
             f"- {RESERVE_BYTES / 1e9:.0f} GB the engine can use on {device.name}; raise tp/pp/ep or quantise")
     if why == 2:
         raise MemoryFitError(
@@ -291,9 +291,17 @@ def predict_serving(model, device_or_cluster, tp=1, pp=1, ep=1, precision="bf16"
         iv_tpot = (v["tpot_s"] * math.exp(-h), v["tpot_s"] * math.exp(h))
     else:
         known = cal.level_of(engine)
-        lo, hi = cal.interval("ttft_ms", known)
+        dev_known = cal.knows_device(device)
+        if not dev_known:
+            assumptions.append(f"{device.name} is absent from the calibration's rows ({', '.join(cal.devices)}): "
+                               "interval widened by the systems' spread")
+        mod_known = cal.knows_model(cfg.name)
+        if not mod_known:
+            assumptions.append(f"{cfg.name} is absent from the calibration's rows: interval widened by the "
+                               "models' spread")
+        lo, hi = cal.interval("ttft_ms", known, dev_known, mod_known)
         iv_ttft = (v["ttft_s"] * lo, v["ttft_s"] * hi)
-        lo, hi = cal.interval("tpot_ms", known)
+        lo, hi = cal.interval("tpot_ms", known, dev_known, mod_known)
         iv_tpot = (v["tpot_s"] * lo, v["tpot_s"] * hi)
     kv_tok = (v["kv_capacity"] * (float(input_len) + osl))
     terms = {k: v[k] for k in ("prefill_s", "decode_step_s", "decode_floor_s", *_TPOT_TERMS, "queue_s",

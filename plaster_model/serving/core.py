@@ -25,8 +25,9 @@ def role_layout(prefill: dict, decode: dict | None = None) -> dict:
     return {**{f"prefill_{k}": prefill.get(k, 1) for k in LAYOUT_KEYS},
             **{f"decode_{k}": decode.get(k, 1) for k in LAYOUT_KEYS}}
 
-#: Share of device memory the engine claims for weights and KV cache (vLLM
-#: ``gpu_memory_utilization`` default 0.9; TensorRT-LLM ``free_gpu_memory_fraction`` 0.9).
+#: Share of the memory the weights and :data:`RESERVE_BYTES` leave that the engine gives its KV
+#: cache (TensorRT-LLM ``free_gpu_memory_fraction`` default 0.9; see
+#: :func:`~plaster_model.estimators.serving.kv_capacity_requests` for why not vLLM's rule).
 MEMORY_FRACTION = 0.9
 #: Memory kept for activations, workspaces and CUDA graphs of the largest step [B] (stated
 #: assumption: about 3 GB at an 8k-token step budget).
@@ -37,9 +38,10 @@ def _role(shape, hw, lay, prec, wl, prefix):
     tp, pp, adp, ep = (np.asarray(lay[f"{prefix}{k}"], float) for k in ("tp", "pp", "attention_dp", "ep"))
     geo = serving_geometry(shape, tp=tp, pp=pp, attention_dp=adp, ep=ep, weight_bytes=prec["weight_bytes"],
                            moe_weight_bytes=prec["moe_weight_bytes"], kv_bytes=prec["kv_bytes"])
-    dpn = hw["devices_per_node"]
-    # TP all-reduces stay on the node's NVLink while the group fits a node; the experts'
-    # all-to-all crosses the network when the stage spans nodes (per-GPU NIC bandwidth).
+    # TP all-reduces stay on the NVLink fabric while the group fits its domain (a node, or the 72
+    # GPUs of an NVL72 rack); the experts' all-to-all crosses the network when the stage spans
+    # more (per-GPU NIC bandwidth).
+    dpn = hw.get("scale_up_domain", hw["devices_per_node"])
     geo["link_bw"] = np.where(tp <= dpn, hw["link_bw"], hw["inter_bw"])
     geo["a2a_bw"] = np.where(tp * adp <= dpn, hw["link_bw"], hw["inter_bw"])
     # paged KV caches (vLLM PagedAttention, SGLang, TensorRT-LLM) allocate blocks as a request
@@ -69,7 +71,8 @@ def evaluate(shape: dict, hw: dict, lay: dict, prec: dict, wl: dict, params: dic
         :func:`~plaster_model.serving.layout.model_shape` values (scalars or arrays).
     hw : dict
         ``memory_bytes``, ``bandwidth`` [B/s], ``peak_gemm``, ``peak_attn`` [FLOP/s],
-        ``link_bw``, ``inter_bw`` [B/s per GPU], ``devices_per_node``.
+        ``link_bw``, ``inter_bw`` [B/s per GPU], ``devices_per_node``, ``scale_up_domain``
+        (GPUs the intra-node fabric joins; default ``devices_per_node``).
     lay : dict
         ``prefill_*`` and ``decode_*`` of ``tp``, ``pp``, ``attention_dp``, ``ep``, ``workers``
         (aggregated configurations give both roles the worker's layout: :func:`role_layout`).
@@ -138,8 +141,8 @@ def evaluate(shape: dict, hw: dict, lay: dict, prec: dict, wl: dict, params: dic
                               "concurrency_rank": conc_rank, "capacity": cap_d,
                               "interference": np.where(dis, 0.0, 1.0), "kv_transfer_s": kv_transfer,
                               "step_in_flight": np.where(dis, 0.0, 1.0)}, params, service_s)
-    fits_w = (g_d["weight_bytes_gpu"] < MEMORY_FRACTION * hw["memory_bytes"] - RESERVE_BYTES) & \
-             (g_p["weight_bytes_gpu"] < MEMORY_FRACTION * hw["memory_bytes"] - RESERVE_BYTES)
+    fits_w = (g_d["weight_bytes_gpu"] < hw["memory_bytes"] - RESERVE_BYTES) & \
+             (g_p["weight_bytes_gpu"] < hw["memory_bytes"] - RESERVE_BYTES)
     fits_kv = (cap_d >= 1) & (cap_p >= 1)
     why = np.where(~fits_w, 1, np.where(~fits_kv, 2, 0))
     gpus = np.where(dis, prefill_gpus * lay["prefill_workers"]

@@ -28,7 +28,8 @@ def resolve_hardware(device_or_cluster):
 
     ``links``: ``link_bw`` (intra-node per-direction bandwidth per GPU [B/s]),
     ``link_latency_s``, ``inter_bw`` (network bandwidth per GPU [B/s]), ``devices_per_node``,
-    ``n_devices`` (None for a bare device).
+    ``scale_up_domain`` (GPUs one intra-node fabric joins: a node's, or an NVL72 rack's 72 where
+    the catalog system or the cluster says so), ``n_devices`` (None for a bare device).
     """
     from ..catalog.loader import load_device  # noqa: PLC0415
     from ..catalog.objects import Device  # noqa: PLC0415
@@ -54,23 +55,26 @@ def resolve_hardware(device_or_cluster):
     if cluster is not None:
         intra, inter = cluster.intra_node, cluster.interconnect
         dpn, nics, n = cluster.devices_per_node, cluster.nics_per_node, cluster.n_devices
+        scale = getattr(cluster, "scale_up_domain", None)
         where = f"cluster {cluster.name}"
     else:
         s = _catalog_system(device)
         if s is None:
             intra = inter = None
-            dpn, nics, n = 1, 1, None
+            dpn, nics, n, scale = 1, 1, None, None
             where = f"{device.name} alone (no catalog server: single-GPU layouts only)"
         else:
             from ..catalog.loader import load_interconnect  # noqa: PLC0415
             intra = load_interconnect(s.intra_node) if s.intra_node else None
             inter = load_interconnect(s.interconnect) if s.interconnect else None
             dpn, nics, n = s.devices_per_node, s.nics_per_node, None
+            scale = getattr(s, "scale_up_domain", None)
             where = f"{device.name} in a {s.name} ({s.intra_node} inside, {s.interconnect} across nodes)"
     link_bw = intra.bandwidth if intra is not None else 0.0
     inter_bw = inter.bandwidth * nics / dpn if inter is not None else 0.0
     links = {"link_bw": link_bw or inter_bw, "link_latency_s": (intra or inter).latency_s if (intra or inter) else 0.0,
-             "inter_bw": inter_bw or link_bw, "devices_per_node": dpn, "n_devices": n}
+             "inter_bw": inter_bw or link_bw, "devices_per_node": dpn, "n_devices": n,
+             "scale_up_domain": max(int(scale or dpn), int(dpn))}
     return device, links, where
 
 
@@ -83,4 +87,5 @@ def hardware_values(device, links: dict, activations: str) -> tuple[dict, str | 
     attn, _, _ = math_peak(device, "bf16")
     return {"memory_bytes": device.memory_bytes, "bandwidth": device.memory_bandwidth, "peak_gemm": peak,
             "peak_attn": attn, "link_bw": links["link_bw"] or 1.0, "inter_bw": links["inter_bw"] or 1.0,
-            "devices_per_node": links["devices_per_node"]}, rule
+            "devices_per_node": links["devices_per_node"],
+            "scale_up_domain": links.get("scale_up_domain", links["devices_per_node"])}, rule

@@ -177,6 +177,19 @@ def read_llm_serving(path, *, deduplicate: bool = True) -> pd.DataFrame:
     }, index=raw.index)
     for col in roles.columns:
         base[col] = roles[col].to_numpy()
+    # attention_dp left blank (the sample's default 1) while the MoE group spans more GPUs than
+    # tp: the experts are sharded over moe_tp·ep = tp·attention_dp GPUs (aiconfigurator's and the
+    # engines' layout rule; vLLM's data parallel with experts sharded over DP×TP), so the worker
+    # ran attention_dp = moe_tp·ep/tp ranks (19 Qwen3-235B rows: "tp1 ... moe_tp2")
+    blank = np.isnan(_num(raw["aic_attention_dp_size"] if "aic_attention_dp_size" in raw.columns
+                          else raw.get("attention_dp", pd.Series("", index=raw.index))))
+    moe_gpus = (base["moe_tp"].fillna(1.0) * base["ep"].fillna(1.0)).to_numpy()
+    implied = moe_gpus / base["tp"].to_numpy()
+    fix = blank & (implied > 1.0) & (implied == np.round(implied)) & base["attention_dp"].fillna(1.0).eq(1.0).to_numpy()
+    if fix.any():
+        base.loc[fix, "attention_dp"] = implied[fix]
+        base.loc[fix, "notes"] = (base.loc[fix, "notes"] + "; ").str.lstrip("; ") + \
+            "attention_dp inferred from moe_tp·ep = tp·attention_dp"
     rows = pd.concat([base.assign(metric="ttft_ms", value=ttft),
                       base.assign(metric="tpot_ms", value=tpot)], ignore_index=True)
     rows = rows.sort_values(["line", "metric"], ascending=[True, False], kind="stable")
