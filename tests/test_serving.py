@@ -378,19 +378,20 @@ def test_system_spread_is_the_rms_of_per_device_median_residuals():
 
 
 def test_rows_on_other_systems_resolve_or_drop_with_a_note(tmp_path):
-    # aiconfigurator names systems "<gpu>_sxm"; the catalog knows A100 and GB200, not H20
-    names = ["A100 SXM", "H20 SXM", "GB200 SXM", "a100_sxm"]
+    # aiconfigurator names systems "<gpu>_sxm"; the catalog knows A100 and GB200, not the
+    # (made-up) Z99
+    names = ["A100 SXM", "Z99 SXM", "GB200 SXM", "a100_sxm"]
     p = tmp_path / "systems.csv"
     p.write_text("\n".join([_HEADER, *(_row(i, i).replace("H100 SXM", d) for i, d in enumerate(names, 1))]) + "\n")
     df = pm.read_measurements(p)
     t, _, notes = serving_inputs(df)
     assert sorted(t.device) == ["A100 SXM", "GB200 SXM", "a100_sxm"]
-    assert any("H20 SXM" in n and "catalog lacks" in n for n in notes)
+    assert any("Z99 SXM" in n and "catalog lacks" in n for n in notes)
     cal = ServingCalibration(dict(SERVING_PARAMETERS), {}, 0.0, {"ttft_ms": (-0.2, 0.2), "tpot_ms": (-0.1, 0.1)},
                              100, devices=["H100"])
     pred = cal.predict_rows(df)
     assert len(pred) == 3 and not pred.device_known.any()  # none of them was in the fit
-    assert cal.predict_rows(df[df.device == "H20 SXM"]).empty  # nothing known to predict: empty, no error
+    assert cal.predict_rows(df[df.device == "Z99 SXM"]).empty  # nothing known to predict: empty, no error
 
 
 def test_interval_widens_for_a_model_absent_from_the_fit():
