@@ -1,5 +1,5 @@
-"""Command line: ``plaster-model predict|train-plan|inference|best-batch|plaster|bandwidth|sweep|devices|models|
-interconnects|systems|calibrate|serve``.
+"""Command line: ``plaster-model predict|train-plan|serve-plan|inference|best-batch|plaster|bandwidth|sweep|
+devices|models|interconnects|systems|calibrate|catalog upgrade|serve``.
 
 Every sub-command that answers takes ``--format table|csv|json``. ``predict`` with any of
 ``--tp/--pp/--dp/--cp/--ep/--zero/--micro-batch/--global-batch/--seq-len/--recompute``
@@ -267,6 +267,23 @@ def _systems(args) -> int:
     return 0
 
 
+@_command("catalog")
+def _catalog(args) -> int:
+    """``catalog upgrade FILE... [--in-place]``: rename deprecated YAML keys."""
+    from .catalog.upgrade import upgrade_file
+
+    if not args.in_place and len(args.files) != 1:
+        raise SystemExit("plaster-model: error: give one FILE (the upgraded text goes to stdout), "
+                         "or --in-place to rewrite several")
+    for path in args.files:
+        text, n = upgrade_file(path, in_place=args.in_place)
+        if not args.in_place:
+            sys.stdout.write(text)
+        print(f"plaster-model: {path}: {n} deprecated key(s) renamed"
+              + (" in place" if args.in_place and n else ""), file=sys.stderr)
+    return 0
+
+
 @_command("serve")
 def _serve(args) -> int:
     try:
@@ -380,6 +397,13 @@ def build_parser() -> argparse.ArgumentParser:
         q.add_argument("--format", default="table", choices=["table", "csv", "json"])
         q.add_argument("--sources", action="store_true", help="show the source column")
 
+    p = sub.add_parser("catalog", help="catalog file tools: 'catalog upgrade FILE' renames deprecated keys")
+    csub = p.add_subparsers(dest="catalog_command", required=True)
+    q = csub.add_parser("upgrade", help="rename deprecated YAML keys (memory -> memory_bytes, power -> power_w, "
+                                        "latency -> latency_s), keeping comments and values")
+    q.add_argument("files", nargs="+", metavar="FILE", help="catalog YAML file(s)")
+    q.add_argument("--in-place", action="store_true", help="rewrite the file(s) instead of printing the result")
+
     p = sub.add_parser("serve", help="serve the web performance guide on this machine (needs the 'web' extra)")
     p.add_argument("--port", type=int, default=5006, help="TCP port (default 5006)")
     p.add_argument("--host", default="127.0.0.1", help="address to bind (default 127.0.0.1, this machine only)")
@@ -426,6 +450,8 @@ def main(argv=None) -> int:
     import plaster_model as pm
 
     warnings.showwarning = _one_line_warning
+    # the library's own deprecations (old catalog keys, ...) are shown, not filtered out
+    warnings.filterwarnings("default", category=DeprecationWarning, module="plaster_model")
     try:
         if args.catalog:
             pm.load_catalog(args.catalog)
