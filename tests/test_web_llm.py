@@ -127,7 +127,8 @@ def test_switching_modes_keeps_the_cnn_workflow():
     app = GuideApp()
     assert app.llm_training is None and app.cnn_training.visible  # built on demand
     app.training_mode.value = "llm"
-    assert not app.cnn_training.visible and app.llm_holder.visible and app.llm_training is not None
+    assert not app.cnn_training.visible and app.llm_holder.visible
+    assert list(app.llm_holder) == [app.llm_training.layout]
     app.llm_training.w["zero"].value = 0
     app.llm_training.w["n_devices"].value = 8
     app.llm_training.w["tp"].value = 1

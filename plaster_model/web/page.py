@@ -312,7 +312,10 @@ class GuideApp:
                                    css_classes=["pm-training-mode"])
         self.training_mode.param.watch(lambda e: self._set_training_mode(e.new), "value")
         self.llm_training = None
-        self.llm_holder = pn.Column(sizing_mode="stretch_width", visible=False)
+        # The LLM form goes into a holder that is on the page (empty) from the start: a
+        # table first rendered while hidden, or a removed Bokeh chart added back, does not
+        # draw in the browser, so the CNN row and the filled holder are shown and hidden.
+        self.llm_holder = pn.Column(sizing_mode="stretch_width")
         self.training_tab = pn.Column(self.training_mode, self.cnn_training, self.llm_holder,
                                       sizing_mode="stretch_width")
         self._note_framework()
@@ -325,29 +328,34 @@ class GuideApp:
         """Show the CNN (HPE Cookbook) form or the LLM plan form."""
         from .llm_page import LLMTrainingPanel
 
-        if mode == "llm" and self.llm_training is None:
+        llm = mode == "llm"
+        self.cnn_training.visible = not llm
+        if llm and self.llm_training is None:
             self.llm_training = LLMTrainingPanel(self._calibration_now)
             self.llm_training.restore(self._query)
             self.llm_training.sync_url()
+            self.llm_training.refresh()  # filled before the browser builds its tables
             self.llm_holder[:] = [self.llm_training.layout]
-            self.llm_training.refresh()
-        self.cnn_training.visible = mode != "llm"
-        self.llm_holder.visible = mode == "llm"
+        self.llm_holder.visible = llm
 
     def _set_inference_mode(self, mode):
         """Show the CNN inference view (best batch, PLASTER) or LLM serving."""
         from .llm_page import ServingPanel
 
-        if mode == "llm" and self.serving is None:
+        llm = mode == "llm"
+        # Written into the URL one way: a two-way link (location.sync) made in this tab's
+        # lazy build fights the click in the browser and leaves both views shown.
+        self._note_url(inf_mode=mode)
+        self.cnn_inference.visible = not llm
+        if llm and self.serving is None:
             self.serving = ServingPanel(self._calibration_now)
             self.serving.restore(self._query)
             self.serving.sync_url()
+            self.serving.refresh()  # filled before the browser builds its tables
             self.serving_holder[:] = [self.serving.layout]
-            self.serving.refresh()
-        elif mode != "llm" and self._inference_stale:
+        self.serving_holder.visible = llm
+        if not llm and self._inference_stale:
             self.refresh_inference()
-        self.cnn_inference.visible = mode != "llm"
-        self.serving_holder.visible = mode == "llm"
 
     def _table_frame(self):
         """The visible columns of the comparison (the CSV and each row's details have
@@ -437,6 +445,17 @@ class GuideApp:
             except Exception:  # noqa: BLE001 - a field that cannot sync stays out of the URL
                 continue
         self._sync_mode("mode", self.training_mode)
+
+    @staticmethod
+    def _note_url(**values):
+        """Put ``values`` into the page's query string (served sessions only)."""
+        loc = getattr(pn.state, "location", None)
+        if loc is None or pn.state.curdoc is None or pn.state.curdoc.session_context is None:
+            return
+        try:
+            loc.update_query(**values)
+        except Exception:  # noqa: BLE001 - the URL then lacks it
+            pass
 
     @staticmethod
     def _sync_mode(key, widget):
@@ -732,8 +751,7 @@ class GuideApp:
         self.inference_mode = _make(W.RadioButtonGroup, "Workload", options=_MODES["inference"], value="cnn",
                                     css_classes=["pm-inference-mode"])
         self.inference_mode.param.watch(lambda e: self._set_inference_mode(e.new), "value")
-        self._sync_mode("inf_mode", self.inference_mode)
-        self.serving_holder = pn.Column(sizing_mode="stretch_width", visible=False)
+        self.serving_holder = pn.Column(sizing_mode="stretch_width")  # see llm_holder
         return pn.Column(self.inference_mode, self.cnn_inference, self.serving_holder, sizing_mode="stretch_width")
 
     def _plaster_details(self, row):
