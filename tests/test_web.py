@@ -591,9 +591,12 @@ def test_served_page_in_a_real_browser(served, tmp_path):
     # LLM plans (issue 23 item 8), from a shared URL: Llama-3.1-70B as pure data parallelism
     # on 8 x 80 GB does not fit (141 GB of bf16 weights per GPU): infeasible, no time; the
     # best plans of the same cluster are listed with readable headers.
-    assert result.llm_headline.startswith("Infeasible")
-    assert result.llm_plan_rows and result.llm_plan_rows[0]["time_per_step"].endswith(" s")
-    assert all(r["status"].startswith(("fits:", "infeasible:")) for r in result.llm_plan_rows)
+    assert result.llm_headline.strip().startswith("Infeasible")
+    # on this cluster no plan of the search fits (the library's n_feasible is 0): every row
+    # of the best-plan table is marked infeasible with the memory it needs, and has no time
+    assert len(result.llm_plan_rows) == 10
+    assert all(r["status"].startswith("infeasible: needs") and r["time_per_step"] == "–"
+               for r in result.llm_plan_rows)
     # LLM serving (issue 24 item 6): the Pareto front is shown; no header is cut.
     assert result.serving_rows and result.llm_elided_headers == []
 

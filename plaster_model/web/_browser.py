@@ -332,7 +332,7 @@ def run_scenario(url: str, out_dir, *, chromium: str | None = None, width: int =
         page.wait_for_selector(".pm-llm-plans .tabulator-row", timeout=timeout_ms)
         page.wait_for_timeout(500)
         llm_rows = _table_rows_of(page, ".pm-llm-plans")
-        headline = page.locator(".pm-llm-headline").inner_text()
+        headline = " ".join(page.locator(".pm-llm-headline strong").all_inner_texts())
         llm_elided = _elided_headers(page, ".pm-llm-plans")
         if tab_shots:
             tabs["llm_training"] = out_dir / "web_llm_training.png"
