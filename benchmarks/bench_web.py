@@ -15,6 +15,9 @@ Parts (every figure is printed as a ``name: value`` line, so docs/web.md can quo
     Bokeh document, as in a served session (prediction, memory check, scaling curve, the
     charts' data). New configurations (never seen, so nothing cached) and repeated ones
     (the shared peak-based cache) separately. Target: <= 0.15 s.
+``llm``
+    A form change in the LLM modes: the training tab's LLM plan (prediction and best-plan
+    table) and the inference tab's LLM serving (Pareto front and one configuration).
 ``load``
     ``plaster-model serve`` in a subprocess; ``--loads`` sequential ``GET /`` (what any page
     the user visits could fire): median and 90th percentile latency [s], the server's
@@ -93,6 +96,35 @@ def bench_update(n: int) -> None:
     print(f"update_repeated_config_wall_median_s: {statistics.median(wall):.4f}")
     print(f"update_repeated_config_cpu_median_s: {statistics.median(cpu):.4f}")
     print("update_target_s: 0.15")
+
+
+def bench_llm(n: int) -> None:
+    """A form change in the LLM modes (training plans, serving), server side: the plan's
+    prediction and the best-plan table; the serving front and one configuration."""
+    import warnings
+
+    warnings.simplefilter("ignore")
+    from bokeh.document import Document
+
+    from plaster_model.web import require_panel
+
+    require_panel().extension("tabulator")
+    from plaster_model.web.page import GuideApp
+
+    app = GuideApp(query={"mode": ["llm"], "inf_mode": ["llm"]})
+    app.layout.get_root(Document())
+    for label, panel, field, values in (
+            ("llm_plan", app.llm_training, "global_batch", [512 + 16 * k for k in range(1, 1 + n)]),
+            ("llm_serving", app.serving, "input_len", [1000 + 37 * k for k in range(n)])):
+        wall, cpu = [], []
+        for v in values:  # new configurations each time (nothing cached)
+            w, c = time.perf_counter(), time.process_time()
+            panel.w[field].value = v
+            wall.append(time.perf_counter() - w)
+            cpu.append(time.process_time() - c)
+        assert not panel.error.visible, panel.error.object  # timed answers, not errors
+        print(f"{label}_update_wall_median_s: {statistics.median(wall):.4f}")
+        print(f"{label}_update_cpu_median_s: {statistics.median(cpu):.4f}")
 
 
 def _get(url: str, timeout: float = 60) -> float:
@@ -233,10 +265,10 @@ def main(argv=None) -> int:
     ap.add_argument("--n", type=int, default=20, help="form changes (default 20)")
     ap.add_argument("--loads", type=int, default=300, help="sequential page loads (default 300)")
     ap.add_argument("--sessions", type=int, default=20, help="browser sessions at once (default 20)")
-    ap.add_argument("--only", choices=["update", "load", "sessions", "fit"], action="append",
+    ap.add_argument("--only", choices=["update", "llm", "load", "sessions", "fit"], action="append",
                     help="run only these parts (repeatable)")
     args = ap.parse_args(argv)
-    parts = args.only or ["update", "load", "sessions", "fit"]
+    parts = args.only or ["update", "llm", "load", "sessions", "fit"]
 
     print(f"machine_cpus: {os.cpu_count()}")
     try:
@@ -245,7 +277,9 @@ def main(argv=None) -> int:
         pass
     if "update" in parts:
         bench_update(args.n)
-    served = [p for p in parts if p != "update"]
+    if "llm" in parts:
+        bench_llm(args.n)
+    served = [p for p in parts if p not in ("update", "llm")]
     if served:
         from plaster_model.web._browser import serve_subprocess
 

@@ -1,7 +1,10 @@
-"""Command line: ``plaster-model predict|train-plan|inference|best-batch|plaster|bandwidth|sweep|devices|models|
-interconnects|systems|calibrate|serve``.
+"""Command line: ``plaster-model predict|train-plan|serve-plan|inference|best-batch|plaster|bandwidth|sweep|
+devices|models|interconnects|systems|calibrate|catalog upgrade|serve``.
 
-Every sub-command that answers takes ``--format table|csv|json``. A configuration that does
+Every sub-command that answers takes ``--format table|csv|json``. ``predict`` with any of
+``--tp/--pp/--dp/--cp/--ep/--zero/--micro-batch/--global-batch/--seq-len/--recompute``
+predicts a zoo transformer under that parallel plan (``plaster_model.predict_llm_training``,
+as ``train-plan`` does). A configuration that does
 not fit in device memory exits with status 2 and a one-line message (``--allow-oversubscribed``
 answers anyway); warnings print as one line each, without source paths.
 """
@@ -82,8 +85,11 @@ def _print_result(result, fmt: str, notes=()) -> None:
 @_command("predict")
 def _predict(args) -> int:
     import plaster_model as pm
+    from .parallel.cli import plan_flags_given, predict_plan
 
     cluster = _cluster(args)
+    if plan_flags_given(args):  # --tp/--pp/...: a transformer under a parallel plan
+        return predict_plan(args, cluster, _calibration(args))
     # --algorithm unset: the library's default, so the CLI and Python predict the same job
     extra = {} if args.algorithm is None else {"algorithm": args.algorithm}
     pred = pm.predict_epoch_time(args.model, cluster, dataset=args.dataset, epochs=args.epochs,
@@ -261,6 +267,23 @@ def _systems(args) -> int:
     return 0
 
 
+@_command("catalog")
+def _catalog(args) -> int:
+    """``catalog upgrade FILE... [--in-place]``: rename deprecated YAML keys."""
+    from .catalog.upgrade import upgrade_file
+
+    if not args.in_place and len(args.files) != 1:
+        raise SystemExit("plaster-model: error: give one FILE (the upgraded text goes to stdout), "
+                         "or --in-place to rewrite several")
+    for path in args.files:
+        text, n = upgrade_file(path, in_place=args.in_place)
+        if not args.in_place:
+            sys.stdout.write(text)
+        print(f"plaster-model: {path}: {n} deprecated key(s) renamed"
+              + (" in place" if args.in_place and n else ""), file=sys.stderr)
+    return 0
+
+
 @_command("serve")
 def _serve(args) -> int:
     try:
@@ -289,7 +312,8 @@ def _cluster_arguments(p) -> None:
     p.add_argument("--nics-per-node", type=int, default=None, help="network ports per node (default 1)")
     p.add_argument("--system", help="catalog system instead of --device, e.g. 'DGX-1 (V100)'")
     p.add_argument("--nodes", type=int, default=None, help="number of systems (with --system; default 1)")
-    p.add_argument("--precision", default="fp32")
+    p.add_argument("--precision", default=None,
+                   help="fp32, fp16, bf16, ... (default fp32; bf16 for a plan given with --tp/--pp/...)")
     p.add_argument("--scaling", default="weak", choices=["weak", "strong"])
     p.add_argument("--algorithm", default=None, help="all-reduce algorithm (default: the library's)")
 
@@ -316,6 +340,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--dataset", default="ImageNet-1k", help="dataset name or number of samples")
     p.add_argument("--epochs", type=float, default=1.0)
     p.add_argument("--efficiency", type=float, default=None, help="fraction of peak (default 1.0)")
+    from .parallel.cli import add_plan_flags
+    add_plan_flags(p)
     _common(p)
 
     p = sub.add_parser("bandwidth", help="is the interconnect the bottleneck? (bandwidth verdict)")
@@ -371,6 +397,13 @@ def build_parser() -> argparse.ArgumentParser:
         q.add_argument("--format", default="table", choices=["table", "csv", "json"])
         q.add_argument("--sources", action="store_true", help="show the source column")
 
+    p = sub.add_parser("catalog", help="catalog file tools: 'catalog upgrade FILE' renames deprecated keys")
+    csub = p.add_subparsers(dest="catalog_command", required=True)
+    q = csub.add_parser("upgrade", help="rename deprecated YAML keys (memory -> memory_bytes, power -> power_w, "
+                                        "latency -> latency_s), keeping comments and values")
+    q.add_argument("files", nargs="+", metavar="FILE", help="catalog YAML file(s)")
+    q.add_argument("--in-place", action="store_true", help="rewrite the file(s) instead of printing the result")
+
     p = sub.add_parser("serve", help="serve the web performance guide on this machine (needs the 'web' extra)")
     p.add_argument("--port", type=int, default=5006, help="TCP port (default 5006)")
     p.add_argument("--host", default="127.0.0.1", help="address to bind (default 127.0.0.1, this machine only)")
@@ -403,6 +436,9 @@ def main(argv=None) -> int:
     """Entry point of the ``plaster-model`` console script."""
     parser = build_parser()
     args = parser.parse_args(argv)
+    if args.command in ("predict", "bandwidth") and args.precision is None:
+        from .parallel.cli import plan_flags_given
+        args.precision = "bf16" if plan_flags_given(args) else "fp32"
     if args.command == "predict":
         args.batch_per_device_default = args.batch_per_device is None
         if args.batch_per_device is None:
@@ -414,6 +450,8 @@ def main(argv=None) -> int:
     import plaster_model as pm
 
     warnings.showwarning = _one_line_warning
+    # the library's own deprecations (old catalog keys, ...) are shown, not filtered out
+    warnings.filterwarnings("default", category=DeprecationWarning, module="plaster_model")
     try:
         if args.catalog:
             pm.load_catalog(args.catalog)

@@ -683,7 +683,7 @@ def onnx_layer_table(model_or_path, batch: int = 1, *, dims: Mapping[str, int] |
         (traffic charged by the roofline), ``arithmetic_intensity`` = flops / bytes
         [FLOP/B] (NaN where bytes is 0), ``output_shape`` (tuple, first output) and
         ``note``. ``DataFrame.attrs`` holds ``batch``, ``graph_name``, ``source``,
-        ``unsupported`` ({op_type: count}) and ``params_total`` (distinct trainable
+        ``path`` (the file read, None for a ModelProto or bytes), ``unsupported`` ({op_type: count}) and ``params_total`` (distinct trainable
         tensors, each counted once even when shared by several nodes).
 
     Warns
@@ -917,6 +917,7 @@ def onnx_layer_table(model_or_path, batch: int = 1, *, dims: Mapping[str, int] |
         "batch": eff_batch,
         "graph_name": model.graph.name,
         "source": path or model.graph.name or "ONNX model",
+        "path": path,
         "unsupported": dict(unsupported),
         "params_total": int(sum(trainable.values())),
         "input_shape": (infos.get(graph_inputs[0].name, (None, 0))[0] if graph_inputs else None),
@@ -936,7 +937,9 @@ def model_from_onnx(model_or_path, batch: int = 1, name: str | None = None, *,
     batch : int
         Batch size used for the shape inference; per-sample figures divide by it.
     name : str, optional
-        Model name; default the graph name, else the file stem.
+        Model name; default the file's stem for a path (``resnet50.onnx`` ->
+        ``"resnet50"``: exporters name every graph alike, torch.onnx ``main_graph``), else
+        the graph name (a ModelProto or bytes), else ``"onnx_model"``.
     task : str
         Task label written into the zoo entry (e.g. ``"image classification"``).
     dims : mapping, optional
@@ -976,8 +979,11 @@ def model_from_onnx(model_or_path, batch: int = 1, name: str | None = None, *,
     b = layers.attrs["batch"]
     src = layers.attrs["source"]
     if name is None:
-        name = layers.attrs["graph_name"] or (
-            os.path.splitext(os.path.basename(src))[0] if src else "onnx_model")
+        # A file is named by its stem: exporters give every graph the same name
+        # (torch.onnx writes "main_graph"), the file name is what the user chose.
+        path = layers.attrs.get("path")
+        name = (os.path.splitext(os.path.basename(path))[0] if path
+                else layers.attrs["graph_name"] or "onnx_model")
     shape = layers.attrs.get("input_shape") or ()
     input_shape = tuple(shape[1:]) if shape and all(d is not None for d in shape[1:]) else ()
     allocating = ~layers["kind"].isin(["view", "constant"]).to_numpy() & layers["supported"].to_numpy()

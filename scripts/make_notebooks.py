@@ -524,9 +524,9 @@ user_yaml.write_text('''
 devices:
   MyGPU:
     peak_flops: {fp32: "20 TFLOPS", fp16_tensor: "160 TFLOPS"}
-    memory: "24 GB"
+    memory_bytes: "24 GB"
     memory_bandwidth: "1.2 TB/s"
-    power: "300 W"
+    power_w: "300 W"
     source: "hypothetical datasheet"
 models:
   MyNet:

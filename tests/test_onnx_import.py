@@ -424,3 +424,18 @@ def test_missing_onnx_raises_install_hint(monkeypatch):
     monkeypatch.setitem(sys.modules, "onnx", None)
     with pytest.raises(ImportError, match=r"pip install 'plaster_model\[onnx\]'"):
         onnx_layer_table("whatever.onnx")
+
+
+def test_a_file_is_named_by_its_stem_not_the_exporters_graph_name(tmp_path):
+    # Issue 26 (Names): torch.onnx names every graph "main_graph"; two exported files
+    # must not import under one name. A ModelProto keeps its graph name.
+    m = tiny_mlp()
+    m.graph.name = "main_graph"
+    path = tmp_path / "my_classifier.onnx"
+    onnx.save(m, str(path))
+    assert model_from_onnx(str(path)).name == "my_classifier"
+    assert model_from_onnx(path, name="given").name == "given"
+    assert model_from_onnx(m).name == "main_graph"
+    assert onnx_layer_table(str(path)).attrs["path"] == str(path)
+    m.graph.name = ""
+    assert model_from_onnx(m.SerializeToString()).name == "onnx_model"

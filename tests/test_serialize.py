@@ -41,7 +41,7 @@ def test_yaml_file_loads_back(tmp_path):
 
 
 def test_quantities_carry_units():
-    # a bare number is refused by the loader, so every quantity is written with its SI unit
+    # every quantity is written with its SI unit (canonical keys: latency_s, issue 26 Names)
     _, _, e = catalog_entry(pm.load_interconnect("InfiniBand FDR"))
-    assert e["signalling_rate"].endswith(" B/s") and e["latency"].endswith(" s")
+    assert e["signalling_rate"].endswith(" B/s") and e["latency_s"].endswith(" s")
     assert pm.to_si(e["signalling_rate"], "bandwidth") == pytest.approx(56e9 / 8)   # 56 Gb/s

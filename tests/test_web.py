@@ -590,6 +590,17 @@ def test_served_page_in_a_real_browser(served, tmp_path):
     assert result.requests and not result.off_host_requests, result.off_host_requests
     assert result.screenshot.stat().st_size > 10_000
     assert result.screenshot_after_remove_all.exists()
+    # LLM plans (issue 23 item 8), from a shared URL: Llama-3.1-70B as pure data parallelism
+    # on 8 x 80 GB does not fit (141 GB of bf16 weights per GPU): infeasible, no time; the
+    # best plans of the same cluster are listed with readable headers.
+    assert result.llm_headline.strip().startswith("Infeasible")
+    # on this cluster no plan of the search fits (the library's n_feasible is 0): every row
+    # of the best-plan table is marked infeasible with the memory it needs, and has no time
+    assert len(result.llm_plan_rows) == 10
+    assert all(r["status"].startswith("infeasible: needs") and r["time_per_step"] == "–"
+               for r in result.llm_plan_rows)
+    # LLM serving (issue 24 item 6): the Pareto front is shown; no header is cut.
+    assert result.serving_rows and result.llm_elided_headers == []
 
 
 @pytest.mark.slow

@@ -32,7 +32,7 @@ __all__ = [
 from ..errors import CatalogError, ParameterError, ParameterTypeError, UnknownNameError
 
 
-# YAML key -> constructor field, where the YAML reads better with the unit-free name.
+# YAML key -> constructor field, where the YAML key differs from the Python attribute.
 _RENAMES = {
     "device": {"memory": "memory_bytes", "power": "power_w"},
     "interconnect": {"latency": "latency_s"},
@@ -40,6 +40,42 @@ _RENAMES = {
     "model": {"activation_memory_per_sample": "activation_bytes_per_sample"},
     "dataset": {},
 }
+#: Deprecated YAML keys (issue 26, Names) -> their canonical key, the Python attribute's name:
+#: ``memory_bytes: "16 GB"`` (a string with a unit, converted to the key's unit, or a bare
+#: number in that unit). The old keys still load, with a DeprecationWarning naming the file
+#: and the new key; ``plaster-model catalog upgrade FILE`` rewrites them.
+DEPRECATED_KEYS = {
+    "device": {"memory": "memory_bytes", "power": "power_w"},
+    "interconnect": {"latency": "latency_s"},
+}
+#: Canonical quantity keys whose bare numbers are read in the key's unit (B, W, s).
+_UNIT_KEYS = {"memory_bytes", "power_w", "latency_s"}
+
+
+def _deprecated_keys(kind: str, name: str, entry: Mapping[str, Any], origin: str, found: dict) -> None:
+    """Note the deprecated keys of an entry in ``found`` (``(kind, old, new) -> [names]``);
+    refuse an entry giving both spellings."""
+    if not isinstance(entry, Mapping):
+        return
+    for old, new in DEPRECATED_KEYS.get(kind, {}).items():
+        if old not in entry:
+            continue
+        if new in entry:
+            raise CatalogError(f"{origin}: {kind} {name!r} gives both {old!r} and {new!r}; keep {new!r}")
+        found.setdefault((kind, old, new), []).append(name)
+
+
+def _warn_deprecated(found: dict, origin: str) -> None:
+    """One DeprecationWarning per deprecated key of a file, naming the file and the new key."""
+    import warnings
+
+    for (kind, old, new), names in found.items():
+        more = f" and {len(names) - 1} more" if len(names) > 1 else ""
+        warnings.warn(f"{origin}: YAML key {old!r} is deprecated, write {new!r} (same value; in {kind} "
+                      f"{names[0]!r}{more}); 'plaster-model catalog upgrade {origin} --in-place' rewrites "
+                      "the file", DeprecationWarning, stacklevel=5)  # the caller of load_catalog
+
+
 # Fields computed on construction, never read from YAML.
 _DERIVED = {"layers", "accuracy_records", "reported_flops"}
 _CLASSES = {"device": Device, "interconnect": Interconnect, "system": System,
@@ -77,9 +113,12 @@ def _bundled_files() -> list[Path]:
 _UNIT_FIELDS = {
     "device": {"peak_flops": "a compute rate with its unit, e.g. '15.7 TFLOPS'",
                "memory": "a size with its unit, e.g. '16 GB' or '16 GiB'",
+               "memory_bytes": "a size with its unit, e.g. '16 GB', or a number of bytes",
                "memory_bandwidth": "a bandwidth with its unit, e.g. '900 GB/s'",
-               "power": "a power with its unit, e.g. '300 W'"},
+               "power": "a power with its unit, e.g. '300 W'",
+               "power_w": "a power with its unit, e.g. '300 W', or a number of watts"},
     "interconnect": {"latency": "a time with its unit, e.g. '1.3 us'",
+                     "latency_s": "a time with its unit, e.g. '1.3 us', or a number of seconds",
                      "bandwidth": "a bandwidth with its unit, e.g. '25 GB/s' or '200 Gb/s'",
                      "link_bandwidth": "a bandwidth with its unit, e.g. '25 GB/s' or '200 Gb/s'",
                      "signalling_rate": "a bandwidth with its unit, e.g. '56 Gb/s'"},
@@ -114,6 +153,8 @@ def _check_entry(kind: str, name: str, entry: Mapping[str, Any], origin: str) ->
         for sub, v in items:
             field_name = f"{key}.{sub}" if sub is not None else key
             if _is_bare_number(v):
+                if key in _UNIT_KEYS:  # the key names its unit: a number is read in it
+                    continue
                 raise CatalogError(f"{where}: {field_name} = {v!r} has no unit; write {unit}")
             if v is not None and not isinstance(v, str):
                 raise CatalogError(f"{where}: {field_name} = {v!r} must be {unit}")
@@ -148,12 +189,14 @@ def _build(kind: str, name: str, entry: Mapping[str, Any], origin: str):
     kwargs = {}
     allowed = field_names(cls)
     renames = _RENAMES[kind]
+    deprecated = DEPRECATED_KEYS.get(kind, {})
     for key, value in entry.items():
         target = renames.get(key, key)
         if target not in allowed or target in _DERIVED:
+            current = {k: v for k, v in renames.items() if k not in deprecated}
             raise CatalogError(
                 f"{origin}: {kind} {name!r} has unknown field {key!r}; known fields: "
-                f"{sorted(set(allowed) - set(renames.values()) - _DERIVED - {'name'} | set(renames))}"
+                f"{sorted(set(allowed) - set(current.values()) - _DERIVED - {'name'} | set(current))}"
             )
         kwargs[target] = value
     _check_entry(kind, name, entry, origin)
@@ -260,6 +303,7 @@ class Catalog:
         unknown = set(data) - set(_SECTIONS) - {"schema_version"}
         if unknown:
             raise CatalogError(f"{path}: unknown top-level section(s) {sorted(unknown)}; expected {sorted(_SECTIONS)}")
+        found: dict = {}
         for section, kind in _SECTIONS.items():
             body = data.get(section) or {}
             if not isinstance(body, Mapping):
@@ -268,11 +312,13 @@ class Catalog:
             for name, entry in body.items():
                 if not isinstance(name, str):
                     raise CatalogError(f"{path}: {kind} name {name!r} must be text (quote it)")
+                _deprecated_keys(kind, str(name), entry, str(path), found)
                 obj = _build(kind, str(name), entry, str(path))
                 if warn:
                     self._warn_collisions(kind, obj, str(path))
                 self.entries[kind][obj.name] = obj
                 self.origins[(kind, obj.name)] = str(path)
+        _warn_deprecated(found, str(path))
 
     def _warn_collisions(self, kind: str, obj, path: str) -> None:
         import warnings
@@ -434,9 +480,9 @@ def load_catalog(paths: str | os.PathLike | Iterable[str | os.PathLike] = (), *,
     ... devices:
     ...   MyGPU:
     ...     peak_flops: {fp32: "20 TFLOPS"}
-    ...     memory: "24 GB"
+    ...     memory_bytes: "24 GB"
     ...     memory_bandwidth: "1 TB/s"
-    ...     power: "250 W"
+    ...     power_w: "250 W"
     ...     source: "vendor datasheet"
     ... ''')
     >>> cat = pm.load_catalog([p])

@@ -22,9 +22,10 @@ KINDS = {"device": "devices", "interconnect": "interconnects", "system": "system
 
 #: Constructor field -> (catalog key, SI unit written) of every quantity.
 _QUANTITIES = {
-    "device": {"peak_flops": ("peak_flops", "FLOP/s"), "memory_bytes": ("memory", "B"),
-               "memory_bandwidth": ("memory_bandwidth", "B/s"), "power_w": ("power", "W")},
-    "interconnect": {"latency_s": ("latency", "s"), "bandwidth": ("bandwidth", "B/s"),
+    # canonical YAML keys (issue 26, Names): the Python attribute's name, unit in it
+    "device": {"peak_flops": ("peak_flops", "FLOP/s"), "memory_bytes": ("memory_bytes", "B"),
+               "memory_bandwidth": ("memory_bandwidth", "B/s"), "power_w": ("power_w", "W")},
+    "interconnect": {"latency_s": ("latency_s", "s"), "bandwidth": ("bandwidth", "B/s"),
                      "link_bandwidth": ("link_bandwidth", "B/s"), "signalling_rate": ("signalling_rate", "B/s")},
     "model": {"fwd_flops": ("fwd_flops", "FLOP"),
               "activation_bytes_per_sample": ("activation_memory_per_sample", "B")},

@@ -1,7 +1,53 @@
 """``plaster-model train-plan``: predict one parallel plan, or list the best plans of a cluster."""
 from __future__ import annotations
 
-__all__ = ["add_train_plan_parser"]
+__all__ = ["add_train_plan_parser", "add_plan_flags", "plan_flags_given", "predict_plan"]
+
+#: ``predict`` flags that route a transformer to the plan predictor (``dest`` names).
+PREDICT_PLAN_FLAGS = ("tp", "pp", "dp", "cp", "ep", "zero", "micro_batch", "global_batch", "seq_len", "recompute")
+
+
+def add_plan_flags(p) -> None:
+    """The parallel-plan flags of ``plaster-model predict`` (any of them routes the model,
+    a zoo transformer, to :func:`plaster_model.predict_llm_training`)."""
+    g = p.add_argument_group("LLM parallel plan (a transformer; any of these predicts with "
+                             "plaster_model.predict_llm_training)")
+    for flag, text in (("tp", "tensor-parallel size"), ("pp", "pipeline stages"),
+                       ("dp", "data-parallel replicas (default: the devices left)"),
+                       ("cp", "context-parallel size"), ("ep", "expert-parallel size"),
+                       ("zero", "ZeRO stage 0-3"), ("micro-batch", "sequences per micro-batch"),
+                       ("global-batch", "sequences per optimizer step"),
+                       ("seq-len", "tokens per sequence (default: the model's)")):
+        g.add_argument(f"--{flag}", type=int, default=None, help=text)
+    g.add_argument("--recompute", choices=["none", "selective", "full"], default=None,
+                   help="activation recomputation")
+
+
+def plan_flags_given(args) -> bool:
+    """Whether any parallel-plan flag was given on ``predict``."""
+    return any(getattr(args, k, None) is not None for k in PREDICT_PLAN_FLAGS)
+
+
+def predict_plan(args, cluster, calibration=None) -> int:
+    """``plaster-model predict --tp ...``: one plan of a transformer on the cluster,
+    printed as the prediction's summary (table) or its ``to_frame()`` (csv/json)."""
+    import plaster_model as pm
+    from ..cli import _print_frame
+
+    model = pm.load_model(args.model) if isinstance(args.model, str) else args.model
+    if getattr(model, "transformer", None) is None:
+        raise pm.ParameterError("--model", args.model, "a zoo transformer with --tp/--pp/--dp/... "
+                                "(the parallel-plan flags); drop them for data-parallel training")
+    given = {k: getattr(args, k) for k in ("tp", "pp", "dp", "cp", "ep", "zero", "micro_batch", "recompute")
+             if getattr(args, k) is not None}
+    plan = pm.ParallelPlan(**given, global_batch=args.global_batch)
+    pred = pm.predict_llm_training(model, cluster, plan, seq_len=args.seq_len, precision=args.precision,
+                                   calibration=calibration, check_memory=not args.allow_oversubscribed)
+    if args.format == "table":
+        print(pred)
+    else:
+        _print_frame(pred.to_frame(), args.format)
+    return 0
 
 _PLAN_FLAGS = ("tp", "pp", "cp", "ep", "zero", "micro_batch", "virtual_stages", "recompute", "sp")
 

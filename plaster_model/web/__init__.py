@@ -59,7 +59,10 @@ def app(calibration=None):
     panel.Column
         Training, Bandwidth, Inference and Calibration tabs, opened on the HPE Cookbook
         job (VGG-16, 100 M images, 10 epochs, 8 × P100 in an HPE Apollo 6500, InfiniBand
-        FDR, batch 16 per GPU, weak scaling) with its predicted row.
+        FDR, batch 16 per GPU, weak scaling) with its predicted row. The Training tab also
+        has an LLM plans mode (:func:`plaster_model.predict_llm_training`,
+        :func:`plaster_model.best_plans`) and the Inference tab an LLM serving mode
+        (:func:`plaster_model.best_serving`, :func:`plaster_model.predict_serving`).
 
     Raises
     ------

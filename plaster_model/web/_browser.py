@@ -140,6 +140,10 @@ class ScenarioResult:
     restored_row: dict = field(default_factory=dict)
     tab_screenshots: dict = field(default_factory=dict)
     csp: str = ""
+    llm_plan_rows: list = field(default_factory=list)
+    llm_headline: str = ""
+    serving_rows: list = field(default_factory=list)
+    llm_elided_headers: list = field(default_factory=list)
 
 
 @dataclass
@@ -321,13 +325,49 @@ def run_scenario(url: str, out_dir, *, chromium: str | None = None, width: int =
         page.goto(url.rstrip("/") + "/?n_devices=32&interconnect=InfiniBand+EDR&model=ResNet-50")
         page.wait_for_selector(".pm-table .tabulator-row")
         restored = _wait_rows(page, 1)[0]
+
+        # The LLM modes, from a shared link: the training tab's plan form and best plans
+        # (a plan that does not fit: pure DP), then the inference tab's serving mode.
+        page.goto(url.rstrip("/") + "/?" + LLM_QUERY)
+        page.wait_for_selector(".pm-llm-plans .tabulator-row", timeout=timeout_ms)
+        page.wait_for_timeout(500)
+        llm_rows = _table_rows_of(page, ".pm-llm-plans")
+        headline = " ".join(page.locator(".pm-llm-headline strong").all_inner_texts())
+        llm_elided = _elided_headers(page, ".pm-llm-plans")
+        if tab_shots:
+            tabs["llm_training"] = out_dir / "web_llm_training.png"
+            page.screenshot(path=str(tabs["llm_training"]), full_page=True)
+        page.locator(".bk-tab").nth(2).click()
+        page.locator(".pm-inference-mode button", has_text="LLM serving").click()
+        page.wait_for_selector(".pm-srv-front .tabulator-row", timeout=timeout_ms)
+        page.wait_for_timeout(1500)
+        serving_rows = _table_rows_of(page, ".pm-srv-front")
+        llm_elided += _elided_headers(page, ".pm-srv-front")
+        if tab_shots:
+            tabs["llm_serving"] = out_dir / "web_llm_serving.png"
+            page.screenshot(path=str(tabs["llm_serving"]), full_page=True)
     return ScenarioResult(prefilled_time_h=prefilled, prefilled_row=first,
                           added_time_h=hours(added["total_time"]), added_row=added,
                           rows_after_add=len(rows), rows_after_remove_all=remaining,
                           requests=requests, off_host_requests=off_host, screenshot=shot,
                           screenshot_after_remove_all=shot2, update_seconds=update_s,
                           elided_headers=sorted(set(elided)), framework_options=frameworks,
-                          infeasible_row=infeasible, restored_row=restored, tab_screenshots=tabs, csp=csp)
+                          infeasible_row=infeasible, restored_row=restored, tab_screenshots=tabs, csp=csp,
+                          llm_plan_rows=llm_rows, llm_headline=headline, serving_rows=serving_rows,
+                          llm_elided_headers=sorted(set(llm_elided)))
+
+
+#: The LLM part of the scenario: Llama-3.1-70B on one DGX H100 (8 × 80 GB) as pure data
+#: parallelism, which does not fit (141 GB of bf16 weights per GPU), and its best plans.
+LLM_QUERY = ("mode=llm&llm_model=Llama-3.1-70B&llm_system=DGX+H100&llm_n_devices=8&llm_tp=1&llm_pp=1"
+             "&llm_zero=0&llm_global_batch=64&llm_seq_len=4096")
+
+
+def _table_rows_of(page, selector) -> list[dict]:
+    """A Tabulator's rendered rows (field -> cell text)."""
+    return page.locator(f"{selector} .tabulator-row").evaluate_all(
+        """rows => rows.map(r => Object.fromEntries(Array.from(r.querySelectorAll('.tabulator-cell'))
+                 .map(c => [c.getAttribute('tabulator-field'), c.innerText])))""")
 
 
 def _wait_text(page, selector, timeout=120.0) -> str:

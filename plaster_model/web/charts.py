@@ -17,7 +17,7 @@ from __future__ import annotations
 import math
 
 __all__ = ["ScalingChart", "BreakdownChart", "latency_figure", "plaster_figures",
-           "calibration_figure", "rate_unit", "speedup_band"]
+           "calibration_figure", "rate_unit", "speedup_band", "ServingFrontChart"]
 
 _PALETTE = ("#1f77b4", "#d62728", "#2ca02c", "#ff7f0e", "#9467bd", "#8c564b", "#e377c2",
             "#7f7f7f", "#bcbd22", "#17becf")
@@ -293,3 +293,38 @@ def calibration_figure(calibration, width=520, height=420):
     fig.legend.location = "top_left"
     fig.legend.label_text_font_size = "10px"
     return fig
+
+
+class ServingFrontChart:
+    """The LLM serving Pareto front (:func:`plaster_model.best_serving`): tokens/s per GPU
+    against tokens/s per user, log-log, one marker per layout on the front; built once,
+    its data replaced on each form change."""
+
+    def __init__(self, width=520, height=330):
+        from bokeh.models import ColumnDataSource, HoverTool
+
+        self.source = ColumnDataSource(self._empty())
+        self.figure = _figure(title="Pareto front: throughput per GPU versus speed per user",
+                              x_axis_type="log", y_axis_type="log", width=width, height=height,
+                              x_axis_label="tokens/s per user", y_axis_label="tokens/s per GPU")
+        r = self.figure.line("per_user", "per_gpu", source=self.source, color=_PALETTE[0], line_width=2)
+        self.figure.scatter("per_user", "per_gpu", source=self.source, color=_PALETTE[0], size=7)
+        self.figure.add_tools(HoverTool(renderers=[r], tooltips=[
+            ("layout", "@layout (@precision)"), ("concurrency", "@concurrency"),
+            ("TTFT", "@ttft_ms{0,0.0} ms"), ("TPOT", "@tpot_ms{0,0.00} ms"),
+            ("per GPU", "@per_gpu{0,0.0} tokens/s"), ("per user", "@per_user{0,0.0} tokens/s")]))
+
+    @staticmethod
+    def _empty():
+        return {k: [] for k in ("per_user", "per_gpu", "layout", "precision", "concurrency", "ttft_ms", "tpot_ms")}
+
+    def update(self, front) -> None:
+        """Show ``front`` (:func:`plaster_model.web.llm.serving_front`), or nothing (None)."""
+        if front is None or not len(front):
+            self.source.data = self._empty()
+            return
+        f = front.sort_values("tokens_s_per_user")
+        self.source.data = {"per_user": list(f["tokens_s_per_user"]), "per_gpu": list(f["tokens_s_per_gpu"]),
+                            "layout": [str(v) for v in f["layout"]], "precision": [str(v) for v in f["precision"]],
+                            "concurrency": list(f["concurrency"]), "ttft_ms": list(f["ttft_ms"]),
+                            "tpot_ms": list(f["tpot_ms"])}

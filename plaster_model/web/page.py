@@ -29,7 +29,7 @@ from .state import (CUSTOM, FRAMEWORKS, SAMPLE_COUNT, USER_ERRORS, GuideState,
                     format_duration, framework_backend, published_measurements_path,
                     system_for_device, upload_limit, user_error)
 
-__all__ = ["GuideApp", "build", "build_deferred", "URL_FIELDS"]
+__all__ = ["GuideApp", "build", "build_deferred", "URL_FIELDS", "MODE_URL_FIELDS"]
 
 _NONE = "(none)"
 _FROM_FRAMEWORK = "(from the framework)"
@@ -45,6 +45,11 @@ _WIDTHS = {"id": 36, "model": 104, "n_devices": 68, "link": 118, "total_time": 9
 
 #: Form fields kept in the page's URL (``?model=ResNet-50&n_devices=32``): a shared link
 #: restores the form.
+#: The mode switches: URL key -> (training tab's, inference tab's) choices.
+_MODES = {"training": {"CNN training (HPE Cookbook)": "cnn", "LLM plans (tp/pp/dp...)": "llm"},
+          "inference": {"CNN inference (best batch, PLASTER)": "cnn", "LLM serving": "llm"}}
+#: URL keys of the mode switches.
+MODE_URL_FIELDS = {"mode": "training", "inf_mode": "inference"}
 URL_FIELDS = ("model", "dataset", "samples", "epochs", "system", "device", "n_devices", "devices_per_node",
               "intra_node", "interconnect", "framework", "precision", "batch_mode", "batch", "scaling",
               "algorithm", "backend")
@@ -187,6 +192,10 @@ class GuideApp:
         self._busy = False
         self._restoring = False
         self._fit_callback = None
+        if query is None:
+            query = dict(getattr(pn.state, "session_args", None) or {}) if pn.state.curdoc else {}
+        self._query = query
+        self.serving = None
         self._build_training()
         # The other tabs are built when first opened: a page load builds the form only.
         self.bandwidth_tab = pn.Column(sizing_mode="stretch_width")
@@ -208,6 +217,7 @@ class GuideApp:
         self._on_form_change()
         self.add_row()
         self._sync_url()
+        self._restore_modes(query)
 
     # ------------------------------------------------------------------ training tab
     def _build_training(self):
@@ -296,8 +306,56 @@ class GuideApp:
             pn.Row(self.remove_all_button, self.csv_button),
             self.table, self.chart_title, self.scaling_panes, self.breakdown_pane,
             sizing_mode="stretch_width")
-        self.training_tab = pn.Row(form, results, sizing_mode="stretch_width")
+        self.cnn_training = pn.Row(form, results, sizing_mode="stretch_width")
+        # The LLM plan form is built the first time its mode is chosen.
+        self.training_mode = _make(W.RadioButtonGroup, "Workload", options=_MODES["training"], value="cnn",
+                                   css_classes=["pm-training-mode"])
+        self.training_mode.param.watch(lambda e: self._set_training_mode(e.new), "value")
+        self.llm_training = None
+        # The LLM form goes into a holder that is on the page (empty) from the start: a
+        # table first rendered while hidden, or a removed Bokeh chart added back, does not
+        # draw in the browser, so the CNN row and the filled holder are shown and hidden.
+        self.llm_holder = pn.Column(sizing_mode="stretch_width")
+        self.training_tab = pn.Column(self.training_mode, self.cnn_training, self.llm_holder,
+                                      sizing_mode="stretch_width")
         self._note_framework()
+
+    # -- LLM modes ----------------------------------------------------------------------
+    def _calibration_now(self):
+        return self.state.calibration
+
+    def _set_training_mode(self, mode):
+        """Show the CNN (HPE Cookbook) form or the LLM plan form."""
+        from .llm_page import LLMTrainingPanel
+
+        llm = mode == "llm"
+        self.cnn_training.visible = not llm
+        if llm and self.llm_training is None:
+            self.llm_training = LLMTrainingPanel(self._calibration_now)
+            self.llm_training.restore(self._query)
+            self.llm_training.sync_url()
+            self.llm_training.refresh()  # filled before the browser builds its tables
+            self.llm_holder[:] = [self.llm_training.layout]
+        self.llm_holder.visible = llm
+
+    def _set_inference_mode(self, mode):
+        """Show the CNN inference view (best batch, PLASTER) or LLM serving."""
+        from .llm_page import ServingPanel
+
+        llm = mode == "llm"
+        # Written into the URL one way: a two-way link (location.sync) made in this tab's
+        # lazy build fights the click in the browser and leaves both views shown.
+        self._note_url(inf_mode=mode)
+        self.cnn_inference.visible = not llm
+        if llm and self.serving is None:
+            self.serving = ServingPanel(self._calibration_now)
+            self.serving.restore(self._query)
+            self.serving.sync_url()
+            self.serving.refresh()  # filled before the browser builds its tables
+            self.serving_holder[:] = [self.serving.layout]
+        self.serving_holder.visible = llm
+        if not llm and self._inference_stale:
+            self.refresh_inference()
 
     def _table_frame(self):
         """The visible columns of the comparison (the CSV and each row's details have
@@ -351,6 +409,16 @@ class GuideApp:
         finally:
             self._restoring = False
 
+    def _restore_modes(self, query):
+        """The URL's mode switches: an LLM mode opens its form (and, for serving, the
+        Inference tab) with the URL's ``llm_*`` / ``srv_*`` fields."""
+        if _url_value((query or {}).get("mode", "")) == "llm":
+            self.training_mode.value = "llm"
+        if _url_value((query or {}).get("inf_mode", "")) == "llm":
+            self._ensure("inference")
+            self.inference_mode.value = "llm"
+            self.tabs.active = 2
+
     def _on_widget_value(self, key, value):
         widget = self.w[key]
         options = getattr(widget, "options", None)
@@ -376,6 +444,28 @@ class GuideApp:
                 loc.sync(self.w[key], {"value": key})
             except Exception:  # noqa: BLE001 - a field that cannot sync stays out of the URL
                 continue
+        self._sync_mode("mode", self.training_mode)
+
+    @staticmethod
+    def _note_url(**values):
+        """Put ``values`` into the page's query string (served sessions only)."""
+        loc = getattr(pn.state, "location", None)
+        if loc is None or pn.state.curdoc is None or pn.state.curdoc.session_context is None:
+            return
+        try:
+            loc.update_query(**values)
+        except Exception:  # noqa: BLE001 - the URL then lacks it
+            pass
+
+    @staticmethod
+    def _sync_mode(key, widget):
+        loc = getattr(pn.state, "location", None)
+        if loc is None or pn.state.curdoc is None or pn.state.curdoc.session_context is None:
+            return
+        try:
+            loc.sync(widget, {"value": key})
+        except Exception:  # noqa: BLE001 - the switch then stays out of the URL
+            pass
 
     # -- callbacks --------------------------------------------------------------------
     def _on_widget(self, key, value):
@@ -494,7 +584,7 @@ class GuideApp:
                 self.refresh_bandwidth()
         elif event.new == 2:
             self._ensure("inference")
-            if self._inference_stale:
+            if self._inference_stale and self.inference_mode.value != "llm":
                 self.refresh_inference()
         elif event.new == 3:
             self._ensure("calibration")
@@ -650,7 +740,7 @@ class GuideApp:
                                       stylesheets=_TABLE_CSS, row_content=self._plaster_details, sortable=False,
                                       embed_content=False)
         self._report_full = None
-        return pn.Row(
+        self.cnn_inference = pn.Row(
             pn.Column(self.inf_model, self.inf_devices, self.inf_precisions, self.inf_budget,
                       self.inf_button, self.inf_error, width=300),
             pn.Column(pn.pane.Markdown("### Best batch within the budget"), self.inf_best,
@@ -658,6 +748,11 @@ class GuideApp:
                       pn.pane.Markdown("### PLASTER (expand a row with ▸ for every column)"), self.inf_report,
                       self.inf_multiples, sizing_mode="stretch_width"),
             sizing_mode="stretch_width")
+        self.inference_mode = _make(W.RadioButtonGroup, "Workload", options=_MODES["inference"], value="cnn",
+                                    css_classes=["pm-inference-mode"])
+        self.inference_mode.param.watch(lambda e: self._set_inference_mode(e.new), "value")
+        self.serving_holder = pn.Column(sizing_mode="stretch_width")  # see llm_holder
+        return pn.Column(self.inference_mode, self.cnn_inference, self.serving_holder, sizing_mode="stretch_width")
 
     def _plaster_details(self, row):
         full = self._report_full
@@ -831,6 +926,13 @@ class GuideApp:
         self._show_calibration(cal)
         self._refresh_header()
         self._on_form_change()
+        self._refresh_llm()
+
+    def _refresh_llm(self):
+        """After a calibration change: the LLM forms that are built predict again."""
+        for panel in (self.llm_training, self.serving):
+            if panel is not None:
+                panel.refresh()
 
     def _set_calibration(self, cal):
         self._ensure("calibration")
@@ -841,6 +943,7 @@ class GuideApp:
         self.cal_status.object = ""
         self._refresh_header()
         self._on_form_change()
+        self._refresh_llm()
 
     def _show_calibration(self, cal):
         self.cal_status.object = (f"**Fitted** ({md_text(self.state.calibration_label)}): "
