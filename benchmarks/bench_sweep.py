@@ -344,7 +344,9 @@ def one(i):
     return train(model_name="facebook_opt-1.3b", gpu_name="a100-sxm-40gb", dtype_name="w16a16e16",
                  log_level="ERROR", batch_size_per_gpu=1 + i % 8, seq_len=512, total_num_gpus=2 ** (i % 7),
                  dp_size=2 ** (i % 7), total_num_tokens=1e9, flops_efficiency=0.5)
+t1 = time.perf_counter()
 one(0)
+t_first = time.perf_counter() - t1
 n = 300
 times = []
 for _ in range(3):
@@ -353,7 +355,40 @@ for _ in range(3):
         one(i)
     times.append(time.perf_counter() - t)
 import importlib.metadata as md
-print(f"{md.version('llm-analysis')} {t_import:.3f} {n / statistics.median(times):.1f}")
+print(f"{md.version('llm-analysis')} {t_import:.3f} {n / statistics.median(times):.1f} {t_first:.4f}")
+"""
+
+#: The same questions asked of plaster_model in a fresh process: OPT-1.3B data parallel on
+#: A100s (80 GB: batches of 1-3 sequences fit with the memory check on), 16-bit, efficiency 0.5,
+#: default options (``algorithm="auto"``, memory checked). ``new`` draws 300 distinct
+#: configurations (3 models × 2 devices × 3 precisions × 7 counts × 3 batches), so that every
+#: call resolves and evaluates; ``repeated`` is the peer's loop (56 distinct configurations
+#: asked 3 times), where plaster_model answers repeats from its prediction cache.
+OURS_SCRIPT = r"""
+import time, statistics, itertools, warnings
+t0 = time.perf_counter()
+import plaster_model as pm
+t_import = time.perf_counter() - t0
+def ask(m, d, q, p, b):
+    c = pm.Cluster(d, p, devices_per_node=8, intra_node="NVLink 3", interconnect="InfiniBand HDR")
+    return pm.predict_training(m, c, b, q, efficiency=0.5)
+t1 = time.perf_counter()
+ask("OPT-1.3B", "A100-80GB", "fp16", 1, 1)
+t_first = time.perf_counter() - t1
+combos = list(itertools.product(["GPT-3 1.3B", "OPT-1.3B", "GPT-2 XL"], ["A100-80GB", "H100"], ["fp16", "bf16", "mixed"],
+                                [2 ** k for k in range(7)], [1, 2, 3]))[1:301]
+t2 = time.perf_counter()
+for args in combos:
+    ask(*args)
+t_new = time.perf_counter() - t2
+n = 300
+times = []
+for _ in range(3):
+    t = time.perf_counter()
+    for i in range(n):
+        ask("OPT-1.3B", "A100-80GB", "fp16", 2 ** (i % 7), 1 + i % 3)
+    times.append(time.perf_counter() - t)
+print(f"{t_import:.4f} {t_first:.4f} {len(combos) / t_new:.1f} {n / statistics.median(times):.1f}")
 """
 
 
@@ -370,10 +405,42 @@ def bench_peer(python: str | None):
     if out.returncode:
         print(f"peer[llm-analysis] failed offline: {out.stderr.strip().splitlines()[-1:]}")
         return None
-    version, t_import, rate = out.stdout.strip().splitlines()[-1].split()
+    version, t_import, rate, t_first = out.stdout.strip().splitlines()[-1].split()
     print(f"peer[llm-analysis {version}] import_s: {float(t_import):.3f}")
+    print(f"peer[llm-analysis {version}] first_call_s (first train() after import): {float(t_first):.4f}")
     print(f"peer[llm-analysis {version}] configs_per_s: {float(rate):,.0f} (train(): OPT-1.3B, A100, data parallel)")
-    return float(rate)
+    return float(rate), float(t_first)
+
+
+def bench_first_call(peer_python: str | None, rounds: int = 3):
+    """A first ``predict_training`` call in a fresh process (import timed apart) and steady-state
+    calls, against llm-analysis's ``train()`` on the same question, alternating fresh processes
+    of each so that load from other jobs hits both alike; medians over ``rounds``."""
+    ours, peer = [], []
+    for _ in range(rounds):
+        out = subprocess.run([sys.executable, "-c", OURS_SCRIPT], capture_output=True, text=True, timeout=600,
+                             cwd=REPO, env=dict(os.environ, PYTHONPATH=str(REPO)))
+        if out.returncode:
+            print(f"first[plaster_model] failed: {out.stderr.strip().splitlines()[-1:]}")
+            return None
+        ours.append([float(x) for x in out.stdout.strip().splitlines()[-1].split()])
+        if peer_python:
+            r = bench_peer(peer_python)
+            if r:
+                peer.append(r)
+    med = [statistics.median(col) for col in zip(*ours)]
+    print(f"first[plaster_model] import_s (median of {rounds} fresh processes): {med[0]:.3f}")
+    print(f"first[plaster_model] first_call_s (first predict_training after import: catalog, resolution, "
+          f"memory check, auto all-reduce): {med[1]:.4f}")
+    print(f"first[plaster_model] configs_per_s, every call new (300 distinct configurations): {med[2]:,.0f}")
+    print(f"first[plaster_model] configs_per_s, the peer's loop (repeats answered from the cache): {med[3]:,.0f}")
+    if peer:
+        p_rate = statistics.median(r[0] for r in peer)
+        p_first = statistics.median(r[1] for r in peer)
+        print(f"ratio first call, peer_time/ours (>1: ours faster): {p_first / med[1]:.2f}x")
+        print(f"ratio steady state, every call new, ours/peer: {med[2] / p_rate:.2f}x")
+        print(f"ratio steady state, the peer's loop, ours/peer: {med[3] / p_rate:.2f}x")
+    return med
 
 
 def main(argv=None):
@@ -385,7 +452,12 @@ def main(argv=None):
     ap.add_argument("--peer-python", default=None if not Path("/tmp/llm_venv/bin/python").exists()
                     else "/tmp/llm_venv/bin/python")
     ap.add_argument("--child-big", nargs=2, help=argparse.SUPPRESS)
+    ap.add_argument("--first-call", action="store_true",
+                    help="only the first-call / steady-state comparison with the peer")
     args = ap.parse_args(argv)
+    if args.first_call:
+        bench_first_call(args.peer_python)
+        return
     if args.child_big:
         child_big(int(float(args.child_big[0])), args.child_big[1])
         return
@@ -408,7 +480,8 @@ def main(argv=None):
     bench_memory(dict(g, batch_per_device=list(range(1, 9))))
     peer = bench_peer(args.peer_python)
     if peer:
-        print(f"ratio sweep/peer: {rate / peer:,.0f}x")
+        print(f"ratio sweep/peer: {rate / peer[0]:,.0f}x")
+    bench_first_call(args.peer_python)
 
 
 if __name__ == "__main__":

@@ -256,6 +256,25 @@ def model_activation_bytes(model) -> tuple[float | None, str]:
     from ..catalog.loader import active_catalog
 
     m = active_catalog().get("model", model) if isinstance(model, str) else model
+    try:
+        hit = _ACTIVATIONS.get(m)
+    except TypeError:  # an unhashable model: answered, not cached
+        return _model_activation_bytes(m)
+    if hit is None:
+        hit = _model_activation_bytes(m)
+        if len(_ACTIVATIONS) >= 1024:
+            del _ACTIVATIONS[next(iter(_ACTIVATIONS))]
+        _ACTIVATIONS[m] = hit
+    return hit
+
+
+#: Model -> (activation bytes, origin): a model is a frozen dataclass compared by value, so
+#: the answer holds whatever catalog is active (a prediction loop asks it once per model).
+_ACTIVATIONS: dict = {}
+
+
+def _model_activation_bytes(m) -> tuple[float | None, str]:
+    """:func:`model_activation_bytes` of a resolved model, uncached."""
     if m.activation_bytes_per_sample is not None:
         return float(m.activation_bytes_per_sample), "the zoo's activation figure"
     dims = transformer_dims(m)
