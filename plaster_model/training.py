@@ -593,9 +593,24 @@ def predict_training(model, cluster, batch_per_device=None, precision="fp32", sc
         raise ParameterError("scaling", scaling, "'weak' or 'strong'")
     with warnings.catch_warnings(record=True) as said:
         warnings.simplefilter("always")
-        s = _setup(model, cluster, precision, algorithm, calibration, efficiency, comm_efficiency,
-                   overhead_s, gradient_precision, servers=servers, inter_algorithm=inter_algorithm,
-                   overlap=overlap, bucket_bytes=bucket_bytes, backend=backend, framework=framework)
+        # the setup (names, options, calibration, links resolved) does not depend on the
+        # batch, the scaling mode, the optimizer or the memory check: a loop over those
+        # resolves it once. Only setups that said nothing are kept (a warning is said again).
+        skey = None
+        if key is not None:  # typed: overlap=True must not find the setup of overlap=1 (True == 1)
+            skey = (model, cluster, precision, algorithm, efficiency, comm_efficiency, overhead_s,
+                    gradient_precision, servers, inter_algorithm, overlap, bucket_bytes, backend, framework)
+            skey += tuple(map(type, skey))
+        setups = _setup_store(calibration) if store is not None else None
+        s = setups.get(skey) if skey is not None and setups is not None else None
+        if s is None:
+            s = _setup(model, cluster, precision, algorithm, calibration, efficiency, comm_efficiency,
+                       overhead_s, gradient_precision, servers=servers, inter_algorithm=inter_algorithm,
+                       overlap=overlap, bucket_bytes=bucket_bytes, backend=backend, framework=framework)
+            if skey is not None and setups is not None and not said:
+                setups[skey] = s
+                if len(setups) > _SETUP_CACHE_SIZE:
+                    setups.popitem(last=False)
         pred = _predict(s, batch_per_device, global_batch, scaling, optimizer, check_memory,
                         calibration is not None)
     for w in said:
@@ -613,6 +628,10 @@ _PREDICTION_CACHE_SIZE = 4096
 _UNCALIBRATED: dict = {}
 
 
+#: Setups kept beside each prediction cache (same lifetime: per calibration and catalog).
+_SETUP_CACHE_SIZE = 1024
+
+
 def _hashable(args):
     """``args`` as a cache key, or None when one is not hashable (then nothing is cached)."""
     try:
@@ -627,22 +646,33 @@ def _prediction_store(calibration):
     clears it with the other fitted attributes) and one per catalog without calibration
     (``load_catalog`` / ``reset_catalog`` replace the catalog, so names may mean other
     objects). A prediction is a frozen dataclass, so sharing it is safe."""
+    entry = _cache_entry(calibration)
+    return None if entry is None else entry["store"]
+
+
+def _setup_store(calibration):
+    """The setups resolved with ``calibration``, beside its prediction cache (same lifetime)."""
+    entry = _cache_entry(calibration)
+    return None if entry is None else entry["setups"]
+
+
+def _cache_entry(calibration):
+    """``{"catalog", "store", "setups"}`` of ``calibration`` (None: uncalibrated), renewed when
+    the active catalog changes; None for a calibration that cannot hold one."""
     from collections import OrderedDict
 
     cat = active_catalog()
     if calibration is None:
-        if _UNCALIBRATED.get("catalog") is not cat:
-            _UNCALIBRATED.clear()
-            _UNCALIBRATED.update(catalog=cat, store=OrderedDict())
-        return _UNCALIBRATED["store"]
-    try:
-        entry = calibration.__dict__.setdefault("_prediction_cache_", {})
-    except AttributeError:  # a calibration object without a __dict__: not cached
-        return None
-    if entry.get("catalog") is not cat:
+        entry = _UNCALIBRATED
+    else:
+        try:
+            entry = calibration.__dict__.setdefault("_prediction_cache_", {})
+        except AttributeError:  # a calibration object without a __dict__: not cached
+            return None
+    if entry.get("catalog") is not cat or "setups" not in entry:
         entry.clear()
-        entry.update(catalog=cat, store=OrderedDict())
-    return entry["store"]
+        entry.update(catalog=cat, store=OrderedDict(), setups=OrderedDict())
+    return entry
 
 
 def _predict(s: _Setup, batch_per_device, global_batch, scaling, optimizer, check_memory,
