@@ -111,12 +111,13 @@ def _memory_terms(params, batch_per_device, activation_bytes_per_sample, bytes_p
                   workspace_bytes, mixed_precision) -> dict:
     """The terms of the training-memory model, validated (the one place it is written)."""
     opt = _optimizer(optimizer)
-    params = np.asarray(_positive_array(params, "dimensionless", "params", allow_zero=True))
-    b = np.asarray(_positive_array(batch_per_device, "dimensionless", "batch_per_device", allow_zero=True))
-    act = np.asarray(_positive_array(activation_bytes_per_sample, "bytes", "activation_bytes_per_sample",
-                                     allow_zero=True))
-    ws = np.asarray(_positive_array(workspace_bytes, "bytes", "workspace_bytes", allow_zero=True))
-    s = np.asarray(_positive_array(bytes_per_element, "bytes", "bytes_per_element"))
+    # _positive_array gives a float for a scalar, an array otherwise: a scalar question is
+    # answered in Python floats (the same IEEE operations, without 0-d numpy arrays)
+    params = _positive_array(params, "dimensionless", "params", allow_zero=True)
+    b = _positive_array(batch_per_device, "dimensionless", "batch_per_device", allow_zero=True)
+    act = _positive_array(activation_bytes_per_sample, "bytes", "activation_bytes_per_sample", allow_zero=True)
+    ws = _positive_array(workspace_bytes, "bytes", "workspace_bytes", allow_zero=True)
+    s = _positive_array(bytes_per_element, "bytes", "bytes_per_element")
     return {
         "weights_bytes": params * s,
         "gradients_bytes": params * s,
