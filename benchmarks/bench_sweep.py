@@ -41,11 +41,18 @@ from plaster_model.catalog.loader import bundled_catalog  # noqa: E402
 N_DEVICES = [1, 2, 4, 8, 16, 32, 64, 128, 256, 512, 1024]
 
 
-def grid(n_batches: int, precisions=("fp32", "mixed")):
-    """The benchmark grid: every zoo model × every catalog device × 11 device counts ×
-    every inter-node network × ``n_batches`` batch sizes × precisions, tree all-reduce."""
+#: Zoo models and catalog devices in the grid (the first ones of each, catalog order): the
+#: whole zoo × every device grew to 160 M rows (15 GB) at 64 batch sizes as the catalogs grew.
+GRID_MODELS, GRID_DEVICES = 30, 30
+
+
+def grid(n_batches: int, precisions=("fp32", "mixed"), whole_catalog=False):
+    """The benchmark grid: the first :data:`GRID_MODELS` zoo models (every one with
+    ``whole_catalog``) × the first :data:`GRID_DEVICES` catalog devices (every one) × 11 device
+    counts × every inter-node network × ``n_batches`` batch sizes × precisions, tree all-reduce."""
     cat = bundled_catalog()
-    return dict(models=list(cat.entries["model"]), devices=list(cat.entries["device"]),
+    n_m, n_d = (None, None) if whole_catalog else (GRID_MODELS, GRID_DEVICES)
+    return dict(models=list(cat.entries["model"])[:n_m], devices=list(cat.entries["device"])[:n_d],
                 n_devices=N_DEVICES,
                 interconnects=[n for n, i in cat.entries["interconnect"].items() if i.scope == "inter_node"],
                 batch_per_device=list(range(1, n_batches + 1)), precisions=list(precisions), algorithms=["tree"])
@@ -98,8 +105,8 @@ def kernel_numpy(g):
     from plaster_model.catalog.objects import BYTES_PER_ELEMENT
     from plaster_model.estimators.data_parallel import TRAINING_FLOPS_FACTOR
 
-    if list(g["algorithms"]) != ["tree"]:
-        raise ValueError("kernel_numpy models the tree all-reduce only")
+    if list(g["algorithms"]) != ["tree"] or g.get("check_memory", True):
+        raise ValueError("kernel_numpy models the tree all-reduce only, without the memory check")
     cat = active_catalog()
     models = [cat.get("model", m) for m in g["models"]]
     devices = [cat.get("device", d) for d in g["devices"]]
@@ -178,7 +185,10 @@ def bench_kernel(g, repeat):
 
     First checks that the kernel is an honest yardstick: the same columns, in the same
     order, with the same dtypes and values (``np.allclose``, relative 1e-12) as the sweep.
+    The kernel has no memory check, so the sweep runs without it here (``check_memory=False``:
+    no ``fits_memory`` column, no rows blanked); ``sweep[...]`` above times it with the check.
     """
+    g = dict(g, check_memory=False)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         df = pm.sweep(**g, progress=False)
@@ -269,21 +279,21 @@ def bench_pareto(df, repeat):
 
 def child_big(rows_target: int, mode: str):
     """Run in a fresh process: a >= rows_target sweep, full frame or streamed; print JSON."""
-    g = grid(1, precisions=("fp32",))
+    g = grid(1, precisions=("fp32",), whole_catalog=True)  # every model × device: batch is the short axis
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         base = pm.sweep_size(**g)
         g["batch_per_device"] = list(range(1, math.ceil(rows_target / base) + 1))
         rows = pm.sweep_size(**g)
         rss0 = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
-        t0 = time.perf_counter()
+        t0, c0 = time.perf_counter(), time.process_time()
         again = None
         if mode == "frame":
             df = pm.sweep(**g, progress=False)
             n = len(df)
             frame_mb = df.memory_usage(deep=True).sum() / 1e6
             summary = float(df["iteration_time_s"].min())
-            dt = time.perf_counter() - t0
+            dt, cpu = time.perf_counter() - t0, time.process_time() - c0
             del df  # the same sweep again: its pages are already mapped (no first-touch faults)
             t1 = time.perf_counter()
             pm.sweep(**g, progress=False)
@@ -298,9 +308,9 @@ def child_big(rows_target: int, mode: str):
                     best[k] = min(v, best.get(k, math.inf))
             frame_mb = 0.0
             summary = min(best.values())
-            dt = time.perf_counter() - t0
+            dt, cpu = time.perf_counter() - t0, time.process_time() - c0
     rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
-    print(json.dumps(dict(mode=mode, rows=rows, evaluated=n, time_s=dt, configs_per_s=n / dt,
+    print(json.dumps(dict(mode=mode, rows=rows, evaluated=n, time_s=dt, cpu_s=cpu, configs_per_s=n / dt,
                           peak_rss_MB=rss / 1024, rss_before_MB=rss0 / 1024, frame_MB=frame_mb,
                           vm_hwm_MB=_vm_hwm_mb(), min_iteration_time_s=summary, again_s=again)))
 
@@ -325,7 +335,9 @@ def bench_big(rows_target: int):
             continue
         r = json.loads(out.stdout.strip().splitlines()[-1])
         print(f"big[{mode}] rows: {r['evaluated']:,}")
-        print(f"big[{mode}] time_s: {r['time_s']:.2f}  configs_per_s: {r['configs_per_s']:,.0f}")
+        print(f"big[{mode}] time_s: {r['time_s']:.2f}  configs_per_s: {r['configs_per_s']:,.0f}; "
+              f"process CPU (user + system, page faults included) {r['cpu_s']:.2f} s: "
+              f"{r['evaluated'] / r['cpu_s']:,.0f} configs per CPU-second")
         if r.get("again_s"):
             print(f"big[{mode}] same sweep again in the same process (pages already mapped): "
                   f"{r['again_s']:.2f} s, {r['evaluated'] / r['again_s']:,.0f} configs/s")
@@ -344,7 +356,9 @@ def one(i):
     return train(model_name="facebook_opt-1.3b", gpu_name="a100-sxm-40gb", dtype_name="w16a16e16",
                  log_level="ERROR", batch_size_per_gpu=1 + i % 8, seq_len=512, total_num_gpus=2 ** (i % 7),
                  dp_size=2 ** (i % 7), total_num_tokens=1e9, flops_efficiency=0.5)
+t1 = time.perf_counter()
 one(0)
+t_first = time.perf_counter() - t1
 n = 300
 times = []
 for _ in range(3):
@@ -353,7 +367,40 @@ for _ in range(3):
         one(i)
     times.append(time.perf_counter() - t)
 import importlib.metadata as md
-print(f"{md.version('llm-analysis')} {t_import:.3f} {n / statistics.median(times):.1f}")
+print(f"{md.version('llm-analysis')} {t_import:.3f} {n / statistics.median(times):.1f} {t_first:.4f}")
+"""
+
+#: The same questions asked of plaster_model in a fresh process: OPT-1.3B data parallel on
+#: A100s (80 GB: batches of 1-3 sequences fit with the memory check on), 16-bit, efficiency 0.5,
+#: default options (``algorithm="auto"``, memory checked). ``new`` draws 300 distinct
+#: configurations (3 models × 2 devices × 3 precisions × 7 counts × 3 batches), so that every
+#: call resolves and evaluates; ``repeated`` is the peer's loop (56 distinct configurations
+#: asked 3 times), where plaster_model answers repeats from its prediction cache.
+OURS_SCRIPT = r"""
+import time, statistics, itertools, warnings
+t0 = time.perf_counter()
+import plaster_model as pm
+t_import = time.perf_counter() - t0
+def ask(m, d, q, p, b):
+    c = pm.Cluster(d, p, devices_per_node=8, intra_node="NVLink 3", interconnect="InfiniBand HDR")
+    return pm.predict_training(m, c, b, q, efficiency=0.5)
+t1 = time.perf_counter()
+ask("OPT-1.3B", "A100-80GB", "fp16", 1, 1)
+t_first = time.perf_counter() - t1
+combos = list(itertools.product(["GPT-3 1.3B", "OPT-1.3B", "GPT-2 XL"], ["A100-80GB", "H100"], ["fp16", "bf16", "mixed"],
+                                [2 ** k for k in range(7)], [1, 2, 3]))[1:301]
+t2 = time.perf_counter()
+for args in combos:
+    ask(*args)
+t_new = time.perf_counter() - t2
+n = 300
+times = []
+for _ in range(3):
+    t = time.perf_counter()
+    for i in range(n):
+        ask("OPT-1.3B", "A100-80GB", "fp16", 2 ** (i % 7), 1 + i % 3)
+    times.append(time.perf_counter() - t)
+print(f"{t_import:.4f} {t_first:.4f} {len(combos) / t_new:.1f} {n / statistics.median(times):.1f}")
 """
 
 
@@ -370,10 +417,55 @@ def bench_peer(python: str | None):
     if out.returncode:
         print(f"peer[llm-analysis] failed offline: {out.stderr.strip().splitlines()[-1:]}")
         return None
-    version, t_import, rate = out.stdout.strip().splitlines()[-1].split()
+    version, t_import, rate, t_first = out.stdout.strip().splitlines()[-1].split()
     print(f"peer[llm-analysis {version}] import_s: {float(t_import):.3f}")
+    print(f"peer[llm-analysis {version}] first_call_s (first train() after import): {float(t_first):.4f}")
     print(f"peer[llm-analysis {version}] configs_per_s: {float(rate):,.0f} (train(): OPT-1.3B, A100, data parallel)")
-    return float(rate)
+    return float(rate), float(t_first), float(t_import)
+
+
+def bench_first_call(peer_python: str | None, rounds: int = 3):
+    """A first ``predict_training`` call in a fresh process (import timed apart) and steady-state
+    calls, against llm-analysis's ``train()`` on the same question, alternating fresh processes
+    of each so that load from other jobs hits both alike; medians over ``rounds``."""
+    import tempfile
+
+    ours, peer = [], []
+    # bytecode cached as for an installed package (the peer's venv has its .pyc files; a
+    # PYTHONDONTWRITEBYTECODE environment would recompile the package in every process),
+    # outside the repository; one run first writes it
+    env = {k: v for k, v in os.environ.items() if k != "PYTHONDONTWRITEBYTECODE"}
+    env.update(PYTHONPATH=str(REPO), PYTHONPYCACHEPREFIX=str(Path(tempfile.gettempdir()) / "plaster_bench_pyc"))
+    subprocess.run([sys.executable, "-c", "import plaster_model as pm; pm.predict_training('ResNet-50', pm.Cluster('V100', 1), 8)"],
+                   capture_output=True, cwd=REPO, env=env, timeout=600)
+    for _ in range(rounds):
+        out = subprocess.run([sys.executable, "-c", OURS_SCRIPT], capture_output=True, text=True, timeout=600,
+                             cwd=REPO, env=env)
+        if out.returncode:
+            print(f"first[plaster_model] failed: {out.stderr.strip().splitlines()[-1:]}")
+            return None
+        ours.append([float(x) for x in out.stdout.strip().splitlines()[-1].split()])
+        if peer_python:
+            r = bench_peer(peer_python)
+            if r:
+                peer.append(r)
+    med = [statistics.median(col) for col in zip(*ours)]
+    print(f"first[plaster_model] import_s (median of {rounds} fresh processes): {med[0]:.3f}")
+    print(f"first[plaster_model] first_call_s (first predict_training after import: catalog, resolution, "
+          f"memory check, auto all-reduce): {med[1]:.4f}")
+    print(f"first[plaster_model] configs_per_s, every call new (300 distinct configurations): {med[2]:,.0f}")
+    print(f"first[plaster_model] configs_per_s, the peer's loop (repeats answered from the cache): {med[3]:,.0f}")
+    if peer:
+        p_rate = statistics.median(r[0] for r in peer)
+        p_first = statistics.median(r[1] for r in peer)
+        p_import = statistics.median(r[2] for r in peer)
+        print(f"ratio first call after import, peer_time/ours (>1: ours faster): {p_first / med[1]:.3f}x "
+              "(ours loads numpy, the catalog and the estimators on first use; the peer at import)")
+        print(f"ratio import + first call (time to the first answer), peer_time/ours: "
+              f"{(p_import + p_first) / (med[0] + med[1]):.2f}x")
+        print(f"ratio steady state, every call new, ours/peer: {med[2] / p_rate:.2f}x")
+        print(f"ratio steady state, the peer's loop, ours/peer: {med[3] / p_rate:.2f}x")
+    return med
 
 
 def main(argv=None):
@@ -385,7 +477,12 @@ def main(argv=None):
     ap.add_argument("--peer-python", default=None if not Path("/tmp/llm_venv/bin/python").exists()
                     else "/tmp/llm_venv/bin/python")
     ap.add_argument("--child-big", nargs=2, help=argparse.SUPPRESS)
+    ap.add_argument("--first-call", action="store_true",
+                    help="only the first-call / steady-state comparison with the peer")
     args = ap.parse_args(argv)
+    if args.first_call:
+        bench_first_call(args.peer_python)
+        return
     if args.child_big:
         child_big(int(float(args.child_big[0])), args.child_big[1])
         return
@@ -393,7 +490,7 @@ def main(argv=None):
     if args.big and not args.quick:
         # first, while this parent process is small: Linux children inherit ru_maxrss at fork
         bench_big(int(args.big))
-    g = grid(8 if args.quick else 64)
+    g = grid(8 if args.quick else 24)
     df, rate = bench_sweep(g, args.repeat, "tree, 1 device/node")
     loop = bench_loop(g, 300 if args.quick else args.loop)
     print(f"ratio sweep/loop: {rate / loop:,.0f}x")
@@ -408,7 +505,8 @@ def main(argv=None):
     bench_memory(dict(g, batch_per_device=list(range(1, 9))))
     peer = bench_peer(args.peer_python)
     if peer:
-        print(f"ratio sweep/peer: {rate / peer:,.0f}x")
+        print(f"ratio sweep/peer: {rate / peer[0]:,.0f}x")
+    bench_first_call(args.peer_python)
 
 
 if __name__ == "__main__":

@@ -23,7 +23,6 @@ from typing import Any, Iterator, Mapping, Sequence
 
 import numpy as np
 
-from ._feasibility import mark_sweep_memory
 from .errors import ParameterError, ParameterTypeError
 
 __all__ = ["sweep", "sweep_chunks", "sweep_size", "SWEEP_COLUMNS", "INTERVAL_COLUMNS", "MEMORY_COLUMNS"]
@@ -161,6 +160,10 @@ class _Plan:
     nan_rows: bool = False
     #: output column -> numpy dtype (see :func:`_column_spec`)
     spec: dict = field(default_factory=dict)
+    #: the resolved axes (models, devices, precisions, workload indices, per-device batches)
+    axes: dict = field(default_factory=dict)
+    #: memory check (:func:`_check_memory`): ``fits`` 6-d bool table, ``hows``, ``blank`` columns
+    memory: dict | None = None
 
     @property
     def rows_per_algorithm(self) -> int:
@@ -456,6 +459,10 @@ def _plan(models, devices, n_devices, interconnects=None, batch_per_device=None,
                  nics, iteration_kw, algorithm_kw, attrs,
                  nan_rows=calibration is not None or (unsupported == "nan" and bool(unsupported_pairs)))
     plan.spec = _column_spec(plan)
+    # the per-device batch of every (workload-independent) grid cell, as the evaluation forms it
+    b_cells = (_shape6(batches, [_B]) / _shape6(ns.astype(float), [_N])) if strong else _shape6(batches, [_B])
+    plan.axes = dict(models=model_objs, devices=device_objs, precisions=precs, wl_m=wl_m, wl_d=wl_d, wl_q=wl_q,
+                     batch=b_cells)
     # code tables in their column's dtype: a broadcast copy without a cast is one pass
     plan.codes = {col: np.asarray(c, dtype=plan.spec[col]) for col, c in codes.items()}
     return plan
@@ -480,12 +487,13 @@ def _chunk_slices(shape, chunk_size) -> Iterator[tuple]:
                         + full[split + 1:])
 
 
-def _write(plan: _Plan, arrays: dict, offset: int, sl, a_index: int) -> None:
+def _write(plan: _Plan, arrays: dict, offset: int, sl, a_index: int) -> int:
     """Evaluate one chunk of the grid straight into its rows ``offset:`` of ``arrays``.
 
     :func:`~plaster_model.estimators.iteration.data_parallel_iteration` writes its outputs
     into views of the output columns (``out=``), from intermediates at the broadcast-small
     shapes of the inputs: every column is written once, with no full-size temporary.
+    Returns the chunk's rows that do not fit in memory (0 unless memory is checked).
     """
     from .estimators.iteration import data_parallel_iteration
 
@@ -526,6 +534,54 @@ def _write(plan: _Plan, arrays: dict, offset: int, sl, a_index: int) -> None:
     views["algorithm"].fill(a_index)
     for col, codes in plan.codes.items():
         np.copyto(views[col], _cut(codes, sl))
+    return _write_memory(plan, views, sl) if plan.memory is not None else 0
+
+
+def _check_memory(plan: _Plan, allow_oversubscribed: bool, optimizer: str = "momentum") -> None:
+    """Add the per-row memory check to ``plan``: a ``fits_memory`` column, and NaN times for
+    the rows that do not fit (unless ``allow_oversubscribed``), written chunk by chunk.
+
+    Fitting depends on (model, device, precision) and the per-device batch only, so it is
+    evaluated once over those axes (:func:`~plaster_model._feasibility.training_fits_table`)
+    and broadcast, never per row or per group of rows.
+    """
+    from ._feasibility import blanked_columns, training_fits_table
+
+    ax = plan.axes
+    b = ax["batch"]  # (1, …, 1, [N,] B)
+    fits, hows = training_fits_table(ax["models"], ax["devices"], ax["precisions"], ax["wl_m"], ax["wl_d"],
+                                     ax["wl_q"], b[0], optimizer)
+    plan.memory = {"fits": fits.reshape(fits.shape[:1] + b.shape[1:]), "model_hows": hows, "optimizer": optimizer,
+                   "allow": allow_oversubscribed, "blank": blanked_columns(list(plan.spec), plan.spec)}
+    plan.spec["fits_memory"] = np.dtype(bool)
+
+
+def _write_memory(plan: _Plan, views: dict, sl) -> int:
+    """``fits_memory`` of one chunk, and NaN in its number columns where it is False (unless
+    oversubscription is allowed); returns the chunk's rows that do not fit."""
+    fits = _cut(plan.memory["fits"], sl)
+    np.copyto(views["fits_memory"], fits)
+    bad = ~fits
+    n_bad = int(np.count_nonzero(bad)) * (views["fits_memory"].size // fits.size)
+    if n_bad and not plan.memory["allow"]:
+        for col in plan.memory["blank"]:
+            np.copyto(views[col], np.nan, where=bad)
+    return n_bad
+
+
+def _memory_attrs(plan: _Plan, df, n_bad: int, stacklevel: int, sl=None) -> None:
+    """The memory check's note (and oversubscription warning) on a result frame (a chunk's
+    when ``sl`` gives its slices)."""
+    from ._feasibility import memory_fit_note
+    from .errors import MemoryWarning
+
+    if n_bad and plan.memory["allow"]:
+        warnings.warn(f"{n_bad} of {len(df)} sweep rows do not fit in device memory (fits_memory False); "
+                      "kept as asked (allow_oversubscribed=True)", MemoryWarning, stacklevel=stacklevel + 1)
+    # the activation figure of each model present, in row order (the workload axis is model-major)
+    wl_m = plan.axes["wl_m"] if sl is None else plan.axes["wl_m"][sl[0]]
+    hows = list(dict.fromkeys(plan.memory["model_hows"][m] for m in dict.fromkeys(wl_m.tolist())))
+    df.attrs["notes"] = list(df.attrs.get("notes") or []) + [memory_fit_note(hows, plan.memory["optimizer"])]
 
 
 def _column_spec(plan: _Plan) -> dict:
@@ -788,11 +844,16 @@ def sweep(models, devices, n_devices, interconnects=None, batch_per_device=None,
                  gradient_precision=gradient_precision, unsupported=unsupported, overlap=overlap,
                  bucket_bytes=None if bucket_bytes is _UNSET else bucket_bytes,
                  _bucket_given=bucket_bytes is not _UNSET, servers=servers, inter_algorithm=inter_algorithm)
+    if check_memory:
+        _check_memory(plan, allow_oversubscribed)
     arrays = {col: np.empty(plan.total, dtype=dt) for col, dt in plan.spec.items()}
+    n_bad = 0
     for offset, sl, a_index in _iterate(plan, chunk_size, progress):
-        _write(plan, arrays, offset, sl, a_index)
+        n_bad += _write(plan, arrays, offset, sl, a_index)
     df = _frame(plan, arrays)
-    return mark_sweep_memory(df, models, devices, allow_oversubscribed) if check_memory else df
+    if check_memory:
+        _memory_attrs(plan, df, n_bad, stacklevel=2)
+    return df
 
 
 def sweep_chunks(models, devices, n_devices, interconnects=None, batch_per_device=None,
@@ -824,13 +885,17 @@ def sweep_chunks(models, devices, n_devices, interconnects=None, batch_per_devic
     allow_oversubscribed = kwargs.pop("allow_oversubscribed", False)
     plan = _plan(models, devices, n_devices, interconnects, batch_per_device, precisions, algorithms,
                  devices_per_node, intra_node, scaling, calibration, efficiency, **_options(kwargs, "sweep_chunks"))
+    if check_memory:
+        _check_memory(plan, allow_oversubscribed)
     for offset, sl, a_index in _iterate(plan, chunk_size, progress):
         size = math.prod(s.stop - s.start for s in sl)
         arrays = {col: np.empty(size, dtype=dt) for col, dt in plan.spec.items()}
-        _write(plan, arrays, 0, sl, a_index)
+        n_bad = _write(plan, arrays, 0, sl, a_index)
         df = _frame(plan, arrays)
         df.index = range(offset, offset + size)
-        yield mark_sweep_memory(df, models, devices, allow_oversubscribed) if check_memory else df
+        if check_memory:
+            _memory_attrs(plan, df, n_bad, stacklevel=2, sl=sl)
+        yield df
 
 
 def sweep_size(models, devices, n_devices, interconnects=None, batch_per_device=None,

@@ -6,9 +6,10 @@ The public functions resolve names, validate inputs once, and call
 """
 from __future__ import annotations
 
+import copy
 import math
 import warnings
-from dataclasses import dataclass, field, fields, replace
+from dataclasses import dataclass, field, fields
 
 import numpy as np
 
@@ -280,10 +281,44 @@ _ALGORITHM_OPTIONS = ("servers", "inter_algorithm", "placement", "largest_bytes"
 _LINK_TOPOLOGY = ("devices_per_node", "nics_per_node", "beta_intra", "alpha_intra")
 
 
+#: (n_devices, devices_per_node, intra_node, interconnect, nics_per_node) -> the links at
+#: that count; bounded, oldest first out.
+_OWN_LINKS: dict = {}
+_OWN_LINKS_SIZE = 4096
+
+
+def _own_links(cluster: Cluster) -> tuple:
+    """The bottleneck link, ``β`` [B/s], ``α`` [s] and the topology keywords of ``cluster``
+    at its own device count (:func:`~plaster_model.resolution.cluster_links`).
+
+    Cached on the fields the links depend on (the count, the node size, the two links, the
+    NICs): a loop that rebuilds the same design, or asks it for other models, batches and
+    precisions, resolves its links once. The links are catalog objects compared by value,
+    so a catalog change cannot make a stale entry match. Returns a fresh topology dict.
+    """
+    key = (cluster.n_devices, cluster.devices_per_node, cluster.intra_node, cluster.interconnect,
+           cluster.nics_per_node)
+    try:
+        hit = _OWN_LINKS.get(key)
+    except TypeError:  # an unhashable link: resolved, not cached
+        key = hit = None
+    if hit is None:
+        from .resolution import cluster_links
+
+        links = cluster_links(cluster)
+        hit = (links["link"].item(), float(links["beta"]), float(links["alpha"]),
+               tuple((k, float(links[k])) for k in _LINK_TOPOLOGY))
+        if key is not None:
+            if len(_OWN_LINKS) >= _OWN_LINKS_SIZE:
+                del _OWN_LINKS[next(iter(_OWN_LINKS))]
+            _OWN_LINKS[key] = hit
+    return hit[0], hit[1], hit[2], dict(hit[3])
+
+
 def _setup(model, cluster, precision, algorithm, calibration, efficiency, comm_efficiency,
            overhead_s, gradient_precision, *, servers=None, inter_algorithm=None,
            overlap=None, bucket_bytes=DEFAULT_BUCKET_BYTES, backend=None, framework=None) -> _Setup:
-    from .resolution import cluster_links, communication_backend
+    from .resolution import communication_backend
 
     model = _resolve_model(model)
     cluster = _resolve_cluster(cluster)
@@ -336,8 +371,7 @@ def _setup(model, cluster, precision, algorithm, calibration, efficiency, comm_e
         raise ParameterError("inter_algorithm", inter_algorithm,
                              message=f"inter_algorithm={inter_algorithm!r} applies to algorithm='hierarchical' "
                                      f"only, not {algorithm!r}")
-    links = cluster_links(cluster)
-    link = links["link"].item()
+    link, beta, alpha, topology = _own_links(cluster)
     eff_interval = None
     cal_overhead = cal_comm = None
     if calibration is not None:
@@ -369,9 +403,6 @@ def _setup(model, cluster, precision, algorithm, calibration, efficiency, comm_e
         comm_efficiency = cal_comm if cal_comm is not None else 1.0
     comm_efficiency = _bounded_fraction(comm_efficiency, "comm_efficiency", TRANSFER_EFFICIENCY_MAX,
                                         "a fraction in (0, 1] of the link's payload rate (no link beats its line rate)")
-    beta = float(links["beta"])
-    alpha = float(links["alpha"])
-    topology = {k: float(links[k]) for k in _LINK_TOPOLOGY}
     if servers is not None:
         topology["servers"] = _positive(servers, "servers")
     if inter_algorithm is not None:
@@ -601,9 +632,24 @@ def predict_training(model, cluster, batch_per_device=None, precision="fp32", sc
         raise ParameterError("scaling", scaling, "'weak' or 'strong'")
     with warnings.catch_warnings(record=True) as said:
         warnings.simplefilter("always")
-        s = _setup(model, cluster, precision, algorithm, calibration, efficiency, comm_efficiency,
-                   overhead_s, gradient_precision, servers=servers, inter_algorithm=inter_algorithm,
-                   overlap=overlap, bucket_bytes=bucket_bytes, backend=backend, framework=framework)
+        # the setup (names, options, calibration, links resolved) does not depend on the
+        # batch, the scaling mode, the optimizer or the memory check: a loop over those
+        # resolves it once. Only setups that said nothing are kept (a warning is said again).
+        skey = None
+        if key is not None:  # typed: overlap=True must not find the setup of overlap=1 (True == 1)
+            skey = (model, cluster, precision, algorithm, efficiency, comm_efficiency, overhead_s,
+                    gradient_precision, servers, inter_algorithm, overlap, bucket_bytes, backend, framework)
+            skey += tuple(map(type, skey))
+        setups = _setup_store(calibration) if store is not None else None
+        s = setups.get(skey) if skey is not None and setups is not None else None
+        if s is None:
+            s = _setup(model, cluster, precision, algorithm, calibration, efficiency, comm_efficiency,
+                       overhead_s, gradient_precision, servers=servers, inter_algorithm=inter_algorithm,
+                       overlap=overlap, bucket_bytes=bucket_bytes, backend=backend, framework=framework)
+            if skey is not None and setups is not None and not said:
+                setups[skey] = s
+                if len(setups) > _SETUP_CACHE_SIZE:
+                    setups.popitem(last=False)
         pred = _predict(s, batch_per_device, global_batch, scaling, optimizer, check_memory,
                         calibration is not None)
     for w in said:
@@ -621,6 +667,10 @@ _PREDICTION_CACHE_SIZE = 4096
 _UNCALIBRATED: dict = {}
 
 
+#: Setups kept beside each prediction cache (same lifetime: per calibration and catalog).
+_SETUP_CACHE_SIZE = 1024
+
+
 def _hashable(args):
     """``args`` as a cache key, or None when one is not hashable (then nothing is cached)."""
     try:
@@ -635,28 +685,42 @@ def _prediction_store(calibration):
     clears it with the other fitted attributes) and one per catalog without calibration
     (``load_catalog`` / ``reset_catalog`` replace the catalog, so names may mean other
     objects). A prediction is a frozen dataclass, so sharing it is safe."""
+    entry = _cache_entry(calibration)
+    return None if entry is None else entry["store"]
+
+
+def _setup_store(calibration):
+    """The setups resolved with ``calibration``, beside its prediction cache (same lifetime)."""
+    entry = _cache_entry(calibration)
+    return None if entry is None else entry["setups"]
+
+
+def _cache_entry(calibration):
+    """``{"catalog", "store", "setups"}`` of ``calibration`` (None: uncalibrated), renewed when
+    the active catalog changes; None for a calibration that cannot hold one."""
     from collections import OrderedDict
 
     cat = active_catalog()
     if calibration is None:
-        if _UNCALIBRATED.get("catalog") is not cat:
-            _UNCALIBRATED.clear()
-            _UNCALIBRATED.update(catalog=cat, store=OrderedDict())
-        return _UNCALIBRATED["store"]
-    try:
-        entry = calibration.__dict__.setdefault("_prediction_cache_", {})
-    except AttributeError:  # a calibration object without a __dict__: not cached
-        return None
-    if entry.get("catalog") is not cat:
+        entry = _UNCALIBRATED
+    else:
+        try:
+            entry = calibration.__dict__.setdefault("_prediction_cache_", {})
+        except AttributeError:  # a calibration object without a __dict__: not cached
+            return None
+    if entry.get("catalog") is not cat or "setups" not in entry:
         entry.clear()
-        entry.update(catalog=cat, store=OrderedDict())
-    return entry["store"]
+        entry.update(catalog=cat, store=OrderedDict(), setups=OrderedDict())
+    return entry
 
 
 def _predict(s: _Setup, batch_per_device, global_batch, scaling, optimizer, check_memory,
              calibrated: bool) -> TrainingPrediction:
     """The prediction of a resolved setup (one evaluation of the iteration model)."""
-    s = replace(s, assumptions=list(s.assumptions))  # the setup may be reused: keep it pristine
+    # the setup may be reused: keep it pristine (a shallow copy with its own assumption
+    # list; dataclasses.replace would run __init__ again, 10x slower)
+    s = copy.copy(s)
+    object.__setattr__(s, "assumptions", list(s.assumptions))
     algorithm = s.algorithm
     p = s.cluster.n_devices
     if global_batch is not None:

@@ -16,7 +16,9 @@ a ``B``/``byte``, decimal prefixes (k, M, G, T) are powers of 1000 and binary pr
 from __future__ import annotations
 
 import functools
+import math
 import numbers
+import re
 from importlib import resources
 from typing import Any
 
@@ -81,11 +83,47 @@ _PINT_SLIPS = (AttributeError, TypeError, ValueError, SyntaxError, OverflowError
                RecursionError, IndexError, KeyError, MemoryError)
 
 
+#: The plain "<number> <unit>" forms the bundled catalogs write, answered without pint
+#: (importing it and building the registry was half of a first prediction's time): unit ->
+#: (kind, the factor to the base unit as ``_units_definitions.txt`` defines it). Anything else
+#: (other units, expressions, signs, errors) goes to pint. ``tests/test_units.py`` checks
+#: every entry against pint, bit for bit, on the catalogs' strings and on random magnitudes.
+_PLAIN_UNITS: dict[str, tuple[str, float]] = {
+    **{f"{p}FLOPS": ("flop_rate", f) for p, f in (("", 1.0), ("G", 1e9), ("T", 1e12), ("P", 1e15))},
+    **{f"{p}OPS": ("flop_rate", f) for p, f in (("G", 1e9), ("T", 1e12), ("P", 1e15))},
+    **{f"{p}FLOP": ("flops", f) for p, f in (("", 1.0), ("M", 1e6), ("G", 1e9), ("T", 1e12))},
+    **{f"{p}B": ("bytes", f) for p, f in (("", 1.0), ("k", 1e3), ("K", 1e3), ("M", 1e6), ("G", 1e9), ("T", 1e12),
+                                          ("Ki", 2.0**10), ("Mi", 2.0**20), ("Gi", 2.0**30), ("Ti", 2.0**40))},
+    **{f"{p}B/s": ("bandwidth", f) for p, f in (("", 1.0), ("M", 1e6), ("G", 1e9), ("T", 1e12))},
+    **{f"{p}b/s": ("bandwidth", f) for p, f in (("M", 1e6 / 8), ("G", 1e9 / 8), ("T", 1e12 / 8))},
+    **{u: ("time", f) for u, f in (("s", 1.0), ("ms", 1e-3), ("us", 1e-6), ("µs", 1e-6), ("ns", 1e-9))},
+    **{f"{p}W": ("power", f) for p, f in (("", 1.0), ("k", 1e3))},
+}
+_PLAIN_QUANTITY = re.compile(r"\s*(\d+(?:\.\d+)?)\s*([A-Za-zµ/]+)\s*")
+
+
+def _parse_plain(text: str, kind: str) -> float | None:
+    """``text`` in base units when it is one of the :data:`_PLAIN_UNITS` forms of ``kind``,
+    else None (then pint parses it). The value is ``float(number) × factor``, one rounding,
+    as pint's conversion of a single prefixed unit."""
+    m = _PLAIN_QUANTITY.fullmatch(text)
+    if m is None:
+        return None
+    unit = _PLAIN_UNITS.get(m.group(2))
+    if unit is None or unit[0] != kind:
+        return None
+    out = float(m.group(1)) * unit[1]
+    return out if math.isfinite(out) else None
+
+
 @functools.lru_cache(maxsize=4096)
 def _parse_string(text: str, kind: str) -> float:
     if len(text) > MAX_UNIT_CHARS:
         raise UnitError(f"{text[:40]!r}... is {len(text):,} characters long; a quantity is at most "
                         f"{MAX_UNIT_CHARS} (e.g. {_KIND_DESCRIPTIONS[kind]})")
+    plain = _parse_plain(text, kind)
+    if plain is not None:
+        return plain
     import tokenize
 
     import pint

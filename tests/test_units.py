@@ -84,3 +84,48 @@ def test_format_si():
     assert format_si(3e11, "B/s") == "300 GB/s"
     assert format_si(5.5e5, "s") == "153 h"
     assert not math.isnan(to_si("0 s", "time"))
+
+
+# The plain "<number> <unit>" forms are parsed without pint (a first prediction no longer
+# imports it); pint stays the reference: the same float, bit for bit, for every entry of the
+# table on the catalogs' own magnitudes and on random ones, and every string the bundled
+# catalogs hold parses to what pint gives.
+@given(mag=st.one_of(st.integers(0, 10**9), st.decimals(0, 10**6, places=4, allow_nan=False)),
+       unit=st.sampled_from(sorted(__import__("plaster_model.units", fromlist=["_PLAIN_UNITS"])._PLAIN_UNITS)))
+def test_plain_units_equal_pint_bit_for_bit(mag, unit):
+    from plaster_model import units
+
+    kind = units._PLAIN_UNITS[unit][0]
+    text = f"{mag} {unit}"
+    fast = units._parse_plain(text, kind)
+    assert fast is not None
+    assert fast == units._parse_checked(text, kind)
+
+
+def test_catalog_strings_parse_as_pint_does(monkeypatch):
+    from plaster_model import units
+    from plaster_model.catalog import loader
+
+    seen = []
+    parse = units._parse_string.__wrapped__
+    monkeypatch.setattr(units, "_parse_string", lambda t, k: seen.append((t, k)) or parse(t, k))
+    cat = loader.Catalog()  # a fresh catalog from the bundled files (bundled_catalog() is cached)
+    for path in loader._bundled_files():
+        cat._add_file(path)
+    assert len(seen) > 300  # every quantity in the bundled catalogs went through the parser
+    plain = [(t, k) for t, k in seen if units._parse_plain(t, k) is not None]
+    assert len(plain) == len(seen)  # all of them are plain forms: no pint at catalog load
+    for t, k in seen:
+        assert units._parse_plain(t, k) == units._parse_checked(t, k), t
+
+
+def test_plain_forms_leave_the_rest_to_pint():
+    from plaster_model import units
+
+    # a unit of the wrong kind, an expression, a sign or an exponent is not a plain form
+    for text, kind in [("16 GB", "bandwidth"), ("2 * 8 GB", "bytes"), ("-3 W", "power"), ("1e3 GB", "bytes"),
+                       ("56 Gbit/s", "bandwidth")]:
+        assert units._parse_plain(text, kind) is None
+    assert to_si("1e3 GB", "bytes") == 1e12 and to_si("56 Gbit/s", "bandwidth") == 7e9
+    with pytest.raises(UnitError):
+        to_si("16 GB", "bandwidth")

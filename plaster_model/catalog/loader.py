@@ -409,7 +409,9 @@ def _yaml_load(text: str):
     return load_yaml(text)
 
 
+@functools.lru_cache(maxsize=4096)
 def _key(text: str) -> str:
+    # cached: every name look-up normalises its text (a prediction loop asks the same few)
     return " ".join(text.lower().replace("_", " ").split())
 
 

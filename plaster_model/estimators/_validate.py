@@ -5,6 +5,8 @@ Declared once here so every estimator refuses the same bad values with the same 
 """
 from __future__ import annotations
 
+import math
+
 import numpy as np
 
 from ..errors import ParameterError
@@ -16,6 +18,7 @@ COMPUTE_EFFICIENCY_MAX = 5.0
 #: The one bound on memory and link efficiencies: no memory beats its DRAM peak, no link its
 #: payload rate.
 TRANSFER_EFFICIENCY_MAX = 1.0
+from ..units import KINDS as _KINDS
 from ..units import to_si
 
 
@@ -29,6 +32,19 @@ def _bounded_fraction(value, name, cap, expected=None) -> float:
     if not (np.isfinite(v) and 0 < v <= cap):
         raise ParameterError(name, value, expected)
     return v
+
+
+#: Plain real scalars (bool excluded: ``type(True) is bool``) that the checks below answer
+#: without numpy: a scalar prediction passes a dozen of them per call, and the array path
+#: (``to_si``, ``np.asarray``, ``np.any``) costs about 20 µs each. A value the fast path does
+#: not accept takes the array path, which gives the same value or raises the same error.
+_PLAIN_SCALARS = frozenset({float, int, np.float64, np.float32, np.int64, np.int32})
+_INF = float("inf")
+
+
+def _real_0d(value) -> bool:
+    """A 0-d float or integer array (what numpy arithmetic on scalars hands the next check)."""
+    return type(value) is np.ndarray and value.ndim == 0 and value.dtype.kind in "fiu"
 
 
 def _first_bad(arr: np.ndarray, bad: np.ndarray):
@@ -46,6 +62,13 @@ def _positive_array(value, kind, name, allow_zero=False, allow_nan=False, whole=
     ``allow_nan`` lets NaN through as a "not applicable" marker (a sweep's device with no
     peak at a precision): its outputs are NaN, never a number. ``whole`` asks for whole
     numbers (a batch of 2.5 samples, 0.5 NICs are refused, not computed with)."""
+    if (type(value) in _PLAIN_SCALARS or _real_0d(value)) and kind in _KINDS:  # fast path; else the array path
+        v = float(value)
+        if v != v:
+            if allow_nan:
+                return v
+        elif (v >= 0.0 if allow_zero else v > 0.0) and v != _INF and (not whole or v == math.floor(v)):
+            return v
     _refuse_bool(value, name)
     if value is None:
         raise ParameterError(name, value, "a number or a quantity with its unit")
@@ -69,6 +92,10 @@ def _count_array(value, name, whole=False):
     Real counts are the default because the training crossover search
     (``training._crossover``) evaluates the iteration at real ``p``; a public argument that
     takes a count from a user should pass ``whole=True`` (issue 25)."""
+    if type(value) in _PLAIN_SCALARS or _real_0d(value):  # fast path; anything bad takes the array path
+        v = float(value)
+        if 1.0 <= v < _INF and (not whole or v == math.floor(v)):
+            return v
     _refuse_bool(value, name)
     if value is None:
         raise ParameterError(name, value, "a device count >= 1")
@@ -100,6 +127,10 @@ def _factor(value, name, low=0.0, high=np.inf, *, include_low=False):
 
 def _fraction_array(value, name, low=0.0, high=1.0):
     """A fraction in [low, high]."""
+    if type(value) in _PLAIN_SCALARS or _real_0d(value):  # fast path; anything bad takes the array path
+        v = float(value)
+        if low <= v <= high and -_INF < v < _INF:
+            return v
     _refuse_bool(value, name)
     try:
         arr = np.asarray(value, dtype=float)

@@ -111,12 +111,13 @@ def _memory_terms(params, batch_per_device, activation_bytes_per_sample, bytes_p
                   workspace_bytes, mixed_precision) -> dict:
     """The terms of the training-memory model, validated (the one place it is written)."""
     opt = _optimizer(optimizer)
-    params = np.asarray(_positive_array(params, "dimensionless", "params", allow_zero=True))
-    b = np.asarray(_positive_array(batch_per_device, "dimensionless", "batch_per_device", allow_zero=True))
-    act = np.asarray(_positive_array(activation_bytes_per_sample, "bytes", "activation_bytes_per_sample",
-                                     allow_zero=True))
-    ws = np.asarray(_positive_array(workspace_bytes, "bytes", "workspace_bytes", allow_zero=True))
-    s = np.asarray(_positive_array(bytes_per_element, "bytes", "bytes_per_element"))
+    # _positive_array gives a float for a scalar, an array otherwise: a scalar question is
+    # answered in Python floats (the same IEEE operations, without 0-d numpy arrays)
+    params = _positive_array(params, "dimensionless", "params", allow_zero=True)
+    b = _positive_array(batch_per_device, "dimensionless", "batch_per_device", allow_zero=True)
+    act = _positive_array(activation_bytes_per_sample, "bytes", "activation_bytes_per_sample", allow_zero=True)
+    ws = _positive_array(workspace_bytes, "bytes", "workspace_bytes", allow_zero=True)
+    s = _positive_array(bytes_per_element, "bytes", "bytes_per_element")
     return {
         "weights_bytes": params * s,
         "gradients_bytes": params * s,
@@ -256,6 +257,25 @@ def model_activation_bytes(model) -> tuple[float | None, str]:
     from ..catalog.loader import active_catalog
 
     m = active_catalog().get("model", model) if isinstance(model, str) else model
+    try:
+        hit = _ACTIVATIONS.get(m)
+    except TypeError:  # an unhashable model: answered, not cached
+        return _model_activation_bytes(m)
+    if hit is None:
+        hit = _model_activation_bytes(m)
+        if len(_ACTIVATIONS) >= 1024:
+            del _ACTIVATIONS[next(iter(_ACTIVATIONS))]
+        _ACTIVATIONS[m] = hit
+    return hit
+
+
+#: Model -> (activation bytes, origin): a model is a frozen dataclass compared by value, so
+#: the answer holds whatever catalog is active (a prediction loop asks it once per model).
+_ACTIVATIONS: dict = {}
+
+
+def _model_activation_bytes(m) -> tuple[float | None, str]:
+    """:func:`model_activation_bytes` of a resolved model, uncached."""
     if m.activation_bytes_per_sample is not None:
         return float(m.activation_bytes_per_sample), "the zoo's activation figure"
     dims = transformer_dims(m)
