@@ -25,11 +25,12 @@ _SIBLING_PRECISIONS = {"mixed": ("fp16", "bf16"), "fp16": ("mixed",), "bf16": ("
 
 #: How a fallback answered a group that was not fitted, from the nearest to the farthest:
 #: the same device and precision fitted with other frameworks/models, the same device at
-#: another precision (a sibling, or scaled by a measured or assumed speed-up), the most
-#: similar device at the same precision, the median of every group of the phase, another
-#: inference engine's group. Each level's errors are measured separately
+#: a sibling precision, the efficiency the precision path shares across devices (the
+#: random-effects mean of :mod:`.pooling`, plus the architecture's shrunk deviation), the
+#: same device at another precision scaled by a measured or assumed speed-up, the median of
+#: every group of the phase, another inference engine's group. Each level's errors are measured separately
 #: (:meth:`LookupMixin._measure_fallback_spread`).
-FALLBACK_LEVELS = ("framework", "precision", "device", "pooled", "engine")
+FALLBACK_LEVELS = ("framework", "precision", "shared", "pooled", "engine")
 #: Fallback levels that stay on the group's device and precision: they add no group-to-group
 #: spread, so their intervals keep the source-to-source spread of a fitted group. The others
 #: add the group-to-group spread instead, which already holds it (those groups were measured
@@ -79,6 +80,7 @@ class LookupMixin:
     def _index_tables(self):
         """Per-group natural parameters and draws, for the look-ups of predict/parameters_for."""
         G = len(self.groups_)
+        self._frameworks_cache, self._kernels_ref_cache = {}, {}
         x, B = self.theta_, self.theta_bootstrap_
         tau = np.asarray(self.group_time_scale_, dtype=float)
         self._gidx = {tuple(g): i for i, g in enumerate(self.groups_)}
@@ -111,6 +113,13 @@ class LookupMixin:
             v = logs[sel] if sel.sum() >= 3 else logs
             sd = np.std(v, axis=0, ddof=1) if len(v) >= 2 else np.zeros(3)
             self._sd_between[ph] = np.maximum(np.nan_to_num(sd), SD_BETWEEN_FLOOR)
+        # device-to-device and architecture spreads of log η within each class (the group
+        # key without the device), the variance components of :mod:`.pooling`
+        from .architecture import architecture_of
+        from .pooling import variance_components
+        self.pooling_ = variance_components(
+            [tuple(g[1:]) for g in self.groups_],
+            [architecture_of(_device(g[0], self.user_devices_) or g[0]) for g in self.groups_], nat[:, 0])
         self._sd_kappa = float(np.std(self._logk)) if self._logk.size >= 2 else 0.3
         # a model without a factor is answered by the median of the others: the spread of
         # that answer is measured, each fitted factor predicted by the median of the rest
@@ -257,23 +266,19 @@ class LookupMixin:
             (f"the same device at a sibling precision ({', '.join(sib)})",
              [j for j in same_phase if self.groups_[j][0] == device and self.groups_[j][1] in sib], "precision"),
         ]
-        similar = [j for j in same_phase if self.groups_[j][1] in (precision, *sib)
-                   and (not vendor or p.iloc[j]["vendor"] == vendor) and (not kind or p.iloc[j]["kind"] == kind)]
-        if similar and peak:
-            dist = {j: abs(math.log(p.iloc[j]["peak_flops"] / peak)) for j in similar}
-            best_dev = p.iloc[min(dist, key=dist.get)]["device"]
-            levels.append((f"the most similar device ({best_dev}: same vendor/kind, nearest "
-                           f"{precision} peak)", [j for j in similar if p.iloc[j]["device"] == best_dev], "device"))
         for what, cand, level in levels:
             if cand:
                 src = ", ".join(p.iloc[j]["group"] for j in cand)
-                extra = np.zeros(3) if what.startswith("the same device and") else self._sd_between[phase]
+                extra = np.zeros(3) if level == "framework" else self._sd_between[phase]
                 note = (f"no {_key_text(key)} group was fitted: using {what}: {src}"
                         + (f" (median of {len(cand)})" if len(cand) > 1 else ""))
-                nat, natB, cnotes = self._other_devices(dev, cand) if level == "device" else (
-                    self._nat[cand], self._natB[:, cand], [])
-                return (np.median(nat, axis=0), np.median(natB, axis=1),
-                        float(np.median(p.iloc[cand]["scatter"])), extra, [note] + cnotes, src, level)
+                return (np.median(self._nat[cand], axis=0), np.median(self._natB[:, cand], axis=1),
+                        float(np.median(p.iloc[cand]["scatter"])), extra, [note], src, level)
+        similar = [j for j in same_phase if self.groups_[j][1] in (precision, *sib) and self.groups_[j][0] != device
+                   and (not vendor or p.iloc[j]["vendor"] == vendor) and (not kind or p.iloc[j]["kind"] == kind)]
+        exact = [j for j in similar if self.groups_[j][1] == precision]
+        if exact or similar:
+            return self._shared(key, exact or similar, dev)
         other = [j for j in same_phase if self.groups_[j][0] == device and self.groups_[j][1] != precision]
         if other and peak:
             # the nearest precision first: int8 from fp16/mixed, half from fp32, ...
@@ -311,6 +316,71 @@ class LookupMixin:
         return (np.median(nat, axis=0), np.median(natB, axis=1),
                 float(np.median(p.iloc[same_phase]["scatter"])), self._sd_between[phase], [note] + cnotes,
                 "pooled", "pooled")
+
+    def _shared(self, key, cand, dev):
+        """The answer for a device with no group of its own: the parameters the groups
+        ``cand`` (other devices, same precision path, phase and engine) share, by the
+        two-level model of :mod:`.pooling`.
+
+        ``log η``: the random-effects mean over the devices (each group's sustained rate
+        first carried to ``dev`` by :meth:`_other_devices`' power-cap ratio) plus the shrunk
+        deviation of ``dev``'s architecture (0 for an architecture the fit never saw), with
+        ``se(μ̂)² + τ_w² + Var(δ_a)`` added to its interval (``τ`` the measured
+        device-to-device sd, :attr:`pooling_`, never below ``SD_BETWEEN_FLOOR[0]``); the
+        overhead: the median over the devices; the memory efficiency: the median over the
+        devices of ``dev``'s memory technology (HBM2, GDDR6, ...) where any was fitted, else
+        over all. Returns the tuple of :meth:`_resolve` with level ``"shared"``."""
+        from .architecture import architecture_of
+        from .pooling import random_effects_mean, shrunk_deviation
+
+        p = self.params_
+        phase = key[2]
+        nat, natB, cnotes = self._other_devices(dev, cand)
+        devices = [p.iloc[j]["device"] for j in cand]
+        names = sorted(set(devices))
+        # one value per device (several groups of one device: by_framework / per model)
+        idx = [[k for k, d in enumerate(devices) if d == n] for n in names]
+        y = np.array([np.median(nat[ks, 0]) for ks in idx])
+        yB = np.stack([np.median(natB[:, ks, 0], axis=1) for ks in idx], axis=1)  # (B, k)
+        v = np.var(yB, axis=0) if len(yB) > 1 else np.zeros(len(y))
+        pool = self.pooling_
+        tau = max(np.nan_to_num(pool["sd_device"], nan=0.0), SD_BETWEEN_FLOOR[0])
+        tau_w = pool["sd_within_architecture"]
+        tau_a = pool["sd_architecture"]
+        if not (math.isfinite(tau_w) and math.isfinite(tau_a)):
+            tau_a, tau_w = 0.0, tau  # the data cannot split τ: no architecture deviation
+        # τ_w is at most τ (a within-architecture cell as spread as the whole class says the
+        # architecture explains nothing: τ_a = 0), and never below the floor
+        tau_w = max(min(tau_w, tau), SD_BETWEEN_FLOOR[0])
+        mu, se, w = random_effects_mean(y, v, tau)
+        arch = architecture_of(dev if dev is not None else key[0])
+        mine = [k for k, n in enumerate(names) if architecture_of(_device(n, self.user_devices_) or n) == arch]
+        delta, var_delta = shrunk_deviation(y[mine] - mu, tau_a, tau_w)
+        out, outB = np.empty(3), np.empty((len(natB), 3))
+        out[0] = mu + delta
+        outB[:, 0] = yB @ w + delta
+        out[1] = np.median(nat[:, 1])
+        outB[:, 1] = np.median(natB[:, :, 1], axis=1)
+        memtech = getattr(dev, "memory_technology", None)
+        same_mem = [k for k, j in enumerate(cand) if memtech is not None and getattr(
+            _device(p.iloc[j]["device"], self.user_devices_), "memory_technology", None) == memtech]
+        mem = same_mem or list(range(len(cand)))
+        out[2] = np.median(nat[mem, 2])
+        outB[:, 2] = np.median(natB[:, mem, 2], axis=1)
+        extra = self._sd_between[phase].copy()
+        # the draws carry the devices' sampling spread; the interval adds the rest of se(μ̂)²
+        # (the between-device part) and the new device's own deviation τ_w² + Var(δ_a)
+        sampled = float(np.var(outB[:, 0])) if len(outB) > 1 else 0.0
+        extra[0] = math.sqrt(max(se ** 2 - sampled, 0.0) + tau_w ** 2 + var_delta)
+        src = ", ".join(p.iloc[j]["group"] for j in cand)
+        how = (f"its {arch} deviation {delta:+.3g} (shrunk from {len(mine)} device(s))" if mine and delta
+               else f"no {arch} deviation (deviation 0: the fit saw no other {arch} device)" if not mine
+               else f"no {arch} deviation (the data show no between-architecture spread)")
+        note = (f"no {_key_text(key)} group was fitted: using the efficiency shared across devices "
+                f"(random-effects mean of {len(names)} device(s): {', '.join(names)}; η = {math.exp(mu):.3g}) "
+                f"and {how}; device-to-device sd {tau:.3g} (log) added to the interval"
+                + (f"; memory efficiency of the {memtech} device(s)" if same_mem and memtech else ""))
+        return out, outB, float(np.median(p.iloc[cand]["scatter"])), extra, [note] + cnotes, src, "shared"
 
     def _other_devices(self, target, cand):
         """The natural parameters (and draws) of the groups ``cand``, fitted on other devices,
@@ -411,6 +481,12 @@ class LookupMixin:
 
     def _frameworks_of(self, src: str, phase: str) -> set:
         """Framework families the group(s) named in ``src`` were fitted on."""
+        cache = self.__dict__.setdefault("_frameworks_cache", {})
+        if (src, phase) not in cache:
+            cache[(src, phase)] = self._frameworks_uncached(src, phase)
+        return cache[(src, phase)]
+
+    def _frameworks_uncached(self, src: str, phase: str) -> set:
         p = self.params_
         names = p["group"][p["phase"] == phase] if src == "pooled" else src.split(", ")
         fws = set()
@@ -484,6 +560,12 @@ class LookupMixin:
         the phase is not operator-scaled or no count is known."""
         if phase not in _fit.OPERATOR_SCALED_PHASES or "kernels_ref" not in self.params_:
             return math.nan
+        cache = self.__dict__.setdefault("_kernels_ref_cache", {})
+        if (src, phase) not in cache:
+            cache[(src, phase)] = self._kernels_ref_uncached(src, phase)
+        return cache[(src, phase)]
+
+    def _kernels_ref_uncached(self, src, phase) -> float:
         p = self.params_
         names = set(p["group"][p["phase"] == phase]) if src == "pooled" else set(str(src).split(", "))
         refs = p.loc[p["group"].isin(names), "kernels_ref"].to_numpy(dtype=float)
