@@ -42,6 +42,9 @@ MIN_FALLBACK_ERRORS = 10
 #: Smallest group-to-group spread (sd of log η, log t, log η2) added to the interval of a
 #: prediction answered by a fallback group: ±z·0.25 is about ×/÷ 1.5 at 90 %.
 SD_BETWEEN_FLOOR = np.array([0.25, 0.5, 0.25])
+#: Overheads at or below this [s] (1 µs: less than one kernel launch) are at their bound 0,
+#: and are left out of the group-to-group spread of log t.
+OVERHEAD_SPREAD_MIN_S = 1e-6
 
 
 def _key_text(key) -> str:
@@ -106,12 +109,20 @@ class LookupMixin:
         # (sample sd over the phase's groups, or over all groups when the phase has fewer
         # than 3; never below SD_BETWEEN_FLOOR: a handful of groups cannot show how far an
         # unseen device, precision or framework may land)
-        logs = np.column_stack([nat[:, 0], np.log(np.maximum(nat[:, 1], 1e-9)), nat[:, 2]])
+        # (an overhead at its bound 0 says "none measurable", not a value: its log would be
+        # −∞, clamped to some −20, and dominate the spread, so it is left out of it)
+        with np.errstate(divide="ignore"):
+            logt = np.where(nat[:, 1] > OVERHEAD_SPREAD_MIN_S, np.log(np.maximum(nat[:, 1], 1e-300)), np.nan)
+        logs = np.column_stack([nat[:, 0], logt, nat[:, 2]])
         self._sd_between = {}
         for ph in ("training", "inference"):
             sel = np.array([g[2] == ph for g in self.groups_])
             v = logs[sel] if sel.sum() >= 3 else logs
-            sd = np.std(v, axis=0, ddof=1) if len(v) >= 2 else np.zeros(3)
+            with np.errstate(invalid="ignore", divide="ignore"):
+                import warnings
+                with warnings.catch_warnings():
+                    warnings.simplefilter("ignore", RuntimeWarning)
+                    sd = np.nanstd(v, axis=0, ddof=1) if len(v) >= 2 else np.zeros(3)
             self._sd_between[ph] = np.maximum(np.nan_to_num(sd), SD_BETWEEN_FLOOR)
         # device-to-device and architecture spreads of log η within each class (the group
         # key without the device), the variance components of :mod:`.pooling`

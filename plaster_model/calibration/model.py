@@ -121,6 +121,15 @@ class Calibration(LookupMixin):
         link's payload rate the exchange achieved), ``comm_efficiency_low``,
         ``comm_efficiency_high``, ``n_rows``: one row per (backend, link class) the
         multi-device training rows used.
+    pooling_ : dict
+        The variance components of the efficiencies shared across devices
+        (:func:`plaster_model.calibration.pooling.variance_components`): ``sd_device`` (τ, the
+        device-to-device sd of log η within a precision path/phase/engine), ``sd_architecture``
+        (τ_a), ``sd_within_architecture`` (τ_w), ``n_classes``, ``n_cells``.
+    above_peak_ : pandas.DataFrame
+        ``group``, ``model``, ``fraction_of_peak`` (η·κ/r_∞ > 1) of the fitted (group, model)
+        pairs that run faster than the physical peak for their counted FLOPs (flagged in
+        :meth:`summary`).
     groups_ : list of tuple
         The group keys.
     residuals_ : pandas.DataFrame
@@ -435,6 +444,17 @@ class Calibration(LookupMixin):
         self.comm_efficiencies_ = pd.DataFrame(ce, columns=["backend", "link_class", "comm_efficiency",
                                                             "comm_efficiency_low", "comm_efficiency_high",
                                                             "n_rows", "max_devices"])
+        # the sustained FLOP rate of each fitted (group, model) as a fraction of the
+        # physical peak: η·κ/r_∞ (η a fraction of the per-operator roofline, r_∞ ≥ 1 its
+        # time over the FLOP-only time). Above 1 the fit says the model runs faster than the
+        # chip can compute its counted FLOPs (Winograd/FFT convolutions do fewer), which
+        # summary() flags
+        roof = rows.roofline if rows.roofline is not None else np.ones(len(eta))
+        frac = eta * kappa / roof
+        above = [{"group": _key_text(rows.group[k]), "model": rows.model[k], "fraction_of_peak": float(frac[k])}
+                 for k in np.flatnonzero(frac > 1.0 + 1e-9)]
+        self.above_peak_ = (pd.DataFrame(above, columns=["group", "model", "fraction_of_peak"])
+                            .drop_duplicates(["group", "model"]).reset_index(drop=True))
         from .parameters import parameter_table
         self.parameter_table_ = parameter_table(rows, layout, x, B, self.interval)
         self._index_tables()
@@ -750,6 +770,19 @@ class Calibration(LookupMixin):
             if len(po):
                 lines.append(f"  prior-only (no row informs them; value and interval are the prior's): "
                              + ", ".join(po["name"].head(12)) + (" ..." if len(po) > 12 else ""))
+        ab = getattr(self, "above_peak_", None)
+        if ab is not None and len(ab):
+            lines += ["", "ABOVE PEAK: fitted runs faster than the device's peak for the counted FLOPs "
+                          "(η·κ/r_∞ > 1; fewer FLOPs than the zoo counts, e.g. Winograd, or a wrong peak):"]
+            for _, a in ab.iterrows():
+                lines.append(f"  {a['model']} on {a['group']}: {a['fraction_of_peak']:.3g} × the peak")
+        pool = getattr(self, "pooling_", None)
+        if pool:
+            lines += ["", "shared across devices (an unseen device: the random-effects mean of its precision path, "
+                          "its architecture's shrunk deviation, this spread in its interval):",
+                      f"  device-to-device sd of log η {pool['sd_device']:.3g} ({pool['n_classes']} classes), "
+                      f"within-architecture {pool['sd_within_architecture']:.3g}, "
+                      f"between architectures {pool['sd_architecture']:.3g} ({pool['n_cells']} cells)"]
         lines += ["", "in-sample absolute % error:"]
         for _, e in self.errors_.iterrows():
             lines.append(f"  {e['metric']:<20} n={e['n']:<4d} median {e['median_abs_pct_error']:.3g} %  "

@@ -83,9 +83,9 @@ def variance_components(classes, archs, y) -> dict:
 
     Examples
     --------
-    One class of four devices, two architectures: residuals ±0.1 within each architecture,
-    the architectures 0.6 apart. ``τ² = (4·0.1² + 2·2·0.3²)/3`` (the residuals about the
-    class mean −0.4/−0.2 and 0.2/0.4, three degrees of freedom), ``τ_w² = 4·0.1²/2``:
+    One class of four devices, two architectures: ±0.1 about each architecture's mean, the
+    architectures 0.6 apart. About the class mean 0: ``τ² = (0.4² + 0.2² + 0.2² + 0.4²)/3
+    = 0.4/3``; within the architectures ``τ_w² = 4·0.1²/2 = 0.02``; ``τ_a² = τ² − τ_w²``:
 
     >>> vc = variance_components(["c"] * 4, ["A", "A", "B", "B"], [-0.4, -0.2, 0.2, 0.4])
     >>> round(vc["sd_device"], 4), round(vc["sd_within_architecture"], 4), round(vc["sd_architecture"], 4)
