@@ -416,7 +416,8 @@ def _node_layout(text, device, link, cache):
     return cache[key]
 
 
-#: Columns that hold a row's measurement (or where it sits in a file), never how it ran: rows
+#: Columns that hold a row's measurement (or where it was published or sits in a file), never
+#: how it ran: rows
 #: equal in every other column resolve alike (:func:`prepare_rows` resolves each such
 #: configuration once). ``batch_per_device`` is among them: only the metric's constant and
 #: the batch column depend on it, and those are set per row.
@@ -424,7 +425,7 @@ _PER_ROW_COLUMNS = frozenset({
     "value", "batch_per_device", "line", "latency_mean_ms", "latency_median_ms", "latency_min_ms",
     "latency_max_ms", "latency_p90_ms", "latency_p95_ms", "latency_p99_ms", "latency_std_ms",
     "host_latency_mean_ms", "host_latency_median_ms", "h2d_mean_ms", "d2h_mean_ms", "enqueue_mean_ms",
-    "throughput_qps", "measured_power_w"})
+    "throughput_qps", "measured_power_w", "source", "source_detail", "file"})
 
 
 def _configuration_keys(df: pd.DataFrame) -> tuple[np.ndarray, np.ndarray]:
@@ -514,8 +515,19 @@ def prepare_rows(df: pd.DataFrame, *, models: Mapping | None = None, devices: Ma
                                   np.where(metric == "time_to_train_min", log_epochs[inv] + np.log(iters / 60.0),
                                            out.const)))
     out.const = np.where(out.ok, const, out.const)
+    out.source = _texts(df, "source", _texts(df, "file", [""] * len(df)))
     out.config = inv
     return out
+
+
+def _texts(df, name, fallback) -> list:
+    """``_text`` of every cell of column ``name`` (each distinct cell read once), else the
+    row's ``fallback``."""
+    if name not in df:
+        return list(fallback)
+    codes, uniques = pd.factorize(df[name], use_na_sentinel=True)
+    texts = np.array([_text(u) for u in uniques] + [None], dtype=object)[codes]
+    return [t if t is not None else f for t, f in zip(texts.tolist(), fallback)]
 
 
 def _numeric(df, name) -> np.ndarray:
