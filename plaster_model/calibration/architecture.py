@@ -42,6 +42,27 @@ _BY_ARCH = {
 #: Catalog device name -> architecture (GPU generation, TPU version, CPU family).
 ARCHITECTURES = {dev: arch for arch, devs in _BY_ARCH.items() for dev in devs}
 
+#: Year each architecture's first product launched (vendor announcements): the coordinate
+#: along which architecture deviations are correlated (:func:`.pooling.correlated_deviation`:
+#: neighbouring generations share SM designs, libraries and compilers).
+ARCHITECTURE_YEAR = {
+    "Kepler": 2012, "Maxwell": 2014, "Pascal": 2016, "Volta": 2017, "Turing": 2018, "Ampere": 2020,
+    "Ada": 2022, "Hopper": 2022, "Blackwell": 2024, "CDNA1": 2020, "CDNA2": 2021, "CDNA3": 2023,
+    "CDNA4": 2025, "TPU v2": 2017, "TPU v3": 2018, "TPU v4": 2021, "TPU v5": 2023, "TPU v6": 2024,
+    "Gaudi": 2022, "Knights Landing": 2016, "x86 CPU": 2017,
+}
+
+
+def architecture_year(device) -> float:
+    """Launch year of ``device``'s architecture (:data:`ARCHITECTURE_YEAR`), NaN if unknown.
+
+    Examples
+    --------
+    >>> architecture_year("T4"), architecture_year("MyGPU")
+    (2018, nan)
+    """
+    return ARCHITECTURE_YEAR.get(architecture_of(device), float("nan"))
+
 
 def architecture_of(device) -> str | None:
     """The architecture of ``device`` (a catalog name or a ``Device``).

@@ -341,8 +341,8 @@ class LookupMixin:
         overhead: the median over the devices; the memory efficiency: the median over the
         devices of ``dev``'s memory technology (HBM2, GDDR6, ...) where any was fitted, else
         over all. Returns the tuple of :meth:`_resolve` with level ``"shared"``."""
-        from .architecture import architecture_of
-        from .pooling import random_effects_mean, shrunk_deviation
+        from .architecture import architecture_of, architecture_year
+        from .pooling import correlated_deviation, random_effects_mean
 
         p = self.params_
         phase = key[2]
@@ -356,37 +356,48 @@ class LookupMixin:
         v = np.var(yB, axis=0) if len(yB) > 1 else np.zeros(len(y))
         pool = self.pooling_
         tau = max(np.nan_to_num(pool["sd_device"], nan=0.0), SD_BETWEEN_FLOOR[0])
-        tau_w = pool["sd_within_architecture"]
-        tau_a = pool["sd_architecture"]
-        if not (math.isfinite(tau_w) and math.isfinite(tau_a)):
-            tau_a, tau_w = 0.0, tau  # the data cannot split τ: no architecture deviation
-        # τ_w is at most τ (a within-architecture cell as spread as the whole class says the
-        # architecture explains nothing: τ_a = 0), and never below the floor
-        tau_w = max(min(tau_w, tau), SD_BETWEEN_FLOOR[0])
         mu, se, w = random_effects_mean(y, v, tau)
+        # the deviation of dev's architecture from the shared mean: correlated with the
+        # fitted devices' by launch year (neighbouring generations alike), 0 far from all
         arch = architecture_of(dev if dev is not None else key[0])
-        mine = [k for k, n in enumerate(names) if architecture_of(_device(n, self.user_devices_) or n) == arch]
-        delta, var_delta = shrunk_deviation(y[mine] - mu, tau_a, tau_w)
+        year = architecture_year(dev if dev is not None else key[0])
+        years = [architecture_year(_device(n, self.user_devices_) or n) for n in names]
+        delta, var_dev = correlated_deviation(y - mu, years, year, v, tau)
         out, outB = np.empty(3), np.empty((len(natB), 3))
         out[0] = mu + delta
         outB[:, 0] = yB @ w + delta
-        out[1] = np.median(nat[:, 1])
-        outB[:, 1] = np.median(natB[:, :, 1], axis=1)
         memtech = getattr(dev, "memory_technology", None)
-        same_mem = [k for k, j in enumerate(cand) if memtech is not None and getattr(
-            _device(p.iloc[j]["device"], self.user_devices_), "memory_technology", None) == memtech]
-        mem = same_mem or list(range(len(cand)))
-        out[2] = np.median(nat[mem, 2])
-        outB[:, 2] = np.median(natB[:, mem, 2], axis=1)
+        same_mem = [k for k, n in enumerate(names) if memtech is not None and getattr(
+            _device(n, self.user_devices_), "memory_technology", None) == memtech]
+        extra_var = np.zeros(3)
+        # the overhead (log t) and the memory efficiency (log η_m, over the devices of dev's
+        # memory technology where one was fitted) are shared the same way, each with its
+        # own device-to-device sd; an overhead at its bound 0 on some device: their median
+        for c, pick in ((1, list(range(len(names)))), (2, same_mem or list(range(len(names))))):
+            vals = np.array([np.median(nat[idx[k], c]) for k in pick])
+            draws = np.stack([np.median(natB[:, idx[k], c], axis=1) for k in pick], axis=1)
+            if c == 1 and not np.all(vals > OVERHEAD_SPREAD_MIN_S):
+                out[c], outB[:, c] = np.median(vals), np.median(draws, axis=1)
+                continue
+            if c == 1:
+                vals, draws = np.log(vals), np.log(np.maximum(draws, 1e-300))
+            tau_c = float(self._sd_between[phase][c])
+            vc = np.var(draws, axis=0) if len(draws) > 1 else np.zeros(len(vals))
+            m_c, se_c, w_c = random_effects_mean(vals, vc, tau_c)
+            d_c, var_c = correlated_deviation(vals - m_c, [years[k] for k in pick], year, vc, tau_c)
+            out[c], outB[:, c] = m_c + d_c, draws @ w_c + d_c
+            if c == 1:
+                out[c], outB[:, c] = math.exp(out[c]), np.exp(outB[:, c])
+            extra_var[c] = max(se_c ** 2 - float(np.var(draws @ w_c)), 0.0) + var_c
         extra = self._sd_between[phase].copy()
         # the draws carry the devices' sampling spread; the interval adds the rest of se(μ̂)²
         # (the between-device part) and the new device's own deviation τ_w² + Var(δ_a)
         sampled = float(np.var(outB[:, 0])) if len(outB) > 1 else 0.0
-        extra[0] = math.sqrt(max(se ** 2 - sampled, 0.0) + tau_w ** 2 + var_delta)
+        extra[0] = math.sqrt(max(se ** 2 - sampled, 0.0) + var_dev)
+        extra[1:] = np.sqrt(np.maximum(extra_var[1:], 0.0)) if phase == "inference" else extra[1:]
         src = ", ".join(p.iloc[j]["group"] for j in cand)
-        how = (f"its {arch} deviation {delta:+.3g} (shrunk from {len(mine)} device(s))" if mine and delta
-               else f"no {arch} deviation (deviation 0: the fit saw no other {arch} device)" if not mine
-               else f"no {arch} deviation (the data show no between-architecture spread)")
+        how = (f"its {arch} ({year:g}) deviation {delta:+.3g} (from the fitted devices' by launch year)"
+               if abs(delta) >= 0.005 else f"no {arch} deviation (deviation 0: no fitted device of a nearby generation)")
         note = (f"no {_key_text(key)} group was fitted: using the efficiency shared across devices "
                 f"(random-effects mean of {len(names)} device(s): {', '.join(names)}; η = {math.exp(mu):.3g}) "
                 f"and {how}; device-to-device sd {tau:.3g} (log) added to the interval"
