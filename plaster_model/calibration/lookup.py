@@ -330,17 +330,18 @@ class LookupMixin:
 
     def _shared(self, key, cand, dev):
         """The answer for a device with no group of its own: the parameters the groups
-        ``cand`` (other devices, same precision path, phase and engine) share, by the
-        two-level model of :mod:`.pooling`.
+        ``cand`` (other devices, same precision path, phase and engine) share, by the model
+        of :mod:`.pooling`.
 
         ``log η``: the random-effects mean over the devices (each group's sustained rate
-        first carried to ``dev`` by :meth:`_other_devices`' power-cap ratio) plus the shrunk
-        deviation of ``dev``'s architecture (0 for an architecture the fit never saw), with
-        ``se(μ̂)² + τ_w² + Var(δ_a)`` added to its interval (``τ`` the measured
-        device-to-device sd, :attr:`pooling_`, never below ``SD_BETWEEN_FLOOR[0]``); the
-        overhead: the median over the devices; the memory efficiency: the median over the
-        devices of ``dev``'s memory technology (HBM2, GDDR6, ...) where any was fitted, else
-        over all. Returns the tuple of :meth:`_resolve` with level ``"shared"``."""
+        first carried to ``dev`` by :meth:`_other_devices`' power-cap ratio) plus the
+        deviation of ``dev``'s architecture, kriged from the fitted devices' deviations by
+        launch year (0 far from every fitted generation), with ``se(μ̂)² + Var(δ)`` added to
+        its interval (``τ`` the measured device-to-device sd, :attr:`pooling_`, never below
+        ``SD_BETWEEN_FLOOR[0]``). The overhead (log t) and the memory efficiency (log η_m,
+        over the devices of ``dev``'s memory technology, HBM2, GDDR6, ..., where one was
+        fitted, else all) are shared the same way with their own device-to-device spreads.
+        Returns the tuple of :meth:`_resolve` with level ``"shared"``."""
         from .architecture import architecture_of, architecture_year
         from .pooling import correlated_deviation, random_effects_mean
 

@@ -779,7 +779,7 @@ class Calibration(LookupMixin):
         pool = getattr(self, "pooling_", None)
         if pool:
             lines += ["", "shared across devices (an unseen device: the random-effects mean of its precision path, "
-                          "its architecture's shrunk deviation, this spread in its interval):",
+                          "its architecture's deviation kriged by launch year, this spread in its interval):",
                       f"  device-to-device sd of log η {pool['sd_device']:.3g} ({pool['n_classes']} classes), "
                       f"within-architecture {pool['sd_within_architecture']:.3g}, "
                       f"between architectures {pool['sd_architecture']:.3g} ({pool['n_cells']} cells)"]

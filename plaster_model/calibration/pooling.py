@@ -1,26 +1,32 @@
-"""Partial pooling of compute efficiencies across devices (a two-level random-effects model).
+"""Partial pooling of efficiencies across devices (a random-effects model with deviations
+correlated by architecture generation).
 
 Each fitted group ``g`` (device ``d``, precision path, phase[, engine]) has a log compute
-efficiency ``y_g = log η_g`` (a fraction of the per-operator roofline) with sampling variance
-``v_g`` (its bootstrap or Jacobian spread). Groups of one *class* ``c`` (the group key without
+efficiency ``y_d = log η_d`` (a fraction of the per-operator roofline) with sampling variance
+``v_d`` (its bootstrap or Jacobian spread). Groups of one *class* ``c`` (the group key without
 the device: precision path, phase, engine) are modelled as
 
-    y_g = μ_c + δ_a(g) + ε_g,    δ_a ~ N(0, τ_a²),  ε_g ~ N(0, τ_w²),  y_g | ε ~ N(·, v_g)
+    y_d = μ_c + δ_d,    δ_d = a(t_d) + e_d,    a ~ GP(0, τ_c²·exp(−|t − t'|/ℓ)),  e_d ~ N(0, τ_n²)
 
-with ``μ_c`` the efficiency the class shares across devices, ``δ_a`` the deviation of the
-device's architecture (GPU generation, :mod:`.architecture`) and ``ε_g`` the device's own.
-The variances are estimated from the fitted groups (empirical Bayes, method of moments):
-``τ² = τ_a² + τ_w²`` from the spread of each class's groups about their class mean,
-``τ_w²`` from the spread within (class, architecture) cells measured on several devices,
-``τ_a² = max(τ² − τ_w², 0)``. ``μ_c`` is the DerSimonian–Laird random-effects mean,
+with ``μ_c`` the efficiency the class shares across devices, ``a(t)`` the deviation of the
+device's architecture, correlated along the architecture's launch year ``t``
+(:data:`~plaster_model.calibration.architecture.ARCHITECTURE_YEAR`: neighbouring generations
+share SM designs, libraries and compilers) and ``e_d`` the device's own. ``τ² = τ_c² + τ_n²``
+is estimated from the fitted groups (empirical Bayes: the spread of each class's devices about
+the class mean, :func:`variance_components`, never below 0.25 in log); its split
+(``τ_c² = τ_n² = τ²/2``) and ``ℓ`` (:data:`GENERATION_LENGTH_YEARS`) are priors, since the
+data hold too few architectures to estimate them. ``μ_c`` is the DerSimonian–Laird
+random-effects mean,
 
     μ̂ = Σ y_d/(v_d + τ²) / Σ 1/(v_d + τ²),   se(μ̂)² = 1 / Σ 1/(v_d + τ²)
 
 (DerSimonian & Laird 1986, *Controlled Clinical Trials* 7:177). A device the fit never saw
-gets ``μ̂ + δ̂_a``, with ``δ̂_a`` the architecture's mean residual shrunk by
-``k_a·τ_a²/(k_a·τ_a² + τ_w²)`` (0 for an architecture the fit never saw: the deviation
-shrinks to zero without data), and the variance ``se² + τ_w² + Var(δ_a | data)`` in its
-interval: never another device's fitted factor.
+gets ``μ̂ + δ̂`` with ``δ̂`` the kriging mean of :func:`correlated_deviation` (0 far from every
+fitted generation, or for an architecture of unknown year: the deviation shrinks to zero
+without data), and ``se(μ̂)² + Var(δ)`` in its interval: never another device's fitted factor.
+:func:`variance_components` also reports the within/between-architecture split the fitted
+groups show (``pooling_``), and :func:`shrunk_deviation` is the exchangeable special case
+(``ℓ → 0`` within one architecture).
 """
 from __future__ import annotations
 
@@ -29,12 +35,16 @@ import math
 import numpy as np
 
 __all__ = ["random_effects_mean", "variance_components", "shrunk_deviation", "correlated_deviation",
-           "GENERATION_LENGTH_YEARS"]
+           "GENERATION_LENGTH_YEARS", "ARCHITECTURE_SHARE"]
 
 #: Correlation length of architecture deviations along the launch year [years]: deviations of
 #: architectures ``Δ`` years apart correlate as ``exp(−Δ/ℓ)`` (Volta–Turing 0.61, Kepler–
 #: Hopper 0.007). A prior (the data hold too few architectures to estimate it).
 GENERATION_LENGTH_YEARS = 2.0
+#: Share of the device-to-device variance τ² that the architecture carries (τ_c² = share·τ²,
+#: the device's own τ_n² = (1 − share)·τ²). A prior, like :data:`GENERATION_LENGTH_YEARS`.
+ARCHITECTURE_SHARE = 0.5
+
 
 
 def random_effects_mean(y, v, tau: float) -> tuple[float, float, np.ndarray]:
@@ -150,17 +160,19 @@ def shrunk_deviation(residuals, tau_a: float, tau_w: float) -> tuple[float, floa
     return float(r.mean() * k * a2 / (k * a2 + w2)), float(a2 * w2 / (k * a2 + w2))
 
 
-def correlated_deviation(residuals, years, year, v, tau: float, length: float = GENERATION_LENGTH_YEARS):
+def correlated_deviation(residuals, years, year, v, tau: float, length: float | None = None):
     """The deviation of a device launched in ``year`` from the shared mean, given the fitted
     devices' ``residuals`` ``y_d − μ̂`` (launch years ``years``, sampling variances ``v``).
 
     Each device's deviation is an architecture part, correlated along the launch year as
-    ``τ_c²·exp(−|Δyear|/ℓ)``, plus a device part ``τ_n²`` of its own, with the prior split
-    ``τ_c² = τ_n² = τ²/2``. The prediction is the kriging (Gaussian-process) mean and variance
+    ``τ_c²·exp(−|Δyear|/ℓ)`` (ℓ = :data:`GENERATION_LENGTH_YEARS` unless ``length`` is given),
+    plus a device part ``τ_n²`` of its own, with the prior split ``τ_c² = τ_n² = τ²/2``. The
+    prediction is the kriging (Gaussian-process) mean and variance
 
         δ̂ = kᵀ (K + V)⁻¹ r,    Var(δ) = τ_c² − kᵀ (K + V)⁻¹ k,
 
-    ``K_ij = τ_c² ρ_ij + τ_n² [i=j]``, ``k_i = τ_c² ρ(year, year_i)`` (Rasmussen & Williams 2006,
+    ``K_ij = τ_c² ρ_ij + τ_n² [i=j]``, ``k_i = τ_c² ρ(year, year_i)``, ``τ_c² = s·τ²`` with
+    ``s`` = :data:`ARCHITECTURE_SHARE` (Rasmussen & Williams 2006,
     *Gaussian Processes for Machine Learning*, eq. 2.19). Far from every fitted architecture
     (``k → 0``) the deviation shrinks to 0 and its variance to ``τ_c²``; an unknown year
     (NaN) is uncorrelated with everything.
@@ -182,8 +194,9 @@ def correlated_deviation(residuals, years, year, v, tau: float, length: float = 
     >>> round(d, 4), round(var, 3)
     (0.0, 0.16)
     """
+    length = GENERATION_LENGTH_YEARS if length is None else length
     r = np.asarray(residuals, dtype=float)
-    tc2 = tn2 = tau ** 2 / 2.0
+    tc2, tn2 = ARCHITECTURE_SHARE * tau ** 2, (1.0 - ARCHITECTURE_SHARE) * tau ** 2
     if r.size == 0 or not math.isfinite(float(year)):
         return 0.0, tc2 + tn2
     yrs = np.asarray(years, dtype=float)
