@@ -716,6 +716,13 @@ class Calibration(LookupMixin):
             var = var + np.where(between, 0.0, np.array([self._source_sd(ph) for ph in phase_u])[inv] ** 2)
             floor = np.array([self._fallback_sd(ph, lv) for ph, lv in zip(phase_u, lvu)])[inv] ** 2
             var = np.where(fb, np.maximum(var, var_draws + floor), var)
+            # the shared level's error was measured directly (every fitted device answered from
+            # the others): where it was, that measurement is the device term of the interval,
+            # instead of the sum of the modelled spreads (which counts the overhead and memory
+            # terms on top of an η spread that already absorbed them)
+            measured = np.array([lv == "shared" and lv in getattr(self, "fallback_level_spread_", {}).get(ph, {})
+                                 for ph, lv in zip(phase_u, lvu)], dtype=bool)[inv]
+            var = np.where(measured, var_draws + scat ** 2 + floor + (J[:, 3] * extra_sd[:, 3]) ** 2, var)
             z = _z(self.interval)
             half = z * np.sqrt(var)
             value[idx] = np.exp(lp)
