@@ -392,7 +392,9 @@ class LookupMixin:
             extra_var[c] = max(se_c ** 2 - float(np.var(draws @ w_c)), 0.0) + var_c
         extra = self._sd_between[phase].copy()
         # the draws carry the devices' sampling spread; the interval adds the rest of se(μ̂)²
-        # (the between-device part) and the new device's own deviation τ_w² + Var(δ_a)
+        # (the between-device part) and the new device's deviation variance Var(δ) (its
+        # architecture's, kriged, and its own); a training step's overhead keeps the
+        # group-to-group spread of the phase (its overhead is not operator-scaled)
         sampled = float(np.var(outB[:, 0])) if len(outB) > 1 else 0.0
         extra[0] = math.sqrt(max(se ** 2 - sampled, 0.0) + var_dev)
         extra[1:] = np.sqrt(np.maximum(extra_var[1:], 0.0)) if phase == "inference" else extra[1:]
