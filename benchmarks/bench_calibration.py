@@ -11,6 +11,10 @@ Run from the repository root::
 
     .venv/bin/python benchmarks/bench_calibration.py            # median of 3
     .venv/bin/python benchmarks/bench_calibration.py --repeat 5 --sizes 100 652 5000
+    .venv/bin/python benchmarks/bench_calibration.py --repeat 1 --sizes 652 --bootstrap 50 --predict-rows 50000
+
+``cal.predict`` is timed on 50,000 rows (copies of the published rows with noise, and the
+same with every batch changed), after fitting the published rows.
 
 Skips (exit 0, with a message) when the data file is absent.
 """
@@ -65,6 +69,8 @@ def main(argv=None) -> int:
     ap.add_argument("--repeat", type=int, default=3)
     ap.add_argument("--sizes", type=int, nargs="+", default=[100, 652, 5000, 50000])
     ap.add_argument("--bootstrap", type=int, default=50, help="draws of the bootstrapped fits (default 50)")
+    ap.add_argument("--predict-rows", type=int, nargs="*", default=[50000],
+                    help="rows for the cal.predict throughput (default 50000; none to skip)")
     args = ap.parse_args(argv)
     if not args.data.is_file():
         print(f"calibration: SKIPPED, data file absent: {args.data}")
@@ -83,6 +89,22 @@ def main(argv=None) -> int:
             for nb in (0, args.bootstrap):
                 t = results[(n, nb)] = time_fit(rows, nb, args.repeat)
                 print(f"fit[{n} rows, n_bootstrap={nb}] time_s: {t:.3f}")
+        # cal.predict throughput: the published rows, and the same rows at 5 % noise with every
+        # batch moved by a random factor (distinct batches: nothing to share but the configuration)
+        cal = pm.calibrate(df, n_bootstrap=args.bootstrap)
+        for n in args.predict_rows:
+            rows = rows_of_size(df, n, rng)
+            for label, table in (("copies", rows), ("distinct batches", rows.assign(
+                    batch_per_device=rows["batch_per_device"] * rng.integers(1, 9, len(rows))))):
+                cal.predict(table.head(100))
+                times = []
+                for _ in range(args.repeat):
+                    t0 = time.perf_counter()
+                    cal.predict(table)
+                    times.append(time.perf_counter() - t0)
+                t = statistics.median(times)
+                print(f"predict[{n} rows, {label}, n_bootstrap={args.bootstrap}] time_s: {t:.3f} "
+                      f"rows_per_s: {n / t:,.0f}")
     for nb in (0, args.bootstrap):
         ns = [n for n in args.sizes if n >= 652]
         if len(ns) >= 2:

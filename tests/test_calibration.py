@@ -178,7 +178,9 @@ def test_fallback_to_similar_device_says_so(cal_syn):
     r = {d: roofline_factor(pm.load_model("ResNet-50"), pm.load_device(d), "fp32") for d in ("A100", "V100")}
     assert r["A100"] < r["V100"]
     assert pf["efficiency"] == pytest.approx(own["efficiency"] * r["V100"] / r["A100"])
-    assert any("most similar device (V100" in n for n in pf["notes"])
+    # (the efficiency shared across devices: with one fitted device, V100's, whose residual
+    # from that mean is 0, so A100's deviation is 0 too)
+    assert any("shared across devices" in n and "V100" in n and "no Ampere deviation" in n for n in pf["notes"])
     # wider: the device-to-device spread is added
     assert pf["efficiency_interval"][1] / pf["efficiency_interval"][0] > \
         own["efficiency_interval"][1] / own["efficiency_interval"][0]
@@ -368,7 +370,9 @@ def test_calibrate_reads_a_path_and_falls_back(published):
     cal = pm.calibrate(str(CSV), n_bootstrap=0, metrics=("throughput_img_s",))
     assert set(cal.residuals_["metric"]) == {"throughput_img_s"}
     pf = cal.parameters_for("H100", "fp32", "ResNet-50", "training")
-    assert any("similar device" in n for n in pf["notes"])
+    # H100 (Hopper, never fitted): the fp32 training efficiency shared across the fitted
+    # devices, with a Hopper deviation correlated by launch year (small: 2022 is far from all)
+    assert any("shared across devices" in n and "Hopper" in n for n in pf["notes"])
     inf = cal.parameters_for("V100", "fp32", "ResNet-50", "inference")
     assert {"t0_s", "memory_efficiency"} <= set(inf)
 

@@ -25,11 +25,12 @@ _SIBLING_PRECISIONS = {"mixed": ("fp16", "bf16"), "fp16": ("mixed",), "bf16": ("
 
 #: How a fallback answered a group that was not fitted, from the nearest to the farthest:
 #: the same device and precision fitted with other frameworks/models, the same device at
-#: another precision (a sibling, or scaled by a measured or assumed speed-up), the most
-#: similar device at the same precision, the median of every group of the phase, another
-#: inference engine's group. Each level's errors are measured separately
+#: a sibling precision, the efficiency the precision path shares across devices (the
+#: random-effects mean of :mod:`.pooling`, plus the architecture's shrunk deviation), the
+#: same device at another precision scaled by a measured or assumed speed-up, the median of
+#: every group of the phase, another inference engine's group. Each level's errors are measured separately
 #: (:meth:`LookupMixin._measure_fallback_spread`).
-FALLBACK_LEVELS = ("framework", "precision", "device", "pooled", "engine")
+FALLBACK_LEVELS = ("framework", "precision", "shared", "pooled", "engine")
 #: Fallback levels that stay on the group's device and precision: they add no group-to-group
 #: spread, so their intervals keep the source-to-source spread of a fitted group. The others
 #: add the group-to-group spread instead, which already holds it (those groups were measured
@@ -41,6 +42,9 @@ MIN_FALLBACK_ERRORS = 10
 #: Smallest group-to-group spread (sd of log η, log t, log η2) added to the interval of a
 #: prediction answered by a fallback group: ±z·0.25 is about ×/÷ 1.5 at 90 %.
 SD_BETWEEN_FLOOR = np.array([0.25, 0.5, 0.25])
+#: Overheads at or below this [s] (1 µs: less than one kernel launch) are at their bound 0,
+#: and are left out of the group-to-group spread of log t.
+OVERHEAD_SPREAD_MIN_S = 1e-6
 
 
 def _key_text(key) -> str:
@@ -79,6 +83,7 @@ class LookupMixin:
     def _index_tables(self):
         """Per-group natural parameters and draws, for the look-ups of predict/parameters_for."""
         G = len(self.groups_)
+        self._frameworks_cache, self._kernels_ref_cache = {}, {}
         x, B = self.theta_, self.theta_bootstrap_
         tau = np.asarray(self.group_time_scale_, dtype=float)
         self._gidx = {tuple(g): i for i, g in enumerate(self.groups_)}
@@ -104,13 +109,28 @@ class LookupMixin:
         # (sample sd over the phase's groups, or over all groups when the phase has fewer
         # than 3; never below SD_BETWEEN_FLOOR: a handful of groups cannot show how far an
         # unseen device, precision or framework may land)
-        logs = np.column_stack([nat[:, 0], np.log(np.maximum(nat[:, 1], 1e-9)), nat[:, 2]])
+        # (an overhead at its bound 0 says "none measurable", not a value: its log would be
+        # −∞, clamped to some −20, and dominate the spread, so it is left out of it)
+        with np.errstate(divide="ignore"):
+            logt = np.where(nat[:, 1] > OVERHEAD_SPREAD_MIN_S, np.log(np.maximum(nat[:, 1], 1e-300)), np.nan)
+        logs = np.column_stack([nat[:, 0], logt, nat[:, 2]])
         self._sd_between = {}
         for ph in ("training", "inference"):
             sel = np.array([g[2] == ph for g in self.groups_])
             v = logs[sel] if sel.sum() >= 3 else logs
-            sd = np.std(v, axis=0, ddof=1) if len(v) >= 2 else np.zeros(3)
+            with np.errstate(invalid="ignore", divide="ignore"):
+                import warnings
+                with warnings.catch_warnings():
+                    warnings.simplefilter("ignore", RuntimeWarning)
+                    sd = np.nanstd(v, axis=0, ddof=1) if len(v) >= 2 else np.zeros(3)
             self._sd_between[ph] = np.maximum(np.nan_to_num(sd), SD_BETWEEN_FLOOR)
+        # device-to-device and architecture spreads of log η within each class (the group
+        # key without the device), the variance components of :mod:`.pooling`
+        from .architecture import architecture_of
+        from .pooling import variance_components
+        self.pooling_ = variance_components(
+            [tuple(g[1:]) for g in self.groups_],
+            [architecture_of(_device(g[0], self.user_devices_) or g[0]) for g in self.groups_], nat[:, 0])
         self._sd_kappa = float(np.std(self._logk)) if self._logk.size >= 2 else 0.3
         # a model without a factor is answered by the median of the others: the spread of
         # that answer is measured, each fitted factor predicted by the median of the rest
@@ -257,23 +277,19 @@ class LookupMixin:
             (f"the same device at a sibling precision ({', '.join(sib)})",
              [j for j in same_phase if self.groups_[j][0] == device and self.groups_[j][1] in sib], "precision"),
         ]
-        similar = [j for j in same_phase if self.groups_[j][1] in (precision, *sib)
-                   and (not vendor or p.iloc[j]["vendor"] == vendor) and (not kind or p.iloc[j]["kind"] == kind)]
-        if similar and peak:
-            dist = {j: abs(math.log(p.iloc[j]["peak_flops"] / peak)) for j in similar}
-            best_dev = p.iloc[min(dist, key=dist.get)]["device"]
-            levels.append((f"the most similar device ({best_dev}: same vendor/kind, nearest "
-                           f"{precision} peak)", [j for j in similar if p.iloc[j]["device"] == best_dev], "device"))
         for what, cand, level in levels:
             if cand:
                 src = ", ".join(p.iloc[j]["group"] for j in cand)
-                extra = np.zeros(3) if what.startswith("the same device and") else self._sd_between[phase]
+                extra = np.zeros(3) if level == "framework" else self._sd_between[phase]
                 note = (f"no {_key_text(key)} group was fitted: using {what}: {src}"
                         + (f" (median of {len(cand)})" if len(cand) > 1 else ""))
-                nat, natB, cnotes = self._other_devices(dev, cand) if level == "device" else (
-                    self._nat[cand], self._natB[:, cand], [])
-                return (np.median(nat, axis=0), np.median(natB, axis=1),
-                        float(np.median(p.iloc[cand]["scatter"])), extra, [note] + cnotes, src, level)
+                return (np.median(self._nat[cand], axis=0), np.median(self._natB[:, cand], axis=1),
+                        float(np.median(p.iloc[cand]["scatter"])), extra, [note], src, level)
+        similar = [j for j in same_phase if self.groups_[j][1] in (precision, *sib) and self.groups_[j][0] != device
+                   and (not vendor or p.iloc[j]["vendor"] == vendor) and (not kind or p.iloc[j]["kind"] == kind)]
+        exact = [j for j in similar if self.groups_[j][1] == precision]
+        if exact or similar:
+            return self._shared(key, exact or similar, dev)
         other = [j for j in same_phase if self.groups_[j][0] == device and self.groups_[j][1] != precision]
         if other and peak:
             # the nearest precision first: int8 from fp16/mixed, half from fp32, ...
@@ -311,6 +327,85 @@ class LookupMixin:
         return (np.median(nat, axis=0), np.median(natB, axis=1),
                 float(np.median(p.iloc[same_phase]["scatter"])), self._sd_between[phase], [note] + cnotes,
                 "pooled", "pooled")
+
+    def _shared(self, key, cand, dev):
+        """The answer for a device with no group of its own: the parameters the groups
+        ``cand`` (other devices, same precision path, phase and engine) share, by the model
+        of :mod:`.pooling`.
+
+        ``log η``: the random-effects mean over the devices (each group's sustained rate
+        first carried to ``dev`` by :meth:`_other_devices`' power-cap ratio) plus the
+        deviation of ``dev``'s architecture, kriged from the fitted devices' deviations by
+        launch year (0 far from every fitted generation), with ``se(μ̂)² + Var(δ)`` added to
+        its interval (``τ`` the measured device-to-device sd, :attr:`pooling_`, never below
+        ``SD_BETWEEN_FLOOR[0]``). The overhead (log t) and the memory efficiency (log η_m,
+        over the devices of ``dev``'s memory technology, HBM2, GDDR6, ..., where one was
+        fitted, else all) are shared the same way with their own device-to-device spreads.
+        Returns the tuple of :meth:`_resolve` with level ``"shared"``."""
+        from .architecture import architecture_of, architecture_year
+        from .pooling import correlated_deviation, random_effects_mean
+
+        p = self.params_
+        phase = key[2]
+        nat, natB, cnotes = self._other_devices(dev, cand)
+        devices = [p.iloc[j]["device"] for j in cand]
+        names = sorted(set(devices))
+        # one value per device (several groups of one device: by_framework / per model)
+        idx = [[k for k, d in enumerate(devices) if d == n] for n in names]
+        y = np.array([np.median(nat[ks, 0]) for ks in idx])
+        yB = np.stack([np.median(natB[:, ks, 0], axis=1) for ks in idx], axis=1)  # (B, k)
+        v = np.var(yB, axis=0) if len(yB) > 1 else np.zeros(len(y))
+        pool = self.pooling_
+        tau = max(np.nan_to_num(pool["sd_device"], nan=0.0), SD_BETWEEN_FLOOR[0])
+        mu, se, w = random_effects_mean(y, v, tau)
+        # the deviation of dev's architecture from the shared mean: correlated with the
+        # fitted devices' by launch year (neighbouring generations alike), 0 far from all
+        arch = architecture_of(dev if dev is not None else key[0])
+        year = architecture_year(dev if dev is not None else key[0])
+        years = [architecture_year(_device(n, self.user_devices_) or n) for n in names]
+        delta, var_dev = correlated_deviation(y - mu, years, year, v, tau)
+        out, outB = np.empty(3), np.empty((len(natB), 3))
+        out[0] = mu + delta
+        outB[:, 0] = yB @ w + delta
+        memtech = getattr(dev, "memory_technology", None)
+        same_mem = [k for k, n in enumerate(names) if memtech is not None and getattr(
+            _device(n, self.user_devices_), "memory_technology", None) == memtech]
+        extra_var = np.zeros(3)
+        # the overhead (log t) and the memory efficiency (log η_m, over the devices of dev's
+        # memory technology where one was fitted) are shared the same way, each with its
+        # own device-to-device sd; an overhead at its bound 0 on some device: their median
+        for c, pick in ((1, list(range(len(names)))), (2, same_mem or list(range(len(names))))):
+            vals = np.array([np.median(nat[idx[k], c]) for k in pick])
+            draws = np.stack([np.median(natB[:, idx[k], c], axis=1) for k in pick], axis=1)
+            if c == 1 and not np.all(vals > OVERHEAD_SPREAD_MIN_S):
+                out[c], outB[:, c] = np.median(vals), np.median(draws, axis=1)
+                continue
+            if c == 1:
+                vals, draws = np.log(vals), np.log(np.maximum(draws, 1e-300))
+            tau_c = float(self._sd_between[phase][c])
+            vc = np.var(draws, axis=0) if len(draws) > 1 else np.zeros(len(vals))
+            m_c, se_c, w_c = random_effects_mean(vals, vc, tau_c)
+            d_c, var_c = correlated_deviation(vals - m_c, [years[k] for k in pick], year, vc, tau_c)
+            out[c], outB[:, c] = m_c + d_c, draws @ w_c + d_c
+            if c == 1:
+                out[c], outB[:, c] = math.exp(out[c]), np.exp(outB[:, c])
+            extra_var[c] = max(se_c ** 2 - float(np.var(draws @ w_c)), 0.0) + var_c
+        extra = self._sd_between[phase].copy()
+        # the draws carry the devices' sampling spread; the interval adds the rest of se(μ̂)²
+        # (the between-device part) and the new device's deviation variance Var(δ) (its
+        # architecture's, kriged, and its own); a training step's overhead keeps the
+        # group-to-group spread of the phase (its overhead is not operator-scaled)
+        sampled = float(np.var(outB[:, 0])) if len(outB) > 1 else 0.0
+        extra[0] = math.sqrt(max(se ** 2 - sampled, 0.0) + var_dev)
+        extra[1:] = np.sqrt(np.maximum(extra_var[1:], 0.0)) if phase == "inference" else extra[1:]
+        src = ", ".join(p.iloc[j]["group"] for j in cand)
+        how = (f"its {arch} ({year:g}) deviation {delta:+.3g} (from the fitted devices' by launch year)"
+               if abs(delta) >= 0.005 else f"no {arch} deviation (deviation 0: no fitted device of a nearby generation)")
+        note = (f"no {_key_text(key)} group was fitted: using the efficiency shared across devices "
+                f"(random-effects mean of {len(names)} device(s): {', '.join(names)}; η = {math.exp(mu):.3g}) "
+                f"and {how}; device-to-device sd {tau:.3g} (log) added to the interval"
+                + (f"; memory efficiency of the {memtech} device(s)" if same_mem and memtech else ""))
+        return out, outB, float(np.median(p.iloc[cand]["scatter"])), extra, [note] + cnotes, src, "shared"
 
     def _other_devices(self, target, cand):
         """The natural parameters (and draws) of the groups ``cand``, fitted on other devices,
@@ -411,6 +506,12 @@ class LookupMixin:
 
     def _frameworks_of(self, src: str, phase: str) -> set:
         """Framework families the group(s) named in ``src`` were fitted on."""
+        cache = self.__dict__.setdefault("_frameworks_cache", {})
+        if (src, phase) not in cache:
+            cache[(src, phase)] = self._frameworks_uncached(src, phase)
+        return cache[(src, phase)]
+
+    def _frameworks_uncached(self, src: str, phase: str) -> set:
         p = self.params_
         names = p["group"][p["phase"] == phase] if src == "pooled" else src.split(", ")
         fws = set()
@@ -484,6 +585,12 @@ class LookupMixin:
         the phase is not operator-scaled or no count is known."""
         if phase not in _fit.OPERATOR_SCALED_PHASES or "kernels_ref" not in self.params_:
             return math.nan
+        cache = self.__dict__.setdefault("_kernels_ref_cache", {})
+        if (src, phase) not in cache:
+            cache[(src, phase)] = self._kernels_ref_uncached(src, phase)
+        return cache[(src, phase)]
+
+    def _kernels_ref_uncached(self, src, phase) -> float:
         p = self.params_
         names = set(p["group"][p["phase"] == phase]) if src == "pooled" else set(str(src).split(", "))
         refs = p.loc[p["group"].isin(names), "kernels_ref"].to_numpy(dtype=float)

@@ -122,6 +122,15 @@ class Calibration(LookupMixin):
         link's payload rate the exchange achieved), ``comm_efficiency_low``,
         ``comm_efficiency_high``, ``n_rows``: one row per (backend, link class) the
         multi-device training rows used.
+    pooling_ : dict
+        The variance components of the efficiencies shared across devices
+        (:func:`plaster_model.calibration.pooling.variance_components`): ``sd_device`` (τ, the
+        device-to-device sd of log η within a precision path/phase/engine), ``sd_architecture``
+        (τ_a), ``sd_within_architecture`` (τ_w), ``n_classes``, ``n_cells``.
+    above_peak_ : pandas.DataFrame
+        ``group``, ``model``, ``fraction_of_peak`` (η·κ/r_∞ > 1) of the fitted (group, model)
+        pairs that run faster than the physical peak for their counted FLOPs (flagged in
+        :meth:`summary`).
     groups_ : list of tuple
         The group keys.
     residuals_ : pandas.DataFrame
@@ -436,6 +445,17 @@ class Calibration(LookupMixin):
         self.comm_efficiencies_ = pd.DataFrame(ce, columns=["backend", "link_class", "comm_efficiency",
                                                             "comm_efficiency_low", "comm_efficiency_high",
                                                             "n_rows", "max_devices"])
+        # the sustained FLOP rate of each fitted (group, model) as a fraction of the
+        # physical peak: η·κ/r_∞ (η a fraction of the per-operator roofline, r_∞ ≥ 1 its
+        # time over the FLOP-only time). Above 1 the fit says the model runs faster than the
+        # chip can compute its counted FLOPs (Winograd/FFT convolutions do fewer), which
+        # summary() flags
+        roof = rows.roofline if rows.roofline is not None else np.ones(len(eta))
+        frac = eta * kappa / roof
+        above = [{"group": _key_text(rows.group[k]), "model": rows.model[k], "fraction_of_peak": float(frac[k])}
+                 for k in np.flatnonzero(frac > 1.0 + 1e-9)]
+        self.above_peak_ = (pd.DataFrame(above, columns=["group", "model", "fraction_of_peak"])
+                            .drop_duplicates(["group", "model"]).reset_index(drop=True))
         from .parameters import parameter_table
         self.parameter_table_ = parameter_table(rows, layout, x, B, self.interval)
         self._index_tables()
@@ -633,60 +653,86 @@ class Calibration(LookupMixin):
         reasons = list(r.reason)
         idx = np.flatnonzero(r.ok)
         if idx.size:
-            sub = r.subset(r.ok)
+            sub = r if idx.size == len(r.ok) else r.take(idx)
             m = idx.size
             B = len(self.theta_bootstrap_)
-            P = np.zeros((m, 4))
-            PB = np.zeros((B, m, 4))
-            extra_sd = np.zeros((m, 4))
-            scat = np.zeros(m)
-            levels = [None] * m
-            cache = {}
-            for k in range(m):
-                i = idx[k]
-                dev = _device(r.device[i], {**self.user_devices_, **(devices or {})})
+            # every look-up depends on the row only through this key: evaluate each distinct
+            # key once, then spread its parameters to the rows with numpy (rows of one
+            # configuration at many batches share everything but the batch)
+            ukeys, inv = _unique_keys(r, idx)
+            U = len(ukeys)
+            Pu, PBu, exu, scu = np.zeros((U, 4)), np.zeros((B, U, 4)), np.zeros((U, 4)), np.zeros(U)
+            lvu, srcu, txtu = [None] * U, [None] * U, [None] * U
+            all_devices = {**self.user_devices_, **(devices or {})}
+            dev_cache, res_cache = {}, {}
+            first = idx[np.unique(inv, return_index=True)[1]]  # a row of each key
+            for u, i in enumerate(first):
+                dname = r.device[i]
+                dk = dname if isinstance(dname, str) or dname is None else id(dname)
+                if dk not in dev_cache:
+                    dev_cache[dk] = _device(dname, all_devices)
+                dev = dev_cache[dk]
                 ck = (r.group[i], r.model[i], r.framework[i])
-                if ck not in cache:
+                if ck not in res_cache:
                     nat, natB, sc, ex, nts, src, level = self._resolve(r.group[i], r.peak[i], dev)
                     lk, lkB, exk, kn = self._kappa(r.model[i], r.phase[i])
                     ex = np.hypot(ex, self._setup_sd(src, r.phase[i], r.framework[i]))
-                    cache[ck] = (nat, natB, sc, ex, exk, "; ".join(nts + kn), src, level, lk, lkB)
-                nat, natB, sc, ex, exk, txt, src, level, lk, lkB = cache[ck]
-                fallback[i] = level is not None
-                levels[k] = level
-                P[k, :3], P[k, 3] = nat, lk
-                PB[:, k, :3] = natB
-                PB[:, k, 3] = lkB
-                extra_sd[k] = (*ex, exk)
+                    res_cache[ck] = (nat, natB, sc, ex, exk, "; ".join(nts + kn), src, level, lk, lkB)
+                nat, natB, sc, ex, exk, txt, src, level, lk, lkB = res_cache[ck]
+                Pu[u, :3], Pu[u, 3] = nat, lk
+                PBu[:, u, :3] = natB
+                PBu[:, u, 3] = lkB
+                exu[u] = (*ex, exk)
                 ratio, onote = self._operator_ratio(src, r.phase[i], r.kernels[i])
                 if ratio != 1.0:
-                    P[k, 1] *= ratio
-                    PB[:, k, 1] *= ratio
+                    Pu[u, 1] *= ratio
+                    PBu[:, u, 1] *= ratio
                     txt = txt + "; " + "; ".join(onote)
                 if r.comm_key[i] is not None:
                     lc, lcB, exc, cn = self._comm(*r.comm_key[i], r.n_devices[i])
-                    P[k, 2], PB[:, k, 2], extra_sd[k, 2] = lc, lcB, exc
+                    Pu[u, 2], PBu[:, u, 2], exu[u, 2] = lc, lcB, exc
                     txt = txt + "; " + "; ".join(cn)
-                scat[k] = sc
                 if r.assumed and r.assumed[i]:
                     txt = txt + "; " + r.assumed[i]
-                groups[i], notes[i] = src, txt
+                scu[u], lvu[u], srcu[u], txtu[u] = sc, level, src, txt
+            P, extra_sd, scat = Pu[inv], exu[inv], scu[inv]
+            fallback = np.array(fallback, dtype=object)
+            groups, notes = np.array(groups, dtype=object), np.array(notes, dtype=object)
+            fallback[idx] = np.array([lv is not None for lv in lvu], dtype=object)[inv]
+            groups[idx] = np.array(srcu, dtype=object)[inv]
+            notes[idx] = np.array(txtu, dtype=object)[inv]
             lp, J = log_prediction(sub, np.exp(P[:, 0]), P[:, 1], np.exp(P[:, 2]), np.exp(P[:, 3]), jacobian=True)
-            lpB = log_prediction(sub, np.exp(PB[..., 0]), PB[..., 1], np.exp(PB[..., 2]), np.exp(PB[..., 3]))
+            # the parameter spread through the draws: once per distinct (key, batch,
+            # host-transfer time), the only row fields a row's prediction reads beyond its key
+            kb, kx = pd.factorize(sub.batch)[0], pd.factorize(sub.extra_s)[0]
+            inv_e = pd.factorize((inv.astype(np.int64) * (kb.max() + 1) + kb) * (kx.max() + 1) + kx)[0]
+            first_e = np.unique(inv_e, return_index=True)[1]
+            PBe = PBu[:, inv[first_e]]
+            lpB = log_prediction(sub.take(first_e), np.exp(PBe[..., 0]), PBe[..., 1], np.exp(PBe[..., 2]),
+                                 np.exp(PBe[..., 3]))
+            var_draws = np.nanvar(lpB, axis=0)[inv_e] if lpB.size else np.zeros(m)
             # parameter spread + residual scatter + (fallbacks) group-to-group spread of each
             # parameter and (unseen models) model-to-model spread, through d log ŷ / d θ
-            var = (np.nanvar(lpB, axis=0) + scat ** 2 + (J[:, 0] * extra_sd[:, 0]) ** 2
+            var = (var_draws + scat ** 2 + (J[:, 0] * extra_sd[:, 0]) ** 2
                    + (J[:, 1] * P[:, 1] * extra_sd[:, 1]) ** 2 + (J[:, 2] * extra_sd[:, 2]) ** 2
                    + (J[:, 3] * extra_sd[:, 3]) ** 2)
             # a new run is a new source: the source-to-source spread within groups. A fallback to
             # another device or precision adds the group-to-group spread, which already holds it
             # (those groups were measured by other sources); every fallback is at least as
             # uncertain as fallbacks measured on the fitted groups
-            fb = np.array([bool(fallback[i]) for i in idx])
-            between = np.array([lv is not None and lv not in WITHIN_GROUP_LEVELS for lv in levels])
-            var = var + np.where(between, 0.0, np.array([self._source_sd(r.phase[i]) for i in idx]) ** 2)
-            floor = np.array([self._fallback_sd(r.phase[i], levels[k]) for k, i in enumerate(idx)]) ** 2
-            var = np.where(fb, np.maximum(var, np.nanvar(lpB, axis=0) + floor), var)
+            fb = np.array([lv is not None for lv in lvu], dtype=bool)[inv]
+            between = np.array([lv is not None and lv not in WITHIN_GROUP_LEVELS for lv in lvu], dtype=bool)[inv]
+            phase_u = [r.phase[i] for i in first]
+            var = var + np.where(between, 0.0, np.array([self._source_sd(ph) for ph in phase_u])[inv] ** 2)
+            floor = np.array([self._fallback_sd(ph, lv) for ph, lv in zip(phase_u, lvu)])[inv] ** 2
+            var = np.where(fb, np.maximum(var, var_draws + floor), var)
+            # the shared level's error was measured directly (every fitted device answered from
+            # the others): where it was, that measurement is the device term of the interval,
+            # instead of the sum of the modelled spreads (which counts the overhead and memory
+            # terms on top of an η spread that already absorbed them)
+            measured = np.array([lv == "shared" and lv in getattr(self, "fallback_level_spread_", {}).get(ph, {})
+                                 for ph, lv in zip(phase_u, lvu)], dtype=bool)[inv]
+            var = np.where(measured, var_draws + scat ** 2 + floor + (J[:, 3] * extra_sd[:, 3]) ** 2, var)
             z = _z(self.interval)
             half = z * np.sqrt(var)
             value[idx] = np.exp(lp)
@@ -741,6 +787,19 @@ class Calibration(LookupMixin):
             if len(po):
                 lines.append(f"  prior-only (no row informs them; value and interval are the prior's): "
                              + ", ".join(po["name"].head(12)) + (" ..." if len(po) > 12 else ""))
+        ab = getattr(self, "above_peak_", None)
+        if ab is not None and len(ab):
+            lines += ["", "ABOVE PEAK: fitted runs faster than the device's peak for the counted FLOPs "
+                          "(η·κ/r_∞ > 1; fewer FLOPs than the zoo counts, e.g. Winograd, or a wrong peak):"]
+            for _, a in ab.iterrows():
+                lines.append(f"  {a['model']} on {a['group']}: {a['fraction_of_peak']:.3g} × the peak")
+        pool = getattr(self, "pooling_", None)
+        if pool:
+            lines += ["", "shared across devices (an unseen device: the random-effects mean of its precision path, "
+                          "its architecture's deviation kriged by launch year, this spread in its interval):",
+                      f"  device-to-device sd of log η {pool['sd_device']:.3g} ({pool['n_classes']} classes), "
+                      f"within-architecture {pool['sd_within_architecture']:.3g}, "
+                      f"between architectures {pool['sd_architecture']:.3g} ({pool['n_cells']} cells)"]
         lines += ["", "in-sample absolute % error:"]
         for _, e in self.errors_.iterrows():
             lines.append(f"  {e['metric']:<20} n={e['n']:<4d} median {e['median_abs_pct_error']:.3g} %  "
@@ -823,6 +882,30 @@ def _as_frame(measurements) -> pd.DataFrame:
         return read_measurements(measurements)
     raise ParameterTypeError("measurements", measurements,
                              message=f"measurements must be a DataFrame or a path/glob/directory, got {type(measurements).__name__}")
+
+
+def _unique_keys(r, idx):
+    """The distinct look-up keys of the rows ``idx`` of the RowTable ``r`` and each row's
+    index into them: rows of one configuration (:func:`~.rows.prepare_rows`) share group,
+    model, framework, operator count, communication key and size, stated assumption and
+    device, so one key each."""
+    if getattr(r, "config", None) is not None:
+        inv = pd.factorize(np.asarray(r.config)[idx])[0]
+        return list(range(int(inv.max()) + 1 if inv.size else 0)), inv
+
+    def clean(v):
+        return None if isinstance(v, float) and v != v else v  # NaN != NaN: one key for all
+
+    assumed = r.assumed if r.assumed else [None] * len(r.ok)
+    index: dict = {}
+    inv = np.empty(len(idx), dtype=int)
+    for k, i in enumerate(idx):
+        comm = r.comm_key[i]
+        key = (r.group[i], r.model[i], r.framework[i], clean(float(r.kernels[i])), comm,
+               float(r.n_devices[i]) if comm is not None else None, assumed[i],
+               r.device[i] if isinstance(r.device[i], str) or r.device[i] is None else id(r.device[i]))
+        inv[k] = index.setdefault(key, len(index))
+    return list(index), inv
 
 
 def _cell_spread(groups, labels, logr) -> float:

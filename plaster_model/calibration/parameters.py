@@ -7,8 +7,9 @@ number of rows whose prediction it moves, its interval, and a status:
 ``fitted``
     at least one row informs it (``|∂ log ŷ/∂θ| > 0.01`` at the solution);
 ``prior-only``
-    no row informs it: its value is the prior's (its interval is the prior's, not the
-    data's), reported as such instead of as a fit;
+    no row informs it: its value is the prior's and so is its interval (the prior's centre
+    ± z·σ, within the bounds: never a zero-width interval), reported as such instead of as
+    a fit;
 ``at bound``
     a fitted value on one of its bounds (an efficiency at 1: the data ask for more than the
     physical peak); flagged in :meth:`~plaster_model.Calibration.summary`;
@@ -107,10 +108,18 @@ def parameter_table(rows, layout, x, draws, interval: float = 0.9):
             status = "unused"
         elif informs[i] == 0:
             status = "prior-only"
+            if i in prior_sd and math.isfinite(prior_sd[i]):
+                # no row sees it: its interval is the prior's (centre ± z·σ in the fit's
+                # units, within the bounds), not the near-zero spread of draws that never
+                # move it: a parameter the data cannot see must not look pinned
+                lo, hi = -z * prior_sd[i], z * prior_sd[i]
+                if kind == "overhead_s":
+                    lo = 0.0
         elif at_bound:
             status = "at bound"
         else:
             status = "fitted"
+        lo, hi = max(lo, lo_b[i]), min(hi, hi_b[i])
         recs.append({"name": name, "kind": kind, "value": float(unit(x[i])),
                      "lower": float(unit(lo_b[i])), "upper": float(unit(hi_b[i])) if math.isfinite(hi_b[i]) else math.nan,
                      "prior": prior, "prior_sd": prior_sd.get(i, math.nan), "n_rows": int(informs[i]),

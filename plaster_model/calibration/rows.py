@@ -186,6 +186,7 @@ class RowTable:
     source: list = field(default_factory=list)  # the row's source (publication, log file)
     unmapped: list = field(default_factory=list)
     row_models: dict = field(default_factory=dict)  # models defined by the rows' own columns
+    config: np.ndarray = None  # per row: its configuration (rows of one resolve alike)
 
     @property
     def compute_s(self) -> np.ndarray:
@@ -203,6 +204,25 @@ class RowTable:
     def peak_effective(self) -> np.ndarray:
         """``γ_peak / r_∞`` [FLOP/s]: the FLOP rate of the per-operator roofline at efficiency 1."""
         return self.peak if self.roofline is None else self.peak / self.roofline
+
+    def take(self, indices) -> "RowTable":
+        """The rows at positions ``indices`` (repeats allowed), in that order."""
+        from operator import itemgetter
+
+        ix = np.asarray(indices, dtype=int)
+        out = {}
+        for name, val in self.__dict__.items():
+            if name == "unmapped":
+                out[name] = list(val)
+            elif name == "row_models":
+                out[name] = dict(val)
+            elif isinstance(val, (np.ndarray, pd.Index)):
+                out[name] = val[ix]
+            elif isinstance(val, list) and len(val) == len(self.ok):
+                out[name] = list(itemgetter(*ix)(val)) if ix.size > 1 else [val[k] for k in ix]
+            else:
+                out[name] = val
+        return RowTable(**out)
 
     def subset(self, mask) -> "RowTable":
         mask = np.asarray(mask, dtype=bool)
@@ -396,10 +416,42 @@ def _node_layout(text, device, link, cache):
     return cache[key]
 
 
+#: Columns that hold a row's measurement (or where it was published or sits in a file), never
+#: how it ran: rows
+#: equal in every other column resolve alike (:func:`prepare_rows` resolves each such
+#: configuration once). ``batch_per_device`` is among them: only the metric's constant and
+#: the batch column depend on it, and those are set per row.
+_PER_ROW_COLUMNS = frozenset({
+    "value", "batch_per_device", "line", "latency_mean_ms", "latency_median_ms", "latency_min_ms",
+    "latency_max_ms", "latency_p90_ms", "latency_p95_ms", "latency_p99_ms", "latency_std_ms",
+    "host_latency_mean_ms", "host_latency_median_ms", "h2d_mean_ms", "d2h_mean_ms", "enqueue_mean_ms",
+    "throughput_qps", "measured_power_w", "source", "source_detail", "file"})
+
+
+def _configuration_keys(df: pd.DataFrame) -> tuple[np.ndarray, np.ndarray]:
+    """(first row of each distinct configuration, configuration index of every row): rows
+    equal outside :data:`_PER_ROW_COLUMNS` (and equally with or without a batch) share one."""
+    df = df.copy(deep=False)
+    df.attrs = {}  # (pandas deep-copies attrs on every column read)
+    cols = [c for c in df.columns if c not in _PER_ROW_COLUMNS]
+    b = pd.to_numeric(df["batch_per_device"], errors="coerce").to_numpy(dtype=float) \
+        if "batch_per_device" in df else np.full(len(df), np.nan)
+    # a 64-bit hash of each row's configuration cells (pandas hashes every missing cell
+    # alike), with or without a batch: one code per distinct configuration
+    h = pd.util.hash_pandas_object(df[cols], index=False).to_numpy() if cols else np.zeros(len(df), np.uint64)
+    inv = pd.factorize(pd.factorize(h)[0] * 2 + (b > 0))[0].astype(np.int64)
+    return np.unique(inv, return_index=True)[1], inv
+
+
 def prepare_rows(df: pd.DataFrame, *, models: Mapping | None = None, devices: Mapping | None = None,
                  dataset: str = "ImageNet-1k", algorithm: str = "auto", by_framework: bool = False,
                  per: str = "device_precision", roofline: bool = True) -> RowTable:
     """Resolve every row of a measurement table (see the module docstring).
+
+    Each distinct configuration (the row outside its measured values and its batch,
+    :data:`_PER_ROW_COLUMNS`) is resolved once and its fields spread to its rows; the
+    batch, the metric's constant ``c``, the measured value, the latency ratio and the
+    host-transfer time are set per row.
 
     Parameters
     ----------
@@ -431,6 +483,64 @@ def prepare_rows(df: pd.DataFrame, *, models: Mapping | None = None, devices: Ma
     -------
     RowTable
     """
+    if len(df) == 0:  # nothing to resolve: say why, from the reading report when there is one
+        _raise_no_rows(df.attrs)
+    first, inv = _configuration_keys(df)
+    kw = dict(models=models, devices=devices, dataset=dataset, algorithm=algorithm,
+              by_framework=by_framework, per=per, roofline=roofline)
+    if first.size == len(df):
+        table = _prepare_configurations(df, **kw)[0]
+        table.config = np.arange(len(df))
+        return table
+    sub = df.iloc[first]
+    table, log_epochs, n_samples = _prepare_configurations(sub, counts=np.bincount(inv), **kw)
+    out = table.take(inv)
+    out.index = df.index
+    # per row: the batch (a missing one took its configuration's documented default), the
+    # measured values, the metric's constant
+    b_row = pd.to_numeric(df["batch_per_device"], errors="coerce").to_numpy(dtype=float) \
+        if "batch_per_device" in df else np.full(len(df), np.nan)
+    out.batch = np.where(out.ok & (b_row > 0), b_row, out.batch)
+    out.value = pd.to_numeric(df["value"], errors="coerce").to_numpy(dtype=float) if "value" in df \
+        else np.full(len(df), np.nan)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        out.p99_ratio = (_numeric(df, "latency_p99_ms") / _numeric(df, "latency_median_ms"))
+    phase, metric = np.asarray(out.phase, dtype=object), np.asarray(out.metric, dtype=object)
+    out.extra_s = np.where(out.ok & (phase == "inference") & (metric == "throughput_img_s"), _host_transfer_s(df), 0.0)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        pb = out.n_devices * out.batch
+        iters = np.ceil(n_samples / pb)
+        const = np.where(metric == "throughput_img_s", np.log(pb),
+                         np.where(metric == "epoch_time_s", np.log(iters),
+                                  np.where(metric == "time_to_train_min", log_epochs[inv] + np.log(iters / 60.0),
+                                           out.const)))
+    out.const = np.where(out.ok, const, out.const)
+    out.source = _texts(df, "source", _texts(df, "file", [""] * len(df)))
+    out.config = inv
+    return out
+
+
+def _texts(df, name, fallback) -> list:
+    """``_text`` of every cell of column ``name`` (each distinct cell read once), else the
+    row's ``fallback``."""
+    if name not in df:
+        return list(fallback)
+    codes, uniques = pd.factorize(df[name], use_na_sentinel=True)
+    texts = np.array([_text(u) for u in uniques] + [None], dtype=object)[codes]
+    return [t if t is not None else f for t, f in zip(texts.tolist(), fallback)]
+
+
+def _numeric(df, name) -> np.ndarray:
+    return pd.to_numeric(df[name], errors="coerce").to_numpy(dtype=float) if name in df \
+        else np.full(len(df), np.nan)
+
+
+def _prepare_configurations(df: pd.DataFrame, *, models=None, devices=None, dataset="ImageNet-1k",
+                            algorithm="auto", by_framework=False, per="device_precision", roofline=True,
+                            counts=None):
+    """:func:`prepare_rows` on every row of ``df`` (one row per configuration there, row ``i``
+    standing for ``counts[i]`` rows, default 1): the RowTable, log(epochs) of
+    ``time_to_train_min`` rows (NaN elsewhere) and the dataset's training samples."""
     from ..catalog.loader import active_catalog
     from ..catalog.objects import BYTES_PER_ELEMENT, gradient_bytes_per_element, normalize_precision as catalog_precision
     from ..io.readers.normalize import normalize_names, precision_from_text as normalize_precision
@@ -450,6 +560,8 @@ def prepare_rows(df: pd.DataFrame, *, models: Mapping | None = None, devices: Ma
     n = len(df)
     n_samples = active_catalog().get("dataset", dataset).train_samples
     nan = lambda: np.full(n, np.nan)  # noqa: E731
+    counts = np.ones(n, dtype=int) if counts is None else np.asarray(counts, dtype=int)
+    log_epochs = nan()
     F, P, peak, bw, W, kern = nan(), nan(), nan(), nan(), nan(), nan()
     roof = np.ones(n)
     A = np.zeros(n)
@@ -545,7 +657,7 @@ def prepare_rows(df: pd.DataFrame, *, models: Mapping | None = None, devices: Ma
                                        link, ycache)
                     if lay.refused:
                         text = miss or col("interconnect_raw", i) or "(none)"
-                        unmapped[text] = unmapped.get(text, 0) + 1
+                        unmapped[text] = unmapped.get(text, 0) + int(counts[i])
                         why = lay.refused
                     else:
                         net = active_catalog().get("interconnect", lay.network)
@@ -556,7 +668,7 @@ def prepare_rows(df: pd.DataFrame, *, models: Mapping | None = None, devices: Ma
                         layout_notes[i] = lay.assumptions
                 elif link is None:
                     text = miss or "(none)"
-                    unmapped[text] = unmapped.get(text, 0) + 1
+                    unmapped[text] = unmapped.get(text, 0) + int(counts[i])
                     why = f"interconnect {text!r} is not mapped to a catalog link"
                 else:
                     beta[i], alpha[i], link_name = link.bandwidth, link.latency_s, link.name
@@ -570,6 +682,7 @@ def prepare_rows(df: pd.DataFrame, *, models: Mapping | None = None, devices: Ma
                     why = "time_to_train_min: the notes state no number of epochs"
                 else:
                     const[i] = math.log(epochs * iters / 60.0)
+                    log_epochs[i] = math.log(epochs)
             sign[i] = 1.0
         elif why is None:
             sign[i], const[i] = {
@@ -667,7 +780,7 @@ def prepare_rows(df: pd.DataFrame, *, models: Mapping | None = None, devices: Ma
             out_a[m] = 2.0 * (t1 - t2)
             out_l[m] = t1 - out_a[m]
     sources = [col("source", i) or col("file", i) or "" for i in range(n)]
-    return RowTable(index=df.index, ok=ok, reason=reason, model=models_l, device=devices_l, source=sources,
+    table = RowTable(index=df.index, ok=ok, reason=reason, model=models_l, device=devices_l, source=sources,
                     precision=precs, phase=phases, metric=metrics, framework=fws, group=groups,
                     fwd_flops=F, params=P, peak=peak, bandwidth=bw, weight_bytes=W, act_bytes=A,
                     extra_s=np.where(ok & (np.asarray(phases, dtype=object) == "inference")
@@ -683,3 +796,4 @@ def prepare_rows(df: pd.DataFrame, *, models: Mapping | None = None, devices: Ma
                     alpha=alpha, grad_bytes=bytes_per, sign=sign,
                     const=const, value=value, p99_ratio=p99, link=links, row_models=row_models,
                     unmapped=[{"interconnect": k, "n_rows": v} for k, v in unmapped.items()])
+    return table, log_epochs, n_samples
