@@ -23,7 +23,7 @@ _BY_ARCH = {
     "Ampere": ("A100", "A100-80GB", "A100-PCIe", "A100-PCIe-80GB", "A10", "A30", "A40",
                "RTX 3060 Laptop", "RTX 3090", "Jetson AGX Orin"),
     "Ada": ("RTX 4090", "RTX 6000 Ada", "L4", "L40", "L40S"),
-    "Hopper": ("H100", "H100-PCIe", "H100 NVL", "H200"),
+    "Hopper": ("H100", "H100-PCIe", "H100 NVL", "H200", "H800", "H20"),
     "Blackwell": ("B200", "B300", "GB200", "GB300"),
     "CDNA1": ("MI100",),
     "CDNA2": ("MI210", "MI250X", "MI250X GCD", "MI250", "MI250 GCD"),
