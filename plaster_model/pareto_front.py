@@ -159,8 +159,8 @@ def pareto(df, objectives=_DEFAULT):
     >>> front = pm.pareto(df, {"epoch_h": "min", "cost_usd": "min"})
     >>> print(front[["device", "n_devices", "epoch_h", "cost_usd"]].round(4).to_string(index=False))
     device  n_devices  epoch_h  cost_usd
-      A100         64   0.0008    0.1916
-      A100         32   0.0015    0.1706
+      A100         64   0.0015    0.3501
+      V100         64   0.0017    0.2696
         T4         64   0.0023    0.0526
         T4         32   0.0046    0.0516
         T4         16   0.0088    0.0495

@@ -42,7 +42,7 @@ def test_plan_that_does_not_fit_exits_non_zero(capsys):
     # 70B as pure data parallelism on 8 x 80 GB: 141 GB of bf16 weights alone per device
     rc = main(["predict", "--model", "Llama-3.1-70B", "--system", "DGX H100", "--tp", "1", "--global-batch", "64"])
     err = capsys.readouterr().err
-    assert rc == 2 and "exceeds H100's 80 GB" in err and len(err.strip().splitlines()) == 1
+    assert rc == 2 and "exceeds H100's 85.5 GB" in err and len(err.strip().splitlines()) == 1
 
 
 def test_plan_flags_on_a_cnn_are_refused_and_cnn_predict_is_unchanged(capsys):
