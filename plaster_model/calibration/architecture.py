@@ -11,7 +11,7 @@ user's ``Device``) takes its ``architecture`` attribute when it has one, else it
 """
 from __future__ import annotations
 
-__all__ = ["ARCHITECTURES", "architecture_of"]
+__all__ = ["ARCHITECTURES", "DIES", "architecture_of", "die_of"]
 
 _BY_ARCH = {
     "Kepler": ("K40", "K80", "K80 board"),
@@ -89,3 +89,42 @@ def architecture_of(device) -> str | None:
         return ARCHITECTURES[name]
     arch = getattr(device, "architecture", None)
     return str(arch) if arch else name
+
+
+#: Catalog devices that carry the same GPU die (the same SMs, tensor cores, caches and
+#: kernels; the boards differ in clocks, power cap, memory and links, which the catalog's
+#: peaks, bandwidths and the power-cap ratio already carry). A device with no group of its
+#: own is answered first from a fitted device of its die (NVIDIA architecture whitepapers:
+#: GV100 (Tesla V100, 2017), GA100 (A100, 2020), GH100 (H100, 2022), GP100 (Tesla P100,
+#: 2016), GK210 (Tesla K80), TU104 (T4), GA102 (A10/A40/RTX 3090), AD102 (L40/L40S/RTX 4090/
+#: RTX 6000 Ada); AMD CDNA whitepapers: Aldebaran (MI210/MI250/MI250X), Aqua Vanjaram (MI300X/MI325X)).
+_BY_DIE = {
+    "GK210": ("K80", "K80 board"),
+    "GP100": ("P100", "P100-PCIe", "P100-PCIe-12GB"),
+    "GV100": ("V100", "V100-32GB", "V100-PCIe", "V100-PCIe-32GB", "V100S-PCIe", "Titan V"),
+    "TU104": ("T4",),
+    "GA100": ("A100", "A100-80GB", "A100-PCIe", "A100-PCIe-80GB", "A30"),
+    "GA102": ("A10", "A40", "RTX 3090"),
+    "AD102": ("RTX 4090", "RTX 6000 Ada", "L40", "L40S"),
+    "GH100": ("H100", "H100-PCIe", "H100 NVL", "H200", "H800", "H20"),
+    "GB100": ("B200", "B300", "GB200", "GB300"),
+    "Aldebaran": ("MI210", "MI250X", "MI250X GCD", "MI250", "MI250 GCD"),
+    "Aqua Vanjaram": ("MI300X", "MI325X"),
+}
+
+#: Catalog device name -> its GPU die (:data:`_BY_DIE`).
+DIES = {dev: die for die, devs in _BY_DIE.items() for dev in devs}
+
+
+def die_of(device) -> str | None:
+    """The GPU die of ``device`` (a catalog name or a ``Device``), None when not known.
+
+    Examples
+    --------
+    >>> die_of("V100-PCIe"), die_of("H800"), die_of("MyGPU")
+    ('GV100', 'GH100', None)
+    """
+    if device is None:
+        return None
+    name = device if isinstance(device, str) else getattr(device, "name", None)
+    return DIES.get(name)

@@ -13,6 +13,7 @@ import math
 import numpy as np
 
 from ..errors import CalibrationLookupError
+from .architecture import die_of
 from . import fit as _fit
 from .predict import log_prediction
 from .rows import framework_family, inference_engine, model_family
@@ -25,12 +26,13 @@ _SIBLING_PRECISIONS = {"mixed": ("fp16", "bf16"), "fp16": ("mixed",), "bf16": ("
 
 #: How a fallback answered a group that was not fitted, from the nearest to the farthest:
 #: the same device and precision fitted with other frameworks/models, the same device at
-#: a sibling precision, the efficiency the precision path shares across devices (the
+#: a sibling precision, a fitted board of the same GPU die (:func:`.architecture.die_of`),
+#: the efficiency the precision path shares across devices (the
 #: random-effects mean of :mod:`.pooling`, plus the architecture's shrunk deviation), the
 #: same device at another precision scaled by a measured or assumed speed-up, the median of
 #: every group of the phase, another inference engine's group. Each level's errors are measured separately
 #: (:meth:`LookupMixin._measure_fallback_spread`).
-FALLBACK_LEVELS = ("framework", "precision", "shared", "pooled", "engine")
+FALLBACK_LEVELS = ("framework", "precision", "die", "shared", "pooled", "engine")
 #: Fallback levels that stay on the group's device and precision: they add no group-to-group
 #: spread, so their intervals keep the source-to-source spread of a fitted group. The others
 #: add the group-to-group spread instead, which already holds it (those groups were measured
@@ -288,6 +290,18 @@ class LookupMixin:
         similar = [j for j in same_phase if self.groups_[j][1] in (precision, *sib) and self.groups_[j][0] != device
                    and (not vendor or p.iloc[j]["vendor"] == vendor) and (not kind or p.iloc[j]["kind"] == kind)]
         exact = [j for j in similar if self.groups_[j][1] == precision]
+        # a fitted board of the same die (V100 PCIe for V100 SXM2, A100 80 GB for A100 40 GB):
+        # the same SMs and kernels, its clocks carried by the power-cap ratio, before the
+        # efficiency shared across dies and architectures
+        die = die_of(dev if dev is not None else device)
+        same_die = [j for j in (exact or similar) if die is not None and die_of(self.groups_[j][0]) == die]
+        if same_die:
+            nat, natB, cnotes = self._other_devices(dev, same_die)
+            src = ", ".join(p.iloc[j]["group"] for j in same_die)
+            note = (f"no {_key_text(key)} group was fitted: using a fitted board of the same {die} die: {src}"
+                    + (f" (median of {len(same_die)})" if len(same_die) > 1 else ""))
+            return (np.median(nat, axis=0), np.median(natB, axis=1),
+                    float(np.median(p.iloc[same_die]["scatter"])), np.zeros(3), [note] + cnotes, src, "die")
         if exact or similar:
             return self._shared(key, exact or similar, dev)
         other = [j for j in same_phase if self.groups_[j][0] == device and self.groups_[j][1] != precision]
