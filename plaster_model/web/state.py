@@ -57,12 +57,17 @@ def upload_limit() -> int:
 #: The framework choice of the HPE guide, mapped to what the library is told
 #: (``framework=`` of :func:`plaster_model.predict_training`, which picks the
 #: gradient-exchange backend: :func:`plaster_model.resolution.communication_backend`).
-#: Display name -> framework text (None: not stated, an NCCL-class all-reduce).
+#: Display name -> framework text (None: not stated, an NCCL-class all-reduce). Caffe,
+#: Caffe2 and TensorFlow are read as the Cookbook ran them (HPE DLBS: BVLC Caffe built with
+#: NCCL, tf_cnn_benchmarks with variable_update=replicated + NCCL;
+#: :data:`plaster_model.catalog.frameworks.DLBS_BACKENDS`); tf_cnn_benchmarks' own default,
+#: a parameter server, is its own choice.
 FRAMEWORKS = {
     "(not stated)": None,
-    "Caffe": "Caffe",
-    "Caffe2": "Caffe2",
-    "TensorFlow": "TensorFlow (tf_cnn_benchmarks)",
+    "Caffe": "BVLC Caffe (HPE DLBS)",
+    "Caffe2": "Caffe2 (HPE DLBS)",
+    "TensorFlow": "TensorFlow (HPE DLBS)",
+    "TensorFlow (parameter server)": "TensorFlow (tf_cnn_benchmarks)",
     "TensorFlow + Horovod": "TensorFlow (Horovod)",
     "PyTorch": "PyTorch",
     "PyTorch + Horovod": "PyTorch (Horovod)",
@@ -94,7 +99,7 @@ def framework_backend(framework: str | None) -> str:
     (:func:`plaster_model.resolution.communication_backend`).
 
     >>> framework_backend("Caffe")[:60]
-    'nccl: not stated: BVLC Caffe 1.0 multi-GPU training built wi'
+    'nccl: HPE DLBS builds BVLC Caffe with USE_NCCL=1 (layer-wise'
     """
     from plaster_model.resolution import communication_backend
 
