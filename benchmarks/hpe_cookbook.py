@@ -25,7 +25,8 @@ MEASURED_H = {"BVLC Caffe": 188.1, "Caffe2": 175.8, "TensorFlow": 416.1}
 #: The frameworks as the Cookbook ran them: HPE's benchmarking suite (DLBS) runs each with
 #: its own defaults (catalog/frameworks.py DLBS_BACKENDS: BVLC Caffe built with NCCL,
 #: tf_cnn_benchmarks variable_update=replicated + NCCL; Caffe2 keeps its family default, NCCL
-#: overlapped: see DLBS_BACKENDS for why).
+#: overlapped: see DLBS_BACKENDS for why). Caffe and Caffe2 reduce layer by layer, so the
+#: exchange left after backprop is the first layer's gradient (estimators/overlap.py).
 AS_RUN = {fw: f"{fw} (HPE DLBS)" for fw in MEASURED_H}
 
 

@@ -29,7 +29,7 @@ import numpy as np
 
 __all__ = ["BACKENDS", "Backend", "communication_backend", "backend_for_algorithm", "link_class",
            "node_links", "cluster_links", "NodeLayout", "multi_node_layout", "DEFAULT_INTRA_NODE",
-           "largest_variable_params"]
+           "largest_variable_params", "first_layer_params"]
 
 
 # Framework facts and backends live in plaster_model.catalog.frameworks (one home; neither
@@ -422,3 +422,35 @@ def largest_variable_params(model) -> int | None:
     if fc:
         return int(max(i * o for i, o in fc))
     return None
+
+
+def first_layer_params(model) -> int | None:
+    """Parameters of a model's first layer with weights (forward order), or None when unknown.
+
+    Backpropagation produces this layer's gradient last, so a framework that reduces
+    gradients layer by layer as they are ready (BVLC Caffe 1.0's ``layer_wise_reduce``)
+    exposes this reduction after the backward pass ends
+    (:func:`plaster_model.estimators.pipelined_exposed_time`). Read from the model's
+    operator table (:func:`plaster_model.model_builders.operators.operator_layers`, graph
+    order); None for a model without one.
+
+    Examples
+    --------
+    >>> import plaster_model as pm
+    >>> first_layer_params(pm.load_model("VGG-16"))   # conv1_1: 3·3·3·64 weights + 64 biases
+    1792
+    >>> first_layer_params(pm.Model(name="m", params=10, fwd_flops=1.0, source="x")) is None
+    True
+    """
+    from .model_builders.operators import operator_layers
+
+    name = getattr(model, "name", None)
+    try:
+        table = operator_layers(name) if isinstance(name, str) else None
+    except (KeyError, ValueError, LookupError, ImportError):
+        table = None
+    if table is None or "params" not in table:
+        return None
+    params = np.asarray(table["params"], dtype=float)
+    nz = params[np.isfinite(params) & (params > 0)]
+    return int(nz[0]) if nz.size else None

@@ -420,11 +420,21 @@ def _setup(model, cluster, precision, algorithm, calibration, efficiency, comm_e
     overlap = float(overlap)
     if bucket_bytes is not None:
         bucket_bytes = _positive(float(to_si(bucket_bytes, "bytes", name="bucket_bytes")), "bucket_bytes")
+    last_what = "bucket"
+    if be.last_bucket == "first_layer" and bucket_bytes == DEFAULT_BUCKET_BYTES:
+        # a layer-wise reduction (Caffe, Caffe2) ends with the first layer's gradient, not a
+        # 25 MiB bucket (estimators.overlap.pipelined_exposed_time); the bucket rule without
+        # an operator table
+        from .resolution import first_layer_params
+
+        first = first_layer_params(model)
+        if first:
+            bucket_bytes, last_what = float(first * grad_bpe), "first layer's gradient"
     if link is not None:
         if overlap:
             ov = (f"{overlap:.3g} of the all-reduce overlapped with the backward pass "
                   f"(2/3 of compute), the last {format_si(bucket_bytes, 'B') if bucket_bytes else 'whole-gradient'} "
-                  "bucket exposed")
+                  f"{last_what} exposed")
         else:
             ov = "no overlap with compute"
         what = ("auto (what an NCCL/Horovod-class library runs: the fastest of ring, multi-rail ring, "

@@ -178,3 +178,15 @@ def test_a_device_given_at_predict_time_is_power_capped_too(v100_cal):
     want = pm.inference_batch_time(w["fwd_flops"], w["weight_bytes"], w["activation_bytes_per_sample"], 256,
                                    v["efficiency"] * r * 8.1e12, v["memory_efficiency"] * 320e9, v["t0_s"]) * 1e3
     assert got["value"].iloc[0] == pytest.approx(want, rel=1e-6)
+
+
+def test_only_the_compute_bound_share_slows_with_the_capped_clock():
+    # T'/T = (1 − c) + c/x: c = 1 is the whole clock ratio, c = 0 (all memory-bound) none
+    x = pm.power_capped_clock_ratio(70.0, 65e12, 300.0, 125e12)
+    assert pm.estimators.capped_efficiency_ratio(x, 1.0) == pytest.approx(x, rel=1e-12)
+    assert pm.estimators.capped_efficiency_ratio(x, 0.0) == pytest.approx(1.0, rel=1e-12)
+    # a roofline 3.2 × the FLOP-only time: c = 0.3125, 1/(0.6875 + 0.3125/x)
+    assert pm.estimators.capped_efficiency_ratio(x, 1 / 3.2) == pytest.approx(1 / (0.6875 + 0.3125 / x), rel=1e-12)
+    assert x < pm.estimators.capped_efficiency_ratio(x, 0.5) < 1.0
+    with pytest.raises(ValueError, match="compute_share"):
+        pm.estimators.capped_efficiency_ratio(x, 1.5)

@@ -426,10 +426,13 @@ class LookupMixin:
         as they stand for the Device ``target``: a group on a device of the same vendor, kind and
         fabrication process has its sustained efficiency scaled by the ratio of the two
         devices' power-capped clocks (:func:`~plaster_model.estimators.power_capped_clock_ratio`:
-        a 70 W T4 holds 0.77 of the clock fraction a 300 W V100 does). Other groups pass
+        a 70 W T4 holds 0.77 of the clock fraction a 300 W V100 does), applied to the
+        compute-bound share ``1/r_∞`` of the group's roofline time only
+        (:func:`~plaster_model.estimators.power_cap.capped_efficiency_ratio`: memory clocks are
+        not power-managed; ``r_∞`` the group's ``roofline_ref``, 1 without). Other groups pass
         unchanged: on another process the energy per operation is not known. Returns
         (nat (n, 3), draws (B, n, 3), notes)."""
-        from ..estimators.power_cap import power_capped_clock_ratio
+        from ..estimators.power_cap import capped_efficiency_ratio, power_capped_clock_ratio
 
         p = self.params_
         nat, natB = self._nat[cand].copy(), self._natB[:, cand].copy()
@@ -448,11 +451,18 @@ class LookupMixin:
                 peak_t = target.peak(p.iloc[j]["precision"])
             except ValueError:
                 continue
-            r = power_capped_clock_ratio(target.power_w, peak_t, src.power_w, float(p.iloc[j]["peak_flops"]))
+            x = power_capped_clock_ratio(target.power_w, peak_t, src.power_w, float(p.iloc[j]["peak_flops"]))
+            # the cap lowers the SM clock only: the memory-bound share of the group's roofline
+            # time (1 − 1/r_∞, its typical model's) does not stretch (issue 22: a T4 at mixed
+            # precision held 1.10 × a V100's fitted η, not 0.77 ×)
+            rr = float(p.iloc[j].get("roofline_ref", math.nan))
+            c = min(1.0, 1.0 / rr) if rr == rr and rr > 0 else 1.0
+            r = capped_efficiency_ratio(x, c)
             nat[k, 0] += math.log(r)
             natB[:, k, 0] += math.log(r)
             notes.append(f"sustained rate × {r:.3g} for the power cap ({target.name} {target.power_w:.0f} W "
-                         f"against {src.name} {src.power_w:.0f} W at their peaks, both {proc})")
+                         f"against {src.name} {src.power_w:.0f} W at their peaks, both {proc}: clock × {x:.3g} "
+                         f"on the {c:.0%} of the time in compute-bound operators)")
         return nat, natB, sorted(set(notes))
 
     def _roofline(self, model, dev, prec, phase, src) -> tuple[float, list]:

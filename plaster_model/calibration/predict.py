@@ -9,7 +9,8 @@ with the overlap of the row's communication backend)::
 with ``A/η_comm + L`` the all-reduce of ``w = P·s`` gradient bytes over the row's link with
 its backend's algorithm (``A`` its bandwidth part, ``L`` its latency part; every α-β formula
 has this form, since ``data_parallel_iteration`` scales the bandwidth by ``η_comm``),
-``A_last, L_last`` those of the last 25 MiB bucket, and ``o`` the backend's overlap.
+``A_last, L_last`` those of the last 25 MiB bucket (a backend that reduces layer by layer:
+the first layer's gradient, reduced last), and ``o`` the backend's overlap.
 
 Inference (:func:`plaster_model.inference.inference_batch_time`)::
 
@@ -133,7 +134,8 @@ def reference_times(rows, eta, t, eta2, kappa):
             rows.fwd_flops[m], rows.params[m], rows.n_devices[m], rows.batch[m],
             rows.peak_effective[m] * eta[m] * kappa[m], rows.grad_bytes[m], rows.beta[m], rows.alpha[m],
             algorithm=algo or "auto", overhead_s=t[m], comm_efficiency=np.minimum(eta2[m], 1.0),
-            overlap=rows.overlap[m], **topo)["iteration_time_s"]
+            overlap=rows.overlap[m], **topo,
+            **({} if rows.last_bytes is None else {"bucket_bytes": rows.last_bytes[m]}))["iteration_time_s"]
     if inference.any():
         m = inference
         T[m] = inference_batch_time(rows.fwd_flops[m], rows.weight_bytes[m], rows.act_bytes[m], rows.batch[m],

@@ -187,6 +187,7 @@ class RowTable:
     unmapped: list = field(default_factory=list)
     row_models: dict = field(default_factory=dict)  # models defined by the rows' own columns
     config: np.ndarray = None  # per row: its configuration (rows of one resolve alike)
+    last_bytes: np.ndarray = None  # gradient bytes still to reduce when backprop ends (None: 25 MiB buckets)
 
     @property
     def compute_s(self) -> np.ndarray:
@@ -546,7 +547,8 @@ def _prepare_configurations(df: pd.DataFrame, *, models=None, devices=None, data
     from ..io.readers.normalize import normalize_names, precision_from_text as normalize_precision
     from ..estimators.collectives import allreduce_time
     from ..estimators.iteration import DEFAULT_BUCKET_BYTES
-    from ..resolution import communication_backend, largest_variable_params, link_class, node_links
+    from ..resolution import (communication_backend, first_layer_params, largest_variable_params, link_class,
+                              node_links)
     from ..model_builders.operators import roofline_factor
 
     # pandas deep-copies DataFrame.attrs on every column access (__finalize__): a table from
@@ -579,6 +581,7 @@ def _prepare_configurations(df: pd.DataFrame, *, models=None, devices=None, data
     dpn_arr, intra_bw, intra_lat = np.ones(n), np.full(n, np.nan), np.full(n, np.nan)
     # --- issue 22 (read every row as it ran): node layout and parameter-server placement
     nics_arr, largest = np.ones(n), np.zeros(n)  # NICs per node; largest variable [params] (0: balanced)
+    first = np.zeros(n)  # layer-wise reduction: the first layer's parameters, reduced last (0: the bucket rule)
     layout_notes: list = [()] * n
     ycache: dict = {}
     unmapped: dict[str, int] = {}
@@ -727,6 +730,8 @@ def _prepare_configurations(df: pd.DataFrame, *, models=None, devices=None, data
             if be.placement == "largest":
                 # whole variables per server: the largest one sits on one server (0: unknown)
                 largest[i] = largest_variable_params(model) or 0.0
+            if be.last_bucket == "first_layer":
+                first[i] = first_layer_params(model) or 0.0
         backends.append(be.name if be is not None else None)
         algos.append(be.algorithm if be is not None else None)
         comm_keys.append((be.name, link_class(link_name, " ".join(filter(None, (
@@ -751,6 +756,7 @@ def _prepare_configurations(df: pd.DataFrame, *, models=None, devices=None, data
     # bandwidth: every α-β formula is T = A/η_comm + L, so the two give A and L (for "auto",
     # a minimum over candidates, the candidate chosen at the nominal bandwidth).
     comm_a, comm_l, last_a, last_l = np.zeros(n), np.zeros(n), np.zeros(n), np.zeros(n)
+    last_bytes = np.full(n, float(DEFAULT_BUCKET_BYTES))
     multi = ok & (p_arr > 1) & np.array([a is not None for a in algos])
     bytes_per = np.array([gradient_bytes_per_element(catalog_precision(q)) if m else 4.0
                           for q, m in zip(precs, ok)])
@@ -772,8 +778,10 @@ def _prepare_configurations(df: pd.DataFrame, *, models=None, devices=None, data
                 "beta_intra": layout["beta_intra"][m], "alpha_intra": layout["alpha_intra"][m]}
         if algo == "parameter_server":
             topo.update(placement="largest", largest_bytes=largest[m] * bytes_per[m])
-        for size, out_a, out_l in ((w[m], comm_a, comm_l),
-                                   (np.minimum(w[m], DEFAULT_BUCKET_BYTES), last_a, last_l)):
+        # what is left when backprop ends: the last 25 MiB bucket, or (layer-wise reduction)
+        # the first layer's gradient (estimators.overlap.pipelined_exposed_time's last term)
+        last = last_bytes[m] = np.where(first[m] > 0, first[m] * bytes_per[m], np.minimum(w[m], DEFAULT_BUCKET_BYTES))
+        for size, out_a, out_l in ((w[m], comm_a, comm_l), (last, last_a, last_l)):
             t1 = allreduce_time(algo, size, p_arr[m], beta[m], alpha[m], **topo)
             t2 = allreduce_time(algo, size, p_arr[m], 2.0 * beta[m], alpha[m],
                                 **{**topo, "beta_intra": 2.0 * topo["beta_intra"]})
@@ -788,7 +796,7 @@ def _prepare_configurations(df: pd.DataFrame, *, models=None, devices=None, data
                     n_devices=p_arr, batch=b_arr, kernels=kern, roofline=roof,
                     assumed=["; ".join(x for x in (bn, *ln) if x) or None for bn, ln in zip(batch_notes, layout_notes)],
                     comm_a=comm_a, comm_l=comm_l, last_a=last_a,
-                    last_l=last_l, overlap=np.where(multi, overlap, 0.0),
+                    last_l=last_l, last_bytes=last_bytes, overlap=np.where(multi, overlap, 0.0),
                     comm_key=[k if m else None for k, m in zip(comm_keys, multi)], backend=backends,
                     algorithm=[a if m else None for a, m in zip(algos, multi)],
                     devices_per_node=layout["devices_per_node"], beta_intra=layout["beta_intra"],

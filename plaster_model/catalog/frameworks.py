@@ -366,6 +366,12 @@ class Backend:
         ``"host"`` (the variables in the host's memory, TensorFlow's
         ``local_parameter_device=cpu``: inside a node every worker pushes and pulls over
         its host link, PCIe, whatever joins the GPUs to each other).
+    last_bucket : str
+        What is still to reduce when the backward pass ends: ``"bucket"`` (the last fused
+        bucket, ``bucket_bytes``: PyTorch DDP, Horovod) or ``"first_layer"`` (gradients
+        reduced layer by layer as they are ready, so the last reduction is the first layer's
+        gradient, :func:`plaster_model.resolution.first_layer_params`; the bucket rule when
+        the model has no operator table).
     """
 
     name: str
@@ -374,6 +380,7 @@ class Backend:
     description: str
     placement: str = "balanced"
     servers_on: str = "devices"
+    last_bucket: str = "bucket"
 
 
 #: Gradient-exchange backends of the stacks that produced published measurements
@@ -437,10 +444,23 @@ PS_ON_HOST = Backend("parameter_server", "parameter_server", 0.5,
 #: on to the layers below (BVLC/caffe ``src/caffe/parallel.cpp``, ``NCCL<Dtype>::run(int
 #: layer)``; ``src/caffe/proto/caffe.proto``: "Overlap compute and communication for data
 #: parallel training"). NCCL ring traffic, η_comm keyed with ``nccl``; the buckets are the
-#: layers, so the last one exposed is the first layer's (small) gradient.
+#: layers, so the last one exposed is the first layer's (small) gradient
+#: (``last_bucket = "first_layer"``: VGG-16's conv1_1, 1,792 parameters, not a 25 MiB bucket).
 CAFFE_NCCL = Backend("nccl", "auto", 1.0,
                      "BVLC Caffe 1.0 with NCCL: layer-wise ncclAllReduce on a separate stream, "
-                     "overlapped with the rest of the backward pass (layer_wise_reduce=true)")
+                     "overlapped with the rest of the backward pass (layer_wise_reduce=true)",
+                     last_bucket="first_layer")
+
+#: Caffe2 ``data_parallel_model`` on one host: one ``NCCLAllreduce`` per gradient blob, in
+#: reverse order of the parameters ("for the optimal synchronization order",
+#: ``_GetReverseOrderedGrads``), each chained to the previous one by a control input
+#: ("last_out is used to serialize the execution of nccls") and started by the DAG executor
+#: as soon as its gradient exists (pytorch/pytorch ``caffe2/python/data_parallel_model.py``).
+#: A layer-wise FIFO pipeline like Caffe's: the last reduction is the first layer's gradient.
+CAFFE2_NCCL = Backend("nccl", "auto", 1.0,
+                      "Caffe2 data_parallel_model: one NCCL all-reduce per gradient, in reverse "
+                      "parameter order, chained, each started when its gradient exists",
+                      last_bucket="first_layer")
 
 #: TensorFlow 1.x tf_cnn_benchmarks ``variable_update=replicated`` with NCCL (2017): each
 #: variable's tower gradients are all-summed by NCCL and applied to every GPU's copy. The
@@ -499,8 +519,9 @@ FRAMEWORK_BACKENDS: dict[str, tuple[str, str, str | None]] = {
     "tensorflow": ("parameter_server", "tf_cnn_benchmarks' default variable_update=parameter_server", None),
     "pytorch": ("nccl", "PyTorch DistributedDataParallel over NCCL", None),
     "mxnet": ("kvstore", "MXNet's default kvstore ('device' for multi-GPU training scripts)", None),
-    "caffe2": ("nccl", "Caffe2 data_parallel_model: NCCL all-reduce inside a server, Gloo across servers "
-               "(Goyal et al. 2017, 'Accurate, Large Minibatch SGD', §4)", "gloo"),
+    "caffe2": ("caffe2_nccl", "Caffe2 data_parallel_model: NCCL all-reduce per gradient (reverse parameter "
+               "order) inside a server, Gloo across servers (Goyal et al. 2017, 'Accurate, Large "
+               "Minibatch SGD', §4)", "gloo"),
     "caffe": ("caffe_nccl", "BVLC Caffe 1.0 multi-GPU training built with NCCL (as HPE DLBS built it): "
               "layer-wise NCCL all-reduce overlapped with the backward pass (layer_wise_reduce=true); "
               "name 'P2PSync' or backend='p2p_tree' for the pre-1.0 tree", None),
@@ -525,7 +546,7 @@ _BACKEND_ALIASES = {"auto": "nccl", "horovod": "nccl", "ddp": "nccl", "ps": "par
 #: ``docker/bvlc_caffe/*/Dockerfile`` builds BVLC Caffe master with ``-DUSE_NCCL=1``;
 #: ``configs/mxnet.json`` ``mxnet.kv_store = "device"``). Family -> (backend, why).
 #:
-#: Caffe2 is left to its family default (NCCL, overlapped) on purpose: DLBS's
+#: Caffe2 is left to its family default (layer-wise NCCL, overlapped) on purpose: DLBS's
 #: ``caffe2_benchmarks`` calls ``data_parallel_model.Parallelize`` without ``use_nccl``, whose
 #: single-host path sums each gradient up a peer-to-peer tree onto GPU 0 and copies it back
 #: to the 7 others; over PCIe 3.0 those 7 copies of VGG-16's 553 MB alone leave GPU 0 in
@@ -540,7 +561,7 @@ DLBS_BACKENDS: dict[str, tuple[str, str]] = {
 
 
 def _backend(name: str) -> Backend:
-    return {"kvstore": KVSTORE, "ps_on_host": PS_ON_HOST, "caffe_nccl": CAFFE_NCCL,
+    return {"kvstore": KVSTORE, "ps_on_host": PS_ON_HOST, "caffe_nccl": CAFFE_NCCL, "caffe2_nccl": CAFFE2_NCCL,
             "tf_replicated_nccl": TF_REPLICATED_NCCL}.get(name) or BACKENDS[name]
 
 
@@ -586,7 +607,8 @@ def communication_backend(framework=None, notes=None, backend=None, multi_node=N
     if backend is not None:
         key = str(backend).strip().lower().replace("-", "_").replace(" ", "_")
         key = _BACKEND_ALIASES.get(key, key)
-        if key not in BACKENDS and key not in ("kvstore", "ps_on_host", "caffe_nccl", "tf_replicated_nccl"):
+        if key not in BACKENDS and key not in ("kvstore", "ps_on_host", "caffe_nccl", "caffe2_nccl",
+                                                             "tf_replicated_nccl"):
             import difflib
 
             close = difflib.get_close_matches(key, list(BACKENDS), n=3, cutoff=0.4)

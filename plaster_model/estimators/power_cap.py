@@ -43,7 +43,7 @@ import numpy as np
 from ..errors import ParameterError
 from ._validate import _positive_array
 
-__all__ = ["DVFS_POWER_EXPONENT", "power_capped_clock_ratio"]
+__all__ = ["DVFS_POWER_EXPONENT", "power_capped_clock_ratio", "capped_efficiency_ratio"]
 
 #: Exponent ``n`` of ``P ∝ f^n`` under dynamic voltage and frequency scaling (``V ∝ f``).
 DVFS_POWER_EXPONENT = 3.0
@@ -96,4 +96,47 @@ def power_capped_clock_ratio(power_w, peak_flops, power_w_ref, peak_flops_ref, e
     if not np.isfinite(n) or n <= 0:
         raise ParameterError("exponent", exponent, "a positive finite number")
     out = ((p / g) / (p0 / g0)) ** (1.0 / n)
+    return out if out.ndim else float(out)
+
+
+def capped_efficiency_ratio(clock_ratio, compute_share):
+    """Efficiency ratio of a step when only its compute-bound share runs at a lower clock.
+
+    A power cap lowers the SM clock, not the memory clock (module assumptions), so of a
+    step's roofline time only the compute-bound share ``c`` stretches by ``1/x``; the
+    memory-bound rest does not::
+
+        T'/T = (1 − c) + c/x,     η'/η = 1 / ((1 − c) + c/x)
+
+    With the per-operator roofline ratio ``r_∞`` (roofline time over FLOP-only time,
+    :func:`plaster_model.estimators.step.roofline_ratio`), the FLOP-bound share of the time
+    is ``c = 1/r_∞`` (``c = 1`` for a FLOP-only model, ``r_∞ <= 1``): a CNN's BatchNorm,
+    activations and adds, memory-bound against tensor cores, do not slow with the clock.
+
+    Parameters
+    ----------
+    clock_ratio : array_like
+        Sustained clock fraction relative to the reference ``x``
+        (:func:`power_capped_clock_ratio`), > 0.
+    compute_share : array_like
+        Share ``c`` of the step's time in compute-bound operators, in [0, 1].
+
+    Returns
+    -------
+    float or numpy.ndarray
+        ``η'/η`` (dimensionless): multiply an efficiency measured on the reference by it.
+
+    Examples
+    --------
+    A T4 (0.7676 of a V100's clock fraction) on a FLOP-bound step, and on a tensor-core step
+    whose roofline is 3.2 × its FLOP-only time (c = 1/3.2: 1/(0.6875 + 0.3125/0.7676) = 0.914):
+
+    >>> round(capped_efficiency_ratio(0.7676, 1.0), 4), round(capped_efficiency_ratio(0.7676, 1 / 3.2), 3)
+    (0.7676, 0.914)
+    """
+    x = np.asarray(_positive_array(clock_ratio, "dimensionless", "clock_ratio"), dtype=float)
+    c = np.asarray(compute_share, dtype=float)
+    if not np.all(np.isfinite(c) & (c >= 0.0) & (c <= 1.0)):
+        raise ParameterError("compute_share", compute_share, "a fraction in [0, 1]")
+    out = 1.0 / ((1.0 - c) + c / x)
     return out if out.ndim else float(out)
