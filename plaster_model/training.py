@@ -14,7 +14,7 @@ from dataclasses import dataclass, field, fields
 import numpy as np
 
 from .catalog.loader import active_catalog
-from .catalog.objects import Dataset, Model, normalize_precision
+from .catalog.objects import Dataset, Device, Model, normalize_precision
 from .cluster import Cluster
 from .estimators.collectives import normalize_algorithm
 from .estimators.iteration import DEFAULT_BUCKET_BYTES, data_parallel_iteration
@@ -204,10 +204,14 @@ def _resolve_model(model) -> Model:
 
 
 def _resolve_cluster(cluster) -> Cluster:
+    # a device (catalog name or Device) is a one-device cluster, as predict_serving takes it
+    if isinstance(cluster, (str, Device)):
+        return Cluster(device=cluster, n_devices=1)
     if not isinstance(cluster, Cluster):
         raise ParameterTypeError("cluster", cluster,
                                  message=f"cluster must be a plaster_model.Cluster, got {type(cluster).__name__}; "
-                                         "e.g. pm.Cluster(device='V100', n_devices=8, devices_per_node=8, intra_node='NVLink 2')")
+                                         "e.g. pm.Cluster(device='V100', n_devices=8, devices_per_node=8, intra_node='NVLink 2'), "
+                                         "or a device name for one device")
     return cluster
 
 

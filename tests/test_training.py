@@ -309,3 +309,13 @@ def test_repeated_predictions_are_reused_and_still_warn():
         assert pm.predict_training("ResNet-50", c, 64, check_memory=False) is not a
     finally:
         pm.reset_catalog()
+
+
+def test_a_device_name_is_a_one_device_cluster():
+    # a newcomer asks about one GPU by name, as predict_serving takes it: the same answer as
+    # the explicit one-device cluster
+    a = pm.predict_training("ResNet-50", "V100", 64)
+    b = pm.predict_training("ResNet-50", pm.Cluster(device="V100", n_devices=1), 64)
+    assert a.throughput_samples_s == b.throughput_samples_s and a.n_devices == 1
+    with pytest.raises(pm.ParameterTypeError):
+        pm.predict_training("ResNet-50", 42, 64)
