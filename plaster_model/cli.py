@@ -339,7 +339,7 @@ def build_parser() -> argparse.ArgumentParser:
                    help="samples per device per iteration (default 32, stated in the output)")
     p.add_argument("--dataset", default="ImageNet-1k", help="dataset name or number of samples")
     p.add_argument("--epochs", type=float, default=1.0)
-    p.add_argument("--efficiency", type=float, default=None, help="fraction of peak (default 1.0)")
+    p.add_argument("--efficiency", type=float, default=None, help="fraction of peak (default: the per-operator roofline bound, or the calibration's)")
     from .parallel.cli import add_plan_flags
     add_plan_flags(p)
     _common(p)
@@ -347,7 +347,7 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("bandwidth", help="is the interconnect the bottleneck? (bandwidth verdict)")
     _cluster_arguments(p)
     p.add_argument("--batch-per-device", type=float, default=32.0, help="samples per device (default 32)")
-    p.add_argument("--efficiency", type=float, default=None, help="fraction of peak (default 1.0)")
+    p.add_argument("--efficiency", type=float, default=None, help="fraction of peak (default: the per-operator roofline bound, or the calibration's)")
     _common(p)
 
     p = sub.add_parser("inference", help="inference latency and throughput versus batch on one device")

@@ -354,7 +354,16 @@ def _plan(models, devices, n_devices, interconnects=None, batch_per_device=None,
         if np.all(np.isnan(eff_lo)):
             eff_lo = eff_hi = None
     if user_eff is None and calibration is None:
-        notes.append("efficiency 1.0 (peak; uncalibrated: pass calibration= or efficiency=)")
+        # the per-operator roofline bound, as predict_training takes it uncalibrated: 1/r_∞ of
+        # the FLOP-only peak rate per (model, device, precision) workload
+        from .model_builders.operators import roofline_factor
+
+        for w in range(nW):
+            if math.isfinite(peak[w]):
+                r_inf = roofline_factor(model_objs[wl_m[w]], device_objs[wl_d[w]], precs[wl_q[w]], "training")
+                eff[w] = min(1.0, 1.0 / r_inf)
+        notes.append("efficiency: the per-operator roofline bound 1/r_∞ of peak per model, device and precision "
+                     "(uncalibrated: pass calibration= or efficiency=)")
     gamma = peak[:, None] * eff  # the same product predict_training forms: peak × efficiency
 
     # ---- links per (intra, inter, devices_per_node, n_devices): the resolution layer's rule
@@ -827,12 +836,12 @@ def sweep(models, devices, n_devices, interconnects=None, batch_per_device=None,
     >>> len(df)   # 2 models × 2 devices × 2 precisions × 2 networks × 7 counts × 2 batches
     224
     >>> (df["bound"] == "communication").groupby(df["interconnect"], observed=True).mean().round(2).to_dict()
-    {{'InfiniBand EDR': 0.33, '10GbE': 0.43}}
+    {{'InfiniBand EDR': 0.31, '10GbE': 0.43}}
     >>> best = df.loc[df.groupby("model", observed=True)["throughput_samples_s"].idxmax()]
     >>> print(best[["model", "device", "n_devices", "interconnect", "precision", "bound"]].to_string(index=False))
         model device  n_devices   interconnect precision         bound
     ResNet-50   V100         64 InfiniBand EDR     mixed communication
-       VGG-16   V100          8 InfiniBand EDR     mixed       compute
+       VGG-16   V100         64 InfiniBand EDR     mixed communication
     """
     if plan is not None:  # a ParallelPlan: the LLM path (plaster_model/parallel/data.py), rows marked `fits`
         from .parallel.data import sweep_with_plan

@@ -388,8 +388,18 @@ def _setup(model, cluster, precision, algorithm, calibration, efficiency, comm_e
         if efficiency is None:
             efficiency = cal_eff
     if efficiency is None:
-        efficiency = 1.0
-        assumptions.append("efficiency 1.0 (peak; uncalibrated — pass calibration= or efficiency=)")
+        # uncalibrated: the per-operator roofline bound (every operator at the larger of its
+        # time at the peak of its precision path and at the memory bandwidth,
+        # estimators/step.py), expressed as the fraction 1/r_∞ of the FLOP-only peak rate;
+        # still an upper bound on throughput, but one that memory-bound models respect
+        from .model_builders.operators import roofline_factor
+
+        r_inf = roofline_factor(model, cluster.device, precision, "training")
+        efficiency = min(1.0, 1.0 / r_inf)
+        assumptions.append(
+            f"efficiency {efficiency:.3g} of peak: the per-operator roofline bound (r_∞ = {r_inf:.3g} × the "
+            "FLOP-only time; uncalibrated — pass calibration= or efficiency=)" if r_inf > 1.0 else
+            "efficiency 1.0 (peak; uncalibrated — pass calibration= or efficiency=)")
     else:
         efficiency = _bounded_fraction(efficiency, "efficiency", EFFICIENCY_MAX,
                                        f"a fraction of the peak in (0, {EFFICIENCY_MAX:g}] (above 1 only for kernels "

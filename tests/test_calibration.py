@@ -360,8 +360,9 @@ def test_predict_training_uses_the_calibration(cal_pub, published):
         t_lo, t_hi = pred.iteration_time_interval_s
         assert t_lo < pred.iteration_time_s < t_hi
         assert any("calibrated" in a for a in pred.assumptions)
+    # uncalibrated, the answer is the per-operator roofline bound: above every measurement
     uncal = pm.predict_training("ResNet-50", c, 64, check_memory=False)
-    assert uncal.throughput_samples_s > 1.5 * hi
+    assert uncal.throughput_samples_s > hi
 
 
 @needs_csv

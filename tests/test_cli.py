@@ -18,7 +18,7 @@ def test_predict_issue_example(capsys):
 
 def test_predict_csv_has_numbers(capsys):
     assert main(["predict", "--model", "ResNet-50", "--system", "DGX-1 (V100)", "--nodes", "2",
-                 "--batch-per-device", "64", "--format", "csv"]) == 0
+                 "--batch-per-device", "64", "--format", "csv", "--efficiency", "1.0"]) == 0
     import io
 
     import pandas as pd

@@ -202,7 +202,7 @@ def test_overlap_default_and_validation(dgx1):
 def test_precision_sets_peak_and_gradient_bytes(precision, peak, grad_bytes):
     # A100 datasheet (dense): FP32 19.5, TF32 156, FP16/BF16 tensor 312 TFLOPS, INT8 624 TOPS
     c = pm.Cluster.from_system("DGX A100", n_nodes=2)
-    pred = pm.predict_training("ResNet-50", c, 64, precision=precision, check_memory=False)
+    pred = pm.predict_training("ResNet-50", c, 64, precision=precision, check_memory=False, efficiency=1.0)
     assert pred.peak_flops == pytest.approx(peak)
     assert pred.gradient_bytes == 25_610_269 * grad_bytes
     # compute time: 3·7.8e9·64 / peak

@@ -65,7 +65,7 @@ def test_cross_product_columns_and_dtypes():
     assert (multi["link"].astype(str) == multi["interconnect"].astype(str)).all()
     assert (df["nodes"] == np.ceil(df["n_devices"] / 8)).all()
     assert df.attrs["scaling"] == "weak"
-    assert any("efficiency 1.0" in n for n in df.attrs["notes"])
+    assert any("per-operator roofline bound" in n for n in df.attrs["notes"])
     assert df["fits_memory"].dtype == bool
 
 
@@ -89,7 +89,7 @@ def test_rows_that_do_not_fit_memory_are_infeasible_not_timed():
 
 def test_hand_value_resnet50_v100_ib_edr():
     df = pm.sweep("ResNet-50", "V100", 64, "InfiniBand EDR", 64, devices_per_node=8, intra_node="NVLink 2",
-                  algorithms=["tree", "auto"])
+                  algorithms=["tree", "auto"], efficiency=1.0)
     tree, auto = df.to_dict("records")
     ib, nv = pm.load_interconnect("InfiniBand EDR"), pm.load_interconnect("NVLink 2")
     w = 25_610_269 * 4

@@ -17,8 +17,10 @@ def v100_cluster():
 
 def test_issue_example_epoch(v100_cluster):
     # the seed's worked example names its tree all-reduce explicitly (the default is "auto")
+    # and runs at the peak (efficiency=1.0; uncalibrated, the default is the per-operator roofline)
     pred = pm.predict_epoch_time("ResNet-50", v100_cluster, dataset="ImageNet-1k",
-                                 batch_per_device=64, precision="fp32", scaling="weak", algorithm="tree")
+                                 batch_per_device=64, precision="fp32", scaling="weak", algorithm="tree",
+                                 efficiency=1.0)
     # compute: 3 × 7.8e9 FLOP × 64 / 15.7e12 FLOP/s = 0.095388 s per iteration
     assert pred.compute_time_s == pytest.approx(3 * 7.8e9 * 64 / 15.7e12)
     # tree over InfiniBand EDR (100 Gb/s, 64b/66b = 12.12 GB/s... catalog value), 64 devices:
@@ -29,7 +31,7 @@ def test_issue_example_epoch(v100_cluster):
     assert pred.iterations_per_epoch == 313
     assert pred.epoch_time_s == pytest.approx(313 * pred.iteration_time_s)
     assert pred.bound in ("compute", "communication")
-    assert any("efficiency 1.0" in a for a in pred.assumptions)
+    assert any("compute efficiency 1 of peak" in a for a in pred.assumptions)
     df = pred.to_frame()
     assert len(df) == 1 and df.loc[0, "epoch_time_s"] == pred.epoch_time_s
 
@@ -66,7 +68,7 @@ def test_single_device_has_no_communication():
 
 def test_efficiency_scales_compute():
     c = pm.Cluster("V100", 1)
-    full = pm.predict_training("ResNet-50", c, 32)
+    full = pm.predict_training("ResNet-50", c, 32, efficiency=1.0)
     half = pm.predict_training("ResNet-50", c, 32, efficiency=0.5)
     assert half.compute_time_s == pytest.approx(2 * full.compute_time_s)
 
@@ -179,11 +181,11 @@ def test_k40_pcie_versus_infiniband():
 def test_crossover_matches_closed_form_without_latency():
     link = pm.Interconnect(name="ideal", bandwidth="7 GB/s", latency_s=0, source="test")
     c = pm.Cluster("V100", 16, interconnect=link)
-    v = pm.is_bandwidth_bound("ResNet-50", c, batch_per_device=32, algorithm="tree")
+    v = pm.is_bandwidth_bound("ResNet-50", c, batch_per_device=32, algorithm="tree", efficiency=1.0)
     expected = pm.tree_crossover_devices(7.8e9, 32, 15.7e12, 25_610_269 * 4, 7e9)
     assert v.crossover_devices == pytest.approx(expected, rel=1e-9)
     vs = pm.is_bandwidth_bound("ResNet-50", c, batch_per_device=32, scaling="strong",
-                              algorithm="tree")
+                              algorithm="tree", efficiency=1.0)
     expected_s = pm.tree_crossover_devices(7.8e9, 32 * 16, 15.7e12, 25_610_269 * 4, 7e9, scaling="strong")
     assert vs.crossover_devices == pytest.approx(expected_s, rel=1e-9)
 
@@ -319,3 +321,23 @@ def test_a_device_name_is_a_one_device_cluster():
     assert a.throughput_samples_s == b.throughput_samples_s and a.n_devices == 1
     with pytest.raises(pm.ParameterTypeError):
         pm.predict_training("ResNet-50", 42, 64)
+
+
+def test_uncalibrated_default_is_the_per_operator_roofline_bound():
+    """Uncalibrated, a step runs at the per-operator roofline (issue 22): each operator at the
+    larger of its FLOPs over the peak of its precision path and its bytes over the memory
+    bandwidth. For a memory-bound model the bound sits far below the FLOP-only peak rate:
+    compute time = 3·F·b/γ_peak × r_∞ (r_∞ = roofline time / FLOP-only time ≥ 1)."""
+    from plaster_model.model_builders.operators import roofline_factor
+
+    c = pm.Cluster("A100", 1)
+    for name, r_min in (("ResNet-50", 2.0), ("EfficientNet-B4", 8.0)):
+        m = pm.load_model(name)
+        r = roofline_factor(m, pm.load_device("A100"), "mixed", "training")
+        # BatchNorm/activations/depthwise convolutions are memory-bound against 312 TFLOPS
+        assert r > r_min
+        pred = pm.predict_training(name, c, 64, precision="mixed")
+        assert pred.compute_time_s == pytest.approx(3 * m.fwd_flops * 64 / 312e12 * r, rel=1e-9)
+        assert any("per-operator roofline bound" in a for a in pred.assumptions)
+        peak = pm.predict_training(name, c, 64, precision="mixed", efficiency=1.0)
+        assert peak.throughput_samples_s == pytest.approx(r * pred.throughput_samples_s, rel=1e-9)
