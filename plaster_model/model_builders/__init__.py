@@ -14,12 +14,13 @@ module             builders                                                    f
 ``vgg``            :func:`~.vgg.vgg`, :func:`~.vgg.alexnet`,                    vgg, ...
                    :func:`~.vgg.squeezenet`
 ``densenet``       :func:`~.densenet.densenet`                                 densenet
-``mobilenet``      MobileNet v1/v2/v3, EfficientNet B0–B7, EfficientNetV2-S     mobilenet ...
+``mobilenet``      MobileNet v1/v2/v3, EfficientNet B0–B7, V2-S/M/L           mobilenet ...
 ``inception``      GoogLeNet, Inception-v3, Inception-v4                        inception
 ``transformers``   ViT, BERT, GPT-2, Transformer "big"                          vit, bert ...
 ``swin``           :func:`~.swin.swin`                                         swin
 ``unet``           :func:`~.unet.unet`                                         unet
 ``dlrm``           :func:`~.dlrm.dlrm`                                         dlrm
+``detection``      RetinaNet, Mask R-CNN, SSD-ResNet34, SSD-MobileNet v1        retinanet ...
 =================  ==========================================================  ===========
 
 Examples
@@ -203,9 +204,16 @@ SPECS: dict[str, ZooSpec] = {s.name: s for s in [
           f"EfficientNet_{v.upper()}_Weights.IMAGENET1K_V1", p, f_,
           [f"efficientnet_{v}", f"EfficientNet{v.upper()}", f"efficientnet-{v}", f"EfficientNet {v.upper()}"], variant=v)
       for v, res, p, f_ in (("b0", 224, 5288548, 0.39), ("b1", 240, 7794184, 0.69), ("b2", 288, 9109994, 1.09),
-                            ("b3", 300, 12233232, 1.83), ("b4", 380, 19341616, 4.39))],
+                            ("b3", 300, 12233232, 1.83), ("b4", 380, 19341616, 4.39), ("b5", 456, 30389784, 10.27),
+                            ("b6", 528, 43040704, 19.07), ("b7", 600, 66347960, 37.75))],
     _tv("EfficientNetV2-S", "mobilenet", "efficientnet_v2_s", "efficientnet", "EfficientNetV2-S (Tan & Le 2021; torchvision efficientnet_v2_s at 384x384)",
         "EfficientNet_V2_S_Weights.IMAGENET1K_V1", 21458488, 8.37, ["efficientnet_v2_s", "EfficientNetV2S", "efficientnetv2-s", "EfficientNet-V2-S"]),
+    *[_tv(f"EfficientNetV2-{z.upper()}", "mobilenet", "efficientnet_v2", "efficientnet",
+          f"EfficientNetV2-{z.upper()} (Tan & Le 2021; torchvision efficientnet_v2_{z} at 480x480)",
+          f"EfficientNet_V2_{z.upper()}_Weights.IMAGENET1K_V1", p, f_,
+          [f"efficientnet_v2_{z}", f"EfficientNetV2{z.upper()}", f"efficientnetv2-{z}", f"EfficientNet-V2-{z.upper()}",
+           f"efficientnetv2_{z}"], size=z)
+      for z, p, f_ in (("m", 54139356, 24.58), ("l", 118515272, 56.08))],
     _tv("ViT-B/16", "transformers", "vit", "vit", "Vision Transformer Base, 16x16 patches (Dosovitskiy et al. 2021; torchvision vit_b_16), 224x224, 197 tokens",
         "ViT_B_16_Weights.IMAGENET1K_V1", 86567656, 17.56, ["vit_b_16", "ViT-B-16", "ViT-Base/16", "vit-base-patch16-224"]),
     _tv("ViT-B/32", "transformers", "vit", "vit", "Vision Transformer Base, 32x32 patches (torchvision vit_b_32), 224x224, 50 tokens",
@@ -225,8 +233,11 @@ SPECS: dict[str, ZooSpec] = {s.name: s for s in [
             "language model (SQuAD question answering)",
             "BERT-large uncased (Devlin et al. 2019; Hugging Face BertModel, bert-large-uncased, with pooler), one 384-token sequence",
             "Hugging Face transformers BertModel.from_pretrained('bert-large-uncased').num_parameters() = 335,141,888",
-            335141888, None, ("bert-large-uncased", "bert_large", "BERT large", "bert-large", "BERT-Large"), seq_len=384,
-            notes="A sample is one 384-token sequence (MLPerf BERT-large inference on SQuAD v1.1). The task head is not included."),
+            335141888, None, ("bert-large-uncased", "bert_large", "BERT large", "bert-large", "BERT-Large",
+                              "bert", "bert-99", "bert-99.9", "BERT-Large (SQuAD)", "MLPerf BERT", "bert-large-squad"),
+            seq_len=384,
+            notes="A sample is one 384-token sequence (MLPerf BERT-large inference on SQuAD v1.1; MLPerf's 'bert', "
+                  "'bert-99' and 'bert-99.9' name this model at two accuracy targets). The task head is not included."),
     ZooSpec("GPT-2", _lazy("transformers", "gpt2", seq_len=1024), "gpt", "language model",
             "GPT-2 small, 124 M (Radford et al. 2019; Hugging Face GPT2LMHeadModel 'gpt2', LM head tied to the token embedding), one 1024-token sequence",
             "Hugging Face transformers GPT2LMHeadModel.from_pretrained('gpt2').num_parameters() = 124,439,808 (tied weights counted once)",
@@ -266,6 +277,58 @@ SPECS: dict[str, ZooSpec] = {s.name: s for s in [
             None, None, ("DLRM", "dlrm", "DLRM Criteo TB", "dlrm_terabyte", "MLPerf DLRM"),
             notes="A sample is one click-log record (13 dense features, one index per table). 99.99 % of the parameters are "
                   "embedding rows, of which a sample reads 26 x 128 values; the work is the two MLPs and the 27 x 27 dot products."),
+    ZooSpec("RetinaNet ResNet-50-FPN", _lazy("detection", "retinanet"), "retinanet", "object detection",
+            "RetinaNet with a ResNet-50 FPN backbone (Lin et al. 2017; torchvision retinanet_resnet50_fpn, v1), 800x800, 91 COCO classes",
+            "torchvision models documentation, RetinaNet_ResNet50_FPN_Weights.COCO_V1: num_params 34,014,999, GFLOPS 151.54 "
+            "(multiply-adds); its backbone's BatchNorm is FrozenBatchNorm2d (buffers), so the graph's count is 34,014,999 + 53,120",
+            None, 151.54, ("retinanet_resnet50_fpn", "RetinaNet R50-FPN", "RetinaNet ResNet50 FPN"),
+            notes="Counts include the backbone's BatchNorm affine values (2 x 26,560 = 53,120), which torchvision holds "
+                  "frozen as buffers (34,014,999 trainable). The class and box subnets run on five pyramid levels "
+                  "with shared weights; anchors, box decoding and NMS are not counted."),
+    ZooSpec("RetinaNet ResNeXt-50-FPN (MLPerf)",
+            _lazy("detection", "retinanet", groups=32, width_per_group=4, num_classes=264, name="retinanet_resnext50_32x4d_fpn"),
+            "retinanet", "object detection",
+            "RetinaNet with a ResNeXt-50 32x4d FPN backbone, 264 OpenImages classes, 800x800 (MLPerf Training v2.0+ and Inference v2.1+ 'retinanet')",
+            "mlcommons/training single_stage_detector reference (torchvision retinanet layout, backbone resnext50_32x4d, "
+            "num_classes 264, image size 800x800); the same builder reproduces torchvision retinanet_resnet50_fpn "
+            "(34,014,999 parameters + 53,120 frozen BatchNorm values, 151.54 GMAC)",
+            None, None, ("retinanet", "RetinaNet", "MLPerf RetinaNet", "retinanet_resnext50_32x4d_fpn",
+                         "RetinaNet ResNeXt50", "retinanet-resnext50", "RetinaNet 800x800"),
+            notes="A sample is one 800x800 image. Counts include the backbone's BatchNorm affine values (frozen in the "
+                  "reference, as in torchvision); the class (9 anchors x 264 classes) and box subnets run on P3-P7 with "
+                  "shared weights; anchors, box decoding and NMS are not counted."),
+    ZooSpec("SSD-ResNet34 1200", _lazy("detection", "ssd_resnet34"), "ssd", "object detection",
+            "SSD with a ResNet-34 backbone at 1200x1200, 81 COCO classes (MLPerf Inference v0.5-v1.1 'ssd-resnet34', 'SSD-large')",
+            "mlcommons/inference vision/classification_and_detection/python/models/ssd_r34.py (SSD_R34: strides [3, 3, 2, 2, 2, 2], "
+            "out_chan [256, 512, 512, 256, 256, 256], num_defaults [4, 6, 6, 6, 4, 4]); the published ONNX model "
+            "(resnet34-ssd1200.onnx, 80.4 MB) has outputs 324x50x50 ... 16x3x3; a published model card prints 433 G float ops",
+            None, None, ("ssd-resnet34", "SSD-ResNet34", "ssd_resnet34", "SSD-large", "ssd-large", "SSD ResNet34",
+                         "ssd-resnet34-1200", "resnet34-ssd1200"),
+            notes="A sample is one 1200x1200 image. Counts derived from the reference code (no exact published count: the "
+                  "fp32 ONNX file's 80.4 MB is 20.1 M values, BatchNorm statistics included); 2 x 216.4 G multiply-adds = "
+                  "432.8 GFLOP against the 433 G printed by a model card. Box decoding and NMS are not counted."),
+    ZooSpec("SSD-MobileNet v1", _lazy("detection", "ssd_mobilenet_v1"), "ssd", "object detection",
+            "SSD with a MobileNet v1 feature extractor at 300x300, 91 classes (TensorFlow Object Detection API "
+            "ssd_mobilenet_v1_coco; MLPerf Inference v0.5-v1.1 'ssd-mobilenet', 'SSD-small')",
+            "TensorFlow Object Detection API ssd_mobilenet_v1_coco (feature maps Conv2d_11/13_pointwise + 4 extra layers "
+            "512/256/256/128, 1x1 box predictor, 3 then 6 anchors, 91 classes; BatchNorm with scale, epsilon 0.001)",
+            None, None, ("ssd-mobilenet", "SSD-MobileNet", "ssd_mobilenet_v1", "ssd_mobilenet_v1_coco", "SSD-small",
+                         "ssd-small", "SSD MobileNet v1", "ssd-mobilenet-v1"),
+            notes="A sample is one 300x300 image. Counts derived from the Object Detection API layout (BatchNorm scale "
+                  "and offset counted, moving statistics not); 2 x 1.237 G multiply-adds = 2.47 GFLOP. Anchor decoding "
+                  "and NMS are not counted."),
+    ZooSpec("Mask R-CNN ResNet-50-FPN", _lazy("detection", "mask_rcnn"), "maskrcnn", "instance segmentation",
+            "Mask R-CNN with a ResNet-50 FPN backbone (He et al. 2017; torchvision maskrcnn_resnet50_fpn, v1; MLPerf Training "
+            "'maskrcnn'), 800x1333 padded to 800x1344, 512 box and 128 mask proposals per image",
+            "torchvision models documentation, MaskRCNN_ResNet50_FPN_Weights.COCO_V1: num_params 44,401,393; its backbone's "
+            "BatchNorm is FrozenBatchNorm2d (buffers), so the graph's count is 44,401,393 + 53,120",
+            None, None, ("maskrcnn", "Mask R-CNN", "MaskRCNN", "maskrcnn_resnet50_fpn", "Mask R-CNN R50-FPN",
+                         "mask_rcnn", "MLPerf Mask R-CNN"),
+            notes="A sample is one COCO image resized to 800x1333 and padded to 800x1344. Approximations: the box head "
+                  "runs on 512 proposals and the mask head on 128 (the reference's training sampling: 512 RoIs per "
+                  "image, at most 25 % positive; inference runs 1,000 and at most 100), RoIAlign reads P2 for every "
+                  "proposal and is not costed, anchors, NMS, box decoding and the losses are not counted. Counts include "
+                  "the backbone's BatchNorm affine values (2 x 26,560), frozen in the reference."),
     ZooSpec("U-Net", _lazy("unet", "unet"), "unet", "image segmentation",
             "U-Net (Ronneberger et al. 2015) as in the paper's Fig. 1: 572x572x1 input, unpadded convolutions, 2 output classes",
             "Ronneberger, Fischer & Brox, U-Net: Convolutional Networks for Biomedical Image Segmentation, MICCAI 2015, Fig. 1",
