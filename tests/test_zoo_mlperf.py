@@ -16,7 +16,7 @@ from plaster_model.model_builders.operators import OPERATOR_TABLES  # noqa: E402
 
 NEW = ["EfficientNet-B5", "EfficientNet-B6", "EfficientNet-B7", "EfficientNetV2-M", "EfficientNetV2-L",
        "RetinaNet ResNet-50-FPN", "RetinaNet ResNeXt-50-FPN (MLPerf)", "Mask R-CNN ResNet-50-FPN",
-       "SSD-ResNet34 1200", "SSD-MobileNet v1"]
+       "SSD-ResNet34 1200", "SSD-MobileNet v1", "3D U-Net (KiTS19)"]
 
 
 def _count(name):
@@ -209,3 +209,30 @@ def test_gptj_from_its_config():
     ("efficientnet_b7", "EfficientNet-B7"), ("efficientnet_v2_l", "EfficientNetV2-L")])
 def test_mlperf_short_names(alias, name):
     assert pm.load_model(alias).name == name
+
+
+# ---- 3D U-Net ----------------------------------------------------------------------------
+def test_unet3d_counts_from_the_reference_code():
+    # mlcommons/training image_segmentation Unet3D: 3x3x3 convolutions without bias, each with
+    # InstanceNorm3d(affine) (2 per channel); transposed 2x2x2 convolutions and the 1x1x1 output
+    # with bias; filters 32, 64, 128, 256, 320; 1 input channel, 3 classes.
+    def conv(cin, cout):
+        return 27 * cin * cout + 2 * cout
+
+    def block(cin, cout):                     # input, downsampling and bottleneck blocks
+        return conv(cin, cout) + conv(cout, cout)
+
+    def up(cin, cout):                        # transposed conv, concat with the skip, 2 convs
+        return 8 * cin * cout + cout + conv(2 * cout, cout) + conv(cout, cout)
+
+    f = (32, 64, 128, 256, 320)
+    expect = (block(1, 32) + sum(block(i, o) for i, o in zip(f[:-1], f[1:])) + block(320, 320)
+              + up(320, 320) + sum(up(i, o) for i, o in zip(f[:0:-1], f[-2::-1])) + 32 * 3 + 3)
+    m = _count("3D U-Net (KiTS19)")
+    assert m.params == expect == 31_190_243
+    # the output is the 3-class 128^3 volume; the 32-channel full-resolution 3x3x3 convolution
+    # costs 128^3 x 32 x 27 x 32 multiply-adds
+    assert tuple(m.layers["output_shape"].iloc[-1]) == (1, 3, 128, 128, 128)
+    conv_macs = m.layers.loc[m.layers["op_type"] == "Conv", "macs"]
+    assert int(conv_macs.iloc[1]) == 128 ** 3 * 32 * 27 * 32
+    assert pm.load_model("3d-unet").name == "3D U-Net (KiTS19)"

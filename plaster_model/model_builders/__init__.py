@@ -18,7 +18,7 @@ module             builders                                                    f
 ``inception``      GoogLeNet, Inception-v3, Inception-v4                        inception
 ``transformers``   ViT, BERT, GPT-2, Transformer "big"                          vit, bert ...
 ``swin``           :func:`~.swin.swin`                                         swin
-``unet``           :func:`~.unet.unet`                                         unet
+``unet``           :func:`~.unet.unet`, :func:`~.unet.unet3d` (MLPerf 3D U-Net)    unet
 ``dlrm``           :func:`~.dlrm.dlrm`                                         dlrm
 ``detection``      RetinaNet, Mask R-CNN, SSD-ResNet34, SSD-MobileNet v1        retinanet ...
 =================  ==========================================================  ===========
@@ -277,6 +277,18 @@ SPECS: dict[str, ZooSpec] = {s.name: s for s in [
             None, None, ("DLRM", "dlrm", "DLRM Criteo TB", "dlrm_terabyte", "MLPerf DLRM"),
             notes="A sample is one click-log record (13 dense features, one index per table). 99.99 % of the parameters are "
                   "embedding rows, of which a sample reads 26 x 128 values; the work is the two MLPs and the 27 x 27 dot products."),
+    ZooSpec("3D U-Net (KiTS19)", _lazy("unet", "unet3d"), "unet", "3-D medical image segmentation",
+            "3D U-Net for KiTS19 kidney-tumour segmentation (MLPerf Training v1.0+ 'unet3d', Inference v2.0+ '3d-unet'): "
+            "filters 32-64-128-256-320, InstanceNorm and ReLU, one 1x128x128x128 patch, 3 classes",
+            "mlcommons/training image_segmentation/pytorch/model/unet3d.py and layers.py (Unet3D: filters [32, 64, 128, 256, 320], "
+            "conv_block_factory: 3x3x3 convolutions without bias + InstanceNorm3d(affine=True); transposed 2x2x2 convolutions "
+            "and the 1x1x1 output with bias; runtime/arguments.py: input_shape 128 128 128, activation relu)",
+            None, None, ("3d-unet", "3d-unet-99", "3d-unet-99.9", "unet3d", "3D U-Net", "3D-UNet", "3d_unet",
+                         "MLPerf 3D U-Net", "3D U-Net KiTS19"),
+            notes="A sample is one 128x128x128 sub-volume (training patch; inference slides 128^3 windows with overlap "
+                  "over each case, so a case is several samples). Counts derived from the reference code (no published "
+                  "count). MLPerf Inference v0.7-v1.1's '3d-unet' was a different network (nnU-Net on BraTS 2019, "
+                  "4 x 224 x 224 x 160), not this one."),
     ZooSpec("RetinaNet ResNet-50-FPN", _lazy("detection", "retinanet"), "retinanet", "object detection",
             "RetinaNet with a ResNet-50 FPN backbone (Lin et al. 2017; torchvision retinanet_resnet50_fpn, v1), 800x800, 91 COCO classes",
             "torchvision models documentation, RetinaNet_ResNet50_FPN_Weights.COCO_V1: num_params 34,014,999, GFLOPS 151.54 "
