@@ -16,7 +16,8 @@ from plaster_model.model_builders.operators import OPERATOR_TABLES  # noqa: E402
 
 NEW = ["EfficientNet-B5", "EfficientNet-B6", "EfficientNet-B7", "EfficientNetV2-M", "EfficientNetV2-L",
        "RetinaNet ResNet-50-FPN", "RetinaNet ResNeXt-50-FPN (MLPerf)", "Mask R-CNN ResNet-50-FPN",
-       "SSD-ResNet34 1200", "SSD-MobileNet v1", "3D U-Net (KiTS19)"]
+       "SSD-ResNet34 1200", "SSD-MobileNet v1", "3D U-Net (KiTS19)",
+       "RNN-T (MLPerf)", "RNN-T (MLPerf, training lattice)"]
 
 
 def _count(name):
@@ -204,7 +205,8 @@ def test_gptj_from_its_config():
     ("retinanet", "RetinaNet ResNeXt-50-FPN (MLPerf)"), ("maskrcnn", "Mask R-CNN ResNet-50-FPN"),
     ("bert", "BERT-large"), ("bert-99", "BERT-large"), ("bert-99.9", "BERT-large"),
     ("BERT-Large (SQuAD)", "BERT-large"), ("gptj", "GPT-J 6B"), ("gptj-99", "GPT-J 6B"),
-    ("dlrm", "DLRM (Criteo 1TB)"), ("Llama-2-7b-chat", "Llama-2-7B"),
+    ("dlrm", "DLRM (Criteo 1TB)"), ("rnnt", "RNN-T (MLPerf)"), ("3d-unet", "3D U-Net (KiTS19)"),
+    ("Llama-2-7b-chat", "Llama-2-7B"),
     ("meta-llama/Llama-2-7b-chat-hf", "Llama-2-7B"), ("llama2-70b-99", "Llama-2-70B"),
     ("efficientnet_b7", "EfficientNet-B7"), ("efficientnet_v2_l", "EfficientNetV2-L")])
 def test_mlperf_short_names(alias, name):
@@ -236,3 +238,38 @@ def test_unet3d_counts_from_the_reference_code():
     conv_macs = m.layers.loc[m.layers["op_type"] == "Conv", "macs"]
     assert int(conv_macs.iloc[1]) == 128 ** 3 * 32 * 27 * 32
     assert pm.load_model("3d-unet").name == "3D U-Net (KiTS19)"
+
+
+# ---- RNN-T -------------------------------------------------------------------------------
+def test_rnnt_counts_from_the_reference_code():
+    # PyTorch LSTM layer: W_ih 4H x I, W_hh 4H x H, two biases of 4H
+    def lstm(i, h):
+        return 4 * h * (i + h) + 8 * h
+
+    encoder = lstm(240, 1024) + lstm(1024, 1024) + lstm(2048, 1024) + 2 * lstm(1024, 1024)
+    prediction = 28 * 320 + 2 * lstm(320, 320)          # Embedding(vocab - 1, 320)
+    joint = (1344 * 512 + 512) + (512 * 29 + 29)
+    assert encoder + prediction + joint == 45_323_037
+    for name in ("RNN-T (MLPerf)", "RNN-T (MLPerf, training lattice)"):
+        assert _count(name).params == 45_323_037
+
+
+def test_rnnt_work_per_utterance():
+    # encoder: 410 steps through the pre-network, 205 through the post-network;
+    # LSTM MACs = steps x 4H x (I + H)
+    enc = (410 * 4 * 1024 * (240 + 1024) + 410 * 4 * 1024 * 2048
+           + 205 * 4 * 1024 * (2048 + 1024) + 2 * 205 * 4 * 1024 * 2048)
+    pred = 2 * 184 * 4 * 320 * 640
+    joint_one = 1344 * 512 + 512 * 29                    # one joint evaluation
+    greedy = _count("RNN-T (MLPerf)").layers
+    assert int(greedy["macs"].sum()) == enc + pred + (205 + 184) * joint_one
+    lattice = _count("RNN-T (MLPerf, training lattice)").layers
+    assert int(lattice["macs"].sum()) == enc + pred + 205 * 184 * joint_one
+    assert pm.load_model("rnnt").name == "RNN-T (MLPerf)"
+
+
+def test_rnnt_refuses_an_odd_step_count():
+    from plaster_model.errors import ParameterError
+    from plaster_model.model_builders.rnnt import rnnt
+    with pytest.raises(ParameterError, match="steps"):
+        rnnt(steps=411)

@@ -19,6 +19,7 @@ module             builders                                                    f
 ``transformers``   ViT, BERT, GPT-2, Transformer "big"                          vit, bert ...
 ``swin``           :func:`~.swin.swin`                                         swin
 ``unet``           :func:`~.unet.unet`, :func:`~.unet.unet3d` (MLPerf 3D U-Net)    unet
+``rnnt``           :func:`~.rnnt.rnnt` (MLPerf RNN-T, LSTMs)                    rnnt
 ``dlrm``           :func:`~.dlrm.dlrm`                                         dlrm
 ``detection``      RetinaNet, Mask R-CNN, SSD-ResNet34, SSD-MobileNet v1        retinanet ...
 =================  ==========================================================  ===========
@@ -289,6 +290,27 @@ SPECS: dict[str, ZooSpec] = {s.name: s for s in [
                   "over each case, so a case is several samples). Counts derived from the reference code (no published "
                   "count). MLPerf Inference v0.7-v1.1's '3d-unet' was a different network (nnU-Net on BraTS 2019, "
                   "4 x 224 x 224 x 160), not this one."),
+    ZooSpec("RNN-T (MLPerf)", _lazy("rnnt", "rnnt"), "rnnt", "speech recognition",
+            "RNN-T (MLPerf Inference 'rnnt'): LSTM encoder 2 + 3 layers of 1024 with time stacking, prediction network "
+            "2 x 320, joint 512, 29 labels; one 12.3 s utterance, greedy decoding",
+            "mlcommons/inference speech_recognition/rnnt/pytorch (model_separable_rnnt.py: Encoder, Prediction with "
+            "Embedding(vocab - 1, 320), Joint Linear(1344, 512) + ReLU + Linear(512, 29); rnnt.toml: encoder_n_hidden 1024, "
+            "encoder_pre_rnn_layers 2, encoder_stack_time_factor 2, encoder_post_rnn_layers 3, pred_n_hidden 320, "
+            "pred_rnn_layers 2, joint_n_hidden 512; 80 features x frame_splicing 3)",
+            None, None, ("rnnt", "RNN-T", "rnn-t", "MLPerf RNN-T", "rnnt-99", "RNNT"),
+            notes="A sample is one utterance of 12.3 s (the LibriSpeech 960 h mean: 1229 frames of 10 ms, 410 spliced "
+                  "encoder steps, 205 after time stacking) with 184 characters (about 15 per second: an assumption). "
+                  "Greedy decoding evaluates the joint network once per encoder step and once per label (389 times); "
+                  "the featurizer and the decoding control flow are not counted. Counts derived from the reference code "
+                  "(45,323,037 parameters; no exact published count)."),
+    ZooSpec("RNN-T (MLPerf, training lattice)", _lazy("rnnt", "rnnt", lattice=True), "rnnt", "speech recognition",
+            "RNN-T (MLPerf Training 'rnnt') with the joint network on the whole 205 x 184 (time x label) lattice the "
+            "RNN-T loss needs; one 12.3 s utterance",
+            "as RNN-T (MLPerf): mlcommons/inference and mlcommons/training rnnt references (the same network)",
+            None, None, ("rnnt training", "rnnt-training", "RNN-T training", "rnnt_lattice"),
+            notes="The same network and utterance as RNN-T (MLPerf); the joint network runs on all 205 x 184 = 37,720 "
+                  "(time, label) pairs, as training does, so its forward work is about 3 times the greedy path's. "
+                  "The loss itself is not counted."),
     ZooSpec("RetinaNet ResNet-50-FPN", _lazy("detection", "retinanet"), "retinanet", "object detection",
             "RetinaNet with a ResNet-50 FPN backbone (Lin et al. 2017; torchvision retinanet_resnet50_fpn, v1), 800x800, 91 COCO classes",
             "torchvision models documentation, RetinaNet_ResNet50_FPN_Weights.COCO_V1: num_params 34,014,999, GFLOPS 151.54 "
