@@ -16,7 +16,7 @@ from plaster_model.model_builders.operators import OPERATOR_TABLES  # noqa: E402
 
 NEW = ["EfficientNet-B5", "EfficientNet-B6", "EfficientNet-B7", "EfficientNetV2-M", "EfficientNetV2-L",
        "RetinaNet ResNet-50-FPN", "RetinaNet ResNeXt-50-FPN (MLPerf)", "Mask R-CNN ResNet-50-FPN",
-       "SSD-ResNet34 1200", "SSD-MobileNet v1", "3D U-Net (KiTS19)",
+       "SSD-ResNet34 1200", "SSD-ResNet34 300", "SSD-MobileNet v1", "3D U-Net (KiTS19)",
        "RNN-T (MLPerf)", "RNN-T (MLPerf, training lattice)"]
 
 
@@ -273,3 +273,13 @@ def test_rnnt_refuses_an_odd_step_count():
     from plaster_model.model_builders.rnnt import rnnt
     with pytest.raises(ParameterError, match="steps"):
         rnnt(steps=411)
+
+
+def test_ssd_resnet34_300_has_8732_boxes():
+    # MLPerf Training's SSD300: the same code with strides [1, 1, 2, 2, 2, 1]; the reference's
+    # comment: 38x38x4, 19x19x6, 10x10x6, 5x5x6, 3x3x4, 1x1x4 default boxes = 8,732
+    m = _count("SSD-ResNet34 300")
+    assert m.params == _count("SSD-ResNet34 1200").params == 19_972_534
+    conv = m.layers[m.layers["op_type"] == "Conv"]
+    loc = [tuple(s)[1:] for s in conv["output_shape"].iloc[-12::2]]
+    assert sum(c // 4 * h * w for c, h, w in loc) == 8732

@@ -341,6 +341,15 @@ SPECS: dict[str, ZooSpec] = {s.name: s for s in [
             notes="A sample is one 1200x1200 image. Counts derived from the reference code (no exact published count: the "
                   "fp32 ONNX file's 80.4 MB is 20.1 M values, BatchNorm statistics included); 2 x 216.4 G multiply-adds = "
                   "432.8 GFLOP against the 433 G printed by a model card. Box decoding and NMS are not counted."),
+    ZooSpec("SSD-ResNet34 300", _lazy("detection", "ssd_resnet34", hw=300, head_stride=1, fourth_extra_stride=1,
+                                      name="ssd300_resnet34"), "ssd", "object detection",
+            "SSD with a ResNet-34 backbone at 300x300, 81 COCO classes (MLPerf Training v0.5-v1.1 'ssd', single_stage_detector)",
+            "mlcommons/training single_stage_detector (SSD300 with a ResNet-34 backbone) and the SSD_R34 code of "
+            "mlcommons/inference with strides [1, 1, 2, 2, 2, 1] ('For SSD 300 ... 38x38x4, 19x19x6, 10x10x6, 5x5x6, 3x3x4, 1x1x4': 8,732 boxes)",
+            None, None, ("ssd300-resnet34", "SSD-ResNet34 300x300", "ssd-resnet34-300", "SSD300 ResNet34", "ssd_r34_300"),
+            notes="A sample is one 300x300 image. The same parameters as SSD-ResNet34 1200 (only strides differ). MLPerf "
+                  "Training's benchmark named 'ssd' is this model in v0.5-v1.1 and RetinaNet (zoo: retinanet) from v2.0. "
+                  "Box matching, the loss and NMS are not counted."),
     ZooSpec("SSD-MobileNet v1", _lazy("detection", "ssd_mobilenet_v1"), "ssd", "object detection",
             "SSD with a MobileNet v1 feature extractor at 300x300, 91 classes (TensorFlow Object Detection API "
             "ssd_mobilenet_v1_coco; MLPerf Inference v0.5-v1.1 'ssd-mobilenet', 'SSD-small')",

@@ -199,7 +199,7 @@ def mask_rcnn(num_classes=91, hw=(800, 1344), box_rois=512, mask_rois=128, batch
 SSD_R34_EXTRAS = ((256, 512, 2, 1), (256, 512, 2, 1), (128, 256, 2, 1), (128, 256, 2, 0), (128, 256, 1, 0))
 
 
-def ssd_resnet34(num_classes=81, hw=1200, head_stride=3, batch=None, name=None):
+def ssd_resnet34(num_classes=81, hw=1200, head_stride=3, fourth_extra_stride=2, batch=None, name=None):
     """MLPerf Inference's SSD-ResNet34 ("SSD-large", COCO at 1200×1200; mlcommons/inference
     ``vision/classification_and_detection/python/models/ssd_r34.py``, ``SSD_R34``).
 
@@ -209,6 +209,9 @@ def ssd_resnet34(num_classes=81, hw=1200, head_stride=3, batch=None, name=None):
     feature maps, 3×3 location (4 × anchors) and confidence (81 × anchors) convolutions with
     anchors (4, 6, 6, 6, 4, 4), at stride ``head_stride`` (3 in the 1200×1200 model: outputs
     50, 25, 13, 7, 3, 3, as the published ONNX model's). Box decoding and NMS are not counted.
+    MLPerf Training's SSD (v0.5–v1.1) is the same code at 300×300 with strides
+    ``[1, 1, 2, 2, 2, 1]``: ``hw=300, head_stride=1, fourth_extra_stride=1`` (maps 38, 19, 10,
+    5, 3, 1: 8,732 boxes).
 
     Notes
     -----
@@ -226,7 +229,8 @@ def ssd_resnet34(num_classes=81, hw=1200, head_stride=3, batch=None, name=None):
     g = Graph(name or "ssd_resnet34", (3, hw, hw))
     x = resnet_stages(g, g.x, 34, strides=(1, 2, 1), num_stages=3)[-1]
     levels = [x]
-    for mid, cout, s, p in SSD_R34_EXTRAS:
+    for i, (mid, cout, s, p) in enumerate(SSD_R34_EXTRAS):
+        s = fourth_extra_stride if i == 3 else s
         x = g.act(g.conv(x, mid, 1, 1, 0, bias=True))
         x = g.act(g.conv(x, cout, 3, s, p, bias=True))
         levels.append(x)
