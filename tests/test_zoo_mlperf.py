@@ -17,7 +17,7 @@ from plaster_model.model_builders.operators import OPERATOR_TABLES  # noqa: E402
 NEW = ["EfficientNet-B5", "EfficientNet-B6", "EfficientNet-B7", "EfficientNetV2-M", "EfficientNetV2-L",
        "RetinaNet ResNet-50-FPN", "RetinaNet ResNeXt-50-FPN (MLPerf)", "Mask R-CNN ResNet-50-FPN",
        "SSD-ResNet34 1200", "SSD-ResNet34 300", "SSD-MobileNet v1", "3D U-Net (KiTS19)",
-       "RNN-T (MLPerf)", "RNN-T (MLPerf, training lattice)"]
+       "RNN-T (MLPerf)", "RNN-T (MLPerf, training lattice)", "DLRM-DCNv2 (Criteo 1TB multi-hot)"]
 
 
 def _count(name):
@@ -283,3 +283,21 @@ def test_ssd_resnet34_300_has_8732_boxes():
     conv = m.layers[m.layers["op_type"] == "Conv"]
     loc = [tuple(s)[1:] for s in conv["output_shape"].iloc[-12::2]]
     assert sum(c // 4 * h * w for c, h, w in loc) == 8732
+
+
+# ---- DLRM-DCNv2 --------------------------------------------------------------------------
+def test_dlrm_dcnv2_params_by_hand():
+    from plaster_model.model_builders.dlrm import CRITEO_MULTI_HOT, CRITEO_TB_DCNV2_TABLES
+    emb = 128 * sum(CRITEO_TB_DCNV2_TABLES)
+    assert emb == 128 * 204_184_588                       # five tables capped at 40 M rows
+    width = 128 * 27                                      # bottom output + 26 pooled bags
+    mlp = [(13, 512), (512, 256), (256, 128), (width, 1024), (1024, 1024), (1024, 512), (512, 256), (256, 1)]
+    cross = 3 * (width * 512 + 512 * width + width)       # V (no bias), W and b per layer
+    m = _count("DLRM-DCNv2 (Criteo 1TB multi-hot)")
+    assert m.params == emb + sum(a * b + b for a, b in mlp) + cross == 26_151_671_809
+    # work: the MLPs and the cross network's two low-rank products per layer
+    assert int(m.layers["macs"].sum()) == sum(a * b for a, b in mlp) + 3 * 2 * width * 512
+    # a sample reads 214 embedding rows (the multi-hot sizes)
+    assert sum(CRITEO_MULTI_HOT) == 214
+    assert pm.load_model("dlrm-v2").name == "DLRM-DCNv2 (Criteo 1TB multi-hot)"
+    assert pm.load_model("dlrm-99").name == "DLRM (Criteo 1TB)"

@@ -20,7 +20,7 @@ module             builders                                                    f
 ``swin``           :func:`~.swin.swin`                                         swin
 ``unet``           :func:`~.unet.unet`, :func:`~.unet.unet3d` (MLPerf 3D U-Net)    unet
 ``rnnt``           :func:`~.rnnt.rnnt` (MLPerf RNN-T, LSTMs)                    rnnt
-``dlrm``           :func:`~.dlrm.dlrm`                                         dlrm
+``dlrm``           :func:`~.dlrm.dlrm`, :func:`~.dlrm.dlrm_dcnv2`              dlrm
 ``detection``      RetinaNet, Mask R-CNN, SSD-ResNet34, SSD-MobileNet v1        retinanet ...
 =================  ==========================================================  ===========
 
@@ -275,7 +275,7 @@ SPECS: dict[str, ZooSpec] = {s.name: s for s in [
             "DLRM, MLPerf Criteo-Terabyte configuration (26 tables x 128, indices capped at 40 M; MLPs 13-512-256-128 and 479-1024-1024-512-256-1)",
             "Naumov et al., Deep Learning Recommendation Model for Personalization and Recommendation Systems, arXiv:1906.00091 (2019); "
             "facebookresearch/dlrm dlrm_s_pytorch.py, MLPerf Terabyte configuration (ln_emb, ln_bot, ln_top)",
-            None, None, ("DLRM", "dlrm", "DLRM Criteo TB", "dlrm_terabyte", "MLPerf DLRM"),
+            None, None, ("DLRM", "dlrm", "DLRM Criteo TB", "dlrm_terabyte", "MLPerf DLRM", "dlrm-99", "dlrm-99.9"),
             notes="A sample is one click-log record (13 dense features, one index per table). 99.99 % of the parameters are "
                   "embedding rows, of which a sample reads 26 x 128 values; the work is the two MLPs and the 27 x 27 dot products."),
     ZooSpec("3D U-Net (KiTS19)", _lazy("unet", "unet3d"), "unet", "3-D medical image segmentation",
@@ -372,6 +372,18 @@ SPECS: dict[str, ZooSpec] = {s.name: s for s in [
                   "image, at most 25 % positive; inference runs 1,000 and at most 100), RoIAlign reads P2 for every "
                   "proposal and is not costed, anchors, NMS, box decoding and the losses are not counted. Counts include "
                   "the backbone's BatchNorm affine values (2 x 26,560), frozen in the reference."),
+    ZooSpec("DLRM-DCNv2 (Criteo 1TB multi-hot)", _lazy("dlrm", "dlrm_dcnv2"), "dlrm", "recommendation (click-through rate)",
+            "DLRM with a DCNv2 low-rank cross network (MLPerf Training and Inference v3.0+ 'dlrm-v2'): 26 multi-hot tables "
+            "x 128 (indices capped at 40 M), MLPs 13-512-256-128 and 3456-1024-1024-512-256-1, 3 cross layers of rank 512",
+            "mlcommons/training recommendation_v2/torchrec_dlrm (torchrec DLRM_DCN; --embedding_dim 128, --dense_arch_layer_sizes "
+            "512,256,128, --over_arch_layer_sizes 1024,1024,512,256,1, --num_embeddings_per_feature 40000000,39060,...,36, "
+            "--interaction_type dcn, --dcn_num_layers 3, --dcn_low_rank_dim 512, --multi_hot_sizes 3,2,1,...,1)",
+            None, None, ("dlrm-v2", "dlrm-v2-99", "dlrm-v2-99.9", "dlrm_dcnv2", "DLRM DCNv2", "DLRMv2", "dlrmv2",
+                         "DLRM-DCNv2", "MLPerf DLRM-DCNv2", "dlrm dcnv2"),
+            notes="A sample is one click-log record of the synthetic multi-hot Criteo 1TB set: 13 dense features and "
+                  "214 embedding rows in all (1 to 100 per table), summed per table. 99.94 % of the parameters are "
+                  "embedding rows; the work is the MLPs and the cross network. The MLPerf v0.7-v2.1 DLRM (one-hot, "
+                  "dot interaction) is the zoo's DLRM (Criteo 1TB)."),
     ZooSpec("U-Net", _lazy("unet", "unet"), "unet", "image segmentation",
             "U-Net (Ronneberger et al. 2015) as in the paper's Fig. 1: 572x572x1 input, unpadded convolutions, 2 output classes",
             "Ronneberger, Fischer & Brox, U-Net: Convolutional Networks for Biomedical Image Segmentation, MICCAI 2015, Fig. 1",
