@@ -235,7 +235,8 @@ SPECS: dict[str, ZooSpec] = {s.name: s for s in [
             "BERT-large uncased (Devlin et al. 2019; Hugging Face BertModel, bert-large-uncased, with pooler), one 384-token sequence",
             "Hugging Face transformers BertModel.from_pretrained('bert-large-uncased').num_parameters() = 335,141,888",
             335141888, None, ("bert-large-uncased", "bert_large", "BERT large", "bert-large", "BERT-Large",
-                              "bert", "bert-99", "bert-99.9", "BERT-Large (SQuAD)", "MLPerf BERT", "bert-large-squad"),
+                              "bert", "bert-99", "bert-99.9", "BERT-Large (SQuAD)", "MLPerf BERT", "bert-large-squad",
+                              "bert-large-99", "bert-large-99.9"),
             seq_len=384,
             notes="A sample is one 384-token sequence (MLPerf BERT-large inference on SQuAD v1.1; MLPerf's 'bert', "
                   "'bert-99' and 'bert-99.9' name this model at two accuracy targets). The task head is not included."),
