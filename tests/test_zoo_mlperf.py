@@ -201,7 +201,7 @@ def test_gptj_from_its_config():
 
 
 @pytest.mark.parametrize("alias,name", [
-    ("resnet", "ResNet-50 v1.5"), ("ssd-resnet34", "SSD-ResNet34 1200"), ("ssd-mobilenet", "SSD-MobileNet v1"),
+    ("MLPerf resnet", "ResNet-50 v1.5"), ("ssd-resnet34", "SSD-ResNet34 1200"), ("ssd-mobilenet", "SSD-MobileNet v1"),
     ("retinanet", "RetinaNet ResNeXt-50-FPN (MLPerf)"), ("maskrcnn", "Mask R-CNN ResNet-50-FPN"),
     ("bert", "BERT-large"), ("bert-99", "BERT-large"), ("bert-99.9", "BERT-large"),
     ("BERT-Large (SQuAD)", "BERT-large"), ("gptj", "GPT-J 6B"), ("gptj-99", "GPT-J 6B"),
@@ -211,6 +211,15 @@ def test_gptj_from_its_config():
     ("efficientnet_b7", "EfficientNet-B7"), ("efficientnet_v2_l", "EfficientNetV2-L")])
 def test_mlperf_short_names(alias, name):
     assert pm.load_model(alias).name == name
+
+
+def test_bare_resnet_stays_ambiguous():
+    # MLPerf's benchmark "resnet" is ResNet-50 v1.5, but a bare "resnet" (a log's
+    # "resnet.onnx.engine") names no depth: the name rules never guess (tests/test_names.py),
+    # so the zoo spells it "MLPerf resnet"
+    from plaster_model.errors import UnknownNameError
+    with pytest.raises(UnknownNameError):
+        pm.load_model("resnet")
 
 
 # ---- 3D U-Net ----------------------------------------------------------------------------
