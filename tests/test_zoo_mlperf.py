@@ -17,7 +17,8 @@ from plaster_model.model_builders.operators import OPERATOR_TABLES  # noqa: E402
 NEW = ["EfficientNet-B5", "EfficientNet-B6", "EfficientNet-B7", "EfficientNetV2-M", "EfficientNetV2-L",
        "RetinaNet ResNet-50-FPN", "RetinaNet ResNeXt-50-FPN (MLPerf)", "Mask R-CNN ResNet-50-FPN",
        "SSD-ResNet34 1200", "SSD-ResNet34 300", "SSD-MobileNet v1", "3D U-Net (KiTS19)",
-       "RNN-T (MLPerf)", "RNN-T (MLPerf, training lattice)", "DLRM-DCNv2 (Criteo 1TB multi-hot)"]
+       "RNN-T (MLPerf)", "RNN-T (MLPerf, training lattice)", "DLRM-DCNv2 (Criteo 1TB multi-hot)",
+       "Stable Diffusion v1.5 UNet", "Stable Diffusion 2 UNet"]
 
 
 def _count(name):
@@ -310,3 +311,18 @@ def test_dlrm_dcnv2_params_by_hand():
     assert sum(CRITEO_MULTI_HOT) == 214
     assert pm.load_model("dlrm-v2").name == "DLRM-DCNv2 (Criteo 1TB multi-hot)"
     assert pm.load_model("dlrm-99").name == "DLRM (Criteo 1TB)"
+
+
+# ---- Stable Diffusion --------------------------------------------------------------------
+def test_stable_diffusion_unets_equal_diffusers():
+    # diffusers UNet2DConditionModel(...).num_parameters(): SD v1.5 859,520,964; SD 2 865,910,724
+    v15, v2 = _count("Stable Diffusion v1.5 UNet"), _count("Stable Diffusion 2 UNet")
+    assert v15.params == 859_520_964 and v2.params == 865_910_724
+    # the difference is only the cross-attention key/value projections reading 1024-wide text
+    # states instead of 768: 2 x (1024 - 768) x C per transformer; transformers per width C:
+    # 320: 2 down + 3 up, 640: 2 + 3, 1280: 2 + 3 + 1 (middle)
+    assert v2.params - v15.params == 2 * 256 * (5 * 320 + 5 * 640 + 6 * 1280)
+    # conv_in on the 64x64 latent: 64 x 64 x 320 outputs of 9 x 4 multiply-adds
+    conv = v15.layers[v15.layers["op_type"] == "Conv"]
+    assert int(conv["macs"].iloc[0]) == 64 * 64 * 320 * 9 * 4
+    assert pm.load_model("stable_diffusion").name == "Stable Diffusion 2 UNet"

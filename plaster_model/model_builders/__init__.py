@@ -20,6 +20,7 @@ module             builders                                                    f
 ``swin``           :func:`~.swin.swin`                                         swin
 ``unet``           :func:`~.unet.unet`, :func:`~.unet.unet3d` (MLPerf 3D U-Net)    unet
 ``rnnt``           :func:`~.rnnt.rnnt` (MLPerf RNN-T, LSTMs)                    rnnt
+``diffusion``      :func:`~.diffusion.sd_unet` (Stable Diffusion v1.5 / 2 UNet)   diffusion
 ``dlrm``           :func:`~.dlrm.dlrm`, :func:`~.dlrm.dlrm_dcnv2`              dlrm
 ``detection``      RetinaNet, Mask R-CNN, SSD-ResNet34, SSD-MobileNet v1        retinanet ...
 =================  ==========================================================  ===========
@@ -385,6 +386,28 @@ SPECS: dict[str, ZooSpec] = {s.name: s for s in [
                   "214 embedding rows in all (1 to 100 per table), summed per table. 99.94 % of the parameters are "
                   "embedding rows; the work is the MLPs and the cross network. The MLPerf v0.7-v2.1 DLRM (one-hot, "
                   "dot interaction) is the zoo's DLRM (Criteo 1TB)."),
+    ZooSpec("Stable Diffusion v1.5 UNet", _lazy("diffusion", "sd_unet"), "diffusion", "image generation (one denoising step)",
+            "Stable Diffusion v1.5 denoising UNet (Rombach et al. 2022; diffusers UNet2DConditionModel, runwayml/stable-diffusion-v1-5): "
+            "one 64x64x4 latent (512x512 image), 77 x 768 CLIP text states",
+            "Hugging Face diffusers UNet2DConditionModel with the runwayml/stable-diffusion-v1-5 unet/config.json "
+            "(block_out_channels 320/640/1280/1280, layers_per_block 2, attention_head_dim 8, cross_attention_dim 768): "
+            "num_parameters() = 859,520,964 (the model card's '860M UNet')",
+            859520964, None, ("stable-diffusion-v1-5", "runwayml/stable-diffusion-v1-5", "SD 1.5 UNet", "sd15-unet",
+                              "Stable Diffusion 1.5", "Stable Diffusion v1.5", "sd-v1.5"),
+            notes="A sample is one UNet evaluation on one 64x64 latent: a pipeline runs it once per denoising step "
+                  "(twice with classifier-free guidance), for tens of steps; the CLIP text encoder and the VAE are not "
+                  "included. Training (MLPerf) runs the UNet once per image per step."),
+    ZooSpec("Stable Diffusion 2 UNet", _lazy("diffusion", "sd_unet", heads=(5, 10, 20, 20), text_dim=1024),
+            "diffusion", "image generation (one denoising step)",
+            "Stable Diffusion 2 denoising UNet (diffusers UNet2DConditionModel, stabilityai/stable-diffusion-2-base; MLPerf "
+            "Training v3.1+ 'stable_diffusion'): one 64x64x4 latent (512x512), 77 x 1024 OpenCLIP text states",
+            "Hugging Face diffusers UNet2DConditionModel with the stabilityai/stable-diffusion-2-base unet/config.json "
+            "(attention_head_dim 5/10/20/20, cross_attention_dim 1024, use_linear_projection): num_parameters() = 865,910,724",
+            865910724, None, ("stable_diffusion", "stabilityai/stable-diffusion-2-base", "stable-diffusion-2",
+                              "SD 2 UNet", "sd2-unet", "MLPerf Stable Diffusion", "Stable Diffusion v2"),
+            notes="A sample is one UNet evaluation on one 64x64 latent (MLPerf Training: 512x512 images; the frozen "
+                  "OpenCLIP text encoder and VAE encoder are not included). Linear projections in and out of the "
+                  "transformers have the parameters and work of the 1x1 convolutions of v1.5."),
     ZooSpec("U-Net", _lazy("unet", "unet"), "unet", "image segmentation",
             "U-Net (Ronneberger et al. 2015) as in the paper's Fig. 1: 572x572x1 input, unpadded convolutions, 2 output classes",
             "Ronneberger, Fischer & Brox, U-Net: Convolutional Networks for Biomedical Image Segmentation, MICCAI 2015, Fig. 1",
