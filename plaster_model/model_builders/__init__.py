@@ -14,12 +14,15 @@ module             builders                                                    f
 ``vgg``            :func:`~.vgg.vgg`, :func:`~.vgg.alexnet`,                    vgg, ...
                    :func:`~.vgg.squeezenet`
 ``densenet``       :func:`~.densenet.densenet`                                 densenet
-``mobilenet``      MobileNet v1/v2/v3, EfficientNet B0–B7, EfficientNetV2-S     mobilenet ...
+``mobilenet``      MobileNet v1/v2/v3, EfficientNet B0–B7, V2-S/M/L           mobilenet ...
 ``inception``      GoogLeNet, Inception-v3, Inception-v4                        inception
 ``transformers``   ViT, BERT, GPT-2, Transformer "big"                          vit, bert ...
 ``swin``           :func:`~.swin.swin`                                         swin
-``unet``           :func:`~.unet.unet`                                         unet
-``dlrm``           :func:`~.dlrm.dlrm`                                         dlrm
+``unet``           :func:`~.unet.unet`, :func:`~.unet.unet3d` (MLPerf 3D U-Net)    unet
+``rnnt``           :func:`~.rnnt.rnnt` (MLPerf RNN-T, LSTMs)                    rnnt
+``diffusion``      :func:`~.diffusion.sd_unet` (Stable Diffusion v1.5 / 2 UNet)   diffusion
+``dlrm``           :func:`~.dlrm.dlrm`, :func:`~.dlrm.dlrm_dcnv2`              dlrm
+``detection``      RetinaNet, Mask R-CNN, SSD-ResNet34, SSD-MobileNet v1        retinanet ...
 =================  ==========================================================  ===========
 
 Examples
@@ -203,9 +206,16 @@ SPECS: dict[str, ZooSpec] = {s.name: s for s in [
           f"EfficientNet_{v.upper()}_Weights.IMAGENET1K_V1", p, f_,
           [f"efficientnet_{v}", f"EfficientNet{v.upper()}", f"efficientnet-{v}", f"EfficientNet {v.upper()}"], variant=v)
       for v, res, p, f_ in (("b0", 224, 5288548, 0.39), ("b1", 240, 7794184, 0.69), ("b2", 288, 9109994, 1.09),
-                            ("b3", 300, 12233232, 1.83), ("b4", 380, 19341616, 4.39))],
+                            ("b3", 300, 12233232, 1.83), ("b4", 380, 19341616, 4.39), ("b5", 456, 30389784, 10.27),
+                            ("b6", 528, 43040704, 19.07), ("b7", 600, 66347960, 37.75))],
     _tv("EfficientNetV2-S", "mobilenet", "efficientnet_v2_s", "efficientnet", "EfficientNetV2-S (Tan & Le 2021; torchvision efficientnet_v2_s at 384x384)",
         "EfficientNet_V2_S_Weights.IMAGENET1K_V1", 21458488, 8.37, ["efficientnet_v2_s", "EfficientNetV2S", "efficientnetv2-s", "EfficientNet-V2-S"]),
+    *[_tv(f"EfficientNetV2-{z.upper()}", "mobilenet", "efficientnet_v2", "efficientnet",
+          f"EfficientNetV2-{z.upper()} (Tan & Le 2021; torchvision efficientnet_v2_{z} at 480x480)",
+          f"EfficientNet_V2_{z.upper()}_Weights.IMAGENET1K_V1", p, f_,
+          [f"efficientnet_v2_{z}", f"EfficientNetV2{z.upper()}", f"efficientnetv2-{z}", f"EfficientNet-V2-{z.upper()}",
+           f"efficientnetv2_{z}"], size=z)
+      for z, p, f_ in (("m", 54139356, 24.58), ("l", 118515272, 56.08))],
     _tv("ViT-B/16", "transformers", "vit", "vit", "Vision Transformer Base, 16x16 patches (Dosovitskiy et al. 2021; torchvision vit_b_16), 224x224, 197 tokens",
         "ViT_B_16_Weights.IMAGENET1K_V1", 86567656, 17.56, ["vit_b_16", "ViT-B-16", "ViT-Base/16", "vit-base-patch16-224"]),
     _tv("ViT-B/32", "transformers", "vit", "vit", "Vision Transformer Base, 32x32 patches (torchvision vit_b_32), 224x224, 50 tokens",
@@ -225,8 +235,12 @@ SPECS: dict[str, ZooSpec] = {s.name: s for s in [
             "language model (SQuAD question answering)",
             "BERT-large uncased (Devlin et al. 2019; Hugging Face BertModel, bert-large-uncased, with pooler), one 384-token sequence",
             "Hugging Face transformers BertModel.from_pretrained('bert-large-uncased').num_parameters() = 335,141,888",
-            335141888, None, ("bert-large-uncased", "bert_large", "BERT large", "bert-large", "BERT-Large"), seq_len=384,
-            notes="A sample is one 384-token sequence (MLPerf BERT-large inference on SQuAD v1.1). The task head is not included."),
+            335141888, None, ("bert-large-uncased", "bert_large", "BERT large", "bert-large", "BERT-Large",
+                              "bert", "bert-99", "bert-99.9", "BERT-Large (SQuAD)", "MLPerf BERT", "bert-large-squad",
+                              "bert-large-99", "bert-large-99.9"),
+            seq_len=384,
+            notes="A sample is one 384-token sequence (MLPerf BERT-large inference on SQuAD v1.1; MLPerf's 'bert', "
+                  "'bert-99' and 'bert-99.9' name this model at two accuracy targets). The task head is not included."),
     ZooSpec("GPT-2", _lazy("transformers", "gpt2", seq_len=1024), "gpt", "language model",
             "GPT-2 small, 124 M (Radford et al. 2019; Hugging Face GPT2LMHeadModel 'gpt2', LM head tied to the token embedding), one 1024-token sequence",
             "Hugging Face transformers GPT2LMHeadModel.from_pretrained('gpt2').num_parameters() = 124,439,808 (tied weights counted once)",
@@ -263,9 +277,137 @@ SPECS: dict[str, ZooSpec] = {s.name: s for s in [
             "DLRM, MLPerf Criteo-Terabyte configuration (26 tables x 128, indices capped at 40 M; MLPs 13-512-256-128 and 479-1024-1024-512-256-1)",
             "Naumov et al., Deep Learning Recommendation Model for Personalization and Recommendation Systems, arXiv:1906.00091 (2019); "
             "facebookresearch/dlrm dlrm_s_pytorch.py, MLPerf Terabyte configuration (ln_emb, ln_bot, ln_top)",
-            None, None, ("DLRM", "dlrm", "DLRM Criteo TB", "dlrm_terabyte", "MLPerf DLRM"),
+            None, None, ("DLRM", "dlrm", "DLRM Criteo TB", "dlrm_terabyte", "MLPerf DLRM", "dlrm-99", "dlrm-99.9"),
             notes="A sample is one click-log record (13 dense features, one index per table). 99.99 % of the parameters are "
                   "embedding rows, of which a sample reads 26 x 128 values; the work is the two MLPs and the 27 x 27 dot products."),
+    ZooSpec("3D U-Net (KiTS19)", _lazy("unet", "unet3d"), "unet", "3-D medical image segmentation",
+            "3D U-Net for KiTS19 kidney-tumour segmentation (MLPerf Training v1.0+ 'unet3d', Inference v2.0+ '3d-unet'): "
+            "filters 32-64-128-256-320, InstanceNorm and ReLU, one 1x128x128x128 patch, 3 classes",
+            "mlcommons/training image_segmentation/pytorch/model/unet3d.py and layers.py (Unet3D: filters [32, 64, 128, 256, 320], "
+            "conv_block_factory: 3x3x3 convolutions without bias + InstanceNorm3d(affine=True); transposed 2x2x2 convolutions "
+            "and the 1x1x1 output with bias; runtime/arguments.py: input_shape 128 128 128, activation relu)",
+            None, None, ("3d-unet", "3d-unet-99", "3d-unet-99.9", "unet3d", "3D U-Net", "3D-UNet", "3d_unet",
+                         "MLPerf 3D U-Net", "3D U-Net KiTS19"),
+            notes="A sample is one 128x128x128 sub-volume (training patch; inference slides 128^3 windows with overlap "
+                  "over each case, so a case is several samples). Counts derived from the reference code (no published "
+                  "count). MLPerf Inference v0.7-v1.1's '3d-unet' was a different network (nnU-Net on BraTS 2019, "
+                  "4 x 224 x 224 x 160), not this one."),
+    ZooSpec("RNN-T (MLPerf)", _lazy("rnnt", "rnnt"), "rnnt", "speech recognition",
+            "RNN-T (MLPerf Inference 'rnnt'): LSTM encoder 2 + 3 layers of 1024 with time stacking, prediction network "
+            "2 x 320, joint 512, 29 labels; one 12.3 s utterance, greedy decoding",
+            "mlcommons/inference speech_recognition/rnnt/pytorch (model_separable_rnnt.py: Encoder, Prediction with "
+            "Embedding(vocab - 1, 320), Joint Linear(1344, 512) + ReLU + Linear(512, 29); rnnt.toml: encoder_n_hidden 1024, "
+            "encoder_pre_rnn_layers 2, encoder_stack_time_factor 2, encoder_post_rnn_layers 3, pred_n_hidden 320, "
+            "pred_rnn_layers 2, joint_n_hidden 512; 80 features x frame_splicing 3)",
+            None, None, ("rnnt", "RNN-T", "rnn-t", "MLPerf RNN-T", "rnnt-99", "RNNT"),
+            notes="A sample is one utterance of 12.3 s (the LibriSpeech 960 h mean: 1229 frames of 10 ms, 410 spliced "
+                  "encoder steps, 205 after time stacking) with 184 characters (about 15 per second: an assumption). "
+                  "Greedy decoding evaluates the joint network once per encoder step and once per label (389 times); "
+                  "the featurizer and the decoding control flow are not counted. Counts derived from the reference code "
+                  "(45,323,037 parameters; no exact published count)."),
+    ZooSpec("RNN-T (MLPerf, training lattice)", _lazy("rnnt", "rnnt", lattice=True), "rnnt", "speech recognition",
+            "RNN-T (MLPerf Training 'rnnt') with the joint network on the whole 205 x 184 (time x label) lattice the "
+            "RNN-T loss needs; one 12.3 s utterance",
+            "as RNN-T (MLPerf): mlcommons/inference and mlcommons/training rnnt references (the same network)",
+            None, None, ("rnnt training", "rnnt-training", "RNN-T training", "rnnt_lattice"),
+            notes="The same network and utterance as RNN-T (MLPerf); the joint network runs on all 205 x 184 = 37,720 "
+                  "(time, label) pairs, as training does, so its forward work is about 3 times the greedy path's. "
+                  "The loss itself is not counted."),
+    ZooSpec("RetinaNet ResNet-50-FPN", _lazy("detection", "retinanet"), "retinanet", "object detection",
+            "RetinaNet with a ResNet-50 FPN backbone (Lin et al. 2017; torchvision retinanet_resnet50_fpn, v1), 800x800, 91 COCO classes",
+            "torchvision models documentation, RetinaNet_ResNet50_FPN_Weights.COCO_V1: num_params 34,014,999, GFLOPS 151.54 "
+            "(multiply-adds); its backbone's BatchNorm is FrozenBatchNorm2d (buffers), so the graph's count is 34,014,999 + 53,120",
+            None, 151.54, ("retinanet_resnet50_fpn", "RetinaNet R50-FPN", "RetinaNet ResNet50 FPN"),
+            notes="Counts include the backbone's BatchNorm affine values (2 x 26,560 = 53,120), which torchvision holds "
+                  "frozen as buffers (34,014,999 trainable). The class and box subnets run on five pyramid levels "
+                  "with shared weights; anchors, box decoding and NMS are not counted."),
+    ZooSpec("RetinaNet ResNeXt-50-FPN (MLPerf)",
+            _lazy("detection", "retinanet", groups=32, width_per_group=4, num_classes=264, name="retinanet_resnext50_32x4d_fpn"),
+            "retinanet", "object detection",
+            "RetinaNet with a ResNeXt-50 32x4d FPN backbone, 264 OpenImages classes, 800x800 (MLPerf Training v2.0+ and Inference v2.1+ 'retinanet')",
+            "mlcommons/training single_stage_detector reference (torchvision retinanet layout, backbone resnext50_32x4d, "
+            "num_classes 264, image size 800x800); the same builder reproduces torchvision retinanet_resnet50_fpn "
+            "(34,014,999 parameters + 53,120 frozen BatchNorm values, 151.54 GMAC)",
+            None, None, ("retinanet", "RetinaNet", "MLPerf RetinaNet", "retinanet_resnext50_32x4d_fpn",
+                         "RetinaNet ResNeXt50", "retinanet-resnext50", "RetinaNet 800x800"),
+            notes="A sample is one 800x800 image. Counts include the backbone's BatchNorm affine values (frozen in the "
+                  "reference, as in torchvision); the class (9 anchors x 264 classes) and box subnets run on P3-P7 with "
+                  "shared weights; anchors, box decoding and NMS are not counted."),
+    ZooSpec("SSD-ResNet34 1200", _lazy("detection", "ssd_resnet34"), "ssd", "object detection",
+            "SSD with a ResNet-34 backbone at 1200x1200, 81 COCO classes (MLPerf Inference v0.5-v1.1 'ssd-resnet34', 'SSD-large')",
+            "mlcommons/inference vision/classification_and_detection/python/models/ssd_r34.py (SSD_R34: strides [3, 3, 2, 2, 2, 2], "
+            "out_chan [256, 512, 512, 256, 256, 256], num_defaults [4, 6, 6, 6, 4, 4]); the published ONNX model "
+            "(resnet34-ssd1200.onnx, 80.4 MB) has outputs 324x50x50 ... 16x3x3; a published model card prints 433 G float ops",
+            None, None, ("ssd-resnet34", "SSD-ResNet34", "ssd_resnet34", "SSD-large", "ssd-large", "SSD ResNet34",
+                         "ssd-resnet34-1200", "resnet34-ssd1200"),
+            notes="A sample is one 1200x1200 image. Counts derived from the reference code (no exact published count: the "
+                  "fp32 ONNX file's 80.4 MB is 20.1 M values, BatchNorm statistics included); 2 x 216.4 G multiply-adds = "
+                  "432.8 GFLOP against the 433 G printed by a model card. Box decoding and NMS are not counted."),
+    ZooSpec("SSD-ResNet34 300", _lazy("detection", "ssd_resnet34", hw=300, head_stride=1, fourth_extra_stride=1,
+                                      name="ssd300_resnet34"), "ssd", "object detection",
+            "SSD with a ResNet-34 backbone at 300x300, 81 COCO classes (MLPerf Training v0.5-v1.1 'ssd', single_stage_detector)",
+            "mlcommons/training single_stage_detector (SSD300 with a ResNet-34 backbone) and the SSD_R34 code of "
+            "mlcommons/inference with strides [1, 1, 2, 2, 2, 1] ('For SSD 300 ... 38x38x4, 19x19x6, 10x10x6, 5x5x6, 3x3x4, 1x1x4': 8,732 boxes)",
+            None, None, ("ssd300-resnet34", "SSD-ResNet34 300x300", "ssd-resnet34-300", "SSD300 ResNet34", "ssd_r34_300"),
+            notes="A sample is one 300x300 image. The same parameters as SSD-ResNet34 1200 (only strides differ). MLPerf "
+                  "Training's benchmark named 'ssd' is this model in v0.5-v1.1 and RetinaNet (zoo: retinanet) from v2.0. "
+                  "Box matching, the loss and NMS are not counted."),
+    ZooSpec("SSD-MobileNet v1", _lazy("detection", "ssd_mobilenet_v1"), "ssd", "object detection",
+            "SSD with a MobileNet v1 feature extractor at 300x300, 91 classes (TensorFlow Object Detection API "
+            "ssd_mobilenet_v1_coco; MLPerf Inference v0.5-v1.1 'ssd-mobilenet', 'SSD-small')",
+            "TensorFlow Object Detection API ssd_mobilenet_v1_coco (feature maps Conv2d_11/13_pointwise + 4 extra layers "
+            "512/256/256/128, 1x1 box predictor, 3 then 6 anchors, 91 classes; BatchNorm with scale, epsilon 0.001)",
+            None, None, ("ssd-mobilenet", "SSD-MobileNet", "ssd_mobilenet_v1", "ssd_mobilenet_v1_coco", "SSD-small",
+                         "ssd-small", "SSD MobileNet v1", "ssd-mobilenet-v1"),
+            notes="A sample is one 300x300 image. Counts derived from the Object Detection API layout (BatchNorm scale "
+                  "and offset counted, moving statistics not); 2 x 1.237 G multiply-adds = 2.47 GFLOP. Anchor decoding "
+                  "and NMS are not counted."),
+    ZooSpec("Mask R-CNN ResNet-50-FPN", _lazy("detection", "mask_rcnn"), "maskrcnn", "instance segmentation",
+            "Mask R-CNN with a ResNet-50 FPN backbone (He et al. 2017; torchvision maskrcnn_resnet50_fpn, v1; MLPerf Training "
+            "'maskrcnn'), 800x1333 padded to 800x1344, 512 box and 128 mask proposals per image",
+            "torchvision models documentation, MaskRCNN_ResNet50_FPN_Weights.COCO_V1: num_params 44,401,393; its backbone's "
+            "BatchNorm is FrozenBatchNorm2d (buffers), so the graph's count is 44,401,393 + 53,120",
+            None, None, ("maskrcnn", "Mask R-CNN", "MaskRCNN", "maskrcnn_resnet50_fpn", "Mask R-CNN R50-FPN",
+                         "mask_rcnn", "MLPerf Mask R-CNN"),
+            notes="A sample is one COCO image resized to 800x1333 and padded to 800x1344. Approximations: the box head "
+                  "runs on 512 proposals and the mask head on 128 (the reference's training sampling: 512 RoIs per "
+                  "image, at most 25 % positive; inference runs 1,000 and at most 100), RoIAlign reads P2 for every "
+                  "proposal and is not costed, anchors, NMS, box decoding and the losses are not counted. Counts include "
+                  "the backbone's BatchNorm affine values (2 x 26,560), frozen in the reference."),
+    ZooSpec("DLRM-DCNv2 (Criteo 1TB multi-hot)", _lazy("dlrm", "dlrm_dcnv2"), "dlrm", "recommendation (click-through rate)",
+            "DLRM with a DCNv2 low-rank cross network (MLPerf Training and Inference v3.0+ 'dlrm-v2'): 26 multi-hot tables "
+            "x 128 (indices capped at 40 M), MLPs 13-512-256-128 and 3456-1024-1024-512-256-1, 3 cross layers of rank 512",
+            "mlcommons/training recommendation_v2/torchrec_dlrm (torchrec DLRM_DCN; --embedding_dim 128, --dense_arch_layer_sizes "
+            "512,256,128, --over_arch_layer_sizes 1024,1024,512,256,1, --num_embeddings_per_feature 40000000,39060,...,36, "
+            "--interaction_type dcn, --dcn_num_layers 3, --dcn_low_rank_dim 512, --multi_hot_sizes 3,2,1,...,1)",
+            None, None, ("dlrm-v2", "dlrm-v2-99", "dlrm-v2-99.9", "dlrm_dcnv2", "DLRM DCNv2", "DLRMv2", "dlrmv2",
+                         "DLRM-DCNv2", "MLPerf DLRM-DCNv2", "dlrm dcnv2"),
+            notes="A sample is one click-log record of the synthetic multi-hot Criteo 1TB set: 13 dense features and "
+                  "214 embedding rows in all (1 to 100 per table), summed per table. 99.94 % of the parameters are "
+                  "embedding rows; the work is the MLPs and the cross network. The MLPerf v0.7-v2.1 DLRM (one-hot, "
+                  "dot interaction) is the zoo's DLRM (Criteo 1TB)."),
+    ZooSpec("Stable Diffusion v1.5 UNet", _lazy("diffusion", "sd_unet"), "diffusion", "image generation (one denoising step)",
+            "Stable Diffusion v1.5 denoising UNet (Rombach et al. 2022; diffusers UNet2DConditionModel, runwayml/stable-diffusion-v1-5): "
+            "one 64x64x4 latent (512x512 image), 77 x 768 CLIP text states",
+            "Hugging Face diffusers UNet2DConditionModel with the runwayml/stable-diffusion-v1-5 unet/config.json "
+            "(block_out_channels 320/640/1280/1280, layers_per_block 2, attention_head_dim 8, cross_attention_dim 768): "
+            "num_parameters() = 859,520,964 (the model card's '860M UNet')",
+            859520964, None, ("stable-diffusion-v1-5", "runwayml/stable-diffusion-v1-5", "SD 1.5 UNet", "sd15-unet",
+                              "Stable Diffusion 1.5", "Stable Diffusion v1.5", "sd-v1.5"),
+            notes="A sample is one UNet evaluation on one 64x64 latent: a pipeline runs it once per denoising step "
+                  "(twice with classifier-free guidance), for tens of steps; the CLIP text encoder and the VAE are not "
+                  "included. Training (MLPerf) runs the UNet once per image per step."),
+    ZooSpec("Stable Diffusion 2 UNet", _lazy("diffusion", "sd_unet", heads=(5, 10, 20, 20), text_dim=1024),
+            "diffusion", "image generation (one denoising step)",
+            "Stable Diffusion 2 denoising UNet (diffusers UNet2DConditionModel, stabilityai/stable-diffusion-2-base; MLPerf "
+            "Training v3.1+ 'stable_diffusion'): one 64x64x4 latent (512x512), 77 x 1024 OpenCLIP text states",
+            "Hugging Face diffusers UNet2DConditionModel with the stabilityai/stable-diffusion-2-base unet/config.json "
+            "(attention_head_dim 5/10/20/20, cross_attention_dim 1024, use_linear_projection): num_parameters() = 865,910,724",
+            865910724, None, ("stable_diffusion", "stabilityai/stable-diffusion-2-base", "stable-diffusion-2",
+                              "SD 2 UNet", "sd2-unet", "MLPerf Stable Diffusion", "Stable Diffusion v2"),
+            notes="A sample is one UNet evaluation on one 64x64 latent (MLPerf Training: 512x512 images; the frozen "
+                  "OpenCLIP text encoder and VAE encoder are not included). Linear projections in and out of the "
+                  "transformers have the parameters and work of the 1x1 convolutions of v1.5."),
     ZooSpec("U-Net", _lazy("unet", "unet"), "unet", "image segmentation",
             "U-Net (Ronneberger et al. 2015) as in the paper's Fig. 1: 572x572x1 input, unpadded convolutions, 2 output classes",
             "Ronneberger, Fischer & Brox, U-Net: Convolutional Networks for Biomedical Image Segmentation, MICCAI 2015, Fig. 1",

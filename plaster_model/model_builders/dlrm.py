@@ -14,7 +14,7 @@ import numpy as np
 from ..errors import ParameterError
 from ._graph import Graph
 
-__all__ = ["dlrm", "CRITEO_TB_TABLES"]
+__all__ = ["dlrm", "dlrm_dcnv2", "CRITEO_TB_TABLES", "CRITEO_TB_DCNV2_TABLES", "CRITEO_MULTI_HOT"]
 
 #: Rows of the 26 embedding tables for Criteo Terabyte with indices capped at 40 M
 #: (``ln_emb`` of the reference code's MLPerf configuration).
@@ -56,4 +56,55 @@ def dlrm(tables=CRITEO_TB_TABLES, dim=128, bottom=(512, 256, 128), top=(1024, 10
         y = g.linear(y, w, prefix="top")
         y = g.act(y, "relu" if i < len(top) - 1 else "sigmoid")
     g.x = y
+    return g.build(batch=batch)
+
+
+#: Rows of the 26 tables of MLPerf's DLRM-DCNv2 (Criteo 1TB with indices capped at 40 M:
+#: ``--num_embeddings_per_feature`` of mlcommons/training ``recommendation_v2/torchrec_dlrm``).
+CRITEO_TB_DCNV2_TABLES = (40000000, 39060, 17295, 7424, 20265, 3, 7122, 1543, 63, 40000000, 3067956,
+                          405282, 10, 2209, 11938, 155, 4, 976, 14, 40000000, 40000000, 40000000,
+                          590152, 12973, 108, 36)
+#: Indices per table per sample (``--multi_hot_sizes``: the synthetic multi-hot Criteo set).
+CRITEO_MULTI_HOT = (3, 2, 1, 2, 6, 1, 1, 1, 1, 7, 3, 8, 1, 6, 9, 5, 1, 1, 1, 12, 100, 27, 10, 3, 1, 1)
+
+
+def dlrm_dcnv2(tables=CRITEO_TB_DCNV2_TABLES, hotness=CRITEO_MULTI_HOT, dim=128, bottom=(512, 256, 128),
+               top=(1024, 1024, 512, 256, 1), cross_layers=3, low_rank=512, dense=13, batch=None):
+    """MLPerf's DLRM-DCNv2 (Training v3.0+, Inference v3.0+ "dlrm-v2"; torchrec ``DLRM_DCN``).
+
+    Bottom MLP 13-512-256-128; 26 multi-hot embedding bags (sum of ``hotness[t]`` rows of 128);
+    the 27 vectors concatenated (3,456 features) through a low-rank cross network of
+    ``cross_layers`` layers, ``x_{l+1} = x_0 ⊙ (W_l (V_l x_l) + b_l) + x_l`` with V 3456→512,
+    W 512→3456 (torchrec ``LowRankCrossNet``); top MLP 3456-1024-1024-512-256-1.
+
+    Parameters: ``dim · Σ rows`` + bottom MLP + 3 · (2 · 3456 · 512 + 3456) + top MLP.
+    """
+    import onnx
+
+    if bottom[-1] != dim:
+        raise ParameterError("bottom", bottom,
+                             message=f"the bottom MLP must end at the embedding width {dim}, got {bottom[-1]}")
+    if len(hotness) != len(tables):
+        raise ParameterError("hotness", hotness, f"one count per table ({len(tables)})")
+    g = Graph("dlrm_dcnv2", (dense,), input_name="dense")
+    x = g.x
+    for w in bottom:
+        x = g.act(g.linear(x, w, prefix="bot"))
+    vecs = [x]
+    axis = g.const_i64("bag_axis", [1])
+    for t, (rows, nnz) in enumerate(zip(tables, hotness)):
+        idx = g.add_input(f"sparse_{t}", (nnz,), onnx.TensorProto.INT64)
+        e = g.node("Gather", [g.weight(f"emb_{t}", (rows, dim)), idx], (nnz, dim))
+        vecs.append(g.node("ReduceSum", [e, axis], (dim,), keepdims=0))     # EmbeddingBag(sum)
+    x0 = g.concat(vecs)
+    x = x0
+    width = g.shapes[x0][0]
+    for _ in range(cross_layers):
+        v = g.linear(x, low_rank, bias=False, prefix="cross_V")
+        w = g.linear(v, width, prefix="cross_W")
+        x = g.add(g.mul(x0, w), x)
+    for i, w in enumerate(top):
+        x = g.linear(x, w, prefix="top")
+        x = g.act(x, "relu" if i < len(top) - 1 else "sigmoid")
+    g.x = x
     return g.build(batch=batch)

@@ -7,7 +7,7 @@ import math
 
 from ._graph import Graph
 
-__all__ = ["mobilenet_v1", "mobilenet_v2", "mobilenet_v3", "efficientnet", "efficientnet_v2_s", "make_divisible", "V2_SETTING", "V3_LARGE", "V3_SMALL", "B0_STAGES", "SCALING", "V2S_STAGES"]
+__all__ = ["mobilenet_v1", "mobilenet_v1_features", "mobilenet_v2", "mobilenet_v3", "efficientnet", "efficientnet_v2_s", "efficientnet_v2", "make_divisible", "V2_SETTING", "V3_LARGE", "V3_SMALL", "B0_STAGES", "SCALING", "V2S_STAGES", "V2M_STAGES", "V2L_STAGES", "V2_SIZES"]
 
 
 def make_divisible(v, divisor=8, min_value=None):
@@ -156,37 +156,68 @@ def mobilenet_v1(num_classes=1000, hw=224, batch=None):
     4231976
     """
     g = Graph("mobilenet_v1", (3, hw, hw))
-    x = g.conv_bn(g.x, 32, 3, 2, act="relu6", eps=0.001)
-    for c, s in ((64, 1), (128, 2), (128, 1), (256, 2), (256, 1), (512, 2), (512, 1), (512, 1),
-                 (512, 1), (512, 1), (512, 1), (1024, 2), (1024, 1)):
-        cin = g.shapes[x][0]
-        x = g.conv_bn(x, cin, 3, s, groups=cin, act="relu6", eps=0.001)
-        x = g.conv_bn(x, c, 1, 1, 0, act="relu6", eps=0.001)
+    x = mobilenet_v1_features(g, g.x)[-1]
     x = g.conv(g.gap(x), num_classes, 1, 1, 0, bias=True)
     g.x = g.flatten(x)
     return g.build(batch=batch)
 
 
-#: EfficientNetV2-S stages: (block, expand, kernel, stride, in, out, layers); torchvision
-#: ``_efficientnet_conf("efficientnet_v2_s")``.
+def mobilenet_v1_features(g, x) -> list:
+    """Append :func:`mobilenet_v1`'s convolutions to ``g``; return the outputs of its 13
+    depthwise-separable blocks (``Conv2d_1_pointwise`` ... ``Conv2d_13_pointwise``)."""
+    x = g.conv_bn(x, 32, 3, 2, act="relu6", eps=0.001)
+    feats = []
+    for c, s in ((64, 1), (128, 2), (128, 1), (256, 2), (256, 1), (512, 2), (512, 1), (512, 1),
+                 (512, 1), (512, 1), (512, 1), (1024, 2), (1024, 1)):
+        cin = g.shapes[x][0]
+        x = g.conv_bn(x, cin, 3, s, groups=cin, act="relu6", eps=0.001)
+        x = g.conv_bn(x, c, 1, 1, 0, act="relu6", eps=0.001)
+        feats.append(x)
+    return feats
+
+
+#: EfficientNetV2 stages: (block, expand, kernel, stride, in, out, layers); torchvision
+#: ``_efficientnet_conf("efficientnet_v2_s" / "_m" / "_l")``.
 V2S_STAGES = (("fused", 1, 3, 1, 24, 24, 2), ("fused", 4, 3, 2, 24, 48, 4), ("fused", 4, 3, 2, 48, 64, 4),
               ("mb", 4, 3, 2, 64, 128, 6), ("mb", 6, 3, 1, 128, 160, 9), ("mb", 6, 3, 2, 160, 256, 15))
+V2M_STAGES = (("fused", 1, 3, 1, 24, 24, 3), ("fused", 4, 3, 2, 24, 48, 5), ("fused", 4, 3, 2, 48, 80, 5),
+              ("mb", 4, 3, 2, 80, 160, 7), ("mb", 6, 3, 1, 160, 176, 14), ("mb", 6, 3, 2, 176, 304, 18),
+              ("mb", 6, 3, 1, 304, 512, 5))
+V2L_STAGES = (("fused", 1, 3, 1, 32, 32, 4), ("fused", 4, 3, 2, 32, 64, 7), ("fused", 4, 3, 2, 64, 96, 7),
+              ("mb", 4, 3, 2, 96, 192, 10), ("mb", 6, 3, 1, 192, 224, 19), ("mb", 6, 3, 2, 224, 384, 25),
+              ("mb", 6, 3, 1, 384, 640, 7))
+#: (stages, evaluation resolution) of torchvision efficientnet_v2_s / _m / _l.
+V2_SIZES = {"s": (V2S_STAGES, 384), "m": (V2M_STAGES, 480), "l": (V2L_STAGES, 480)}
 
 
 def efficientnet_v2_s(num_classes=1000, hw=384, batch=None):
-    """torchvision ``efficientnet_v2_s`` (Tan & Le, ICML 2021) at its 384×384 evaluation size.
-
-    Fused-MBConv stages (a k×k expansion convolution replaces the 1×1 + depthwise pair) then
-    MBConv stages with squeeze-and-excitation (squeeze = a quarter of the block input);
-    BatchNorm eps 0.001; a 1280-channel head.
+    """torchvision ``efficientnet_v2_s`` (Tan & Le, ICML 2021) at its 384×384 evaluation size
+    (:func:`efficientnet_v2` with ``size="s"``).
 
     >>> import plaster_model as pm
     >>> pm.model_from_onnx(efficientnet_v2_s()).params
     21458488
     """
-    g = Graph("efficientnet_v2_s", (3, hw, hw))
-    x = g.conv_bn(g.x, 24, 3, 2, act="silu", eps=0.001)
-    for kind, e, k, s, cin, cout, n in V2S_STAGES:
+    return efficientnet_v2("s", num_classes=num_classes, hw=hw, batch=batch)
+
+
+def efficientnet_v2(size="s", num_classes=1000, hw=None, batch=None):
+    """torchvision ``efficientnet_v2_s`` / ``_m`` / ``_l`` (Tan & Le, ICML 2021) at its evaluation
+    size (384, 480, 480).
+
+    Fused-MBConv stages (a k×k expansion convolution replaces the 1×1 + depthwise pair) then
+    MBConv stages with squeeze-and-excitation (squeeze = a quarter of the block input);
+    BatchNorm eps 0.001; the stem's width is the first stage's input; a 1280-channel head.
+
+    >>> import plaster_model as pm
+    >>> pm.model_from_onnx(efficientnet_v2("m", hw=224)).params   # torchvision: 54,139,356
+    54139356
+    """
+    stages, res = V2_SIZES[size]
+    hw = hw or res
+    g = Graph(f"efficientnet_v2_{size}", (3, hw, hw))
+    x = g.conv_bn(g.x, stages[0][4], 3, 2, act="silu", eps=0.001)
+    for kind, e, k, s, cin, cout, n in stages:
         for i in range(n):
             stride = s if i == 0 else 1
             bin_ = cin if i == 0 else cout

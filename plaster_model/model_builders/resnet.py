@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from ._graph import Graph
 
-__all__ = ["resnet", "DEPTHS"]
+__all__ = ["resnet", "resnet_stages", "DEPTHS"]
 
 #: blocks per stage and block type, by depth (torchvision ``_resnet`` calls).
 DEPTHS = {18: ("basic", (2, 2, 2, 2)), 34: ("basic", (3, 4, 6, 3)), 50: ("bottleneck", (3, 4, 6, 3)),
@@ -45,15 +45,29 @@ def resnet(depth=50, groups=1, width_per_group=64, num_classes=1000, hw=224, bat
     >>> pm.model_from_onnx(resnet(18)).params     # torchvision resnet18
     11689512
     """
-    kind, blocks = DEPTHS[depth]
     g = Graph(name or f"resnet{depth}", (3, hw, hw))
-    x = g.conv_bn(g.x, 64, 7, 2, 3)
+    x = resnet_stages(g, g.x, depth, groups, width_per_group, se_reduction)[-1]
+    x = g.flatten(g.gap(x))
+    g.x = g.linear(x, num_classes)
+    return g.build(batch=batch)
+
+
+def resnet_stages(g, x, depth=50, groups=1, width_per_group=64, se_reduction=None,
+                  strides=(1, 2, 2, 2), num_stages=4) -> list:
+    """Append the stem and the stages of :func:`resnet` to ``g``; return the stage outputs
+    (C2..C5, strides 4, 8, 16, 32), the features a detection backbone (FPN) reads.
+    ``strides`` (of each stage's first block) and ``num_stages`` serve truncated backbones
+    (SSD-ResNet34: three stages, the third at stride 1)."""
+    kind, blocks = DEPTHS[depth]
+    blocks = blocks[:num_stages]
+    x = g.conv_bn(x, 64, 7, 2, 3)
     x = g.maxpool(x, 3, 2, 1)
     inplanes = 64
     expansion = 1 if kind == "basic" else 4
+    feats = []
     for stage, (n, planes) in enumerate(zip(blocks, (64, 128, 256, 512))):
         for b in range(n):
-            stride = 2 if (b == 0 and stage > 0) else 1
+            stride = strides[stage] if b == 0 else 1
             out = planes * expansion
             short = x
             if stride != 1 or inplanes != out:
@@ -71,6 +85,5 @@ def resnet(depth=50, groups=1, width_per_group=64, num_classes=1000, hw=224, bat
                     y = _se(g, y, out // se_reduction, act="relu", gate="sigmoid")
             x = g.act(g.add(y, short))
             inplanes = out
-    x = g.flatten(g.gap(x))
-    g.x = g.linear(x, num_classes)
-    return g.build(batch=batch)
+        feats.append(x)
+    return feats
