@@ -159,15 +159,16 @@ def pareto(df, objectives=_DEFAULT):
     >>> front = pm.pareto(df, {"epoch_h": "min", "cost_usd": "min"})
     >>> print(front[["device", "n_devices", "epoch_h", "cost_usd"]].round(4).to_string(index=False))
     device  n_devices  epoch_h  cost_usd
-      A100         64   0.0015    0.3501
-      V100         64   0.0017    0.2696
-        T4         64   0.0023    0.0526
-        T4         32   0.0046    0.0516
-        T4         16   0.0088    0.0495
-        T4          8   0.0162    0.0454
-        T4          4   0.0324    0.0454
-        T4          2   0.0645    0.0452
-        T4          1   0.1281    0.0448
+      A100         64   0.0020    0.4601
+      A100         32   0.0038    0.4494
+      A100         16   0.0073    0.4279
+        T4         64   0.0082    0.1828
+        T4         32   0.0162    0.1818
+        T4         16   0.0321    0.1798
+        T4          8   0.0627    0.1757
+        T4          4   0.1254    0.1756
+        T4          2   0.2506    0.1754
+        T4          1   0.5002    0.1751
     """
     if objectives == _DEFAULT and "cost" not in df.columns \
             and {"n_devices", "throughput_samples_s"} <= set(df.columns):
