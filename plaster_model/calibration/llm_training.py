@@ -136,7 +136,11 @@ def row_setup(rows: pd.DataFrame) -> dict:
     n = len(rows)
     terms_cache, cl_cache = {}, {}
     term_rows, hw_parts = [], []
-    for i, (_, r) in enumerate(rows.iterrows()):
+    # iterrows deep-copies the frame's attrs (the reader's provenance) into every row
+    # Series: that copying was most of the fit's time. The rows need only their values.
+    plain = rows.copy(deep=False)
+    plain.attrs = {}
+    for i, (_, r) in enumerate(plain.iterrows()):
         key = (r["model"], int(r["seq_len"]))
         if key not in terms_cache:
             m = _row_model(r)

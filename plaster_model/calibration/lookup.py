@@ -68,8 +68,9 @@ def _device(name, user):
 
 
 def _z(level: float) -> float:
-    from scipy.stats import norm
-    return float(norm.ppf(0.5 + level / 2.0))
+    # norm.ppf(q) is ndtri(q)·1 + 0: the same double, without importing scipy.stats (~1 s)
+    from scipy.special import ndtri
+    return float(ndtri(0.5 + level / 2.0))
 
 
 def _robust_sd(x) -> float:

@@ -647,13 +647,45 @@ def allreduce_time(algorithm, w, p, beta, alpha=0.0, **topology):
     >>> bool(allreduce_time("tree", 100e6, 8, 7e9) == 2 * 3 * 100e6 / 7e9)
     True
     """
+    key = _cache_key(algorithm, w, p, beta, alpha, topology)
+    if key is not None:
+        hit = _EXCHANGE_CACHE.get(key)
+        if hit is not None:
+            return hit
     name = normalize_algorithm(algorithm)
     unknown = set(topology) - _KNOWN_KEYS
     if unknown:
         raise ParameterTypeError("topology", sorted(unknown),
                                  message=f"allreduce_time: unknown topology option(s) {sorted(unknown)}; "
                                          f"known: {sorted(_KNOWN_KEYS)}")
-    return ALGORITHMS[name](w, p, beta, alpha, **topology)
+    t = ALGORITHMS[name](w, p, beta, alpha, **topology)
+    if key is not None:
+        if len(_EXCHANGE_CACHE) >= _EXCHANGE_CACHE_SIZE:
+            _EXCHANGE_CACHE.clear()  # a bound, not an LRU: a scalar loop refills it in microseconds
+        _EXCHANGE_CACHE[key] = t
+    return t
+
+
+#: Exchange times of scalar questions, keyed by every argument and its type: a scalar
+#: prediction asks for the same all-reduce (same gradient bytes, devices, links and
+#: efficiencies) at every batch size and precision with the same gradient width, and the
+#: ``auto`` choice evaluates seven candidate algorithms each time. Each formula is a pure
+#: function of its arguments, so the stored answer (the very object returned the first
+#: time) is what a recomputation gives; errors are never stored.
+_EXCHANGE_CACHE: dict = {}
+_EXCHANGE_CACHE_SIZE = 8192
+#: Argument types a key may hold (arrays are not hashable; bool is typed apart from int).
+_KEY_TYPES = frozenset({float, int, np.float64, np.float32, np.int64, np.int32, str, type(None)})
+
+
+def _cache_key(algorithm, w, p, beta, alpha, topology):
+    """``allreduce_time``'s arguments as a cache key (values and their types, so that
+    ``p=True`` never finds the answer of ``p=1``), or None where one is not a plain scalar."""
+    values = (algorithm, w, p, beta, alpha, *topology.values()) if topology else (algorithm, w, p, beta, alpha)
+    types = tuple(map(type, values))
+    if not _KEY_TYPES.issuperset(types):
+        return None
+    return (values, types, tuple(topology) if topology else ())
 
 
 def alltoall_time(w, p, beta, alpha=0.0):

@@ -16,7 +16,7 @@ from ..errors import ParameterTypeError
 
 import numpy as np
 
-from ._validate import _count_array, _factor, _fraction_array, _positive_array
+from ._validate import _PLAIN_SCALARS, _count_array, _factor, _fraction_array, _positive_array
 from .collectives import allreduce_time
 from .data_parallel import TRAINING_FLOPS_FACTOR
 
@@ -148,6 +148,11 @@ def data_parallel_iteration(fwd_flops, params, n_devices, batch_per_device, gamm
                                              f"known: {list(ITERATION_OUTPUTS)}")
     # >= 1: the backward share (f - 1)/f of the compute time is never negative (issue 25)
     flops_factor = _factor(flops_factor, "flops_factor", low=1.0, include_low=True)
+    if out is None and _plain_scalars(fwd_flops, params, n_devices, batch_per_device, gamma, grad_bytes, beta,
+                                      alpha, overhead_s, comm_efficiency, overlap, bucket_bytes, topology):
+        return _scalar_iteration(fwd_flops, params, n_devices, batch_per_device, gamma, grad_bytes, beta, alpha,
+                                 algorithm, overhead_s, comm_efficiency, flops_factor, overlap, bucket_bytes,
+                                 topology)
     f = np.asarray(_positive_array(fwd_flops, "flops", "fwd_flops"))
     # real-valued counts on purpose: training._crossover evaluates the iteration at real p
     p = np.asarray(_count_array(n_devices, "n_devices"))
@@ -228,3 +233,100 @@ def _write_outputs(out, p, b, t_compute, t_comm, t_overhead, hidden):
         # bool -> the caller's dtype: an int8 categorical code column takes 0/1 directly
         np.greater(t_comm, t_compute, out=out["communication_bound"])
     return out
+
+
+# ---------------------------------------------------------------------------------------------
+# The scalar path: one configuration on plain Python floats. A scalar prediction spent most of
+# its time wrapping 0-d arrays; the operations below are those of the array path, in the same
+# order, on IEEE doubles (a 0-d numpy operation and the Python one round alike), so every
+# output is bit-identical. The all-reduce itself is the same call to ``allreduce_time``, with
+# floats, so its scalar cache answers repeats (same bytes, devices and links at another batch).
+
+#: Topology options that are names, not numbers (any other option must be a number or None).
+_NAME_OPTIONS = frozenset({"inter_algorithm", "placement"})
+_NAN = float("nan")
+
+
+def _plain_scalars(*values) -> bool:
+    """Whether every argument (the last: the topology dict) is a plain real scalar (or None
+    where None is meaningful): then :func:`_scalar_iteration` answers without numpy arrays.
+    Anything else (arrays, strings with units, bools) takes the array path unchanged."""
+    *numbers, bucket_bytes, topology = values
+    if not all(type(v) in _PLAIN_SCALARS for v in numbers):
+        return False
+    if bucket_bytes is not None and type(bucket_bytes) not in _PLAIN_SCALARS:
+        return False
+    for k, v in topology.items():
+        if not (v is None or type(v) in _PLAIN_SCALARS or (k in _NAME_OPTIONS and type(v) is str)):
+            return False
+    return True
+
+
+def _min(a, b):
+    """``np.minimum`` on two floats: NaN if either is NaN (Python's ``min`` is order-dependent)."""
+    return a if a <= b else b if b < a else _NAN
+
+
+def _max(a, b):
+    """``np.maximum`` on two floats (NaN propagates)."""
+    return a if a >= b else b if b > a else _NAN
+
+
+def _div(a, b):
+    """``a / b`` as numpy divides (``x/0`` is ±inf or NaN, never an exception)."""
+    if b != 0.0:
+        return a / b
+    with np.errstate(divide="ignore", invalid="ignore"):
+        return float(np.divide(a, b))
+
+
+def _scalar_iteration(fwd_flops, params, n_devices, batch_per_device, gamma, grad_bytes, beta, alpha,
+                      algorithm, overhead_s, comm_efficiency, flops_factor, overlap, bucket_bytes, topology):
+    """:func:`data_parallel_iteration` of one configuration (plain scalars): the same checks in
+    the same order, the same formula, Python floats; returns numpy scalars as the array path."""
+    f = _positive_array(fwd_flops, "flops", "fwd_flops")
+    p = _count_array(n_devices, "n_devices")
+    b = _positive_array(batch_per_device, "dimensionless", "batch_per_device")
+    eta = _fraction_array(comm_efficiency, "comm_efficiency", COMM_EFFICIENCY_MIN, 1.0)
+    o = _fraction_array(overlap, "overlap")
+    gamma = _positive_array(gamma, "flop_rate", "gamma", allow_nan=True)
+    t_compute = flops_factor * f * b / gamma
+    w = _positive_array(params, "dimensionless", "params") * _positive_array(grad_bytes, "bytes", "grad_bytes")
+    beta_eff = _positive_array(beta, "bandwidth", "beta") * eta
+    alpha = _positive_array(alpha, "time", "alpha", allow_zero=True)
+    topo = dict(topology)
+    for key in ("beta_intra", "beta_server"):
+        if topo.get(key) is not None:
+            topo[key] = float(topo[key]) * eta
+    # evaluated at p = 1 too (as np.where does), so a bad topology is refused alike
+    t_comm = allreduce_time(algorithm, w, p, beta_eff, alpha, **topo)
+    t_comm = float(t_comm) if p > 1 else 0.0
+    t_overhead = _positive_array(overhead_s, "time", "overhead_s", allow_zero=True)
+    hidden = 0.0
+    if o > 0:
+        if bucket_bytes is None:
+            w_last = w
+        else:
+            w_last = _min(w, _positive_array(bucket_bytes, "bytes", "bucket_bytes"))
+        t_last = allreduce_time(algorithm, w_last, p, beta_eff, alpha, **topo)
+        t_last = float(t_last) if p > 1 else 0.0
+        t_rest = _max(t_comm - t_last, 0.0)
+        t_bwd = t_compute * (flops_factor - 1.0) / flops_factor
+        hidden = _min(t_bwd, o * t_rest)
+    nothing_hidden = hidden == 0.0
+    t_iter = t_compute + t_comm
+    if t_overhead != 0.0:
+        t_iter = t_iter + t_overhead
+    if not nothing_hidden:
+        t_iter = t_iter - hidden
+    f64 = np.float64
+    return {
+        "compute_time_s": f64(t_compute),
+        "communication_time_s": f64(t_comm),
+        "exposed_communication_time_s": f64(t_comm if nothing_hidden else t_comm - hidden),
+        "overhead_time_s": f64(t_overhead),
+        "iteration_time_s": f64(t_iter),
+        "throughput_samples_s": f64(_div(p * b, t_iter)),
+        "comm_to_compute_ratio": f64(_div(t_comm, t_compute)),
+        "communication_bound": np.bool_(t_comm > t_compute),
+    }

@@ -154,7 +154,7 @@ class InferenceFit:
         if self.dof <= 0:
             nan = np.full_like(t, np.nan)
             return (nan, nan) if t.ndim else (math.nan, math.nan)
-        from scipy import stats
+        from scipy.special import stdtrit  # t.ppf's kernel: same doubles, no scipy.stats import
 
         g = self._gradient(batch)
         cov = np.nan_to_num(self.covariance, nan=0.0)
@@ -162,7 +162,7 @@ class InferenceFit:
         if kind == "prediction":
             s2 = float(np.sum(self.residuals ** 2) / self.dof)
             var = var + s2 * t ** 2
-        half = float(stats.t.ppf(0.5 + level / 2.0, self.dof)) * np.sqrt(np.maximum(var, 0.0))
+        half = float(stdtrit(self.dof, 0.5 + level / 2.0)) * np.sqrt(np.maximum(var, 0.0))
         lo, hi = np.maximum(t - half, 0.0), t + half
         return (lo, hi) if t.ndim else (float(lo), float(hi))
 
@@ -171,9 +171,9 @@ class InferenceFit:
         se = self.stderr.get("compute_efficiency", math.nan)
         if not math.isfinite(se) or self.dof <= 0:
             return None
-        from scipy import stats
+        from scipy.special import stdtrit  # t.ppf's kernel: same doubles, no scipy.stats import
 
-        half = float(stats.t.ppf(0.5 + level / 2.0, self.dof)) * se
+        half = float(stdtrit(self.dof, 0.5 + level / 2.0)) * se
         return (max(self.compute_efficiency - half, _EFFICIENCY_MIN),
                 min(self.compute_efficiency + half, EFFICIENCY_MAX))
 
