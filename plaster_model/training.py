@@ -502,7 +502,7 @@ def _memory_check(s: _Setup, batch_per_device: float, optimizer: str, mode="erro
     if mode not in ("warn", "error"):
         raise ParameterError("check_memory", mode,
                              message=f"check_memory must be True, False, 'warn' or 'error', got {mode!r}")
-    fit = training_memory_fit(s.model, s.cluster.device, s.precision, batch_per_device, optimizer)
+    fit = _memory_fit(training_memory_fit, s.model, s.cluster.device, s.precision, batch_per_device, optimizer)
     if fit["activation_bytes_per_sample"] is None:
         s.assumptions.append("memory estimate excludes activations (no activation figure for this model)")
     elif s.model.activation_bytes_per_sample is None:
@@ -518,6 +518,28 @@ def _memory_check(s: _Setup, batch_per_device: float, optimizer: str, mode="erro
         warnings.warn(msg, MemoryWarning, stacklevel=3)
         s.assumptions.append("OVERSUBSCRIBED: " + msg)
     return float(fit["need_bytes"])
+
+
+#: Memory fits of (model, device, precision, batch, optimizer): a fit does not depend on the
+#: device count or the links, so a loop over cluster sizes asks the same one again. The key
+#: holds the catalog objects themselves (their values), so a reloaded catalog cannot alias
+#: an entry; the dict is only read by :func:`_memory_check`. Errors are not stored.
+_MEMORY_FITS: dict = {}
+_MEMORY_FITS_SIZE = 4096
+
+
+def _memory_fit(fit_fn, model, device, precision, batch_per_device, optimizer):
+    key = (model, device, precision, batch_per_device, optimizer)
+    try:
+        hit = _MEMORY_FITS.get(key)
+    except TypeError:  # an unhashable argument: evaluated (or refused) uncached
+        return fit_fn(model, device, precision, batch_per_device, optimizer)
+    if hit is None:
+        hit = fit_fn(model, device, precision, batch_per_device, optimizer)
+        if len(_MEMORY_FITS) >= _MEMORY_FITS_SIZE:
+            _MEMORY_FITS.clear()
+        _MEMORY_FITS[key] = hit
+    return hit
 
 
 # --------------------------------------------------------------------------- public API

@@ -652,18 +652,23 @@ def allreduce_time(algorithm, w, p, beta, alpha=0.0, **topology):
         hit = _EXCHANGE_CACHE.get(key)
         if hit is not None:
             return hit
+    t = _allreduce_time(algorithm, w, p, beta, alpha, topology)
+    if key is not None:
+        if len(_EXCHANGE_CACHE) >= _EXCHANGE_CACHE_SIZE:
+            _EXCHANGE_CACHE.clear()  # a bound, not an LRU: a scalar loop refills it in microseconds
+        _EXCHANGE_CACHE[key] = t
+    return t
+
+
+def _allreduce_time(algorithm, w, p, beta, alpha, topology):
+    """:func:`allreduce_time` without its cache."""
     name = normalize_algorithm(algorithm)
     unknown = set(topology) - _KNOWN_KEYS
     if unknown:
         raise ParameterTypeError("topology", sorted(unknown),
                                  message=f"allreduce_time: unknown topology option(s) {sorted(unknown)}; "
                                          f"known: {sorted(_KNOWN_KEYS)}")
-    t = ALGORITHMS[name](w, p, beta, alpha, **topology)
-    if key is not None:
-        if len(_EXCHANGE_CACHE) >= _EXCHANGE_CACHE_SIZE:
-            _EXCHANGE_CACHE.clear()  # a bound, not an LRU: a scalar loop refills it in microseconds
-        _EXCHANGE_CACHE[key] = t
-    return t
+    return ALGORITHMS[name](w, p, beta, alpha, **topology)
 
 
 #: Exchange times of scalar questions, keyed by every argument and its type: a scalar
@@ -676,6 +681,23 @@ _EXCHANGE_CACHE: dict = {}
 _EXCHANGE_CACHE_SIZE = 8192
 #: Argument types a key may hold (arrays are not hashable; bool is typed apart from int).
 _KEY_TYPES = frozenset({float, int, np.float64, np.float32, np.int64, np.int32, str, type(None)})
+
+
+def _cached_allreduce_time(algorithm, w, p, beta, alpha, topology):
+    """:func:`allreduce_time` for a caller that has already made ``w``, ``p``, ``beta`` and
+    ``alpha`` Python floats and whose ``topology`` holds only numbers (never bool), None and
+    option names (the scalar iteration): the key needs no type check. Same cache, same answers."""
+    key = (algorithm, w, p, beta, alpha, *topology.items())
+    try:
+        hit = _EXCHANGE_CACHE.get(key)
+    except TypeError:  # an unhashable algorithm argument: refused (or answered) uncached
+        return _allreduce_time(algorithm, w, p, beta, alpha, topology)
+    if hit is None:
+        hit = _allreduce_time(algorithm, w, p, beta, alpha, topology)
+        if len(_EXCHANGE_CACHE) >= _EXCHANGE_CACHE_SIZE:
+            _EXCHANGE_CACHE.clear()
+        _EXCHANGE_CACHE[key] = hit
+    return hit
 
 
 def _cache_key(algorithm, w, p, beta, alpha, topology):

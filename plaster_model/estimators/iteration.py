@@ -17,7 +17,7 @@ from ..errors import ParameterTypeError
 import numpy as np
 
 from ._validate import _PLAIN_SCALARS, _count_array, _factor, _fraction_array, _positive_array
-from .collectives import allreduce_time
+from .collectives import _cached_allreduce_time, allreduce_time
 from .data_parallel import TRAINING_FLOPS_FACTOR
 
 __all__ = ["DEFAULT_BUCKET_BYTES", "COMM_EFFICIENCY_MIN", "ITERATION_OUTPUTS", "data_parallel_iteration"]
@@ -299,7 +299,7 @@ def _scalar_iteration(fwd_flops, params, n_devices, batch_per_device, gamma, gra
         if topo.get(key) is not None:
             topo[key] = float(topo[key]) * eta
     # evaluated at p = 1 too (as np.where does), so a bad topology is refused alike
-    t_comm = allreduce_time(algorithm, w, p, beta_eff, alpha, **topo)
+    t_comm = _cached_allreduce_time(algorithm, w, p, beta_eff, alpha, topo)
     t_comm = float(t_comm) if p > 1 else 0.0
     t_overhead = _positive_array(overhead_s, "time", "overhead_s", allow_zero=True)
     hidden = 0.0
@@ -308,7 +308,7 @@ def _scalar_iteration(fwd_flops, params, n_devices, batch_per_device, gamma, gra
             w_last = w
         else:
             w_last = _min(w, _positive_array(bucket_bytes, "bytes", "bucket_bytes"))
-        t_last = allreduce_time(algorithm, w_last, p, beta_eff, alpha, **topo)
+        t_last = _cached_allreduce_time(algorithm, w_last, p, beta_eff, alpha, topo)
         t_last = float(t_last) if p > 1 else 0.0
         t_rest = _max(t_comm - t_last, 0.0)
         t_bwd = t_compute * (flops_factor - 1.0) / flops_factor
